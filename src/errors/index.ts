@@ -1,0 +1,2 @@
+export { ERROR_CODES, type ErrorCode } from './codes.js';
+export { ModelshipError, toModelshipError, type ModelshipErrorOptions } from './modelship-error.js';

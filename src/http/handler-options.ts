@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { ModelshipError } from '../errors/index.js';
+import type { Logger } from '../serving/logger.js';
+import type { ServableModel } from '../serving/servable.js';
+
+const isServable = (v: unknown): v is ServableModel =>
+  typeof v === 'object' && v !== null && typeof (v as ServableModel).predict === 'function' &&
+  typeof (v as ServableModel).name === 'string' && typeof (v as ServableModel).version === 'string';
+
+/** Default request body limit: 8 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** Options for `createHandler`. */
+export const handlerOptionsSchema = z.strictObject({
+  /** Models to serve. The first is the one `POST /predict` uses; for a name given twice, the first is the default version. */
+  models: z.array(z.custom<ServableModel>(isServable, 'each model must be a loaded model (from loadModel)')).min(1, 'give at least one model'),
+  /** Largest request body accepted, in bytes; enforced while reading (default 8 MiB). */
+  maxBodyBytes: z.number().int().positive().optional(),
+  /** A path prefix the routes live under, e.g. `/api` for `/api/predict`. */
+  basePath: z
+    .string()
+    .regex(/^(\/[^/]+)*$/, 'basePath must start with "/" and not end with one, e.g. "/api"')
+    .optional(),
+  /** Whether `handler.close()` also closes the models (default true). */
+  closeModels: z.boolean().optional(),
+  logger: z
+    .custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).error === 'function', 'logger must be console-like')
+    .optional(),
+});
+
+/** Options for `createHandler`. */
+export type HandlerOptions = z.input<typeof handlerOptionsSchema>;
+
+/** Parses handler options, turning zod's report into an INVALID_OPTIONS error. */
+export function parseHandlerOptions(options: unknown): z.output<typeof handlerOptionsSchema> {
+  const result = handlerOptionsSchema.safeParse(options);
+  if (!result.success) {
+    throw new ModelshipError('INVALID_OPTIONS', `Invalid createHandler options: ${z.prettifyError(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}

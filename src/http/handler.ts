@@ -1,0 +1,144 @@
+import { ModelshipError } from '../errors/index.js';
+import { defaultLogger } from '../serving/logger.js';
+import type { ServableModel } from '../serving/servable.js';
+import { readJsonBody } from './body.js';
+import { DEFAULT_MAX_BODY_BYTES, parseHandlerOptions, type HandlerOptions } from './handler-options.js';
+import { ModelTable } from './model-table.js';
+import { errorResponse, json } from './responses.js';
+import { requireMethod, type RouteContext } from './route-context.js';
+import { describeModel, handlePredict } from './routes/predict.js';
+import { handleV2 } from './routes/v2.js';
+
+/** A fetch-style handler: `(request) => Promise<Response>`, plus lifecycle. */
+export interface ModelshipHandler {
+  (request: Request): Promise<Response>;
+  /** Like calling the handler, but resolves `undefined` for paths it does not serve (for middleware chains). */
+  handle(request: Request): Promise<Response | undefined>;
+  /** Closes the served models (unless `closeModels: false`), after their in-flight requests finish. */
+  close(): Promise<void>;
+  readonly models: readonly ServableModel[];
+}
+
+function splitPath(pathname: string, basePath: string): string[] | undefined {
+  if (basePath !== '') {
+    if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return undefined;
+    pathname = pathname.slice(basePath.length);
+  }
+  try {
+    return pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  } catch {
+    throw new ModelshipError('MALFORMED_REQUEST', 'The request path is not valid percent-encoding.');
+  }
+}
+
+async function route(ctx: RouteContext): Promise<Response | undefined> {
+  const [first] = ctx.segments;
+  const rest = ctx.segments.length;
+  if (first === 'healthz' && rest === 1) {
+    requireMethod(ctx, 'GET');
+    return json({ status: 'ok' });
+  }
+  if (first === 'readyz' && rest === 1) {
+    requireMethod(ctx, 'GET');
+    const models = ctx.table.all.map((m) => ({ name: m.name, version: m.version, state: m.state }));
+    const ready = models.every((m) => m.state === 'ready');
+    return json({ status: ready ? 'ready' : 'not_ready', models }, ready ? 200 : 503);
+  }
+  if (first === 'predict' && rest === 1) {
+    requireMethod(ctx, 'POST');
+    return handlePredict(ctx, ctx.table.primary);
+  }
+  if (first === 'models') return routeModels(ctx);
+  if (first === 'v2') return handleV2(ctx);
+  return undefined;
+}
+
+async function routeModels(ctx: RouteContext): Promise<Response | undefined> {
+  const [, name, a, b, c] = ctx.segments;
+  const n = ctx.segments.length;
+  if (n === 1) {
+    requireMethod(ctx, 'GET');
+    return json({ models: ctx.table.all.map(describeModel) });
+  }
+  if (name === undefined) return undefined;
+  if (n === 2) {
+    requireMethod(ctx, 'GET');
+    return json(describeModel(ctx.table.get(name)));
+  }
+  if (n === 3 && a === 'predict') {
+    requireMethod(ctx, 'POST');
+    return handlePredict(ctx, ctx.table.get(name));
+  }
+  if (n === 5 && a === 'versions' && b !== undefined && c === 'predict') {
+    requireMethod(ctx, 'POST');
+    return handlePredict(ctx, ctx.table.get(name, b));
+  }
+  return undefined;
+}
+
+/**
+ * Creates the fetch-style HTTP handler for a set of loaded models. Use it directly where the platform speaks
+ * `Request`/`Response` (Next.js route handlers, Bun, Deno), or through `serve()` (node:http) and the Express
+ * middleware.
+ *
+ * Routes: `POST /predict`, `POST /models/{name}[/versions/{v}]/predict`, `GET /models[/{name}]`,
+ * `GET /healthz`, `GET /readyz`, and the KServe v2 / Open Inference Protocol routes under `/v2`.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel('mnist@production', { registry });
+ * const handler = createHandler({ models: [model] });
+ * const res = await handler(new Request('http://x/predict', { method: 'POST', body: JSON.stringify({ inputs: [pixels] }) }));
+ * ```
+ */
+export function createHandler(options: HandlerOptions): ModelshipHandler {
+  const opts = parseHandlerOptions(options);
+  const table = new ModelTable(opts.models);
+  const basePath = opts.basePath ?? '';
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const logger = opts.logger ?? defaultLogger;
+  let closing: Promise<void> | undefined;
+
+  const handle = async (request: Request): Promise<Response | undefined> => {
+    try {
+      const url = new URL(request.url);
+      const segments = splitPath(url.pathname, basePath);
+      if (segments === undefined) return undefined;
+      let bodyRead: Promise<unknown> | undefined;
+      const ctx: RouteContext = {
+        request,
+        method: request.method.toUpperCase(),
+        segments,
+        table,
+        maxBodyBytes,
+        body: () => (bodyRead ??= readJsonBody(request, maxBodyBytes)),
+      };
+      return await route(ctx);
+    } catch (error) {
+      const allow = ModelshipError.hasCode(error, 'METHOD_NOT_ALLOWED') ? (error.details?.allow as string[]) : undefined;
+      return errorResponse(error, logger, allow ? { allow: allow.join(', ') } : undefined);
+    }
+  };
+
+  const handler = (async (request: Request): Promise<Response> => {
+    const response = await handle(request);
+    if (response) return response;
+    const path = new URL(request.url).pathname;
+    return errorResponse(
+      new ModelshipError('ROUTE_NOT_FOUND', `No route for ${request.method} ${path}; see GET ${basePath}/models for what is served.`),
+      logger,
+    );
+  }) as ModelshipHandler;
+
+  Object.defineProperties(handler, {
+    handle: { value: handle },
+    models: { value: table.all },
+    close: {
+      value: (): Promise<void> => {
+        closing ??= opts.closeModels === false ? Promise.resolve() : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
+        return closing;
+      },
+    },
+  });
+  return handler;
+}

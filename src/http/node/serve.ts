@@ -1,0 +1,76 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import type { ModelshipHandler } from '../handler.js';
+import { sendWebResponse, toWebRequest } from './bridge.js';
+
+/** Options for {@link serve}. */
+export interface ServeOptions {
+  /** Port to listen on; 0 picks a free one (default 8080). */
+  readonly port?: number;
+  /** Interface to bind (default: all interfaces, like `server.listen(port)`). */
+  readonly host?: string;
+  /** How long `close()` waits for in-flight requests before cutting connections (default 10 s). */
+  readonly shutdownTimeoutMs?: number;
+  /** Closing this signal closes the server, as `close()` does. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running server. */
+export interface ModelshipServer extends AsyncDisposable {
+  readonly server: HttpServer;
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` (or the bound host). */
+  readonly url: string;
+  /**
+   * Graceful shutdown: stops accepting connections, lets in-flight requests finish (up to
+   * `shutdownTimeoutMs`), then closes the handler and with it the models.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a fetch-style handler on node:http.
+ *
+ * @example
+ * ```ts
+ * const server = await serve(createHandler({ models: [model] }), { port: 8080 });
+ * process.on('SIGTERM', () => server.close());
+ * ```
+ */
+export async function serve(handler: ModelshipHandler, options: ServeOptions = {}): Promise<ModelshipServer> {
+  let closing: Promise<void> | undefined;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (closing) res.setHeader('connection', 'close');
+    const request = toWebRequest(req, res);
+    handler(request)
+      .then((response) => sendWebResponse(res, response, req.method))
+      .catch((error: unknown) => {
+        // The handler turns every failure into a response; this only runs if writing the response failed.
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } }));
+        void error;
+      });
+  });
+  server.listen(options.port ?? 8080, options.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const host = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      await handler.close();
+    })();
+    return closing;
+  };
+  options.signal?.addEventListener('abort', () => void close(), { once: true });
+  return { server, port, url, close, [Symbol.asyncDispose]: close };
+}

@@ -1,0 +1,50 @@
+import { ModelshipError } from '../../errors/index.js';
+import type { ServableModel } from '../../serving/servable.js';
+import type { RouteContext } from '../route-context.js';
+import { json } from '../responses.js';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads `outputs` (a list of output names) from a request body, if present. */
+export function readRequestedOutputs(value: unknown, field: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new ModelshipError('INVALID_INPUT', `"${field}" must be an array of output names.`);
+  }
+  return value;
+}
+
+/**
+ * `POST /predict` and `POST /models/{name}[/versions/{v}]/predict`: body `{"inputs": {...}}` (or an array for
+ * a one-input model), optional `"outputs": ["name"]`; answers `{"model", "version", "outputs": {name: nested}}`.
+ */
+export async function handlePredict(ctx: RouteContext, model: ServableModel): Promise<Response> {
+  const body = await ctx.body();
+  if (!isObject(body) || !('inputs' in body)) {
+    throw new ModelshipError(
+      'INVALID_INPUT',
+      'The body must be a JSON object with "inputs": an object keyed by input name, or an array for a one-input model.',
+    );
+  }
+  const outputs = readRequestedOutputs(body.outputs, 'outputs');
+  const result = await model.predict(body.inputs as never, {
+    signal: ctx.request.signal,
+    ...(outputs === undefined ? {} : { outputs }),
+  });
+  return json({ model: model.name, version: model.version, outputs: result });
+}
+
+/** A model's description for `GET /models` and `GET /models/{name}`. */
+export function describeModel(model: ServableModel): Record<string, unknown> {
+  return {
+    name: model.name,
+    version: model.version,
+    state: model.state,
+    platform: model.platform,
+    inputs: model.signature.inputs,
+    outputs: model.signature.outputs,
+    metadata: model.metadata,
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * modelship — serve, route, watch and track ONNX models in-process.
+ *
+ * This entry is runtime-agnostic (no `node:` imports): errors, tensors, input validation and the fetch-style
+ * HTTP handler. Under Node.js the same specifier resolves to `index.node.ts`, which adds `loadModel` and the
+ * local registry.
+ * @packageDocumentation
+ */
+export { ModelshipError, ERROR_CODES, toModelshipError, type ErrorCode, type ModelshipErrorOptions } from './errors/index.js';
+export { Tensor, type NestedArray } from './core/tensor.js';
+export {
+  toFeeds,
+  DEFAULT_MAX_ROWS,
+  type PredictInput,
+  type TensorInput,
+  type TensorInputObject,
+  type TypedArray,
+  type InputLimits,
+} from './core/input.js';
+export { parseNamedRef, isPathRef, assertAlias, assertModelName, type NamedRef, type VersionSelector } from './core/ref.js';
+export { formatShape } from './core/signature.js';
+export { sha256Hex } from './core/digest.js';
+export { createHandler, type ModelshipHandler } from './http/handler.js';
+export { DEFAULT_MAX_BODY_BYTES, type HandlerOptions } from './http/handler-options.js';
+export { toOipDatatype } from './http/oip-codec.js';
+export { loadModelWith, type ServingRuntime, type ModelRef } from './serving/load-model.js';
+export type { LoadModelOptions } from './serving/load-model-options.js';
+export { createModel, type Model, type ModelSourceInfo, type CreateModelInit } from './serving/model.js';
+export type { ServableModel, ModelState, PredictOptions, PredictOutputs } from './serving/servable.js';
+export { defaultLogger, silentLogger, type Logger } from './serving/logger.js';
+export type * from './spec/index.js';

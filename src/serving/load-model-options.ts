@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { ModelshipError } from '../errors/index.js';
+import type { RegistryAdapter } from '../spec/registry.js';
+import type { Logger } from './logger.js';
+
+const isRegistry = (v: unknown): v is RegistryAdapter =>
+  typeof v === 'object' && v !== null && typeof (v as RegistryAdapter).resolve === 'function' &&
+  typeof (v as RegistryAdapter).fetch === 'function';
+
+const isLogger = (v: unknown): v is Logger =>
+  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
+
+/** Options for `loadModel`. Parsed once at the boundary; invalid options fail with `INVALID_OPTIONS`. */
+export const loadModelOptionsSchema = z.strictObject({
+  /** Where named references (`mnist@production`) are resolved. Defaults to the local registry in `./models`. */
+  registry: z.custom<RegistryAdapter>(isRegistry, 'registry must implement resolve() and fetch(), e.g. createLocalRegistry({ root })').optional(),
+  /** Name to serve the model under (defaults to the registry name, or the file name without `.onnx`). */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'name must be letters, digits, ".", "_" or "-"').optional(),
+  /** Version label (defaults to the registry version, or the first 12 hex digits of the file's sha256). */
+  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'version must be letters, digits, ".", "_" or "-"').optional(),
+  /** Expected sha256 of the file, for paths and bytes (registries record their own). */
+  sha256: z.string().regex(/^[a-fA-F0-9]{64}$/, 'sha256 must be 64 hex digits').optional(),
+  /** Largest first dimension accepted per request for inputs with a dynamic first dimension (default 4096). */
+  maxRows: z.number().int().positive().optional(),
+  /** onnxruntime session options. */
+  session: z
+    .strictObject({
+      intraOpNumThreads: z.number().int().nonnegative().optional(),
+      interOpNumThreads: z.number().int().nonnegative().optional(),
+      graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
+      executionProviders: z.array(z.string()).optional(),
+    })
+    .optional(),
+  /**
+   * Warm-up before `ready()` resolves. `true` (default) runs inputs synthesized from the signature and only
+   * warns if they fail; `{ inputs }` runs your inputs and fails the load if they fail; `false` skips it.
+   */
+  warmup: z.union([z.boolean(), z.strictObject({ inputs: z.unknown() })]).optional(),
+  logger: z.custom<Logger>(isLogger, 'logger must have debug, info, warn and error methods').optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+/** Options for `loadModel`. */
+export type LoadModelOptions = z.input<typeof loadModelOptionsSchema>;
+
+/** Parses options, turning zod's report into an INVALID_OPTIONS error. */
+export function parseLoadModelOptions(options: unknown): z.output<typeof loadModelOptionsSchema> {
+  const result = loadModelOptionsSchema.safeParse(options ?? {});
+  if (!result.success) {
+    throw new ModelshipError('INVALID_OPTIONS', `Invalid loadModel options: ${z.prettifyError(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}

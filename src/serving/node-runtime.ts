@@ -1,0 +1,27 @@
+import { resolve } from 'node:path';
+import { createOnnxNodeBackend } from '../backends/onnx-node/index.js';
+import { readModelFile } from '../platform/node/read-model-file.js';
+import { createLocalRegistry } from '../registries/local/index.js';
+import type { InferenceBackend } from '../spec/backend.js';
+import type { RegistryAdapter } from '../spec/registry.js';
+import type { ServingRuntime } from './load-model.js';
+
+/** Where `loadModel` looks for named models when no registry is given: `$MODELSHIP_MODELS_DIR`, else `./models`. */
+export function defaultModelsDir(): string {
+  return resolve(process.env.MODELSHIP_MODELS_DIR ?? 'models');
+}
+
+let backend: InferenceBackend | undefined;
+let registry: { root: string; adapter: RegistryAdapter } | undefined;
+
+/** The Node.js serving runtime: onnxruntime-node, local files, and the local registry as the default. */
+export const nodeRuntime: ServingRuntime = {
+  platform: 'onnxruntime_onnx',
+  backend: async () => (backend ??= createOnnxNodeBackend()),
+  readFile: readModelFile,
+  defaultRegistry() {
+    const root = defaultModelsDir();
+    if (registry?.root !== root) registry = { root, adapter: createLocalRegistry({ root }) };
+    return registry.adapter;
+  },
+};

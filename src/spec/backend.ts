@@ -1,0 +1,43 @@
+import type { ModelSignature, TensorLike } from './tensor.js';
+
+/** Where a backend reads a model from: bytes already in memory, or a file it may open itself. */
+export type ModelSource = { readonly bytes: Uint8Array } | { readonly path: string };
+
+/** Options every backend understands; backends ignore what does not apply to them. */
+export interface BackendSessionOptions {
+  /** Threads used inside one operator (onnxruntime `intraOpNumThreads`). */
+  readonly intraOpNumThreads?: number;
+  /** Threads used across independent operators (onnxruntime `interOpNumThreads`). */
+  readonly interOpNumThreads?: number;
+  /** onnxruntime graph optimization level. */
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Execution providers in order of preference, e.g. `['cpu']`, `['webgpu', 'wasm']`. */
+  readonly executionProviders?: readonly string[];
+}
+
+/** Per-call options. */
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  /** Output names to compute; all outputs when absent. */
+  readonly outputs?: readonly string[];
+}
+
+/** One loaded model inside a backend. */
+export interface BackendSession {
+  readonly signature: ModelSignature;
+  /** Runs the model. Feeds are already validated against `signature`. */
+  run(feeds: Readonly<Record<string, TensorLike>>, options?: RunOptions): Promise<Record<string, TensorLike>>;
+  /** Frees native resources. Called once, after every `run` has settled. */
+  release(): Promise<void>;
+}
+
+/**
+ * An inference engine (onnxruntime-node, onnxruntime-web, a worker pool around them…).
+ * The only place a runtime such as onnxruntime is imported is an implementation of this interface.
+ */
+export interface InferenceBackend {
+  readonly specificationVersion: 'v1';
+  /** A short identifier such as `onnxruntime-node`. */
+  readonly name: string;
+  createSession(source: ModelSource, options?: BackendSessionOptions): Promise<BackendSession>;
+}

@@ -1,0 +1,3 @@
+export type * from './tensor.js';
+export type * from './backend.js';
+export type * from './registry.js';

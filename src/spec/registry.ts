@@ -1,0 +1,82 @@
+/**
+ * What a registry knows about one model version after resolving a reference such as `mnist@production`.
+ */
+export interface ResolvedModel {
+  readonly name: string;
+  /** Version identifier as the registry spells it (`"3"`). */
+  readonly version: string;
+  /** Lower-case hex sha256 of the model file, when the registry records it. */
+  readonly sha256?: string;
+  readonly size?: number;
+  /** Aliases currently pointing at this version. */
+  readonly aliases: readonly string[];
+  /** Free-form metadata recorded at publish time (metrics, owner, …). */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** ISO-8601 creation time. */
+  readonly createdAt?: string;
+  /** The reference the caller asked for, as given. */
+  readonly ref: string;
+  /** Adapter-specific location used by `fetch` (a path, a URL, …). */
+  readonly location: string;
+}
+
+/** The bytes of a model, or a local file holding them. */
+export type ModelArtifact =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
+
+/** Summary of one version, as listed by `listVersions`. */
+export interface ModelVersionInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly sha256?: string;
+  readonly size?: number;
+  readonly aliases: readonly string[];
+  readonly createdAt?: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** What `publish` takes: a model file on disk or its bytes. */
+export interface PublishInput {
+  readonly name: string;
+  readonly file?: string;
+  readonly bytes?: Uint8Array;
+  readonly aliases?: readonly string[];
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Where the model came from (a training run, a URL, a path); recorded as given. */
+  readonly source?: string;
+}
+
+/** What `publish` returns. */
+export interface PublishedModel extends ModelVersionInfo {
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/** Calls for operations that may be cancelled. */
+export interface RegistryCallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Called when what a watched reference resolves to changes. */
+export type WatchListener = (next: ResolvedModel) => void;
+
+/**
+ * A model registry. Adapters implement `resolve` and `fetch`; the rest is optional and feature-detected,
+ * so a read-only store (a plain URL) is as valid as a full registry.
+ */
+export interface RegistryAdapter {
+  readonly specificationVersion: 'v1';
+  /** A short identifier such as `local` or `mlflow`. */
+  readonly kind: string;
+  /** Resolves `name`, `name/3`, `name@alias` (or an adapter's own forms) to one version. */
+  resolve(ref: string, options?: RegistryCallOptions): Promise<ResolvedModel>;
+  /** Gives the model's bytes or a local file holding them. */
+  fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<ModelArtifact>;
+  listVersions?(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
+  publish?(input: PublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
+  setAlias?(name: string, alias: string, version: string): Promise<void>;
+  deleteAlias?(name: string, alias: string): Promise<void>;
+  /** Calls `listener` whenever `ref` starts resolving to another version. Returns a function that stops watching. */
+  watch?(ref: string, listener: WatchListener): () => void;
+}

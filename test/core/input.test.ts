@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { ModelshipError, toFeeds, type ModelSignature } from 'modelship';
+
+const mnist: ModelSignature = {
+  inputs: [{ name: 'pixels', dtype: 'float32', shape: [null, 4] }],
+  outputs: [{ name: 'probabilities', dtype: 'float32', shape: [null, 2] }],
+};
+const multi: ModelSignature = {
+  inputs: [
+    { name: 'features', dtype: 'float32', shape: [null, 3] },
+    { name: 'ids', dtype: 'int64', shape: [null] },
+    { name: 'mask', dtype: 'bool', shape: [null, 2] },
+    { name: 'small', dtype: 'uint8', shape: [null] },
+  ],
+  outputs: [],
+};
+
+function invalid(fn: () => unknown): ModelshipError {
+  try {
+    fn();
+  } catch (e) {
+    expect(ModelshipError.isInstance(e)).toBe(true);
+    expect((e as ModelshipError).code).toBe('INVALID_INPUT');
+    expect((e as ModelshipError).httpStatus).toBe(400);
+    return e as ModelshipError;
+  }
+  throw new Error('expected INVALID_INPUT');
+}
+
+describe('toFeeds', () => {
+  it('converts nested arrays for a one-input model given as an array', () => {
+    const feeds = toFeeds(mnist, [[0, 0.5, 1, 0.25], [1, 1, 1, 1]]);
+    expect(feeds.pixels?.shape).toEqual([2, 4]);
+    expect(feeds.pixels?.data).toEqual(new Float32Array([0, 0.5, 1, 0.25, 1, 1, 1, 1]));
+  });
+
+  it('passes a matching typed array through without copying and infers the batch dimension', () => {
+    const data = new Float32Array(8);
+    const feeds = toFeeds(mnist, { pixels: data });
+    expect(feeds.pixels?.data).toBe(data);
+    expect(feeds.pixels?.shape).toEqual([2, 4]);
+    expect(toFeeds(mnist, { data, shape: [2, 4] }).pixels?.data).toBe(data);
+  });
+
+  it('converts every dtype of a multi-input model', () => {
+    const feeds = toFeeds(multi, {
+      features: [[1, 2, 3]],
+      ids: [9007199254740991],
+      mask: [[true, false]],
+      small: [255],
+    });
+    expect(feeds.ids?.data).toEqual(new BigInt64Array([9007199254740991n]));
+    expect(feeds.mask?.data).toEqual(new Uint8Array([1, 0]));
+    expect(feeds.small?.data).toEqual(new Uint8Array([255]));
+  });
+
+  it('names unknown and missing inputs', () => {
+    const unknown = invalid(() => toFeeds(mnist, { pixel: [[0, 0, 0, 0]] }));
+    expect(unknown.message).toContain('Unknown input "pixel"');
+    expect(unknown.message).toContain('"pixels"');
+    const missing = invalid(() => toFeeds(multi, { features: [[1, 2, 3]], ids: [1], mask: [[true, true]] }));
+    expect(missing.message).toContain('Missing input "small"');
+    expect(invalid(() => toFeeds(multi, [[1, 2, 3]])).message).toContain('pass an object keyed by input name');
+    expect(invalid(() => toFeeds(mnist, null)).message).toContain('No inputs');
+  });
+
+  it('reports the path of a non-numeric value', () => {
+    const rows = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 'x', 0, 0]];
+    const e = invalid(() => toFeeds(mnist, { pixels: rows }));
+    expect(e.message).toBe('pixels[3][1]: expected number, got "x".');
+    expect(e.details).toMatchObject({ input: 'pixels', path: 'pixels[3][1]' });
+  });
+
+  it('refuses wrong rank, wrong fixed dimensions and ragged arrays', () => {
+    expect(invalid(() => toFeeds(mnist, [0, 0, 0, 0])).message).toMatch(
+      /pixels: expected rank 2 \[\?, 4\], got rank 1 \[4\]\. For a single example, wrap it/,
+    );
+    expect(invalid(() => toFeeds(mnist, [[0, 0, 0]])).message).toContain('dimension 1 must be 4');
+    expect(invalid(() => toFeeds(mnist, [[0, 0, 0, 0], [0, 0, 0]])).message).toBe(
+      'pixels[1]: expected an array of 4 (like pixels[0]), got an array of 3.',
+    );
+    expect(invalid(() => toFeeds(mnist, [[0, 0, 0, 0], 7])).message).toContain('pixels[1]: expected an array of 4');
+    expect(invalid(() => toFeeds(mnist, [[0, 0, 0, [0]]])).message).toContain('pixels[0][3]: expected number, got an array');
+  });
+
+  it('refuses NaN, Infinity, fractions and out-of-range values for integer dtypes', () => {
+    const base = { features: [[1, 2, 3]], mask: [[true, true]], small: [1] };
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 1.5, 2 ** 60]) {
+      const e = invalid(() => toFeeds(multi, { ...base, ids: [bad] }));
+      expect(e.message).toMatch(/^ids\[0\]: expected integer \(int64\), got /);
+    }
+    expect(invalid(() => toFeeds(multi, { ...base, ids: [1], small: [256] })).message).toContain('small[0]: expected integer (uint8), got 256');
+    expect(invalid(() => toFeeds(multi, { ...base, ids: [1], mask: [[true, 2]] })).message).toContain('mask[0][1]: expected boolean, got 2');
+  });
+
+  it('refuses null, booleans and objects where numbers are expected', () => {
+    expect(invalid(() => toFeeds(mnist, [[0, null, 0, 0]])).message).toContain('pixels[0][1]: expected number, got null');
+    expect(invalid(() => toFeeds(mnist, [[0, true, 0, 0]])).message).toContain('got true');
+    expect(invalid(() => toFeeds(mnist, [[0, {}, 0, 0]])).message).toContain('got an object');
+    expect(invalid(() => toFeeds(mnist, { pixels: 'abc' })).message).toContain('pixels: expected rank 2');
+  });
+
+  it('limits the number of rows', () => {
+    const rows = Array.from({ length: 11 }, () => [0, 0, 0, 0]);
+    expect(invalid(() => toFeeds(mnist, rows, { maxRows: 10 })).message).toContain('11 rows is more than the limit of 10');
+    expect(toFeeds(mnist, rows.slice(1), { maxRows: 10 }).pixels?.shape).toEqual([10, 4]);
+  });
+
+  it('checks explicit { data, shape } objects', () => {
+    expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3], shape: [1, 4] })).message).toContain('needs 4 values, got 3');
+    expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3, 4], shape: [1, 4], dtype: 'int32' })).message).toContain(
+      'expects dtype float32, got int32',
+    );
+    expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3, 4], shape: [1, -4] })).message).toContain('non-negative integers');
+    expect(invalid(() => toFeeds(mnist, new Float32Array(6))).message).toContain(
+      '6 values do not fill rows of [4]',
+    );
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * `npm run demo` end to end, as a user runs it: train on real digits, publish, serve on a real port, and the
+ * printed curl commands answer correctly. A second run reuses the published model instead of retraining.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/models.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+interface DemoRun {
+  child: ChildProcess;
+  output: () => string;
+  url: string;
+}
+
+async function startDemo(modelsDir: string): Promise<DemoRun> {
+  const child = spawn('npm', ['run', 'demo'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', MODELSHIP_MODELS_DIR: modelsDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so stop() reaches npm and the demo under it
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /modelship demo ready on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1] as string);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code} before it was ready:\n${output}`)));
+  });
+  return { child, output: () => output, url };
+}
+
+/** Sends SIGTERM to the demo's process group, as a terminal's Ctrl-C reaches npm and the demo alike. */
+async function stop(run: DemoRun): Promise<void> {
+  const exited = once(run.child, 'exit');
+  process.kill(-(run.child.pid as number), 'SIGTERM');
+  await exited;
+  await expect(fetch(`${run.url}/healthz`)).rejects.toThrow();
+}
+
+/** Parses a printed `curl -s URL -H '…' -d '…'` command. */
+function parseCurl(command: string): { url: string; body: unknown } {
+  const match = /curl -s (\S+) -H 'content-type: application\/json' \\\n\s+-d '([^']+)'/.exec(command);
+  if (!match) throw new Error(`not a curl command: ${command.slice(0, 120)}`);
+  return { url: match[1] as string, body: JSON.parse(match[2] as string) };
+}
+
+describe('npm run demo', () => {
+  it('trains, publishes, serves real digits through both endpoints, and reuses the model on a second run', async () => {
+    const modelsDir = await tempDir();
+    const first = await startDemo(modelsDir);
+    try {
+      const text = first.output();
+      expect(text).toContain('Training a digit classifier on real MNIST digits');
+      const accuracy = Number(/test accuracy ([\d.]+)% on 2000 held-out digits/.exec(text)?.[1]);
+      expect(accuracy).toBeGreaterThanOrEqual(90);
+      const digit = Number(/Test digit #0 is a (\d)/.exec(text)?.[1]);
+
+      const commands = text.split('\n\n').filter((block) => block.startsWith('curl -s'));
+      expect(commands).toHaveLength(2);
+      const [predict, infer] = commands.map(parseCurl) as [{ url: string; body: unknown }, { url: string; body: unknown }];
+      expect(predict.url).toBe(`${first.url}/predict`);
+      expect(infer.url).toBe(`${first.url}/v2/models/mnist/infer`);
+
+      const post = async (c: { url: string; body: unknown }): Promise<any> => {
+        const res = await fetch(c.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(c.body) });
+        expect(res.status).toBe(200);
+        return res.json();
+      };
+      const a = await post(predict);
+      expect(a.model).toBe('mnist');
+      expect(a.version).toBe('1');
+      expect(a.outputs.label).toEqual([digit]);
+      const b = await post(infer);
+      const label = b.outputs.find((o: { name: string }) => o.name === 'label');
+      expect(label).toEqual({ name: 'label', shape: [1], datatype: 'INT64', data: [digit] });
+    } finally {
+      await stop(first);
+    }
+    expect(first.output()).toContain('Shutting down');
+
+    const second = await startDemo(modelsDir);
+    try {
+      expect(second.output()).toContain('Using mnist version 1 (alias production)');
+      expect(second.output()).not.toContain('Training');
+    } finally {
+      await stop(second);
+    }
+  }, 120_000);
+});

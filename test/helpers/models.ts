@@ -1,0 +1,58 @@
+/** Real ONNX models for tests, built with the project's writer (MNIST is trained on real digits). */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildTinyMnistModel, type MnistModel } from '../../examples/shared/demo-model.js';
+import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
+
+let mnist: MnistModel | undefined;
+
+/** The tiny MNIST softmax model (trained once per test file, ~1 s). */
+export function tinyMnist(): MnistModel {
+  mnist ??= buildTinyMnistModel();
+  return mnist;
+}
+
+/** A fresh temporary directory. */
+export function tempDir(prefix = 'modelship-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Writes bytes to a file in a fresh temp dir and returns its path. */
+export async function tempFile(bytes: Uint8Array, name = 'model.onnx'): Promise<string> {
+  const path = join(await tempDir(), name);
+  await writeFile(path, bytes);
+  return path;
+}
+
+/**
+ * A model with several inputs of different kinds, each passed through by Identity:
+ * `features` float32 [batch, 3], `ids` int64 [batch], `mask` bool [batch, 2], `fixed` float32 [2, 2],
+ * `flags` uint8 [batch].
+ */
+export function multiInputModel(): Uint8Array {
+  const io = [
+    { name: 'features', type: 'float32', shape: ['batch', 3] },
+    { name: 'ids', type: 'int64', shape: ['batch'] },
+    { name: 'mask', type: 'bool', shape: ['batch', 2] },
+    { name: 'fixed', type: 'float32', shape: [2, 2] },
+    { name: 'flags', type: 'uint8', shape: ['batch'] },
+  ] as const;
+  return writeOnnxModel({
+    name: 'multi',
+    inputs: io.map((v) => ({ ...v, shape: [...v.shape] })),
+    outputs: io.map((v) => ({ ...v, name: `${v.name}_out`, shape: [...v.shape] })),
+    nodes: io.map((v) => ({ op: 'Identity', inputs: [v.name], outputs: [`${v.name}_out`] })),
+  });
+}
+
+/** y = x + 1 on float32 [batch, 4]; small and exact, for lifecycle tests. */
+export function addOneModel(): Uint8Array {
+  return writeOnnxModel({
+    name: 'add_one',
+    inputs: [{ name: 'x', type: 'float32', shape: ['batch', 4] }],
+    outputs: [{ name: 'y', type: 'float32', shape: ['batch', 4] }],
+    initializers: [{ name: 'one', dims: [], data: new Float32Array([1]) }],
+    nodes: [{ op: 'Add', inputs: ['x', 'one'], outputs: ['y'] }],
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Checks the package as users get it: built with tsup, linted with publint, resolved through its `exports`
+ * by Node (node condition) and by a browser bundler (browser condition, where no node: module may appear).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { publint } from 'publint';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
+import { tempFile } from '../helpers/models.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('the built package', () => {
+  beforeAll(async () => {
+    await run(process.execPath, [fileURLToPath(new URL('../../node_modules/tsup/dist/cli-default.js', import.meta.url))], { cwd: root });
+  }, 120_000);
+
+  it('passes publint in strict mode', async () => {
+    const { messages } = await publint({ pkgDir: root, strict: true, pack: false });
+    expect(messages).toEqual([]);
+  });
+
+  it('gives browser bundlers a graph without node: modules or onnxruntime-node', async () => {
+    const result = await build({
+      stdin: { contents: "export * from 'modelship';", resolveDir: root, loader: 'ts' },
+      bundle: true,
+      write: false,
+      platform: 'browser',
+      format: 'esm',
+      metafile: true,
+      logLevel: 'silent',
+      // Resolve through package.json "exports" as a user's bundler would, not through our tsconfig paths.
+      tsconfigRaw: {},
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((i) => i.startsWith('dist/index.js') || i.endsWith('/dist/index.js'))).toBe(true);
+    expect(inputs.filter((i) => /node:|onnxruntime-node|index\.node|proper-lockfile/.test(i))).toEqual([]);
+    const code = result.outputFiles[0]?.text ?? '';
+    expect(code).not.toMatch(/from\s*["']node:/);
+  });
+
+  it('resolves modelship, modelship/node and modelship/express under Node and serves a model from dist', async () => {
+    const script = `
+      const m = await import('modelship');
+      const { serve } = await import('modelship/node');
+      const { createMiddleware } = await import('modelship/express');
+      const model = await m.loadModel(process.env.MODEL_PATH, { name: 'relu', version: '1' });
+      const server = await serve(m.createHandler({ models: [model] }), { port: 0, host: '127.0.0.1' });
+      const res = await fetch(server.url + '/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [[-1, 2]] }) });
+      const body = await res.json();
+      await server.close();
+      console.log(JSON.stringify({
+        resolved: import.meta.resolve('modelship'),
+        exports: [typeof m.loadModel, typeof m.createLocalRegistry, typeof m.createHandler, typeof m.ModelshipError, typeof serve, typeof createMiddleware],
+        body,
+      }));
+    `;
+    const bytes = writeOnnxModel({
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 2] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['n', 2] }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+    });
+    const modelPath = await tempFile(bytes);
+    // Plain node (no tsx, no tsconfig paths): 'modelship' resolves through package.json "exports" to dist.
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      env: { ...process.env, MODEL_PATH: modelPath },
+    });
+    const out = JSON.parse(stdout.trim().split('\n').pop() as string);
+    expect(out.resolved).toMatch(/dist\/index\.node\.js$/);
+    expect(out.exports).toEqual(['function', 'function', 'function', 'function', 'function', 'function']);
+    expect(out.body).toEqual({ model: 'relu', version: '1', outputs: { y: [[0, 2]] } });
+  });
+});
