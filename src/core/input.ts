@@ -106,7 +106,7 @@ function toTensor(spec: TensorSpec, value: unknown, maxRows: number): TensorLike
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string' || typeof value === 'bigint') {
     checkShape(spec, [], maxRows);
     const data = allocate(spec.dtype, 1);
-    setElement(spec, data, 0, value, () => spec.name);
+    if (!elementWriter(spec.dtype)(data, 0, value)) throw elementError(spec, spec.name, value);
     return { dtype: spec.dtype, shape: [], data };
   }
   throw invalid(`${spec.name}: expected an array, a typed array or { data, shape }, got ${describe(value)}.`, {
@@ -171,28 +171,28 @@ function fromNested(spec: TensorSpec, value: unknown[], maxRows: number): Tensor
   }
   checkShape(spec, shape, maxRows);
   const data = allocate(spec.dtype, elementCount(shape));
+  if (shape.length === 0) return { dtype: spec.dtype, shape, data };
+  const write = elementWriter(spec.dtype);
   const index: number[] = [];
+  const path = (i: number): string => `${spec.name}${index.map((k) => `[${k}]`).join('')}[${i}]`;
+  const last = shape.length - 1;
   let offset = 0;
-  const path = (extra?: number): string =>
-    `${spec.name}${index.map((i) => `[${i}]`).join('')}${extra === undefined ? '' : `[${extra}]`}`;
+  // Hot loop for JSON bodies: one monomorphic writer per dtype; paths are only built on failure.
   const walk = (node: unknown[], axis: number): void => {
-    const last = axis === shape.length - 1;
+    if (axis === last) {
+      for (let i = 0; i < node.length; i++) {
+        if (!write(data, offset, node[i])) throw elementError(spec, path(i), node[i]);
+        offset++;
+      }
+      return;
+    }
+    const want = shape[axis + 1] as number;
     for (let i = 0; i < node.length; i++) {
       const item = node[i];
-      if (last) {
-        if (Array.isArray(item)) {
-          throw invalid(`${path(i)}: expected ${expected(spec.dtype)}, got an array (ragged nesting).`, {
-            input: spec.name,
-            path: path(i),
-          });
-        }
-        setElement(spec, data, offset++, item, () => path(i));
-        continue;
-      }
-      const want = shape[axis + 1] as number;
       if (!Array.isArray(item) || item.length !== want) {
         const got = Array.isArray(item) ? `an array of ${item.length}` : describe(item);
-        throw invalid(`${path(i)}: expected an array of ${want} (like ${path(0)}), got ${got}.`, {
+        const first = `${spec.name}${index.map((k) => `[${k}]`).join('')}[0]`;
+        throw invalid(`${path(i)}: expected an array of ${want} (like ${first}), got ${got}.`, {
           input: spec.name,
           path: path(i),
         });
@@ -202,7 +202,7 @@ function fromNested(spec: TensorSpec, value: unknown[], maxRows: number): Tensor
       index.pop();
     }
   };
-  if (shape.length > 0) walk(value, 0);
+  walk(value, 0);
   return { dtype: spec.dtype, shape, data };
 }
 
@@ -239,7 +239,10 @@ function checkShape(spec: TensorSpec, shape: readonly number[], maxRows: number)
 
 function fillFlat(spec: TensorSpec, values: ArrayLike<unknown>, path: (i: number) => string): TensorStorage {
   const data = allocate(spec.dtype, values.length);
-  for (let i = 0; i < values.length; i++) setElement(spec, data, i, values[i], () => path(i));
+  const write = elementWriter(spec.dtype);
+  for (let i = 0; i < values.length; i++) {
+    if (!write(data, i, values[i])) throw elementError(spec, path(i), values[i]);
+  }
   return data;
 }
 
@@ -250,46 +253,57 @@ function expected(dtype: DType): string {
   return range ? `integer (${dtype})` : 'number';
 }
 
-/** Writes one value into typed storage, or throws INVALID_INPUT naming its path. */
-function setElement(spec: TensorSpec, data: TensorStorage, i: number, v: unknown, path: () => string): void {
-  const { dtype } = spec;
-  const fail = (): never => {
-    throw invalid(`${path()}: expected ${expected(dtype)}, got ${describe(v)}.`, { input: spec.name, path: path() });
-  };
+/** Writes one value into typed storage at `i`; returns false (writing nothing) when the value does not fit. */
+type ElementWriter = (data: TensorStorage, i: number, v: unknown) => boolean;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_END = 2n ** 63n;
+const UINT64_END = 2n ** 64n;
+
+function toBigInt(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v;
+  return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
+}
+
+function elementWriter(dtype: DType): ElementWriter {
   switch (dtype) {
     case 'float32':
     case 'float64':
-      if (typeof v !== 'number') fail();
-      (data as Float32Array)[i] = v as number;
-      return;
+      return (d, i, v) => typeof v === 'number' && (((d as Float32Array)[i] = v), true);
     case 'float16':
-      if (typeof v !== 'number') fail();
-      (data as Uint16Array)[i] = toFloat16Bits(v as number);
-      return;
+      return (d, i, v) => typeof v === 'number' && (((d as Uint16Array)[i] = toFloat16Bits(v)), true);
     case 'bool':
-      if (typeof v === 'boolean') (data as Uint8Array)[i] = v ? 1 : 0;
-      else if (v === 0 || v === 1) (data as Uint8Array)[i] = v;
-      else fail();
-      return;
+      return (d, i, v) => {
+        if (typeof v === 'boolean') (d as Uint8Array)[i] = v ? 1 : 0;
+        else if (v === 0 || v === 1) (d as Uint8Array)[i] = v;
+        else return false;
+        return true;
+      };
     case 'string':
-      if (typeof v !== 'string') fail();
-      (data as string[])[i] = v as string;
-      return;
+      return (d, i, v) => typeof v === 'string' && (((d as string[])[i] = v), true);
     case 'int64':
-    case 'uint64': {
-      const big = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : fail();
-      if (dtype === 'uint64' && big < 0n) fail();
-      if (dtype === 'int64' && (big < -(2n ** 63n) || big >= 2n ** 63n)) fail();
-      if (dtype === 'uint64' && big >= 2n ** 64n) fail();
-      (data as BigInt64Array)[i] = big as never;
-      return;
-    }
+      return (d, i, v) => {
+        const big = toBigInt(v);
+        if (big === undefined || big < INT64_MIN || big >= INT64_END) return false;
+        (d as BigInt64Array)[i] = big;
+        return true;
+      };
+    case 'uint64':
+      return (d, i, v) => {
+        const big = toBigInt(v);
+        if (big === undefined || big < 0n || big >= UINT64_END) return false;
+        (d as BigUint64Array)[i] = big;
+        return true;
+      };
     default: {
       const [lo, hi] = integerRange(dtype) as readonly [number, number];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) fail();
-      (data as Int32Array)[i] = v as number;
+      return (d, i, v) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi && (((d as Int32Array)[i] = v), true);
     }
   }
+}
+
+function elementError(spec: TensorSpec, path: string, v: unknown): ModelshipError {
+  return invalid(`${path}: expected ${expected(spec.dtype)}, got ${describe(v)}.`, { input: spec.name, path });
 }
 
 function describe(v: unknown): string {

@@ -29,6 +29,7 @@ export const loadModelOptionsSchema = z.strictObject({
       interOpNumThreads: z.number().int().nonnegative().optional(),
       graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
       executionProviders: z.array(z.string()).optional(),
+      logSeverityLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).optional(),
     })
     .optional(),
   /**

@@ -13,6 +13,11 @@ export interface BackendSessionOptions {
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Execution providers in order of preference, e.g. `['cpu']`, `['webgpu', 'wasm']`. */
   readonly executionProviders?: readonly string[];
+  /**
+   * The runtime's own log threshold (0 verbose … 4 fatal). Defaults to 4: every failure already surfaces as a
+   * typed error and through modelship's logger, so the runtime's duplicate lines on stderr are noise.
+   */
+  readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 /** Per-call options. */

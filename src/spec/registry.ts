@@ -61,6 +61,27 @@ export interface RegistryCallOptions {
 /** Called when what a watched reference resolves to changes. */
 export type WatchListener = (next: ResolvedModel) => void;
 
+/** Options for `RegistryAdapter.watch`. */
+export interface WatchOptions {
+  /** How often to check for a change, in ms, for adapters that poll; each adapter documents its default. */
+  readonly intervalMs?: number;
+  /**
+   * The version the caller already has (typically what it resolved and loaded). Changes are reported relative
+   * to it, so a move between resolving and the first check is not missed. Without it the first check only sets
+   * the baseline.
+   */
+  readonly since?: {
+    /** Version identifier as the registry spells it (`"3"`). */
+    readonly version: string;
+    /** Lower-case hex sha256 of the model file; lets a reused version number still count as a change. */
+    readonly sha256?: string;
+    /** ISO-8601 creation time; like `sha256`, tells a re-created version apart from the original. */
+    readonly createdAt?: string;
+  };
+  /** Receives errors hit while watching (or thrown by the listener); watching continues regardless. */
+  readonly onError?: (error: Error) => void;
+}
+
 /**
  * A model registry. Adapters implement `resolve` and `fetch`; the rest is optional and feature-detected,
  * so a read-only store (a plain URL) is as valid as a full registry.
@@ -78,5 +99,5 @@ export interface RegistryAdapter {
   setAlias?(name: string, alias: string, version: string): Promise<void>;
   deleteAlias?(name: string, alias: string): Promise<void>;
   /** Calls `listener` whenever `ref` starts resolving to another version. Returns a function that stops watching. */
-  watch?(ref: string, listener: WatchListener): () => void;
+  watch?(ref: string, listener: WatchListener, options?: WatchOptions): () => void;
 }

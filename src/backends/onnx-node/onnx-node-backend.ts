@@ -28,7 +28,7 @@ export function cleanRuntimeMessage(message: string): string {
 }
 
 function sessionOptions(options: BackendSessionOptions): InferenceSession.SessionOptions {
-  const out: InferenceSession.SessionOptions = {};
+  const out: InferenceSession.SessionOptions = { logSeverityLevel: options.logSeverityLevel ?? 4 };
   if (options.intraOpNumThreads !== undefined) out.intraOpNumThreads = options.intraOpNumThreads;
   if (options.interOpNumThreads !== undefined) out.interOpNumThreads = options.interOpNumThreads;
   if (options.graphOptimizationLevel !== undefined) out.graphOptimizationLevel = options.graphOptimizationLevel;

@@ -3,18 +3,17 @@
  * Node-only.
  */
 export {
-  createLocalRegistry,
   LOCAL_ALIASES_FILE,
   LOCAL_META_FILE,
   LOCAL_MODEL_FILE,
   type LocalModelMeta,
   type LocalModelVersionInfo,
-  type LocalRegistry,
-  type LocalWatchOptions,
-} from './local-registry.js';
+} from './layout.js';
+export { createLocalRegistry, type LocalRegistry } from './local-registry.js';
 export {
   LOCAL_REGISTRY_DEFAULTS,
   localRegistryOptionsSchema,
   parseLocalRegistryOptions,
   type LocalRegistryOptions,
 } from './local-registry-options.js';
+export { type LocalWatchOptions } from './watch.js';
