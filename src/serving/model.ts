@@ -95,7 +95,9 @@ class LoadedModel implements Model {
     try {
       if (warmup === true) {
         const feeds = synthesizeInputs(this.signature);
-        if (feeds) {
+        if (!feeds) {
+          this.#logger.debug(`Warm-up of ${this.name}/${this.version} skipped: an input does not declare its shape. Pass warmup: { inputs } to warm it.`);
+        } else {
           await this.#session.run(feeds).catch((error: unknown) => {
             this.#logger.warn(
               `Warm-up of ${this.name}/${this.version} with synthesized inputs failed (${toModelshipError(error).message}); the model is served anyway. Pass warmup: { inputs } to warm it with real data, or warmup: false.`,

@@ -200,3 +200,33 @@ describe('loadModel', () => {
     await model.close();
   });
 });
+
+describe('the onnxruntime-node backend', () => {
+  it('maps the runtime refusing a feed to INVALID_INPUT with a message free of runtime source paths', async () => {
+    const { createOnnxNodeBackend } = await import('modelship/node');
+    // Feeds normally arrive validated; a backend used directly still classifies the runtime's refusal.
+    const session = await createOnnxNodeBackend().createSession({ bytes: addOneModel() });
+    const e = await rejection(session.run({ x: { dtype: 'float32', shape: [1, 3], data: new Float32Array(3) } }));
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.message).toMatch(/invalid dimensions for input: x/i);
+    expect(e.message).not.toMatch(/\.cc|\.h:|onnxruntime_src|ONNXRuntimeError/);
+    const out = await session.run({ x: { dtype: 'float32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) } });
+    expect(Array.from(out.y?.data as Float32Array)).toEqual([2, 3, 4, 5]);
+    await session.release();
+  });
+
+  it('accepts anything for an input declared without a shape and leaves the check to the model', async () => {
+    const { writeOnnxModel } = await import('../../examples/shared/onnx-writer.js');
+    const bytes = writeOnnxModel({
+      inputs: [{ name: 's', type: 'float32', shape: [] }],
+      outputs: [{ name: 'y', type: 'float32', shape: null }],
+      nodes: [{ op: 'Neg', inputs: ['s'], outputs: ['y'] }],
+    });
+    const model = await loadModel(bytes);
+    // onnxruntime reports a rank-0 input with the same empty shape as an undeclared one.
+    expect(model.signature.inputs[0]?.shape).toBeNull();
+    expect((await model.predict(2)).y?.toArray()).toBe(-2);
+    expect((await model.predict([1, 2])).y?.toArray()).toEqual([-1, -2]);
+    await model.close();
+  });
+});

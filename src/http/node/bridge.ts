@@ -26,9 +26,9 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: controller.signal };
   if (method !== 'GET' && method !== 'HEAD') {
     if (options.parsedBody !== undefined) {
+      // The original Content-Type stays, so a form that a urlencoded parser consumed is still refused with 415.
       init.body = JSON.stringify(options.parsedBody);
       headers.delete('content-length');
-      headers.set('content-type', 'application/json');
     } else {
       init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
       init.duplex = 'half';
