@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   ABORTED: { httpStatus: 499, retryable: false },
   REGISTRY_UNAVAILABLE: { httpStatus: 503, retryable: true },
   DEPENDENCY_MISSING: { httpStatus: 500, retryable: false },
+  ADDRESS_IN_USE: { httpStatus: 500, retryable: false },
   INTERNAL: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 

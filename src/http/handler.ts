@@ -10,7 +10,7 @@ import { describeModel, handlePredict } from './routes/predict.js';
 import { handleV2 } from './routes/v2.js';
 
 /** A fetch-style handler: `(request) => Promise<Response>`, plus lifecycle. */
-export interface ModelshipHandler {
+export interface ModelshipHandler extends AsyncDisposable {
   (request: Request): Promise<Response>;
   /** Like calling the handler, but resolves `undefined` for paths it does not serve (for middleware chains). */
   handle(request: Request): Promise<Response | undefined>;
@@ -130,15 +130,15 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
     );
   }) as ModelshipHandler;
 
+  const close = (): Promise<void> => {
+    closing ??= opts.closeModels === false ? Promise.resolve() : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
+    return closing;
+  };
   Object.defineProperties(handler, {
     handle: { value: handle },
     models: { value: table.all },
-    close: {
-      value: (): Promise<void> => {
-        closing ??= opts.closeModels === false ? Promise.resolve() : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
-        return closing;
-      },
-    },
+    close: { value: close },
+    [Symbol.asyncDispose]: { value: close },
   });
   return handler;
 }

@@ -240,6 +240,18 @@ describe('readiness and shutdown', () => {
     expect(() => createHandler({ models: [{} as never] })).toThrow(/loaded model/);
   });
 
+  it('refuses bad serve options and a port in use with typed errors', async () => {
+    const model = await loadModel(addOneModel(), { name: 'adder', version: '1' });
+    const handler = createHandler({ models: [model], logger: silentLogger });
+    await expect(serve(handler, { port: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    const first = await serve(handler, { port: 0, host: '127.0.0.1' });
+    await expect(serve(handler, { port: first.port, host: '127.0.0.1' })).rejects.toMatchObject({
+      code: 'ADDRESS_IN_USE',
+      message: expect.stringContaining(`Port ${first.port} is already in use`),
+    });
+    await first.close();
+  });
+
   it('serves under a base path', async () => {
     const model = await loadModel(addOneModel(), { name: 'adder', version: '1' });
     const handler = createHandler({ models: [model], basePath: '/api', logger: silentLogger });

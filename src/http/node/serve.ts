@@ -1,20 +1,12 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { ModelshipError } from '../../errors/index.js';
 import type { ModelshipHandler } from '../handler.js';
 import { sendWebResponse, toWebRequest } from './bridge.js';
+import { parseServeOptions, type ServeOptions } from './serve-options.js';
 
-/** Options for {@link serve}. */
-export interface ServeOptions {
-  /** Port to listen on; 0 picks a free one (default 8080). */
-  readonly port?: number;
-  /** Interface to bind (default: all interfaces, like `server.listen(port)`). */
-  readonly host?: string;
-  /** How long `close()` waits for in-flight requests before cutting connections (default 10 s). */
-  readonly shutdownTimeoutMs?: number;
-  /** Closing this signal closes the server, as `close()` does. */
-  readonly signal?: AbortSignal;
-}
+export type { ServeOptions } from './serve-options.js';
 
 /** A running server. */
 export interface ModelshipServer extends AsyncDisposable {
@@ -38,7 +30,8 @@ export interface ModelshipServer extends AsyncDisposable {
  * process.on('SIGTERM', () => server.close());
  * ```
  */
-export async function serve(handler: ModelshipHandler, options: ServeOptions = {}): Promise<ModelshipServer> {
+export async function serve(handler: ModelshipHandler, serveOptions: ServeOptions = {}): Promise<ModelshipServer> {
+  const options = parseServeOptions(serveOptions);
   let closing: Promise<void> | undefined;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (closing) res.setHeader('connection', 'close');
@@ -52,8 +45,23 @@ export async function serve(handler: ModelshipHandler, options: ServeOptions = {
         void error;
       });
   });
-  server.listen(options.port ?? 8080, options.host);
-  await once(server, 'listening');
+  const port0 = options.port ?? 8080;
+  server.listen(port0, options.host);
+  try {
+    await once(server, 'listening');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new ModelshipError(
+        'ADDRESS_IN_USE',
+        code === 'EADDRINUSE'
+          ? `Port ${port0} is already in use; pass another port (or 0 for a free one).`
+          : `No permission to listen on port ${port0}; use a port above 1023.`,
+        { cause },
+      );
+    }
+    throw cause;
+  }
   const { port } = server.address() as AddressInfo;
   const host = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

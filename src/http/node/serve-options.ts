@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { ModelshipError } from '../../errors/index.js';
+
+/** Options for `serve`. */
+export const serveOptionsSchema = z.strictObject({
+  /** Port to listen on; 0 picks a free one (default 8080). */
+  port: z.number().int().min(0).max(65535).optional(),
+  /** Interface to bind (default: all interfaces, like `server.listen(port)`). */
+  host: z.string().min(1).optional(),
+  /** How long `close()` waits for in-flight requests before cutting connections (default 10 s). */
+  shutdownTimeoutMs: z.number().int().nonnegative().optional(),
+  /** Aborting this signal closes the server, as `close()` does. */
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+/** Options for `serve`. */
+export type ServeOptions = z.input<typeof serveOptionsSchema>;
+
+/** Parses serve options, turning zod's report into an INVALID_OPTIONS error. */
+export function parseServeOptions(options: unknown): z.output<typeof serveOptionsSchema> {
+  const result = serveOptionsSchema.safeParse(options ?? {});
+  if (!result.success) {
+    throw new ModelshipError('INVALID_OPTIONS', `Invalid serve options: ${z.prettifyError(result.error)}`, { cause: result.error });
+  }
+  return result.data;
+}
