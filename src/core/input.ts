@@ -62,14 +62,14 @@ export function toFeeds(signature: ModelSignature, input: unknown, limits: Input
   const byName = asRecord(signature, names, input);
   const unknown = Object.keys(byName).filter((k) => !names.includes(k));
   if (unknown.length > 0) {
-    throw invalid(`Unknown input ${unknown.map((n) => `"${n}"`).join(', ')}; the model takes ${list(names)}.`, {
+    throw invalid(`Unknown input ${list(unknown)}; the model takes ${list(names)}.`, {
       unknown,
       expected: names,
     });
   }
   const missing = names.filter((n) => byName[n] === undefined);
   if (missing.length > 0) {
-    throw invalid(`Missing input ${missing.map((n) => `"${n}"`).join(', ')}; the model takes ${list(names)}.`, {
+    throw invalid(`Missing input ${list(missing)}; the model takes ${list(names)}.`, {
       missing,
       expected: names,
     });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelshipError } from '../errors/index.js';
+import { parseOptions } from '../core/options.js';
 import type { Logger } from '../serving/logger.js';
 import type { ServableModel } from '../serving/servable.js';
 
@@ -33,11 +33,5 @@ export type HandlerOptions = z.input<typeof handlerOptionsSchema>;
 
 /** Parses handler options, turning zod's report into an INVALID_OPTIONS error. */
 export function parseHandlerOptions(options: unknown): z.output<typeof handlerOptionsSchema> {
-  const result = handlerOptionsSchema.safeParse(options);
-  if (!result.success) {
-    throw new ModelshipError('INVALID_OPTIONS', `Invalid createHandler options: ${z.prettifyError(result.error)}`, {
-      cause: result.error,
-    });
-  }
-  return result.data;
+  return parseOptions(handlerOptionsSchema, options, 'createHandler');
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelshipError } from '../errors/index.js';
+import { parseOptions } from '../core/options.js';
 import type { RegistryAdapter } from '../spec/registry.js';
 import type { Logger } from './logger.js';
 
@@ -46,11 +46,5 @@ export type LoadModelOptions = z.input<typeof loadModelOptionsSchema>;
 
 /** Parses options, turning zod's report into an INVALID_OPTIONS error. */
 export function parseLoadModelOptions(options: unknown): z.output<typeof loadModelOptionsSchema> {
-  const result = loadModelOptionsSchema.safeParse(options ?? {});
-  if (!result.success) {
-    throw new ModelshipError('INVALID_OPTIONS', `Invalid loadModel options: ${z.prettifyError(result.error)}`, {
-      cause: result.error,
-    });
-  }
-  return result.data;
+  return parseOptions(loadModelOptionsSchema, options ?? {}, 'loadModel');
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelshipError } from '../../errors/index.js';
+import { parseOptions } from '../../core/options.js';
 
 /** Options for `serve`. */
 export const serveOptionsSchema = z.strictObject({
@@ -18,9 +18,5 @@ export type ServeOptions = z.input<typeof serveOptionsSchema>;
 
 /** Parses serve options, turning zod's report into an INVALID_OPTIONS error. */
 export function parseServeOptions(options: unknown): z.output<typeof serveOptionsSchema> {
-  const result = serveOptionsSchema.safeParse(options ?? {});
-  if (!result.success) {
-    throw new ModelshipError('INVALID_OPTIONS', `Invalid serve options: ${z.prettifyError(result.error)}`, { cause: result.error });
-  }
-  return result.data;
+  return parseOptions(serveOptionsSchema, options ?? {}, 'serve');
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelshipError } from '../../errors/index.js';
+import { parseOptions } from '../../core/options.js';
 
 /**
  * Options for {@link createLocalRegistry}. Strict, so a misspelt option fails loudly instead of being ignored.
@@ -27,13 +27,5 @@ export const LOCAL_REGISTRY_DEFAULTS = {
 
 /** Validates options once at the boundary; throws INVALID_OPTIONS describing every problem. */
 export function parseLocalRegistryOptions(options: unknown): z.output<typeof localRegistryOptionsSchema> {
-  const result = localRegistryOptionsSchema.safeParse(options);
-  if (!result.success) {
-    throw new ModelshipError(
-      'INVALID_OPTIONS',
-      `Invalid local registry options:\n${z.prettifyError(result.error)}\nPass at least { root: './models' }.`,
-      { cause: result.error, details: { issues: result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) } },
-    );
-  }
-  return result.data;
+  return parseOptions(localRegistryOptionsSchema, options, 'local registry', "Pass at least { root: './models' }.");
 }
