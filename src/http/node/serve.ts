@@ -38,11 +38,11 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
     const request = toWebRequest(req, res);
     handler(request)
       .then((response) => sendWebResponse(res, response, req.method))
-      .catch((error: unknown) => {
-        // The handler turns every failure into a response; this only runs if writing the response failed.
+      .catch(() => {
+        // The handler turns every failure into a response; this only runs if writing the response failed
+        // (the client went away mid-write), so there is nobody left to tell more.
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } }));
-        void error;
       });
   });
   const port0 = options.port ?? 8080;
