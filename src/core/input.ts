@@ -191,8 +191,7 @@ function fromNested(spec: TensorSpec, value: unknown[], maxRows: number): Tensor
       const item = node[i];
       if (!Array.isArray(item) || item.length !== want) {
         const got = Array.isArray(item) ? `an array of ${item.length}` : describe(item);
-        const first = `${spec.name}${index.map((k) => `[${k}]`).join('')}[0]`;
-        throw invalid(`${path(i)}: expected an array of ${want} (like ${first}), got ${got}.`, {
+        throw invalid(`${path(i)}: expected an array of ${want} (like ${path(0)}), got ${got}.`, {
           input: spec.name,
           path: path(i),
         });

@@ -84,11 +84,6 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<Co
   return { sha256: hash.digest('hex'), size };
 }
 
-/** The sha256 and size of bytes already in memory. */
-export function sha256Bytes(bytes: Uint8Array): ContentDigest {
-  return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength };
-}
-
 /**
  * Copies `source` to a new file `dest` (failing if it exists), hashing while copying so the file is read once,
  * and fsyncs `dest` before resolving. The digest describes the bytes actually written, which is what matters

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
+import { sha256Hex } from '../../core/digest.js';
 import { assertAlias, assertModelName } from '../../core/ref.js';
 import { ModelshipError } from '../../errors/index.js';
 import {
   copyFileHashed,
   fsyncDir,
   hasErrnoCode,
-  sha256Bytes,
   writeFileAtomic,
   writeFileDurable,
   type ContentDigest,
@@ -91,7 +91,7 @@ async function writeModel(input: PublishInput, target: string, signal: AbortSign
   if (input.file === undefined) {
     const bytes = input.bytes as Uint8Array;
     await writeFileDurable(target, bytes);
-    return sha256Bytes(bytes);
+    return { sha256: await sha256Hex(bytes), size: bytes.byteLength };
   }
   const digest = await copyFileHashed(resolvePath(input.file), target, signal);
   if (digest.size === 0) throw invalidArgument(`${resolvePath(input.file)} became empty while publishing.`);
