@@ -18,7 +18,32 @@ export interface BackendSessionOptions {
    * typed error and through modelship's logger, so the runtime's duplicate lines on stderr are noise.
    */
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Worker threads that each hold one session (a pool). `0` runs the session on the calling thread. Backends
+   * without threads ignore it; onnxruntime-node defaults to the machine's available parallelism.
+   */
+  readonly workers?: number;
+  /** Receives lifecycle events such as a worker that died and was replaced (for logs and metrics). */
+  readonly onEvent?: (event: BackendEvent) => void;
 }
+
+/** Something a backend reports about its own lifecycle. */
+export type BackendEvent =
+  | {
+      /** A worker thread exited unexpectedly; its in-flight run failed with `WORKER_CRASHED`. */
+      readonly type: 'worker-crashed';
+      readonly worker: number;
+      readonly exitCode: number;
+      readonly message: string;
+    }
+  | { readonly type: 'worker-restarted'; readonly worker: number }
+  | {
+      /** A replacement worker could not start; it is retried after `retryInMs` (or given up when undefined). */
+      readonly type: 'worker-start-failed';
+      readonly worker: number;
+      readonly message: string;
+      readonly retryInMs?: number;
+    };
 
 /** Per-call options. */
 export interface RunOptions {
@@ -30,6 +55,16 @@ export interface RunOptions {
 /** One loaded model inside a backend. */
 export interface BackendSession {
   readonly signature: ModelSignature;
+  /**
+   * How many `run` calls the session executes at the same time (a pool: its worker count). Callers keep at
+   * most this many in flight and queue the rest themselves, which is where batching happens. Default 1.
+   */
+  readonly concurrency?: number;
+  /**
+   * Runs each feed set on every replica (every worker of a pool), now and on replicas started later, so no
+   * request pays for first-run initialisation. Rejects if a run fails. Without it, callers `run` each once.
+   */
+  warmup?(feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>): Promise<void>;
   /** Runs the model. Feeds are already validated against `signature`. */
   run(feeds: Readonly<Record<string, TensorLike>>, options?: RunOptions): Promise<Record<string, TensorLike>>;
   /** Frees native resources. Called once, after every `run` has settled. */

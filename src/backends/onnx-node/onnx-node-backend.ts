@@ -11,6 +11,7 @@ import type {
 import type { TensorLike, TensorSpec } from '../../spec/tensor.js';
 import { fromOrtTensor, toOrtTensor, toTensorSpec } from './convert.js';
 import { loadOnnxRuntime } from './load-runtime.js';
+import { defaultIntraOpThreads, defaultWorkerCount, WorkerPoolSession } from './worker-pool.js';
 
 /**
  * onnxruntime reports bad feeds with messages like "Got invalid dimensions for input: x". Those are the
@@ -79,11 +80,13 @@ class OnnxNodeSession implements BackendSession {
 }
 
 /**
- * The onnxruntime-node backend: one in-process `InferenceSession` per model.
+ * The onnxruntime-node backend. By default each model gets a pool of worker threads, one session each
+ * (`workers`, default: available parallelism), because `run()` blocks the thread it is called on; with
+ * `workers: 0` the session runs on the calling thread.
  *
  * @example
  * ```ts
- * const session = await createOnnxNodeBackend().createSession({ bytes }, { intraOpNumThreads: 1 });
+ * const session = await createOnnxNodeBackend().createSession({ bytes }, { workers: 2, intraOpNumThreads: 1 });
  * ```
  */
 export function createOnnxNodeBackend(): InferenceBackend {
@@ -91,27 +94,38 @@ export function createOnnxNodeBackend(): InferenceBackend {
     specificationVersion: 'v1',
     name: 'onnxruntime-node',
     async createSession(source: ModelSource, options: BackendSessionOptions = {}): Promise<BackendSession> {
-      const ort = await loadOnnxRuntime();
-      let session: InferenceSession;
-      try {
-        session =
-          'bytes' in source
-            ? await ort.InferenceSession.create(source.bytes, sessionOptions(options))
-            : await ort.InferenceSession.create(source.path, sessionOptions(options));
-      } catch (cause) {
-        const message = cleanRuntimeMessage(cause instanceof Error ? cause.message : String(cause));
-        throw new ModelshipError(
-          'MODEL_LOAD_FAILED',
-          `onnxruntime could not load the model: ${message}. Check that the file is a complete ONNX model (not a Git LFS pointer or a truncated download) and that its opset is supported by onnxruntime ${ort.env.versions.node ?? ''}.`.replace(' )', ')'),
-          { cause },
-        );
+      const workers = options.workers ?? defaultWorkerCount();
+      if (workers > 0) {
+        // Make sure the runtime is installed before starting threads, for a clear DEPENDENCY_MISSING.
+        await loadOnnxRuntime();
+        const intraOpNumThreads = options.intraOpNumThreads ?? defaultIntraOpThreads(workers);
+        return WorkerPoolSession.create(source, { ...options, intraOpNumThreads }, workers);
       }
-      try {
-        return new OnnxNodeSession(ort, session);
-      } catch (error) {
-        await session.release().catch(() => undefined);
-        throw error;
-      }
+      return createInProcessSession(source, options);
     },
   };
+}
+
+async function createInProcessSession(source: ModelSource, options: BackendSessionOptions): Promise<BackendSession> {
+  const ort = await loadOnnxRuntime();
+  let session: InferenceSession;
+  try {
+    session =
+      'bytes' in source
+        ? await ort.InferenceSession.create(source.bytes, sessionOptions(options))
+        : await ort.InferenceSession.create(source.path, sessionOptions(options));
+  } catch (cause) {
+    const message = cleanRuntimeMessage(cause instanceof Error ? cause.message : String(cause));
+    throw new ModelshipError(
+      'MODEL_LOAD_FAILED',
+      `onnxruntime could not load the model: ${message}. Check that the file is a complete ONNX model (not a Git LFS pointer or a truncated download) and that its opset is supported by onnxruntime ${ort.env.versions.node ?? ''}.`.replace(' )', ')'),
+      { cause },
+    );
+  }
+  try {
+    return new OnnxNodeSession(ort, session);
+  } catch (error) {
+    await session.release().catch(() => undefined);
+    throw error;
+  }
 }

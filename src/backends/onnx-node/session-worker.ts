@@ -1,0 +1,53 @@
+/**
+ * Entry point of a pool worker thread: loads one onnxruntime session and serves runs over a shared-memory
+ * channel until told to stop. Started by `worker-pool.ts`; not part of the public API.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ModelshipError, toModelshipError } from '../../errors/index.js';
+import { serveChannel, type ChannelInit, type ChannelMessage } from '../../platform/node/worker-channel/channel.js';
+import type { BackendSessionOptions } from '../../spec/backend.js';
+import type { TensorLike } from '../../spec/tensor.js';
+import { createOnnxNodeBackend } from './onnx-node-backend.js';
+import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
+
+const data = workerData as WorkerData;
+
+function post(status: WorkerStatus): void {
+  parentPort?.postMessage(status);
+}
+
+function encodeError(error: unknown): { code: string; message: string; details?: Record<string, unknown> } {
+  const e = toModelshipError(error, 'INFERENCE_FAILED');
+  return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+}
+
+async function main(): Promise<void> {
+  // onnxruntime wants an ordinary ArrayBuffer for the model, so the shared copy is copied once per worker.
+  const source = data.model.kind === 'bytes' ? { bytes: new Uint8Array(data.model.bytes).slice() } : { path: data.model.path };
+  const options: BackendSessionOptions = { ...data.options, workers: 0 };
+  const session = await createOnnxNodeBackend().createSession(source, options);
+  const inputNames = session.signature.inputs.map((s) => s.name);
+  const outputNames = session.signature.outputs.map((s) => s.name);
+  post({ type: 'ready', signature: session.signature });
+
+  const channel: ChannelInit = data.channel;
+  await serveChannel(
+    channel,
+    async (op: number, request: ChannelMessage): Promise<ChannelMessage> => {
+      if (op !== OP_RUN) throw new ModelshipError('INTERNAL', `Unknown worker op ${op}.`);
+      const feeds: Record<string, TensorLike> = {};
+      for (const { slot, tensor } of request.tensors) feeds[inputNames[slot] as string] = tensor;
+      const fetch = request.extra.map((i) => outputNames[i] as string);
+      const out = await session.run(feeds, { outputs: fetch });
+      return { tensors: fetch.map((name, i) => ({ slot: request.extra[i] as number, tensor: out[name] as TensorLike })), extra: [] };
+    },
+    encodeError,
+  );
+  await session.release();
+  channel.port.close();
+}
+
+main().catch((error: unknown) => {
+  post({ type: 'failed', error: encodeError(error) });
+  data.channel.port.close();
+});

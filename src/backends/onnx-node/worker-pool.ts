@@ -1,0 +1,355 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { ModelshipError } from '../../errors/index.js';
+import {
+  ChannelClient,
+  ChannelClosedError,
+  createChannelMemory,
+  OP_STOP,
+  type ChannelError,
+} from '../../platform/node/worker-channel/channel.js';
+import type { SlotTensor } from '../../platform/node/worker-channel/tensor-codec.js';
+import type { BackendEvent, BackendSession, BackendSessionOptions, ModelSource, RunOptions } from '../../spec/backend.js';
+import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
+import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
+
+/** How long `release()` waits for a worker to stop by itself before terminating it. */
+const STOP_TIMEOUT_MS = 5000;
+/** Replacement workers that fail to start are retried with backoff, then given up on. */
+const MAX_START_ATTEMPTS = 5;
+
+/**
+ * How to start the worker: the built `session-worker.js` next to this module, or, when the sources run
+ * untranspiled (tsx, vitest), a bootstrap that registers tsx's loader inside the worker first, since Node 20
+ * does not carry the parent's loader hooks into workers.
+ */
+function tsxEsmApi(from: string): string {
+  const pkgPath = createRequire(from).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  return new URL((pkg.exports['./esm/api'] as { import: { default: string } }).import.default, pathToFileURL(pkgPath)).href;
+}
+
+function workerEntry(): { script: URL | string; eval: boolean } {
+  const here = import.meta.url;
+  if (!/\.[cm]?ts$/.test(new URL(here).pathname)) return { script: new URL('./session-worker.js', here), eval: false };
+  const entry = new URL('./session-worker.ts', here).href;
+  const api = tsxEsmApi(here);
+  const script = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return { script, eval: true };
+}
+
+function fromChannelError(error: unknown, worker: number): ModelshipError {
+  if (error instanceof ChannelClosedError) {
+    return new ModelshipError('WORKER_CRASHED', `${error.message} The request was not answered; retry it.`, {
+      cause: error,
+      details: { worker },
+    });
+  }
+  if (ModelshipError.isInstance(error)) return error;
+  const e = error as ChannelError;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.message === 'string') {
+    const code = e.code as ConstructorParameters<typeof ModelshipError>[0];
+    return new ModelshipError(code, e.message, e.details === undefined ? {} : { details: e.details });
+  }
+  return new ModelshipError('INTERNAL', `Unexpected worker failure: ${String(error)}`, { cause: error });
+}
+
+interface Slot {
+  readonly index: number;
+  worker: Worker | undefined;
+  client: ChannelClient | undefined;
+  state: 'starting' | 'idle' | 'busy' | 'dead' | 'stopped';
+  attempts: number;
+}
+
+interface Waiter {
+  resolve: (slot: Slot) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A session replicated on worker threads; `run` goes to an idle worker. */
+export class WorkerPoolSession implements BackendSession {
+  readonly signature: ModelSignature;
+  readonly concurrency: number;
+  readonly #model: WorkerData['model'];
+  readonly #options: BackendSessionOptions;
+  readonly #onEvent: ((event: BackendEvent) => void) | undefined;
+  readonly #slots: Slot[];
+  readonly #idle: Slot[] = [];
+  readonly #waiters: Waiter[] = [];
+  readonly #inputIndex: Map<string, number>;
+  readonly #outputIndex: Map<string, number>;
+  readonly #allOutputs: number[];
+  #warmup: ReadonlyArray<Readonly<Record<string, TensorLike>>> = [];
+  #released = false;
+
+  private constructor(signature: ModelSignature, model: WorkerData['model'], options: BackendSessionOptions, count: number) {
+    this.signature = signature;
+    this.concurrency = count;
+    this.#model = model;
+    this.#options = options;
+    this.#onEvent = options.onEvent;
+    this.#slots = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, client: undefined, state: 'starting', attempts: 0 }));
+    this.#inputIndex = new Map(signature.inputs.map((s, i) => [s.name, i]));
+    this.#outputIndex = new Map(signature.outputs.map((s, i) => [s.name, i]));
+    this.#allOutputs = signature.outputs.map((_, i) => i);
+  }
+
+  /** Starts `count` workers and resolves once each has loaded the model (rejects if any cannot). */
+  static async create(source: ModelSource, options: BackendSessionOptions, count: number): Promise<WorkerPoolSession> {
+    let model: WorkerData['model'];
+    if ('bytes' in source) {
+      // One shared copy, however many workers (and replacements) read it.
+      const bytes = new SharedArrayBuffer(source.bytes.byteLength);
+      new Uint8Array(bytes).set(source.bytes);
+      model = { kind: 'bytes', bytes };
+    } else {
+      model = { kind: 'path', path: source.path };
+    }
+    const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(model, options)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client) : undefined)));
+      throw failed.reason;
+    }
+    const workers = started.map((r) => (r as PromiseFulfilledResult<StartedWorker>).value);
+    const pool = new WorkerPoolSession((workers[0] as StartedWorker).signature, model, options, count);
+    workers.forEach((w, i) => pool.#attach(pool.#slots[i] as Slot, w));
+    return pool;
+  }
+
+  #attach(slot: Slot, started: StartedWorker): void {
+    slot.worker = started.worker;
+    slot.client = started.client;
+    slot.attempts = 0;
+    started.worker.on('exit', (code) => this.#onExit(slot, started.worker, code));
+    this.#busy(slot);
+    this.#release(slot);
+  }
+
+  /** Number of workers currently able to take work. */
+  get liveWorkers(): number {
+    return this.#slots.filter((s) => s.state === 'idle' || s.state === 'busy').length;
+  }
+
+  async run(feeds: Readonly<Record<string, TensorLike>>, options: RunOptions = {}): Promise<Record<string, TensorLike>> {
+    options.signal?.throwIfAborted();
+    const tensors: SlotTensor[] = [];
+    for (const name in feeds) tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
+    const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
+    const slot = this.#idle.pop() ?? (await this.#waitForWorker());
+    this.#busy(slot);
+    let reply;
+    try {
+      reply = await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: fetch });
+    } catch (error) {
+      throw fromChannelError(error, slot.index);
+    } finally {
+      if (slot.state === 'busy') this.#release(slot);
+    }
+    const out: Record<string, TensorLike> = {};
+    for (const { slot: i, tensor } of reply.tensors) out[(this.signature.outputs[i] as { name: string }).name] = tensor;
+    return out;
+  }
+
+  #waitForWorker(): Promise<Slot> {
+    if (this.#released) return Promise.reject(new ModelshipError('NOT_READY', 'The session has been released.'));
+    if (this.#slots.every((s) => s.state === 'dead' || s.state === 'stopped')) {
+      return Promise.reject(new ModelshipError('WORKER_CRASHED', 'Every worker of this model has crashed and could not be restarted; reload the model.'));
+    }
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * A busy worker keeps the process alive (a pending `Atomics.waitAsync` does not); an idle one does not, so
+   * a loaded model never stops a process from exiting.
+   */
+  #busy(slot: Slot): void {
+    slot.state = 'busy';
+    slot.worker?.ref();
+  }
+
+  #release(slot: Slot): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      waiter.resolve(slot);
+    } else {
+      slot.state = 'idle';
+      slot.worker?.unref();
+      this.#idle.push(slot);
+    }
+  }
+
+  /** Runs every feed set on every worker now, and on each replacement worker before it takes requests. */
+  async warmup(feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>): Promise<void> {
+    this.#warmup = feeds;
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        if (slot.state !== 'idle') return;
+        this.#takeIdle(slot);
+        try {
+          for (const f of feeds) await this.#runOn(slot, f);
+        } finally {
+          if ((slot.state as Slot['state']) === 'busy') this.#release(slot);
+        }
+      }),
+    );
+  }
+
+  #takeIdle(slot: Slot): void {
+    const i = this.#idle.indexOf(slot);
+    if (i >= 0) this.#idle.splice(i, 1);
+    this.#busy(slot);
+  }
+
+  async #runOn(slot: Slot, feeds: Readonly<Record<string, TensorLike>>): Promise<void> {
+    const tensors: SlotTensor[] = Object.entries(feeds).map(([name, tensor]) => ({ slot: this.#inputIndex.get(name) as number, tensor }));
+    try {
+      await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: this.#allOutputs });
+    } catch (error) {
+      throw fromChannelError(error, slot.index);
+    }
+  }
+
+  #onExit(slot: Slot, worker: Worker, code: number): void {
+    if (slot.worker !== worker || slot.state === 'stopped') return;
+    const message = `Worker ${slot.index} exited with code ${code}.`;
+    const idle = this.#idle.indexOf(slot);
+    if (idle >= 0) this.#idle.splice(idle, 1);
+    slot.state = 'dead';
+    slot.client?.close(new ChannelClosedError(message));
+    slot.worker = undefined;
+    slot.client = undefined;
+    this.#onEvent?.({ type: 'worker-crashed', worker: slot.index, exitCode: code, message });
+    if (!this.#released) this.#restart(slot);
+    this.#failWaitersIfNoWorkers();
+  }
+
+  #restart(slot: Slot): void {
+    slot.state = 'starting';
+    slot.attempts++;
+    startWorker(this.#model, this.#options)
+      .then(async (started) => {
+        if (this.#released) {
+          await stopWorker(started.worker, started.client);
+          return;
+        }
+        for (const f of this.#warmup) {
+          await started.client.call(OP_RUN, {
+            tensors: Object.entries(f).map(([name, tensor]) => ({ slot: this.#inputIndex.get(name) as number, tensor })),
+            extra: this.#allOutputs,
+          });
+        }
+        this.#attach(slot, started);
+        this.#onEvent?.({ type: 'worker-restarted', worker: slot.index });
+      })
+      .catch((error: unknown) => {
+        const message = fromChannelError(error, slot.index).message;
+        if (this.#released) return;
+        if (slot.attempts >= MAX_START_ATTEMPTS) {
+          slot.state = 'dead';
+          this.#onEvent?.({ type: 'worker-start-failed', worker: slot.index, message });
+          this.#failWaitersIfNoWorkers();
+          return;
+        }
+        const retryInMs = Math.min(100 * 2 ** slot.attempts, 5000);
+        this.#onEvent?.({ type: 'worker-start-failed', worker: slot.index, message, retryInMs });
+        setTimeout(() => {
+          if (!this.#released) this.#restart(slot);
+        }, retryInMs).unref();
+      });
+  }
+
+  #failWaitersIfNoWorkers(): void {
+    if (this.#slots.some((s) => s.state !== 'dead' && s.state !== 'stopped')) return;
+    const error = new ModelshipError('WORKER_CRASHED', 'Every worker of this model has crashed and could not be restarted; reload the model.');
+    for (const w of this.#waiters.splice(0)) w.reject(error);
+  }
+
+  /**
+   * Test hook: terminates worker `index` as a crash would (in-flight work fails with `WORKER_CRASHED` and a
+   * replacement starts). Not part of the public API.
+   */
+  crashWorkerForTesting(index: number): Promise<number> {
+    const worker = this.#slots[index]?.worker;
+    if (!worker) return Promise.reject(new Error(`No live worker ${index}.`));
+    return worker.terminate();
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    const error = new ModelshipError('NOT_READY', 'The session was released while this call waited for a worker.');
+    for (const w of this.#waiters.splice(0)) w.reject(error);
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        const { worker, client } = slot;
+        slot.state = 'stopped';
+        if (worker && client) await stopWorker(worker, client);
+      }),
+    );
+  }
+}
+
+interface StartedWorker {
+  readonly worker: Worker;
+  readonly client: ChannelClient;
+  readonly signature: ModelSignature;
+}
+
+function startWorker(model: WorkerData['model'], options: BackendSessionOptions): Promise<StartedWorker> {
+  const { control, arena } = createChannelMemory();
+  const { port1, port2 } = new MessageChannel();
+  const { onEvent: _onEvent, ...sessionOptions } = options;
+  const data: WorkerData = { channel: { control, arena, port: port2 }, model, options: sessionOptions };
+  const entry = workerEntry();
+  const worker = new Worker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
+  return new Promise<StartedWorker>((resolve, reject) => {
+    const onExit = (code: number): void => {
+      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread exited with code ${code} while loading the model.`));
+    };
+    const onError = (error: Error): void => {
+      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread failed while loading the model: ${error.message}`, { cause: error }));
+    };
+    worker.once('exit', onExit);
+    worker.once('error', onError);
+    worker.once('message', (status: WorkerStatus) => {
+      worker.off('exit', onExit);
+      worker.off('error', onError);
+      if (status.type === 'ready') {
+        // Errors after start-up surface as 'exit'; keep a listener so they are not uncaught.
+        worker.on('error', () => undefined);
+        resolve({ worker, client: new ChannelClient({ control, arena, port: port1 }), signature: status.signature });
+      } else {
+        reject(fromChannelError(status.error, -1));
+        void worker.terminate();
+      }
+    });
+  });
+}
+
+async function stopWorker(worker: Worker, client: ChannelClient): Promise<void> {
+  if (worker.threadId === -1) return; // already exited
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
+  try {
+    await client.call(OP_STOP, { tensors: [], extra: [] }).catch(() => undefined);
+    client.close(new ChannelClosedError('The session was released.'));
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Default worker count: one per core the process may use. */
+export function defaultWorkerCount(): number {
+  return availableParallelism();
+}
+
+/** Threads per session when `count` workers share the machine and the caller did not choose. */
+export function defaultIntraOpThreads(count: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / count));
+}

@@ -1,0 +1,19 @@
+import type { ChannelError, ChannelInit } from '../../platform/node/worker-channel/channel.js';
+import type { BackendSessionOptions } from '../../spec/backend.js';
+import type { ModelSignature } from '../../spec/tensor.js';
+
+/** Channel op: run the model on the tensors sent (inputs by signature index; `extra` = output indices). */
+export const OP_RUN = 1;
+
+/** What a pool worker is started with. */
+export interface WorkerData {
+  readonly channel: ChannelInit;
+  /** The model: bytes in shared memory (one copy for every worker), or a path each worker opens. */
+  readonly model: { readonly kind: 'bytes'; readonly bytes: SharedArrayBuffer } | { readonly kind: 'path'; readonly path: string };
+  readonly options: BackendSessionOptions;
+}
+
+/** What a worker reports on its parent port while starting. */
+export type WorkerStatus =
+  | { readonly type: 'ready'; readonly signature: ModelSignature }
+  | { readonly type: 'failed'; readonly error: ChannelError };

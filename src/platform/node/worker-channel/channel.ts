@@ -1,0 +1,218 @@
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { arenaEncodable, encodedSize, readTensors, writeTensors, type SlotTensor } from './tensor-codec.js';
+
+/**
+ * A request/response channel to one worker thread over shared memory.
+ *
+ * `postMessage` costs tens of microseconds per round trip, more than a small model's whole inference, so the
+ * hot path avoids it: the caller writes tensors into a shared arena, bumps a sequence number and wakes the
+ * worker with `Atomics.notify`; the worker (blocked in `Atomics.wait`) runs, writes the result into the same
+ * arena and wakes the caller, who waits with `Atomics.waitAsync` so its event loop stays free. The message
+ * port carries only the rare cases: a bigger arena, string tensors, errors.
+ */
+
+/** Indexes into the control words. */
+const REQ = 0;
+const RESP = 1;
+const OP = 2;
+const STATUS = 3;
+const VIA_PORT = 4;
+const CONTROL_BYTES = 64;
+
+const STATUS_ARENA = 0;
+const STATUS_PORT = 1;
+const STATUS_ERROR = 2;
+
+/** The op that ends the worker's loop. Other op numbers are the user's. */
+export const OP_STOP = 0;
+
+/** Largest arena allocated; bigger payloads go through the port. */
+const MAX_ARENA_BYTES = 1 << 30;
+
+/** Tensors plus small integers, one direction of a call. */
+export interface ChannelMessage {
+  readonly tensors: readonly SlotTensor[];
+  readonly extra: readonly number[];
+}
+
+/** An error as it crosses the channel. */
+export interface ChannelError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}
+
+type PortMessage =
+  | { readonly type: 'arena'; readonly arena: SharedArrayBuffer }
+  | { readonly type: 'payload'; readonly payload: ChannelMessage }
+  | { readonly type: 'error'; readonly error: ChannelError };
+
+/** What both ends are started with (pass it in `workerData`, with `port` in the transfer list). */
+export interface ChannelInit {
+  readonly control: SharedArrayBuffer;
+  readonly arena: SharedArrayBuffer;
+  readonly port: MessagePort;
+}
+
+/** Creates the shared memory for a channel; give `port2` to the worker. */
+export function createChannelMemory(arenaBytes = 1 << 16): { control: SharedArrayBuffer; arena: SharedArrayBuffer } {
+  return { control: new SharedArrayBuffer(CONTROL_BYTES), arena: new SharedArrayBuffer(arenaBytes) };
+}
+
+function grownSize(current: number, needed: number): number {
+  let size = current;
+  while (size < needed) size *= 2;
+  return Math.min(size, MAX_ARENA_BYTES);
+}
+
+/** Tells whether `message` goes through the arena and grows it when that is worth it. */
+function placeInArena(
+  current: SharedArrayBuffer,
+  message: ChannelMessage,
+  port: MessagePort,
+): { arena: SharedArrayBuffer; inArena: boolean } {
+  if (!arenaEncodable(message.tensors)) return { arena: current, inArena: false };
+  const needed = encodedSize(message.tensors, message.extra.length);
+  if (needed <= current.byteLength) return { arena: current, inArena: true };
+  if (needed > MAX_ARENA_BYTES) return { arena: current, inArena: false };
+  const arena = new SharedArrayBuffer(grownSize(current.byteLength, needed));
+  port.postMessage({ type: 'arena', arena } satisfies PortMessage);
+  return { arena, inArena: true };
+}
+
+/** Thrown into a pending call when the worker dies or the channel is closed. */
+export class ChannelClosedError extends Error {
+  override readonly name = 'ChannelClosedError';
+}
+
+/** The caller's end. One call at a time: the pool gives each worker one batch at a time. */
+export class ChannelClient {
+  readonly #control: Int32Array;
+  readonly #port: MessagePort;
+  #arena: SharedArrayBuffer;
+  #seq = 0;
+  #pending: { resolve: (m: ChannelMessage) => void; reject: (e: unknown) => void } | undefined;
+  #closed: Error | undefined;
+
+  constructor(init: ChannelInit) {
+    this.#control = new Int32Array(init.control);
+    this.#arena = init.arena;
+    this.#port = init.port;
+  }
+
+  /** True while a call is outstanding. */
+  get busy(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /** Sends `message` with `op`; resolves with the worker's answer or rejects with its error. */
+  call(op: number, message: ChannelMessage): Promise<ChannelMessage> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    if (this.#pending) return Promise.reject(new Error('ChannelClient.call: a call is already in flight.'));
+    const placed = placeInArena(this.#arena, message, this.#port);
+    this.#arena = placed.arena;
+    if (placed.inArena) writeTensors(this.#arena, message.tensors, message.extra);
+    else this.#port.postMessage({ type: 'payload', payload: message } satisfies PortMessage);
+    const control = this.#control;
+    control[OP] = op;
+    control[VIA_PORT] = placed.inArena ? 0 : 1;
+    const seq = ++this.#seq;
+    const promise = new Promise<ChannelMessage>((resolve, reject) => {
+      this.#pending = { resolve, reject };
+    });
+    Atomics.store(control, REQ, seq);
+    Atomics.notify(control, REQ);
+    const wait = Atomics.waitAsync(control, RESP, seq - 1);
+    if (wait.async) void wait.value.then(() => this.#complete(seq));
+    else this.#complete(seq);
+    return promise;
+  }
+
+  #complete(seq: number): void {
+    const pending = this.#pending;
+    if (!pending || this.#seq !== seq) return;
+    if (Atomics.load(this.#control, RESP) !== seq) {
+      // Woken without an answer: close() or a spurious wake-up. Wait again unless the channel is closed.
+      if (this.#closed) return;
+      const wait = Atomics.waitAsync(this.#control, RESP, seq - 1);
+      if (wait.async) void wait.value.then(() => this.#complete(seq));
+      else this.#complete(seq);
+      return;
+    }
+    this.#pending = undefined;
+    let payload: ChannelMessage | undefined;
+    let error: ChannelError | undefined;
+    for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
+      const msg = m.message as PortMessage;
+      if (msg.type === 'arena') this.#arena = msg.arena;
+      else if (msg.type === 'payload') payload = msg.payload;
+      else error = msg.error;
+    }
+    const status = this.#control[STATUS];
+    if (status === STATUS_ERROR && error) pending.reject(error);
+    else if (status === STATUS_PORT && payload) pending.resolve(payload);
+    else pending.resolve(readTensors(this.#arena, true));
+  }
+
+  /** Rejects the outstanding call (if any) and refuses further calls. Used when the worker has died. */
+  close(reason: Error): void {
+    this.#closed ??= reason;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(reason);
+    this.#port.close();
+  }
+}
+
+/** Handles one call on the worker's side; the tensors it receives are its own (copied out of the arena). */
+export type ChannelHandler = (op: number, message: ChannelMessage) => Promise<ChannelMessage>;
+
+/** Turns whatever a handler threw into a {@link ChannelError}. */
+export type ErrorEncoder = (error: unknown) => ChannelError;
+
+/**
+ * The worker's end: blocks in `Atomics.wait` for the next call, runs `handler`, answers, until `OP_STOP`.
+ * Blocking is right here: the worker thread exists only to serve this channel.
+ */
+export async function serveChannel(init: ChannelInit, handler: ChannelHandler, encodeError: ErrorEncoder): Promise<void> {
+  const control = new Int32Array(init.control);
+  const port = init.port;
+  let arena = init.arena;
+  let seq = 0;
+  for (;;) {
+    Atomics.wait(control, REQ, seq);
+    seq = Atomics.load(control, REQ);
+    let payload: ChannelMessage | undefined;
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const msg = m.message as PortMessage;
+      if (msg.type === 'arena') arena = msg.arena;
+      else if (msg.type === 'payload') payload = msg.payload;
+    }
+    const op = control[OP] as number;
+    let status = STATUS_ARENA;
+    if (op !== OP_STOP) {
+      try {
+        // Copied out of shared memory: onnxruntime-node refuses tensors backed by a SharedArrayBuffer.
+        const request = control[VIA_PORT] === 1 && payload ? payload : readTensors(arena, true);
+        const response = await handler(op, request);
+        const placed = placeInArena(arena, response, port);
+        arena = placed.arena;
+        if (placed.inArena) {
+          writeTensors(arena, response.tensors, response.extra);
+        } else {
+          port.postMessage({ type: 'payload', payload: response } satisfies PortMessage);
+          status = STATUS_PORT;
+        }
+      } catch (error) {
+        port.postMessage({ type: 'error', error: encodeError(error) } satisfies PortMessage);
+        status = STATUS_ERROR;
+      }
+    } else {
+      writeTensors(arena, [], []);
+    }
+    Atomics.store(control, STATUS, status);
+    Atomics.store(control, RESP, seq);
+    Atomics.notify(control, RESP);
+    if (op === OP_STOP) return;
+  }
+}

@@ -1,0 +1,119 @@
+import { DTYPES } from '../../../core/dtype.js';
+import type { DType, TensorLike, TensorStorage } from '../../../spec/tensor.js';
+
+/**
+ * Writes numeric tensors into a shared arena and reads them back, so a request crosses to a worker thread with
+ * one memory copy and no serialization. Layout (32-bit words, then 8-byte aligned data):
+ *
+ *   [count, extraCount, extra…, per tensor: (slot, dtype, rank, byteOffset, byteLength, dims…)]  data…
+ *
+ * `slot` is the tensor's index in a name table both sides agreed on at start-up; `extra` carries small
+ * integers such as the output indices to fetch. String tensors cannot live in shared memory: callers check
+ * {@link arenaEncodable} and send those through the message port instead.
+ */
+
+const NUMERIC = DTYPES.filter((d) => d !== 'string');
+const CODE = new Map<DType, number>(NUMERIC.map((d, i) => [d, i]));
+
+type NumericCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Exclude<TensorStorage, string[]>;
+const CTORS: Record<string, NumericCtor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
+} as unknown as Record<string, NumericCtor>;
+
+/** A tensor tagged with its index in the agreed name table. */
+export interface SlotTensor {
+  readonly slot: number;
+  readonly tensor: TensorLike;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+/** Dimensions beyond this rank are sent through the port; real models stay far below it. */
+const MAX_RANK = 32;
+
+/** True when every tensor can be placed in shared memory (numeric, rank ≤ 32, dims fit in 32 bits). */
+export function arenaEncodable(tensors: readonly SlotTensor[]): boolean {
+  for (const { tensor } of tensors) {
+    if (tensor.dtype === 'string' || tensor.shape.length > MAX_RANK) return false;
+    for (const d of tensor.shape) if (d > 0x7fffffff) return false;
+  }
+  return true;
+}
+
+/** Bytes needed to encode `tensors` with `extraCount` extra words. */
+export function encodedSize(tensors: readonly SlotTensor[], extraCount: number): number {
+  let words = 2 + extraCount;
+  let data = 0;
+  for (const { tensor } of tensors) {
+    words += 5 + tensor.shape.length;
+    data += align8((tensor.data as ArrayBufferView).byteLength);
+  }
+  return align8(words * 4) + data;
+}
+
+/** Encodes tensors at the start of `arena`. The caller has checked {@link encodedSize} against its length. */
+export function writeTensors(arena: SharedArrayBuffer, tensors: readonly SlotTensor[], extra: readonly number[] = []): void {
+  let words = 2 + extra.length;
+  for (const { tensor } of tensors) words += 5 + tensor.shape.length;
+  const header = new Int32Array(arena, 0, words);
+  const bytes = new Uint8Array(arena);
+  let w = 0;
+  header[w++] = tensors.length;
+  header[w++] = extra.length;
+  for (const e of extra) header[w++] = e;
+  let offset = align8(words * 4);
+  for (const { slot, tensor } of tensors) {
+    const view = tensor.data as ArrayBufferView;
+    header[w++] = slot;
+    header[w++] = CODE.get(tensor.dtype) as number;
+    header[w++] = tensor.shape.length;
+    header[w++] = offset;
+    header[w++] = view.byteLength;
+    for (const d of tensor.shape) header[w++] = d;
+    bytes.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), offset);
+    offset += align8(view.byteLength);
+  }
+}
+
+/** What {@link readTensors} returns. */
+export interface DecodedTensors {
+  readonly tensors: SlotTensor[];
+  readonly extra: number[];
+}
+
+/**
+ * Decodes tensors from the start of `arena`. With `copy` the data is copied into fresh (non-shared) buffers
+ * the caller owns; without it the tensors are views on the arena, valid until the arena is written again.
+ */
+export function readTensors(arena: SharedArrayBuffer, copy: boolean): DecodedTensors {
+  const head = new Int32Array(arena);
+  let w = 0;
+  const count = head[w++] as number;
+  const extraCount = head[w++] as number;
+  const extra: number[] = [];
+  for (let i = 0; i < extraCount; i++) extra.push(head[w++] as number);
+  const tensors: SlotTensor[] = [];
+  for (let i = 0; i < count; i++) {
+    const slot = head[w++] as number;
+    const dtype = NUMERIC[head[w++] as number] as DType;
+    const rank = head[w++] as number;
+    const byteOffset = head[w++] as number;
+    const byteLength = head[w++] as number;
+    const shape: number[] = [];
+    for (let r = 0; r < rank; r++) shape.push(head[w++] as number);
+    const ctor = CTORS[dtype] as NumericCtor & { BYTES_PER_ELEMENT: number };
+    const view = new ctor(arena, byteOffset, byteLength / ctor.BYTES_PER_ELEMENT);
+    tensors.push({ slot, tensor: { dtype, shape, data: copy ? view.slice() : view } });
+  }
+  return { tensors, extra };
+}
