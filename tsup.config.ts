@@ -4,7 +4,14 @@ import { defineConfig } from 'tsup';
 const { version } = JSON.parse(readFileSync('./package.json', 'utf8')) as { version: string };
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/index.node.ts', 'src/node.ts', 'src/express.ts'],
+  entry: {
+    index: 'src/index.ts',
+    'index.node': 'src/index.node.ts',
+    node: 'src/node.ts',
+    express: 'src/express.ts',
+    // Started by the worker pool as `new URL('./session-worker.js', import.meta.url)`: keep it at dist/'s top.
+    'session-worker': 'src/backends/onnx-node/session-worker.ts',
+  },
   format: ['esm'],
   target: 'node20',
   platform: 'neutral',

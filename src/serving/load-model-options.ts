@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { batchingOptionsSchema } from '../core/batching/index.js';
 import { parseOptions } from '../core/options.js';
 import type { RegistryAdapter } from '../spec/registry.js';
 import type { Logger } from './logger.js';
@@ -22,6 +23,13 @@ export const loadModelOptionsSchema = z.strictObject({
   sha256: z.string().regex(/^[a-fA-F0-9]{64}$/, 'sha256 must be 64 hex digits').optional(),
   /** Largest first dimension accepted per request for inputs with a dynamic first dimension (default 4096). */
   maxRows: z.number().int().positive().optional(),
+  /**
+   * Worker threads, each holding one session (default: the machine's available parallelism). `run()` blocks
+   * the thread that calls it, so the default keeps inference off your event loop; `0` runs on the main thread.
+   */
+  workers: z.number().int().min(0).max(1024).optional(),
+  /** Dynamic batching (on by default for models whose inputs and outputs have a dynamic first dimension). */
+  batching: batchingOptionsSchema.optional(),
   /** onnxruntime session options. */
   session: z
     .strictObject({
@@ -44,7 +52,10 @@ export const loadModelOptionsSchema = z.strictObject({
 /** Options for `loadModel`. */
 export type LoadModelOptions = z.input<typeof loadModelOptionsSchema>;
 
+/** Options after parsing. */
+export type ParsedLoadModelOptions = z.output<typeof loadModelOptionsSchema>;
+
 /** Parses options, turning zod's report into an INVALID_OPTIONS error. */
-export function parseLoadModelOptions(options: unknown): z.output<typeof loadModelOptionsSchema> {
+export function parseLoadModelOptions(options: unknown): ParsedLoadModelOptions {
   return parseOptions(loadModelOptionsSchema, options ?? {}, 'loadModel');
 }

@@ -3,7 +3,9 @@ import { isPathRef } from '../core/ref.js';
 import { ModelshipError } from '../errors/index.js';
 import type { InferenceBackend } from '../spec/backend.js';
 import type { RegistryAdapter, ResolvedModel } from '../spec/registry.js';
-import { parseLoadModelOptions, type LoadModelOptions } from './load-model-options.js';
+import { isBatchable, resolveBatching } from '../core/batching/index.js';
+import { withLoadSpan } from '../telemetry/index.js';
+import { parseLoadModelOptions, type LoadModelOptions, type ParsedLoadModelOptions } from './load-model-options.js';
 import { defaultLogger } from './logger.js';
 import { createModel, type Model, type ModelSourceInfo } from './model.js';
 
@@ -72,6 +74,10 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, registry: Registry
  */
 export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, options?: LoadModelOptions): Promise<Model> {
   const opts = parseLoadModelOptions(options);
+  return withLoadSpan(ref instanceof Uint8Array ? '<bytes>' : String(ref), () => load(runtime, ref, opts));
+}
+
+async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadModelOptions): Promise<Model> {
   const located = await locate(runtime, ref, opts.registry, opts.signal);
   const sha256 = await sha256Hex(located.bytes);
   const expected = (located.expectedSha256 ?? opts.sha256)?.toLowerCase();
@@ -84,12 +90,21 @@ export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, opti
   }
   opts.signal?.throwIfAborted();
   const backend = await runtime.backend();
-  const session = await backend.createSession({ bytes: located.bytes }, opts.session ?? {});
+  // Backend events (a worker crashed, restarted) reach the model once it exists.
+  let model: ReturnType<typeof createModel> | undefined;
+  const session = await backend.createSession(
+    { bytes: located.bytes },
+    {
+      ...opts.session,
+      ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+      onEvent: (event) => model?.backendEvent(event),
+    },
+  );
   if (opts.signal?.aborted) {
     await session.release();
     opts.signal.throwIfAborted();
   }
-  return createModel({
+  model = createModel({
     name: opts.name ?? located.name,
     version: opts.version ?? located.version ?? sha256.slice(0, 12),
     sha256,
@@ -100,6 +115,8 @@ export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, opti
     source: located.source,
     ...(opts.maxRows === undefined ? {} : { maxRows: opts.maxRows }),
     warmup: opts.warmup === undefined ? true : (opts.warmup as boolean | { inputs: unknown }),
+    batching: resolveBatching(opts.batching, isBatchable(session.signature)),
     logger: opts.logger ?? defaultLogger,
   });
+  return model;
 }

@@ -1,9 +1,11 @@
-import { DEFAULT_MAX_ROWS, toFeeds, type PredictInput } from '../core/input.js';
+import { Batcher, isBatchable, resolveBatching, type BatcherConfig } from '../core/batching/index.js';
 import { allocate, elementCount } from '../core/dtype.js';
+import { DEFAULT_MAX_ROWS, toFeeds, type PredictInput } from '../core/input.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
-import type { BackendSession } from '../spec/backend.js';
+import type { BackendEvent, BackendSession } from '../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../spec/tensor.js';
+import { ModelTelemetry } from '../telemetry/index.js';
 import type { Logger } from './logger.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from './servable.js';
 
@@ -17,6 +19,18 @@ export interface ModelSourceInfo {
   readonly aliases?: readonly string[];
 }
 
+/** Live load figures of a model. */
+export interface ModelStats {
+  /** Requests accepted and not answered yet (queued or running). */
+  readonly inFlight: number;
+  /** Requests waiting for a free worker. */
+  readonly queueDepth: number;
+  /** Batches running now. */
+  readonly running: number;
+  /** Batches that can run at once (the worker count). */
+  readonly concurrency: number;
+}
+
 /** A model loaded into a backend and ready (or getting ready) to serve. Create it with `loadModel`. */
 export interface Model extends ServableModel, AsyncDisposable {
   /** Lower-case hex sha256 of the model file that was verified and loaded. */
@@ -24,6 +38,9 @@ export interface Model extends ServableModel, AsyncDisposable {
   /** Size of the model file in bytes. */
   readonly size: number;
   readonly source: ModelSourceInfo;
+  /** The batching configuration in effect (`enabled: false` when the signature does not allow batching). */
+  readonly batching: BatcherConfig;
+  stats(): ModelStats;
 }
 
 /** Everything `createModel` needs; assembled by `loadModel`. */
@@ -38,18 +55,32 @@ export interface CreateModelInit {
   readonly source: ModelSourceInfo;
   readonly maxRows?: number;
   readonly warmup: boolean | { inputs: unknown };
+  /** Defaults to batching on (64 rows, no delay) when the signature allows it. */
+  readonly batching?: BatcherConfig;
   readonly logger: Logger;
 }
 
-/** Inputs of batch size 1 synthesized from the signature, or undefined when a rank is unknown. */
-function synthesizeInputs(signature: ModelSignature): Record<string, TensorLike> | undefined {
+/** Inputs synthesized from the signature with `rows` in every dynamic dimension, or undefined when a rank is unknown. */
+function synthesizeInputs(signature: ModelSignature, rows: number): Record<string, TensorLike> | undefined {
   const feeds: Record<string, TensorLike> = {};
   for (const spec of signature.inputs) {
     if (spec.shape === null) return undefined;
-    const shape = spec.shape.map((d) => d ?? 1);
+    const shape = spec.shape.map((d, i) => d ?? (i === 0 ? rows : 1));
     feeds[spec.name] = { dtype: spec.dtype, shape, data: allocate(spec.dtype, elementCount(shape)) };
   }
   return feeds;
+}
+
+const PRIORITIES = new Set(['high', 'normal', 'low']);
+
+function checkPredictOptions(options: PredictOptions): void {
+  const { deadlineMs, priority } = options;
+  if (deadlineMs !== undefined && !(typeof deadlineMs === 'number' && deadlineMs > 0 && Number.isFinite(deadlineMs))) {
+    throw new ModelshipError('INVALID_ARGUMENT', `deadlineMs must be a positive number of milliseconds, got ${String(deadlineMs)}.`);
+  }
+  if (priority !== undefined && !PRIORITIES.has(priority)) {
+    throw new ModelshipError('INVALID_ARGUMENT', `priority must be "high", "normal" or "low", got ${JSON.stringify(priority)}.`);
+  }
 }
 
 class LoadedModel implements Model {
@@ -61,11 +92,15 @@ class LoadedModel implements Model {
   readonly platform: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly source: ModelSourceInfo;
+  readonly batching: BatcherConfig;
   #state: ModelState = 'warming';
   readonly #session: BackendSession;
+  readonly #batcher: Batcher;
+  readonly #telemetry: ModelTelemetry;
   readonly #maxRows: number;
   readonly #logger: Logger;
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #outputNames: ReadonlySet<string>;
+  #inFlight = 0;
   readonly #ready: Promise<void>;
   #closing: Promise<void> | undefined;
   #failure: ModelshipError | undefined;
@@ -79,9 +114,25 @@ class LoadedModel implements Model {
     this.platform = init.platform;
     this.metadata = init.metadata;
     this.source = init.source;
+    this.batching = init.batching ?? resolveBatching(undefined, isBatchable(init.session.signature));
     this.#session = init.session;
     this.#maxRows = init.maxRows ?? DEFAULT_MAX_ROWS;
     this.#logger = init.logger;
+    this.#outputNames = new Set(this.signature.outputs.map((o) => o.name));
+    this.#telemetry = new ModelTelemetry(this.name, this.version, {
+      inFlight: () => this.#inFlight,
+      queueDepth: () => this.#batcher.queueDepth,
+    });
+    const session = init.session;
+    this.#batcher = new Batcher(
+      { concurrency: session.concurrency ?? 1, run: (feeds, outputs) => session.run(feeds, outputs ? { outputs } : {}) },
+      this.batching,
+      {
+        dispatched: (rows, waits) => this.#telemetry.dispatched(rows, waits),
+        executed: (seconds) => this.#telemetry.executed(seconds),
+        unbatchable: (message) => this.#logger.warn(`${this.name}/${this.version}: ${message}`),
+      },
+    );
     this.#ready = this.#warm(init.warmup);
     // ready() may never be awaited; the failure is still reported through ready() and predict().
     this.#ready.catch(() => undefined);
@@ -91,22 +142,58 @@ class LoadedModel implements Model {
     return this.#state;
   }
 
+  stats(): ModelStats {
+    return {
+      inFlight: this.#inFlight,
+      queueDepth: this.#batcher.queueDepth,
+      running: this.#batcher.running,
+      concurrency: this.#session.concurrency ?? 1,
+    };
+  }
+
+  /** Reports what the backend says about its workers (crashes, restarts) in logs and metrics. */
+  backendEvent(event: BackendEvent): void {
+    const id = `${this.name}/${this.version}`;
+    if (event.type === 'worker-crashed') {
+      this.#logger.error(`${id}: ${event.message} Requests it was running failed with WORKER_CRASHED; starting a replacement.`);
+    } else if (event.type === 'worker-restarted') {
+      this.#telemetry.workerRestarted();
+      this.#logger.info(`${id}: worker ${event.worker} replaced and warmed up.`);
+    } else {
+      this.#logger.error(
+        `${id}: a replacement for worker ${event.worker} failed to start (${event.message}); ${event.retryInMs === undefined ? 'giving up on it' : `retrying in ${event.retryInMs} ms`}.`,
+      );
+    }
+  }
+
+  #warmupFeeds(warmup: CreateModelInit['warmup']): Record<string, TensorLike>[] {
+    if (warmup === false) return [];
+    if (warmup !== true) return [toFeeds(this.signature, warmup.inputs, { maxRows: Number.MAX_SAFE_INTEGER })];
+    const sizes = this.batching.enabled ? [...new Set([1, ...this.batching.preferredBatchSizes])] : [1];
+    const feeds = sizes.map((rows) => synthesizeInputs(this.signature, rows));
+    if (feeds.some((f) => f === undefined)) {
+      this.#logger.debug(`Warm-up of ${this.name}/${this.version} skipped: an input does not declare its shape. Pass warmup: { inputs } to warm it.`);
+      return [];
+    }
+    return feeds as Record<string, TensorLike>[];
+  }
+
   async #warm(warmup: CreateModelInit['warmup']): Promise<void> {
     try {
+      const feeds = this.#warmupFeeds(warmup);
+      const run = async (): Promise<void> => {
+        if (feeds.length === 0) return;
+        if (this.#session.warmup) await this.#session.warmup(feeds);
+        else for (const f of feeds) await this.#session.run(f);
+      };
       if (warmup === true) {
-        const feeds = synthesizeInputs(this.signature);
-        if (!feeds) {
-          this.#logger.debug(`Warm-up of ${this.name}/${this.version} skipped: an input does not declare its shape. Pass warmup: { inputs } to warm it.`);
-        } else {
-          await this.#session.run(feeds).catch((error: unknown) => {
-            this.#logger.warn(
-              `Warm-up of ${this.name}/${this.version} with synthesized inputs failed (${toModelshipError(error).message}); the model is served anyway. Pass warmup: { inputs } to warm it with real data, or warmup: false.`,
-            );
-          });
-        }
-      } else if (warmup !== false) {
-        const feeds = toFeeds(this.signature, warmup.inputs, { maxRows: Number.MAX_SAFE_INTEGER });
-        await this.#session.run(feeds);
+        await run().catch((error: unknown) => {
+          this.#logger.warn(
+            `Warm-up of ${this.name}/${this.version} with synthesized inputs failed (${toModelshipError(error).message}); the model is served anyway. Pass warmup: { inputs } to warm it with real data, or warmup: false.`,
+          );
+        });
+      } else {
+        await run();
       }
       if (this.#state === 'warming') this.#state = 'ready';
     } catch (error) {
@@ -117,6 +204,7 @@ class LoadedModel implements Model {
       );
       this.#failure = failure;
       this.#state = 'failed';
+      this.#telemetry.close();
       await this.#session.release().catch(() => undefined);
       throw failure;
     }
@@ -127,36 +215,52 @@ class LoadedModel implements Model {
   }
 
   predict(input: PredictInput, options: PredictOptions = {}): Promise<PredictOutputs> {
-    if (this.#state === 'closing' || this.#state === 'closed' || this.#state === 'failed') {
-      return Promise.reject(this.#notServing());
-    }
-    const call = this.#predict(input, options);
-    this.#inflight.add(call);
-    const done = (): void => {
-      this.#inflight.delete(call);
-    };
-    call.then(done, done);
-    return call;
-  }
-
-  async #predict(input: PredictInput, options: PredictOptions): Promise<PredictOutputs> {
-    const feeds = toFeeds(this.signature, input, { maxRows: this.#maxRows });
-    if (options.outputs) this.#checkOutputs(options.outputs);
+    const state = this.#state;
+    if (state !== 'ready' && state !== 'warming') return Promise.reject(this.#notServing());
+    const started = performance.now();
+    let feeds: Record<string, TensorLike>;
     try {
-      options.signal?.throwIfAborted();
-      const raw = await this.#session.run(feeds, options);
-      const out: PredictOutputs = {};
-      for (const [name, t] of Object.entries(raw)) out[name] = Tensor.from(t);
-      return out;
+      feeds = toFeeds(this.signature, input, { maxRows: this.#maxRows });
+      if (options.outputs) this.#checkOutputs(options.outputs);
+      if (options.deadlineMs !== undefined || options.priority !== undefined) checkPredictOptions(options);
     } catch (error) {
-      throw toModelshipError(error, 'INFERENCE_FAILED');
+      const e = toModelshipError(error, 'INVALID_INPUT');
+      this.#telemetry.request((performance.now() - started) / 1000, e.code);
+      return Promise.reject(e);
     }
+    const spans = this.#telemetry.startRequestSpans();
+    this.#inFlight++;
+    return this.#batcher
+      .submit(feeds, {
+        signal: options.signal,
+        deadlineMs: options.deadlineMs,
+        priority: options.priority,
+        outputs: options.outputs,
+        onDispatch: spans?.dispatched,
+      })
+      .then(
+        (raw) => {
+          this.#inFlight--;
+          this.#telemetry.request((performance.now() - started) / 1000);
+          spans?.end();
+          const out: PredictOutputs = {};
+          for (const name in raw) out[name] = Tensor.from(raw[name] as TensorLike);
+          return out;
+        },
+        (error: unknown) => {
+          this.#inFlight--;
+          const e = toModelshipError(error, 'INFERENCE_FAILED');
+          this.#telemetry.request((performance.now() - started) / 1000, e.code);
+          spans?.end(e);
+          throw e;
+        },
+      );
   }
 
   #checkOutputs(requested: readonly string[]): void {
-    const known = this.signature.outputs.map((o) => o.name);
-    const unknown = requested.filter((n) => !known.includes(n));
+    const unknown = requested.filter((n) => !this.#outputNames.has(n));
     if (unknown.length > 0) {
+      const known = [...this.#outputNames];
       throw new ModelshipError(
         'INVALID_INPUT',
         `Unknown output ${unknown.map((n) => `"${n}"`).join(', ')}; the model has ${known.map((n) => `"${n}"`).join(', ')}.`,
@@ -179,8 +283,10 @@ class LoadedModel implements Model {
     const wasFailed = this.#state === 'failed';
     this.#state = 'closing';
     await this.#ready.catch(() => undefined);
-    await Promise.allSettled([...this.#inflight]);
+    // Everything accepted before close() is answered: queued requests still run, then the workers stop.
+    await this.#batcher.drain();
     if (!wasFailed && !this.#failure) await this.#session.release();
+    this.#telemetry.close();
     this.#state = 'closed';
   }
 
@@ -190,6 +296,6 @@ class LoadedModel implements Model {
 }
 
 /** Wraps a backend session as a served model and starts its warm-up. */
-export function createModel(init: CreateModelInit): Model {
+export function createModel(init: CreateModelInit): Model & { backendEvent(event: BackendEvent): void } {
   return new LoadedModel(init);
 }

@@ -1,3 +1,4 @@
+import type { Priority } from '../core/batching/index.js';
 import type { PredictInput } from '../core/input.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelSignature } from '../spec/tensor.js';
@@ -11,6 +12,13 @@ export interface PredictOptions {
   readonly signal?: AbortSignal;
   /** Compute only these outputs (all when absent). Unknown names fail with `INVALID_INPUT`. */
   readonly outputs?: readonly string[];
+  /**
+   * Milliseconds the caller is willing to wait. A request still queued when it passes is dropped before
+   * inference; either way the call fails with `DEADLINE_EXCEEDED`.
+   */
+  readonly deadlineMs?: number;
+  /** Queue priority: `high` requests leave the queue before `normal` (default) and `low` ones. */
+  readonly priority?: Priority;
 }
 
 /** Outputs by name. */

@@ -294,6 +294,21 @@ export class WorkerPoolSession implements BackendSession {
   }
 }
 
+/**
+ * The parent's flags minus those that only make sense for a main script: `node --input-type=module -e …`
+ * would otherwise make every worker fail to start.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--input-type') i++;
+    else if (!a.startsWith('--input-type=')) out.push(a);
+  }
+  return out;
+}
+
 interface StartedWorker {
   readonly worker: Worker;
   readonly client: ChannelClient;
@@ -306,7 +321,7 @@ function startWorker(model: WorkerData['model'], options: BackendSessionOptions)
   const { onEvent: _onEvent, ...sessionOptions } = options;
   const data: WorkerData = { channel: { control, arena, port: port2 }, model, options: sessionOptions };
   const entry = workerEntry();
-  const worker = new Worker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
+  const worker = new Worker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2], execArgv: workerExecArgv() });
   return new Promise<StartedWorker>((resolve, reject) => {
     const onExit = (code: number): void => {
       reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread exited with code ${code} while loading the model.`));

@@ -1,0 +1,348 @@
+import { ModelshipError, toModelshipError } from '../../errors/index.js';
+import type { TensorLike } from '../../spec/tensor.js';
+import { batchKey, concatFeeds, outputsSplittable, sliceFeeds, sliceRows } from './assemble.js';
+import { RequestQueue, type Priority } from './request-queue.js';
+
+type Feeds = Readonly<Record<string, TensorLike>>;
+type Outputs = Record<string, TensorLike>;
+
+/** What runs a batch: a backend session, seen through the two things the batcher needs. */
+export interface BatchExecutor {
+  /** Batches run at once (a worker pool: its size). */
+  readonly concurrency: number;
+  run(feeds: Feeds, outputs: readonly string[] | undefined): Promise<Outputs>;
+}
+
+/** Dynamic batching settings, resolved (see `batchingOptionsSchema` for the user-facing form). */
+export interface BatcherConfig {
+  /** Concatenate compatible requests along dimension 0; false runs each request as given. */
+  readonly enabled: boolean;
+  /** Most rows in one batch; bigger requests are split into parts of this size. */
+  readonly maxBatchSize: number;
+  /** How long the oldest request may wait for a fuller batch while a worker is free (0: never wait). */
+  readonly maxQueueDelayMs: number;
+  /** Batch sizes the model runs best at; a batch that reaches one leaves without waiting. */
+  readonly preferredBatchSizes: readonly number[];
+  /** Requests that may wait; beyond it `submit` fails with `QUEUE_FULL`. */
+  readonly maxQueueSize: number;
+}
+
+/** Hooks for metrics and logs. All optional, called synchronously. */
+export interface BatcherObserver {
+  /** A batch is leaving the queue: its row count and how long each request in it waited (seconds). */
+  dispatched?(rows: number, waits: readonly number[]): void;
+  /** A batch finished: its run time in seconds and whether it succeeded. */
+  executed?(seconds: number, ok: boolean): void;
+  /** Batched outputs did not keep the batch dimension; the batcher has stopped batching this model. */
+  unbatchable?(message: string): void;
+}
+
+/** Per-request options. */
+export interface SubmitOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Milliseconds from now after which the request fails with `DEADLINE_EXCEEDED` (dropped if still queued). */
+  readonly deadlineMs?: number | undefined;
+  readonly priority?: Priority | undefined;
+  readonly outputs?: readonly string[] | undefined;
+  /** Called when the request leaves the queue for a worker (tracing uses it). */
+  readonly onDispatch?: (() => void) | undefined;
+}
+
+interface Entry {
+  dequeued: boolean;
+  readonly priority: Priority;
+  readonly feeds: Feeds;
+  readonly rows: number;
+  /** Requests with the same key can share a batch; undefined runs alone. */
+  readonly key: string | undefined;
+  readonly outputs: readonly string[] | undefined;
+  readonly enqueuedAt: number;
+  readonly request: Pending;
+}
+
+/** One caller's request; split into several entries when it is bigger than `maxBatchSize`. */
+interface Pending {
+  settled: boolean;
+  remaining: number;
+  parts: Outputs[] | undefined;
+  entries: Entry[];
+  resolve(out: Outputs): void;
+  reject(error: unknown): void;
+  cleanup: (() => void) | undefined;
+  onDispatch: (() => void) | undefined;
+}
+
+const now = (): number => performance.now();
+
+/**
+ * A dynamic batcher in front of an executor (Triton's dynamic batcher is the model): requests queue by
+ * priority; whenever the executor has a free slot, the oldest request leaves together with the compatible
+ * requests behind it, up to `maxBatchSize` rows, waiting at most `maxQueueDelayMs` for a fuller batch.
+ * With a zero delay, batches form only from requests that queued while every slot was busy, so a lone caller
+ * pays no batching latency.
+ */
+export class Batcher {
+  readonly #executor: BatchExecutor;
+  readonly #config: BatcherConfig;
+  readonly #observer: BatcherObserver;
+  readonly #queue = new RequestQueue<Entry>();
+  #batching: boolean;
+  #running = 0;
+  #scheduled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #idle: (() => void)[] = [];
+
+  constructor(executor: BatchExecutor, config: BatcherConfig, observer: BatcherObserver = {}) {
+    this.#executor = executor;
+    this.#config = config;
+    this.#observer = observer;
+    this.#batching = config.enabled;
+  }
+
+  /** Requests waiting (not yet running). */
+  get queueDepth(): number {
+    return this.#queue.size;
+  }
+
+  /** Batches running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Queues feeds (already validated) and resolves with their outputs. */
+  submit(feeds: Feeds, options: SubmitOptions = {}): Promise<Outputs> {
+    const { signal, deadlineMs, outputs } = options;
+    if (signal?.aborted) return Promise.reject(toModelshipError(signal.reason));
+    if (this.#queue.size >= this.#config.maxQueueSize) {
+      return Promise.reject(
+        new ModelshipError(
+          'QUEUE_FULL',
+          `The queue holds ${this.#queue.size} requests (maxQueueSize ${this.#config.maxQueueSize}); retry shortly or raise maxQueueSize.`,
+          { details: { queueDepth: this.#queue.size, maxQueueSize: this.#config.maxQueueSize } },
+        ),
+      );
+    }
+    const priority = options.priority ?? 'normal';
+    const enqueuedAt = now();
+    return new Promise<Outputs>((resolve, reject) => {
+      const request: Pending = {
+        settled: false,
+        remaining: 1,
+        parts: undefined,
+        entries: [],
+        resolve,
+        reject,
+        cleanup: undefined,
+        onDispatch: options.onDispatch,
+      };
+      const shape = this.#batching ? batchKey(feeds, outputs) : undefined;
+      const max = this.#config.maxBatchSize;
+      if (shape && shape.rows > max) {
+        // Too big for one batch: parts of maxBatchSize rows, joined again when all are done.
+        const count = Math.ceil(shape.rows / max);
+        request.remaining = count;
+        request.parts = new Array<Outputs>(count);
+        for (let i = 0; i < count; i++) {
+          const rows = Math.min(max, shape.rows - i * max);
+          const entry: Entry = { dequeued: false, priority, feeds: sliceFeeds(feeds, i * max, rows), rows, key: shape.key, outputs, enqueuedAt, request };
+          request.entries.push(entry);
+          this.#queue.push(entry);
+        }
+      } else {
+        const entry: Entry = { dequeued: false, priority, feeds, rows: shape?.rows ?? 0, key: shape?.key, outputs, enqueuedAt, request };
+        request.entries.push(entry);
+        this.#queue.push(entry);
+      }
+      if (signal || deadlineMs !== undefined) this.#watch(request, signal, deadlineMs);
+      this.#schedule();
+    });
+  }
+
+  #watch(request: Pending, signal: AbortSignal | undefined, deadlineMs: number | undefined): void {
+    const onAbort = (): void => this.#fail(request, toModelshipError(signal?.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const queued = request.entries.some((e) => !e.dequeued);
+            this.#fail(
+              request,
+              new ModelshipError(
+                'DEADLINE_EXCEEDED',
+                queued
+                  ? `The request waited ${deadlineMs} ms in the queue without reaching a worker; it was dropped before inference. The model is saturated: add workers or raise the deadline.`
+                  : `The request did not finish within its ${deadlineMs} ms deadline.`,
+                { details: { deadlineMs, queued } },
+              ),
+            );
+          }, deadlineMs);
+    request.cleanup = () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }
+
+  /** Settles a request with an error, dropping whatever of it is still queued. */
+  #fail(request: Pending, error: unknown): void {
+    if (request.settled) return;
+    request.settled = true;
+    request.cleanup?.();
+    for (const e of request.entries) this.#queue.drop(e);
+    request.reject(error);
+    this.#notifyIdle();
+  }
+
+  #succeed(request: Pending, out: Outputs): void {
+    if (request.settled) return;
+    request.settled = true;
+    request.cleanup?.();
+    request.resolve(out);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#running >= this.#executor.concurrency) return;
+    this.#scheduled = true;
+    // A microtask, so that requests submitted in the same tick can leave together.
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    while (this.#running < this.#executor.concurrency) {
+      const head = this.#queue.peek();
+      if (!head) break;
+      const batch = this.#collect(head);
+      if (!batch) break; // waiting for a fuller batch; a timer calls back
+      this.#queue.take(batch);
+      this.#run(batch);
+    }
+  }
+
+  /** The batch led by `head`, or undefined when it should wait for more requests. */
+  #collect(head: Entry): Entry[] | undefined {
+    const { maxBatchSize, maxQueueDelayMs, preferredBatchSizes } = this.#config;
+    if (!this.#batching || head.key === undefined) return [head];
+    const batch: Entry[] = [head];
+    let rows = head.rows;
+    let scanned = 0;
+    for (const e of this.#queue.entries()) {
+      if (rows >= maxBatchSize || ++scanned > 4 * maxBatchSize) break;
+      if (e === head || e.key !== head.key || rows + e.rows > maxBatchSize) continue;
+      batch.push(e);
+      rows += e.rows;
+    }
+    if (rows >= maxBatchSize || maxQueueDelayMs <= 0) return batch;
+    // Reached a preferred size: leave with the largest preferred prefix.
+    let best = -1;
+    let sum = 0;
+    for (let i = 0; i < batch.length; i++) {
+      sum += (batch[i] as Entry).rows;
+      if (preferredBatchSizes.includes(sum)) best = i;
+    }
+    if (best >= 0) return batch.slice(0, best + 1);
+    const due = head.enqueuedAt + maxQueueDelayMs;
+    if (now() >= due) return batch;
+    this.#wakeAt(due);
+    return undefined;
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#dispatch();
+    }, Math.max(0, at - now()));
+  }
+
+  #run(batch: Entry[]): void {
+    this.#running++;
+    const started = now();
+    let rows = 0;
+    const waits: number[] = [];
+    for (const e of batch) {
+      rows += e.rows;
+      waits.push((started - e.enqueuedAt) / 1000);
+      e.request.onDispatch?.();
+    }
+    this.#observer.dispatched?.(batch.length === 1 && (batch[0] as Entry).key === undefined ? 1 : rows, waits);
+    const single = batch.length === 1 ? (batch[0] as Entry) : undefined;
+    const feeds = single ? single.feeds : concatFeeds(batch.map((e) => e.feeds), rows);
+    this.#executor.run(feeds, (batch[0] as Entry).outputs).then(
+      (out) => {
+        this.#observer.executed?.((now() - started) / 1000, true);
+        this.#finish();
+        if (single) return this.#deliver(single, out);
+        if (!outputsSplittable(out, rows)) return this.#stopBatching(batch);
+        let offset = 0;
+        for (const e of batch) {
+          const part: Outputs = {};
+          for (const name in out) part[name] = sliceRows(out[name] as TensorLike, offset, e.rows);
+          offset += e.rows;
+          this.#deliver(e, part);
+        }
+      },
+      (error: unknown) => {
+        this.#observer.executed?.((now() - started) / 1000, false);
+        this.#finish();
+        for (const e of batch) this.#fail(e.request, error);
+      },
+    );
+  }
+
+  #finish(): void {
+    this.#running--;
+    this.#schedule();
+    this.#notifyIdle();
+  }
+
+  #deliver(entry: Entry, out: Outputs): void {
+    const request = entry.request;
+    if (request.settled) return;
+    if (!request.parts) return this.#succeed(request, out);
+    request.parts[request.entries.indexOf(entry)] = out;
+    if (--request.remaining > 0) return;
+    const parts = request.parts;
+    const total = request.entries.reduce((n, e) => n + e.rows, 0);
+    const joined: Outputs = {};
+    for (const name in parts[0]) joined[name] = concatFeeds(parts.map((p) => ({ x: p[name] as TensorLike })), total).x as TensorLike;
+    this.#succeed(request, joined);
+  }
+
+  /** The model changed the batch dimension of an output: run these (and all later) requests one by one. */
+  #stopBatching(batch: Entry[]): void {
+    this.#batching = false;
+    this.#observer.unbatchable?.(
+      'A batched run returned outputs whose first dimension is not the batch size, so requests are no longer batched for this model. Set batching: false to silence this.',
+    );
+    for (const e of batch) {
+      if (e.request.parts) this.#fail(e.request, new ModelshipError('INFERENCE_FAILED', 'The model cannot be run in parts; send at most maxBatchSize rows.'));
+    }
+    const retry = batch
+      .filter((e) => !e.request.settled)
+      .map((e) => {
+        const alone: Entry = { ...e, key: undefined };
+        e.request.entries = [alone];
+        return alone;
+      });
+    this.#queue.unshift(retry);
+    this.#schedule();
+  }
+
+  /** Resolves once nothing is queued or running. */
+  drain(): Promise<void> {
+    if (this.#queue.size === 0 && this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #notifyIdle(): void {
+    if (this.#idle.length === 0 || this.#queue.size > 0 || this.#running > 0) return;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}
