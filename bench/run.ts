@@ -1,125 +1,171 @@
 /**
- * `npm run bench`: modelship against a raw onnxruntime-node session on the same model, measured in the same
- * run, reported as ratios (absolute numbers on a shared 2-core machine are noise; ratios travel).
+ * `npm run bench`: modelship against baselines measured in the same run, reported as ratios (absolute numbers
+ * on a shared 2-core machine are noise; ratios travel). Writes bench/results.json as
+ * `{ machine, results: { <key>: number }, details }`.
  *
- * Cases (MNIST softmax model trained by the demo code, fixed seed):
- * - c1 p50 latency: one caller at a time, typed-array input — the per-call overhead of modelship.
- * - c1 p50 latency, nested-array input — what a JSON API pays for validation and conversion.
- * - c64 throughput: 64 concurrent in-process callers, batch 1.
+ * In-process cases use two MLPs built here with the project's ONNX writer (fixed seeds): a 32→64→2 "tiny" one,
+ * where per-call overhead is everything, and a 784→512→10 one fed a real MNIST digit. The raw baseline is one
+ * onnxruntime-node session called directly, with onnxruntime's default options and with
+ * `intraOpNumThreads: 1`; the faster of the two is the reference. modelship runs with its defaults.
  *
- * Flags: --quick (short runs for CI smoke). Writes bench/results.json.
+ * HTTP cases run each server in a child process and load it with autocannon (64 connections) from this one.
+ *
+ * Flags: --quick (short runs, for CI smoke; targets are printed but not enforced).
  */
-import { writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { loadModel } from 'modelship';
-import { buildMnistModel } from '../examples/shared/demo-model.js';
-import { IMAGE_SIZE } from '../examples/shared/mnist-data.js';
+import { throughput, latency, type Call } from './measure.js';
+import { load, probe, startServer } from './http.js';
+import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 
 const quick = process.argv.includes('--quick');
-const seconds = quick ? 0.5 : 3;
+const seconds = quick ? 0.5 : 4;
+const httpSeconds = quick ? 2 : 8;
+const CALLERS = 64;
+const CONNECTIONS = 64;
 
-type Call = () => Promise<unknown>;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-/** Sequential calls for `seconds`; returns per-call latencies in µs (after a warm-up). */
-async function latency(call: Call): Promise<{ p50: number; p99: number; calls: number }> {
-  for (let i = 0; i < 200; i++) await call();
-  const samples: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    const t0 = performance.now();
-    await call();
-    samples.push((performance.now() - t0) * 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), calls: samples.length };
-}
-
-/** `concurrency` callers looping for `seconds`; returns calls per second. */
-async function throughput(call: Call, concurrency: number): Promise<number> {
-  for (let i = 0; i < 200; i++) await call();
-  let done = 0;
-  const end = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await call();
-        done++;
-      }
-    }),
-  );
-  return done / ((performance.now() - start) / 1000);
-}
+const results: Record<string, number> = {};
+const details: Record<string, unknown> = {};
 
 function progress(line: string): void {
   process.stdout.write(`  ${line}\n`);
 }
 
-async function main(): Promise<void> {
-  console.log(`modelship bench${quick ? ' (--quick)' : ''}: ${seconds}s per measurement`);
-  const built = buildMnistModel({ seed: 1 });
-  progress(`model: MNIST softmax, ${built.onnx.byteLength} bytes, test accuracy ${(built.accuracy * 100).toFixed(1)}%`);
-  const pixels = built.test.images.slice(0, IMAGE_SIZE);
-  const nested = [Array.from(pixels)];
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-  // Baseline: onnxruntime's defaults and a single intra-op thread; the faster one is the reference.
-  const rawDefault = await ort.InferenceSession.create(built.onnx);
-  const rawSingle = await ort.InferenceSession.create(built.onnx, { intraOpNumThreads: 1 });
-  const rawCall = (s: ort.InferenceSession): Call => () => s.run({ pixels: new ort.Tensor('float32', pixels, [1, IMAGE_SIZE]) });
-  const model = await loadModel(built.onnx, { name: 'mnist', version: '1' });
-  await model.ready();
-  const typedCall: Call = () => model.predict(pixels);
-  const nestedCall: Call = () => model.predict(nested);
-
-  const results: Record<string, number> = {};
-  const details: Record<string, unknown> = {};
-
-  progress('c1 latency: raw (default options)…');
-  const rawLatDefault = await latency(rawCall(rawDefault));
-  progress('c1 latency: raw (intraOpNumThreads 1)…');
-  const rawLatSingle = await latency(rawCall(rawSingle));
-  const rawLat = rawLatDefault.p50 <= rawLatSingle.p50 ? rawLatDefault : rawLatSingle;
-  progress('c1 latency: modelship, typed array…');
-  const msLat = await latency(typedCall);
-  progress('c1 latency: modelship, nested array (JSON-shaped)…');
-  const msLatNested = await latency(nestedCall);
-  results.mnist_c1_p50_latency_ratio = msLat.p50 / rawLat.p50;
-  results.mnist_c1_nested_p50_latency_ratio = msLatNested.p50 / rawLat.p50;
-  details.latency_us = { raw_default: rawLatDefault, raw_single_thread: rawLatSingle, modelship_typed: msLat, modelship_nested: msLatNested };
-
-  progress('c64 throughput: raw (default options)…');
-  const rawTputDefault = await throughput(rawCall(rawDefault), 64);
-  progress('c64 throughput: raw (intraOpNumThreads 1)…');
-  const rawTputSingle = await throughput(rawCall(rawSingle), 64);
-  const rawTput = Math.max(rawTputDefault, rawTputSingle);
-  progress('c64 throughput: modelship…');
-  const msTput = await throughput(typedCall, 64);
-  results.mnist_c64_throughput_ratio = msTput / rawTput;
-  details.throughput_calls_per_s = { raw_default: rawTputDefault, raw_single_thread: rawTputSingle, modelship: msTput };
-
-  await model.close();
-  await Promise.all([rawDefault.release(), rawSingle.release()]);
-
-  const rows: Array<[string, string, string, string]> = [
-    ['c1 p50 latency (µs), typed', rawLat.p50.toFixed(1), msLat.p50.toFixed(1), results.mnist_c1_p50_latency_ratio.toFixed(2)],
-    ['c1 p50 latency (µs), nested', rawLat.p50.toFixed(1), msLatNested.p50.toFixed(1), results.mnist_c1_nested_p50_latency_ratio.toFixed(2)],
-    ['c64 throughput (calls/s)', rawTput.toFixed(0), msTput.toFixed(0), results.mnist_c64_throughput_ratio.toFixed(2)],
+async function rawSessions(m: BenchModel): Promise<{ label: string; call: Call; release: () => Promise<void> }[]> {
+  const variants: [string, ort.InferenceSession.SessionOptions][] = [
+    ['default options', {}],
+    ['intraOpNumThreads: 1', { intraOpNumThreads: 1 }],
   ];
-  console.log('\ncase                          raw        modelship  ratio');
-  for (const [name, raw, ms, ratio] of rows) console.log(`${name.padEnd(30)}${raw.padEnd(11)}${ms.padEnd(11)}${ratio}`);
-
-  const machine = { cpus: availableParallelism(), cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, onnxruntime: ort.env.versions.node };
-  const file = new URL('./results.json', import.meta.url);
-  await writeFile(file, `${JSON.stringify({ machine, quick, results, details }, null, 2)}\n`);
-  console.log(`\nwrote ${file.pathname}`);
+  return Promise.all(
+    variants.map(async ([label, options]) => {
+      const s = await ort.InferenceSession.create(m.onnx, options);
+      const call: Call = () => s.run({ [m.inputName]: new ort.Tensor('float32', m.row, [1, m.features]) });
+      return { label, call, release: () => s.release() };
+    }),
+  );
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+/** 64 callers: raw (both variants, the faster is the baseline) against modelship; returns the loop delays too. */
+async function c64(m: BenchModel, key: string): Promise<{ modelshipLoopDelay: number; rawLoopDelay: number }> {
+  const raws = await rawSessions(m);
+  const raw: Record<string, { perSecond: number; loopDelayP99Ms: number }> = {};
+  for (const r of raws) {
+    raw[r.label] = await throughput(r.call, CALLERS, seconds);
+    progress(`${m.name} raw (${r.label}), ${CALLERS} callers: ${fmt(raw[r.label]?.perSecond ?? 0)} calls/s`);
+  }
+  await Promise.all(raws.map((r) => r.release()));
+  const best = Object.entries(raw).sort((a, b) => b[1].perSecond - a[1].perSecond)[0] as [string, { perSecond: number; loopDelayP99Ms: number }];
+  const model = await loadModel(m.onnx, { name: m.name, version: '1', logger: silent });
+  await model.ready();
+  const ours = await throughput(() => model.predict(m.row), CALLERS, seconds);
+  await model.close();
+  progress(`${m.name} modelship, ${CALLERS} callers: ${fmt(ours.perSecond)} calls/s (${fmt(ours.perSecond / best[1].perSecond, 2)}× raw ${best[0]})`);
+  results[key] = ours.perSecond / best[1].perSecond;
+  details[key] = { raw: Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.perSecond])), baseline: best[0], modelship: ours.perSecond, unit: 'calls/s', model: m.name, workers: model.stats().concurrency };
+  return { modelshipLoopDelay: ours.loopDelayP99Ms, rawLoopDelay: best[1].loopDelayP99Ms };
+}
+
+async function c1(m: BenchModel, key: string): Promise<void> {
+  const raws = await rawSessions(m);
+  const raw: Record<string, { p50: number; p99: number }> = {};
+  for (const r of raws) {
+    raw[r.label] = await latency(r.call, seconds);
+    progress(`${m.name} raw (${r.label}), 1 caller: p50 ${fmt(raw[r.label]?.p50 ?? 0, 1)} µs`);
+  }
+  await Promise.all(raws.map((r) => r.release()));
+  const best = Object.entries(raw).sort((a, b) => a[1].p50 - b[1].p50)[0] as [string, { p50: number; p99: number }];
+  const model = await loadModel(m.onnx, { name: m.name, version: '1', logger: silent });
+  await model.ready();
+  const ours = await latency(() => model.predict(m.row), seconds);
+  await model.close();
+  progress(`${m.name} modelship, 1 caller: p50 ${fmt(ours.p50, 1)} µs (${fmt(ours.p50 / best[1].p50, 2)}× raw ${best[0]})`);
+  results[key] = ours.p50 / best[1].p50;
+  details[key] = { raw, baseline: best[0], modelship: { p50: ours.p50, p99: ours.p99 }, unit: 'µs' };
+}
+
+async function httpCases(m: BenchModel): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'modelship-bench-'));
+  const modelPath = join(dir, `${m.name}.onnx`);
+  await writeFile(modelPath, m.onnx);
+  const body = JSON.stringify({ inputs: [Array.from(m.row)] });
+  const measured: Record<string, Awaited<ReturnType<typeof load>>> = {};
+  let health: Awaited<ReturnType<ReturnType<typeof probe>['stop']>> | undefined;
+  for (const name of ['naive-express', 'bare-node', 'modelship-server']) {
+    const server = await startServer(name, { MODEL_PATH: modelPath });
+    try {
+      await load(`${server.url}/predict`, body, CONNECTIONS, 1); // warm-up: JIT, connections, sessions
+      const probing = name === 'modelship-server' ? probe(`${server.url}/healthz`, 20) : undefined;
+      const r = await load(`${server.url}/predict`, body, CONNECTIONS, httpSeconds);
+      health = (await probing?.stop()) ?? health;
+      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
+      measured[name] = r;
+      progress(`HTTP ${name}: ${fmt(r.requestsPerSecond)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`);
+    } finally {
+      await server.stop();
+    }
+  }
+  const ours = measured['modelship-server'] as Awaited<ReturnType<typeof load>>;
+  results.http_vs_naive_express_ratio = ours.requestsPerSecond / (measured['naive-express'] as typeof ours).requestsPerSecond;
+  results.http_vs_bare_node_ratio = ours.requestsPerSecond / (measured['bare-node'] as typeof ours).requestsPerSecond;
+  details.http = { model: m.name, connections: CONNECTIONS, seconds: httpSeconds, ...measured, healthzWhileSaturatedMs: health };
+  if (health) progress(`/healthz while saturated: p50 ${fmt(health.p50, 2)} ms, p99 ${fmt(health.p99, 2)} ms, max ${fmt(health.max, 2)} ms (${health.count} probes)`);
+}
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+const TARGETS: Record<string, { op: '>=' | '<='; value: number; what: string }> = {
+  tiny_mlp_c64_throughput_ratio: { op: '>=', value: 4, what: `tiny MLP, ${CALLERS} callers, throughput vs raw` },
+  mnist_mlp_c64_throughput_ratio: { op: '>=', value: 3, what: `MNIST MLP, ${CALLERS} callers, throughput vs raw` },
+  mnist_mlp_c1_p50_latency_ratio: { op: '<=', value: 2, what: 'MNIST MLP, 1 caller, p50 latency vs raw' },
+  event_loop_delay_p99_ms: { op: '<=', value: 5, what: 'event-loop delay p99 (ms) while saturated' },
+  http_vs_naive_express_ratio: { op: '>=', value: 2, what: `HTTP, ${CONNECTIONS} connections, vs naive Express` },
+  http_vs_bare_node_ratio: { op: '>=', value: 0.5, what: `HTTP, ${CONNECTIONS} connections, vs bare node:http` },
+};
+
+async function main(): Promise<void> {
+  console.log(`modelship bench${quick ? ' (--quick: short runs, targets not meaningful)' : ''}: ${seconds} s per in-process case, ${httpSeconds} s per HTTP case`);
+  const tiny = tinyMlp();
+  const mnist = mnistMlp();
+  progress(`models: ${tiny.name} (${tiny.onnx.byteLength} bytes), ${mnist.name} (${mnist.onnx.byteLength} bytes)`);
+
+  await c64(tiny, 'tiny_mlp_c64_throughput_ratio');
+  const delays = await c64(mnist, 'mnist_mlp_c64_throughput_ratio');
+  results.event_loop_delay_p99_ms = delays.modelshipLoopDelay;
+  details.event_loop_delay_p99_ms = { modelship: delays.modelshipLoopDelay, raw: delays.rawLoopDelay, resolutionMs: 1, model: mnist.name };
+  progress(`event-loop delay p99 while saturated: modelship ${fmt(delays.modelshipLoopDelay, 2)} ms, raw ${fmt(delays.rawLoopDelay, 2)} ms`);
+  await c1(mnist, 'mnist_mlp_c1_p50_latency_ratio');
+  await httpCases(mnist);
+
+  console.log('\n| case | key | value | target | |');
+  console.log('|---|---|---|---|---|');
+  for (const [key, t] of Object.entries(TARGETS)) {
+    const v = results[key];
+    const ok = v !== undefined && (t.op === '>=' ? v >= t.value : v <= t.value);
+    console.log(`| ${t.what} | \`${key}\` | ${v === undefined ? '—' : fmt(v, 2)} | ${t.op} ${t.value} | ${ok ? 'met' : 'MISSED'} |`);
+  }
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    onnxruntime: ort.env.versions.node ?? 'unknown',
+    quick,
+    date: new Date().toISOString(),
+  };
+  const out = new URL('./results.json', import.meta.url);
+  await writeFile(out, `${JSON.stringify({ machine, results, details }, null, 2)}\n`);
+  console.log(`\nwrote ${out.pathname}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -12,6 +12,16 @@ import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js
 
 const data = workerData as WorkerData;
 
+/**
+ * onnxruntime-node defers every `run()` with `setImmediate`, which costs a full event-loop turn (≈10 µs here,
+ * as much as a small model's whole inference). This thread exists only to run the session, blocking in
+ * `Atomics.wait` between calls, so nothing else here needs the immediate queue: run those callbacks as
+ * microtasks instead. Node's own internals do not use the global.
+ */
+globalThis.setImmediate = ((fn: (...args: unknown[]) => void, ...args: unknown[]) => {
+  queueMicrotask(() => fn(...args));
+}) as unknown as typeof setImmediate;
+
 function post(status: WorkerStatus): void {
   parentPort?.postMessage(status);
 }

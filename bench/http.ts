@@ -1,0 +1,87 @@
+/** HTTP cases: each server runs in its own child process; autocannon (as a library) loads it from this one. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { percentile } from './measure.js';
+
+export interface RunningServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `bench/servers/<name>.ts` under tsx and waits for its "READY <port>" line. */
+export async function startServer(name: string, env: Record<string, string>): Promise<RunningServer> {
+  const script = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench server ${name} exited with code ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      const m = /^READY (\d+)$/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+export interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** autocannon with `connections` connections posting `body` to `url` for `seconds`. */
+export async function load(url: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: seconds,
+  });
+  return {
+    requestsPerSecond: result.requests.total / seconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** Polls `url` every `everyMs` until stopped; latencies in ms. Shows whether health checks still get through. */
+export function probe(url: string, everyMs: number): { stop(): Promise<{ p50: number; p99: number; max: number; count: number }> } {
+  const samples: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      samples.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      samples.sort((a, b) => a - b);
+      return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? 0, count: samples.length };
+    },
+  };
+}
