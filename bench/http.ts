@@ -14,7 +14,9 @@ export interface RunningServer {
 /** Starts `bench/servers/<name>.ts` under tsx and waits for its "READY <port>" line. */
 export async function startServer(name: string, env: Record<string, string>): Promise<RunningServer> {
   const script = fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof" profiles the servers.
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...extra, '--import', 'tsx', script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,0 +1,301 @@
+/**
+ * The batcher's scheduling, driven by an executor the test releases by hand so every interleaving is
+ * deterministic. The executor computes y = x * 10 + row, so a request that got another request's rows back
+ * would be caught.
+ */
+import { describe, expect, it } from 'vitest';
+import { Batcher, type BatchExecutor, type BatcherConfig } from '../../src/core/batching/index.js';
+import { ModelshipError } from '../../src/errors/index.js';
+import type { TensorLike } from '../../src/spec/tensor.js';
+
+type Feeds = Readonly<Record<string, TensorLike>>;
+
+interface Call {
+  feeds: Feeds;
+  rows: number;
+  release(): void;
+  fail(error: unknown): void;
+}
+
+class ManualExecutor implements BatchExecutor {
+  readonly calls: Call[] = [];
+  #waiters: (() => void)[] = [];
+  transform: (feeds: Feeds) => Record<string, TensorLike> = (feeds) => {
+    const x = feeds.x as TensorLike;
+    const data = Float32Array.from(x.data as Float32Array, (v) => v * 10);
+    return { y: { dtype: 'float32', shape: [...x.shape], data } };
+  };
+  constructor(readonly concurrency = 1) {}
+
+  run(feeds: Feeds): Promise<Record<string, TensorLike>> {
+    return new Promise((resolve, reject) => {
+      this.calls.push({ feeds, rows: (feeds.x as TensorLike).shape[0] as number, release: () => resolve(this.transform(feeds)), fail: reject });
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  /** Resolves once `n` runs have started. */
+  async started(n: number): Promise<Call> {
+    while (this.calls.length < n) await new Promise<void>((r) => this.#waiters.push(r));
+    return this.calls[n - 1] as Call;
+  }
+}
+
+const config = (over: Partial<BatcherConfig> = {}): BatcherConfig => ({
+  enabled: true,
+  maxBatchSize: 8,
+  maxQueueDelayMs: 0,
+  preferredBatchSizes: [],
+  maxQueueSize: 100,
+  ...over,
+});
+
+/** `rows` rows of width 2 whose values identify the request: request r, row i → [r*100+i, r*100+i+0.5]. */
+function rowsOf(r: number, rows: number, width = 2): Feeds {
+  const data = new Float32Array(rows * width);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) data[i * width + j] = r * 100 + i + j / width;
+  return { x: { dtype: 'float32', shape: [rows, width], data } };
+}
+
+const expected = (feeds: Feeds): number[] => Array.from((feeds.x as TensorLike).data as Float32Array, (v) => v * 10);
+const values = (out: Record<string, TensorLike>): number[] => Array.from(out.y?.data as Float32Array);
+
+async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(ModelshipError.isInstance(e), String(e)).toBe(true);
+    return e as ModelshipError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('Batcher', () => {
+  it('joins requests of mixed sizes that queued while the executor was busy, and splits the result per request', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config());
+    const first = batcher.submit(rowsOf(0, 1));
+    (await exec.started(1)).release();
+    const blocker = batcher.submit(rowsOf(9, 1));
+    const busy = await exec.started(2);
+    const requests = [rowsOf(1, 1), rowsOf(2, 2), rowsOf(3, 3)];
+    const pending = requests.map((f) => batcher.submit(f));
+    expect(batcher.queueDepth).toBe(3);
+    busy.release();
+    const batch = await exec.started(3);
+    expect(batch.rows).toBe(6);
+    batch.release();
+    const outs = await Promise.all(pending);
+    outs.forEach((out, i) => {
+      expect(values(out)).toEqual(expected(requests[i] as Feeds));
+      expect(out.y?.shape).toEqual([(requests[i]?.x as TensorLike).shape[0], 2]);
+    });
+    await Promise.all([first, blocker]);
+    expect(exec.calls.map((c) => c.rows)).toEqual([1, 1, 6]);
+  });
+
+  it('never puts more than maxBatchSize rows in a batch, and keeps requests whole when they fit', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config({ maxBatchSize: 4 }));
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const requests = [rowsOf(1, 3), rowsOf(2, 2), rowsOf(3, 1), rowsOf(4, 2)];
+    const pending = requests.map((f) => batcher.submit(f));
+    held.release();
+    for (let i = 2; i <= 3; i++) (await exec.started(i)).release();
+    const outs = await Promise.all(pending);
+    outs.forEach((out, i) => expect(values(out)).toEqual(expected(requests[i] as Feeds)));
+    await blocker;
+    // The 2-row request does not fit beside the 3-row one, the 1-row one behind it does: [3+1], then [2+2].
+    expect(exec.calls.slice(1).map((c) => c.rows)).toEqual([4, 4]);
+    expect(Math.max(...exec.calls.map((c) => c.rows))).toBeLessThanOrEqual(4);
+  });
+
+  it('splits a request larger than maxBatchSize into parts and joins their outputs in order', async () => {
+    const exec = new ManualExecutor(2);
+    const batcher = new Batcher(exec, config({ maxBatchSize: 4 }));
+    const big = rowsOf(5, 10);
+    const pending = batcher.submit(big);
+    (await exec.started(1)).release();
+    (await exec.started(2)).release();
+    (await exec.started(3)).release();
+    const out = await pending;
+    expect(exec.calls.map((c) => c.rows)).toEqual([4, 4, 2]);
+    expect(out.y?.shape).toEqual([10, 2]);
+    expect(values(out)).toEqual(expected(big));
+  });
+
+  it('does not join requests whose other dimensions differ', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config());
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const narrow = batcher.submit(rowsOf(1, 1, 2));
+    const wide = batcher.submit(rowsOf(2, 1, 3));
+    const narrow2 = batcher.submit(rowsOf(3, 1, 2));
+    held.release();
+    (await exec.started(2)).release();
+    (await exec.started(3)).release();
+    await Promise.all([blocker, narrow, wide, narrow2]);
+    expect(exec.calls.slice(1).map((c) => (c.feeds.x as TensorLike).shape)).toEqual([
+      [2, 2],
+      [1, 3],
+    ]);
+  });
+
+  it('with batching disabled passes each request to the executor exactly as given', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config({ enabled: false, maxBatchSize: 2 }));
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const feeds = [rowsOf(1, 3), rowsOf(2, 1)];
+    const pending = feeds.map((f) => batcher.submit(f));
+    held.release();
+    (await exec.started(2)).release();
+    (await exec.started(3)).release();
+    await Promise.all([blocker, ...pending]);
+    expect(exec.calls[1]?.feeds).toBe(feeds[0]);
+    expect(exec.calls[2]?.feeds).toBe(feeds[1]);
+  });
+
+  it('drops a request whose deadline passes in the queue before it reaches the executor', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config());
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const late = rejection(batcher.submit(rowsOf(1, 1), { deadlineMs: 5 }));
+    const error = await late;
+    expect(error.code).toBe('DEADLINE_EXCEEDED');
+    expect(error.httpStatus).toBe(504);
+    expect(error.details).toMatchObject({ queued: true, deadlineMs: 5 });
+    expect(batcher.queueDepth).toBe(0);
+    held.release();
+    await blocker;
+    await batcher.drain();
+    expect(exec.calls).toHaveLength(1);
+  });
+
+  it('fails a running request at its deadline without disturbing the rest of its batch', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config());
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const patient = batcher.submit(rowsOf(1, 1));
+    const hasty = rejection(batcher.submit(rowsOf(2, 1), { deadlineMs: 30 }));
+    held.release();
+    const batch = await exec.started(2);
+    expect(batch.rows).toBe(2);
+    expect((await hasty).details).toMatchObject({ queued: false });
+    batch.release();
+    expect(values(await patient)).toEqual(expected(rowsOf(1, 1)));
+    await blocker;
+  });
+
+  it('rejects with ABORTED when the signal fires while queued (never run) or while running', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config());
+    const runningCtl = new AbortController();
+    const running = rejection(batcher.submit(rowsOf(0, 1), { signal: runningCtl.signal }));
+    const held = await exec.started(1);
+    const queuedCtl = new AbortController();
+    const queued = rejection(batcher.submit(rowsOf(1, 1), { signal: queuedCtl.signal }));
+    const other = batcher.submit(rowsOf(2, 1));
+    queuedCtl.abort();
+    runningCtl.abort();
+    expect((await queued).code).toBe('ABORTED');
+    expect((await running).code).toBe('ABORTED');
+    held.release();
+    const next = await exec.started(2);
+    expect(next.rows).toBe(1);
+    next.release();
+    expect(values(await other)).toEqual(expected(rowsOf(2, 1)));
+    const already = new AbortController();
+    already.abort();
+    expect((await rejection(batcher.submit(rowsOf(3, 1), { signal: already.signal }))).code).toBe('ABORTED');
+  });
+
+  it('answers QUEUE_FULL (429, retryable) once maxQueueSize requests wait', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config({ maxQueueSize: 2 }));
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const waiting = [batcher.submit(rowsOf(1, 1)), batcher.submit(rowsOf(2, 1))];
+    const error = await rejection(batcher.submit(rowsOf(3, 1)));
+    expect([error.code, error.httpStatus, error.retryable]).toEqual(['QUEUE_FULL', 429, true]);
+    expect(error.details).toMatchObject({ queueDepth: 2, maxQueueSize: 2 });
+    held.release();
+    (await exec.started(2)).release();
+    await Promise.all([blocker, ...waiting]);
+  });
+
+  it('serves high priority before normal and normal before low', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config({ enabled: false }));
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const order: string[] = [];
+    const p = [
+      batcher.submit(rowsOf(1, 1), { priority: 'low' }).then(() => order.push('low')),
+      batcher.submit(rowsOf(2, 1)).then(() => order.push('normal')),
+      batcher.submit(rowsOf(3, 1), { priority: 'high' }).then(() => order.push('high')),
+    ];
+    held.release();
+    for (let i = 2; i <= 4; i++) (await exec.started(i)).release();
+    await Promise.all([blocker, ...p]);
+    expect(exec.calls.slice(1).map((c) => ((c.feeds.x as TensorLike).data as Float32Array)[0])).toEqual([300, 200, 100]);
+    expect(order).toEqual(['high', 'normal', 'low']);
+  });
+
+  it('waits up to maxQueueDelayMs for a fuller batch, and leaves at once on a preferred size', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config({ maxQueueDelayMs: 10_000, preferredBatchSizes: [2] }));
+    const a = batcher.submit(rowsOf(1, 1));
+    await new Promise((r) => setImmediate(r));
+    expect(exec.calls).toHaveLength(0); // waiting for a second request (or 10 s)
+    const b = batcher.submit(rowsOf(2, 1));
+    const batch = await exec.started(1);
+    expect(batch.rows).toBe(2);
+    batch.release();
+    await Promise.all([a, b]);
+  });
+
+  it('stops batching, and still answers, when a model does not keep the batch dimension in its outputs', async () => {
+    const exec = new ManualExecutor();
+    exec.transform = (feeds) => {
+      const sum = ((feeds.x as TensorLike).data as Float32Array).reduce((s, v) => s + v, 0);
+      return { y: { dtype: 'float32', shape: [1], data: new Float32Array([sum]) } };
+    };
+    const warnings: string[] = [];
+    const batcher = new Batcher(exec, config(), { unbatchable: (m) => warnings.push(m) });
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const pending = [batcher.submit(rowsOf(1, 1)), batcher.submit(rowsOf(2, 1))];
+    held.release();
+    (await exec.started(2)).release(); // the joined batch: its output has 1 row for 2 requests
+    (await exec.started(3)).release();
+    (await exec.started(4)).release();
+    const outs = await Promise.all(pending);
+    // Run alone, each request gets the sum of its own row: 100 + 100.5 and 200 + 200.5.
+    expect(outs.map((o) => values(o))).toEqual([[200.5], [400.5]]);
+    expect(warnings).toHaveLength(1);
+    await blocker;
+  });
+
+  it('drain() resolves only once queued and running work is done; executor failures reach every request of the batch', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config());
+    const blocker = batcher.submit(rowsOf(0, 1));
+    const held = await exec.started(1);
+    const pending = [rejection(batcher.submit(rowsOf(1, 1))), rejection(batcher.submit(rowsOf(2, 1)))];
+    let drained = false;
+    const drain = batcher.drain().then(() => (drained = true));
+    held.release();
+    await blocker;
+    expect(drained).toBe(false);
+    (await exec.started(2)).fail(new ModelshipError('INFERENCE_FAILED', 'boom'));
+    const errors = await Promise.all(pending);
+    expect(errors.map((e) => e.code)).toEqual(['INFERENCE_FAILED', 'INFERENCE_FAILED']);
+    await drain;
+    expect(drained).toBe(true);
+  });
+});

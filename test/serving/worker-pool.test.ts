@@ -1,0 +1,144 @@
+/**
+ * The worker-thread pool with the real runtime: results bitwise equal to a direct onnxruntime session, a
+ * worker killed mid-batch, close() under load.
+ */
+import ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createModel, ModelshipError, silentLogger, type Model } from 'modelship';
+import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
+import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
+import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
+import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
+import { tinyMnist } from '../helpers/models.js';
+
+async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(ModelshipError.isInstance(e), String(e)).toBe(true);
+    return e as ModelshipError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** y = relu(x·W) applied 8 times to [batch, 512]: slow enough (tens of ms per big batch) to kill mid-run. */
+function slowModel(): Uint8Array {
+  const n = 512;
+  const w = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) w[i * n + i] = 1; // identity: values stay put, compute stays real
+  const nodes = [];
+  let current = 'x';
+  for (let i = 0; i < 8; i++) {
+    nodes.push({ op: 'MatMul', inputs: [current, 'W'], outputs: [`m${i}`] });
+    nodes.push({ op: 'Relu', inputs: [`m${i}`], outputs: [i === 7 ? 'y' : `r${i}`] });
+    current = `r${i}`;
+  }
+  return writeOnnxModel({
+    name: 'slow',
+    inputs: [{ name: 'x', type: 'float32', shape: ['batch', n] }],
+    outputs: [{ name: 'y', type: 'float32', shape: ['batch', n] }],
+    initializers: [{ name: 'W', dims: [n, n], data: w }],
+    nodes,
+  });
+}
+
+async function pooled(bytes: Uint8Array, workers: number): Promise<{ model: Model; session: WorkerPoolSession; events: string[] }> {
+  const events: string[] = [];
+  let model: ReturnType<typeof createModel> | undefined;
+  const session = (await createOnnxNodeBackend().createSession(
+    { bytes },
+    { workers, intraOpNumThreads: 1, onEvent: (e) => { events.push(e.type); model?.backendEvent(e); } },
+  )) as WorkerPoolSession;
+  model = createModel({
+    name: 'm',
+    version: '1',
+    sha256: 'test',
+    size: bytes.byteLength,
+    session,
+    platform: 'onnxruntime_onnx',
+    metadata: {},
+    source: { ref: 'test' },
+    warmup: true,
+    logger: silentLogger,
+  });
+  await model.ready();
+  return { model, session, events };
+}
+
+/** Resolves once some worker holds a run (observable state, not a sleep). */
+async function untilRunning(model: Model): Promise<void> {
+  while (model.stats().running === 0) await new Promise((r) => setImmediate(r));
+}
+
+const open: Model[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((m) => m.close()));
+});
+
+describe('worker pool', () => {
+  it('gives results bitwise equal to a direct onnxruntime session, for batched and unbatched calls', async () => {
+    const { onnx, test } = tinyMnist();
+    const { model } = await pooled(onnx, 2);
+    open.push(model);
+    expect(model.stats().concurrency).toBe(2);
+    const direct = await ort.InferenceSession.create(onnx);
+    const rows = 50;
+    const images = test.images.subarray(0, rows * IMAGE_SIZE);
+    const reference = await direct.run({ pixels: new ort.Tensor('float32', images, [rows, IMAGE_SIZE]) });
+    const refProbs = reference.probabilities?.data as Float32Array;
+    const refLabels = reference.label?.data as BigInt64Array;
+    // 50 concurrent single-row calls: they are batched together in whatever groups the queue forms.
+    const outs = await Promise.all(Array.from({ length: rows }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))));
+    outs.forEach((out, i) => {
+      const probs = out.probabilities?.data as Float32Array;
+      expect(new Uint32Array(probs.buffer, probs.byteOffset, 10)).toEqual(new Uint32Array(refProbs.buffer, refProbs.byteOffset + i * 40, 10));
+      expect(out.label?.data).toEqual(refLabels.subarray(i, i + 1));
+    });
+    // One call with all rows at once.
+    const whole = await model.predict({ pixels: { data: images, shape: [rows, IMAGE_SIZE] } });
+    expect(new Uint32Array((whole.probabilities?.data as Float32Array).buffer)).toEqual(new Uint32Array(refProbs.buffer, refProbs.byteOffset, rows * 10));
+    await direct.release();
+  });
+
+  it('rejects requests of a worker that dies mid-batch with WORKER_CRASHED at once, replaces it, and serves the next ones', async () => {
+    const { model, session, events } = await pooled(slowModel(), 1);
+    open.push(model);
+    const x = new Float32Array(256 * 512).fill(1);
+    const running = rejection(model.predict({ x: { data: x, shape: [256, 512] } }));
+    const queued = model.predict({ x: { data: x, shape: [256, 512] } });
+    await untilRunning(model);
+    await session.crashWorkerForTesting(0);
+    const error = await running;
+    expect([error.code, error.httpStatus, error.retryable]).toEqual(['WORKER_CRASHED', 503, true]);
+    // The queued request waited for the replacement worker and was answered by it.
+    expect((await queued).y?.shape).toEqual([256, 512]);
+    const next = await model.predict({ x: { data: new Float32Array(512).fill(2), shape: [1, 512] } });
+    expect(Array.from((next.y?.data as Float32Array).subarray(0, 3))).toEqual([2, 2, 2]);
+    expect(events).toContain('worker-crashed');
+    expect(events).toContain('worker-restarted');
+  }, 120_000);
+
+  it('close() under load answers every accepted request, then refuses new ones with NOT_READY', async () => {
+    const { model } = await pooled(tinyMnist().onnx, 2);
+    const pixels = tinyMnist().test.images.subarray(0, IMAGE_SIZE);
+    const accepted = Array.from({ length: 200 }, () => model.predict(pixels));
+    const closing = model.close();
+    const refused = await rejection(model.predict(pixels));
+    expect(refused.code).toBe('NOT_READY');
+    const outs = await Promise.all(accepted);
+    expect(outs).toHaveLength(200);
+    expect(outs.every((o) => o.label?.data[0] === outs[0]?.label?.data[0])).toBe(true);
+    await closing;
+    expect(model.state).toBe('closed');
+  });
+
+  it('reports a runtime input error from the worker as INVALID_INPUT, and keeps serving', async () => {
+    const { model } = await pooled(slowModel(), 1);
+    open.push(model);
+    // Shape checks pass in modelship (dynamic dims), the runtime refuses the rank of the data: a worker-side error.
+    const error = await rejection(model.predict({ x: { data: new Float32Array(512 * 3), shape: [1, 512, 3] } }));
+    expect(error.code).toBe('INVALID_INPUT');
+    const ok = await model.predict({ x: { data: new Float32Array(512), shape: [1, 512] } });
+    expect(ok.y?.shape).toEqual([1, 512]);
+  });
+});
