@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseOptions } from '../core/options.js';
 import type { DownloadProgress, RegistryAdapter, RegistryWarning } from '../spec/registry.js';
+import { remoteOptionsShape } from '../registries/remote/remote-options.js';
 import type { Logger } from './logger.js';
 
 const isRegistry = (v: unknown): v is RegistryAdapter =>
@@ -50,6 +51,8 @@ export const loadModelOptionsSchema = z.strictObject({
   onProgress: z.custom<(progress: DownloadProgress) => void>((v) => typeof v === 'function', 'onProgress must be a function').optional(),
   /** Warnings such as "registry unreachable, serving what the reference last resolved to" (default: `logger.warn`). */
   onWarning: z.custom<(warning: RegistryWarning) => void>((v) => typeof v === 'function', 'onWarning must be a function').optional(),
+  /** S3 client settings for `s3://` references (endpoint and forcePathStyle for MinIO-style stores). */
+  s3: remoteOptionsShape.s3,
 });
 
 /** Options for `loadModel`. */

@@ -37,6 +37,7 @@ export interface FetchUrlRequest {
   readonly maxDownloadBytes?: number;
   readonly onProgress?: (progress: DownloadProgress) => void;
   readonly onWarning?: (warning: RegistryWarning) => void;
+  readonly s3?: { readonly region?: string; readonly endpoint?: string; readonly forcePathStyle?: boolean; readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } };
 }
 
 /** What `loadModel` accepts: a registry reference, a file path or URL, or the model's bytes. */
@@ -84,6 +85,7 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
       cacheDir: opts.cacheDir,
       maxCacheBytes: opts.maxCacheBytes,
       maxDownloadBytes: opts.maxDownloadBytes,
+      s3: opts.s3,
     });
     const bytes = await readArtifact(runtime, blob.path, () => blob.release());
     // Never keep the query string: presigned URLs carry credentials, and `source` is shown by the HTTP API.
