@@ -80,7 +80,7 @@ export function createS3Access(options: S3Options, config: Pick<HttpClientConfig
         maxAttempts: 1,
         ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
         ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
-        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+        ...(options.credentials === undefined ? {} : { credentials: { ...options.credentials } }),
       }),
     }));
     client.catch(() => (client = undefined));

@@ -30,7 +30,7 @@ export const remoteOptionsShape = {
       region: z.string().min(1).optional(),
       endpoint: z.string().url().optional(),
       forcePathStyle: z.boolean().optional(),
-      credentials: z.strictObject({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() }).optional(),
+      credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() }).optional(),
     })
     .optional(),
   /** Default download progress callback (a call's own `onProgress` takes precedence). */
