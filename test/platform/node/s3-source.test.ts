@@ -23,7 +23,7 @@ describe('s3:// sources against s3rver', () => {
   beforeAll(async () => {
     dir = await tempDir();
     s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'models', configs: [] }] });
-    const { port } = (await s3rver.run()) as { port: number };
+    const { port } = await s3rver.run();
     endpoint = `http://127.0.0.1:${port}`;
     client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials });
   });
