@@ -20,10 +20,12 @@ export {
 export { parseNamedRef, isPathRef, assertAlias, assertModelName, type NamedRef, type VersionSelector } from './core/ref.js';
 export { formatShape } from './core/signature.js';
 export { sha256Hex } from './core/digest.js';
+export { redactUrl } from './core/redact.js';
+export { isRemoteRef, parseRemoteRef, type RemoteRef } from './core/remote-ref.js';
 export { createHandler, type ModelshipHandler } from './http/handler.js';
 export { DEFAULT_MAX_BODY_BYTES, type HandlerOptions } from './http/handler-options.js';
 export { toOipDatatype } from './http/oip-codec.js';
-export { loadModelWith, type ServingRuntime, type ModelRef } from './serving/load-model.js';
+export { loadModelWith, type ServingRuntime, type ModelRef, type FetchUrlRequest } from './serving/load-model.js';
 export type { LoadModelOptions } from './serving/load-model-options.js';
 export { createModel, type Model, type ModelSourceInfo, type CreateModelInit } from './serving/model.js';
 export type { ServableModel, ModelState, PredictOptions, PredictOutputs } from './serving/servable.js';

@@ -6,5 +6,9 @@ export { serve, type ServeOptions, type ModelshipServer } from './http/node/serv
 export { toWebRequest, sendWebResponse, type ToWebRequestOptions } from './http/node/bridge.js';
 export { loadModel } from './load-model.node.js';
 export { createLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './registries/local/index.js';
+export { createMlflowRegistry, type MlflowRegistry, type MlflowRegistryOptions, type MlflowPublishInput } from './registries/mlflow/index.js';
+export { createHttpRegistry, writeHttpRegistryIndex, type HttpRegistry, type HttpRegistryOptions, type HttpIndex } from './registries/http/index.js';
+export { createModelCache, type ModelCache, type ModelCacheOptions, type CachedBlob } from './platform/node/cache/model-cache.js';
+export { defaultCacheDir } from './platform/node/cache/cache-dir.js';
 export { createOnnxNodeBackend } from './backends/onnx-node/index.js';
 export { defaultModelsDir } from './serving/node-runtime.js';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { batchingOptionsSchema } from '../core/batching/index.js';
 import { parseOptions } from '../core/options.js';
-import type { RegistryAdapter } from '../spec/registry.js';
+import type { DownloadProgress, RegistryAdapter, RegistryWarning } from '../spec/registry.js';
+import { remoteOptionsShape } from '../registries/remote/remote-options.js';
 import type { Logger } from './logger.js';
 
 const isRegistry = (v: unknown): v is RegistryAdapter =>
@@ -47,6 +48,19 @@ export const loadModelOptionsSchema = z.strictObject({
   warmup: z.union([z.boolean(), z.strictObject({ inputs: z.unknown() })]).optional(),
   logger: z.custom<Logger>(isLogger, 'logger must have debug, info, warn and error methods').optional(),
   signal: z.instanceof(AbortSignal).optional(),
+  // Remote models. The cache options apply to URL references; registries that download have their own.
+  /** Cache directory for URL references (default `$MODELSHIP_CACHE_DIR`, `$XDG_CACHE_HOME/modelship`, `~/.cache/modelship`). */
+  cacheDir: z.string().min(1).optional(),
+  /** Cache size budget in bytes for URL references; least recently used models are evicted, never those in use. */
+  maxCacheBytes: z.number().int().positive().optional(),
+  /** Largest download accepted for a URL reference (default 8 GiB): DOWNLOAD_TOO_LARGE past it. */
+  maxDownloadBytes: z.number().int().positive().optional(),
+  /** Download progress, for URL references and registries that download. */
+  onProgress: z.custom<(progress: DownloadProgress) => void>((v) => typeof v === 'function', 'onProgress must be a function').optional(),
+  /** Warnings such as "registry unreachable, serving what the reference last resolved to" (default: `logger.warn`). */
+  onWarning: z.custom<(warning: RegistryWarning) => void>((v) => typeof v === 'function', 'onWarning must be a function').optional(),
+  /** S3 client settings for `s3://` references (endpoint and forcePathStyle for MinIO-style stores). */
+  s3: remoteOptionsShape.s3,
 });
 
 /** Options for `loadModel`. */

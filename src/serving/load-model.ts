@@ -1,8 +1,10 @@
 import { sha256Hex } from '../core/digest.js';
+import { redactUrl } from '../core/redact.js';
 import { isPathRef } from '../core/ref.js';
+import { isRemoteRef } from '../core/remote-ref.js';
 import { ModelshipError } from '../errors/index.js';
 import type { InferenceBackend } from '../spec/backend.js';
-import type { RegistryAdapter, ResolvedModel } from '../spec/registry.js';
+import type { DownloadProgress, RegistryAdapter, RegistryCallOptions, RegistryWarning, ResolvedModel } from '../spec/registry.js';
 import { isBatchable, resolveBatching } from '../core/batching/index.js';
 import { withLoadSpan } from '../telemetry/index.js';
 import { parseLoadModelOptions, type LoadModelOptions, type ParsedLoadModelOptions } from './load-model-options.js';
@@ -22,6 +24,22 @@ export interface ServingRuntime {
   defaultRegistry(): RegistryAdapter;
   /** The platform name reported in metadata (KServe v2 `platform`). */
   readonly platform: string;
+  /**
+   * Brings a model given by URL (`https://…#sha256=…`, `s3://…`) into a local cache and returns the cached file,
+   * pinned until `release()`. Runtimes without it refuse URL references.
+   */
+  fetchUrl?(url: string, options: FetchUrlRequest): Promise<{ readonly path: string; readonly sha256: string; readonly size: number; release(): void }>;
+}
+
+/** What `loadModel` passes to {@link ServingRuntime.fetchUrl}. */
+export interface FetchUrlRequest {
+  readonly signal?: AbortSignal;
+  readonly cacheDir?: string;
+  readonly maxCacheBytes?: number;
+  readonly maxDownloadBytes?: number;
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  readonly onWarning?: (warning: RegistryWarning) => void;
+  readonly s3?: { readonly region?: string; readonly endpoint?: string; readonly forcePathStyle?: boolean; readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } };
 }
 
 /** What `loadModel` accepts: a registry reference, a file path or URL, or the model's bytes. */
@@ -42,7 +60,15 @@ function fileStem(path: string): string {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stem) ? stem : 'model';
 }
 
-async function locate(runtime: ServingRuntime, ref: ModelRef, registry: RegistryAdapter | undefined, signal?: AbortSignal): Promise<Located> {
+async function readArtifact(runtime: ServingRuntime, path: string, release: (() => void) | undefined): Promise<Uint8Array> {
+  try {
+    return await runtime.readFile(path);
+  } finally {
+    release?.();
+  }
+}
+
+async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<typeof parseLoadModelOptions>): Promise<Located> {
   if (ref instanceof Uint8Array) {
     return { bytes: ref, name: 'model', metadata: {}, source: { ref: '<bytes>' } };
   }
@@ -50,14 +76,32 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, registry: Registry
   if (typeof text !== 'string' || text.length === 0) {
     throw new ModelshipError('INVALID_REF', 'loadModel needs a reference ("mnist@production", "mnist/3", "./model.onnx") or the model bytes.');
   }
+  const signal = opts.signal;
+  // Without a listener, an answer served from the cache during an outage still shows up in the log.
+  const onWarning = opts.onWarning ?? ((warning: RegistryWarning) => (opts.logger ?? defaultLogger).warn(warning.message));
+  const calls: RegistryCallOptions = { signal, onWarning, ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }) };
+  if (isRemoteRef(text)) {
+    if (runtime.fetchUrl === undefined) throw new ModelshipError('INVALID_REF', `This runtime cannot download models; fetch ${redactUrl(text)} yourself and pass the bytes.`);
+    const blob = await runtime.fetchUrl(text, {
+      ...calls,
+      cacheDir: opts.cacheDir,
+      maxCacheBytes: opts.maxCacheBytes,
+      maxDownloadBytes: opts.maxDownloadBytes,
+      s3: opts.s3,
+    });
+    const bytes = await readArtifact(runtime, blob.path, () => blob.release());
+    // Never keep the query string: presigned URLs carry credentials, and `source` is shown by the HTTP API.
+    const publicRef = redactUrl(text);
+    return { bytes, name: fileStem(publicRef), expectedSha256: blob.sha256, metadata: {}, source: { ref: publicRef, registry: 'url' } };
+  }
   if (isPathRef(text)) {
     const bytes = await runtime.readFile(text);
     return { bytes, name: fileStem(text), metadata: {}, source: { ref: text } };
   }
-  const reg = registry ?? runtime.defaultRegistry();
-  const resolved: ResolvedModel = await reg.resolve(text, { signal });
-  const artifact = await reg.fetch(resolved, { signal });
-  const bytes = artifact.kind === 'bytes' ? artifact.bytes : await runtime.readFile(artifact.path);
+  const reg = opts.registry ?? runtime.defaultRegistry();
+  const resolved: ResolvedModel = await reg.resolve(text, calls);
+  const artifact = await reg.fetch(resolved, calls);
+  const bytes = artifact.kind === 'bytes' ? artifact.bytes : await readArtifact(runtime, artifact.path, artifact.release);
   return {
     bytes,
     name: resolved.name,
@@ -74,11 +118,13 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, registry: Registry
  */
 export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, options?: LoadModelOptions): Promise<Model> {
   const opts = parseLoadModelOptions(options);
-  return withLoadSpan(ref instanceof Uint8Array ? '<bytes>' : String(ref), () => load(runtime, ref, opts));
+  // Spans carry the reference without query strings: presigned URLs hold credentials.
+  const text = ref instanceof Uint8Array ? '<bytes>' : String(ref);
+  return withLoadSpan(isRemoteRef(text) ? redactUrl(text) : text, () => load(runtime, ref, opts));
 }
 
 async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadModelOptions): Promise<Model> {
-  const located = await locate(runtime, ref, opts.registry, opts.signal);
+  const located = await locate(runtime, ref, opts);
   const sha256 = await sha256Hex(located.bytes);
   const expected = (located.expectedSha256 ?? opts.sha256)?.toLowerCase();
   if (expected !== undefined && expected !== sha256) {

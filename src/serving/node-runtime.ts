@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { createOnnxNodeBackend } from '../backends/onnx-node/index.js';
 import { readModelFile } from '../platform/node/read-model-file.js';
 import { createLocalRegistry } from '../registries/local/index.js';
+import { fetchModelUrl } from '../registries/url/index.js';
 import type { InferenceBackend } from '../spec/backend.js';
 import type { RegistryAdapter } from '../spec/registry.js';
 import type { ServingRuntime } from './load-model.js';
@@ -24,4 +25,5 @@ export const nodeRuntime: ServingRuntime = {
     if (registry?.root !== root) registry = { root, adapter: createLocalRegistry({ root }) };
     return registry.adapter;
   },
+  fetchUrl: (url, options) => fetchModelUrl(url, options),
 };

@@ -20,9 +20,12 @@ export interface ResolvedModel {
   readonly location: string;
 }
 
-/** The bytes of a model, or a local file holding them. */
+/**
+ * The bytes of a model, or a local file holding them. A file from a cache may come with `release`: call it once
+ * the file has been read; until then the cache will not evict it.
+ */
 export type ModelArtifact =
-  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'file'; readonly path: string; readonly release?: () => void }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
 
 /** Summary of one version, as listed by `listVersions`. */
@@ -53,9 +56,39 @@ export interface PublishedModel extends ModelVersionInfo {
   readonly size: number;
 }
 
-/** Calls for operations that may be cancelled. */
+/** Progress of a model download. `total` is absent when the server does not announce the size. */
+export interface DownloadProgress {
+  /** The URL being downloaded, without its query string. */
+  readonly url: string;
+  readonly loaded: number;
+  readonly total?: number;
+}
+
+/**
+ * Something the caller should know about although the call succeeded. `REGISTRY_OFFLINE`: the registry could not
+ * be reached, so the reference was answered from what it last resolved to in the local cache.
+ */
+export interface RegistryWarning {
+  readonly code: 'REGISTRY_OFFLINE';
+  readonly message: string;
+  /** The registry kind (`mlflow`, `http`, `url`…). */
+  readonly registry: string;
+  readonly ref: string;
+  /** The version served from the cache. */
+  readonly version?: string;
+  /** When the cached answer was obtained from the registry (ISO-8601). */
+  readonly resolvedAt?: string;
+  /** Why the registry could not be reached. */
+  readonly cause?: Error;
+}
+
+/** Options for registry calls. Adapters without downloads or fallbacks ignore the callbacks. */
 export interface RegistryCallOptions {
   readonly signal?: AbortSignal;
+  /** Download progress of `fetch`. */
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  /** Receives warnings such as an answer served from the cache during a registry outage. */
+  readonly onWarning?: (warning: RegistryWarning) => void;
 }
 
 /** Called when what a watched reference resolves to changes. */

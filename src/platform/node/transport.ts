@@ -1,0 +1,87 @@
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+
+/** One HTTP request, as the remote sources issue it. */
+export interface TransportRequest {
+  readonly url: string;
+  readonly method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array | string;
+  readonly signal: AbortSignal;
+}
+
+/** A response whose body has not been read yet. Read `body` to the end or call `discard()`. */
+export interface TransportResponse {
+  readonly status: number;
+  /** A response header (case-insensitive), or `undefined`. */
+  header(name: string): string | undefined;
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Releases the connection without reading the rest of the body. */
+  discard(): Promise<void>;
+}
+
+/** Sends one request. Redirects are followed; credentials are not forwarded to another origin. */
+export type Transport = (request: TransportRequest) => Promise<TransportResponse>;
+
+let sharedDispatcher: Dispatcher | undefined;
+
+/** The default undici dispatcher: keep-alive connections, up to 5 redirects. */
+function defaultDispatcher(): Dispatcher {
+  sharedDispatcher ??= new Agent({ connections: 16 }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  return sharedDispatcher;
+}
+
+/**
+ * A transport on undici's `request` (streams the body without buffering it). Pass a `dispatcher` to use your own
+ * connection pool, proxy (`ProxyAgent`) or a `MockAgent` in tests.
+ */
+export function undiciTransport(dispatcher?: Dispatcher): Transport {
+  return async (req) => {
+    const res = await request(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: req.signal,
+      dispatcher: dispatcher ?? defaultDispatcher(),
+      // Timeouts are enforced by the caller (an idle timer over the whole exchange), not per phase here.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    return {
+      status: res.statusCode,
+      header: (name) => {
+        const value = res.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value.join(', ') : value;
+      },
+      body: res.body,
+      discard: async () => {
+        await res.body.dump().catch(() => undefined);
+      },
+    };
+  };
+}
+
+/** A transport on a WHATWG `fetch` (for an injected `fetch`: a wrapper adding auth, a test double, another runtime). */
+export function fetchTransport(fetchFn: typeof globalThis.fetch): Transport {
+  return async (req) => {
+    const res = await fetchFn(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body as BodyInit | undefined,
+      signal: req.signal,
+      redirect: 'follow',
+    });
+    const stream = res.body;
+    return {
+      status: res.status,
+      header: (name) => res.headers.get(name) ?? undefined,
+      body: stream === null ? emptyBody() : (stream as unknown as AsyncIterable<Uint8Array>),
+      discard: async () => {
+        await stream?.cancel().catch(() => undefined);
+      },
+    };
+  };
+}
+
+async function* emptyBody(): AsyncIterable<Uint8Array> {
+  // no bytes
+}

@@ -1,0 +1,228 @@
+import { redactUrl } from '../../core/redact.js';
+import { ModelshipError } from '../../errors/index.js';
+import type {
+  ModelVersionInfo,
+  PublishedModel,
+  RegistryAdapter,
+  RegistryCallOptions,
+  ResolvedModel,
+  WatchListener,
+} from '../../spec/registry.js';
+import { throwIfAborted } from '../local/errors.js';
+import { createRemoteContext } from '../remote/remote-context.js';
+import { REMOTE_DEFAULTS } from '../remote/remote-options.js';
+import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
+import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
+import { artifactDir } from './artifacts.js';
+import { onnxDataFile, parseMlmodel } from './mlmodel.js';
+import { parseMlflowRegistryOptions, type MlflowRegistryOptions } from './mlflow-registry-options.js';
+import { assertMlflowAlias, parseMlflowRef } from './model-uri.js';
+import { publishToMlflow, type MlflowPublishInput } from './publish.js';
+import { apiError, createMlflowRest, MlflowApiError, type MlflowRest } from './rest.js';
+import { toInfo, type MlflowModelVersion } from './versions.js';
+
+/** The MLflow Model Registry as a modelship registry. */
+export interface MlflowRegistry extends RegistryAdapter {
+  readonly kind: 'mlflow';
+  /** The tracking server, without credentials. */
+  readonly trackingUri: string;
+  fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
+  /** Creates the registered model if absent, uploads `model.onnx` and an `MLmodel` through the artifact proxy, registers the version, sets aliases. */
+  publish(input: MlflowPublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
+  setAlias(name: string, alias: string, version: string): Promise<void>;
+  deleteAlias(name: string, alias: string): Promise<void>;
+  watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;
+}
+
+const PAGE_SIZE = 1000;
+
+/**
+ * Creates an adapter for an MLflow tracking server's Model Registry (REST API 2.0). References:
+ * `models:/name/3`, `models:/name@champion`, `models:/name/latest`, or the bare `name/3`, `name@champion`, `name`.
+ * Models are downloaded into the content-addressed cache (from the artifact proxy, S3 or HTTP), and keep serving
+ * from it when the server is down. Credentials: `token` (Bearer) or `username`/`password` (Basic), defaulting to
+ * `MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD`; the server to `MLFLOW_TRACKING_URI`.
+ *
+ * @example
+ * ```ts
+ * const registry = createMlflowRegistry({ trackingUri: 'http://127.0.0.1:5000' });
+ * const model = await loadModel('models:/mnist@production', { registry });
+ * registry.watch('models:/mnist@production', (next) => console.log('alias moved to', next.version));
+ * ```
+ */
+export function createMlflowRegistry(options: MlflowRegistryOptions = {}): MlflowRegistry {
+  const parsed = parseMlflowRegistryOptions(options);
+  const trackingUri = (parsed.trackingUri ?? process.env.MLFLOW_TRACKING_URI ?? '').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/i.test(trackingUri)) {
+    throw new ModelshipError('INVALID_OPTIONS', 'createMlflowRegistry needs trackingUri (an http(s):// URL) or MLFLOW_TRACKING_URI.');
+  }
+  const token = parsed.token ?? process.env.MLFLOW_TRACKING_TOKEN;
+  const username = parsed.username ?? process.env.MLFLOW_TRACKING_USERNAME;
+  const password = parsed.password ?? process.env.MLFLOW_TRACKING_PASSWORD;
+  const auth: Record<string, string> =
+    token !== undefined && token !== ''
+      ? { authorization: `Bearer ${token}` }
+      : username !== undefined && username !== ''
+        ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
+        : {};
+  const publicUri = redactUrl(trackingUri).replace(/\/$/, '');
+  const ctx = createRemoteContext('mlflow', `mlflow ${publicUri}`, parsed);
+  const rest: MlflowRest = createMlflowRest(trackingUri, {
+    transport: parsed.fetch !== undefined ? fetchTransport(parsed.fetch) : undiciTransport(parsed.dispatcher),
+    timeoutMs: parsed.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
+    retries: parsed.retries ?? REMOTE_DEFAULTS.retries,
+    backoff: { baseMs: parsed.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: parsed.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
+    headers: auth,
+  });
+  const watchIntervalMs = parsed.watchIntervalMs ?? 30_000;
+
+  /** MODEL_NOT_FOUND when the registered model does not exist, else `fallback`. */
+  async function notFound(name: string, fallback: () => ModelshipError, signal?: AbortSignal): Promise<ModelshipError> {
+    try {
+      await rest({ method: 'GET', path: 'registered-models/get', query: { name }, idempotent: true, signal });
+    } catch (error) {
+      if (error instanceof MlflowApiError && (error.status === 404 || error.errorCode === 'RESOURCE_DOES_NOT_EXIST')) {
+        return apiError(error, 'MODEL_NOT_FOUND', `Registered model ${JSON.stringify(name)} not found in MLflow at ${publicUri}.`, { name });
+      }
+      if (!(error instanceof MlflowApiError)) throw error;
+    }
+    return fallback();
+  }
+
+  async function searchVersions(name: string, signal?: AbortSignal): Promise<MlflowModelVersion[]> {
+    const filter = name.includes("'") ? `name="${name}"` : `name='${name}'`;
+    const all: MlflowModelVersion[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await rest<{ model_versions?: MlflowModelVersion[]; next_page_token?: string }>({
+        method: 'GET',
+        path: 'model-versions/search',
+        query: { filter, max_results: PAGE_SIZE, page_token: pageToken },
+        idempotent: true,
+        signal,
+      });
+      all.push(...(page.model_versions ?? []));
+      pageToken = page.next_page_token === '' ? undefined : page.next_page_token;
+    } while (pageToken !== undefined);
+    return all.filter((v) => v.name === name);
+  }
+
+  async function getVersion(name: string, version: string, signal?: AbortSignal): Promise<MlflowModelVersion> {
+    try {
+      const res = await rest<{ model_version: MlflowModelVersion }>({ method: 'GET', path: 'model-versions/get', query: { name, version }, idempotent: true, signal });
+      return res.model_version;
+    } catch (error) {
+      if (!(error instanceof MlflowApiError)) throw error;
+      if (error.status !== 404 && error.errorCode !== 'RESOURCE_DOES_NOT_EXIST') throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused ${name}/${version}`);
+      throw await notFound(name, () => apiError(error, 'VERSION_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no version ${version}.`, { name, version }), signal);
+    }
+  }
+
+  async function resolveOnline(ref: string, signal?: AbortSignal): Promise<ResolvedModel> {
+    const selector = parseMlflowRef(ref);
+    const { name } = selector;
+    let mv: MlflowModelVersion;
+    if (selector.kind === 'version') mv = await getVersion(name, selector.version, signal);
+    else if (selector.kind === 'alias') {
+      try {
+        const res = await rest<{ model_version: MlflowModelVersion }>({ method: 'GET', path: 'registered-models/alias', query: { name, alias: selector.alias }, idempotent: true, signal });
+        mv = res.model_version;
+      } catch (error) {
+        if (!(error instanceof MlflowApiError)) throw error;
+        // MLflow answers 400 INVALID_PARAMETER_VALUE both for an unknown alias and for an unknown model.
+        throw await notFound(name, () => apiError(error, 'ALIAS_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(selector.alias)}.`, { name, alias: selector.alias }), signal);
+      }
+    } else {
+      const versions = (await searchVersions(name, signal)).filter((v) => v.status === undefined || v.status === 'READY');
+      const newest = versions.sort((a, b) => Number(b.version) - Number(a.version))[0];
+      if (newest === undefined) {
+        throw await notFound(name, () => new ModelshipError('VERSION_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no READY version yet.`, { details: { name } }), signal);
+      }
+      mv = newest;
+    }
+    return { ...toInfo(mv), ref, location: `models:/${mv.name}/${mv.version}` };
+  }
+
+  const resolve = async (ref: string, callOptions?: RegistryCallOptions): Promise<ResolvedModel> => {
+    throwIfAborted(callOptions?.signal);
+    parseMlflowRef(ref);
+    return ctx.resolve(ref, callOptions, () => resolveOnline(ref, callOptions?.signal));
+  };
+
+  async function locateFile(model: ResolvedModel, signal?: AbortSignal): Promise<{ url: string; headers?: Record<string, string>; size?: number }> {
+    const { artifact_uri: uri } = await rest<{ artifact_uri?: string }>({
+      method: 'GET',
+      path: 'model-versions/get-download-uri',
+      query: { name: model.name, version: model.version },
+      idempotent: true,
+      signal,
+    }).catch(async (error: unknown) => {
+      if (error instanceof MlflowApiError) throw await notFound(model.name, () => apiError(error, 'VERSION_NOT_FOUND', `Registered model ${JSON.stringify(model.name)} has no version ${model.version}.`), signal);
+      throw error;
+    });
+    if (uri === undefined || uri === '') throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `MLflow has no artifact location for ${model.name}/${model.version}.`);
+    const what = `${model.name}/${model.version} (${redactUrl(uri) === '<invalid URL>' ? uri : redactUrl(uri)})`;
+    // A source that is the .onnx file itself (not an MLflow model directory) is used as is.
+    if (/\.onnx$/i.test(uri.split(/[?#]/)[0] as string)) {
+      const dir = await artifactDir(uri, trackingUri, rest, signal);
+      const url = dir.fileUrl('');
+      return { url, ...(dir.authenticated ? { headers: auth } : {}) };
+    }
+    const dir = await artifactDir(uri, trackingUri, rest, signal);
+    const headers = dir.authenticated ? auth : undefined;
+    const mlmodel = new TextDecoder().decode(await ctx.sources.getBytes(dir.fileUrl('MLmodel'), { signal, ...(headers === undefined ? {} : { headers }) }).catch((error: unknown) => {
+      // The artifact proxy answers a missing file with a 500; say what is missing rather than "server error".
+      if (ModelshipError.isInstance(error) && (error.code === 'MODEL_NOT_FOUND' || error.details?.status === 500)) {
+        throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `${what} has no readable MLmodel file; register an MLflow model directory (mlflow.onnx.log_model) or the .onnx file itself.`, { cause: error });
+      }
+      throw error;
+    }));
+    const file = onnxDataFile(parseMlmodel(mlmodel), what);
+    return { url: dir.fileUrl(file), ...(headers === undefined ? {} : { headers }) };
+  }
+
+  return {
+    specificationVersion: 'v1',
+    kind: 'mlflow',
+    trackingUri: publicUri,
+    resolve,
+    async fetch(model, callOptions) {
+      throwIfAborted(callOptions?.signal);
+      const blob = await ctx.fetch(model, callOptions, () => locateFile(model, callOptions?.signal));
+      return { kind: 'file', path: blob.path, release: blob.release };
+    },
+    async listVersions(name, callOptions) {
+      throwIfAborted(callOptions?.signal);
+      const versions = await searchVersions(name, callOptions?.signal);
+      if (versions.length === 0) {
+        const missing = await notFound(name, () => new ModelshipError('INTERNAL', 'no versions'), callOptions?.signal);
+        if (missing.code === 'MODEL_NOT_FOUND') throw missing;
+      }
+      return versions.map(toInfo).sort((a, b) => Number(a.version) - Number(b.version));
+    },
+    publish: (input, callOptions) => publishToMlflow({ rest, ctx, trackingUri, auth, registrationTimeoutMs: parsed.registrationTimeoutMs ?? 300_000 }, input, callOptions),
+    async setAlias(name, alias, version) {
+      assertMlflowAlias(alias);
+      try {
+        await rest({ method: 'POST', path: 'registered-models/alias', body: { name, alias, version: String(version) }, idempotent: true });
+      } catch (error) {
+        if (!(error instanceof MlflowApiError)) throw error;
+        throw await notFound(name, () => apiError(error, 'VERSION_NOT_FOUND', `Cannot point ${JSON.stringify(alias)} at ${name}/${version}.`, { name, version }));
+      }
+    },
+    async deleteAlias(name, alias) {
+      assertMlflowAlias(alias);
+      try {
+        // MLflow reads DELETE parameters from a JSON body, not from the query string.
+        await rest({ method: 'DELETE', path: 'registered-models/alias', body: { name, alias }, idempotent: true });
+      } catch (error) {
+        if (!(error instanceof MlflowApiError)) throw error;
+        throw await notFound(name, () => apiError(error, 'ALIAS_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}.`, { name, alias }));
+      }
+    },
+    // Polls without the cache fallback: during an outage the errors go to onError instead of replaying the cache.
+    watch: (ref, listener, watchOptions) => pollRef((r) => resolveOnline(r), watchIntervalMs, ref, listener, watchOptions, parseMlflowRef, 0.2),
+  };
+}
+

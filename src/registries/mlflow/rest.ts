@@ -1,0 +1,113 @@
+import { ModelshipError, type ErrorCode } from '../../errors/index.js';
+import { failure, open, readAll, retryAfterOf, withRetries, type HttpClientConfig } from '../../platform/node/http-client.js';
+import { statusError } from '../../platform/node/http-errors.js';
+
+/** An MLflow error body: `{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "…"}`. */
+export interface MlflowErrorBody {
+  readonly error_code?: string;
+  readonly message?: string;
+}
+
+/** A call to the REST API failed with this MLflow error; mapped to a modelship error by the caller's context. */
+export class MlflowApiError extends Error {
+  override readonly name = 'MlflowApiError';
+  constructor(
+    readonly status: number,
+    readonly errorCode: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One REST call. `idempotent` calls are retried on 5xx and network errors; others only when nothing was sent. */
+export interface RestCall {
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Path under `/api/2.0/mlflow/`, e.g. `registered-models/alias`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  readonly body?: unknown;
+  readonly idempotent?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Sends REST API 2.0 calls to one tracking server. */
+export type MlflowRest = <T>(call: RestCall) => Promise<T>;
+
+const RESPONSE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * A REST client for `trackingUri`. Query values are percent-encoded (page tokens contain `=`, which a real server
+ * answers with a 500 HTML page when raw); bodies are JSON with `Content-Type: application/json`, which MLflow
+ * requires for POST, PATCH and DELETE. Failures: 401/403 → REGISTRY_AUTH_FAILED, 5xx/network →
+ * REGISTRY_UNAVAILABLE (retryable), other MLflow errors → {@link MlflowApiError} for the caller to map.
+ */
+export function createMlflowRest(trackingUri: string, config: HttpClientConfig): MlflowRest {
+  const base = `${trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow/`;
+  return async <T>(call: RestCall): Promise<T> => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) params.append(k, String(v));
+    const qs = params.toString();
+    const url = `${base}${call.path}${qs === '' ? '' : `?${qs}`}`;
+    const what = `calling MLflow ${call.method} ${call.path}`;
+    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+    const attempt = async (): Promise<T> => {
+      const exchange = await open(config, { url, method: call.method, headers, ...(body === undefined ? {} : { body }) }, call.signal, what);
+      try {
+        const res = exchange.response;
+        const bytes = await readAll(exchange, RESPONSE_LIMIT, what);
+        const text = new TextDecoder().decode(bytes);
+        if (res.status >= 200 && res.status < 300) {
+          try {
+            return (text.trim() === '' ? {} : JSON.parse(text)) as T;
+          } catch (cause) {
+            throw new ModelshipError('REGISTRY_UNAVAILABLE', `MLflow sent a response that is not JSON while ${what}; is ${trackingUri} an MLflow server?`, { cause, retryable: false });
+          }
+        }
+        let parsed: MlflowErrorBody | undefined;
+        try {
+          parsed = JSON.parse(text) as MlflowErrorBody;
+        } catch {
+          parsed = undefined;
+        }
+        if (res.status === 401 || res.status === 403 || res.status >= 500 || res.status === 429 || res.status === 408) {
+          const error = statusError(res.status, what, 'MODEL_NOT_FOUND', parsed?.message ?? '');
+          const retryAfterMs = retryAfterOf(res);
+          throw retryAfterMs === undefined ? error : new ModelshipError(error.code, error.message, { details: { ...error.details, retryAfterMs } });
+        }
+        throw new MlflowApiError(res.status, parsed?.error_code, parsed?.message ?? `HTTP ${res.status}`);
+      } catch (error) {
+        throw error instanceof MlflowApiError ? error : failure(error, call.signal, what);
+      } finally {
+        exchange.done();
+      }
+    };
+    return withRetries(config, call.signal, async () => {
+      try {
+        return await attempt();
+      } catch (error) {
+        // A non-idempotent call is retried only when the connection was refused, i.e. nothing reached the server.
+        if (!call.idempotent && ModelshipError.isInstance(error) && error.retryable && !refused(error)) {
+          throw new ModelshipError(error.code, error.message, { cause: error.cause, details: error.details, retryable: false });
+        }
+        throw error;
+      }
+    });
+  };
+}
+
+function refused(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
+  }
+  return false;
+}
+
+/** Maps an MLflow API error to a modelship code chosen by the caller for 404s and "not found" 400s. */
+export function apiError(error: MlflowApiError, code: ErrorCode, message: string, details?: Record<string, unknown>): ModelshipError {
+  return new ModelshipError(code, `${message} (MLflow: ${error.errorCode ?? error.status}: ${error.message})`, {
+    cause: error,
+    ...(details === undefined ? {} : { details }),
+  });
+}

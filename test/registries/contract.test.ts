@@ -1,0 +1,66 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHttpRegistry, writeHttpRegistryIndex } from '../../src/registries/http/index.js';
+import { createLocalRegistry } from '../../src/registries/local/index.js';
+import { createMlflowRegistry } from '../../src/registries/mlflow/index.js';
+import type { RegistryWarning } from '../../src/spec/registry.js';
+import { testRegistry } from '../contract/registry.js';
+import { tempDir } from '../helpers/models.js';
+import { FileTestServer } from '../servers/http/file-server.js';
+import { MlflowTestServer } from '../servers/mlflow/server.js';
+
+// Fast retries: the outage tests wait out the retry budget against a closed port.
+const fast = { retries: 1, retryDelayMs: 1, maxRetryDelayMs: 2, timeoutMs: 10_000 };
+
+testRegistry('local', async () => {
+  const root = await tempDir();
+  const registry = createLocalRegistry({ root });
+  return {
+    registry,
+    seed: async (name, bytes, aliases, metadata) => (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
+    moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
+    close: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+testRegistry('http', async () => {
+  const root = await tempDir();
+  const cacheDir = await tempDir();
+  const local = createLocalRegistry({ root });
+  const server = new FileTestServer(root);
+  await server.start();
+  const open = (onWarning?: (w: RegistryWarning) => void) => createHttpRegistry({ baseUrl: server.url, cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
+  return {
+    registry: open(),
+    seed: async (name, bytes, aliases, metadata) => {
+      const { version } = await local.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} });
+      await writeHttpRegistryIndex({ root });
+      return version;
+    },
+    moveAlias: async (name, alias, version) => {
+      await local.setAlias(name, alias, version);
+      await writeHttpRegistryIndex({ root });
+    },
+    outage: { stop: () => server.stop(), start: async () => void (await server.start()), reopen: (onWarning) => open(onWarning) },
+    close: async () => {
+      await server.stop();
+      await Promise.all([root, cacheDir].map((d) => rm(d, { recursive: true, force: true })));
+    },
+  };
+});
+
+testRegistry('mlflow', async () => {
+  const server = new MlflowTestServer();
+  const trackingUri = await server.start();
+  const cacheDir = join(await tempDir(), 'cache');
+  const open = (onWarning?: (w: RegistryWarning) => void) => createMlflowRegistry({ trackingUri, cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
+  const registry = open();
+  return {
+    registry,
+    ref: (name, selector) => `models:/${name}${selector}`,
+    seed: async (name, bytes, aliases, metadata) => (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
+    moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
+    outage: { stop: () => server.stop(), start: async () => void (await server.start()), reopen: (onWarning) => open(onWarning) },
+    close: () => server.stop(),
+  };
+});
