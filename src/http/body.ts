@@ -1,4 +1,5 @@
 import { ModelshipError } from '../errors/index.js';
+import { payloadTooLarge, type InboundRequest } from './exchange.js';
 
 /** True for `application/json` and `application/<x>+json`, with any parameters. */
 function isJsonType(contentType: string): boolean {
@@ -6,22 +7,30 @@ function isJsonType(contentType: string): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Reads a JSON request body, enforcing `limit` while reading: a body over the limit is refused as soon as it
  * crosses it (or at once, from `Content-Length`), never buffered whole.
  * A request without `Content-Type` is read as JSON; any other type is refused with 415.
  */
-export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
-  const contentType = request.headers.get('content-type');
+export async function readJsonBody(request: InboundRequest, limit: number): Promise<unknown> {
+  const contentType = request.header('content-type');
   if (contentType !== null && !isJsonType(contentType)) {
     throw new ModelshipError(
       'UNSUPPORTED_MEDIA_TYPE',
       `Content-Type ${JSON.stringify(contentType.split(';', 1)[0])} is not supported; send JSON with "Content-Type: application/json".`,
     );
   }
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  const text = await readText(request, limit);
+  const declared = request.header('content-length');
+  if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
+  const bytes = await request.bytes(limit);
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch (cause) {
+    throw new ModelshipError('MALFORMED_REQUEST', 'The request body is not valid UTF-8.', { cause });
+  }
   if (text.trim() === '') throw new ModelshipError('MALFORMED_REQUEST', 'The request body is empty; send a JSON object.');
   try {
     return JSON.parse(text);
@@ -29,46 +38,4 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
     const detail = cause instanceof SyntaxError ? `: ${cause.message}` : '';
     throw new ModelshipError('MALFORMED_REQUEST', `The request body is not valid JSON${detail}.`, { cause });
   }
-}
-
-function tooLarge(limit: number): ModelshipError {
-  return new ModelshipError(
-    'PAYLOAD_TOO_LARGE',
-    `The request body is larger than the limit of ${limit} bytes; send fewer rows per request or raise maxBodyBytes.`,
-    { details: { limit } },
-  );
-}
-
-async function readText(request: Request, limit: number): Promise<string> {
-  const body = request.body;
-  if (body === null) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, total);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (cause) {
-    throw new ModelshipError('MALFORMED_REQUEST', 'The request body is not valid UTF-8.', { cause });
-  }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }

@@ -2,12 +2,22 @@ import { ModelshipError } from '../errors/index.js';
 import { defaultLogger } from '../serving/logger.js';
 import type { ServableModel } from '../serving/servable.js';
 import { readJsonBody } from './body.js';
+import { fromFetchRequest, toFetchResponse, type InboundRequest, type OutboundResponse } from './exchange.js';
 import { DEFAULT_MAX_BODY_BYTES, parseHandlerOptions, type HandlerOptions } from './handler-options.js';
 import { ModelTable } from './model-table.js';
 import { errorResponse, json } from './responses.js';
 import { requireMethod, type RouteContext } from './route-context.js';
 import { describeModel, handlePredict } from './routes/predict.js';
 import { handleV2 } from './routes/v2.js';
+
+/**
+ * Where the node:http server and the Express middleware find the request-level entry of a handler made by
+ * `createHandler` (internal: it skips building a fetch `Request` for every request).
+ */
+export const DISPATCH = Symbol.for('modelship.http.dispatch');
+
+/** The internal entry behind {@link DISPATCH}: `undefined` for paths the handler does not serve. */
+export type Dispatch = (request: InboundRequest) => Promise<OutboundResponse | undefined>;
 
 /** A fetch-style handler: `(request) => Promise<Response>`, plus lifecycle. */
 export interface ModelshipHandler extends AsyncDisposable {
@@ -31,7 +41,7 @@ function splitPath(pathname: string, basePath: string): string[] | undefined {
   }
 }
 
-async function route(ctx: RouteContext): Promise<Response | undefined> {
+async function route(ctx: RouteContext): Promise<OutboundResponse | undefined> {
   const [first] = ctx.segments;
   const rest = ctx.segments.length;
   if (first === 'healthz' && rest === 1) {
@@ -53,7 +63,7 @@ async function route(ctx: RouteContext): Promise<Response | undefined> {
   return undefined;
 }
 
-async function routeModels(ctx: RouteContext): Promise<Response | undefined> {
+async function routeModels(ctx: RouteContext): Promise<OutboundResponse | undefined> {
   const [, name, a, b, c] = ctx.segments;
   const n = ctx.segments.length;
   if (n === 1) {
@@ -99,15 +109,14 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
   const logger = opts.logger ?? defaultLogger;
   let closing: Promise<void> | undefined;
 
-  const handle = async (request: Request): Promise<Response | undefined> => {
+  const dispatch: Dispatch = async (request) => {
     try {
-      const url = new URL(request.url);
-      const segments = splitPath(url.pathname, basePath);
+      const segments = splitPath(request.path, basePath);
       if (segments === undefined) return undefined;
       let bodyRead: Promise<unknown> | undefined;
       const ctx: RouteContext = {
         request,
-        method: request.method.toUpperCase(),
+        method: request.method,
         segments,
         table,
         maxBodyBytes,
@@ -119,16 +128,19 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
       return errorResponse(error, logger, allow ? { allow: allow.join(', ') } : undefined);
     }
   };
-
-  const handler = (async (request: Request): Promise<Response> => {
-    const response = await handle(request);
-    if (response) return response;
-    const path = new URL(request.url).pathname;
-    return errorResponse(
-      new ModelshipError('ROUTE_NOT_FOUND', `No route for ${request.method} ${path}; see GET ${basePath}/models for what is served.`),
+  const notFound = (request: InboundRequest): OutboundResponse =>
+    errorResponse(
+      new ModelshipError('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.path}; see GET ${basePath}/models for what is served.`),
       logger,
     );
-  }) as ModelshipHandler;
+  const dispatchOrNotFound = async (request: InboundRequest): Promise<OutboundResponse> => (await dispatch(request)) ?? notFound(request);
+
+  const handle = async (request: Request): Promise<Response | undefined> => {
+    const response = await dispatch(fromFetchRequest(request));
+    return response && toFetchResponse(response);
+  };
+  const handler = (async (request: Request): Promise<Response> =>
+    toFetchResponse(await dispatchOrNotFound(fromFetchRequest(request)))) as ModelshipHandler;
 
   const close = (): Promise<void> => {
     closing ??= opts.closeModels === false ? Promise.resolve() : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
@@ -136,6 +148,7 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
   };
   Object.defineProperties(handler, {
     handle: { value: handle },
+    [DISPATCH]: { value: dispatch },
     models: { value: table.all },
     close: { value: close },
     [Symbol.asyncDispose]: { value: close },

@@ -1,11 +1,12 @@
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { Logger } from '../serving/logger.js';
+import type { OutboundResponse } from './exchange.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
 
-/** A JSON response. */
-export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), { status, headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS });
+/** A JSON answer. */
+export function json(body: unknown, status = 200, headers?: Record<string, string>): OutboundResponse {
+  return { status, headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS, body: JSON.stringify(body) };
 }
 
 /** Codes whose message may carry runtime internals; clients get a generic message, the log gets the detail. */
@@ -15,14 +16,15 @@ const OPAQUE = new Set(['INTERNAL', 'INFERENCE_FAILED', 'MODEL_LOAD_FAILED']);
  * Turns any thrown value into `{"error": {"code", "message", "details?"}}` with the mapped status.
  * Never a stack trace; server-side failures get a generic message and are logged in full.
  */
-export function errorResponse(error: unknown, logger: Logger, headers?: Record<string, string>): Response {
+export function errorResponse(error: unknown, logger: Logger, headers?: Record<string, string>): OutboundResponse {
   const e = toModelshipError(error);
   if (e.httpStatus >= 500) logger.error(`${e.code}: ${e.message}`, e.cause ?? '');
   const body = OPAQUE.has(e.code)
     ? { code: e.code, message: genericMessage(e) }
     : e.toJSON();
   const extra: Record<string, string> = { ...headers };
-  if (e.retryable && e.httpStatus === 503) extra['retry-after'] ??= '1';
+  // 429 and retryable 503s tell well-behaved clients when to come back.
+  if (e.retryable && (e.httpStatus === 503 || e.httpStatus === 429)) extra['retry-after'] ??= '1';
   return json({ error: body }, e.httpStatus, extra);
 }
 

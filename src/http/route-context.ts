@@ -1,9 +1,12 @@
+import type { Priority } from '../core/batching/index.js';
+import type { PredictOptions } from '../serving/servable.js';
+import type { InboundRequest } from './exchange.js';
 import type { ModelTable } from './model-table.js';
 import { methodNotAllowed } from './responses.js';
 
 /** What a route receives. */
 export interface RouteContext {
-  readonly request: Request;
+  readonly request: InboundRequest;
   readonly method: string;
   /** Path segments after the base path, URL-decoded. */
   readonly segments: readonly string[];
@@ -19,3 +22,22 @@ export function requireMethod(ctx: RouteContext, ...allow: string[]): void {
   if (!allow.includes(method)) throw methodNotAllowed(ctx.method, allow);
 }
 
+
+/** Headers a client may send to shape how its prediction is queued. */
+export const DEADLINE_HEADER = 'x-modelship-deadline-ms';
+export const PRIORITY_HEADER = 'x-modelship-priority';
+
+/**
+ * Per-request predict options from the request: the client's disconnect as an abort signal, and the
+ * deadline and priority headers (validated by `predict`, so a bad value is a 400 `INVALID_ARGUMENT`).
+ */
+export function predictOptions(ctx: RouteContext): PredictOptions {
+  const deadline = ctx.request.header(DEADLINE_HEADER);
+  const priority = ctx.request.header(PRIORITY_HEADER);
+  const signal = ctx.request.signal;
+  return {
+    ...(signal === undefined ? {} : { signal }),
+    ...(deadline === null ? {} : { deadlineMs: deadline.trim() === '' ? Number.NaN : Number(deadline) }),
+    ...(priority === null ? {} : { priority: priority.trim().toLowerCase() as Priority }),
+  };
+}

@@ -137,20 +137,20 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
   opts.signal?.throwIfAborted();
   const backend = await runtime.backend();
   // Backend events (a worker crashed, restarted) reach the model once it exists.
-  let model: ReturnType<typeof createModel> | undefined;
+  const sink: { model?: ReturnType<typeof createModel> } = {};
   const session = await backend.createSession(
     { bytes: located.bytes },
     {
       ...opts.session,
       ...(opts.workers === undefined ? {} : { workers: opts.workers }),
-      onEvent: (event) => model?.backendEvent(event),
+      onEvent: (event) => sink.model?.backendEvent(event),
     },
   );
   if (opts.signal?.aborted) {
     await session.release();
     opts.signal.throwIfAborted();
   }
-  model = createModel({
+  const model = createModel({
     name: opts.name ?? located.name,
     version: opts.version ?? located.version ?? sha256.slice(0, 12),
     sha256,
@@ -164,5 +164,6 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     batching: resolveBatching(opts.batching, isBatchable(session.signature)),
     logger: opts.logger ?? defaultLogger,
   });
+  sink.model = model;
   return model;
 }

@@ -56,3 +56,27 @@ export function addOneModel(): Uint8Array {
     nodes: [{ op: 'Add', inputs: ['x', 'one'], outputs: ['y'] }],
   });
 }
+
+/**
+ * y = relu(x·I) applied 8 times to float32 [batch, 512] (I the identity, so values stay put while the compute
+ * is real): a big batch takes long enough (tens to hundreds of ms) to act on it while it runs.
+ */
+export function slowModel(): Uint8Array {
+  const n = 512;
+  const w = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) w[i * n + i] = 1;
+  const nodes = [];
+  let current = 'x';
+  for (let i = 0; i < 8; i++) {
+    nodes.push({ op: 'MatMul', inputs: [current, 'W'], outputs: [`m${i}`] });
+    nodes.push({ op: 'Relu', inputs: [`m${i}`], outputs: [i === 7 ? 'y' : `r${i}`] });
+    current = `r${i}`;
+  }
+  return writeOnnxModel({
+    name: 'slow',
+    inputs: [{ name: 'x', type: 'float32', shape: ['batch', n] }],
+    outputs: [{ name: 'y', type: 'float32', shape: ['batch', n] }],
+    initializers: [{ name: 'W', dims: [n, n], data: w }],
+    nodes,
+  });
+}

@@ -3,7 +3,7 @@ import { createHandler, createLocalRegistry, loadModel, silentLogger, type Model
 import { serve, type ModelshipServer } from 'modelship/node';
 import { IMAGE_SIZE, digitImage } from '../../examples/shared/mnist-data.js';
 import { call, postJson, streamUntilAnswered } from '../helpers/http.js';
-import { addOneModel, multiInputModel, tempDir, tinyMnist } from '../helpers/models.js';
+import { addOneModel, multiInputModel, slowModel, tempDir, tinyMnist } from '../helpers/models.js';
 
 describe('HTTP handler on a real node:http server', () => {
   let server: ModelshipServer;
@@ -259,5 +259,55 @@ describe('readiness and shutdown', () => {
     expect(res.status).toBe(200);
     expect((await handler.handle(new Request('http://x/predict', { method: 'POST' })))).toBeUndefined();
     await handler.close();
+  });
+});
+
+describe('backpressure over HTTP', () => {
+  let server: ModelshipServer;
+  let model: Model;
+  const big = { inputs: { x: { data: new Array(2048 * 512).fill(1), shape: [2048, 512] } } };
+
+  beforeAll(async () => {
+    // One worker, no batching, room for one waiting request: the second request queues, the third is refused.
+    model = await loadModel(slowModel(), { name: 'slow', version: '1', workers: 1, batching: { enabled: false, maxQueueSize: 1 } });
+    await model.ready();
+    server = await serve(createHandler({ models: [model], maxBodyBytes: 64 * 1024 * 1024, logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  async function untilRunning(): Promise<void> {
+    while (model.stats().running === 0) await new Promise((r) => setImmediate(r));
+  }
+
+  it('answers 429 QUEUE_FULL with Retry-After when the queue is full, 504 when a deadline passes in the queue, and serves the rest', async () => {
+    const running = postJson(`${server.url}/predict`, big);
+    await untilRunning();
+    const late = postJson(`${server.url}/predict`, { inputs: { x: [new Array(512).fill(1)] } }, { 'x-modelship-deadline-ms': '20' });
+    const lateRes = await late;
+    expect(lateRes.status).toBe(504);
+    expect(lateRes.body.error).toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { queued: true, deadlineMs: 20 } });
+
+    const queued = postJson(`${server.url}/predict`, { inputs: { x: [new Array(512).fill(3)] } }, { 'x-modelship-priority': 'high' });
+    while (model.stats().queueDepth === 0) await new Promise((r) => setImmediate(r));
+    const refused = await postJson(`${server.url}/predict`, { inputs: { x: [new Array(512).fill(1)] } });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.body.error).toMatchObject({ code: 'QUEUE_FULL', details: { maxQueueSize: 1 } });
+
+    expect((await running).status).toBe(200);
+    const answered = await queued;
+    expect(answered.status).toBe(200);
+    expect(answered.body.outputs.y[0].slice(0, 2)).toEqual([3, 3]);
+  }, 120_000);
+
+  it('refuses bad deadline and priority headers with 400 INVALID_ARGUMENT', async () => {
+    const body = { inputs: { x: [new Array(512).fill(1)] } };
+    for (const headers of [{ 'x-modelship-deadline-ms': 'soon' }, { 'x-modelship-deadline-ms': '-5' }, { 'x-modelship-priority': 'urgent' }]) {
+      const res = await postJson(`${server.url}/predict`, body, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_ARGUMENT');
+    }
   });
 });

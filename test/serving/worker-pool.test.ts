@@ -7,9 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, ModelshipError, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
 import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
-import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
-import { tinyMnist } from '../helpers/models.js';
+import { slowModel, tinyMnist } from '../helpers/models.js';
 
 async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
   try {
@@ -21,35 +20,14 @@ async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
   throw new Error('expected a rejection');
 }
 
-/** y = relu(x·W) applied 8 times to [batch, 512]: slow enough (tens of ms per big batch) to kill mid-run. */
-function slowModel(): Uint8Array {
-  const n = 512;
-  const w = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) w[i * n + i] = 1; // identity: values stay put, compute stays real
-  const nodes = [];
-  let current = 'x';
-  for (let i = 0; i < 8; i++) {
-    nodes.push({ op: 'MatMul', inputs: [current, 'W'], outputs: [`m${i}`] });
-    nodes.push({ op: 'Relu', inputs: [`m${i}`], outputs: [i === 7 ? 'y' : `r${i}`] });
-    current = `r${i}`;
-  }
-  return writeOnnxModel({
-    name: 'slow',
-    inputs: [{ name: 'x', type: 'float32', shape: ['batch', n] }],
-    outputs: [{ name: 'y', type: 'float32', shape: ['batch', n] }],
-    initializers: [{ name: 'W', dims: [n, n], data: w }],
-    nodes,
-  });
-}
-
 async function pooled(bytes: Uint8Array, workers: number): Promise<{ model: Model; session: WorkerPoolSession; events: string[] }> {
   const events: string[] = [];
-  let model: ReturnType<typeof createModel> | undefined;
+  const sink: { model?: ReturnType<typeof createModel> } = {};
   const session = (await createOnnxNodeBackend().createSession(
     { bytes },
-    { workers, intraOpNumThreads: 1, onEvent: (e) => { events.push(e.type); model?.backendEvent(e); } },
+    { workers, intraOpNumThreads: 1, onEvent: (e) => { events.push(e.type); sink.model?.backendEvent(e); } },
   )) as WorkerPoolSession;
-  model = createModel({
+  const model = createModel({
     name: 'm',
     version: '1',
     sha256: 'test',
@@ -61,6 +39,7 @@ async function pooled(bytes: Uint8Array, workers: number): Promise<{ model: Mode
     warmup: true,
     logger: silentLogger,
   });
+  sink.model = model;
   await model.ready();
   return { model, session, events };
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { concatChunks, payloadTooLarge, type InboundRequest, type OutboundResponse } from '../exchange.js';
 
 /** Options for {@link toWebRequest}. */
 export interface ToWebRequestOptions {
@@ -57,4 +58,80 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
   const body = Buffer.from(await response.arrayBuffer());
   res.setHeader('content-length', body.byteLength);
   res.end(body);
+}
+
+/**
+ * Adapts a node:http request for the handler's internal entry, without a fetch `Request`: headers are read
+ * in place, the body is collected from the stream with the size limit applied as it arrives, and the abort
+ * signal (client gone) is only created when a route asks for it.
+ */
+export function fromNodeRequest(req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions = {}): InboundRequest {
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  let controller: AbortController | undefined;
+  return {
+    method: (req.method ?? 'GET').toUpperCase(),
+    path: q === -1 ? rawUrl : rawUrl.slice(0, q),
+    header(name) {
+      const v = req.headers[name];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    },
+    get signal() {
+      if (!controller) {
+        const c = new AbortController();
+        controller = c;
+        res.once('close', () => {
+          if (!res.writableFinished) c.abort();
+        });
+      }
+      return controller.signal;
+    },
+    bytes(limit) {
+      if (options.parsedBody !== undefined) return Promise.resolve(new TextEncoder().encode(JSON.stringify(options.parsedBody)));
+      return readNodeBody(req, limit);
+    },
+  };
+}
+
+function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        cleanup();
+        // Stop buffering, discard the rest; the answer closes the connection (see sendResponse).
+        req.resume();
+        reject(payloadTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(concatChunks(chunks, total));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+/** Writes an answer to a node:http response in one go. */
+export function sendResponse(req: IncomingMessage, res: ServerResponse, response: OutboundResponse): void {
+  const headers: Record<string, string | number> = { ...response.headers, 'content-length': Buffer.byteLength(response.body) };
+  // A body we stopped reading (too large) cannot be followed by another request on this connection.
+  if (!req.complete) headers.connection = 'close';
+  res.writeHead(response.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : response.body);
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHandler, type ModelshipHandler } from '../handler.js';
+import { createHandler, DISPATCH, type Dispatch, type ModelshipHandler } from '../handler.js';
 import type { HandlerOptions } from '../handler-options.js';
-import { sendWebResponse, toWebRequest } from './bridge.js';
+import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 
 /** The request fields the middleware reads; Express's `Request` has them. */
 export type MiddlewareRequest = IncomingMessage & { body?: unknown; _body?: boolean };
@@ -32,9 +32,16 @@ export function createMiddleware(handlerOrOptions: ModelshipHandler | HandlerOpt
   const middleware = ((req: MiddlewareRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     // body-parser marks a consumed stream with `_body`; the parsed value is all that is left of the body.
     const consumed = req._body === true || req.readableEnded;
-    const request = toWebRequest(req, res, consumed && req.body !== undefined ? { parsedBody: req.body } : {});
+    const bodyOptions = consumed && req.body !== undefined ? { parsedBody: req.body } : {};
+    const dispatch = (handler as Partial<Record<typeof DISPATCH, Dispatch>>)[DISPATCH];
+    if (dispatch) {
+      dispatch(fromNodeRequest(req, res, bodyOptions))
+        .then((response) => (response ? sendResponse(req, res, response) : next()))
+        .catch(next);
+      return;
+    }
     handler
-      .handle(request)
+      .handle(toWebRequest(req, res, bodyOptions))
       .then((response) => (response ? sendWebResponse(res, response, req.method) : next()))
       .catch(next);
   }) as ModelshipMiddleware;

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { ModelshipError } from '../../errors/index.js';
-import type { ModelshipHandler } from '../handler.js';
-import { sendWebResponse, toWebRequest } from './bridge.js';
+import { DISPATCH, type Dispatch, type ModelshipHandler } from '../handler.js';
+import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 import { parseServeOptions, type ServeOptions } from './serve-options.js';
 
 export type { ServeOptions } from './serve-options.js';
@@ -35,10 +35,15 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
   let closing: Promise<void> | undefined;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (closing) res.setHeader('connection', 'close');
-    const request = toWebRequest(req, res);
-    handler(request)
-      .then((response) => sendWebResponse(res, response, req.method))
-      .catch(() => {
+    const dispatch = (handler as Partial<Record<typeof DISPATCH, Dispatch>>)[DISPATCH];
+    const answered = dispatch
+      ? dispatch(fromNodeRequest(req, res)).then((response) => {
+          if (response) return sendResponse(req, res, response);
+          // Not one of ours: the handler's own 404.
+          return handler(toWebRequest(req, res)).then((r) => sendWebResponse(res, r, req.method));
+        })
+      : handler(toWebRequest(req, res)).then((response) => sendWebResponse(res, response, req.method));
+    answered.catch(() => {
         // The handler turns every failure into a response; this only runs if writing the response failed
         // (the client went away mid-write), so there is nobody left to tell more.
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

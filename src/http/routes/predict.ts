@@ -1,6 +1,7 @@
 import { ModelshipError } from '../../errors/index.js';
 import type { ServableModel } from '../../serving/servable.js';
-import type { RouteContext } from '../route-context.js';
+import type { OutboundResponse } from '../exchange.js';
+import { predictOptions, type RouteContext } from '../route-context.js';
 import { json } from '../responses.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -20,7 +21,7 @@ export function readRequestedOutputs(value: unknown, field: string): string[] | 
  * `POST /predict` and `POST /models/{name}[/versions/{v}]/predict`: body `{"inputs": {...}}` (or an array for
  * a one-input model), optional `"outputs": ["name"]`; answers `{"model", "version", "outputs": {name: nested}}`.
  */
-export async function handlePredict(ctx: RouteContext, model: ServableModel): Promise<Response> {
+export async function handlePredict(ctx: RouteContext, model: ServableModel): Promise<OutboundResponse> {
   const body = await ctx.body();
   if (!isObject(body) || !('inputs' in body)) {
     throw new ModelshipError(
@@ -30,7 +31,7 @@ export async function handlePredict(ctx: RouteContext, model: ServableModel): Pr
   }
   const outputs = readRequestedOutputs(body.outputs, 'outputs');
   const result = await model.predict(body.inputs as never, {
-    signal: ctx.request.signal,
+    ...predictOptions(ctx),
     ...(outputs === undefined ? {} : { outputs }),
   });
   return json({ model: model.name, version: model.version, outputs: result });

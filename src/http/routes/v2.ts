@@ -1,6 +1,7 @@
 import { ModelshipError } from '../../errors/index.js';
 import type { ServableModel } from '../../serving/servable.js';
-import { requireMethod, type RouteContext } from '../route-context.js';
+import type { OutboundResponse } from '../exchange.js';
+import { predictOptions, requireMethod, type RouteContext } from '../route-context.js';
 import { decodeOipInputs, encodeOipOutput, toOipTensorMetadata } from '../oip-codec.js';
 import { json } from '../responses.js';
 import { readRequestedOutputs } from './predict.js';
@@ -12,7 +13,7 @@ const SERVER_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION
  * KServe v2 / Open Inference Protocol routes: server and model health, metadata, and `infer`.
  * https://kserve.github.io/website/docs/concepts/architecture/data-plane/v2-protocol
  */
-export async function handleV2(ctx: RouteContext): Promise<Response | undefined> {
+export async function handleV2(ctx: RouteContext): Promise<OutboundResponse | undefined> {
   const s = ctx.segments;
   if (s.length === 1) {
     requireMethod(ctx, 'GET');
@@ -62,7 +63,7 @@ function metadata(ctx: RouteContext, model: ServableModel, allVersions: boolean)
   };
 }
 
-async function infer(ctx: RouteContext, model: ServableModel): Promise<Response> {
+async function infer(ctx: RouteContext, model: ServableModel): Promise<OutboundResponse> {
   const body = await ctx.body();
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ModelshipError('INVALID_INPUT', 'The body must be an inference request object with "inputs".');
@@ -80,7 +81,7 @@ async function infer(ctx: RouteContext, model: ServableModel): Promise<Response>
     outputs = readRequestedOutputs(request.outputs.map((o: { name?: unknown }) => o.name), 'outputs[].name');
   }
   const result = await model.predict(inputs, {
-    signal: ctx.request.signal,
+    ...predictOptions(ctx),
     ...(outputs === undefined ? {} : { outputs }),
   });
   return json({
