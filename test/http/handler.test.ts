@@ -304,7 +304,8 @@ describe('backpressure over HTTP', () => {
 
   it('refuses bad deadline and priority headers with 400 INVALID_ARGUMENT', async () => {
     const body = { inputs: { x: [new Array(512).fill(1)] } };
-    for (const headers of [{ 'x-modelship-deadline-ms': 'soon' }, { 'x-modelship-deadline-ms': '-5' }, { 'x-modelship-priority': 'urgent' }]) {
+    const cases: Record<string, string>[] = [{ 'x-modelship-deadline-ms': 'soon' }, { 'x-modelship-deadline-ms': '-5' }, { 'x-modelship-priority': 'urgent' }];
+    for (const headers of cases) {
       const res = await postJson(`${server.url}/predict`, body, headers);
       expect(res.status, JSON.stringify(headers)).toBe(400);
       expect(res.body.error.code).toBe('INVALID_ARGUMENT');
