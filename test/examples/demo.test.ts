@@ -81,6 +81,11 @@ describe('npm run demo', () => {
       const b = await post(infer);
       const label = b.outputs.find((o: { name: string }) => o.name === 'label');
       expect(label).toEqual({ name: 'label', shape: [1], datatype: 'INT64', data: [digit] });
+
+      expect(text).toContain(`curl -s ${first.url}/metrics`);
+      const metrics = await (await fetch(`${first.url}/metrics`)).text();
+      // The demo's own check of test digit #0, then the two requests above.
+      expect(metrics).toMatch(/^modelship_requests_total\{[^}]*model_name="mnist"[^}]*outcome="success"[^}]*\} 3$/m);
     } finally {
       await stop(first);
     }

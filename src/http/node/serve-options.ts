@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseOptions } from '../../core/options.js';
 
@@ -11,6 +12,13 @@ export const serveOptionsSchema = z.strictObject({
   shutdownTimeoutMs: z.number().int().nonnegative().optional(),
   /** Aborting this signal closes the server, as `close()` does. */
   signal: z.instanceof(AbortSignal).optional(),
+  /**
+   * Receives requests for paths modelship does not serve, instead of a 404: mount a Prometheus exporter's
+   * `/metrics`, a static page, another app.
+   */
+  fallback: z
+    .custom<(req: IncomingMessage, res: ServerResponse) => void>((v) => typeof v === 'function', 'fallback must be a function (req, res) => void')
+    .optional(),
 });
 
 /** Options for `serve`. */

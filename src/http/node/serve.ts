@@ -39,6 +39,7 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
     const answered = dispatch
       ? dispatch(fromNodeRequest(req, res)).then((response) => {
           if (response) return sendResponse(req, res, response);
+          if (options.fallback) return options.fallback(req, res);
           // Not one of ours: the handler's own 404.
           return handler(toWebRequest(req, res)).then((r) => sendWebResponse(res, r, req.method));
         })
