@@ -128,6 +128,7 @@ class LoadedModel implements Model {
       { concurrency: session.concurrency ?? 1, run: (feeds, outputs) => session.run(feeds, outputs ? { outputs } : {}) },
       this.batching,
       {
+        timed: () => this.#telemetry.metricsEnabled,
         dispatched: (rows, waits) => this.#telemetry.dispatched(rows, waits),
         executed: (seconds) => this.#telemetry.executed(seconds),
         unbatchable: (message) => this.#logger.warn(`${this.name}/${this.version}: ${message}`),
@@ -217,7 +218,9 @@ class LoadedModel implements Model {
   predict(input: PredictInput, options: PredictOptions = {}): Promise<PredictOutputs> {
     const state = this.#state;
     if (state !== 'ready' && state !== 'warming') return Promise.reject(this.#notServing());
-    const started = performance.now();
+    // Timestamps only when an SDK will record them (performance.now() is a measurable share of a tiny call).
+    const timed = this.#telemetry.metricsEnabled;
+    const started = timed ? performance.now() : 0;
     let feeds: Record<string, TensorLike>;
     try {
       feeds = toFeeds(this.signature, input, { maxRows: this.#maxRows });
@@ -225,7 +228,7 @@ class LoadedModel implements Model {
       if (options.deadlineMs !== undefined || options.priority !== undefined) checkPredictOptions(options);
     } catch (error) {
       const e = toModelshipError(error, 'INVALID_INPUT');
-      this.#telemetry.request((performance.now() - started) / 1000, e.code);
+      if (timed) this.#telemetry.request((performance.now() - started) / 1000, e.code);
       return Promise.reject(e);
     }
     const spans = this.#telemetry.startRequestSpans();
@@ -241,7 +244,7 @@ class LoadedModel implements Model {
       .then(
         (raw) => {
           this.#inFlight--;
-          this.#telemetry.request((performance.now() - started) / 1000);
+          if (timed) this.#telemetry.request((performance.now() - started) / 1000);
           spans?.end();
           const out: PredictOutputs = {};
           for (const name in raw) out[name] = Tensor.from(raw[name] as TensorLike);
@@ -250,7 +253,7 @@ class LoadedModel implements Model {
         (error: unknown) => {
           this.#inFlight--;
           const e = toModelshipError(error, 'INFERENCE_FAILED');
-          this.#telemetry.request((performance.now() - started) / 1000, e.code);
+          if (timed) this.#telemetry.request((performance.now() - started) / 1000, e.code);
           spans?.end(e);
           throw e;
         },

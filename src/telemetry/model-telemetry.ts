@@ -20,6 +20,8 @@ const SCOPE_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION 
 
 interface Instruments {
   readonly provider: MeterProvider;
+  /** False for the API's no-op provider: then nothing is recorded and callers can skip taking timestamps. */
+  readonly enabled: boolean;
   readonly requestDuration: Histogram;
   readonly queueDuration: Histogram;
   readonly inferenceDuration: Histogram;
@@ -42,6 +44,8 @@ function createInstruments(provider: MeterProvider): Instruments {
     meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
   return {
     provider,
+    // The API hands out its NoopMeterProvider until an SDK registers one; it is not exported, hence the name.
+    enabled: provider.constructor.name !== 'NoopMeterProvider',
     requestDuration: seconds(METRICS.requestDuration, 'Time from predict() to its answer, including queueing.'),
     queueDuration: seconds(METRICS.queueDuration, 'Time a request waited in the batching queue.'),
     inferenceDuration: seconds(METRICS.inferenceDuration, 'Time one batch spent in the runtime (worker round trip included).'),
@@ -116,6 +120,11 @@ export class ModelTelemetry {
     this.#gauges?.inFlight.removeCallback(this.#observeInFlight);
     this.#gauges?.queueDepth.removeCallback(this.#observeQueue);
     this.#gauges = undefined;
+  }
+
+  /** True when a MeterProvider is registered; without one, timing requests is wasted work. */
+  get metricsEnabled(): boolean {
+    return instruments().enabled;
   }
 
   /** A predict call finished. */

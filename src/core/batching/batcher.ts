@@ -29,6 +29,8 @@ export interface BatcherConfig {
 
 /** Hooks for metrics and logs. All optional, called synchronously. */
 export interface BatcherObserver {
+  /** Whether durations are wanted; when false the batcher takes no timestamps it does not need itself. */
+  timed?(): boolean;
   /** A batch is leaving the queue: its row count and how long each request in it waited (seconds). */
   dispatched?(rows: number, waits: readonly number[]): void;
   /** A batch finished: its run time in seconds and whether it succeeded. */
@@ -124,7 +126,8 @@ export class Batcher {
       );
     }
     const priority = options.priority ?? 'normal';
-    const enqueuedAt = now();
+    // The enqueue time drives maxQueueDelayMs and the queue-wait metric; skip the clock when neither needs it.
+    const enqueuedAt = this.#config.maxQueueDelayMs > 0 || this.#observer.timed?.() !== false ? now() : 0;
     return new Promise<Outputs>((resolve, reject) => {
       const request: Pending = {
         settled: false,
@@ -263,20 +266,21 @@ export class Batcher {
 
   #run(batch: Entry[]): void {
     this.#running++;
-    const started = now();
+    const timed = this.#observer.timed?.() !== false;
+    const started = timed ? now() : 0;
     let rows = 0;
     const waits: number[] = [];
     for (const e of batch) {
       rows += e.rows;
-      waits.push((started - e.enqueuedAt) / 1000);
+      if (timed && e.enqueuedAt > 0) waits.push((started - e.enqueuedAt) / 1000);
       e.request.onDispatch?.();
     }
-    this.#observer.dispatched?.(batch.length === 1 && (batch[0] as Entry).key === undefined ? 1 : rows, waits);
+    if (timed) this.#observer.dispatched?.(batch.length === 1 && (batch[0] as Entry).key === undefined ? 1 : rows, waits);
     const single = batch.length === 1 ? (batch[0] as Entry) : undefined;
     const feeds = single ? single.feeds : concatFeeds(batch.map((e) => e.feeds), rows);
     this.#executor.run(feeds, (batch[0] as Entry).outputs).then(
       (out) => {
-        this.#observer.executed?.((now() - started) / 1000, true);
+        if (timed) this.#observer.executed?.((now() - started) / 1000, true);
         this.#finish();
         if (single) return this.#deliver(single, out);
         if (!outputsSplittable(out, rows)) return this.#stopBatching(batch);
@@ -289,7 +293,7 @@ export class Batcher {
         }
       },
       (error: unknown) => {
-        this.#observer.executed?.((now() - started) / 1000, false);
+        if (timed) this.#observer.executed?.((now() - started) / 1000, false);
         this.#finish();
         for (const e of batch) this.#fail(e.request, error);
       },
