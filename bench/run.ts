@@ -15,6 +15,7 @@
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { loadModel } from 'modelship';
 import { throughput, latency, type Call } from './measure.js';
@@ -157,9 +158,10 @@ async function main(): Promise<void> {
     quick,
     date: new Date().toISOString(),
   };
-  const out = new URL('./results.json', import.meta.url);
+  // BENCH_OUT redirects the file (the smoke test uses it so a test run never overwrites real results).
+  const out = process.env.BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url));
   await writeFile(out, `${JSON.stringify({ machine, results, details }, null, 2)}\n`);
-  console.log(`\nwrote ${out.pathname}`);
+  console.log(`\nwrote ${out}`);
 }
 
 main().then(
