@@ -52,6 +52,7 @@ async function main(): Promise<void> {
       return { tensors: fetch.map((name, i) => ({ slot: request.extra[i] as number, tensor: out[name] as TensorLike })), extra: [] };
     },
     encodeError,
+    data.spinMs,
   );
   await session.release();
   channel.port.close();

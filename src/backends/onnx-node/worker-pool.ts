@@ -16,6 +16,8 @@ import type { BackendEvent, BackendSession, BackendSessionOptions, ModelSource, 
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
 import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
 
+const CALLER_SPIN = process.env.MODELSHIP_CALLER_SPIN !== '0';
+
 /** How long `release()` waits for a worker to stop by itself before terminating it. */
 const STOP_TIMEOUT_MS = 5000;
 /** Replacement workers that fail to start are retried with backoff, then given up on. */
@@ -147,7 +149,7 @@ export class WorkerPoolSession implements BackendSession {
     // When this is the only run in flight the process is lightly loaded: poll briefly for the answer rather
     // than sleep until the event loop is woken (tens of µs, as much as a small model's inference). Under load
     // other runs are in flight, and the event loop's time is better spent on them.
-    const spinMs = this.#idle.length === this.concurrency - 1 ? spinBudget(this.#roundTripMs) : 0;
+    const spinMs = CALLER_SPIN && this.#idle.length === this.concurrency - 1 ? spinBudget(this.#roundTripMs) : 0;
     const started = performance.now();
     let reply;
     try {
@@ -333,7 +335,14 @@ function startWorker(model: WorkerData['model'], options: BackendSessionOptions)
   const { control, arena } = createChannelMemory();
   const { port1, port2 } = new MessageChannel();
   const { onEvent: _onEvent, ...sessionOptions } = options;
-  const data: WorkerData = { channel: { control, arena, port: port2 }, model, options: sessionOptions };
+  // MODELSHIP_WORKER_SPIN_MS / MODELSHIP_CALLER_SPIN=0 exist for measuring the polling trade-offs (docs/performance.md).
+  const spinEnv = process.env.MODELSHIP_WORKER_SPIN_MS;
+  const data: WorkerData = {
+    channel: { control, arena, port: port2 },
+    model,
+    options: sessionOptions,
+    ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
+  };
   const entry = workerEntry();
   const worker = new Worker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2], execArgv: workerExecArgv() });
   return new Promise<StartedWorker>((resolve, reject) => {

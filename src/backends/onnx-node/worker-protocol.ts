@@ -11,6 +11,8 @@ export interface WorkerData {
   /** The model: bytes in shared memory (one copy for every worker), or a path each worker opens. */
   readonly model: { readonly kind: 'bytes'; readonly bytes: SharedArrayBuffer } | { readonly kind: 'path'; readonly path: string };
   readonly options: BackendSessionOptions;
+  /** How long the worker polls for the next call before sleeping (ms). */
+  readonly spinMs?: number;
 }
 
 /** What a worker reports on its parent port while starting. */

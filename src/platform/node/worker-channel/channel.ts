@@ -178,7 +178,7 @@ export class ChannelClient {
  * here); callers that keep a worker busy send the next call within microseconds, so a short poll keeps the
  * worker hot for them and costs an idle worker only this much CPU once per call.
  */
-const SPIN_MS = 0.05;
+export const DEFAULT_WORKER_SPIN_MS = 0.05;
 
 /** Polls `control[index]` until it differs from `value` or `ms` pass; true if it changed. */
 function spinFor(control: Int32Array, index: number, value: number, ms: number): boolean {
@@ -189,8 +189,8 @@ function spinFor(control: Int32Array, index: number, value: number, ms: number):
   return false;
 }
 
-function awaitRequest(control: Int32Array, seq: number): void {
-  if (!spinFor(control, REQ, seq, SPIN_MS)) Atomics.wait(control, REQ, seq);
+function awaitRequest(control: Int32Array, seq: number, spinMs: number): void {
+  if (spinMs <= 0 || !spinFor(control, REQ, seq, spinMs)) Atomics.wait(control, REQ, seq);
 }
 
 /** Handles one call on the worker's side; the tensors it receives are its own (copied out of the arena). */
@@ -203,13 +203,18 @@ export type ErrorEncoder = (error: unknown) => ChannelError;
  * The worker's end: blocks in `Atomics.wait` for the next call, runs `handler`, answers, until `OP_STOP`.
  * Blocking is right here: the worker thread exists only to serve this channel.
  */
-export async function serveChannel(init: ChannelInit, handler: ChannelHandler, encodeError: ErrorEncoder): Promise<void> {
+export async function serveChannel(
+  init: ChannelInit,
+  handler: ChannelHandler,
+  encodeError: ErrorEncoder,
+  spinMs = DEFAULT_WORKER_SPIN_MS,
+): Promise<void> {
   const control = new Int32Array(init.control);
   const port = init.port;
   let arena = init.arena;
   let seq = 0;
   for (;;) {
-    awaitRequest(control, seq);
+    awaitRequest(control, seq, spinMs);
     seq = Atomics.load(control, REQ);
     let payload: ChannelMessage | undefined;
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
