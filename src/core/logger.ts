@@ -18,3 +18,8 @@ export const defaultLogger: Logger = {
 
 /** A logger that drops everything. */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/** True for an object with the four Logger methods (what options schemas accept as `logger`). */
+export function isLogger(value: unknown): value is Logger {
+  return typeof value === 'object' && value !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (value as Record<string, unknown>)[k] === 'function');
+}

@@ -1,7 +1,9 @@
 import { sha256Hex } from '../core/digest.js';
+import { assertNotPointer } from '../core/lineage/pointer.js';
 import { isPathRef } from '../core/ref.js';
 import { ModelshipError } from '../errors/index.js';
 import type { InferenceBackend } from '../spec/backend.js';
+import type { ModelLineage } from '../spec/lineage.js';
 import type { RegistryAdapter, ResolvedModel } from '../spec/registry.js';
 import { parseLoadModelOptions, type LoadModelOptions } from './load-model-options.js';
 import { defaultLogger } from './logger.js';
@@ -32,6 +34,7 @@ interface Located {
   expectedSha256?: string;
   metadata: Record<string, unknown>;
   source: ModelSourceInfo;
+  lineage?: ModelLineage;
 }
 
 function fileStem(path: string): string {
@@ -63,6 +66,7 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, registry: Registry
     ...(resolved.sha256 === undefined ? {} : { expectedSha256: resolved.sha256 }),
     metadata: { ...resolved.metadata },
     source: { ref: text, registry: reg.kind, aliases: resolved.aliases },
+    lineage: resolved.lineage,
   };
 }
 
@@ -73,6 +77,7 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, registry: Registry
 export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, options?: LoadModelOptions): Promise<Model> {
   const opts = parseLoadModelOptions(options);
   const located = await locate(runtime, ref, opts.registry, opts.signal);
+  assertNotPointer(located.bytes, located.source.ref);
   const sha256 = await sha256Hex(located.bytes);
   const expected = (located.expectedSha256 ?? opts.sha256)?.toLowerCase();
   if (expected !== undefined && expected !== sha256) {
@@ -98,6 +103,7 @@ export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, opti
     platform: runtime.platform,
     metadata: located.metadata,
     source: located.source,
+    lineage: located.lineage,
     ...(opts.maxRows === undefined ? {} : { maxRows: opts.maxRows }),
     warmup: opts.warmup === undefined ? true : (opts.warmup as boolean | { inputs: unknown }),
     logger: opts.logger ?? defaultLogger,

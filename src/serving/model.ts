@@ -3,6 +3,7 @@ import { allocate, elementCount } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { BackendSession } from '../spec/backend.js';
+import type { ModelLineage } from '../spec/lineage.js';
 import type { ModelSignature, TensorLike } from '../spec/tensor.js';
 import type { Logger } from './logger.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from './servable.js';
@@ -24,6 +25,8 @@ export interface Model extends ServableModel, AsyncDisposable {
   /** Size of the model file in bytes. */
   readonly size: number;
   readonly source: ModelSourceInfo;
+  /** Training run, git commit and data versions recorded when the model was published, if any. */
+  readonly lineage: ModelLineage | undefined;
 }
 
 /** Everything `createModel` needs; assembled by `loadModel`. */
@@ -36,6 +39,7 @@ export interface CreateModelInit {
   readonly platform: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly source: ModelSourceInfo;
+  readonly lineage?: ModelLineage;
   readonly maxRows?: number;
   readonly warmup: boolean | { inputs: unknown };
   readonly logger: Logger;
@@ -61,6 +65,7 @@ class LoadedModel implements Model {
   readonly platform: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly source: ModelSourceInfo;
+  readonly lineage: ModelLineage | undefined;
   #state: ModelState = 'warming';
   readonly #session: BackendSession;
   readonly #maxRows: number;
@@ -79,6 +84,7 @@ class LoadedModel implements Model {
     this.platform = init.platform;
     this.metadata = init.metadata;
     this.source = init.source;
+    this.lineage = init.lineage;
     this.#session = init.session;
     this.#maxRows = init.maxRows ?? DEFAULT_MAX_ROWS;
     this.#logger = init.logger;

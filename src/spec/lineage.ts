@@ -1,6 +1,12 @@
 /** The training run that produced a model. */
 export interface LineageRun {
+  /**
+   * The run's id on the tracking server. When the server had not created the run yet (it was unreachable), this
+   * is the tracker's own key for it, which MLflow runs carry as the tag `modelship.run_key`.
+   */
   readonly runId: string;
+  /** The tracker's key for the run (`TrackingRun.id`), when the lineage was collected from a run handle. */
+  readonly runKey?: string;
   /** The tracker's URI (`file:///…/mlruns`, `http://mlflow:5000`, `https://api.wandb.ai/<entity>/<project>`). */
   readonly trackingUri: string;
   readonly experimentId?: string;

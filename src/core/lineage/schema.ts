@@ -9,6 +9,7 @@ export const lineageSchema = z.strictObject({
   run: z
     .strictObject({
       runId: z.string().min(1),
+      runKey: z.string().min(1).optional(),
       trackingUri: z.string().min(1),
       experimentId: z.string().optional(),
       url: z.string().optional(),

@@ -1,10 +1,6 @@
 import { z } from 'zod';
-import type { Logger } from '../../core/logger.js';
-import type { ModelshipError } from '../../errors/index.js';
 import type { FetchLike } from '../http.js';
-
-const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
+import { trackerOptionsShape } from '../tracker-options.js';
 
 /** Options every network tracker (MLflow, W&B) shares: its spool, batching, retries, and where errors go. */
 export const spoolOptionsShape = {
@@ -32,9 +28,7 @@ export const spoolOptionsShape = {
     .optional(),
   /** A spool owned by a process on another host counts as abandoned after this long without a heartbeat (default 1 h). */
   orphanAfterMs: z.number().int().min(1000).optional(),
-  /** Receives delivery failures (each failed attempt, each refusal). Default: the logger, rate-limited. */
-  onError: z.custom<(error: ModelshipError) => void>((v) => typeof v === 'function', 'onError must be a function').optional(),
-  logger: z.custom<Logger>(isLogger, 'logger must have debug, info, warn and error methods').optional(),
+  ...trackerOptionsShape,
   /** The fetch to use (default: the global one). */
   fetch: z.custom<FetchLike>((v) => typeof v === 'function', 'fetch must be a function').optional(),
 };

@@ -7,6 +7,7 @@ import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { copyFileHashed, writeFileDurable } from '../../platform/node/fs-atomic.js';
 import type { FlushReport, RemoteRunRef, TrackingClient, TrackingRun } from '../../spec/tracking.js';
 import { createRunHandle, type RunHandle, type RunSink } from '../run-handle.js';
+import { createReporter } from '../tracker-options.js';
 import { startFlusher, type Flusher, type Transport } from './flusher.js';
 import { adoptOrphans, createOwnedDir, heartbeat, releaseDir } from './spool-dir.js';
 import { SPOOL_BLOB_DIR, openSpool, type Spool } from './spool.js';
@@ -50,26 +51,6 @@ export interface SpooledTrackerInit {
   readonly options: SpoolOptions;
 }
 
-function reporter(options: SpoolOptions): (error: ModelshipError) => void {
-  if (options.onError !== undefined) {
-    const handler = options.onError;
-    return (error) => {
-      try {
-        handler(error);
-      } catch {
-        // A throwing handler must not stop delivery.
-      }
-    };
-  }
-  const logger = options.logger ?? defaultLogger;
-  return (error) => {
-    const attempt = error.details?.attempt;
-    // During an outage, the first failure and every tenth are enough to see what is going on.
-    if (typeof attempt === 'number' && attempt !== 1 && attempt % 10 !== 0) return;
-    logger.warn(`tracker: ${error.message}`);
-  };
-}
-
 /**
  * The tracker behind `createMlflowTracker` and `createWandbTracker`: every call is appended to an on-disk spool,
  * and a background flusher ships it through `transport` with batching and retries. Delivery failures never
@@ -77,7 +58,7 @@ function reporter(options: SpoolOptions): (error: ModelshipError) => void {
  */
 export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
   const { options, transport } = init;
-  const report = reporter(options);
+  const report = createReporter(options);
   const spoolError = (error: unknown): void =>
     report(toModelshipError(error, 'INTERNAL', `Could not write the tracker spool (${(error as Error).message}); the records stay in memory and are written again.`));
   const logger = options.logger ?? defaultLogger;

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { takeFault } from '../faults.js';
 import type { MlflowTrackingState, StoredRun } from './state.js';
 
 const MAX_BODY = 1_000_000;
@@ -259,9 +260,8 @@ export async function handleMlflowTracking(req: IncomingMessage, res: ServerResp
   if (!url.pathname.startsWith('/api/2.0/mlflow/') && !url.pathname.startsWith('/api/2.0/mlflow-artifacts/')) return false;
   const entry = { method: req.method ?? 'GET', path: url.pathname, bytes: Number(req.headers['content-length'] ?? 0), status: 200 };
   state.requests.push(entry);
-  const fault = state.faults.find((f) => f.times > 0 && f.path.test(url.pathname));
+  const fault = takeFault(state.faults, url.pathname);
   if (fault !== undefined) {
-    fault.times -= 1;
     entry.status = fault.status;
     await readBody(req);
     res.setHeader('retry-after', String(fault.retryAfterSeconds ?? 0));

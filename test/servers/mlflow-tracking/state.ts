@@ -1,4 +1,5 @@
 /** In-memory state of the MLflow tracking test server, inspectable by tests. */
+import type { Fault } from '../faults.js';
 
 export interface StoredMetric {
   key: string;
@@ -26,14 +27,6 @@ export interface StoredExperiment {
   experimentId: string;
   name: string;
   creationTime: number;
-}
-
-/** A canned failure: the next `times` requests whose path matches answer `status` (with `Retry-After`). */
-export interface Fault {
-  path: RegExp;
-  status: number;
-  times: number;
-  retryAfterSeconds?: number;
 }
 
 export interface LoggedRequest {
