@@ -6,6 +6,8 @@ export interface Fault {
   status: number;
   times: number;
   retryAfterSeconds?: number;
+  /** Handle the request normally, then cut the connection instead of answering (a lost response). */
+  dropResponse?: boolean;
 }
 
 /** Consumes and returns the fault that applies to `path`, if any. */

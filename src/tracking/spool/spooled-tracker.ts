@@ -85,9 +85,9 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
       return;
     }
     adopted.delete(spool);
-    flusher?.spools.splice(flusher.spools.indexOf(spool), 1);
     await spool.close();
     await releaseDir(spool.dir, true);
+    flusher?.spools.splice(flusher.spools.indexOf(spool), 1);
   }
 
   const ready = (async () => {

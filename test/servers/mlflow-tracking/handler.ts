@@ -143,6 +143,7 @@ function logBatch(state: MlflowTrackingState, body: Record<string, unknown>, byt
     if (typeof t.key !== 'string' || typeof t.value !== 'string') throw missing('tags.key');
     if (t.value.length > LIMITS.tagValue) throw invalid(`Tag value '${t.value.slice(0, 250)}' had length ${t.value.length}, which exceeded length limit of ${LIMITS.tagValue}`);
   }
+  state.metricsReceived += parsedMetrics.length;
   for (const m of parsedMetrics) {
     const same = run.metrics.some((x) => x.key === m.key && x.timestamp === m.timestamp && x.step === m.step && Object.is(x.value, m.value));
     if (!same) run.metrics.push(m);
@@ -261,6 +262,12 @@ export async function handleMlflowTracking(req: IncomingMessage, res: ServerResp
   const entry = { method: req.method ?? 'GET', path: url.pathname, bytes: Number(req.headers['content-length'] ?? 0), status: 200 };
   state.requests.push(entry);
   const fault = takeFault(state.faults, url.pathname);
+  if (fault?.dropResponse === true) {
+    // The server does the work, but the client never hears back: it must not create the run twice on retry.
+    const discard = { writeHead: () => discard, setHeader: () => discard, end: () => req.socket.destroy(), headersSent: false };
+    await route(req, url, state, discard as unknown as ServerResponse);
+    return true;
+  }
   if (fault !== undefined) {
     entry.status = fault.status;
     await readBody(req);

@@ -46,10 +46,12 @@ export interface MlflowTrackingState {
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token?: string;
   nextExperimentId: number;
+  /** Metric points received in log-batch requests, duplicates included. */
+  metricsReceived: number;
 }
 
 export function createMlflowTrackingState(): MlflowTrackingState {
-  const state: MlflowTrackingState = { experiments: new Map(), runs: new Map(), artifacts: new Map(), requests: [], faults: [], nextExperimentId: 1 };
+  const state: MlflowTrackingState = { experiments: new Map(), runs: new Map(), artifacts: new Map(), requests: [], faults: [], nextExperimentId: 1, metricsReceived: 0 };
   // A real server always has the Default experiment.
   state.experiments.set('0', { experimentId: '0', name: 'Default', creationTime: 0 });
   return state;
