@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { TrackingClient } from '../spec/tracking.js';
 import { createLocalTracker, type LocalTrackerOptions } from './local/index.js';
 import { createMlflowTracker, type MlflowTrackerOptions } from './mlflow/index.js';
@@ -21,7 +22,8 @@ export interface CreateTrackerOptions {
  * ```
  */
 export function createTracker(options: CreateTrackerOptions = {}, env: NodeJS.ProcessEnv = process.env): TrackingClient {
+  const uri = env.MLFLOW_TRACKING_URI ?? '';
   if (env.MODELSHIP_TRACKER === 'wandb') return createWandbTracker(options.wandb);
-  if (/^https?:/i.test(env.MLFLOW_TRACKING_URI ?? '')) return createMlflowTracker(options.mlflow);
-  return createLocalTracker(options.local);
+  if (/^https?:/i.test(uri)) return createMlflowTracker({ trackingUri: uri, ...options.mlflow });
+  return createLocalTracker({ ...(uri.startsWith('file:') ? { root: fileURLToPath(uri) } : {}), ...options.local });
 }
