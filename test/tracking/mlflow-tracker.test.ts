@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ModelshipError } from '../../src/errors/index.js';
+import { type ModelshipError } from '../../src/errors/index.js';
 import { createMlflowTracker, type MlflowTracker, type MlflowTrackerOptions } from '../../src/tracking/index.js';
 import { testTracker } from '../contract/tracker.js';
 import { tempDir } from '../helpers/models.js';
