@@ -9,7 +9,8 @@ const MD5 = /^[0-9a-f]{32}(\.dir)?$/;
 
 function parseYaml(text: string, source: string): unknown {
   try {
-    return parse(text);
+    // The failsafe schema keeps every scalar a string, so an md5 of digits only is not read as a number.
+    return parse(text, { schema: 'failsafe' });
   } catch (error) {
     throw new ModelshipError('INVALID_ARGUMENT', `${source} is not valid YAML (${(error as Error).message}).`, { cause: error, details: { file: source } });
   }
@@ -22,7 +23,8 @@ function toOuts(list: unknown, source: string): LineageDvcOut[] {
     if (typeof item !== 'object' || item === null) continue;
     // Outputs stored in a cloud without an md5 (etag, checksum) identify nothing reproducible here: skipped.
     if (typeof item.path !== 'string' || typeof item.md5 !== 'string' || !MD5.test(item.md5)) continue;
-    outs.push({ path: item.path, md5: item.md5, ...(typeof item.size === 'number' ? { size: item.size } : {}), source });
+    const size = typeof item.size === 'string' && /^\d+$/.test(item.size) ? Number(item.size) : undefined;
+    outs.push({ path: item.path, md5: item.md5, ...(size === undefined ? {} : { size }), source });
   }
   return outs;
 }
