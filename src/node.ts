@@ -8,20 +8,4 @@ export { loadModel } from './load-model.node.js';
 export { createLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './registries/local/index.js';
 export { createOnnxNodeBackend } from './backends/onnx-node/index.js';
 export { defaultModelsDir } from './serving/node-runtime.js';
-export {
-  createTracker,
-  createLocalTracker,
-  createMlflowTracker,
-  createWandbTracker,
-  collectLineage,
-  type CreateTrackerOptions,
-  type LocalTracker,
-  type LocalTrackerOptions,
-  type MlflowTracker,
-  type MlflowTrackerOptions,
-  type WandbTracker,
-  type WandbTrackerOptions,
-  type SpooledTracker,
-  type TrackerStats,
-  type CollectLineageOptions,
-} from './tracking/index.js';
+export * from './tracking/index.js';

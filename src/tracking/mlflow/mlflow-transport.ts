@@ -116,22 +116,11 @@ export function createMlflowTransport(base: string, http: TrackerHttp): TrackerT
   async function deliver(records: readonly SpoolRecord[], ctx: DeliveryContext): Promise<void> {
     const state = ctx.state as MlflowState;
     const runs = (): Record<string, RunState> => (state.runs ??= {});
-    // Runs a request; a refusal is reported and skipped, anything else is thrown for a retry.
-    const attempt = async (task: () => Promise<unknown>): Promise<boolean> => {
-      try {
-        await task();
-        return true;
-      } catch (error) {
-        if (!isRejected(error)) throw error;
-        ctx.reject(error);
-        return false;
-      }
-    };
     let i = 0;
     while (i < records.length) {
       const record = records[i] as SpoolRecord;
       if (record.kind === 'start') {
-        await attempt(async () => {
+        await ctx.attempt(async () => {
           runs()[record.run] = await startRun(record, state, ctx.signal);
         }).then((ok) => {
           if (!ok) runs()[record.run] = { rejected: 'the server refused to create the run' };
@@ -147,7 +136,7 @@ export function createMlflowTransport(base: string, http: TrackerHttp): TrackerT
         continue;
       }
       if (record.kind === 'end') {
-        await attempt(() =>
+        await ctx.attempt(() =>
           http.request(
             { method: 'POST', url: `${api}/runs/update`, json: { run_id: run.runId, status: record.status, end_time: record.time }, what: `ending run ${run.runId}` },
             ctx.signal,
@@ -156,7 +145,7 @@ export function createMlflowTransport(base: string, http: TrackerHttp): TrackerT
         await ctx.commit(record.seq);
         i++;
       } else if (record.kind === 'artifact') {
-        await attempt(async () =>
+        await ctx.attempt(async () =>
           http.request(
             {
               method: 'PUT',
@@ -174,7 +163,7 @@ export function createMlflowTransport(base: string, http: TrackerHttp): TrackerT
         let j = i;
         while (j < records.length && (records[j] as SpoolRecord).run === record.run && ['metrics', 'params', 'tags'].includes((records[j] as SpoolRecord).kind)) j++;
         for (const batch of chunkLogBatch(run.runId, records.slice(i, j))) {
-          await attempt(() => http.request({ method: 'POST', url: `${api}/runs/log-batch`, json: batch.body, what: `logging a batch to run ${run.runId}` }, ctx.signal));
+          await ctx.attempt(() => http.request({ method: 'POST', url: `${api}/runs/log-batch`, json: batch.body, what: `logging a batch to run ${run.runId}` }, ctx.signal));
           if (batch.completesSeq !== undefined) await ctx.commit(batch.completesSeq);
         }
         i = j;

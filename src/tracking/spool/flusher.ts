@@ -12,8 +12,12 @@ export interface DeliveryContext {
   readonly signal: AbortSignal;
   /** Acknowledges records up to `seq` with the current draft state. */
   commit(seq: number): Promise<void>;
-  /** Reports records the server refused for good; delivery goes on with the next ones. */
-  reject(error: ModelshipError): void;
+  /**
+   * Runs one request: resolves true when it succeeded, false when the server refused it for good
+   * (TRACKING_REJECTED, reported to `onError`, so delivery goes on with the next records); any other failure is
+   * thrown, to be retried from the last commit.
+   */
+  attempt(task: () => Promise<unknown>): Promise<boolean>;
 }
 
 /** Ships records of one spool to a server. */
@@ -106,7 +110,16 @@ export function startFlusher(spools: Spool[], options: FlusherOptions): Flusher 
           await spool.ack(seq, structuredClone(draft));
           notify();
         },
-        reject: (error) => onError(error),
+        attempt: async (task) => {
+          try {
+            await task();
+            return true;
+          } catch (error) {
+            if (!ModelshipError.hasCode(error, 'TRACKING_REJECTED')) throw error;
+            onError(error);
+            return false;
+          }
+        },
       });
       if (spool.ackedSeq < last) await spool.ack(last, structuredClone(draft));
       if (spool.pending() === 0) await options.onDrained(spool);

@@ -153,23 +153,12 @@ export function createWandbTransport(target: WandbTarget, http: TrackerHttp): Tr
   async function deliver(records: readonly SpoolRecord[], ctx: DeliveryContext): Promise<void> {
     const state = ctx.state as WandbState;
     const runs = (state.runs ??= {});
-    // A refusal is reported and the records it concerns are skipped; anything else is thrown for a retry.
-    const attempt = async (task: () => Promise<unknown>): Promise<boolean> => {
-      try {
-        await task();
-        return true;
-      } catch (error) {
-        if (!ModelshipError.hasCode(error, 'TRACKING_REJECTED')) throw error;
-        ctx.reject(error);
-        return false;
-      }
-    };
     let i = 0;
     while (i < records.length) {
       const record = records[i] as SpoolRecord;
       if (record.kind === 'start') {
         const run: RunState = { group: record.experiment, displayName: record.name, startTime: record.time, historyOffset: 0, config: {}, tags: { ...record.tags }, summary: {} };
-        if (!(await attempt(() => upsert(record.run, run, ctx.signal)))) run.rejected = true;
+        if (!(await ctx.attempt(() => upsert(record.run, run, ctx.signal)))) run.rejected = true;
         runs[record.run] = run;
         await ctx.commit(record.seq);
         i++;
@@ -182,7 +171,7 @@ export function createWandbTransport(target: WandbTarget, http: TrackerHttp): Tr
       i = j;
       if (run === undefined || run.rejected === true) continue;
       if (record.kind === 'metrics') {
-        await attempt(() => sendHistory(record.run, run, group as Extract<SpoolRecord, { kind: 'metrics' }>[], ctx));
+        await ctx.attempt(() => sendHistory(record.run, run, group as Extract<SpoolRecord, { kind: 'metrics' }>[], ctx));
       } else if (record.kind === 'params' || record.kind === 'tags') {
         const config = { ...run.config };
         const tags = { ...run.tags };
@@ -190,12 +179,12 @@ export function createWandbTransport(target: WandbTarget, http: TrackerHttp): Tr
           if (r.kind === 'params') Object.assign(config, r.params);
           if (r.kind === 'tags') Object.assign(tags, r.tags);
         }
-        if (await attempt(() => upsert(record.run, { ...run, config, tags }, ctx.signal))) Object.assign(run, { config, tags });
+        if (await ctx.attempt(() => upsert(record.run, { ...run, config, tags }, ctx.signal))) Object.assign(run, { config, tags });
       } else if (record.kind === 'artifact') {
-        for (const r of group) await attempt(() => uploadFile(record.run, r as Extract<SpoolRecord, { kind: 'artifact' }>, ctx));
+        for (const r of group) await ctx.attempt(() => uploadFile(record.run, r as Extract<SpoolRecord, { kind: 'artifact' }>, ctx));
       } else if (record.kind === 'end') {
         const exitcode = EXIT_CODES[record.status];
-        await attempt(() => http.request({ method: 'POST', url: stream(record.run), json: { complete: true, exitcode }, what: `finishing run ${record.run}` }, ctx.signal));
+        await ctx.attempt(() => http.request({ method: 'POST', url: stream(record.run), json: { complete: true, exitcode }, what: `finishing run ${record.run}` }, ctx.signal));
       }
       const last = (group.at(-1) as SpoolRecord).seq;
       if (ctx.spool.ackedSeq < last) await ctx.commit(last);

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendJson } from '../http-util.js';
 import { takeFault } from '../faults.js';
 import type { MlflowTrackingState, StoredRun } from './state.js';
 
@@ -26,18 +27,6 @@ class ApiError extends Error {
 const invalid = (message: string): ApiError => new ApiError(400, 'INVALID_PARAMETER_VALUE', message);
 const missing = (name: string): ApiError =>
   invalid(`Missing value for required parameter '${name}'. See the API docs for more information about request parameters.`);
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 function parseJson(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
@@ -168,7 +157,7 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
     const key = decodeURIComponent(path.slice(artifactPrefix.length));
     if (req.method === 'PUT') {
       state.artifacts.set(key, await readBody(req));
-      send(res, 200, {});
+      sendJson(res, 200, {});
     } else if (req.method === 'GET') {
       const bytes = state.artifacts.get(key);
       if (bytes === undefined) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `File ${key} not found`);
@@ -186,7 +175,7 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
       if (name === null || name === '') throw missing('experiment_name');
       const exp = [...state.experiments.values()].find((e) => e.name === name);
       if (exp === undefined) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name}'`);
-      send(res, 200, { experiment: { experiment_id: exp.experimentId, name: exp.name, artifact_location: `mlflow-artifacts:/${exp.experimentId}`, lifecycle_stage: 'active', creation_time: exp.creationTime, last_update_time: exp.creationTime } });
+      sendJson(res, 200, { experiment: { experiment_id: exp.experimentId, name: exp.name, artifact_location: `mlflow-artifacts:/${exp.experimentId}`, lifecycle_stage: 'active', creation_time: exp.creationTime, last_update_time: exp.creationTime } });
       return true;
     }
     case 'POST experiments/create': {
@@ -195,7 +184,7 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
       if ([...state.experiments.values()].some((e) => e.name === name)) throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists.`);
       const experimentId = String(state.nextExperimentId++);
       state.experiments.set(experimentId, { experimentId, name, creationTime: Date.now() });
-      send(res, 200, { experiment_id: experimentId });
+      sendJson(res, 200, { experiment_id: experimentId });
       return true;
     }
     case 'POST runs/create': {
@@ -218,22 +207,22 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
         tags,
       };
       state.runs.set(runId, run);
-      send(res, 200, { run: runJson(run) });
+      sendJson(res, 200, { run: runJson(run) });
       return true;
     }
     case 'GET runs/get': {
-      send(res, 200, { run: runJson(getRun(state, url.searchParams.get('run_id'))) });
+      sendJson(res, 200, { run: runJson(getRun(state, url.searchParams.get('run_id'))) });
       return true;
     }
     case 'POST runs/search': {
       const ids = (body.experiment_ids ?? []) as string[];
       const found = [...state.runs.values()].filter((r) => ids.includes(r.experimentId) && matchesFilter(r, body.filter));
       const max = int64(body.max_results) ?? 1000;
-      send(res, 200, found.length === 0 ? {} : { runs: found.slice(0, max).map(runJson) });
+      sendJson(res, 200, found.length === 0 ? {} : { runs: found.slice(0, max).map(runJson) });
       return true;
     }
     case 'POST runs/log-batch':
-      send(res, 200, logBatch(state, body, raw.length));
+      sendJson(res, 200, logBatch(state, body, raw.length));
       return true;
     case 'POST runs/update': {
       const run = getRun(state, body.run_id ?? body.run_uuid);
@@ -244,7 +233,7 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
       const end = int64(body.end_time);
       if (end !== undefined) run.endTime = end;
       if (typeof body.run_name === 'string' && body.run_name !== '') run.runName = body.run_name;
-      send(res, 200, { run_info: (runJson(run) as { info: unknown }).info });
+      sendJson(res, 200, { run_info: (runJson(run) as { info: unknown }).info });
       return true;
     }
     default:
@@ -272,25 +261,25 @@ export async function handleMlflowTracking(req: IncomingMessage, res: ServerResp
     entry.status = fault.status;
     await readBody(req);
     res.setHeader('retry-after', String(fault.retryAfterSeconds ?? 0));
-    send(res, fault.status, { error_code: fault.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', message: 'Injected failure.' });
+    sendJson(res, fault.status, { error_code: fault.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', message: 'Injected failure.' });
     return true;
   }
   if (state.token !== undefined && req.headers.authorization !== `Bearer ${state.token}`) {
     entry.status = 401;
     await readBody(req);
-    send(res, 401, { error_code: 'UNAUTHENTICATED', message: 'You are not authenticated. Please provide valid credentials.' });
+    sendJson(res, 401, { error_code: 'UNAUTHENTICATED', message: 'You are not authenticated. Please provide valid credentials.' });
     return true;
   }
   try {
     const handled = await route(req, url, state, res);
     if (!handled) {
       entry.status = 404;
-      send(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `No API endpoint ${req.method} ${url.pathname}` });
+      sendJson(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `No API endpoint ${req.method} ${url.pathname}` });
     }
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     entry.status = error.status;
-    send(res, error.status, { error_code: error.code, message: error.message });
+    sendJson(res, error.status, { error_code: error.code, message: error.message });
   }
   return true;
 }

@@ -6,6 +6,7 @@
  * HTTP Basic auth with user `api` and the API key.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendJson } from '../http-util.js';
 import { takeFault, type Fault } from '../faults.js';
 
 export interface WandbRun {
@@ -40,18 +41,6 @@ export function createWandbState(apiKey = 'test-key'): WandbState {
 }
 
 const runKey = (entity: string, project: string, name: string): string => `${entity}/${project}/${name}`;
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** W&B's clients write NaN and ±Infinity as bare tokens; its backend accepts them. */
 export function parseWandbJson(line: string): Record<string, unknown> {
@@ -140,7 +129,7 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
   if (fault !== undefined) {
     entry.status = fault.status;
     res.setHeader('retry-after', String(fault.retryAfterSeconds ?? 0));
-    send(res, fault.status, { error: 'injected failure' });
+    sendJson(res, fault.status, { error: 'injected failure' });
     return true;
   }
   if (upload !== null) {
@@ -148,12 +137,12 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
     const run = state.runs.get(runKey(decodeURIComponent(upload[1] as string), decodeURIComponent(upload[2] as string), decodeURIComponent(upload[3] as string)));
     if (req.method !== 'PUT' || run === undefined) entry.status = 404;
     else run.files.set(decodeURIComponent(upload[4] as string), raw);
-    send(res, entry.status, {});
+    sendJson(res, entry.status, {});
     return true;
   }
   if (req.headers.authorization !== `Basic ${Buffer.from(`api:${state.apiKey}`).toString('base64')}`) {
     entry.status = 401;
-    send(res, 401, { errors: [{ message: 'user is not logged in' }] });
+    sendJson(res, 401, { errors: [{ message: 'user is not logged in' }] });
     return true;
   }
   let body: Record<string, unknown>;
@@ -161,7 +150,7 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
     body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
   } catch {
     entry.status = 400;
-    send(res, 400, { error: 'invalid JSON' });
+    sendJson(res, 400, { error: 'invalid JSON' });
     return true;
   }
   const result: { status: number; body: unknown; operation?: string } =
@@ -170,6 +159,6 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
       : graphql(state, body);
   entry.status = result.status;
   if (result.operation !== undefined) entry.operation = result.operation;
-  send(res, result.status, result.body);
+  sendJson(res, result.status, result.body);
   return true;
 }
