@@ -10,7 +10,7 @@ export const spoolOptionsShape = {
    * replays what an earlier process left there.
    */
   spoolDir: z.string().min(1).optional(),
-  /** Unacknowledged records kept in memory (default 10 000); beyond it they are read back from disk. */
+  /** Unacknowledged records kept in memory per spool (default 10 000); beyond it they are on disk only, read back in order. */
   maxMemoryRecords: z.number().int().min(1).max(10_000_000).optional(),
   /** Records handed to one delivery (default 5000; the transport splits them into requests). */
   batchRecords: z.number().int().min(1).max(1_000_000).optional(),

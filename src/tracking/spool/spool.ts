@@ -1,4 +1,4 @@
-import { closeSync, fsync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, openSync, writeSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -126,7 +126,9 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
 
   function openSegment(firstSeq: number): number {
     const handle = openSync(join(dir, `${pad(firstSeq)}.jsonl`), 'a');
-    segments.push(firstSeq);
+    // A segment left by a crashed process may end in a torn line: start on a fresh line (empty lines are skipped).
+    if (fstatSync(handle).size > 0) writeSync(handle, '\n');
+    if (!segments.includes(firstSeq)) segments.push(firstSeq);
     segmentSize = 0;
     return handle;
   }

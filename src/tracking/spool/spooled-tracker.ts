@@ -91,7 +91,9 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
   }
 
   const ready = (async () => {
-    await mkdir(base, { recursive: true });
+    await mkdir(base, { recursive: true }).catch((error: unknown) => {
+      throw toModelshipError(error, 'INTERNAL', `Could not create the tracker spool in ${base} (${(error as Error).message}); set spoolDir (or MODELSHIP_SPOOL_DIR) to a writable directory.`);
+    });
     const dir = await createOwnedDir(base);
     const orphans = await adoptOrphans(base, new Set([dir]), { orphanAfterMs });
     const spools: Spool[] = [];
