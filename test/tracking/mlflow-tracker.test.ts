@@ -11,7 +11,7 @@ import { metricHistory } from '../servers/mlflow-tracking/state.js';
 import { readMlflowRun } from './readers.js';
 
 // Fast retries keep outage tests short; the production defaults are 500 ms → 30 s.
-const FAST = { lingerMs: 0, retry: { initialDelayMs: 5, maxDelayMs: 40 } } as const;
+const FAST = { lingerMs: 0, retry: { initialDelayMs: 5, maxDelayMs: 40 }, logger: silentLogger } as const;
 
 const servers: MlflowTrackingServer[] = [];
 const trackers: MlflowTracker[] = [];

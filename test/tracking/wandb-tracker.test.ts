@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
 import type { ModelshipError } from '../../src/errors/index.js';
 import { createWandbTracker, type WandbTracker, type WandbTrackerOptions } from '../../src/tracking/index.js';
 import { testTracker } from '../contract/tracker.js';
@@ -7,7 +8,7 @@ import { until } from '../helpers/wait.js';
 import { startWandbServer, type WandbTestServer } from '../servers/wandb/server.js';
 import { readWandbRun } from './readers.js';
 
-const FAST = { lingerMs: 0, retry: { initialDelayMs: 5, maxDelayMs: 40 } } as const;
+const FAST = { lingerMs: 0, retry: { initialDelayMs: 5, maxDelayMs: 40 }, logger: silentLogger } as const;
 const servers: WandbTestServer[] = [];
 const trackers: WandbTracker[] = [];
 
