@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ModelshipError } from '../../src/errors/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { ModelshipError } from '../../src/errors/index.js';
 import { createMlflowTracker, type MlflowTracker, type MlflowTrackerOptions } from '../../src/tracking/index.js';
 import { testTracker } from '../contract/tracker.js';
 import { tempDir } from '../helpers/models.js';
