@@ -27,7 +27,7 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
-    files: ['src/serving/logger.ts'],
+    files: ['src/core/logger.ts'],
     rules: { 'no-console': 'off' },
   },
 );

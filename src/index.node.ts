@@ -10,3 +10,4 @@ export { createMlflowRegistry, type MlflowRegistry, type MlflowRegistryOptions, 
 export { createHttpRegistry, writeHttpRegistryIndex, type HttpRegistry, type HttpRegistryOptions, type HttpIndex } from './registries/http/index.js';
 export { createModelCache, type ModelCache, type ModelCacheOptions, type CachedBlob } from './platform/node/cache/model-cache.js';
 export { defaultCacheDir } from './platform/node/cache/cache-dir.js';
+export * from './tracking/index.js';

@@ -12,3 +12,4 @@ export { createModelCache, type ModelCache, type ModelCacheOptions, type CachedB
 export { defaultCacheDir } from './platform/node/cache/cache-dir.js';
 export { createOnnxNodeBackend } from './backends/onnx-node/index.js';
 export { defaultModelsDir } from './serving/node-runtime.js';
+export * from './tracking/index.js';

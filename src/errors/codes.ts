@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   UNSUPPORTED_MODEL_FORMAT: { httpStatus: 500, retryable: false },
   DEPENDENCY_MISSING: { httpStatus: 500, retryable: false },
   ADDRESS_IN_USE: { httpStatus: 500, retryable: false },
+  INVALID_PARAM: { httpStatus: 400, retryable: false },
+  TRACKING_UNAVAILABLE: { httpStatus: 503, retryable: true },
+  TRACKING_REJECTED: { httpStatus: 502, retryable: false },
+  UNRESOLVED_POINTER: { httpStatus: 500, retryable: false },
   INTERNAL: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 

@@ -1,9 +1,11 @@
 import { sha256Hex } from '../core/digest.js';
 import { redactUrl } from '../core/redact.js';
+import { assertNotPointer } from '../core/lineage/pointer.js';
 import { isPathRef } from '../core/ref.js';
 import { isRemoteRef } from '../core/remote-ref.js';
 import { ModelshipError } from '../errors/index.js';
 import type { InferenceBackend } from '../spec/backend.js';
+import type { ModelLineage } from '../spec/lineage.js';
 import type { DownloadProgress, RegistryAdapter, RegistryCallOptions, RegistryWarning, ResolvedModel } from '../spec/registry.js';
 import { isBatchable, resolveBatching } from '../core/batching/index.js';
 import { withLoadSpan } from '../telemetry/index.js';
@@ -52,6 +54,7 @@ interface Located {
   expectedSha256?: string;
   metadata: Record<string, unknown>;
   source: ModelSourceInfo;
+  lineage?: ModelLineage;
 }
 
 function fileStem(path: string): string {
@@ -109,6 +112,7 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
     ...(resolved.sha256 === undefined ? {} : { expectedSha256: resolved.sha256 }),
     metadata: { ...resolved.metadata },
     source: { ref: text, registry: reg.kind, aliases: resolved.aliases },
+    lineage: resolved.lineage,
   };
 }
 
@@ -125,6 +129,7 @@ export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, opti
 
 async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadModelOptions): Promise<Model> {
   const located = await locate(runtime, ref, opts);
+  assertNotPointer(located.bytes, located.source.ref);
   const sha256 = await sha256Hex(located.bytes);
   const expected = (located.expectedSha256 ?? opts.sha256)?.toLowerCase();
   if (expected !== undefined && expected !== sha256) {
@@ -159,6 +164,7 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     platform: runtime.platform,
     metadata: located.metadata,
     source: located.source,
+    lineage: located.lineage,
     ...(opts.maxRows === undefined ? {} : { maxRows: opts.maxRows }),
     warmup: opts.warmup === undefined ? true : (opts.warmup as boolean | { inputs: unknown }),
     batching: resolveBatching(opts.batching, isBatchable(session.signature)),

@@ -1,20 +1,2 @@
-/** Where modelship writes operational messages (refused loads, failed warm-ups). Console-compatible. */
-export interface Logger {
-  debug(message: string, ...args: unknown[]): void;
-  info(message: string, ...args: unknown[]): void;
-  warn(message: string, ...args: unknown[]): void;
-  error(message: string, ...args: unknown[]): void;
-}
-
-const noop = (): void => undefined;
-
-/** The default: warnings and errors go to the console, debug and info are dropped. */
-export const defaultLogger: Logger = {
-  debug: noop,
-  info: noop,
-  warn: (message, ...args) => console.warn(`[modelship] ${message}`, ...args),
-  error: (message, ...args) => console.error(`[modelship] ${message}`, ...args),
-};
-
-/** A logger that drops everything. */
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+// The logger lives in core so that every layer (tracking, registries) can log the same way.
+export { defaultLogger, silentLogger, type Logger } from '../core/logger.js';

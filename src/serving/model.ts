@@ -4,6 +4,7 @@ import { DEFAULT_MAX_ROWS, toFeeds, type PredictInput } from '../core/input.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { BackendEvent, BackendSession } from '../spec/backend.js';
+import type { ModelLineage } from '../spec/lineage.js';
 import type { ModelSignature, TensorLike } from '../spec/tensor.js';
 import { ModelTelemetry } from '../telemetry/index.js';
 import type { Logger } from './logger.js';
@@ -41,6 +42,8 @@ export interface Model extends ServableModel, AsyncDisposable {
   /** The batching configuration in effect (`enabled: false` when the signature does not allow batching). */
   readonly batching: BatcherConfig;
   stats(): ModelStats;
+  /** Training run, git commit and data versions recorded when the model was published, if any. */
+  readonly lineage: ModelLineage | undefined;
 }
 
 /** Everything `createModel` needs; assembled by `loadModel`. */
@@ -53,6 +56,7 @@ export interface CreateModelInit {
   readonly platform: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly source: ModelSourceInfo;
+  readonly lineage?: ModelLineage;
   readonly maxRows?: number;
   readonly warmup: boolean | { inputs: unknown };
   /** Defaults to batching on (64 rows, no delay) when the signature allows it. */
@@ -93,6 +97,7 @@ class LoadedModel implements Model {
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly source: ModelSourceInfo;
   readonly batching: BatcherConfig;
+  readonly lineage: ModelLineage | undefined;
   #state: ModelState = 'warming';
   readonly #session: BackendSession;
   readonly #batcher: Batcher;
@@ -115,6 +120,7 @@ class LoadedModel implements Model {
     this.metadata = init.metadata;
     this.source = init.source;
     this.batching = init.batching ?? resolveBatching(undefined, isBatchable(init.session.signature));
+    this.lineage = init.lineage;
     this.#session = init.session;
     this.#maxRows = init.maxRows ?? DEFAULT_MAX_ROWS;
     this.#logger = init.logger;

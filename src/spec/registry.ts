@@ -1,3 +1,5 @@
+import type { ModelLineage } from './lineage.js';
+
 /**
  * What a registry knows about one model version after resolving a reference such as `mnist@production`.
  */
@@ -18,6 +20,8 @@ export interface ResolvedModel {
   readonly ref: string;
   /** Adapter-specific location used by `fetch` (a path, a URL, …). */
   readonly location: string;
+  /** Where the model came from (training run, git commit, data versions), when recorded at publish time. */
+  readonly lineage?: ModelLineage;
 }
 
 /**
@@ -37,6 +41,7 @@ export interface ModelVersionInfo {
   readonly aliases: readonly string[];
   readonly createdAt?: string;
   readonly metadata: Readonly<Record<string, unknown>>;
+  readonly lineage?: ModelLineage;
 }
 
 /** What `publish` takes: a model file on disk or its bytes. */
@@ -48,6 +53,8 @@ export interface PublishInput {
   readonly metadata?: Readonly<Record<string, unknown>>;
   /** Where the model came from (a training run, a URL, a path); recorded as given. */
   readonly source?: string;
+  /** Training run, git commit, data sets and data versions; see `collectLineage`. Validated, then recorded. */
+  readonly lineage?: ModelLineage;
 }
 
 /** What `publish` returns. */

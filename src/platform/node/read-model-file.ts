@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lineage/pointer.js';
 import { ModelshipError } from '../../errors/index.js';
 
 /** Reads a model file given as a path or `file:` URL; a missing file is MODEL_NOT_FOUND, not a raw ENOENT. */
@@ -11,6 +12,9 @@ export async function readModelFile(pathOrUrl: string): Promise<Uint8Array> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
+      // A DVC-tracked file that was never pulled leaves only its .dvc file behind.
+      const dvc = await readFile(`${path}.dvc`, 'utf8').catch(() => undefined);
+      if (dvc !== undefined) throw unresolvedPointerError(path, detectUnresolvedPointer(new TextEncoder().encode(dvc)) ?? { kind: 'dvc' });
       throw new ModelshipError('MODEL_NOT_FOUND', `No model file at ${path}. Check the path (it is resolved from ${process.cwd()}).`, { cause });
     }
     if (code === 'EISDIR') {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { assertModelName, isVersion } from '../../core/ref.js';
 import { ModelshipError } from '../../errors/index.js';
 import { hasErrnoCode, readJsonFile } from '../../platform/node/fs-atomic.js';
+import type { ModelLineage } from '../../spec/lineage.js';
 import type { ModelVersionInfo } from '../../spec/registry.js';
 
 /** File name of the model inside a version directory. */
@@ -22,6 +23,7 @@ export interface LocalModelMeta {
   readonly createdAt: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly source?: string;
+  readonly lineage?: ModelLineage;
   readonly format: 'onnx';
 }
 
@@ -41,6 +43,8 @@ const metaSchema = z.object({
   createdAt: z.string(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   source: z.string().optional(),
+  // Validated when published; read back as recorded, so fields added by a newer version are kept.
+  lineage: z.record(z.string(), z.unknown()).optional(),
   format: z.string().optional(),
 });
 
@@ -98,6 +102,7 @@ export function toMeta(fields: Omit<LocalModelMeta, 'format'>): LocalModelMeta {
     createdAt: fields.createdAt,
     metadata: fields.metadata,
     ...(fields.source === undefined ? {} : { source: fields.source }),
+    ...(fields.lineage === undefined ? {} : { lineage: fields.lineage }),
     format: 'onnx',
   };
 }
@@ -115,6 +120,7 @@ export function toInfo(meta: LocalModelMeta, aliases: Record<string, string>): L
       .sort(),
     metadata: meta.metadata,
     ...(meta.source === undefined ? {} : { source: meta.source }),
+    ...(meta.lineage === undefined ? {} : { lineage: meta.lineage }),
   };
 }
 
@@ -156,7 +162,7 @@ export function createLayout(root: string): LocalLayout {
     if (read === undefined) return undefined;
     const m = read.data;
     // The directory is the truth: a hand-copied version directory keeps working under its new number.
-    return toMeta({ name, version, sha256: m.sha256, size: m.size, createdAt: m.createdAt, metadata: m.metadata ?? {}, source: m.source });
+    return toMeta({ name, version, sha256: m.sha256, size: m.size, createdAt: m.createdAt, metadata: m.metadata ?? {}, source: m.source, lineage: m.lineage as ModelLineage | undefined });
   }
 
   async function visibleVersions(name: string): Promise<string[]> {

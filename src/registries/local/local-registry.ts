@@ -1,5 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
+import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lineage/pointer.js';
 import { assertAlias, assertModelName, parseNamedRef } from '../../core/ref.js';
 import { ModelshipError } from '../../errors/index.js';
 import type {
@@ -132,6 +133,8 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
           });
         }
         if (model.size !== undefined && info.size !== model.size) {
+          const pointer = info.size <= 1024 ? detectUnresolvedPointer(await readFile(path)) : undefined;
+          if (pointer !== undefined) throw unresolvedPointerError(`${model.name}/${model.version}`, pointer);
           throw new ModelshipError(
             'INTEGRITY_MISMATCH',
             `${path} is ${info.size} bytes but ${model.size} were recorded; it may be a Git LFS pointer or was modified. Restore it or publish again.`,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { sha256Hex } from '../../core/digest.js';
+import { parseLineage } from '../../core/lineage/schema.js';
 import { assertAlias, assertModelName } from '../../core/ref.js';
 import { ModelshipError } from '../../errors/index.js';
 import {
@@ -12,6 +13,7 @@ import {
   writeFileDurable,
   type ContentDigest,
 } from '../../platform/node/fs-atomic.js';
+import type { ModelLineage } from '../../spec/lineage.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
 import type { AliasStore } from './alias-store.js';
 import { invalidArgument, throwIfAborted, type Guard } from './errors.js';
@@ -42,8 +44,8 @@ async function cleanStale(dir: string): Promise<void> {
   );
 }
 
-function validatePublishInput(input: PublishInput): { aliases: string[]; metadata: Record<string, unknown> } {
-  if (typeof input !== 'object' || input === null) throw invalidArgument('publish() takes an object: { name, file | bytes, aliases?, metadata?, source? }.');
+function validatePublishInput(input: PublishInput): { aliases: string[]; metadata: Record<string, unknown>; lineage: ModelLineage | undefined } {
+  if (typeof input !== 'object' || input === null) throw invalidArgument('publish() takes an object: { name, file | bytes, aliases?, metadata?, source?, lineage? }.');
   assertModelName(input.name);
   if (input.aliases !== undefined && !Array.isArray(input.aliases)) throw invalidArgument('aliases must be an array of alias names.');
   const aliases = [...new Set(input.aliases ?? [])];
@@ -70,7 +72,7 @@ function validatePublishInput(input: PublishInput): { aliases: string[]; metadat
   } catch (error) {
     throw new ModelshipError('INVALID_ARGUMENT', `metadata must be JSON-serializable (${(error as Error).message}).`, { cause: error });
   }
-  return { aliases, metadata };
+  return { aliases, metadata, lineage: input.lineage === undefined ? undefined : parseLineage(input.lineage) };
 }
 
 async function checkSourceFile(file: string): Promise<void> {
@@ -140,7 +142,7 @@ export async function publishModel(context: PublishContext, input: PublishInput,
   const { layout, guard } = context;
   const signal = options?.signal;
   throwIfAborted(signal);
-  const { aliases, metadata } = validatePublishInput(input);
+  const { aliases, metadata, lineage } = validatePublishInput(input);
   const name = input.name;
   return guard(`publishing ${JSON.stringify(name)}`, signal, async () => {
     if (input.file !== undefined) await checkSourceFile(input.file);
@@ -160,7 +162,7 @@ export async function publishModel(context: PublishContext, input: PublishInput,
         layout,
         name,
         staging,
-        (v) => `${JSON.stringify(toMeta({ name, version: v, sha256, size, createdAt, metadata, source: input.source }), null, 2)}\n`,
+        (v) => `${JSON.stringify(toMeta({ name, version: v, sha256, size, createdAt, metadata, source: input.source, lineage }), null, 2)}\n`,
         signal,
       );
     } catch (error) {
@@ -181,6 +183,7 @@ export async function publishModel(context: PublishContext, input: PublishInput,
       aliases: [...aliases].sort(),
       createdAt,
       metadata,
+      ...(lineage === undefined ? {} : { lineage }),
     };
   });
 }

@@ -1,0 +1,50 @@
+import { createTrackerHttp } from '../http.js';
+import { createSpooledTracker, type SpooledTracker } from '../spool/spooled-tracker.js';
+import { SPOOL_DEFAULTS } from '../spool/spool-options.js';
+import { createMlflowTransport } from './mlflow-transport.js';
+import { parseMlflowTrackerOptions, type MlflowTrackerOptions } from './mlflow-tracker-options.js';
+
+/** An MLflow tracker: the spec's client, its spool, and `stats()`. */
+export type MlflowTracker = SpooledTracker & { readonly kind: 'mlflow' };
+
+/**
+ * Creates a tracker that logs to an MLflow tracking server (2.x REST API). Every call is spooled to disk first
+ * and shipped in the background in `runs/log-batch` requests that respect the server's limits (1000 metrics,
+ * 100 params, 100 tags, 1000 items, 1 MB per request); while the server is down the app keeps running, the
+ * spool grows on disk, and delivery resumes when it is back, or in the next process to start a tracker here.
+ *
+ * @example
+ * ```ts
+ * const tracker = createMlflowTracker({ trackingUri: 'http://localhost:5000' }); // or MLFLOW_TRACKING_URI
+ * const run = await tracker.startRun({ experiment: 'mnist', name: 'lr-0.1' });
+ * run.logParams({ lr: 0.1, epochs: 5 });
+ * for (let epoch = 0; epoch < 5; epoch++) run.logMetrics({ loss: train(epoch) }, { step: epoch });
+ * await run.logArtifact('./mnist.onnx', 'model/model.onnx');
+ * await run.end();
+ * const { delivered, pendingRecords } = await tracker.close({ timeoutMs: 10_000 });
+ * ```
+ */
+export function createMlflowTracker(options: MlflowTrackerOptions = {}): MlflowTracker {
+  const parsed = parseMlflowTrackerOptions(options);
+  const url = new URL(parsed.trackingUri);
+  // Credentials in the URL are moved into a header, so the URI can be shown and recorded without them.
+  const username = parsed.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username));
+  const password = parsed.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password));
+  url.username = '';
+  url.password = '';
+  const base = url.href.replace(/\/+$/, '');
+  const auth: Record<string, string> =
+    parsed.token !== undefined
+      ? { authorization: `Bearer ${parsed.token}` }
+      : username !== undefined
+        ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
+        : {};
+  const http = createTrackerHttp(parsed.fetch ?? globalThis.fetch, auth, parsed.requestTimeoutMs ?? SPOOL_DEFAULTS.requestTimeoutMs);
+  return createSpooledTracker({
+    kind: 'mlflow',
+    trackingUri: base,
+    destination: base,
+    transport: createMlflowTransport(base, http),
+    options: parsed,
+  }) as MlflowTracker;
+}
