@@ -8,9 +8,11 @@ import {
   ChannelClient,
   ChannelClosedError,
   createChannelMemory,
+  type CallerWait,
   OP_STOP,
   type ChannelError,
 } from '../../platform/node/worker-channel/channel.js';
+import { lightlyLoaded } from '../../platform/node/worker-channel/load-monitor.js';
 import type { SlotTensor } from '../../platform/node/worker-channel/tensor-codec.js';
 import type { BackendEvent, BackendSession, BackendSessionOptions, ModelSource, RunOptions } from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
@@ -146,14 +148,13 @@ export class WorkerPoolSession implements BackendSession {
     const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
     const slot = this.#idle.pop() ?? (await this.#waitForWorker());
     this.#busy(slot);
-    // When this is the only run in flight the process is lightly loaded: poll briefly for the answer rather
-    // than sleep until the event loop is woken (tens of µs, as much as a small model's inference). Under load
-    // other runs are in flight, and the event loop's time is better spent on them.
-    const spinMs = CALLER_SPIN && this.#idle.length === this.concurrency - 1 ? spinBudget(this.#roundTripMs) : 0;
+    // A lone run on an idle event loop may poll (callerWait); under load (other runs in flight, or the loop
+    // busy with sockets) the time is better spent elsewhere, and nobody polls.
+    const wait = CALLER_SPIN && this.#idle.length === this.concurrency - 1 && lightlyLoaded() ? callerWait(this.#roundTripMs) : undefined;
     const started = performance.now();
     let reply;
     try {
-      reply = await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: fetch }, spinMs);
+      reply = await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: fetch }, wait);
       this.#observe(performance.now() - started);
     } catch (error) {
       throw fromChannelError(error, slot.index);
@@ -383,11 +384,16 @@ async function stopWorker(worker: Worker, client: ChannelClient): Promise<void> 
 }
 
 /**
- * How long to poll for a lone run's answer: twice its usual round trip when that is short (under 0.1 ms, where
- * an event-loop wake-up would add 20–50% to the latency), else nothing (the wake-up is then noise).
+ * Polling for a lone run on an otherwise idle event loop (the loop has nothing else to do meanwhile):
+ * - the worker polls for the next call after answering, so it does not fall into a futex sleep from which it
+ *   would start late and run cold (+10 µs per inference measured here);
+ * - the caller polls for answers due within 40 µs (a small model), with room for jitter (3× the usual round
+ *   trip, at most 0.1 ms): an event-loop wake-up would cost as much as the inference. For longer runs it
+ *   waits on the event loop: the wake-up is then a small share, and on a 2-core machine a polling caller
+ *   measurably slowed the worker's own run.
  */
-function spinBudget(roundTripMs: number): number {
-  return roundTripMs < 0.1 ? Math.min(0.2, 2 * roundTripMs) : 0;
+function callerWait(roundTripMs: number): CallerWait {
+  return { ms: roundTripMs < 0.04 ? Math.min(0.1, 3 * roundTripMs) : 0, workerPolls: true };
 }
 
 /** Default worker count: one per core the process may use. */

@@ -1,4 +1,5 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { recordSpin } from './load-monitor.js';
 import { arenaEncodable, encodedSize, readTensors, writeTensors, type SlotTensor } from './tensor-codec.js';
 
 /**
@@ -17,6 +18,8 @@ const RESP = 1;
 const OP = 2;
 const STATUS = 3;
 const VIA_PORT = 4;
+/** 1 when the caller wants the worker to poll for its next call (see `lightlyLoaded`). */
+const SPIN_HINT = 5;
 const CONTROL_BYTES = 64;
 
 const STATUS_ARENA = 0;
@@ -80,6 +83,14 @@ function placeInArena(
   return { arena, inArena: true };
 }
 
+/** Polling for one call (see `WorkerPoolSession` for when it pays). */
+export interface CallerWait {
+  /** How long the caller polls for the answer on its own thread before falling back to `Atomics.waitAsync`. */
+  readonly ms: number;
+  /** Whether the worker polls for the next call after answering this one. */
+  readonly workerPolls: boolean;
+}
+
 /** Thrown into a pending call when the worker dies or the channel is closed. */
 export class ChannelClosedError extends Error {
   override readonly name = 'ChannelClosedError';
@@ -106,11 +117,11 @@ export class ChannelClient {
   }
 
   /**
-   * Sends `message` with `op`; resolves with the worker's answer or rejects with its error. With `spinMs`,
-   * first polls for the answer for up to that long before handing the wait to the event loop (see
-   * `WorkerPoolSession` for when that pays).
+   * Sends `message` with `op`; resolves with the worker's answer or rejects with its error. With `wait`, the
+   * caller first polls for the answer on this thread for up to `wait.ms` before handing the wait to the event
+   * loop (see `WorkerPoolSession` for when that pays), and asks the worker to poll for its next call.
    */
-  call(op: number, message: ChannelMessage, spinMs = 0): Promise<ChannelMessage> {
+  call(op: number, message: ChannelMessage, wait?: CallerWait): Promise<ChannelMessage> {
     if (this.#closed) return Promise.reject(this.#closed);
     if (this.#pending) return Promise.reject(new Error('ChannelClient.call: a call is already in flight.'));
     const placed = placeInArena(this.#arena, message, this.#port);
@@ -120,18 +131,24 @@ export class ChannelClient {
     const control = this.#control;
     control[OP] = op;
     control[VIA_PORT] = placed.inArena ? 0 : 1;
+    control[SPIN_HINT] = wait?.workerPolls ? 1 : 0;
     const seq = ++this.#seq;
     const promise = new Promise<ChannelMessage>((resolve, reject) => {
       this.#pending = { resolve, reject };
     });
     Atomics.store(control, REQ, seq);
     Atomics.notify(control, REQ);
-    if (spinMs > 0 && spinFor(control, RESP, seq - 1, spinMs)) {
-      this.#complete(seq);
-      return promise;
+    if (wait && wait.ms > 0) {
+      const started = performance.now();
+      const answered = spinFor(control, RESP, seq - 1, wait.ms);
+      recordSpin(performance.now() - started);
+      if (answered) {
+        this.#complete(seq);
+        return promise;
+      }
     }
-    const wait = Atomics.waitAsync(control, RESP, seq - 1);
-    if (wait.async) void wait.value.then(() => this.#complete(seq));
+    const pending = Atomics.waitAsync(control, RESP, seq - 1);
+    if (pending.async) void pending.value.then(() => this.#complete(seq));
     else this.#complete(seq);
     return promise;
   }
@@ -175,8 +192,9 @@ export class ChannelClient {
 /**
  * How long a worker polls for the next call before it sleeps in `Atomics.wait`. A thread woken from a futex
  * sleep starts late and runs its next inference measurably slower (cold caches: +10 µs on a 10 µs model
- * here); callers that keep a worker busy send the next call within microseconds, so a short poll keeps the
- * worker hot for them and costs an idle worker only this much CPU once per call.
+ * here); a lone caller sends the next call within microseconds, so a short poll keeps the worker hot for
+ * it. The worker polls only when the caller asked for it with its last call (its event loop was idle): on a
+ * busy machine the poll would take a core from the threads doing the work.
  */
 export const DEFAULT_WORKER_SPIN_MS = 0.05;
 
@@ -214,7 +232,7 @@ export async function serveChannel(
   let arena = init.arena;
   let seq = 0;
   for (;;) {
-    awaitRequest(control, seq, spinMs);
+    awaitRequest(control, seq, control[SPIN_HINT] === 1 ? spinMs : 0);
     seq = Atomics.load(control, REQ);
     let payload: ChannelMessage | undefined;
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
