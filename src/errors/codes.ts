@@ -30,6 +30,12 @@ export const ERROR_CODES = {
   UNSUPPORTED_MODEL_FORMAT: { httpStatus: 500, retryable: false },
   DEPENDENCY_MISSING: { httpStatus: 500, retryable: false },
   ADDRESS_IN_USE: { httpStatus: 500, retryable: false },
+  UNAUTHORIZED: { httpStatus: 401, retryable: false },
+  INCOMPATIBLE_SIGNATURE: { httpStatus: 409, retryable: false },
+  VALIDATION_FAILED: { httpStatus: 409, retryable: false },
+  NOTHING_TO_ROLL_BACK: { httpStatus: 409, retryable: false },
+  UPSTREAM_UNAVAILABLE: { httpStatus: 503, retryable: true },
+  UPSTREAM_ERROR: { httpStatus: 502, retryable: false },
   INTERNAL: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
