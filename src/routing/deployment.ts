@@ -272,6 +272,7 @@ class RoutedDeployment implements Deployment {
       (next) => {
         void this.#exclusive(async () => {
           if (this.#state !== 'ready' || next.version === this.#stable.version) return;
+          this.#logger.info(`Deployment ${this.name}: ${stable} moved to version ${next.version}.`);
           if (this.#previous?.slot.version === next.version) this.#revert('watch');
           else await this.#switch(`${base}/${next.version}`, 'watch');
         }).catch(() => undefined); // refusals are reported by #switch
@@ -304,7 +305,7 @@ class RoutedDeployment implements Deployment {
     let candidate: VersionSlot | undefined;
     try {
       candidate = await this.#loadVersion(ref);
-      if (candidate.version === this.#stable.version) {
+      if (candidate.model.name === this.#stable.model.name && candidate.version === this.#stable.version) {
         await candidate.model.close();
         return;
       }

@@ -85,7 +85,7 @@ export class Mirror {
   async #run(task: MirrorTask): Promise<void> {
     if (task.target.retired) return;
     const started = performance.now();
-    const done = task.target.enter();
+    // Not counted as in flight on the target: a version that never answers must not hold up its own closing.
     try {
       const outputs = await task.target.model.predict(task.input, { deadlineMs: this.#timeoutMs });
       const ms = performance.now() - started;
@@ -105,8 +105,6 @@ export class Mirror {
       this.#failed++;
       this.#telemetry.mirrored(task.target.version, 'error', ms / 1000);
       this.#logger.debug(`Mirrored request to ${task.target.version} failed: ${toModelshipError(error).message}`);
-    } finally {
-      done();
     }
   }
 
