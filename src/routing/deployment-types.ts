@@ -1,4 +1,5 @@
 import type { GuardrailBreach, WindowStats } from '../core/routing/index.js';
+import type { ModelshipError } from '../errors/index.js';
 import type { RoutedServable } from '../serving/servable.js';
 import type { MirrorStats } from './mirror.js';
 
@@ -16,7 +17,7 @@ export interface DeploymentEvents {
   /** A version crossed a guardrail. `action` says what was done about it. */
   guardrail: { readonly version: string; readonly role: 'canary' | 'stable' | 'shadow'; readonly breach: GuardrailBreach; readonly action: 'rollback' | 'alert'; readonly stats: WindowStats };
   /** A candidate version was refused (load, warm-up, signature or validation failed); stable keeps serving. */
-  refused: { readonly ref: string; readonly version?: string; readonly reason: ChangeReason; readonly error: Error };
+  refused: { readonly ref: string; readonly version?: string; readonly reason: ChangeReason; readonly error: ModelshipError };
 }
 
 /** A deployment event name. */
