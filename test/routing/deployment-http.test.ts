@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeploymentWith, createHandler, loadModel, silentLogger, type Deployment, type LocalRegistry, type Model } from 'modelship';
+import { createDeploymentWith, createHandler, createRemoteVersion, loadModel, silentLogger, type Deployment, type LocalRegistry, type Model } from 'modelship';
 import { serve, type ModelshipServer } from 'modelship/node';
 import { soakSwap } from '../../bench/soak-swap.js';
 import { call, postJson } from '../helpers/http.js';
@@ -67,6 +67,16 @@ describe('deployments over HTTP', () => {
     expect(promoted.body).toMatchObject({ stable: { version: '2' }, previous: { version: '1' } });
     expect((await postJson(`${base}/models/mnist/predict`, { inputs: [images[0]] })).body.version).toBe('2');
     expect((await call(`${base}/admin/deployments/addone`, { headers: auth })).status).toBe(404);
+  });
+
+  it('uses a KServe v2 endpoint as a version, mapping its failures to modelship codes', async () => {
+    const remote = await createRemoteVersion({ protocol: 'v2', url: base, model: 'addone' });
+    expect(remote.signature.inputs[0]).toMatchObject({ name: 'x', dtype: 'float32', shape: [null, 4] });
+    const out = await remote.predict([[1, 2, 3, 4]]);
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([2, 3, 4, 5]);
+    await expect(createRemoteVersion({ protocol: 'v2', url: base, model: 'nope' })).rejects.toMatchObject({ code: 'UPSTREAM_ERROR' });
+    await expect(createRemoteVersion({ protocol: 'v2', url: 'http://127.0.0.1:1', model: 'x', retries: 0 })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await remote.close();
   });
 
   it('keeps the admin routes off unless enabled', async () => {
