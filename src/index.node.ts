@@ -5,6 +5,7 @@
  */
 export * from './index.js';
 export { loadModel } from './load-model.node.js';
+export { createDeployment } from './deployment.node.js';
 export { createLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './registries/local/index.js';
 export { createMlflowRegistry, type MlflowRegistry, type MlflowRegistryOptions, type MlflowPublishInput } from './registries/mlflow/index.js';
 export { createHttpRegistry, writeHttpRegistryIndex, type HttpRegistry, type HttpRegistryOptions, type HttpIndex } from './registries/http/index.js';

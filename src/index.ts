@@ -30,4 +30,28 @@ export type { LoadModelOptions } from './serving/load-model-options.js';
 export { createModel, type Model, type ModelSourceInfo, type CreateModelInit } from './serving/model.js';
 export type { ServableModel, ModelState, PredictOptions, PredictOutputs } from './serving/servable.js';
 export { defaultLogger, silentLogger, type Logger } from './serving/logger.js';
+export {
+  isRouted,
+  predictVersioned,
+  type RoutedServable,
+  type RoutedPredictOptions,
+  type Servable,
+  type VersionedPrediction,
+} from './serving/servable.js';
+export {
+  createDeploymentWith,
+  createRemoteVersion,
+  type VersionLoader,
+  type Deployment,
+  type DeploymentOptions,
+  type DeploymentEvent,
+  type DeploymentEvents,
+  type DeploymentStatus,
+  type VersionStatus,
+  type ChangeReason,
+  type MirrorStats,
+  type VersionRef,
+  type RemoteVersion,
+} from './routing/index.js';
+export type { AgreementRule, WindowStats, GuardrailBreach } from './core/routing/index.js';
 export type * from './spec/index.js';

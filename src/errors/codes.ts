@@ -34,6 +34,12 @@ export const ERROR_CODES = {
   TRACKING_UNAVAILABLE: { httpStatus: 503, retryable: true },
   TRACKING_REJECTED: { httpStatus: 502, retryable: false },
   UNRESOLVED_POINTER: { httpStatus: 500, retryable: false },
+  UNAUTHORIZED: { httpStatus: 401, retryable: false },
+  INCOMPATIBLE_SIGNATURE: { httpStatus: 409, retryable: false },
+  VALIDATION_FAILED: { httpStatus: 409, retryable: false },
+  NOTHING_TO_ROLL_BACK: { httpStatus: 409, retryable: false },
+  UPSTREAM_UNAVAILABLE: { httpStatus: 503, retryable: true },
+  UPSTREAM_ERROR: { httpStatus: 502, retryable: false },
   INTERNAL: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { parseOptions } from '../core/options.js';
 import type { Logger } from '../serving/logger.js';
-import type { ServableModel } from '../serving/servable.js';
+import type { Servable } from '../serving/servable.js';
 
-const isServable = (v: unknown): v is ServableModel =>
-  typeof v === 'object' && v !== null && typeof (v as ServableModel).predict === 'function' &&
-  typeof (v as ServableModel).name === 'string' && typeof (v as ServableModel).version === 'string';
+const isServable = (v: unknown): v is Servable =>
+  typeof v === 'object' && v !== null && typeof (v as Servable).predict === 'function' &&
+  typeof (v as Servable).name === 'string' && typeof (v as Servable).version === 'string';
 
 /** Default request body limit: 8 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -13,7 +13,7 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Options for `createHandler`. */
 export const handlerOptionsSchema = z.strictObject({
   /** Models to serve. The first is the one `POST /predict` uses; for a name given twice, the first is the default version. */
-  models: z.array(z.custom<ServableModel>(isServable, 'each model must be a loaded model (from loadModel)')).min(1, 'give at least one model'),
+  models: z.array(z.custom<Servable>(isServable, 'each model must be a loaded model (from loadModel) or a deployment (from createDeployment)')).min(1, 'give at least one model'),
   /** Largest request body accepted, in bytes; enforced while reading (default 8 MiB). */
   maxBodyBytes: z.number().int().positive().optional(),
   /** A path prefix the routes live under, e.g. `/api` for `/api/predict`. */
@@ -21,6 +21,11 @@ export const handlerOptionsSchema = z.strictObject({
     .string()
     .regex(/^(\/[^/]+)*$/, 'basePath must start with "/" and not end with one, e.g. "/api"')
     .optional(),
+  /**
+   * Enables `GET/POST /admin/deployments/{name}` (status, promote, rollback, weights) behind this bearer token
+   * (at least 16 characters). Off when absent: the routes then answer 404.
+   */
+  admin: z.strictObject({ token: z.string().min(16, 'the admin token must be at least 16 characters') }).optional(),
   /** Whether `handler.close()` also closes the models (default true). */
   closeModels: z.boolean().optional(),
   logger: z

@@ -1,6 +1,6 @@
 import { ModelshipError } from '../errors/index.js';
 import { defaultLogger } from '../serving/logger.js';
-import type { ServableModel } from '../serving/servable.js';
+import type { Servable } from '../serving/servable.js';
 import { readJsonBody } from './body.js';
 import { fromFetchRequest, toFetchResponse, type InboundRequest, type OutboundResponse } from './exchange.js';
 import { DEFAULT_MAX_BODY_BYTES, parseHandlerOptions, type HandlerOptions } from './handler-options.js';
@@ -8,6 +8,7 @@ import { ModelTable } from './model-table.js';
 import { errorResponse, json } from './responses.js';
 import { requireMethod, type RouteContext } from './route-context.js';
 import { describeModel, handlePredict } from './routes/predict.js';
+import { handleAdmin } from './routes/admin.js';
 import { handleV2 } from './routes/v2.js';
 
 /**
@@ -26,7 +27,7 @@ export interface ModelshipHandler extends AsyncDisposable {
   handle(request: Request): Promise<Response | undefined>;
   /** Closes the served models (unless `closeModels: false`), after their in-flight requests finish. */
   close(): Promise<void>;
-  readonly models: readonly ServableModel[];
+  readonly models: readonly Servable[];
 }
 
 function splitPath(pathname: string, basePath: string): string[] | undefined {
@@ -60,6 +61,7 @@ async function route(ctx: RouteContext): Promise<OutboundResponse | undefined> {
   }
   if (first === 'models') return routeModels(ctx);
   if (first === 'v2') return handleV2(ctx);
+  if (first === 'admin' && ctx.adminToken !== undefined) return handleAdmin(ctx, ctx.adminToken);
   return undefined;
 }
 
@@ -92,7 +94,9 @@ async function routeModels(ctx: RouteContext): Promise<OutboundResponse | undefi
  * middleware.
  *
  * Routes: `POST /predict`, `POST /models/{name}[/versions/{v}]/predict`, `GET /models[/{name}]`,
- * `GET /healthz`, `GET /readyz`, and the KServe v2 / Open Inference Protocol routes under `/v2`.
+ * `GET /healthz`, `GET /readyz`, and the KServe v2 / Open Inference Protocol routes under `/v2`. Deployments
+ * (`createDeployment`) are served like models; with `admin: { token }`, `GET/POST /admin/deployments/{name}`
+ * manage them.
  *
  * @example
  * ```ts
@@ -119,6 +123,7 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
         method: request.method,
         segments,
         table,
+        adminToken: opts.admin?.token,
         maxBodyBytes,
         body: () => (bodyRead ??= readJsonBody(request, maxBodyBytes)),
       };

@@ -1,12 +1,12 @@
 import { ModelshipError } from '../errors/index.js';
-import type { ServableModel } from '../serving/servable.js';
+import type { Servable } from '../serving/servable.js';
 
 /** The served models by name and version; the first model given for a name is its default version. */
 export class ModelTable {
-  readonly all: readonly ServableModel[];
-  readonly #byName = new Map<string, ServableModel[]>();
+  readonly all: readonly Servable[];
+  readonly #byName = new Map<string, Servable[]>();
 
-  constructor(models: readonly ServableModel[]) {
+  constructor(models: readonly Servable[]) {
     this.all = models;
     for (const m of models) {
       const versions = this.#byName.get(m.name) ?? [];
@@ -19,12 +19,12 @@ export class ModelTable {
   }
 
   /** The first model given: what `POST /predict` serves. */
-  get primary(): ServableModel {
-    return this.all[0] as ServableModel;
+  get primary(): Servable {
+    return this.all[0] as Servable;
   }
 
   /** All versions served under `name`, or throws MODEL_NOT_FOUND. */
-  versions(name: string): ServableModel[] {
+  versions(name: string): Servable[] {
     const versions = this.#byName.get(name);
     if (!versions) {
       throw new ModelshipError(
@@ -37,9 +37,9 @@ export class ModelTable {
   }
 
   /** The model for `name` (and `version`, else the default version), or throws MODEL_NOT_FOUND / VERSION_NOT_FOUND. */
-  get(name: string, version?: string): ServableModel {
+  get(name: string, version?: string): Servable {
     const versions = this.versions(name);
-    if (version === undefined) return versions[0] as ServableModel;
+    if (version === undefined) return versions[0] as Servable;
     const found = versions.find((m) => m.version === version);
     if (!found) {
       throw new ModelshipError(

@@ -1,5 +1,5 @@
 import type { Priority } from '../core/batching/index.js';
-import type { PredictOptions } from '../serving/servable.js';
+import type { RoutedPredictOptions } from '../serving/servable.js';
 import type { InboundRequest } from './exchange.js';
 import type { ModelTable } from './model-table.js';
 import { methodNotAllowed } from './responses.js';
@@ -11,6 +11,8 @@ export interface RouteContext {
   /** Path segments after the base path, URL-decoded. */
   readonly segments: readonly string[];
   readonly table: ModelTable;
+  /** The admin bearer token, when the admin routes are enabled. */
+  readonly adminToken: string | undefined;
   readonly maxBodyBytes: number;
   /** Reads and parses the JSON body within the size limit. */
   body(): Promise<unknown>;
@@ -26,18 +28,25 @@ export function requireMethod(ctx: RouteContext, ...allow: string[]): void {
 /** Headers a client may send to shape how its prediction is queued. */
 export const DEADLINE_HEADER = 'x-modelship-deadline-ms';
 export const PRIORITY_HEADER = 'x-modelship-priority';
+/** Keeps a client on one version of a deployment (canary routing is sticky by this key). */
+export const ROUTE_KEY_HEADER = 'x-modelship-route-key';
+/** The version that answered, on every prediction response. */
+export const VERSION_HEADER = 'x-modelship-version';
 
 /**
  * Per-request predict options from the request: the client's disconnect as an abort signal, and the
- * deadline and priority headers (validated by `predict`, so a bad value is a 400 `INVALID_ARGUMENT`).
+ * deadline and priority headers (validated by `predict`, so a bad value is a 400 `INVALID_ARGUMENT`), and the
+ * routing key deployments use for sticky canaries.
  */
-export function predictOptions(ctx: RouteContext): PredictOptions {
+export function predictOptions(ctx: RouteContext): RoutedPredictOptions {
   const deadline = ctx.request.header(DEADLINE_HEADER);
   const priority = ctx.request.header(PRIORITY_HEADER);
+  const routingKey = ctx.request.header(ROUTE_KEY_HEADER);
   const signal = ctx.request.signal;
   return {
     ...(signal === undefined ? {} : { signal }),
     ...(deadline === null ? {} : { deadlineMs: deadline.trim() === '' ? Number.NaN : Number(deadline) }),
     ...(priority === null ? {} : { priority: priority.trim().toLowerCase() as Priority }),
+    ...(routingKey === null || routingKey === '' ? {} : { routingKey }),
   };
 }

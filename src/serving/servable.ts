@@ -40,3 +40,45 @@ export interface ServableModel {
   ready(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** An answer together with the version that gave it. */
+export interface VersionedPrediction {
+  readonly outputs: PredictOutputs;
+  /** The version that answered (a deployment routes between several). */
+  readonly version: string;
+}
+
+/** `predict` options of something that routes between versions. */
+export interface RoutedPredictOptions extends PredictOptions {
+  /**
+   * Keeps a caller on one version: the same key always lands on the same version for the same weights
+   * (a user id, a session id). Without it, requests are split at random by weight.
+   */
+  readonly routingKey?: string;
+}
+
+/**
+ * Something served like a model that routes each request to one of several versions and says which one
+ * answered: a deployment. `createHandler` serves it like a model, and puts the version that answered in the
+ * body and the `x-modelship-version` header.
+ */
+export interface RoutedServable extends Omit<ServableModel, 'predict'> {
+  /** Tells a routed servable from a plain model. */
+  readonly routed: true;
+  predict(input: PredictInput, options?: RoutedPredictOptions): Promise<VersionedPrediction>;
+}
+
+/** What `createHandler` serves: loaded models and deployments. */
+export type Servable = ServableModel | RoutedServable;
+
+/** True for a deployment (something that says which version answered). */
+export function isRouted(model: Servable): model is RoutedServable {
+  return (model as RoutedServable).routed === true;
+}
+
+/** Runs `predict` on a model or a deployment and gives the outputs with the version that answered. */
+export async function predictVersioned(model: Servable, input: PredictInput, options: RoutedPredictOptions): Promise<VersionedPrediction> {
+  if (isRouted(model)) return model.predict(input, options);
+  const { routingKey: _ignored, ...rest } = options;
+  return { outputs: await model.predict(input, rest), version: model.version };
+}

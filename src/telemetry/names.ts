@@ -13,7 +13,20 @@ export const METRICS = {
   workerRestarts: 'modelship.worker.restarts',
 } as const;
 
+/** Deployment metrics (canary, shadow, blue-green). */
+export const DEPLOYMENT_METRICS = {
+  requests: 'modelship.deployment.requests',
+  duration: 'modelship.deployment.request.duration',
+  shadowRequests: 'modelship.shadow.requests',
+  shadowDuration: 'modelship.shadow.duration',
+  agreement: 'modelship.shadow.agreement',
+  weight: 'modelship.deployment.weight',
+  changes: 'modelship.deployment.changes',
+} as const;
+
 export const ATTR = {
+  deployment: 'deployment.name',
+  role: 'deployment.role',
   modelName: 'model.name',
   modelVersion: 'model.version',
   outcome: 'outcome',

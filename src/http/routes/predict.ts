@@ -1,7 +1,7 @@
 import { ModelshipError } from '../../errors/index.js';
-import type { ServableModel } from '../../serving/servable.js';
+import { predictVersioned, type Servable } from '../../serving/servable.js';
 import type { OutboundResponse } from '../exchange.js';
-import { predictOptions, type RouteContext } from '../route-context.js';
+import { predictOptions, VERSION_HEADER, type RouteContext } from '../route-context.js';
 import { json } from '../responses.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -19,9 +19,10 @@ export function readRequestedOutputs(value: unknown, field: string): string[] | 
 
 /**
  * `POST /predict` and `POST /models/{name}[/versions/{v}]/predict`: body `{"inputs": {...}}` (or an array for
- * a one-input model), optional `"outputs": ["name"]`; answers `{"model", "version", "outputs": {name: nested}}`.
+ * a one-input model), optional `"outputs": ["name"]`; answers `{"model", "version", "outputs": {name: nested}}`
+ * with the version that answered (a deployment routes between versions) also in `x-modelship-version`.
  */
-export async function handlePredict(ctx: RouteContext, model: ServableModel): Promise<OutboundResponse> {
+export async function handlePredict(ctx: RouteContext, model: Servable): Promise<OutboundResponse> {
   const body = await ctx.body();
   if (!isObject(body) || !('inputs' in body)) {
     throw new ModelshipError(
@@ -30,15 +31,15 @@ export async function handlePredict(ctx: RouteContext, model: ServableModel): Pr
     );
   }
   const outputs = readRequestedOutputs(body.outputs, 'outputs');
-  const result = await model.predict(body.inputs as never, {
+  const { outputs: result, version } = await predictVersioned(model, body.inputs as never, {
     ...predictOptions(ctx),
     ...(outputs === undefined ? {} : { outputs }),
   });
-  return json({ model: model.name, version: model.version, outputs: result });
+  return json({ model: model.name, version, outputs: result }, 200, { [VERSION_HEADER]: version });
 }
 
 /** A model's description for `GET /models` and `GET /models/{name}`. */
-export function describeModel(model: ServableModel): Record<string, unknown> {
+export function describeModel(model: Servable): Record<string, unknown> {
   return {
     name: model.name,
     version: model.version,

@@ -1,7 +1,7 @@
 import { ModelshipError } from '../../errors/index.js';
-import type { ServableModel } from '../../serving/servable.js';
+import { predictVersioned, type Servable } from '../../serving/servable.js';
 import type { OutboundResponse } from '../exchange.js';
-import { predictOptions, requireMethod, type RouteContext } from '../route-context.js';
+import { predictOptions, requireMethod, VERSION_HEADER, type RouteContext } from '../route-context.js';
 import { decodeOipInputs, encodeOipOutput, toOipTensorMetadata } from '../oip-codec.js';
 import { json } from '../responses.js';
 import { readRequestedOutputs } from './predict.js';
@@ -52,7 +52,7 @@ export async function handleV2(ctx: RouteContext): Promise<OutboundResponse | un
   return undefined;
 }
 
-function metadata(ctx: RouteContext, model: ServableModel, allVersions: boolean): Record<string, unknown> {
+function metadata(ctx: RouteContext, model: Servable, allVersions: boolean): Record<string, unknown> {
   const versions = allVersions ? ctx.table.versions(model.name).map((m) => m.version) : [model.version];
   return {
     name: model.name,
@@ -63,7 +63,7 @@ function metadata(ctx: RouteContext, model: ServableModel, allVersions: boolean)
   };
 }
 
-async function infer(ctx: RouteContext, model: ServableModel): Promise<OutboundResponse> {
+async function infer(ctx: RouteContext, model: Servable): Promise<OutboundResponse> {
   const body = await ctx.body();
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ModelshipError('INVALID_INPUT', 'The body must be an inference request object with "inputs".');
@@ -80,14 +80,18 @@ async function infer(ctx: RouteContext, model: ServableModel): Promise<OutboundR
     }
     outputs = readRequestedOutputs(request.outputs.map((o: { name?: unknown }) => o.name), 'outputs[].name');
   }
-  const result = await model.predict(inputs, {
+  const { outputs: result, version } = await predictVersioned(model, inputs, {
     ...predictOptions(ctx),
     ...(outputs === undefined ? {} : { outputs }),
   });
-  return json({
-    model_name: model.name,
-    model_version: model.version,
-    id: request.id ?? globalThis.crypto.randomUUID(),
-    outputs: Object.entries(result).map(([name, t]) => encodeOipOutput(name, t)),
-  });
+  return json(
+    {
+      model_name: model.name,
+      model_version: version,
+      id: request.id ?? globalThis.crypto.randomUUID(),
+      outputs: Object.entries(result).map(([name, t]) => encodeOipOutput(name, t)),
+    },
+    200,
+    { [VERSION_HEADER]: version },
+  );
 }

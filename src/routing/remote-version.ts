@@ -1,0 +1,110 @@
+import { allocate } from '../core/dtype.js';
+import { toFeeds, type PredictInput } from '../core/input.js';
+import { fromOipDatatype, toOipDatatype } from '../core/oip-codec.js';
+import { Tensor } from '../core/tensor.js';
+import { ModelshipError, toModelshipError } from '../errors/index.js';
+import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from '../serving/servable.js';
+import type { ModelSignature, TensorSpec } from '../spec/tensor.js';
+import type { RemoteVersion } from './deployment-options.js';
+
+interface OipTensorMeta {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+const RETRY_STATUS = new Set([502, 503, 504]);
+
+function toSpec(meta: OipTensorMeta): TensorSpec {
+  const dtype = fromOipDatatype(meta.datatype);
+  if (dtype === undefined) throw new ModelshipError('UPSTREAM_ERROR', `The remote model declares ${meta.name} as ${meta.datatype}, which modelship does not know.`);
+  return { name: meta.name, dtype, shape: meta.shape.map((d) => (d < 0 ? null : d)) };
+}
+
+function toTensor(output: { name: string; datatype: string; shape: number[]; data: unknown[] }): Tensor {
+  const dtype = fromOipDatatype(output.datatype);
+  if (dtype === undefined || !Array.isArray(output.data)) throw new ModelshipError('UPSTREAM_ERROR', `The remote answer for ${output.name} is not a v2 tensor.`);
+  const data = allocate(dtype, output.data.length) as unknown as { [i: number]: unknown };
+  const big = dtype === 'int64' || dtype === 'uint64';
+  output.data.forEach((v, i) => (data[i] = big ? BigInt(v as number) : v));
+  return new Tensor(dtype, data as never, output.shape);
+}
+
+/**
+ * A version served by another server over KServe v2 / the Open Inference Protocol, as a model: the signature
+ * comes from its metadata, `predict` posts to `/infer` with a per-attempt timeout and retries connection
+ * failures and 502/503/504 (inference is idempotent). Failures map to UPSTREAM_UNAVAILABLE / UPSTREAM_ERROR.
+ */
+export async function createRemoteVersion(remote: RemoteVersion, fetchImpl: typeof fetch = globalThis.fetch): Promise<ServableModel> {
+  const base = `${remote.url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(remote.model)}${remote.version === undefined ? '' : `/versions/${encodeURIComponent(remote.version)}`}`;
+  const timeoutMs = remote.timeoutMs ?? 10_000;
+  const retries = remote.retries ?? 2;
+  const where = `${remote.model} at ${remote.url}`;
+
+  async function call(path: string, init: RequestInit, signal?: AbortSignal): Promise<unknown> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      signal?.throwIfAborted();
+      const timeout = AbortSignal.timeout(timeoutMs);
+      try {
+        const res = await fetchImpl(`${base}${path}`, { ...init, headers: { 'content-type': 'application/json', ...remote.headers }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        const text = await res.text();
+        if (res.ok) return JSON.parse(text) as unknown;
+        let message = text.slice(0, 200);
+        try {
+          message = String((JSON.parse(text) as { error?: unknown }).error ?? message);
+        } catch {
+          // not JSON
+        }
+        if (RETRY_STATUS.has(res.status)) {
+          lastError = new ModelshipError('UPSTREAM_UNAVAILABLE', `${where} answered ${res.status}: ${message}`);
+          continue;
+        }
+        throw new ModelshipError(res.status === 400 ? 'INVALID_INPUT' : 'UPSTREAM_ERROR', `${where} answered ${res.status}: ${message}`);
+      } catch (error) {
+        if (ModelshipError.isInstance(error)) throw error;
+        if (signal?.aborted) throw new ModelshipError('ABORTED', `The request to ${where} was cancelled.`, { cause: error });
+        lastError = new ModelshipError('UPSTREAM_UNAVAILABLE', `${where} could not be reached (${toModelshipError(error).message}).`, { cause: error });
+      }
+    }
+    throw lastError;
+  }
+
+  const meta = (await call('', { method: 'GET' })) as { name?: string; versions?: string[]; platform?: string; inputs?: OipTensorMeta[]; outputs?: OipTensorMeta[] };
+  if (!Array.isArray(meta.inputs) || !Array.isArray(meta.outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} gave metadata without inputs and outputs.`);
+  const signature: ModelSignature = { inputs: meta.inputs.map(toSpec), outputs: meta.outputs.map(toSpec) };
+  let state: ModelState = 'ready';
+  return {
+    name: remote.model,
+    version: remote.version ?? meta.versions?.[0] ?? 'remote',
+    signature,
+    platform: meta.platform ?? 'remote',
+    metadata: { remote: remote.url },
+    get state() {
+      return state;
+    },
+    async predict(input: PredictInput, options: PredictOptions = {}): Promise<PredictOutputs> {
+      if (state !== 'ready') throw new ModelshipError('NOT_READY', `Remote version ${where} is closed.`);
+      const feeds = toFeeds(signature, input);
+      const body = {
+        inputs: Object.entries(feeds).map(([name, t]) => ({
+          name,
+          shape: t.shape,
+          datatype: toOipDatatype(t.dtype),
+          data: Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
+        })),
+        ...(options.outputs ? { outputs: options.outputs.map((name) => ({ name })) } : {}),
+      };
+      const signal = options.deadlineMs === undefined ? options.signal : AbortSignal.any([AbortSignal.timeout(options.deadlineMs), ...(options.signal ? [options.signal] : [])]);
+      const answer = (await call('/infer', { method: 'POST', body: JSON.stringify(body) }, signal)) as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] };
+      if (!Array.isArray(answer.outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} answered without outputs.`);
+      const out: PredictOutputs = {};
+      for (const o of answer.outputs) out[o.name] = toTensor(o);
+      return out;
+    },
+    ready: () => Promise.resolve(),
+    close: async () => {
+      state = 'closed';
+    },
+  };
+}
