@@ -111,6 +111,20 @@ describe('Batcher', () => {
     expect(Math.max(...exec.calls.map((c) => c.rows))).toBeLessThanOrEqual(4);
   });
 
+  it('shares what queued among free slots instead of piling it onto one (no queue delay)', async () => {
+    const exec = new ManualExecutor(2);
+    const batcher = new Batcher(exec, config({ maxBatchSize: 64 }));
+    const requests = Array.from({ length: 8 }, (_, i) => rowsOf(i, 1));
+    const pending = requests.map((f) => batcher.submit(f));
+    const first = await exec.started(1);
+    const second = await exec.started(2);
+    expect([first.rows, second.rows]).toEqual([4, 4]);
+    first.release();
+    second.release();
+    const outs = await Promise.all(pending);
+    outs.forEach((out, i) => expect(values(out)).toEqual(expected(requests[i] as Feeds)));
+  });
+
   it('splits a request larger than maxBatchSize into parts and joins their outputs in order', async () => {
     const exec = new ManualExecutor(2);
     const batcher = new Batcher(exec, config({ maxBatchSize: 4 }));

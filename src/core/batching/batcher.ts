@@ -229,12 +229,17 @@ export class Batcher {
   #collect(head: Entry): Entry[] | undefined {
     const { maxBatchSize, maxQueueDelayMs, preferredBatchSizes } = this.#config;
     if (!this.#batching || head.key === undefined) return [head];
+    // Without a queue delay, what is queued is shared among the free slots rather than piled onto the first:
+    // two workers each running half the rows answer sooner, and their results come back in two waves the
+    // caller's thread can handle while the other half runs.
+    const free = this.#executor.concurrency - this.#running;
+    const limit = maxQueueDelayMs <= 0 && free > 1 ? Math.min(maxBatchSize, Math.ceil(this.#queue.rows / free)) : maxBatchSize;
     const batch: Entry[] = [head];
     let rows = head.rows;
     let scanned = 0;
     for (const e of this.#queue.entries()) {
-      if (rows >= maxBatchSize || ++scanned > 4 * maxBatchSize) break;
-      if (e === head || e.key !== head.key || rows + e.rows > maxBatchSize) continue;
+      if (rows >= limit || ++scanned > 4 * maxBatchSize) break;
+      if (e === head || e.key !== head.key || rows + e.rows > limit) continue;
       batch.push(e);
       rows += e.rows;
     }

@@ -8,6 +8,8 @@ export interface Queued {
   /** Set once the entry has left the queue (taken for a batch, or dropped on deadline or abort); dropped entries are skipped lazily. */
   dequeued: boolean;
   readonly priority: Priority;
+  /** Rows the entry adds to a batch. */
+  readonly rows: number;
 }
 
 /**
@@ -21,14 +23,21 @@ export class RequestQueue<T extends Queued> {
     { items: [], head: 0 },
   ];
   #size = 0;
+  #rows = 0;
 
   get size(): number {
     return this.#size;
   }
 
+  /** Rows of all live entries. */
+  get rows(): number {
+    return this.#rows;
+  }
+
   push(entry: T): void {
     (this.#levels[LEVELS[entry.priority]] as { items: T[] }).items.push(entry);
     this.#size++;
+    this.#rows += entry.rows;
   }
 
   /** Puts entries back at the front of their level, in the order given. */
@@ -40,6 +49,7 @@ export class RequestQueue<T extends Queued> {
       if (level.head > 0) level.items[--level.head] = entry;
       else level.items.unshift(entry);
       this.#size++;
+      this.#rows += entry.rows;
     }
   }
 
@@ -48,6 +58,7 @@ export class RequestQueue<T extends Queued> {
     if (entry.dequeued) return false;
     entry.dequeued = true;
     this.#size--;
+    this.#rows -= entry.rows;
     return true;
   }
 
@@ -76,6 +87,7 @@ export class RequestQueue<T extends Queued> {
     for (const e of entries) {
       e.dequeued = true;
       this.#size--;
+      this.#rows -= e.rows;
     }
     for (const level of this.#levels) {
       while (level.head < level.items.length && (level.items[level.head] as T).dequeued) level.head++;
