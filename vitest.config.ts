@@ -8,6 +8,7 @@ export default defineConfig({
     alias: [
       { find: /^modelship$/, replacement: src('index.node.ts') },
       { find: /^modelship\/node$/, replacement: src('node.ts') },
+      { find: /^modelship\/browser$/, replacement: src('browser.ts') },
       { find: /^modelship\/express$/, replacement: src('express.ts') },
     ],
   },

@@ -20,6 +20,8 @@ export interface ServingRuntime {
   defaultRegistry(): RegistryAdapter;
   /** The platform name reported in metadata (KServe v2 `platform`). */
   readonly platform: string;
+  /** Whether a string reference names a file (or URL) for `readFile` rather than a registry entry; defaults to `isPathRef`. */
+  isPathRef?(ref: string): boolean;
 }
 
 /** What `loadModel` accepts: a registry reference, a file path or URL, or the model's bytes. */
@@ -48,7 +50,7 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, registry: Registry
   if (typeof text !== 'string' || text.length === 0) {
     throw new ModelshipError('INVALID_REF', 'loadModel needs a reference ("mnist@production", "mnist/3", "./model.onnx") or the model bytes.');
   }
-  if (isPathRef(text)) {
+  if (runtime.isPathRef ? runtime.isPathRef(text) : isPathRef(text)) {
     const bytes = await runtime.readFile(text);
     return { bytes, name: fileStem(text), metadata: {}, source: { ref: text } };
   }

@@ -1,0 +1,28 @@
+/**
+ * Runs tasks one at a time, in call order. onnxruntime-web cannot run two calls on one session at once (the
+ * second fails with "Session already started"), so every call on a session goes through one of these.
+ *
+ * A caller whose signal aborts stops waiting at once: a task that has not started is skipped, one that has
+ * started finishes in the background (onnxruntime-web cannot interrupt a run) and the next waits for it.
+ */
+export class RunQueue {
+  #tail: Promise<void> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#tail = this.#tail.then(async () => {
+        if (signal?.aborted) return;
+        try {
+          resolve(await task());
+        } catch (error) {
+          reject(error);
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+        }
+      });
+    });
+  }
+}
