@@ -7,18 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { publint } from 'publint';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
 import { tempFile } from '../helpers/models.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+// dist/ is built by test/global-setup.ts, once per run, so no test rebuilds it while another reads it.
 describe('the built package', () => {
-  beforeAll(async () => {
-    await run(process.execPath, [fileURLToPath(new URL('../../node_modules/tsup/dist/cli-default.js', import.meta.url))], { cwd: root });
-  }, 120_000);
-
   it('passes publint in strict mode', async () => {
     const { messages } = await publint({ pkgDir: root, strict: true, pack: false });
     expect(messages).toEqual([]);
