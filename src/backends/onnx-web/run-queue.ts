@@ -1,6 +1,7 @@
 /**
- * Runs tasks one at a time, in call order. onnxruntime-web cannot run two calls on one session at once (the
- * second fails with "Session already started"), so every call on a session goes through one of these.
+ * Runs tasks one at a time, in call order. onnxruntime-web does not support overlapping `run()` calls on one
+ * session: with WebGPU the second fails with "Session already started" (the WebAssembly build happens to get
+ * through them), so every call on a session goes through one of these, whatever the execution provider.
  *
  * A caller whose signal aborts stops waiting at once: a task that has not started is skipped, one that has
  * started finishes in the background (onnxruntime-web cannot interrupt a run) and the next waits for it.
