@@ -4,9 +4,11 @@
  * App Router route handler on the Node.js runtime, and the page that calls it renders.
  */
 import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, silentLogger } from 'modelship';
 import { digitImage, loadMnist } from '../../examples/shared/mnist-data.js';
+import { findChromium, launchChromium } from '../helpers/browser.js';
 import { postJson } from '../helpers/http.js';
 import { freePort, startProcess, type RunningProcess } from '../helpers/process.js';
 import { runCommand } from '../helpers/run.js';
@@ -44,6 +46,27 @@ describe('examples/nextjs', () => {
     const bad = await postJson(`${url}/api/predict`, { inputs: [['x']] });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('INVALID_INPUT');
+  });
+
+  it.skipIf(!findChromium())('runs the same model client-side on /in-browser (Turbopack emits the .wasm; no config)', async () => {
+    let browser: Browser | undefined;
+    try {
+      browser = await launchChromium();
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${url}/in-browser`);
+      await page.waitForFunction(() => /Done|Error/.test(document.getElementById('status')?.textContent ?? ''));
+      expect(await page.textContent('#status')).toContain('Done');
+      const labels = (await page.textContent('#labels'))?.split(', ').map(Number);
+      const { test } = loadMnist();
+      const rows = [0, 1, 2, 3, 4, 5].map((i) => digitImage(test, i).map((v) => Math.round(v * 1000) / 1000));
+      const server = await postJson(`${url}/api/predict`, { inputs: rows });
+      expect(labels).toEqual(server.body.outputs.label);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser?.close();
+    }
   });
 
   it('serves the page that calls it', async () => {

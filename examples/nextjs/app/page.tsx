@@ -14,7 +14,8 @@ export default async function Page() {
       <h1>MNIST on a Next.js route handler</h1>
       <p>
         Each button sends a held-out test digit to <code>POST /api/predict</code>, where modelship serves the model with
-        onnxruntime-node on the Node.js runtime.
+        onnxruntime-node on the Node.js runtime. <a href="/in-browser">The same model in the browser</a> runs on
+        onnxruntime-web instead.
       </p>
       <div style={{ display: 'flex', flexWrap: 'wrap', gap: '1rem' }}>
         {samples.map((s, i) => (
