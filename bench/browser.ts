@@ -60,13 +60,17 @@ async function main(): Promise<void> {
       mnist_overhead_us_per_call: overhead,
       mnist_overhead_us_per_call_best_blocks: (r.mnist.modelship.min - r.mnist.raw.min) * 1000,
       mnist_target_overhead_us: 20,
+      control_cnn_raw_vs_raw_ratio: r.cnn.control.raw2.p50 / r.cnn.control.raw.p50,
+      control_mnist_raw_vs_raw_us: (r.mnist.control.raw2.p50 - r.mnist.control.raw.p50) * 1000,
     };
     console.log(`\n  ${r.userAgent}\n  onnxruntime-web ${r.ort}, crossOriginIsolated ${r.isolated}, WebAssembly threads ${r.threads}\n`);
     console.log('case                                   raw          modelship    result');
     console.log(`(a) CNN, p50 per call (µs)             ${us(r.cnn.raw.p50).padEnd(13)}${us(r.cnn.modelship.p50).padEnd(13)}${cnnRatio.toFixed(3)}× raw (target ≤ 1.1×) ${cnnRatio <= 1.1 ? 'PASS' : 'FAIL'}`);
     console.log(`(b) MNIST, per call, blocks of 100 (µs) ${us(r.mnist.raw.p50).padEnd(13)}${us(r.mnist.modelship.p50).padEnd(13)}+${overhead.toFixed(1)} µs/call (target ≤ 20) ${overhead <= 20 ? 'PASS' : 'FAIL'}`);
+    console.log(`    A/A control (raw vs a second raw session): CNN ${(r.cnn.control.raw2.p50 / r.cnn.control.raw.p50).toFixed(3)}×, MNIST ${((r.mnist.control.raw2.p50 - r.mnist.control.raw.p50) * 1000).toFixed(1)} µs/call`);
     console.log(`    (fastest blocks: ${us(r.mnist.raw.min)} vs ${us(r.mnist.modelship.min)} µs, +${results.mnist_overhead_us_per_call_best_blocks.toFixed(1)} µs/call)`);
-    console.log(`\n  raw onnxruntime-web, 8 overlapping run() calls on one session: ${r.overlapping}`);
+    console.log(`\n  session creation: raw ${r.cnn.rawCreateMs.toFixed(0)} ms (the first, which also compiles the WebAssembly), then ${r.mnist.rawCreateMs.toFixed(0)} ms; loadModel (fetch, sha256, session) ${r.cnn.loadModelMs.toFixed(0)} / ${r.mnist.loadModelMs.toFixed(0)} ms`);
+    console.log(`  raw onnxruntime-web, 8 overlapping run() calls on one session: ${r.overlapping}`);
     const file = join(root, 'bench', 'results-browser.json');
     await mkdir(join(root, 'bench'), { recursive: true });
     await writeFile(file, `${JSON.stringify({ quick, results, details: r }, null, 2)}\n`);

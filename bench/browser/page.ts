@@ -47,16 +47,24 @@ async function compare(a: () => Promise<unknown>, b: () => Promise<unknown>, blo
 
 async function modelCase(url: string, input: string, dims: number[], block: number, rounds: number, warmup: number) {
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  let t0 = performance.now();
   const raw = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], logSeverityLevel: 4 });
+  const rawCreateMs = performance.now() - t0;
+  t0 = performance.now();
   const model = await loadModel(url, { backend: createOnnxWebBackend({ logger: silentLogger }), logger: silentLogger, cache: false, warmup: false });
   await model.ready();
+  const loadModelMs = performance.now() - t0;
   const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 37) % 101) / 101);
   const rawCall = () => raw.run({ [input]: new ort.Tensor('float32', data, dims) });
   const msCall = () => model.predict({ [input]: data });
   const r = await compare(rawCall, msCall, block, rounds, warmup);
+  // A/A control: a second raw session on the same model, to show how far two identical sides drift apart here.
+  const raw2 = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], logSeverityLevel: 4 });
+  const control = await compare(rawCall, () => raw2.run({ [input]: new ort.Tensor('float32', data, dims) }), block, Math.ceil(rounds / 2), warmup);
   await model.close();
   await raw.release();
-  return { raw: r.a, modelship: r.b };
+  await raw2.release();
+  return { raw: r.a, modelship: r.b, rawCreateMs, loadModelMs, control: { raw: control.a, raw2: control.b } };
 }
 
 /** Whether raw onnxruntime-web accepts overlapping run() calls on one session (modelship queues them anyway). */
@@ -73,7 +81,7 @@ async function overlapping(url: string): Promise<string> {
 Object.assign(window, {
   bench: async (quick: boolean) => ({
     isolated: crossOriginIsolated,
-    threads: ort.env.wasm.numThreads,
+    threads: ort.env.wasm.numThreads ?? `onnxruntime-web's default for ${navigator.hardwareConcurrency} cores`,
     ort: ort.env.versions.web,
     userAgent: navigator.userAgent,
     cnn: await modelCase('/cnn.onnx', 'image', [1, 1, 28, 28], 1, quick ? 60 : 400, 20),
