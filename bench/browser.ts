@@ -18,6 +18,7 @@ import { findChromium, launchChromium } from '../test/helpers/browser.js';
 import { tempDir } from '../test/helpers/models.js';
 import { ISOLATION_HEADERS, serveStatic } from '../test/helpers/static-server.js';
 import { buildCnnModel } from './browser/cnn-model.js';
+import type { BenchResult } from './browser/page.js';
 
 const quick = process.argv.includes('--quick');
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready]', { state: 'attached' });
     console.log('  running in Chromium (this takes a minute)…');
-    const r = await page.evaluate((q) => (window as any).bench(q), quick);
+    const r = await page.evaluate((q) => (window as unknown as { bench(quick: boolean): Promise<BenchResult> }).bench(q), quick);
     const us = (ms: number): string => (ms * 1000).toFixed(1);
     const cnnRatio = r.cnn.modelship.p50 / r.cnn.raw.p50;
     const overhead = (r.mnist.modelship.p50 - r.mnist.raw.p50) * 1000;

@@ -78,8 +78,9 @@ async function overlapping(url: string): Promise<string> {
   return failed.length === 0 ? 'all 8 overlapping runs succeeded' : `${failed.length} of 8 overlapping runs failed: ${String(failed[0]?.reason?.message ?? failed[0]?.reason)}`;
 }
 
-Object.assign(window, {
-  bench: async (quick: boolean) => ({
+/** The whole run; `bench/browser.ts` calls it through `window.bench`. */
+export async function runBench(quick: boolean) {
+  return {
     isolated: crossOriginIsolated,
     threads: ort.env.wasm.numThreads ?? `onnxruntime-web's default for ${navigator.hardwareConcurrency} cores`,
     ort: ort.env.versions.web,
@@ -87,6 +88,11 @@ Object.assign(window, {
     cnn: await modelCase('/cnn.onnx', 'image', [1, 1, 28, 28], 1, quick ? 60 : 400, 20),
     mnist: await modelCase('/mnist.onnx', 'pixels', [1, 784], 100, quick ? 10 : 60, 200),
     overlapping: await overlapping('/cnn.onnx'),
-  }),
-});
+  };
+}
+
+/** What one bench run reports. */
+export type BenchResult = Awaited<ReturnType<typeof runBench>>;
+
+Object.assign(window, { bench: runBench });
 document.body.dataset.ready = 'true';
