@@ -1,4 +1,5 @@
 import { ModelshipError } from '../errors/index.js';
+import { concatBytes } from '../core/bytes.js';
 
 /** True for `application/json` and `application/<x>+json`, with any parameters. */
 function isJsonType(contentType: string): boolean {
@@ -55,20 +56,10 @@ async function readText(request: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, total);
+  const bytes = concatBytes(chunks, total);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {
     throw new ModelshipError('MALFORMED_REQUEST', 'The request body is not valid UTF-8.', { cause });
   }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }

@@ -19,6 +19,21 @@ const HARNESS = `export * from 'modelship/browser';`;
 const WORKER = `import { createOnnxWebBackend, serveBackend } from 'modelship/browser';
 serveBackend(createOnnxWebBackend({ wasmPaths: '/ort/', numThreads: 1 }));`;
 
+/** Bundles `contents` for the browser into `outdir/<name>.js` (plus chunks), resolving modelship through its exports. */
+async function bundle(contents: string, outdir: string, name: string): Promise<void> {
+  await build({
+    stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    outdir,
+    entryNames: name,
+    logLevel: 'silent',
+    tsconfigRaw: {}, // resolve through package.json "exports", not tsconfig paths
+  });
+}
+
 /** Bundles the harness into a fresh directory and serves it, with `models` under /models/. */
 export async function serveHarness(models: Record<string, Uint8Array>, headers: Record<string, string> = {}): Promise<StaticServer> {
   const out = await tempDir('modelship-harness-');
@@ -26,27 +41,7 @@ export async function serveHarness(models: Record<string, Uint8Array>, headers: 
   await mkdir(modelDir);
   await Promise.all(Object.entries(models).map(([name, bytes]) => writeFile(join(modelDir, name), bytes)));
   await writeFile(join(out, 'index.html'), PAGE);
-  await build({
-    stdin: { contents: HARNESS, resolveDir: root, loader: 'ts', sourcefile: 'harness.ts' },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'browser',
-    outdir: out,
-    entryNames: 'harness',
-    logLevel: 'silent',
-    tsconfigRaw: {}, // resolve through package.json "exports", not tsconfig paths
-  });
-  await build({
-    stdin: { contents: WORKER, resolveDir: root, loader: 'ts', sourcefile: 'worker.ts' },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'browser',
-    outdir: join(out, 'worker'),
-    entryNames: 'worker',
-    logLevel: 'silent',
-    tsconfigRaw: {},
-  });
+  await bundle(HARNESS, out, 'harness');
+  await bundle(WORKER, join(out, 'worker'), 'worker');
   return serveStatic({ '/': out, '/ort/': join(root, 'node_modules/onnxruntime-web/dist') }, headers);
 }

@@ -1,3 +1,4 @@
+import { concatBytes } from '../../core/bytes.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 
 /** How far a model download has got. `total` is absent when the server does not say (no Content-Length). */
@@ -81,12 +82,5 @@ export async function download(url: string, options: { fetch?: FetchLike; signal
     if (options.signal?.aborted) throw toModelshipError(options.signal.reason);
     throw new ModelshipError('REGISTRY_UNAVAILABLE', `The download of ${url} broke off after ${loaded} bytes: ${(cause as Error).message}.`, { cause });
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks, loaded);
 }
