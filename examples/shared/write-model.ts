@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildMnistModel } from './demo-model.js';
 
 /** What `<out>.json` holds. */
@@ -37,7 +38,7 @@ export async function writeDemoModel(out: string, log: (line: string) => void = 
   return manifest;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = process.argv[2];
   if (!out) {
     console.error('usage: tsx write-model.ts <out.onnx>');

@@ -7,12 +7,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadModel, sha256Hex, silentLogger, toModelshipError, type Model } from 'modelship';
 import { digitImage } from '../../examples/shared/mnist-data.js';
-import { findChromium, launchChromium } from '../helpers/browser.js';
+import { chromiumForTests, launchChromium } from '../helpers/browser.js';
 import { tinyMnist } from '../helpers/models.js';
 import type { StaticServer } from '../helpers/static-server.js';
 import { serveHarness } from './harness.js';
 
-const chromium = findChromium();
+const chromium = chromiumForTests('the browser build tests');
 const MODEL = '/models/mnist.onnx';
 
 type Outcome = { ok: true; value: any } | { ok: false; code: string; message: string };

@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import webpack from 'webpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, silentLogger } from 'modelship';
-import { findChromium, launchChromium } from '../helpers/browser.js';
+import { chromiumForTests, launchChromium } from '../helpers/browser.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
 import { serveStatic, type StaticServer } from '../helpers/static-server.js';
 
@@ -21,7 +21,7 @@ window.run = async (rows) => {
 };
 document.body.dataset.ready = 'true';`;
 
-describe.skipIf(!findChromium())('modelship/browser bundled by webpack 5', () => {
+describe.skipIf(!chromiumForTests('the webpack browser test'))('modelship/browser bundled by webpack 5', () => {
   let server: StaticServer;
   let browser: Browser;
   let assets: string[];

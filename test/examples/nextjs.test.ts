@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, silentLogger } from 'modelship';
 import { digitImage, loadMnist } from '../../examples/shared/mnist-data.js';
-import { findChromium, launchChromium } from '../helpers/browser.js';
+import { chromiumForTests, launchChromium } from '../helpers/browser.js';
 import { postJson } from '../helpers/http.js';
 import { freePort, startProcess, type RunningProcess } from '../helpers/process.js';
 import { runCommand } from '../helpers/run.js';
@@ -48,7 +48,7 @@ describe('examples/nextjs', () => {
     expect(bad.body.error.code).toBe('INVALID_INPUT');
   });
 
-  it.skipIf(!findChromium())('runs the same model client-side on /in-browser (Turbopack emits the .wasm; no config)', async () => {
+  it.skipIf(!chromiumForTests('the Next.js in-browser page test'))('runs the same model client-side on /in-browser (Turbopack emits the .wasm; no config)', async () => {
     let browser: Browser | undefined;
     try {
       browser = await launchChromium();

@@ -9,13 +9,13 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, silentLogger, type Model } from 'modelship';
 import { digitImage, IMAGE_SIZE, loadMnist, type Dataset } from '../../examples/shared/mnist-data.js';
-import { findChromium, launchChromium } from '../helpers/browser.js';
+import { chromiumForTests, launchChromium } from '../helpers/browser.js';
 import { runCommand } from '../helpers/run.js';
 import { ISOLATION_HEADERS, serveStatic, type StaticServer } from '../helpers/static-server.js';
 
 const example = fileURLToPath(new URL('../../examples/vite-browser/', import.meta.url));
 const results = fileURLToPath(new URL('../../test-results/', import.meta.url));
-const chromium = findChromium();
+const chromium = chromiumForTests('the vite-browser example test');
 
 /** Traces a 28 × 28 digit onto the 280 × 280 pad: one mouse stroke per run of ink in each pixel row. */
 async function traceDigit(page: Page, pixels: number[]): Promise<number> {

@@ -14,6 +14,17 @@ export function findChromium(): string | undefined {
   return CANDIDATES.find((p) => existsSync(p));
 }
 
+/** The Chromium for a browser test file; when there is none, says why its browser tests are skipped. */
+export function chromiumForTests(suite: string): string | undefined {
+  const path = findChromium();
+  if (!path) {
+    console.warn(
+      `[modelship tests] SKIPPING ${suite}: no Chromium at $CHROMIUM_PATH or ${CANDIDATES.join(', ')}. Install it with \`apt-get install -y chromium\` (.ci/run does).`,
+    );
+  }
+  return path;
+}
+
 /**
  * Headless Chromium that does not call home. `--no-sandbox` because CI runs as root; every launch gets a
  * fresh temporary profile, so no cache survives from an earlier run.
