@@ -40,13 +40,21 @@ export function configureEnvironment(
   }
 }
 
-/** Whether WebGPU can be used here: the API exists and yields an adapter (it does not on most headless or GPU-less machines). */
-export async function webGpuAvailable(): Promise<boolean> {
-  const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
+let gpuCheck: Promise<boolean> | undefined;
+
+/**
+ * Whether WebGPU can be used here: the API exists and yields an adapter (it does not on most headless or
+ * GPU-less machines). Asked once per page.
+ */
+export function webGpuAvailable(): Promise<boolean> {
+  gpuCheck ??= (async () => {
+    const gpu = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
+    if (!gpu) return false;
+    try {
+      return (await gpu.requestAdapter()) != null;
+    } catch {
+      return false;
+    }
+  })();
+  return gpuCheck;
 }
