@@ -10,7 +10,10 @@ export interface OnnxWebLogger {
 const isLogger = (v: unknown): v is OnnxWebLogger =>
   typeof v === 'object' && v !== null && typeof (v as OnnxWebLogger).warn === 'function' && typeof (v as OnnxWebLogger).debug === 'function';
 
-/** Options for `createOnnxWebBackend`. Parsed once; invalid options fail with `INVALID_OPTIONS`. */
+/**
+ * Options for `createOnnxWebBackend`. Parsed once; invalid options fail with `INVALID_OPTIONS`. `wasmPaths` and
+ * `numThreads` set onnxruntime-web's page-wide `env`: the first backend to create a session decides them.
+ */
 export const onnxWebBackendOptionsSchema = z.strictObject({
   /**
    * Where onnxruntime-web's `.wasm` and `.mjs` files are served from (its `env.wasm.wasmPaths`), e.g. `'/ort/'`
