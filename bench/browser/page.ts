@@ -42,7 +42,14 @@ async function compare(a: () => Promise<unknown>, b: () => Promise<unknown>, blo
       ta.push(await time(a, block));
     }
   }
-  return { a: stats(ta), b: stats(tb) };
+  // Paired: each round's two blocks ran back to back, under the same load, so their difference and ratio
+  // are far steadier on a shared machine than the difference of two medians.
+  return {
+    a: stats(ta),
+    b: stats(tb),
+    diff: stats(tb.map((t, i) => t - (ta[i] as number))),
+    ratio: stats(tb.map((t, i) => t / (ta[i] as number))),
+  };
 }
 
 async function modelCase(url: string, input: string, dims: number[], block: number, rounds: number, warmup: number) {
@@ -64,7 +71,15 @@ async function modelCase(url: string, input: string, dims: number[], block: numb
   await model.close();
   await raw.release();
   await raw2.release();
-  return { raw: r.a, modelship: r.b, rawCreateMs, loadModelMs, control: { raw: control.a, raw2: control.b } };
+  return {
+    raw: r.a,
+    modelship: r.b,
+    diffMs: r.diff,
+    ratio: r.ratio,
+    rawCreateMs,
+    loadModelMs,
+    control: { raw: control.a, raw2: control.b, diffMs: control.diff, ratio: control.ratio },
+  };
 }
 
 /** Whether raw onnxruntime-web accepts overlapping run() calls on one session (modelship queues them anyway). */

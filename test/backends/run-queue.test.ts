@@ -40,6 +40,19 @@ describe('RunQueue (one call at a time per onnxruntime-web session)', () => {
     });
     await expect(failed).rejects.toThrow('boom');
     await expect(queue.run(async () => 1)).resolves.toBe(1);
+    const thrown = queue.run((() => {
+      throw new Error('sync');
+    }) as () => Promise<never>);
+    await expect(thrown).rejects.toThrow('sync');
+    const log: string[] = [];
+    const a = gate(log, 'a');
+    const ra = queue.run(a.task);
+    const rb = queue.run(async () => log.push('b'));
+    await Promise.resolve();
+    expect(log).toEqual(['start a']); // still queued after the throw: b waits for a
+    a.open();
+    await Promise.all([ra, rb]);
+    expect(log).toEqual(['start a', 'end a', 'b']);
   });
 
   it('rejects a waiting caller at once when its signal aborts, and never starts its task', async () => {

@@ -90,7 +90,7 @@ export class OrtBackendSession implements BackendSession {
     const fetches = options.outputs ?? this.#outputNames;
     let results: InferenceSession.ReturnType;
     try {
-      results = await this.#session.run(ortFeeds, [...fetches]);
+      results = await this.#session.run(ortFeeds, fetches as string[]);
     } catch (cause) {
       const message = messageOf(cause);
       if (INPUT_ERROR.test(message)) throw new ModelshipError('INVALID_INPUT', message, { cause });

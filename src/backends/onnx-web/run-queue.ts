@@ -8,20 +8,39 @@
  */
 export class RunQueue {
   #tail: Promise<void> = Promise.resolve();
+  /** Tasks started or waiting. */
+  #pending = 0;
 
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#pending++;
+    const settled = (): void => {
+      this.#pending--;
+    };
+    if (this.#pending === 1 && !signal) {
+      // Idle queue, nothing to abort: start at once (the common one-caller case costs no extra promises).
+      let result: Promise<T>;
+      try {
+        result = task();
+      } catch (error) {
+        settled();
+        return Promise.reject(error);
+      }
+      this.#tail = result.then(settled, settled);
+      return result;
+    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => reject(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#tail = this.#tail.then(async () => {
-        if (signal?.aborted) return;
         try {
+          if (signal?.aborted) return;
           resolve(await task());
         } catch (error) {
           reject(error);
         } finally {
           signal?.removeEventListener('abort', onAbort);
+          settled();
         }
       });
     });
