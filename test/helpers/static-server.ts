@@ -61,6 +61,7 @@ export async function serveStatic(mounts: Record<string, string>, headers: Recor
       () => send404(),
     );
   });
+  server.keepAliveTimeout = 120_000; // no idle-socket close racing a reused connection on a slow machine
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

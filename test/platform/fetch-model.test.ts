@@ -10,6 +10,7 @@ import { sha256Hex } from 'modelship';
 import { download, type DownloadProgress } from '../../src/platform/browser/download.js';
 import { fetchModel } from '../../src/platform/browser/fetch-model.js';
 import type { ModelCache } from '../../src/platform/browser/model-cache.js';
+import { freePort } from '../helpers/process.js';
 
 const BYTES = new Uint8Array(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251));
 
@@ -41,10 +42,19 @@ describe('browser model downloads', () => {
       if (req.url === '/forbidden') return res.writeHead(403).end('no');
       res.writeHead(404).end('not found');
     });
+    // Keep idle connections open for the whole file: with Node's 5 s default, a slow machine can see the server
+    // close a socket just as fetch reuses it, which fails a request for reasons that have nothing to do with it.
+    server.keepAliveTimeout = 120_000;
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
 
   it('reports progress from 0 to the Content-Length', async () => {
     const events: DownloadProgress[] = [];
@@ -65,7 +75,10 @@ describe('browser model downloads', () => {
     await expect(download(`${base}/missing.onnx`)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', httpStatus: 404 });
     await expect(download(`${base}/busy`)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retryable: true });
     await expect(download(`${base}/forbidden`)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { status: 403 } });
-    await expect(download('http://127.0.0.1:1/model.onnx')).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    await expect(download(`http://127.0.0.1:${await freePort()}/model.onnx`)).rejects.toMatchObject({
+      code: 'REGISTRY_UNAVAILABLE',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
     await expect(download(`${base}/model.onnx`, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 

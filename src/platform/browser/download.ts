@@ -26,6 +26,14 @@ function contentLength(response: Response): number | undefined {
   return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
+/** A network error's message, with the reason some fetch implementations keep one level down ("fetch failed" → ECONNRESET). */
+function reason(cause: unknown): string {
+  const inner = (cause as { cause?: { message?: string; code?: string } }).cause;
+  const detail = inner?.code ?? inner?.message;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return detail ? `${message} (${detail})` : message;
+}
+
 function statusError(url: string, response: Response): ModelshipError {
   const status = response.status;
   if (status === 404 || status === 410) {
@@ -53,7 +61,7 @@ export async function download(url: string, options: { fetch?: FetchLike; signal
     response = await fetchFn(url, options.signal ? { signal: options.signal } : {});
   } catch (cause) {
     if (options.signal?.aborted) throw toModelshipError(options.signal.reason);
-    throw new ModelshipError('REGISTRY_UNAVAILABLE', `Could not download ${url}: ${(cause as Error).message}. Check the network and that the server allows this origin (CORS).`, { cause });
+    throw new ModelshipError('REGISTRY_UNAVAILABLE', `Could not download ${url}: ${reason(cause)}. Check the network and that the server allows this origin (CORS).`, { cause });
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
@@ -80,7 +88,7 @@ export async function download(url: string, options: { fetch?: FetchLike; signal
     }
   } catch (cause) {
     if (options.signal?.aborted) throw toModelshipError(options.signal.reason);
-    throw new ModelshipError('REGISTRY_UNAVAILABLE', `The download of ${url} broke off after ${loaded} bytes: ${(cause as Error).message}.`, { cause });
+    throw new ModelshipError('REGISTRY_UNAVAILABLE', `The download of ${url} broke off after ${loaded} bytes: ${reason(cause)}.`, { cause });
   }
   return concatBytes(chunks, loaded);
 }
