@@ -42,9 +42,12 @@ export async function loadModel(ref: ModelRef, options?: BrowserLoadModelOptions
     logger: common.logger ?? defaultLogger,
   });
   const name = common.name ?? urlStem(ref);
+  const { registry } = common;
+  // Only a real adapter is wrapped; anything else goes through as given, so loadModelWith reports INVALID_OPTIONS.
+  const cacheable = typeof registry?.resolve === 'function' && typeof registry.fetch === 'function';
   return loadModelWith(runtime, ref, {
     ...common,
     ...(name === undefined ? {} : { name }),
-    ...(common.registry ? { registry: runtime.withCache(common.registry) } : {}),
+    ...(registry && cacheable ? { registry: runtime.withCache(registry) } : {}),
   });
 }

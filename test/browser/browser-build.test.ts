@@ -231,6 +231,9 @@ describe.skipIf(!chromium)('modelship/browser in Chromium', () => {
     const bad = await inPage(`await m.loadModel('${MODEL}', { backend, onProgress: 3 });`);
     expect(bad).toMatchObject({ ok: false, code: 'INVALID_OPTIONS' });
     expect((bad as { message: string }).message).toContain('onProgress must be a function');
+    const badRegistry = await inPage(`await m.loadModel('digits@production', { backend, registry: { resolve() {} } });`);
+    expect(badRegistry).toMatchObject({ ok: false, code: 'INVALID_OPTIONS' });
+    expect((badRegistry as { message: string }).message).toContain('registry must implement resolve() and fetch()');
   });
 
   it('runs models in a Web Worker with the same outputs and error codes', async () => {
