@@ -37,10 +37,26 @@ module.exports = {
     },
     {
       name: 'no-node-in-agnostic-layers',
-      comment: 'spec, errors, core, telemetry and the fetch-style http core run in browsers too',
+      comment: 'spec, errors, core, telemetry, the fetch-style http core and the browser code run in browsers',
       severity: 'error',
-      from: { path: '^src/(spec|errors|core|telemetry)/|^src/http/(?!node/)' },
+      from: {
+        path: '^src/(spec|errors|core|telemetry|platform/browser|backends/(onnx-common|onnx-web|web-worker))/|^src/http/(?!node/)|^src/serving/browser-|^src/(browser|load-model\\.browser)\\.ts$',
+      },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'browser-entry-without-node',
+      comment: 'Nothing the browser entry reaches, however indirectly, may import a node: module',
+      severity: 'error',
+      from: { path: '^src/browser\\.ts$' },
+      to: { path: '^(node:.+|fs|path|os|crypto|url|util|stream|events|module|worker_threads|child_process|http|https|net)$', reachable: true },
+    },
+    {
+      name: 'onnxruntime-only-in-backends',
+      comment: 'backends/ is the only place onnxruntime is imported (CONVENTIONS.md)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/backends/' },
+      to: { path: 'onnxruntime' },
     },
     {
       name: 'spec-is-types-only',

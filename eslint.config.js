@@ -2,7 +2,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'models/**', 'test-results/**', 'coverage/**', 'scratch/**'] },
+  {
+    ignores: [
+      'dist/**', 'node_modules/**', 'models/**', 'test-results/**', 'coverage/**', '.scratch/**', 'scratch/**',
+      'examples/*/dist/**', 'examples/*/.next/**', 'examples/*/next-env.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,6 +9,7 @@ export default defineConfig({
     'index.node': 'src/index.node.ts',
     node: 'src/node.ts',
     express: 'src/express.ts',
+    browser: 'src/browser.ts',
     // Started by the worker pool as `new URL('./session-worker.js', import.meta.url)`: keep it at dist/'s top.
     'session-worker': 'src/backends/onnx-node/session-worker.ts',
   },
@@ -21,6 +22,6 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   // Peers and optional runtimes stay external and are imported lazily at the point of use.
-  external: ['onnxruntime-node', 'onnxruntime-web', 'express', /^node:/],
+  external: ['onnxruntime-node', /^onnxruntime-web(\/|$)/, 'express', /^node:/],
   define: { MODELSHIP_VERSION: JSON.stringify(version) },
 });

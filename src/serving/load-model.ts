@@ -26,6 +26,8 @@ export interface ServingRuntime {
   defaultRegistry(): RegistryAdapter;
   /** The platform name reported in metadata (KServe v2 `platform`). */
   readonly platform: string;
+  /** Whether a string reference names a file (or URL) for `readFile` rather than a registry entry; defaults to `isPathRef`. */
+  isPathRef?(ref: string): boolean;
   /**
    * Brings a model given by URL (`https://…#sha256=…`, `s3://…`) into a local cache and returns the cached file,
    * pinned until `release()`. Runtimes without it refuse URL references.
@@ -78,6 +80,11 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
   const text = ref instanceof URL ? ref.href : ref;
   if (typeof text !== 'string' || text.length === 0) {
     throw new ModelshipError('INVALID_REF', 'loadModel needs a reference ("mnist@production", "mnist/3", "./model.onnx") or the model bytes.');
+  }
+  // A runtime may claim references itself (the browser reads URLs with fetch and its Cache API).
+  if (runtime.isPathRef?.(text)) {
+    const bytes = await runtime.readFile(text);
+    return { bytes, name: fileStem(text), metadata: {}, source: { ref: text } };
   }
   const signal = opts.signal;
   // Without a listener, an answer served from the cache during an outage still shows up in the log.

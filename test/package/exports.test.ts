@@ -7,40 +7,47 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { publint } from 'publint';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
 import { tempFile } from '../helpers/models.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+// dist/ is built by test/global-setup.ts, once per run, so no test rebuilds it while another reads it.
 describe('the built package', () => {
-  beforeAll(async () => {
-    await run(process.execPath, [fileURLToPath(new URL('../../node_modules/tsup/dist/cli-default.js', import.meta.url))], { cwd: root });
-  }, 120_000);
-
   it('passes publint in strict mode', async () => {
     const { messages } = await publint({ pkgDir: root, strict: true, pack: false });
     expect(messages).toEqual([]);
   });
 
-  it('gives browser bundlers a graph without node: modules or onnxruntime-node', async () => {
-    const result = await build({
-      stdin: { contents: "export * from 'modelship';", resolveDir: root, loader: 'ts' },
-      bundle: true,
-      write: false,
-      platform: 'browser',
-      format: 'esm',
-      metafile: true,
-      logLevel: 'silent',
-      // Resolve through package.json "exports" as a user's bundler would, not through our tsconfig paths.
-      tsconfigRaw: {},
-    });
-    const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.some((i) => i.startsWith('dist/index.js') || i.endsWith('/dist/index.js'))).toBe(true);
-    expect(inputs.filter((i) => /node:|onnxruntime-node|index\.node|proper-lockfile/.test(i))).toEqual([]);
-    const code = result.outputFiles[0]?.text ?? '';
-    expect(code).not.toMatch(/from\s*["']node:/);
+  it('gives browser bundlers loadModel on onnxruntime-web, with no node: module anywhere in the graph', async () => {
+    for (const specifier of ['modelship', 'modelship/browser']) {
+      const result = await build({
+        stdin: { contents: `export * from '${specifier}';`, resolveDir: root, loader: 'ts' },
+        bundle: true,
+        splitting: true,
+        outdir: 'out',
+        write: false,
+        platform: 'browser',
+        format: 'esm',
+        metafile: true,
+        logLevel: 'silent',
+        // Resolve through package.json "exports" as a user's bundler would, not through our tsconfig paths.
+        tsconfigRaw: {},
+      });
+      const inputs = Object.keys(result.metafile.inputs);
+      expect(inputs.some((i) => i.endsWith('dist/browser.js')), specifier).toBe(true);
+      // The lazily imported runtime is part of the graph (its own chunk), and is the WebAssembly build by default.
+      expect(inputs.some((i) => i.endsWith('onnxruntime-web/dist/ort.wasm.bundle.min.mjs')), specifier).toBe(true);
+      expect(inputs.filter((i) => /node:|onnxruntime-node|index\.node|proper-lockfile/.test(i)), specifier).toEqual([]);
+      const entry = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+      expect(entry?.exports, specifier).toEqual(expect.arrayContaining(['loadModel', 'createOnnxWebBackend', 'createWorkerBackend', 'ModelshipError', 'createHandler']));
+      for (const file of result.outputFiles) {
+        // onnxruntime-web keeps a few Node-only branches behind its own require shim; nothing imports node: for real.
+        expect(file.text, file.path).not.toMatch(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']node:/);
+      }
+    }
   });
 
   it('resolves modelship, modelship/node and modelship/express under Node and serves a model from dist', async () => {

@@ -1,4 +1,4 @@
-import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 import { ModelshipError } from '../../errors/index.js';
 import { isDType } from '../../core/dtype.js';
 import type { DType, TensorLike, TensorSpec } from '../../spec/tensor.js';

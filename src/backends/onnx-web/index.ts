@@ -1,0 +1,2 @@
+export { createOnnxWebBackend } from './onnx-web-backend.js';
+export type { OnnxWebBackendOptions, OnnxWebLogger } from './onnx-web-options.js';
