@@ -24,7 +24,8 @@ export const browserLoadOptionsSchema = z.strictObject({
 });
 
 /** Options for `loadModel` in the browser build. */
-export type BrowserLoadModelOptions = LoadModelOptions & z.input<typeof browserLoadOptionsSchema>;
+export type BrowserLoadModelOptions = Omit<LoadModelOptions, keyof z.input<typeof browserLoadOptionsSchema>> &
+  z.input<typeof browserLoadOptionsSchema>;
 
 /** Parsed browser-only options. */
 export type BrowserLoadOptions = z.output<typeof browserLoadOptionsSchema>;

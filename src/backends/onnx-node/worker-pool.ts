@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -38,11 +38,32 @@ function tsxEsmApi(from: string): string {
 
 function workerEntry(): { script: URL | string; eval: boolean } {
   const here = import.meta.url;
-  if (!/\.[cm]?ts$/.test(new URL(here).pathname)) return { script: new URL('./session-worker.js', here), eval: false };
-  const entry = new URL('./session-worker.ts', here).href;
+  // File names in variables, not literals: bundlers resolve `new URL('literal', import.meta.url)` at build time,
+  // and the source-tree name below does not exist in a build.
+  const built = 'session-worker.js';
+  if (!/\.[cm]?ts$/.test(new URL(here).pathname)) return { script: builtWorker(here, built), eval: false };
+  const source = 'session-worker.ts';
+  const entry = new URL(source, here).href;
   const api = tsxEsmApi(here);
   const script = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
   return { script, eval: true };
+}
+
+/**
+ * The built worker entry: beside this chunk in modelship's `dist/`, or, when an app bundler copied modelship
+ * into its own output (Next.js without `serverExternalPackages`), wherever the installed package is.
+ */
+function builtWorker(here: string, file: string): URL {
+  const sibling = new URL(file, here);
+  if (existsSync(sibling)) return sibling;
+  try {
+    return pathToFileURL(createRequire(here).resolve(['modelship', file.replace(/\.js$/, '')].join('/')));
+  } catch {
+    throw new ModelshipError(
+      'MODEL_LOAD_FAILED',
+      `modelship's worker entry (${file}) is not next to the bundled code and the modelship package cannot be resolved from it. Keep modelship out of your server bundle (Next.js: serverExternalPackages: ['modelship', 'onnxruntime-node']), or pass workers: 0 to run on the calling thread.`,
+    );
+  }
 }
 
 function fromChannelError(error: unknown, worker: number): ModelshipError {

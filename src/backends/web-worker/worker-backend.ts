@@ -106,7 +106,9 @@ export function createWorkerBackend(worker: WorkerLike, options: { name?: string
     name: options.name ?? 'web-worker',
     async createSession(source: ModelSource, sessionOptions: BackendSessionOptions = {}): Promise<BackendSession> {
       if (!('bytes' in source)) throw new ModelshipError('INVALID_ARGUMENT', 'A worker backend loads models from bytes; fetch the file first (loadModel does).');
-      const { session, signature } = await call({ op: 'create', bytes: source.bytes, options: sessionOptions });
+      // Callbacks stay on this side: they cannot be cloned into the worker.
+      const { onEvent: _onEvent, ...options } = sessionOptions;
+      const { session, signature } = await call({ op: 'create', bytes: source.bytes, options });
       if (session === undefined || signature === undefined) throw new ModelshipError('INTERNAL', 'The inference worker answered without a session.');
       return new WorkerSession(session, signature);
     },
