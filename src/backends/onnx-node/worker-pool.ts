@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { ModelshipError } from '../../errors/index.js';
 import {
@@ -37,15 +38,14 @@ function tsxEsmApi(from: string): string {
 }
 
 function workerEntry(): { script: URL | string; eval: boolean } {
-  const here = import.meta.url;
-  // File names in variables, not literals: bundlers resolve `new URL('literal', import.meta.url)` at build time,
-  // and the source-tree name below does not exist in a build.
-  const built = 'session-worker.js';
-  if (!/\.[cm]?ts$/.test(new URL(here).pathname)) return { script: builtWorker(here, built), eval: false };
-  const source = 'session-worker.ts';
-  const entry = new URL(source, here).href;
-  const api = tsxEsmApi(here);
-  const script = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = /\.[cm]?ts$/.test(here);
+  // Paths built with path.join, not `new URL('…', import.meta.url)`: bundlers resolve that pattern at build
+  // time, and the source-tree name does not exist in a build.
+  const file = join(dirname(here), `session-worker.${fromSource ? 'ts' : 'js'}`);
+  if (!fromSource) return { script: builtWorker(here, file), eval: false };
+  const api = tsxEsmApi(import.meta.url);
+  const script = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); });`;
   return { script, eval: true };
 }
 
@@ -54,14 +54,13 @@ function workerEntry(): { script: URL | string; eval: boolean } {
  * into its own output (Next.js without `serverExternalPackages`), wherever the installed package is.
  */
 function builtWorker(here: string, file: string): URL {
-  const sibling = new URL(file, here);
-  if (existsSync(sibling)) return sibling;
+  if (existsSync(file)) return pathToFileURL(file);
   try {
-    return pathToFileURL(createRequire(here).resolve(['modelship', file.replace(/\.js$/, '')].join('/')));
+    return pathToFileURL(createRequire(here).resolve(['modelship', 'session-worker'].join('/')));
   } catch {
     throw new ModelshipError(
       'MODEL_LOAD_FAILED',
-      `modelship's worker entry (${file}) is not next to the bundled code and the modelship package cannot be resolved from it. Keep modelship out of your server bundle (Next.js: serverExternalPackages: ['modelship', 'onnxruntime-node']), or pass workers: 0 to run on the calling thread.`,
+      `modelship's worker entry (session-worker.js) is not next to the bundled code and the modelship package cannot be resolved from it. Keep modelship out of your server bundle (Next.js: serverExternalPackages: ['modelship', 'onnxruntime-node']), or pass workers: 0 to run on the calling thread.`,
     );
   }
 }
