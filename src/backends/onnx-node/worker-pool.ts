@@ -111,6 +111,8 @@ export class WorkerPoolSession implements BackendSession {
   #released = false;
   /** Moving average of a run's round trip, in ms; decides whether polling for answers pays. */
   #roundTripMs = Infinity;
+  /** When two runs last overlapped (performance.now()). */
+  #overlapAt = -Infinity;
 
   private constructor(signature: ModelSignature, model: WorkerData['model'], options: BackendSessionOptions, count: number) {
     this.signature = signature;
@@ -168,10 +170,13 @@ export class WorkerPoolSession implements BackendSession {
     const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
     const slot = this.#idle.pop() ?? (await this.#waitForWorker());
     this.#busy(slot);
-    // A lone run on an idle event loop may poll (callerWait); under load (other runs in flight, or the loop
-    // busy with sockets) the time is better spent elsewhere, and nobody polls.
-    const wait = CALLER_SPIN && this.#idle.length === this.concurrency - 1 && lightlyLoaded() ? callerWait(this.#roundTripMs) : undefined;
+    // A lone run on an idle event loop may poll (callerWait). Under load the time is better spent elsewhere
+    // and nobody polls: when runs overlapped in the last 10 ms (a server under traffic: its next requests are
+    // still in socket buffers while this one runs), or when the loop is busy.
     const started = performance.now();
+    const lone = this.#idle.length === this.concurrency - 1;
+    if (!lone) this.#overlapAt = started;
+    const wait = CALLER_SPIN && lone && started - this.#overlapAt > 10 && lightlyLoaded() ? callerWait(this.#roundTripMs) : undefined;
     let reply;
     try {
       reply = await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: fetch }, wait);
