@@ -1,6 +1,6 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { recordSpin } from './load-monitor.js';
-import { arenaEncodable, encodedSize, readTensors, writeTensors, type SlotTensor } from './tensor-codec.js';
+import { arenaEncodable, encodedSize, readTag, readTensors, writeTensors, type SlotTensor } from './tensor-codec.js';
 
 /**
  * A request/response channel to one worker thread over shared memory.
@@ -20,6 +20,8 @@ const STATUS = 3;
 const VIA_PORT = 4;
 /** 1 when the caller wants the worker to poll for its next call (see `lightlyLoaded`). */
 const SPIN_HINT = 5;
+/** A word nobody writes, for timed sleeps with `Atomics.wait`. */
+const SLEEP_WORD = 6;
 const CONTROL_BYTES = 64;
 
 const STATUS_ARENA = 0;
@@ -104,6 +106,8 @@ export class ChannelClient {
   #seq = 0;
   #pending: { resolve: (m: ChannelMessage) => void; reject: (e: unknown) => void } | undefined;
   #closed: Error | undefined;
+  #payload: ChannelMessage | undefined;
+  #error: ChannelError | undefined;
 
   constructor(init: ChannelInit) {
     this.#control = new Int32Array(init.control);
@@ -124,15 +128,15 @@ export class ChannelClient {
   call(op: number, message: ChannelMessage, wait?: CallerWait): Promise<ChannelMessage> {
     if (this.#closed) return Promise.reject(this.#closed);
     if (this.#pending) return Promise.reject(new Error('ChannelClient.call: a call is already in flight.'));
+    const seq = ++this.#seq;
     const placed = placeInArena(this.#arena, message, this.#port);
     this.#arena = placed.arena;
-    if (placed.inArena) writeTensors(this.#arena, message.tensors, message.extra);
+    if (placed.inArena) writeTensors(this.#arena, message.tensors, message.extra, seq);
     else this.#port.postMessage({ type: 'payload', payload: message } satisfies PortMessage);
     const control = this.#control;
     control[OP] = op;
     control[VIA_PORT] = placed.inArena ? 0 : 1;
     control[SPIN_HINT] = wait?.workerPolls ? 1 : 0;
-    const seq = ++this.#seq;
     const promise = new Promise<ChannelMessage>((resolve, reject) => {
       this.#pending = { resolve, reject };
     });
@@ -164,18 +168,28 @@ export class ChannelClient {
       else this.#complete(seq);
       return;
     }
-    this.#pending = undefined;
-    let payload: ChannelMessage | undefined;
-    let error: ChannelError | undefined;
+    // The answer is signalled through shared memory, but what travels on the port (a new arena, a payload, an
+    // error) may arrive a moment later: take what has arrived, and finish only once the answer is complete.
     for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) {
       const msg = m.message as PortMessage;
       if (msg.type === 'arena') this.#arena = msg.arena;
-      else if (msg.type === 'payload') payload = msg.payload;
-      else error = msg.error;
+      else if (msg.type === 'payload') this.#payload = msg.payload;
+      else this.#error = msg.error;
     }
     const status = this.#control[STATUS];
-    if (status === STATUS_ERROR && error) pending.reject(error);
-    else if (status === STATUS_PORT && payload) pending.resolve(payload);
+    const ready =
+      status === STATUS_ERROR ? this.#error !== undefined : status === STATUS_PORT ? this.#payload !== undefined : readTag(this.#arena) === seq;
+    if (!ready) {
+      setImmediate(() => this.#complete(seq));
+      return;
+    }
+    const payload = this.#payload;
+    const error = this.#error;
+    this.#payload = undefined;
+    this.#error = undefined;
+    this.#pending = undefined;
+    if (status === STATUS_ERROR) pending.reject(error);
+    else if (status === STATUS_PORT) pending.resolve(payload as ChannelMessage);
     else pending.resolve(readTensors(this.#arena, true));
   }
 
@@ -234,23 +248,31 @@ export async function serveChannel(
   for (;;) {
     awaitRequest(control, seq, control[SPIN_HINT] === 1 ? spinMs : 0);
     seq = Atomics.load(control, REQ);
-    let payload: ChannelMessage | undefined;
-    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-      const msg = m.message as PortMessage;
-      if (msg.type === 'arena') arena = msg.arena;
-      else if (msg.type === 'payload') payload = msg.payload;
-    }
     const op = control[OP] as number;
+    const viaPort = control[VIA_PORT] === 1;
+    // The request is signalled through shared memory, but a new arena or a payload sent on the port may arrive
+    // a moment later: take messages until the request is complete (its arena stamped with this call's number).
+    let payload: ChannelMessage | undefined;
+    for (let tries = 0; ; tries++) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+        const msg = m.message as PortMessage;
+        if (msg.type === 'arena') arena = msg.arena;
+        else if (msg.type === 'payload') payload = msg.payload;
+      }
+      if (op === OP_STOP || (viaPort ? payload !== undefined : readTag(arena) === seq)) break;
+      if (tries > 200_000) throw new Error(`Channel: the request ${seq} never arrived complete.`);
+      if (tries > 1000) Atomics.wait(control, SLEEP_WORD, 0, 0.05); // sleep 50 µs between later looks
+    }
     let status = STATUS_ARENA;
     if (op !== OP_STOP) {
       try {
         // Copied out of shared memory: onnxruntime-node refuses tensors backed by a SharedArrayBuffer.
-        const request = control[VIA_PORT] === 1 && payload ? payload : readTensors(arena, true);
+        const request = viaPort && payload ? payload : readTensors(arena, true);
         const response = await handler(op, request);
         const placed = placeInArena(arena, response, port);
         arena = placed.arena;
         if (placed.inArena) {
-          writeTensors(arena, response.tensors, response.extra);
+          writeTensors(arena, response.tensors, response.extra, seq);
         } else {
           port.postMessage({ type: 'payload', payload: response } satisfies PortMessage);
           status = STATUS_PORT;
@@ -260,7 +282,7 @@ export async function serveChannel(
         status = STATUS_ERROR;
       }
     } else {
-      writeTensors(arena, [], []);
+      writeTensors(arena, [], [], seq);
     }
     Atomics.store(control, STATUS, status);
     Atomics.store(control, RESP, seq);

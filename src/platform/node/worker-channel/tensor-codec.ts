@@ -52,7 +52,7 @@ export function arenaEncodable(tensors: readonly SlotTensor[]): boolean {
 
 /** Bytes needed to encode `tensors` with `extraCount` extra words. */
 export function encodedSize(tensors: readonly SlotTensor[], extraCount: number): number {
-  let words = 2 + extraCount;
+  let words = 3 + extraCount;
   let data = 0;
   for (const { tensor } of tensors) {
     words += 5 + tensor.shape.length;
@@ -61,13 +61,17 @@ export function encodedSize(tensors: readonly SlotTensor[], extraCount: number):
   return align8(words * 4) + data;
 }
 
-/** Encodes tensors at the start of `arena`. The caller has checked {@link encodedSize} against its length. */
-export function writeTensors(arena: SharedArrayBuffer, tensors: readonly SlotTensor[], extra: readonly number[] = []): void {
-  let words = 2 + extra.length;
+/**
+ * Encodes tensors at the start of `arena`, stamped with `tag` (the call's sequence number, so the reader can
+ * tell the message from a stale one). The caller has checked {@link encodedSize} against its length.
+ */
+export function writeTensors(arena: SharedArrayBuffer, tensors: readonly SlotTensor[], extra: readonly number[] = [], tag = 0): void {
+  let words = 3 + extra.length;
   for (const { tensor } of tensors) words += 5 + tensor.shape.length;
   const header = new Int32Array(arena, 0, words);
   const bytes = new Uint8Array(arena);
   let w = 0;
+  header[w++] = tag;
   header[w++] = tensors.length;
   header[w++] = extra.length;
   for (const e of extra) header[w++] = e;
@@ -85,6 +89,11 @@ export function writeTensors(arena: SharedArrayBuffer, tensors: readonly SlotTen
   }
 }
 
+/** The tag the last {@link writeTensors} into `arena` stamped. */
+export function readTag(arena: SharedArrayBuffer): number {
+  return new Int32Array(arena, 0, 1)[0] as number;
+}
+
 /** What {@link readTensors} returns. */
 export interface DecodedTensors {
   readonly tensors: SlotTensor[];
@@ -97,7 +106,7 @@ export interface DecodedTensors {
  */
 export function readTensors(arena: SharedArrayBuffer, copy: boolean): DecodedTensors {
   const head = new Int32Array(arena);
-  let w = 0;
+  let w = 1; // word 0 is the tag
   const count = head[w++] as number;
   const extraCount = head[w++] as number;
   const extra: number[] = [];
