@@ -147,6 +147,9 @@ async function main(): Promise<void> {
   note('guardrail', (p) => `${p.role} v${p.version} breached ${p.breach.rule} (${p.breach.value.toFixed(3)} vs ${p.breach.threshold}), ${p.action}`);
   note('rollback', (p) => `v${p.from} → v${p.to} (${p.reason})`);
   note('promote', (p) => `v${p.version} (${p.reason})`);
+  // A breach by the candidate in either role (canary answering, shadow compared) keeps it out of production.
+  let breached = false;
+  deployment.on('guardrail', (p) => (breached ||= p.version === candidate));
 
   const server = await serve(createHandler({ models: [deployment] }), { port: 0, host: '127.0.0.1' });
   log(`Serving deployment ${MODEL} on ${server.url}: stable v${production}, canary v${candidate} at 10 %, shadow v${candidate}.`);
@@ -161,11 +164,11 @@ async function main(): Promise<void> {
     while (deployment.status().shadow?.mirror.queued) await new Promise((r) => setTimeout(r, 50));
     deployment.evaluate();
 
-    // 4. The decision: a canary still taking traffic with enough requests and no breach is promoted.
+    // 4. The decision: a canary that answered requests and breached no guardrail is promoted.
     const status = deployment.status();
     const canary = status.canary;
     let decision: string;
-    if (canary !== undefined && canary.weight > 0 && (traffic.byVersion[candidate]?.requests ?? 0) > 0 && !events.some((e) => e.startsWith('guardrail: canary'))) {
+    if (canary !== undefined && canary.weight > 0 && (traffic.byVersion[candidate]?.requests ?? 0) > 0 && !breached) {
       await deployment.promote();
       await s.registry.setAlias(MODEL, 'production', candidate);
       decision = `promoted: mnist@production → version ${candidate}`;
