@@ -122,6 +122,8 @@ export const deploymentOptionsSchema = z.strictObject({
       ),
       interval: duration.optional(),
       experiment: z.string().min(1).optional(),
+      /** How long `close()` waits for the tracker to take the last points and end the runs, in ms (default 10 000). */
+      closeTimeoutMs: z.number().int().positive().optional(),
     })
     .optional(),
   /** How long the replaced version stays loaded for an instant `rollback()` (default `'10m'`). */

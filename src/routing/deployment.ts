@@ -100,6 +100,7 @@ class RoutedDeployment implements Deployment {
         deployment: this.name,
         experiment: opts.tracking.experiment ?? this.name,
         logger: this.#logger,
+        closeTimeoutMs: opts.tracking.closeTimeoutMs ?? 10_000,
         params: {
           'guardrails.window_ms': this.#windowMs,
           'tracking.interval_ms': intervalMs,

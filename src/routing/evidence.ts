@@ -29,6 +29,8 @@ export interface EvidenceOptions {
   readonly experiment: string;
   readonly params: Readonly<Record<string, string | number>>;
   readonly logger: Logger;
+  /** How long `close` waits for the tracker before giving up on what is left. */
+  readonly closeTimeoutMs: number;
 }
 
 /** Metric names, shared with the docs and the tests. */
@@ -153,6 +155,13 @@ export class Evidence {
       for (const pending of runs) await (await pending)?.end('FINISHED');
     });
     this.#closed = true;
-    await this.#chain;
+    // A tracker that never answers must not keep the deployment from closing.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.#opts.closeTimeoutMs);
+    });
+    const late = await Promise.race([this.#chain.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) this.#opts.logger.warn(`Deployment ${this.#opts.deployment}: the tracker did not finish the production evidence runs within ${this.#opts.closeTimeoutMs} ms; closing without them.`);
   }
 }

@@ -199,6 +199,20 @@ describe('production evidence', () => {
     await d.close();
     expect(warnings.some((w) => w.includes('production evidence not recorded') && w.includes('tracker down'))).toBe(true);
 
+    // A tracker that never answers: close() gives up after closeTimeoutMs instead of hanging.
+    const silent: TrackingClient = { ...broken, startRun: () => new Promise(() => undefined) };
+    const hung = await createDeploymentWith(loaderWith(registry), {
+      name: 'mnist',
+      stable: 'mnist/1',
+      clock: () => now,
+      logger: { ...silentLogger, warn: (m: string) => warnings.push(m) },
+      tracking: { tracker: silent, interval: 1000, closeTimeoutMs: 50 },
+    });
+    open.push(hung);
+    await hung.close();
+    expect(hung.state).toBe('closed');
+    expect(warnings.some((w) => w.includes('did not finish the production evidence runs within 50 ms'))).toBe(true);
+
     await expect(
       createDeploymentWith(loaderWith(registry), { name: 'mnist', stable: 'mnist/1', tracking: { tracker: {} as TrackingClient } }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
