@@ -15,6 +15,7 @@ import type { LoadModelOptions } from './serving/load-model-options.js';
  *   stable: 'mnist@production',
  *   canary: { ref: 'mnist@candidate', weight: 0.1 },
  *   guardrails: { window: '60s', minRequests: 200, maxErrorRate: 0.02, action: 'rollback' },
+ *   tracking: { tracker: createTracker() },   // production evidence: one run per version, changes as tags
  *   watch: true,
  * });
  * const { outputs, version } = await mnist.predict(pixels, { routingKey: userId });

@@ -3,6 +3,7 @@ import { parseOptions } from '../core/options.js';
 import type { AgreementRule } from '../core/routing/index.js';
 import type { Logger } from '../serving/logger.js';
 import type { RegistryAdapter } from '../spec/registry.js';
+import type { TrackingClient } from '../spec/tracking.js';
 
 const duration = z.union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$/, 'a duration such as "500ms", "60s", "5m" or "1h"')]);
 const ratio = z.number().min(0).max(1);
@@ -105,6 +106,24 @@ export const deploymentOptionsSchema = z.strictObject({
       maxAccuracyDrop: ratio.optional(),
       /** Largest ratio of the new version's median latency on the sample to the serving one's. */
       maxLatencyRatio: z.number().positive().optional(),
+    })
+    .optional(),
+  /**
+   * Production evidence: every `interval` (default `'60s'`), one point per version (requests, errors, error
+   * rate, p50/p99 latency, shadow agreement, weight) in one run per version under the experiment `experiment`
+   * (default: the deployment's name), with switches, promotions, rollbacks and guardrail breaches as tags.
+   * Read from the guardrail windows, so it adds nothing to a request; the tracker is yours to close.
+   */
+  tracking: z
+    .strictObject({
+      tracker: z.custom<TrackingClient>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as TrackingClient).startRun === 'function',
+        'tracking.tracker must be a TrackingClient (createLocalTracker, createMlflowTracker, createWandbTracker…)',
+      ),
+      interval: duration.optional(),
+      experiment: z.string().min(1).optional(),
+      /** How long `close()` waits for the tracker to take the last points and end the runs, in ms (default 10 000). */
+      closeTimeoutMs: z.number().int().positive().optional(),
     })
     .optional(),
   /** How long the replaced version stays loaded for an instant `rollback()` (default `'10m'`). */

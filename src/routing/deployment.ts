@@ -15,6 +15,7 @@ import type { ModelSignature } from '../spec/tensor.js';
 import { DeploymentTelemetry } from '../telemetry/index.js';
 import { parseDeploymentOptions, type DeploymentOptions, type ParsedDeploymentOptions, type VersionRef } from './deployment-options.js';
 import type { ChangeReason, Deployment, DeploymentEvent, DeploymentEvents, DeploymentStatus, VersionStatus } from './deployment-types.js';
+import { Evidence, type EvidenceVersion } from './evidence.js';
 import { Mirror } from './mirror.js';
 import { createRemoteVersion } from './remote-version.js';
 import { validateCandidate } from './validate.js';
@@ -23,7 +24,7 @@ import { VersionSlot } from './version-slot.js';
 /** Loads one version for a deployment: `loadModel` bound to a runtime, or your own. */
 export type VersionLoader = (ref: string, options: Record<string, unknown>) => Promise<ServableModel>;
 
-const DEFAULTS = { window: 60_000, minRequests: 100, interval: 5_000, keepPrevious: 600_000, queueSize: 64, timeoutMs: 10_000 };
+const DEFAULTS = { window: 60_000, minRequests: 100, interval: 5_000, keepPrevious: 600_000, queueSize: 64, timeoutMs: 10_000, trackInterval: 60_000 };
 
 function refText(ref: VersionRef): string {
   return typeof ref === 'string' ? ref : `${ref.remote.url}#${ref.remote.model}`;
@@ -62,6 +63,9 @@ class RoutedDeployment implements Deployment {
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  readonly #evidence: { log: Evidence; intervalMs: number; last: number } | undefined;
+  /** The last breach per version, so the rollback that follows can say why. */
+  readonly #breaches = new Map<string, string>();
 
   constructor(opts: ParsedDeploymentOptions, load: VersionLoader) {
     this.#opts = opts;
@@ -89,6 +93,22 @@ class RoutedDeployment implements Deployment {
           .filter((x) => x !== undefined)
           .map(({ slot, role }) => ({ version: slot.version, role, value: slot.window.stats().agreement })),
     );
+    if (opts.tracking) {
+      const intervalMs = opts.tracking.interval === undefined ? DEFAULTS.trackInterval : parseDuration(opts.tracking.interval, 'tracking.interval');
+      const log = new Evidence({
+        tracker: opts.tracking.tracker,
+        deployment: this.name,
+        experiment: opts.tracking.experiment ?? this.name,
+        logger: this.#logger,
+        closeTimeoutMs: opts.tracking.closeTimeoutMs ?? 10_000,
+        params: {
+          'guardrails.window_ms': this.#windowMs,
+          'tracking.interval_ms': intervalMs,
+          ...Object.fromEntries(Object.entries(this.#limits ?? {}).map(([k, v]) => [`guardrails.${k}`, v as number])),
+        },
+      });
+      this.#evidence = { log, intervalMs: Math.max(1, intervalMs), last: this.#now() };
+    }
     this.#mirror = new Mirror({
       capacity: opts.shadow?.queueSize ?? DEFAULTS.queueSize,
       concurrency: opts.shadow?.concurrency ?? 1,
@@ -226,8 +246,10 @@ class RoutedDeployment implements Deployment {
       throw error;
     }
     this.#state = 'ready';
-    if (opts.guardrails || opts.progressive) {
-      const interval = opts.guardrails?.interval === undefined ? DEFAULTS.interval : parseDuration(opts.guardrails.interval, 'guardrails.interval');
+    if (opts.guardrails || opts.progressive || this.#evidence) {
+      const guard = opts.guardrails?.interval === undefined ? DEFAULTS.interval : parseDuration(opts.guardrails.interval, 'guardrails.interval');
+      const interval = opts.guardrails || opts.progressive ? Math.min(guard, this.#evidence?.intervalMs ?? Infinity) : (this.#evidence?.intervalMs as number);
+      if (this.#evidence) this.#evidence.last = this.#now();
       this.#timer = setInterval(() => this.evaluate(), Math.max(1, interval));
       (this.#timer as { unref?: () => void }).unref?.();
     }
@@ -417,6 +439,27 @@ class RoutedDeployment implements Deployment {
   evaluate(): void {
     if (this.#state !== 'ready') return;
     const now = this.#now();
+    this.#judge(now);
+    const evidence = this.#evidence;
+    if (evidence !== undefined && now - evidence.last >= evidence.intervalMs) {
+      evidence.last = now;
+      evidence.log.sample(this.#evidenceVersions(), now);
+    }
+  }
+
+  /** One row per loaded version, read from the windows guardrails keep anyway. */
+  #evidenceVersions(): EvidenceVersion[] {
+    const w = this.#canary?.weight ?? 0;
+    const row = (slot: VersionSlot, role: EvidenceVersion['role'], weight: number): EvidenceVersion => ({ version: slot.version, ref: slot.ref, role, weight, stats: slot.window.stats() });
+    const rows = [row(this.#stable, 'stable', 1 - w)];
+    if (this.#canary) rows.push(row(this.#canary.slot, 'canary', w));
+    if (this.#shadow) rows.push(row(this.#shadow.slot, 'shadow', 0));
+    if (this.#previous) rows.push(row(this.#previous.slot, 'previous', 0));
+    // A version in two roles (the same version as stable and shadow) is one run: keep its first row.
+    return rows.filter((r, i) => rows.findIndex((o) => o.version === r.version) === i);
+  }
+
+  #judge(now: number): void {
     const limits = this.#limits;
     if (limits !== undefined && now >= this.#coolDownUntil) {
       const action = this.#opts.guardrails?.action ?? 'rollback';
@@ -511,12 +554,44 @@ class RoutedDeployment implements Deployment {
   }
 
   #emit<E extends DeploymentEvent>(event: E, payload: DeploymentEvents[E]): void {
+    if (this.#evidence) this.#record(event, payload);
     for (const listener of this.#listeners.get(event) ?? []) {
       try {
         (listener as (p: DeploymentEvents[E]) => void)(payload);
       } catch (error) {
         this.#logger.error(`Deployment ${this.name}: a "${event}" listener threw: ${toModelshipError(error).message}`);
       }
+    }
+  }
+
+  /** Turns an event into tags on the runs of the versions it concerns. */
+  #record<E extends DeploymentEvent>(event: E, payload: DeploymentEvents[E]): void {
+    const log = (this.#evidence as { log: Evidence }).log;
+    const now = this.#now();
+    const tag = (version: string, kind: string, reason: string): void => {
+      const slot = [this.#stable, this.#canary?.slot, this.#shadow?.slot, this.#previous?.slot].find((s) => s?.version === version);
+      log.event({ kind, version, reason }, slot?.ref ?? version, slot === undefined ? 'retired' : slot === this.#previous?.slot ? 'previous' : this.#roleOf(slot), now);
+    };
+    if (event === 'switch') {
+      const p = payload as DeploymentEvents['switch'];
+      tag(p.to, 'switch', `${p.reason}: replaced v${p.from}`);
+      tag(p.from, 'replaced', `${p.reason}: by v${p.to}`);
+    } else if (event === 'promote') {
+      const p = payload as DeploymentEvents['promote'];
+      tag(p.version, 'promote', `${p.reason}: weight ${p.weight}${p.final ? ', now stable' : ''}`);
+    } else if (event === 'rollback') {
+      const p = payload as DeploymentEvents['rollback'];
+      const why = p.reason === 'guardrail' ? this.#breaches.get(p.from) : undefined;
+      const what = p.kind === 'canary' ? 'canary weight set to 0' : 'reverted';
+      tag(p.from, 'rollback', `${p.reason}${why ? ` (${why})` : ''}: ${what}, traffic back to v${p.to}`);
+    } else if (event === 'guardrail') {
+      const p = payload as DeploymentEvents['guardrail'];
+      const why = `${p.breach.rule} ${Number(p.breach.value.toFixed(4))} vs ${p.breach.threshold} over ${p.stats.requests} requests`;
+      this.#breaches.set(p.version, why);
+      tag(p.version, 'guardrail', `${why}; ${p.action} (${p.role})`);
+    } else if (event === 'refused') {
+      const p = payload as DeploymentEvents['refused'];
+      if (p.version !== undefined) tag(p.version, 'refused', `${p.reason}: ${p.error.code}`);
     }
   }
 
@@ -531,6 +606,8 @@ class RoutedDeployment implements Deployment {
       this.#unwatch?.();
       this.#mirror.close();
       await this.#chain;
+      // The last sample covers the time since the previous one; then every run ends FINISHED.
+      await this.#evidence?.log.close(this.#evidenceVersions(), this.#now());
       if (this.#previous) clearTimeout(this.#previous.timer);
       const slots = [this.#stable, this.#canary?.slot, this.#shadow?.slot, this.#previous?.slot].filter((s): s is VersionSlot => s !== undefined);
       await Promise.all(slots.map((s) => s.retire()));

@@ -62,6 +62,7 @@ describe('SlidingWindow', () => {
     const s = w.stats();
     expect(s).toMatchObject({ requests: 100, errors: 10, errorRate: 0.1, compared: 2, agreed: 1, agreement: 0.5 });
     expect(s.p99Ms).toBe(99);
+    expect(s.p50Ms).toBe(49);
     now = 20_000;
     expect(w.stats().requests).toBe(0);
     w.record(5, false);
@@ -104,7 +105,7 @@ describe('signature compatibility', () => {
 });
 
 describe('guardrail check', () => {
-  const stats = (over: Partial<ReturnType<SlidingWindow['stats']>>) => ({ requests: 100, errors: 0, errorRate: 0, p99Ms: 1, compared: 0, agreed: 0, agreement: undefined, ...over });
+  const stats = (over: Partial<ReturnType<SlidingWindow['stats']>>) => ({ requests: 100, errors: 0, errorRate: 0, p50Ms: 1, p99Ms: 1, compared: 0, agreed: 0, agreement: undefined, ...over });
   it('reports the breached rule only with enough evidence', () => {
     const limits = { minRequests: 50, maxErrorRate: 0.05, maxLatencyP99Ratio: 2, minShadowAgreement: 0.9 };
     expect(checkGuardrails(stats({ errorRate: 0.1 }), stats({}), limits)?.rule).toBe('error-rate');

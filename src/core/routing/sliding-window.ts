@@ -4,6 +4,8 @@ export interface WindowStats {
   readonly errors: number;
   /** errors / requests (0 without requests). */
   readonly errorRate: number;
+  /** Median latency in ms over the kept samples (undefined without samples). */
+  readonly p50Ms: number | undefined;
   /** 99th percentile latency in ms over the kept samples (undefined without samples). */
   readonly p99Ms: number | undefined;
   /** Answers compared with another version's answer for the same input. */
@@ -109,6 +111,7 @@ export class SlidingWindow {
       requests,
       errors,
       errorRate: requests === 0 ? 0 : errors / requests,
+      p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
       compared,
       agreed,
