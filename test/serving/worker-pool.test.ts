@@ -44,10 +44,6 @@ async function pooled(bytes: Uint8Array, workers: number): Promise<{ model: Mode
   return { model, session, events };
 }
 
-/** Resolves once some worker holds a run (observable state, not a sleep). */
-async function untilRunning(model: Model): Promise<void> {
-  while (model.stats().running === 0) await new Promise((r) => setImmediate(r));
-}
 
 const open: Model[] = [];
 afterAll(async () => {
@@ -83,10 +79,11 @@ describe('worker pool', () => {
     const { model, session, events } = await pooled(slowModel(), 1);
     open.push(model);
     const x = new Float32Array(256 * 512).fill(1);
+    // The worker exits on the next call it picks up: that call was accepted and is in flight when it dies.
+    const exited = session.crashWorkerForTesting(0);
     const running = rejection(model.predict({ x: { data: x, shape: [256, 512] } }));
-    const queued = model.predict({ x: { data: x, shape: [256, 512] } });
-    await untilRunning(model);
-    await session.crashWorkerForTesting(0);
+    const queued = model.predict({ x: { data: x, shape: [256, 512] } }); // behind it in the queue
+    expect(await exited).toBe(70);
     const error = await running;
     expect([error.code, error.httpStatus, error.retryable]).toEqual(['WORKER_CRASHED', 503, true]);
     // The queued request waited for the replacement worker and was answered by it.

@@ -312,13 +312,16 @@ export class WorkerPoolSession implements BackendSession {
   }
 
   /**
-   * Test hook: terminates worker `index` as a crash would (in-flight work fails with `WORKER_CRASHED` and a
-   * replacement starts). Not part of the public API.
+   * Test hook: worker `index` exits when it picks up its next call, as a crash inside a custom op would (that
+   * call fails with `WORKER_CRASHED`, a replacement starts). Resolves with the exit code. Not public API.
    */
   crashWorkerForTesting(index: number): Promise<number> {
-    const worker = this.#slots[index]?.worker;
-    if (!worker) return Promise.reject(new Error(`No live worker ${index}.`));
-    return worker.terminate();
+    const slot = this.#slots[index];
+    const worker = slot?.worker;
+    if (!slot || !worker || !slot.client) return Promise.reject(new Error(`No live worker ${index}.`));
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    slot.client.crashOnNextCall();
+    return exited;
   }
 
   async release(): Promise<void> {

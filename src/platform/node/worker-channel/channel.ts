@@ -22,6 +22,8 @@ const VIA_PORT = 4;
 const SPIN_HINT = 5;
 /** A word nobody writes, for timed sleeps with `Atomics.wait`. */
 const SLEEP_WORD = 6;
+/** Set to 1 to make the worker exit when it picks up its next call (test hook for crash handling). */
+const CRASH_WORD = 7;
 const CONTROL_BYTES = 64;
 
 const STATUS_ARENA = 0;
@@ -193,6 +195,14 @@ export class ChannelClient {
     else pending.resolve(readTensors(this.#arena, true));
   }
 
+  /**
+   * Test hook: the worker exits (`process.exit(70)`, as a custom op might) when it picks up its next call,
+   * after the call was accepted and before it runs. Safer than terminating a thread inside native code.
+   */
+  crashOnNextCall(): void {
+    Atomics.store(this.#control, CRASH_WORD, 1);
+  }
+
   /** Rejects the outstanding call (if any) and refuses further calls. Used when the worker has died. */
   close(reason: Error): void {
     this.#closed ??= reason;
@@ -264,6 +274,7 @@ export async function serveChannel(
       if (tries > 1000) Atomics.wait(control, SLEEP_WORD, 0, 0.05); // sleep 50 µs between later looks
     }
     let status = STATUS_ARENA;
+    if (op !== OP_STOP && Atomics.load(control, CRASH_WORD) === 1) process.exit(70);
     if (op !== OP_STOP) {
       try {
         // Copied out of shared memory: onnxruntime-node refuses tensors backed by a SharedArrayBuffer.
