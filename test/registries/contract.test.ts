@@ -8,6 +8,8 @@ import { testRegistry } from '../contract/registry.js';
 import { tempDir } from '../helpers/models.js';
 import { FileTestServer } from '../servers/http/file-server.js';
 import { MlflowTestServer } from '../servers/mlflow/server.js';
+import { createWandbRegistry } from '../../src/registries/wandb/index.js';
+import { startWandbServer } from '../servers/wandb/server.js';
 
 // Fast retries: the outage tests wait out the retry budget against a closed port.
 const fast = { retries: 1, retryDelayMs: 1, maxRetryDelayMs: 2, timeoutMs: 10_000 };
@@ -62,5 +64,29 @@ testRegistry('mlflow', async () => {
     moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
     outage: { stop: () => server.stop(), start: async () => void (await server.start()), reopen: (onWarning) => open(onWarning) },
     close: () => server.stop(),
+  };
+});
+
+testRegistry('wandb', async () => {
+  const server = await startWandbServer();
+  const cacheDir = join(await tempDir(), 'cache');
+  const open = (onWarning?: (w: RegistryWarning) => void) =>
+    createWandbRegistry({ baseUrl: server.url, apiKey: server.state.apiKey, entity: 'acme', project: 'vision', cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
+  const registry = open();
+  return {
+    registry,
+    // W&B numbers versions from v0; "/n" in the suite is the n-th version.
+    version: (n) => `v${n - 1}`,
+    ref: (name, selector) => {
+      const base = `wandb:acme/vision/${name}`;
+      if (selector === '') return base;
+      if (selector.startsWith('@')) return `${base}:${selector.slice(1)}`;
+      const n = selector.slice(1);
+      return n === 'latest' ? `${base}:latest` : `${base}:v${Number(n) - 1}`;
+    },
+    seed: async (name, bytes, aliases, metadata) => (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
+    moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
+    outage: { stop: () => server.stop(), start: () => server.start(), reopen: (onWarning) => open(onWarning) },
+    close: () => server.close(),
   };
 });
