@@ -274,7 +274,7 @@ class RoutedDeployment implements Deployment {
           if (this.#state !== 'ready' || next.version === this.#stable.version) return;
           this.#logger.info(`Deployment ${this.name}: ${stable} moved to version ${next.version}.`);
           if (this.#previous?.slot.version === next.version) this.#revert('watch');
-          else await this.#switch(`${base}/${next.version}`, 'watch');
+          else await this.#switch(next.versionRef ?? `${base}/${next.version}`, 'watch');
         }).catch(() => undefined); // refusals are reported by #switch
       },
       {

@@ -147,7 +147,7 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
 
   async function resolveOnline(ref: string, signal?: AbortSignal): Promise<ResolvedModel> {
     const p = await findPackage(parseSageMakerRef(ref), signal);
-    return { ...toInfo(p), ref, location: p.ModelPackageArn ?? '' };
+    return { ...toInfo(p), ref, location: p.ModelPackageArn ?? '', versionRef: `sagemaker:${p.ModelPackageGroupName ?? ''}/${p.ModelPackageVersion ?? ''}` };
   }
 
   /** Downloads the archive next to `temp`, extracts it beside it, and moves the chosen `.onnx` into `temp`. */

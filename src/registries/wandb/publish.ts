@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ModelshipError } from '../../errors/index.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
 import type { RemoteContext } from '../remote/remote-context.js';
-import type { WandbGraphql } from './graphql.js';
+import { WandbGraphqlError, type WandbGraphql } from './graphql.js';
 import { COMMIT_ARTIFACT, CREATE_ARTIFACT, CREATE_ARTIFACT_FILES, CREATE_ARTIFACT_MANIFEST } from './queries.js';
 import { META_SHA256, META_SIZE } from './versions.js';
 
@@ -44,6 +44,11 @@ export async function publishToWandb(
   options?: RegistryCallOptions,
 ): Promise<PublishedModel> {
   const signal = options?.signal;
+  const gql: WandbGraphql = <T>(query: string, variables: Record<string, unknown>, o?: Parameters<WandbGraphql>[2]) =>
+    deps.gql<T>(query, variables, o).catch((error: unknown): never => {
+      if (error instanceof WandbGraphqlError) throw new ModelshipError('REGISTRY_UNAVAILABLE', `W&B refused to publish ${input.name}: ${error.message}`, { cause: error, retryable: false });
+      throw error;
+    });
   const [project, name] = input.name.includes('/') ? (input.name.split('/', 2) as [string, string]) : [deps.project, input.name];
   if (project === undefined || !/^[\w.-]+$/.test(project) || !/^[\w.-]+$/.test(name)) {
     throw new ModelshipError('INVALID_ARGUMENT', `Cannot publish ${JSON.stringify(input.name)}: pass "project/name" or set the registry's project (WANDB_PROJECT); names use letters, digits, "_", "-" and ".".`);
@@ -56,7 +61,7 @@ export async function publishToWandb(
   const contents = { [fileName]: { digest, size: bytes.byteLength } };
   const aliases = [...new Set(input.aliases ?? [])];
   const metadata = { ...(input.metadata ?? {}), ...(input.lineage === undefined ? {} : { lineage: input.lineage }), ...(input.source === undefined ? {} : { source: input.source }), [META_SHA256]: sha256, [META_SIZE]: bytes.byteLength };
-  const created = await deps.gql<{ createArtifact: { artifact: { id: string; versionIndex: number } } }>(
+  const created = await gql<{ createArtifact: { artifact: { id: string; versionIndex: number } } }>(
     CREATE_ARTIFACT,
     {
       input: {
@@ -75,7 +80,7 @@ export async function publishToWandb(
     { signal, mutation: true },
   );
   const artifactID = created.createArtifact.artifact.id;
-  const files = await deps.gql<{ createArtifactFiles: { files: { edges: { node: UploadTarget & { name: string } }[] } } }>(
+  const files = await gql<{ createArtifactFiles: { files: { edges: { node: UploadTarget & { name: string } }[] } } }>(
     CREATE_ARTIFACT_FILES,
     { input: { storageLayout: 'V2', artifactFiles: [{ artifactID, name: fileName, md5: digest }] } },
     { signal, mutation: true },
@@ -85,14 +90,14 @@ export async function publishToWandb(
     if (node.uploadUrl) await deps.ctx.sources.put(node.uploadUrl, bytes, 'application/octet-stream', { signal, headers: { 'content-md5': digest, ...headersOf(node) } });
   }
   const manifest = JSON.stringify({ version: 1, storagePolicy: 'wandb-storage-policy-v1', storagePolicyConfig: { storageLayout: 'V2' }, contents });
-  const m = await deps.gql<{ createArtifactManifest: { artifactManifest: { file: UploadTarget } } }>(
+  const m = await gql<{ createArtifactManifest: { artifactManifest: { file: UploadTarget } } }>(
     CREATE_ARTIFACT_MANIFEST,
     { input: { artifactID, name: 'wandb_manifest.json', digest: createHash('md5').update(manifest).digest('hex'), entityName: deps.entity, projectName: project, includeUpload: true, type: 'FULL' } },
     { signal, mutation: true },
   );
   const target = m.createArtifactManifest.artifactManifest.file;
   if (target.uploadUrl) await deps.ctx.sources.put(target.uploadUrl, new TextEncoder().encode(manifest), 'application/json', { signal, headers: headersOf(target) });
-  const committed = await deps.gql<{ commitArtifact: { artifact: { versionIndex: number } } }>(COMMIT_ARTIFACT, { input: { artifactID } }, { signal, mutation: true });
+  const committed = await gql<{ commitArtifact: { artifact: { versionIndex: number } } }>(COMMIT_ARTIFACT, { input: { artifactID } }, { signal, mutation: true });
   const versionIndex = committed.commitArtifact.artifact.versionIndex ?? created.createArtifact.artifact.versionIndex;
   return { name, version: `v${versionIndex}`, sha256, size: bytes.byteLength, aliases: aliases.filter((a) => a !== 'latest').sort(), metadata: { ...(input.metadata ?? {}) }, createdAt: new Date().toISOString(), ...(input.lineage === undefined ? {} : { lineage: input.lineage }) };
 }

@@ -116,7 +116,7 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
           ? new ModelshipError('VERSION_NOT_FOUND', `W&B artifact ${full(r)} has no committed version yet.`, { details: { name: full(r) } })
           : new ModelshipError('ALIAS_NOT_FOUND', `W&B artifact ${full(r)} has no alias ${JSON.stringify(s.alias)}.`, { details: { name: full(r), alias: s.alias } });
     }
-    return { ...toInfo(artifact, r.name), ref, location: `wandb:${full(r)}:v${artifact.versionIndex}` };
+    return { ...toInfo(artifact, r.name), ref, location: `wandb:${full(r)}:v${artifact.versionIndex}`, versionRef: `wandb:${full(r)}:v${artifact.versionIndex}` };
   }
 
   async function listFiles(location: string, signal?: AbortSignal): Promise<WandbFile[]> {
