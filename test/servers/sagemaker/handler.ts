@@ -27,7 +27,12 @@ export interface StoredPackage {
 }
 
 /** What an endpoint answers: the JSON it returns for a request body, or an error to raise. */
-export type EndpointHandler = (body: unknown, variant: string | undefined) => { status?: number; body: unknown; variant?: string };
+export type EndpointHandler = (body: unknown, variant: string | undefined) => EndpointAnswer | Promise<EndpointAnswer>;
+export interface EndpointAnswer {
+  status?: number;
+  body: unknown;
+  variant?: string;
+}
 
 export interface SageMakerState {
   accessKeyId: string;
@@ -184,7 +189,7 @@ export async function handleSageMaker(req: IncomingMessage, res: ServerResponse,
       body = undefined;
     }
     const variant = req.headers['x-amzn-sagemaker-target-variant'];
-    const out = endpoint(body, typeof variant === 'string' ? variant : undefined);
+    const out = await endpoint(body, typeof variant === 'string' ? variant : undefined);
     entry.status = out.status ?? 200;
     if (entry.status !== 200) {
       // A model error: the container answered non-2xx; the runtime wraps it as ModelError (HTTP 424).
