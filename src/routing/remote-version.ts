@@ -31,6 +31,15 @@ export function toTensor(output: { name: string; datatype: string; shape: number
   return new Tensor(dtype, data as never, output.shape);
 }
 
+/** The outputs of a v2 `/infer` answer; UPSTREAM_ERROR when it has none. */
+export function v2Outputs(answer: unknown, where: string): PredictOutputs {
+  const outputs = (answer as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] } | null)?.outputs;
+  if (!Array.isArray(outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} answered without v2 outputs.`);
+  const out: PredictOutputs = {};
+  for (const o of outputs) out[o.name] = toTensor(o);
+  return out;
+}
+
 /** The v2 `/infer` request body for `input`. */
 export function v2Request(signature: ModelSignature, input: PredictInput, outputs?: readonly string[]): unknown {
   const feeds = toFeeds(signature, input);
@@ -102,11 +111,7 @@ export async function createRemoteVersion(remote: RemoteVersion, fetchImpl: type
       if (state !== 'ready') throw new ModelshipError('NOT_READY', `Remote version ${where} is closed.`);
       const body = v2Request(signature, input, options.outputs);
       const signal = options.deadlineMs === undefined ? options.signal : AbortSignal.any([AbortSignal.timeout(options.deadlineMs), ...(options.signal ? [options.signal] : [])]);
-      const answer = (await call('/infer', { method: 'POST', body: JSON.stringify(body) }, signal)) as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] };
-      if (!Array.isArray(answer.outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} answered without outputs.`);
-      const out: PredictOutputs = {};
-      for (const o of answer.outputs) out[o.name] = toTensor(o);
-      return out;
+      return v2Outputs(await call('/infer', { method: 'POST', body: JSON.stringify(body) }, signal), where);
     },
     ready: () => Promise.resolve(),
     close: async () => {

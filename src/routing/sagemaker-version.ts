@@ -3,7 +3,7 @@ import { ModelshipError } from '../errors/index.js';
 import type { PredictInput } from '../core/input.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from '../serving/servable.js';
 import type { SageMakerVersion } from './deployment-options.js';
-import { toTensor, v2Request } from './remote-version.js';
+import { v2Outputs, v2Request } from './remote-version.js';
 
 async function loadRuntime(): Promise<typeof Runtime> {
   try {
@@ -99,11 +99,7 @@ export async function createSageMakerVersion(remote: SageMakerVersion): Promise<
       if (state !== 'ready') throw new ModelshipError('NOT_READY', `${where} is closed.`);
       const body = JSON.stringify(v2Request(signature, input, options.outputs));
       const signal = options.deadlineMs === undefined ? options.signal : AbortSignal.any([AbortSignal.timeout(options.deadlineMs), ...(options.signal ? [options.signal] : [])]);
-      const answer = (await invoke(body, signal)) as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] };
-      if (!Array.isArray(answer.outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} answered without v2 outputs.`);
-      const out: PredictOutputs = {};
-      for (const o of answer.outputs) out[o.name] = toTensor(o);
-      return out;
+      return v2Outputs(await invoke(body, signal), where);
     },
     ready: () => Promise.resolve(),
     close: async () => {

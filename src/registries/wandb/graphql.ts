@@ -1,6 +1,6 @@
 import { ModelshipError } from '../../errors/index.js';
 import { failure, open, readAll, retryAfterOf, withRetries, type HttpClientConfig } from '../../platform/node/http-client.js';
-import { statusError } from '../../platform/node/http-errors.js';
+import { connectionRefused, statusError } from '../../platform/node/http-errors.js';
 
 /** One entry of a GraphQL `errors[]`. */
 export interface GraphqlErrorEntry {
@@ -79,18 +79,11 @@ export function createWandbGraphql(baseUrl: string, config: HttpClientConfig): W
       try {
         return await attempt();
       } catch (error) {
-        if (options.mutation === true && ModelshipError.isInstance(error) && error.retryable && !refused(error)) {
+        if (options.mutation === true && ModelshipError.isInstance(error) && error.retryable && !connectionRefused(error)) {
           throw new ModelshipError(error.code, error.message, { cause: error.cause, details: error.details, retryable: false });
         }
         throw error;
       }
     });
   };
-}
-
-function refused(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
-  }
-  return false;
 }
