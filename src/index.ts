@@ -41,6 +41,7 @@ export {
 export {
   createDeploymentWith,
   createRemoteVersion,
+  createSageMakerVersion,
   type VersionLoader,
   type Deployment,
   type DeploymentOptions,
@@ -52,6 +53,7 @@ export {
   type MirrorStats,
   type VersionRef,
   type RemoteVersion,
+  type SageMakerVersion,
 } from './routing/index.js';
 export type { AgreementRule, WindowStats, GuardrailBreach } from './core/routing/index.js';
 export type * from './spec/index.js';

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   REGISTRY_AUTH_FAILED: { httpStatus: 502, retryable: false },
   DOWNLOAD_TOO_LARGE: { httpStatus: 500, retryable: false },
   UNSUPPORTED_MODEL_FORMAT: { httpStatus: 500, retryable: false },
+  ARCHIVE_REJECTED: { httpStatus: 500, retryable: false },
   DEPENDENCY_MISSING: { httpStatus: 500, retryable: false },
   ADDRESS_IN_USE: { httpStatus: 500, retryable: false },
   INVALID_PARAM: { httpStatus: 400, retryable: false },

@@ -27,8 +27,38 @@ export const remoteVersionSchema = z.strictObject({
   }),
 });
 
-/** A version: a registry reference (`mnist@production`, `mnist/5`, a path) or a remote v2 endpoint. */
-export const versionRefSchema = z.union([z.string().min(1), remoteVersionSchema]);
+const DTYPES = ['float32', 'float64', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'string'] as const;
+const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(DTYPES), shape: z.array(z.number().int().nonnegative().nullable()) });
+
+/**
+ * A version served by a SageMaker real-time endpoint, called with `InvokeEndpoint` (`@aws-sdk/client-sagemaker-runtime`,
+ * an optional peer) and KServe v2 JSON bodies (what Triton and v2-speaking containers accept as `application/json`).
+ */
+export const sageMakerVersionSchema = z.strictObject({
+  remote: z.strictObject({
+    protocol: z.literal('sagemaker'),
+    endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpointName must be a SageMaker endpoint name'),
+    /** Send every request to this production variant (`TargetVariant`). */
+    targetVariant: z.string().min(1).optional(),
+    /** The endpoint's inputs and outputs (SageMaker has no metadata call to ask). */
+    signature: z.strictObject({ inputs: z.array(tensorSpec).min(1), outputs: z.array(tensorSpec).min(1) }),
+    /** The version label reported (default the endpoint name, plus `/variant`). */
+    version: z.string().min(1).optional(),
+    /** AWS region (default the AWS chain's). */
+    region: z.string().min(1).optional(),
+    /** A custom SageMaker runtime endpoint (a VPC endpoint, or a test server). */
+    endpoint: z.string().url().optional(),
+    /** Explicit credentials; omit to use the AWS credential chain. */
+    credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() }).optional(),
+    /** Per-attempt timeout in ms (default 10 000). */
+    timeoutMs: z.number().int().positive().optional(),
+    /** Retries after a connection failure, throttling or a 5xx (default 2); inference is idempotent. */
+    retries: z.number().int().min(0).max(10).optional(),
+  }),
+});
+
+/** A version: a registry reference (`mnist@production`, `mnist/5`, a path), a remote v2 endpoint or a SageMaker endpoint. */
+export const versionRefSchema = z.union([z.string().min(1), remoteVersionSchema, sageMakerVersionSchema]);
 
 const agreementRule = z.union([
   z.enum(['argmax', 'exact']),
@@ -147,6 +177,8 @@ export type ParsedDeploymentOptions = z.output<typeof deploymentOptionsSchema> &
 export type VersionRef = z.input<typeof versionRefSchema>;
 /** A remote version. */
 export type RemoteVersion = z.output<typeof remoteVersionSchema>['remote'];
+/** A SageMaker endpoint version, as parsed. */
+export type SageMakerVersion = z.output<typeof sageMakerVersionSchema>['remote'];
 
 /** Parses options, turning zod's report into an INVALID_OPTIONS error. */
 export function parseDeploymentOptions(options: unknown): ParsedDeploymentOptions {

@@ -13,11 +13,12 @@ import { defaultLogger, type Logger } from '../serving/logger.js';
 import type { ModelState, RoutedPredictOptions, ServableModel, VersionedPrediction } from '../serving/servable.js';
 import type { ModelSignature } from '../spec/tensor.js';
 import { DeploymentTelemetry } from '../telemetry/index.js';
-import { parseDeploymentOptions, type DeploymentOptions, type ParsedDeploymentOptions, type VersionRef } from './deployment-options.js';
+import { parseDeploymentOptions, type DeploymentOptions, type ParsedDeploymentOptions, type SageMakerVersion, type VersionRef } from './deployment-options.js';
 import type { ChangeReason, Deployment, DeploymentEvent, DeploymentEvents, DeploymentStatus, VersionStatus } from './deployment-types.js';
 import { Evidence, type EvidenceVersion } from './evidence.js';
 import { Mirror } from './mirror.js';
 import { createRemoteVersion } from './remote-version.js';
+import { createSageMakerVersion } from './sagemaker-version.js';
 import { validateCandidate } from './validate.js';
 import { VersionSlot } from './version-slot.js';
 
@@ -27,7 +28,8 @@ export type VersionLoader = (ref: string, options: Record<string, unknown>) => P
 const DEFAULTS = { window: 60_000, minRequests: 100, interval: 5_000, keepPrevious: 600_000, queueSize: 64, timeoutMs: 10_000, trackInterval: 60_000 };
 
 function refText(ref: VersionRef): string {
-  return typeof ref === 'string' ? ref : `${ref.remote.url}#${ref.remote.model}`;
+  if (typeof ref === 'string') return ref;
+  return ref.remote.protocol === 'sagemaker' ? `sagemaker-endpoint:${ref.remote.endpointName}${ref.remote.targetVariant === undefined ? '' : `/${ref.remote.targetVariant}`}` : `${ref.remote.url}#${ref.remote.model}`;
 }
 
 /** Only server-side failures count against a version; a caller's bad input or deadline says nothing about it. */
@@ -260,7 +262,9 @@ class RoutedDeployment implements Deployment {
     const model =
       typeof ref === 'string'
         ? await this.#load(ref, { ...this.#opts.modelOptions, ...(this.#opts.registry ? { registry: this.#opts.registry } : {}), logger: this.#logger })
-        : await createRemoteVersion(ref.remote);
+        : ref.remote.protocol === 'sagemaker'
+          ? await createSageMakerVersion(ref.remote as SageMakerVersion)
+          : await createRemoteVersion(ref.remote);
     try {
       await model.ready();
     } catch (error) {
@@ -296,7 +300,7 @@ class RoutedDeployment implements Deployment {
           if (this.#state !== 'ready' || next.version === this.#stable.version) return;
           this.#logger.info(`Deployment ${this.name}: ${stable} moved to version ${next.version}.`);
           if (this.#previous?.slot.version === next.version) this.#revert('watch');
-          else await this.#switch(`${base}/${next.version}`, 'watch');
+          else await this.#switch(next.versionRef ?? `${base}/${next.version}`, 'watch');
         }).catch(() => undefined); // refusals are reported by #switch
       },
       {

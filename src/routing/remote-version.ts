@@ -21,13 +21,37 @@ function toSpec(meta: OipTensorMeta): TensorSpec {
   return { name: meta.name, dtype, shape: meta.shape.map((d) => (d < 0 ? null : d)) };
 }
 
-function toTensor(output: { name: string; datatype: string; shape: number[]; data: unknown[] }): Tensor {
+/** A v2 output tensor as a modelship tensor. */
+export function toTensor(output: { name: string; datatype: string; shape: number[]; data: unknown[] }): Tensor {
   const dtype = fromOipDatatype(output.datatype);
   if (dtype === undefined || !Array.isArray(output.data)) throw new ModelshipError('UPSTREAM_ERROR', `The remote answer for ${output.name} is not a v2 tensor.`);
   const data = allocate(dtype, output.data.length) as unknown as { [i: number]: unknown };
   const big = dtype === 'int64' || dtype === 'uint64';
   output.data.forEach((v, i) => (data[i] = big ? BigInt(v as number) : v));
   return new Tensor(dtype, data as never, output.shape);
+}
+
+/** The outputs of a v2 `/infer` answer; UPSTREAM_ERROR when it has none. */
+export function v2Outputs(answer: unknown, where: string): PredictOutputs {
+  const outputs = (answer as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] } | null)?.outputs;
+  if (!Array.isArray(outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} answered without v2 outputs.`);
+  const out: PredictOutputs = {};
+  for (const o of outputs) out[o.name] = toTensor(o);
+  return out;
+}
+
+/** The v2 `/infer` request body for `input`. */
+export function v2Request(signature: ModelSignature, input: PredictInput, outputs?: readonly string[]): unknown {
+  const feeds = toFeeds(signature, input);
+  return {
+    inputs: Object.entries(feeds).map(([name, t]) => ({
+      name,
+      shape: t.shape,
+      datatype: toOipDatatype(t.dtype),
+      data: Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
+    })),
+    ...(outputs ? { outputs: outputs.map((name) => ({ name })) } : {}),
+  };
 }
 
 /**
@@ -85,22 +109,9 @@ export async function createRemoteVersion(remote: RemoteVersion, fetchImpl: type
     },
     async predict(input: PredictInput, options: PredictOptions = {}): Promise<PredictOutputs> {
       if (state !== 'ready') throw new ModelshipError('NOT_READY', `Remote version ${where} is closed.`);
-      const feeds = toFeeds(signature, input);
-      const body = {
-        inputs: Object.entries(feeds).map(([name, t]) => ({
-          name,
-          shape: t.shape,
-          datatype: toOipDatatype(t.dtype),
-          data: Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
-        })),
-        ...(options.outputs ? { outputs: options.outputs.map((name) => ({ name })) } : {}),
-      };
+      const body = v2Request(signature, input, options.outputs);
       const signal = options.deadlineMs === undefined ? options.signal : AbortSignal.any([AbortSignal.timeout(options.deadlineMs), ...(options.signal ? [options.signal] : [])]);
-      const answer = (await call('/infer', { method: 'POST', body: JSON.stringify(body) }, signal)) as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] };
-      if (!Array.isArray(answer.outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} answered without outputs.`);
-      const out: PredictOutputs = {};
-      for (const o of answer.outputs) out[o.name] = toTensor(o);
-      return out;
+      return v2Outputs(await call('/infer', { method: 'POST', body: JSON.stringify(body) }, signal), where);
     },
     ready: () => Promise.resolve(),
     close: async () => {

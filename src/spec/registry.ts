@@ -20,6 +20,11 @@ export interface ResolvedModel {
   readonly ref: string;
   /** Adapter-specific location used by `fetch` (a path, a URL, …). */
   readonly location: string;
+  /**
+   * A reference that resolves to exactly this version through the same adapter (`models:/mnist/3`,
+   * `wandb:acme/vision/mnist:v2`), for adapters whose references are not `name/version`. Deployments pin to it.
+   */
+  readonly versionRef?: string;
   /** Where the model came from (training run, git commit, data versions), when recorded at publish time. */
   readonly lineage?: ModelLineage;
 }

@@ -19,6 +19,8 @@ export interface RegistryFixture {
   readonly outage?: { stop(): Promise<void>; start(): Promise<void>; reopen(onWarning: (w: RegistryWarning) => void): RegistryAdapter };
   /** Model names in this fixture must be unique per test file; refs are written as `ref(name, selector)`. */
   ref?(name: string, selector: string): string;
+  /** How the registry spells the n-th version (1-based) when not `"n"`, e.g. W&B's `v0` for the first. */
+  version?(n: number): string;
   close?(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
   describe(`registry contract: ${label}`, () => {
     let f: RegistryFixture;
     let ref: (name: string, selector: string) => string;
+    const v = (n: number): string => f.version?.(n) ?? String(n);
     const one = bytesOf('model one: the first version');
     const two = bytesOf('model two: a second, longer version of the model');
 
@@ -64,19 +67,19 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
 
     it('resolves by version, alias and latest', async () => {
       const byVersion = await f.registry.resolve(ref('contract', '/1'));
-      expect(byVersion).toMatchObject({ name: 'contract', version: '1', aliases: ['production'] });
+      expect(byVersion).toMatchObject({ name: 'contract', version: v(1), aliases: ['production'] });
       expect(byVersion.metadata).toMatchObject({ accuracy: 0.91 });
       const byAlias = await f.registry.resolve(ref('contract', '@candidate'));
-      expect(byAlias).toMatchObject({ version: '2', aliases: ['candidate'], ref: ref('contract', '@candidate') });
-      expect((await f.registry.resolve(ref('contract', ''))).version).toBe('2');
-      expect((await f.registry.resolve(ref('contract', '/latest'))).version).toBe('2');
+      expect(byAlias).toMatchObject({ version: v(2), aliases: ['candidate'], ref: ref('contract', '@candidate') });
+      expect((await f.registry.resolve(ref('contract', ''))).version).toBe(v(2));
+      expect((await f.registry.resolve(ref('contract', '/latest'))).version).toBe(v(2));
     });
 
     it('lists versions in order, with their aliases', async () => {
       const versions = await f.registry.listVersions?.('contract');
       expect(versions?.map((v) => [v.version, v.aliases])).toEqual([
-        ['1', ['production']],
-        ['2', ['candidate']],
+        [v(1), ['production']],
+        [v(2), ['candidate']],
       ]);
     });
 
@@ -94,13 +97,13 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
       if (f.registry.publish === undefined) return;
       const bytes = bytesOf('published through the adapter');
       const published = await f.registry.publish({ name: 'contract-pub', bytes, aliases: ['staging'], metadata: { owner: 'ci' } });
-      expect(published).toMatchObject({ name: 'contract-pub', version: '1', sha256: sha(bytes), size: bytes.byteLength, aliases: ['staging'] });
+      expect(published).toMatchObject({ name: 'contract-pub', version: v(1), sha256: sha(bytes), size: bytes.byteLength, aliases: ['staging'] });
       const resolved = await f.registry.resolve(ref('contract-pub', '@staging'));
-      expect(resolved).toMatchObject({ version: '1', sha256: sha(bytes) });
+      expect(resolved).toMatchObject({ version: v(1), sha256: sha(bytes) });
       expect(resolved.metadata).toMatchObject({ owner: 'ci' });
       expect(await read(await f.registry.fetch(resolved))).toEqual(bytes);
       const again = await f.registry.publish({ name: 'contract-pub', bytes: bytesOf('v2') });
-      expect(again.version).toBe('2');
+      expect(again.version).toBe(v(2));
     });
 
     it('answers unknown models, versions and aliases with their codes', async () => {
@@ -119,7 +122,7 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
         const stop = f.registry.watch?.(ref('contract-watch', '@live'), (next) => {
           stop?.();
           resolve(next);
-        }, { intervalMs: 10, since: { version: '1' } });
+        }, { intervalMs: 10, since: { version: v(1) } });
       });
       await f.moveAlias('contract-watch', 'live', v2);
       expect((await seen).version).toBe(v2);

@@ -38,3 +38,11 @@ export function networkError(cause: unknown, what: string): ModelshipError {
 export function isRetryable(error: unknown): boolean {
   return ModelshipError.isInstance(error) ? error.code === 'REGISTRY_UNAVAILABLE' && error.retryable : true;
 }
+
+/** Whether the connection was refused, i.e. the request never reached the server (safe to resend a mutation). */
+export function connectionRefused(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
+  }
+  return false;
+}

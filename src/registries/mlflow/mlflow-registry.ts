@@ -141,7 +141,7 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
       }
       mv = newest;
     }
-    return { ...toInfo(mv), ref, location: `models:/${mv.name}/${mv.version}` };
+    return { ...toInfo(mv), ref, location: `models:/${mv.name}/${mv.version}`, versionRef: `models:/${mv.name}/${mv.version}` };
   }
 
   const resolve = async (ref: string, callOptions?: RegistryCallOptions): Promise<ResolvedModel> => {

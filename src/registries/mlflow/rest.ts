@@ -1,6 +1,6 @@
 import { ModelshipError, type ErrorCode } from '../../errors/index.js';
 import { failure, open, readAll, retryAfterOf, withRetries, type HttpClientConfig } from '../../platform/node/http-client.js';
-import { statusError } from '../../platform/node/http-errors.js';
+import { connectionRefused, statusError } from '../../platform/node/http-errors.js';
 
 /** An MLflow error body: `{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "…"}`. */
 export interface MlflowErrorBody {
@@ -88,20 +88,13 @@ export function createMlflowRest(trackingUri: string, config: HttpClientConfig):
         return await attempt();
       } catch (error) {
         // A non-idempotent call is retried only when the connection was refused, i.e. nothing reached the server.
-        if (!call.idempotent && ModelshipError.isInstance(error) && error.retryable && !refused(error)) {
+        if (!call.idempotent && ModelshipError.isInstance(error) && error.retryable && !connectionRefused(error)) {
           throw new ModelshipError(error.code, error.message, { cause: error.cause, details: error.details, retryable: false });
         }
         throw error;
       }
     });
   };
-}
-
-function refused(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
-  }
-  return false;
 }
 
 /** Maps an MLflow API error to a modelship code chosen by the caller for 404s and "not found" 400s. */

@@ -13,6 +13,13 @@ export interface RemoteFile {
   readonly size?: number;
   /** Headers for this URL only (the registry's credentials, for its own origin). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Checks the downloaded file before it enters the cache (e.g. W&B's base64 MD5); throws to discard it. */
+  readonly verify?: (path: string) => Promise<void>;
+  /**
+   * Produces the blob's content in `temp` instead of downloading `url` as is (e.g. the `.onnx` file extracted from a
+   * `model.tar.gz`). Receives a download function for `url`; returns the number of bytes downloaded.
+   */
+  readonly fill?: (temp: string, download: (dest: string) => Promise<number>) => Promise<number>;
 }
 
 /** What remote adapters share: the cache, the sources, and the outage fallback. */
@@ -128,13 +135,17 @@ export function createRemoteContext(kind: string, identity: string, options: Rem
       ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
       ...(file.size === undefined ? {} : { size: file.size }),
       fill: async (temp) => {
-        const result = await sources.download(file.url, temp, {
-          maxBytes: maxDownloadBytes,
-          ...(callOptions?.signal === undefined ? {} : { signal: callOptions.signal }),
-          ...(file.headers === undefined ? {} : { headers: file.headers }),
-          ...(onProgress === undefined ? {} : { onProgress }),
-        });
-        downloaded = result.size;
+        const download = async (dest: string): Promise<number> =>
+          (
+            await sources.download(file.url, dest, {
+              maxBytes: maxDownloadBytes,
+              ...(callOptions?.signal === undefined ? {} : { signal: callOptions.signal }),
+              ...(file.headers === undefined ? {} : { headers: file.headers }),
+              ...(onProgress === undefined ? {} : { onProgress }),
+            })
+          ).size;
+        downloaded = file.fill === undefined ? await download(temp) : await file.fill(temp, download);
+        await file.verify?.(temp);
       },
     });
     if (downloaded > 0) recordDownload(kind, downloaded);

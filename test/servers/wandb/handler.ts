@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../http-util.js';
 import { takeFault, type Fault } from '../faults.js';
+import { artifactGraphql, artifactStorage, createArtifactState, type ArtifactState } from './artifacts.js';
 
 export interface WandbRun {
   entity: string;
@@ -32,12 +33,14 @@ export interface WandbState {
   runs: Map<string, WandbRun>;
   requests: { method: string; path: string; status: number; operation?: string }[];
   faults: Fault[];
+  /** Artifacts (the registry side): see artifacts.ts. */
+  artifacts: ArtifactState;
   /** Set by the server: its own URL, for upload links. */
   url?: string;
 }
 
 export function createWandbState(apiKey = 'test-key'): WandbState {
-  return { apiKey, runs: new Map(), requests: [], faults: [] };
+  return { apiKey, runs: new Map(), requests: [], faults: [], artifacts: createArtifactState() };
 }
 
 const runKey = (entity: string, project: string, name: string): string => `${entity}/${project}/${name}`;
@@ -52,6 +55,8 @@ export function parseWandbJson(line: string): Record<string, unknown> {
 function graphql(state: WandbState, body: { query?: string; variables?: Record<string, unknown> }): { status: number; body: unknown; operation?: string } {
   const operation = /(?:mutation|query)\s+(\w+)/.exec(body.query ?? '')?.[1];
   const v = body.variables ?? {};
+  const artifact = artifactGraphql(state.artifacts, state.url ?? '', operation, v);
+  if (artifact !== undefined) return { ...artifact, ...(operation === undefined ? {} : { operation }) };
   if (operation === 'UpsertBucket') {
     const entity = String(v.entity ?? '');
     const project = String(v.project ?? 'uncategorized');
@@ -121,7 +126,8 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
   const path = url.pathname;
   const stream = /^\/files\/([^/]+)\/([^/]+)\/([^/]+)\/file_stream$/.exec(path);
   const upload = /^\/upload\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(path);
-  if (path !== '/graphql' && stream === null && upload === null) return false;
+  const storage = /^\/wandb-storage\/(.+)$/.exec(path);
+  if (path !== '/graphql' && stream === null && upload === null && storage === null) return false;
   const entry: WandbState['requests'][number] = { method: req.method ?? 'GET', path, status: 200 };
   state.requests.push(entry);
   const raw = await readBody(req);
@@ -130,6 +136,13 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
     entry.status = fault.status;
     res.setHeader('retry-after', String(fault.retryAfterSeconds ?? 0));
     sendJson(res, fault.status, { error: 'injected failure' });
+    return true;
+  }
+  if (storage !== null) {
+    const result = artifactStorage(state.artifacts, req.method ?? 'GET', decodeURIComponent(storage[1] as string), url.searchParams.get('X-Amz-Signature'), req.headers, raw);
+    entry.status = result?.status ?? 404;
+    res.writeHead(entry.status, { 'content-type': Buffer.isBuffer(result?.body) ? 'application/octet-stream' : 'application/xml' });
+    res.end(result?.body);
     return true;
   }
   if (upload !== null) {

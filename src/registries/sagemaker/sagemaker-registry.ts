@@ -1,0 +1,272 @@
+import type * as SM from '@aws-sdk/client-sagemaker';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { ModelshipError } from '../../errors/index.js';
+import type { ModelVersionInfo, PublishedModel, RegistryAdapter, RegistryCallOptions, ResolvedModel, WatchListener } from '../../spec/registry.js';
+import { extractTarGz, type ExtractedFile } from '../../platform/node/tar-extract.js';
+import { throwIfAborted } from '../local/errors.js';
+import { createRemoteContext, type RemoteFile } from '../remote/remote-context.js';
+import { REMOTE_DEFAULTS } from '../remote/remote-options.js';
+import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
+import { META_ALIAS, packageArtifact, toInfo } from './packages.js';
+import { publishToSageMaker, type SageMakerPublishInput } from './publish.js';
+import { parseSageMakerRef, type SageMakerRef } from './ref.js';
+import { parseSageMakerRegistryOptions, type SageMakerRegistryOptions } from './sagemaker-registry-options.js';
+import { awsError, createAwsCall, isAwsNotFound, loadSageMaker, type SageMakerModule } from './sdk.js';
+
+/** The SageMaker Model Registry as a modelship registry. */
+export interface SageMakerRegistry extends RegistryAdapter {
+  readonly kind: 'sagemaker';
+  fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  /** Every package of the group (any approval status), oldest first. */
+  listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
+  /** Packs the model as `model.tar.gz`, uploads it to S3 and creates a package in the group (created if absent). */
+  publish(input: SageMakerPublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
+  /** Sets a package's approval status to Approved (`UpdateModelPackage`); `sagemaker:<group>` then resolves to it if newest. */
+  approve(ref: string, options?: RegistryCallOptions & { readonly description?: string }): Promise<ResolvedModel>;
+  setAlias(name: string, alias: string, version: string): Promise<void>;
+  deleteAlias(name: string, alias: string): Promise<void>;
+  /** Reports a newly approved package for `sagemaker:<group>`, or a moved alias for `@alias`. */
+  watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;
+}
+
+type Package = SM.DescribeModelPackageCommandOutput;
+type Summary = SM.ModelPackageSummary;
+
+/**
+ * Creates an adapter for the SageMaker Model Registry. References: `sagemaker:<ModelPackageGroupName>` (the newest
+ * Approved package), `sagemaker:<group>/<version>`, a model package ARN, and `sagemaker:<group>@<alias>` (aliases
+ * kept in the packages' customer metadata). The model is the `.onnx` file of the package's `model.tar.gz`
+ * (`ModelDataUrl` or `ModelDataSource.S3DataSource`), extracted safely into the content-addressed cache. Needs
+ * `@aws-sdk/client-sagemaker` and `@aws-sdk/client-s3` (optional peers); credentials from the AWS chain.
+ *
+ * @example
+ * ```ts
+ * const registry = createSageMakerRegistry({ region: 'eu-west-1' });
+ * const model = await loadModel('sagemaker:fraud-detector', { registry });
+ * registry.watch('sagemaker:fraud-detector', (next) => console.log('approved', next.version));
+ * ```
+ */
+export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}): SageMakerRegistry {
+  const parsed = parseSageMakerRegistryOptions(options);
+  const region = parsed.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const s3 = { region, ...(parsed.credentials === undefined ? {} : { credentials: parsed.credentials }), ...parsed.s3 };
+  const identity = `sagemaker ${parsed.endpoint ?? region}`;
+  const ctx = createRemoteContext('sagemaker', identity, { ...parsed, s3 });
+  const call = createAwsCall({
+    timeoutMs: parsed.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
+    retries: parsed.retries ?? REMOTE_DEFAULTS.retries,
+    backoff: { baseMs: parsed.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: parsed.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
+  });
+  let client: Promise<{ sdk: SageMakerModule; client: SM.SageMakerClient }> | undefined;
+  const sm = (): Promise<{ sdk: SageMakerModule; client: SM.SageMakerClient }> => {
+    client ??= loadSageMaker().then((sdk) => ({
+      sdk,
+      client: new sdk.SageMakerClient({
+        region,
+        maxAttempts: 1,
+        ...(parsed.endpoint === undefined ? {} : { endpoint: parsed.endpoint }),
+        ...(parsed.credentials === undefined ? {} : { credentials: { ...parsed.credentials } }),
+      }),
+    }));
+    client.catch(() => (client = undefined));
+    return client;
+  };
+  const watchIntervalMs = parsed.watchIntervalMs ?? 60_000;
+
+  async function groupMissing(group: string, signal?: AbortSignal): Promise<ModelshipError | undefined> {
+    const { sdk, client: c } = await sm();
+    try {
+      await call('describing the model package group', (abortSignal) => c.send(new sdk.DescribeModelPackageGroupCommand({ ModelPackageGroupName: group }), { abortSignal }), { signal });
+      return undefined;
+    } catch (error) {
+      if (!isAwsNotFound(error)) throw error;
+      return awsError(error, 'describing the model package group', { code: 'MODEL_NOT_FOUND', message: `SageMaker has no model package group ${JSON.stringify(group)} in ${region}.`, details: { name: group } });
+    }
+  }
+
+  async function listSummaries(group: string, approvedOnly: boolean, signal?: AbortSignal): Promise<Summary[]> {
+    const { sdk, client: c } = await sm();
+    const all: Summary[] = [];
+    let token: string | undefined;
+    do {
+      const page = await call(
+        'listing model packages',
+        (abortSignal) =>
+          c.send(
+            new sdk.ListModelPackagesCommand({
+              ModelPackageGroupName: group,
+              ...(approvedOnly ? { ModelApprovalStatus: 'Approved' } : {}),
+              SortBy: 'CreationTime',
+              SortOrder: 'Descending',
+              MaxResults: 100,
+              ...(token === undefined ? {} : { NextToken: token }),
+            }),
+            { abortSignal },
+          ),
+        { signal },
+      ).catch((error: unknown) => {
+        throw awsError(error, 'listing model packages', { code: 'MODEL_NOT_FOUND', message: `SageMaker has no model package group ${JSON.stringify(group)}.`, details: { name: group } });
+      });
+      all.push(...(page.ModelPackageSummaryList ?? []));
+      token = page.NextToken || undefined;
+    } while (token !== undefined);
+    return all;
+  }
+
+  async function describe(arn: string, signal?: AbortSignal): Promise<Package> {
+    const { sdk, client: c } = await sm();
+    return call('describing a model package', (abortSignal) => c.send(new sdk.DescribeModelPackageCommand({ ModelPackageName: arn }), { abortSignal }), { signal }).catch((error: unknown) => {
+      throw awsError(error, 'describing a model package', { code: 'VERSION_NOT_FOUND', message: `SageMaker has no model package ${arn}.` });
+    });
+  }
+
+  async function findPackage(r: SageMakerRef, signal?: AbortSignal): Promise<Package> {
+    if (r.kind === 'approved') {
+      const newest = (await listSummaries(r.group, true, signal)).sort((a, b) => (b.ModelPackageVersion ?? 0) - (a.ModelPackageVersion ?? 0))[0];
+      if (newest?.ModelPackageArn === undefined) {
+        throw (await groupMissing(r.group, signal)) ?? new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(r.group)} has no Approved package yet; approve one (UpdateModelPackage) or ask for sagemaker:${r.group}/<version>.`, { details: { name: r.group } });
+      }
+      return describe(newest.ModelPackageArn, signal);
+    }
+    const all = await listSummaries(r.group, false, signal);
+    if (all.length === 0) {
+      const missing = await groupMissing(r.group, signal);
+      if (missing !== undefined) throw missing;
+    }
+    if (r.kind === 'version') {
+      const hit = all.find((s) => s.ModelPackageVersion === r.version);
+      if (hit?.ModelPackageArn === undefined) throw new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(r.group)} has no version ${r.version}.`, { details: { name: r.group, version: String(r.version) } });
+      return describe(hit.ModelPackageArn, signal);
+    }
+    const described = await Promise.all(all.filter((s) => s.ModelPackageArn !== undefined).map((s) => describe(s.ModelPackageArn as string, signal)));
+    const hit = described.filter((p) => p.CustomerMetadataProperties?.[`${META_ALIAS}${r.alias}`] !== undefined).sort((a, b) => (b.ModelPackageVersion ?? 0) - (a.ModelPackageVersion ?? 0))[0];
+    if (hit === undefined) throw new ModelshipError('ALIAS_NOT_FOUND', `Model package group ${JSON.stringify(r.group)} has no alias ${JSON.stringify(r.alias)}.`, { details: { name: r.group, alias: r.alias } });
+    return hit;
+  }
+
+  async function resolveOnline(ref: string, signal?: AbortSignal): Promise<ResolvedModel> {
+    const p = await findPackage(parseSageMakerRef(ref), signal);
+    return { ...toInfo(p), ref, location: p.ModelPackageArn ?? '', versionRef: `sagemaker:${p.ModelPackageGroupName ?? ''}/${p.ModelPackageVersion ?? ''}` };
+  }
+
+  /** Downloads the archive next to `temp`, extracts it beside it, and moves the chosen `.onnx` into `temp`. */
+  async function fillFromArchive(temp: string, download: (dest: string) => Promise<number>, label: string): Promise<number> {
+    const archive = `${temp}.tar.gz`;
+    const dir = `${temp}.d-${randomBytes(4).toString('hex')}`;
+    try {
+      const size = await download(archive);
+      await mkdir(dir);
+      const files = await extractTarGz(archive, dir, { ...(parsed.maxArchiveBytes === undefined ? {} : { maxBytes: parsed.maxArchiveBytes }), ...(parsed.maxArchiveEntries === undefined ? {} : { maxEntries: parsed.maxArchiveEntries }) }, label);
+      await rename(pickOnnx(files, label).path, temp);
+      return size;
+    } finally {
+      await Promise.all([rm(archive, { force: true }), rm(dir, { recursive: true, force: true })]);
+    }
+  }
+
+  function pickOnnx(files: readonly ExtractedFile[], label: string): ExtractedFile {
+    const wanted = parsed.file;
+    const hits = files.filter((f) => (wanted === undefined ? f.name.toLowerCase().endsWith('.onnx') : f.name === wanted || f.name.endsWith(`/${wanted}`)));
+    if (hits.length === 1) return hits[0] as ExtractedFile;
+    const names = files.map((f) => f.name).slice(0, 20).join(', ') || 'no files';
+    throw new ModelshipError(
+      'UNSUPPORTED_MODEL_FORMAT',
+      hits.length === 0 ? `${label} has no ${wanted ?? '.onnx file'} (it has ${names}).` : `${label} has several .onnx files (${names}); pass { file } to createSageMakerRegistry to choose one.`,
+      { details: { files: files.map((f) => f.name).slice(0, 100) } },
+    );
+  }
+
+  async function locate(model: ResolvedModel, signal?: AbortSignal): Promise<RemoteFile> {
+    const p = await describe(model.location, signal);
+    const artifact = packageArtifact(p);
+    if (artifact === undefined) throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `Model package ${model.location} has no ModelDataUrl or S3DataSource to load.`);
+    const label = `${model.name}/${model.version} (${artifact.uri.replace(/[?#].*$/, '')})`;
+    if (artifact.prefix) {
+      // An uncompressed S3 prefix: the model file sits under it.
+      return { url: `${artifact.uri.replace(/\/+$/, '')}/${parsed.file ?? 'model.onnx'}` };
+    }
+    if (!artifact.compressed) return { url: artifact.uri };
+    return { url: artifact.uri, fill: (temp, download) => fillFromArchive(temp, download, label) };
+  }
+
+  async function updateProps(arn: string, set: Record<string, string>, remove: string[]): Promise<void> {
+    const { sdk, client: c } = await sm();
+    await call('updating a model package', (abortSignal) =>
+      c.send(new sdk.UpdateModelPackageCommand({ ModelPackageArn: arn, ...(Object.keys(set).length > 0 ? { CustomerMetadataProperties: set } : {}), ...(remove.length > 0 ? { CustomerMetadataPropertiesToRemove: remove } : {}) }), { abortSignal }),
+    );
+  }
+
+  const assertAlias = (alias: string): void => {
+    if (typeof alias !== 'string' || !/^[\w-]{1,64}$/.test(alias) || alias === 'latest' || alias === 'approved') {
+      throw new ModelshipError('INVALID_ARGUMENT', `Invalid alias ${JSON.stringify(alias)}: use letters, digits, "_" and "-"; "latest" and "approved" mean the newest Approved package.`);
+    }
+  };
+
+  async function moveAlias(group: string, alias: string, target: string | undefined): Promise<void> {
+    const key = `${META_ALIAS}${alias}`;
+    const all = await listSummaries(group, false);
+    if (all.length === 0) throw (await groupMissing(group)) ?? new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(group)} has no packages.`);
+    const described = await Promise.all(all.map((s) => describe(s.ModelPackageArn as string)));
+    const targetPkg = target === undefined ? undefined : described.find((p) => String(p.ModelPackageVersion) === target);
+    if (target !== undefined && targetPkg === undefined) throw new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(group)} has no version ${target}.`, { details: { name: group, version: target } });
+    const holders = described.filter((p) => p.CustomerMetadataProperties?.[key] !== undefined && p !== targetPkg);
+    if (target === undefined && holders.length === 0) throw new ModelshipError('ALIAS_NOT_FOUND', `Model package group ${JSON.stringify(group)} has no alias ${JSON.stringify(alias)}.`, { details: { name: group, alias } });
+    // Set first, then clear the old holders: a reader in between sees two holders and takes the newest, never none.
+    if (targetPkg !== undefined) await updateProps(targetPkg.ModelPackageArn as string, { [key]: new Date().toISOString() }, []);
+    for (const p of holders) await updateProps(p.ModelPackageArn as string, {}, [key]);
+  }
+
+  return {
+    specificationVersion: 'v1',
+    kind: 'sagemaker',
+    async resolve(ref, callOptions) {
+      throwIfAborted(callOptions?.signal);
+      parseSageMakerRef(ref);
+      return ctx.resolve(ref, callOptions, () => resolveOnline(ref, callOptions?.signal));
+    },
+    async fetch(model, callOptions) {
+      throwIfAborted(callOptions?.signal);
+      const blob = await ctx.fetch(model, callOptions, () => locate(model, callOptions?.signal));
+      return { kind: 'file', path: blob.path, release: blob.release };
+    },
+    async listVersions(name, callOptions) {
+      throwIfAborted(callOptions?.signal);
+      const group = parseSageMakerRef(name).group;
+      const all = await listSummaries(group, false, callOptions?.signal);
+      if (all.length === 0) {
+        const missing = await groupMissing(group, callOptions?.signal);
+        if (missing !== undefined) throw missing;
+      }
+      const described = await Promise.all(all.map((s) => describe(s.ModelPackageArn as string, callOptions?.signal)));
+      return described.map(toInfo).sort((a, b) => Number(a.version) - Number(b.version));
+    },
+    publish: async (input, callOptions) => {
+      const published = await publishToSageMaker({ sm, call, ctx, options: parsed, groupMissing }, input, callOptions);
+      for (const alias of input.aliases ?? []) {
+        assertAlias(alias);
+        await moveAlias(published.name, alias, published.version);
+      }
+      return published;
+    },
+    async approve(ref, callOptions) {
+      const target = await resolveOnline(ref, callOptions?.signal);
+      const { sdk, client: c } = await sm();
+      await call('approving a model package', (abortSignal) =>
+        c.send(new sdk.UpdateModelPackageCommand({ ModelPackageArn: target.location, ModelApprovalStatus: 'Approved', ...(callOptions?.description === undefined ? {} : { ApprovalDescription: callOptions.description }) }), { abortSignal }),
+        { signal: callOptions?.signal },
+      );
+      return resolveOnline(ref, callOptions?.signal);
+    },
+    async setAlias(name, alias, version) {
+      assertAlias(alias);
+      await moveAlias(parseSageMakerRef(name).group, alias, String(version));
+    },
+    async deleteAlias(name, alias) {
+      assertAlias(alias);
+      await moveAlias(parseSageMakerRef(name).group, alias, undefined);
+    },
+    // Polls without the cache fallback: during an outage the errors go to onError instead of replaying the cache.
+    watch: (ref, listener, watchOptions) => pollRef((r) => resolveOnline(r), watchIntervalMs, ref, listener, watchOptions, parseSageMakerRef, 0.2),
+  };
+}

@@ -1,0 +1,75 @@
+import type * as SageMaker from '@aws-sdk/client-sagemaker';
+import { ModelshipError, type ErrorCode } from '../../errors/index.js';
+import { failure, idleTimer, withRetries, type HttpClientConfig } from '../../platform/node/http-client.js';
+import { networkError } from '../../platform/node/http-errors.js';
+
+/** The SageMaker SDK module, loaded on first use. */
+export type SageMakerModule = typeof SageMaker;
+
+/** Loads `@aws-sdk/client-sagemaker`, or DEPENDENCY_MISSING with the install command. */
+export async function loadSageMaker(): Promise<SageMakerModule> {
+  try {
+    return await import('@aws-sdk/client-sagemaker');
+  } catch (cause) {
+    throw new ModelshipError('DEPENDENCY_MISSING', 'The SageMaker registry needs the optional peer dependency @aws-sdk/client-sagemaker: npm install @aws-sdk/client-sagemaker @aws-sdk/client-s3', { cause });
+  }
+}
+
+/** An AWS service error as the SDK throws it. */
+interface AwsError {
+  readonly name?: string;
+  readonly message?: string;
+  readonly $fault?: 'client' | 'server';
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+/** Whether SageMaker said the thing does not exist (it uses ValidationException for most of these). */
+export function isAwsNotFound(error: unknown): boolean {
+  const e = error as AwsError;
+  return e?.name === 'ResourceNotFound' || e?.name === 'ResourceNotFoundException' || (e?.name === 'ValidationException' && /does not exist|not found|cannot be found/i.test(e.message ?? ''));
+}
+
+/**
+ * Maps an SDK error: not found → `notFound` (when given), credentials → REGISTRY_AUTH_FAILED, throttling, 5xx and
+ * network → REGISTRY_UNAVAILABLE (retryable), other client errors → REGISTRY_UNAVAILABLE, not retryable.
+ */
+export function awsError(error: unknown, what: string, notFound?: { code: ErrorCode; message: string; details?: Record<string, unknown> }): ModelshipError {
+  if (ModelshipError.isInstance(error)) return error;
+  const e = error as AwsError;
+  const name = e?.name ?? '';
+  const status = e?.$metadata?.httpStatusCode;
+  if (notFound !== undefined && isAwsNotFound(error)) {
+    return new ModelshipError(notFound.code, `${notFound.message} (SageMaker: ${name}: ${e.message ?? ''})`, { cause: error, ...(notFound.details === undefined ? {} : { details: notFound.details }) });
+  }
+  if (/AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|InvalidClientTokenId|MissingAuthenticationToken|CredentialsProvider|SignatureDoesNotMatch/.test(name) || status === 401 || status === 403) {
+    return new ModelshipError('REGISTRY_AUTH_FAILED', `SageMaker refused the credentials (${name || `HTTP ${status}`}) while ${what}. Check the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE…) and the IAM policy.`, { cause: error });
+  }
+  if (/Throttling|TooManyRequests|ServiceUnavailable|InternalFailure|InternalServer/.test(name) || (status !== undefined && (status >= 500 || status === 429))) {
+    return new ModelshipError('REGISTRY_UNAVAILABLE', `SageMaker answered ${name || `HTTP ${status}`} while ${what}. Retry later.`, { cause: error });
+  }
+  if (status !== undefined || e?.$fault !== undefined) {
+    return new ModelshipError('REGISTRY_UNAVAILABLE', `SageMaker refused the request (${name}: ${e.message ?? ''}) while ${what}.`, { cause: error, retryable: false });
+  }
+  return networkError(error, what);
+}
+
+/** Sends SDK commands under modelship's timeout and retry policy (the SDK's own retries are off). */
+export type AwsCall = <T>(what: string, send: (abortSignal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal | undefined; idempotent?: boolean }) => Promise<T>;
+
+export function createAwsCall(config: Pick<HttpClientConfig, 'timeoutMs' | 'retries' | 'backoff'>): AwsCall {
+  return async <T>(what: string, send: (abortSignal: AbortSignal) => Promise<T>, options: { signal?: AbortSignal | undefined; idempotent?: boolean } = {}): Promise<T> => {
+    const retry = options.idempotent === false ? { ...config, retries: 0 } : config;
+    return withRetries(retry, options.signal, async () => {
+      const timer = idleTimer(config.timeoutMs, options.signal);
+      try {
+        return await send(timer.signal);
+      } catch (error) {
+        if (options.signal?.aborted) throw failure(error, options.signal, what);
+        if (isAwsNotFound(error)) throw error; // mapped by the caller, which knows what was missing
+        throw awsError(error, what);
+      } finally {
+        timer.done();
+      }
+    });
+  };
+}
