@@ -75,6 +75,24 @@ describe('worker pool', () => {
     await direct.release();
   });
 
+  it('answers every one of 20k concurrent calls correctly (workers polling and sleeping between calls)', async () => {
+    const { onnx, test } = tinyMnist();
+    const { model } = await pooled(onnx, 2);
+    open.push(model);
+    const pixels = test.images.subarray(0, IMAGE_SIZE);
+    const reference = Array.from((await model.predict(pixels)).probabilities?.data as Float32Array);
+    let wrong = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        for (let i = 0; i < 320; i++) {
+          const out = await model.predict(pixels);
+          if (Array.from(out.probabilities?.data as Float32Array).some((v, k) => v !== reference[k])) wrong++;
+        }
+      }),
+    );
+    expect(wrong).toBe(0);
+  }, 120_000);
+
   it('rejects requests of a worker that dies mid-batch with WORKER_CRASHED at once, replaces it, and serves the next ones', async () => {
     const { model, session, events } = await pooled(slowModel(), 1);
     open.push(model);

@@ -232,7 +232,10 @@ function spinFor(control: Int32Array, index: number, value: number, ms: number):
 }
 
 function awaitRequest(control: Int32Array, seq: number, spinMs: number): void {
-  if (spinMs <= 0 || !spinFor(control, REQ, seq, spinMs)) Atomics.wait(control, REQ, seq);
+  if (spinMs > 0 && spinFor(control, REQ, seq, spinMs)) return;
+  // A wake-up is not a request: the caller's notify for a call this worker already saw by polling can land
+  // after the worker has gone back to sleep. Only a new sequence number counts.
+  while (Atomics.load(control, REQ) === seq) Atomics.wait(control, REQ, seq);
 }
 
 /** Handles one call on the worker's side; the tensors it receives are its own (copied out of the arena). */
