@@ -127,6 +127,28 @@ describe('loadModel', () => {
     expect(e.code).toBe('INVALID_OPTIONS');
     expect(e.message).toContain('maxRows');
     expect((await rejection(loadModel(path, { bogus: 1 } as never))).code).toBe('INVALID_OPTIONS');
+    for (const bad of [
+      { workers: -1 },
+      { workers: 1.5 },
+      { batching: { maxBatchSize: 0 } },
+      { batching: { maxQueueDelayMs: -1 } },
+      { batching: { maxBatchSize: 4, preferredBatchSizes: [8] } },
+      { batching: { maxQueueSize: 0 } },
+      { batching: true },
+    ]) {
+      const error = await rejection(loadModel(path, bad as never));
+      expect(error.code, JSON.stringify(bad)).toBe('INVALID_OPTIONS');
+    }
+  });
+
+  it('refuses bad per-call deadline and priority with INVALID_ARGUMENT', async () => {
+    const model = await loadModel(addOneModel(), { workers: 1 });
+    for (const options of [{ deadlineMs: 0 }, { deadlineMs: Number.NaN }, { deadlineMs: -5 }, { priority: 'urgent' }]) {
+      const error = await rejection(model.predict([[1, 2, 3, 4]], options as never));
+      expect(error.code, JSON.stringify(options)).toBe('INVALID_ARGUMENT');
+    }
+    expect((await model.predict([[1, 2, 3, 4]], { deadlineMs: 10_000, priority: 'high' })).y?.toArray()).toEqual([[2, 3, 4, 5]]);
+    await model.close();
   });
 
   it('fails ready() when warm-up with given inputs fails, and keeps refusing work', async () => {
