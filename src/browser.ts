@@ -7,6 +7,7 @@
  */
 export * from './index.js';
 export { loadModel } from './load-model.browser.js';
+export { createDeployment } from './deployment.browser.js';
 export type { BrowserLoadModelOptions } from './serving/browser-load-options.js';
 export { createOnnxWebBackend, type OnnxWebBackendOptions, type OnnxWebLogger } from './backends/onnx-web/index.js';
 export { createWorkerBackend, serveBackend, type WorkerBackend, type WorkerLike, type MessageEndpoint } from './backends/web-worker/index.js';
