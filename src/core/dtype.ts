@@ -1,6 +1,10 @@
 import type { DType, DTypeStorage } from '../spec/tensor.js';
 
-type Ctor = { new (length: number): DTypeStorage[Exclude<DType, 'string'>] };
+type Ctor = {
+  new (length: number): DTypeStorage[Exclude<DType, 'string'>];
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): DTypeStorage[Exclude<DType, 'string'>];
+  readonly BYTES_PER_ELEMENT: number;
+};
 
 const CONSTRUCTORS: Record<Exclude<DType, 'string'>, Ctor> = {
   float32: Float32Array,
@@ -16,6 +20,11 @@ const CONSTRUCTORS: Record<Exclude<DType, 'string'>, Ctor> = {
   uint64: BigUint64Array,
   bool: Uint8Array,
 };
+
+/** The typed-array constructor a numeric dtype is stored in (`float16` as raw bits in Uint16Array, `bool` in Uint8Array). */
+export function storageConstructor(dtype: Exclude<DType, 'string'>): Ctor {
+  return CONSTRUCTORS[dtype];
+}
 
 /** Every dtype modelship knows, in a stable order. */
 export const DTYPES = [...Object.keys(CONSTRUCTORS), 'string'] as readonly DType[];

@@ -1,3 +1,4 @@
+import { concatBytes } from '../core/bytes.js';
 import { ModelshipError } from '../errors/index.js';
 
 /**
@@ -33,18 +34,6 @@ export function payloadTooLarge(limit: number): ModelshipError {
   );
 }
 
-/** Joins chunks into one array (no copy for a single chunk). */
-export function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
-
 /** Adapts a fetch `Request`. */
 export function fromFetchRequest(request: Request): InboundRequest {
   const url = new URL(request.url);
@@ -69,7 +58,7 @@ export function fromFetchRequest(request: Request): InboundRequest {
         }
         chunks.push(value);
       }
-      return concatChunks(chunks, total);
+      return concatBytes(chunks, total);
     },
   };
 }

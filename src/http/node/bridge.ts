@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { concatChunks, payloadTooLarge, type InboundRequest, type OutboundResponse } from '../exchange.js';
+import { concatBytes } from '../../core/bytes.js';
+import { payloadTooLarge, type InboundRequest, type OutboundResponse } from '../exchange.js';
 
 /** Options for {@link toWebRequest}. */
 export interface ToWebRequestOptions {
@@ -110,7 +111,7 @@ function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> 
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(concatChunks(chunks, total));
+      resolve(concatBytes(chunks, total));
     };
     const onError = (error: Error): void => {
       cleanup();

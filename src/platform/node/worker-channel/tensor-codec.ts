@@ -1,11 +1,13 @@
-import { DTYPES } from '../../../core/dtype.js';
-import type { DType, TensorLike, TensorStorage } from '../../../spec/tensor.js';
+import { DTYPES, storageConstructor } from '../../../core/dtype.js';
+import type { DType, TensorLike } from '../../../spec/tensor.js';
 
 /**
  * Writes numeric tensors into a shared arena and reads them back, so a request crosses to a worker thread with
  * one memory copy and no serialization. Layout (32-bit words, then 8-byte aligned data):
  *
- *   [count, extraCount, extra…, per tensor: (slot, dtype, rank, byteOffset, byteLength, dims…)]  data…
+ *   [tag, count, extraCount, extra…, per tensor: (slot, dtype, rank, byteOffset, byteLength, dims…)]  data…
+ *
+ * `tag` is the call's sequence number, so a reader can tell a message from a stale one.
  *
  * `slot` is the tensor's index in a name table both sides agreed on at start-up; `extra` carries small
  * integers such as the output indices to fetch. String tensors cannot live in shared memory: callers check
@@ -14,22 +16,6 @@ import type { DType, TensorLike, TensorStorage } from '../../../spec/tensor.js';
 
 const NUMERIC = DTYPES.filter((d) => d !== 'string');
 const CODE = new Map<DType, number>(NUMERIC.map((d, i) => [d, i]));
-
-type NumericCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Exclude<TensorStorage, string[]>;
-const CTORS: Record<string, NumericCtor> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  float16: Uint16Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  bool: Uint8Array,
-} as unknown as Record<string, NumericCtor>;
 
 /** A tensor tagged with its index in the agreed name table. */
 export interface SlotTensor {
@@ -120,7 +106,7 @@ export function readTensors(arena: SharedArrayBuffer, copy: boolean): DecodedTen
     const byteLength = head[w++] as number;
     const shape: number[] = [];
     for (let r = 0; r < rank; r++) shape.push(head[w++] as number);
-    const ctor = CTORS[dtype] as NumericCtor & { BYTES_PER_ELEMENT: number };
+    const ctor = storageConstructor(dtype as Exclude<DType, 'string'>);
     const view = new ctor(arena, byteOffset, byteLength / ctor.BYTES_PER_ELEMENT);
     tensors.push({ slot, tensor: { dtype, shape, data: copy ? view.slice() : view } });
   }
