@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Batcher, type BatchExecutor, type BatcherConfig } from '../../src/core/batching/index.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import type { TensorLike } from '../../src/spec/tensor.js';
+import { rejection } from '../helpers/errors.js';
 
 type Feeds = Readonly<Record<string, TensorLike>>;
 
@@ -60,15 +61,6 @@ function rowsOf(r: number, rows: number, width = 2): Feeds {
 const expected = (feeds: Feeds): number[] => Array.from((feeds.x as TensorLike).data as Float32Array, (v) => v * 10);
 const values = (out: Record<string, TensorLike>): number[] => Array.from(out.y?.data as Float32Array);
 
-async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelshipError.isInstance(e), String(e)).toBe(true);
-    return e as ModelshipError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Batcher', () => {
   it('joins requests of mixed sizes that queued while the executor was busy, and splits the result per request', async () => {

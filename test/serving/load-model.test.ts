@@ -1,20 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createLocalRegistry, loadModel, ModelshipError, silentLogger, type LocalRegistry } from 'modelship';
+import { createLocalRegistry, loadModel, silentLogger, type LocalRegistry } from 'modelship';
 import { evaluate } from '../../examples/shared/train.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { addOneModel, tempDir, tempFile, tinyMnist } from '../helpers/models.js';
+import { rejection } from '../helpers/errors.js';
 
-async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelshipError.isInstance(e), String(e)).toBe(true);
-    return e as ModelshipError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('loadModel', () => {
   let registry: LocalRegistry;

@@ -6,24 +6,16 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMlflowRegistry, loadModel, ModelshipError, silentLogger, type Model } from 'modelship';
+import { createMlflowRegistry, loadModel, silentLogger, type Model } from 'modelship';
 import type { DownloadProgress, RegistryWarning } from '../../src/spec/registry.js';
 import { addOneModel, tempDir, tinyMnist } from '../helpers/models.js';
 import { FileTestServer } from '../servers/http/file-server.js';
 import { MlflowTestServer } from '../servers/mlflow/server.js';
+import { rejection } from '../helpers/errors.js';
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const fast = { logger: silentLogger };
 
-async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelshipError.isInstance(e), String(e)).toBe(true);
-    return e as ModelshipError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Nothing half-written: the temp area is empty and every blob's name is the sha256 of its content. */
 async function expectCacheClean(cacheDir: string): Promise<void> {

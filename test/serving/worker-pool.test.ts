@@ -4,21 +4,13 @@
  */
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createModel, ModelshipError, silentLogger, type Model } from 'modelship';
+import { createModel, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
 import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { slowModel, tinyMnist } from '../helpers/models.js';
+import { rejection } from '../helpers/errors.js';
 
-async function rejection(p: Promise<unknown>): Promise<ModelshipError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(ModelshipError.isInstance(e), String(e)).toBe(true);
-    return e as ModelshipError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function pooled(bytes: Uint8Array, workers: number): Promise<{ model: Model; session: WorkerPoolSession; events: string[] }> {
   const events: string[] = [];
