@@ -10,7 +10,9 @@
  *
  * HTTP cases run each server in a child process and load it with autocannon (64 connections) from this one.
  *
- * Flags: --quick (short runs, for CI smoke; targets are printed but not enforced).
+ * Flags: --quick (short runs, for CI smoke; targets are printed but not enforced); --only=<substring> runs
+ * just the cases whose key contains it (e.g. --only=tiny, --only=http) and prints their table without writing
+ * bench/results.json.
  */
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
@@ -23,6 +25,8 @@ import { load, probe, startServer } from './http.js';
 import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 
 const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const wanted = (key: string): boolean => only === undefined || key.includes(only);
 const seconds = quick ? 0.5 : 4;
 const httpSeconds = quick ? 2 : 8;
 const CALLERS = 64;
@@ -134,18 +138,21 @@ async function main(): Promise<void> {
   const mnist = mnistMlp();
   progress(`models: ${tiny.name} (${tiny.onnx.byteLength} bytes), ${mnist.name} (${mnist.onnx.byteLength} bytes)`);
 
-  await c64(tiny, 'tiny_mlp_c64_throughput_ratio');
-  const delays = await c64(mnist, 'mnist_mlp_c64_throughput_ratio');
-  results.event_loop_delay_p99_ms = delays.modelshipLoopDelay;
-  details.event_loop_delay_p99_ms = { modelship: delays.modelshipLoopDelay, raw: delays.rawLoopDelay, resolutionMs: 1, model: mnist.name };
-  progress(`event-loop delay p99 while saturated: modelship ${fmt(delays.modelshipLoopDelay, 2)} ms, raw ${fmt(delays.rawLoopDelay, 2)} ms`);
-  await c1(mnist, 'mnist_mlp_c1_p50_latency_ratio');
-  await httpCases(mnist);
+  if (wanted('tiny_mlp_c64_throughput_ratio')) await c64(tiny, 'tiny_mlp_c64_throughput_ratio');
+  if (wanted('mnist_mlp_c64_throughput_ratio') || wanted('event_loop_delay_p99_ms')) {
+    const delays = await c64(mnist, 'mnist_mlp_c64_throughput_ratio');
+    results.event_loop_delay_p99_ms = delays.modelshipLoopDelay;
+    details.event_loop_delay_p99_ms = { modelship: delays.modelshipLoopDelay, raw: delays.rawLoopDelay, resolutionMs: 1, model: mnist.name };
+    progress(`event-loop delay p99 while saturated: modelship ${fmt(delays.modelshipLoopDelay, 2)} ms, raw ${fmt(delays.rawLoopDelay, 2)} ms`);
+  }
+  if (wanted('mnist_mlp_c1_p50_latency_ratio')) await c1(mnist, 'mnist_mlp_c1_p50_latency_ratio');
+  if (wanted('http_vs_naive_express_ratio') || wanted('http_vs_bare_node_ratio')) await httpCases(mnist);
 
   console.log('\n| case | key | value | target | |');
   console.log('|---|---|---|---|---|');
   for (const [key, t] of Object.entries(TARGETS)) {
     const v = results[key];
+    if (v === undefined && only !== undefined) continue;
     const ok = v !== undefined && (t.op === '>=' ? v >= t.value : v <= t.value);
     console.log(`| ${t.what} | \`${key}\` | ${v === undefined ? '—' : fmt(v, 2)} | ${t.op} ${t.value} | ${ok ? 'met' : 'MISSED'} |`);
   }
@@ -158,6 +165,7 @@ async function main(): Promise<void> {
     quick,
     date: new Date().toISOString(),
   };
+  if (only !== undefined) return; // a partial run never replaces the full results
   // BENCH_OUT redirects the file (the smoke test uses it so a test run never overwrites real results).
   const out = process.env.BENCH_OUT ?? fileURLToPath(new URL('./results.json', import.meta.url));
   await writeFile(out, `${JSON.stringify({ machine, results, details }, null, 2)}\n`);
