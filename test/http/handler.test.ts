@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest, type ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, createLocalRegistry, loadModel, silentLogger, type Model, type ServableModel } from 'modelship';
 import { serve, type ModelshipServer } from 'modelship/node';
@@ -233,6 +234,62 @@ describe('readiness and shutdown', () => {
     expect(results.map((r) => r.body.outputs.y[0][0])).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     await closed;
     expect(model.state).toBe('closed');
+  });
+
+  it('aborts the signal a prediction gets when its client disconnects, and not when a keep-alive connection carries on', async () => {
+    const model = await loadModel(addOneModel(), { name: 'adder', version: '1' });
+    await model.ready();
+    const signals: AbortSignal[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const servable: ServableModel = {
+      name: model.name,
+      version: model.version,
+      signature: model.signature,
+      platform: model.platform,
+      metadata: model.metadata,
+      get state() {
+        return model.state;
+      },
+      async predict(input, options) {
+        signals.push(options?.signal as AbortSignal);
+        if (signals.length === 3) await held; // the third request waits until its client has gone
+        return model.predict(input, options);
+      },
+      ready: () => model.ready(),
+      close: () => model.close(),
+    };
+    const server = await serve(createHandler({ models: [servable], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+    const body = JSON.stringify({ inputs: [[1, 2, 3, 4]] });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (): Promise<{ status: number; req: ClientRequest }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(`${server.url}/predict`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, req }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    // Two requests in turn on one keep-alive connection: both answered, neither signal aborted.
+    expect((await post()).status).toBe(200);
+    expect((await post()).status).toBe(200);
+    expect(signals).toHaveLength(2);
+    expect(signals.every((s) => s instanceof AbortSignal && !s.aborted)).toBe(true);
+    // A third whose client goes away while it is being served: its signal fires.
+    const third = httpRequest(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    third.on('error', () => undefined);
+    third.end(body);
+    while (signals.length < 3) await new Promise((r) => setImmediate(r));
+    const signal = signals[2] as AbortSignal;
+    expect(signal.aborted).toBe(false);
+    const aborted = new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    third.destroy();
+    await aborted;
+    expect(signals[0]?.aborted).toBe(false); // the other connection is still open
+    release();
+    agent.destroy();
+    await server.close();
   });
 
   it('refuses invalid handler options', () => {

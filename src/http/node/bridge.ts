@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { concatBytes } from '../../core/bytes.js';
 import { payloadTooLarge, type InboundRequest, type OutboundResponse } from '../exchange.js';
@@ -69,7 +70,6 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
 export function fromNodeRequest(req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions = {}): InboundRequest {
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
-  let controller: AbortController | undefined;
   return {
     method: (req.method ?? 'GET').toUpperCase(),
     path: q === -1 ? rawUrl : rawUrl.slice(0, q),
@@ -78,20 +78,36 @@ export function fromNodeRequest(req: IncomingMessage, res: ServerResponse, optio
       return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
     },
     get signal() {
-      if (!controller) {
-        const c = new AbortController();
-        controller = c;
-        res.once('close', () => {
-          if (!res.writableFinished) c.abort();
-        });
-      }
-      return controller.signal;
+      return connectionSignal(req);
     },
     bytes(limit) {
       if (options.parsedBody !== undefined) return Promise.resolve(new TextEncoder().encode(JSON.stringify(options.parsedBody)));
       return readNodeBody(req, limit);
     },
   };
+}
+
+const CONNECTION_ABORT = Symbol('modelship.connectionAbort');
+type WatchedSocket = Socket & { [CONNECTION_ABORT]?: AbortController };
+
+/**
+ * An abort signal that fires when the request's connection closes: the client went away, so whatever it still
+ * has queued can be dropped. One per connection, not per request: HTTP/1.1 answers a connection's requests in
+ * order and a closed connection takes no more, so the requests a keep-alive connection carries can share it,
+ * and the per-request `AbortController` plus `close` listener (a measurable share of a small prediction's
+ * cost) are paid once per connection instead.
+ */
+function connectionSignal(req: IncomingMessage): AbortSignal {
+  const socket = req.socket as WatchedSocket;
+  let controller = socket[CONNECTION_ABORT];
+  if (!controller) {
+    const c = new AbortController();
+    controller = c;
+    socket[CONNECTION_ABORT] = c;
+    if (socket.destroyed) c.abort();
+    else socket.once('close', () => c.abort());
+  }
+  return controller.signal;
 }
 
 function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
