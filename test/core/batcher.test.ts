@@ -220,6 +220,39 @@ describe('Batcher', () => {
     expect((await rejection(batcher.submit(rowsOf(3, 1), { signal: already.signal }))).code).toBe('ABORTED');
   });
 
+  it('serves many requests sharing one signal (one per HTTP connection), then aborts those still pending when it fires', async () => {
+    const exec = new ManualExecutor();
+    const batcher = new Batcher(exec, config({ enabled: false }));
+    const shared = new AbortController();
+    let listeners = 0;
+    const add = shared.signal.addEventListener.bind(shared.signal);
+    shared.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++;
+      add(...args);
+    }) as typeof add;
+    // Earlier requests on the signal finish normally.
+    for (let r = 0; r < 3; r++) {
+      const done = batcher.submit(rowsOf(r, 1), { signal: shared.signal });
+      (await exec.started(r + 1)).release();
+      expect(values(await done)).toEqual(expected(rowsOf(r, 1)));
+    }
+    expect(listeners).toBe(1);
+    // One running and two queued on the same signal, one queued on another: the abort takes the three.
+    const running = rejection(batcher.submit(rowsOf(3, 1), { signal: shared.signal }));
+    const held = await exec.started(4);
+    const queued = [rejection(batcher.submit(rowsOf(4, 1), { signal: shared.signal })), rejection(batcher.submit(rowsOf(5, 1), { signal: shared.signal }))];
+    const other = batcher.submit(rowsOf(6, 1), { signal: new AbortController().signal });
+    shared.abort();
+    expect((await running).code).toBe('ABORTED');
+    expect((await Promise.all(queued)).map((e) => e.code)).toEqual(['ABORTED', 'ABORTED']);
+    expect(batcher.queueDepth).toBe(1);
+    held.release();
+    const next = await exec.started(5);
+    next.release();
+    expect(values(await other)).toEqual(expected(rowsOf(6, 1)));
+    expect((await rejection(batcher.submit(rowsOf(7, 1), { signal: shared.signal }))).code).toBe('ABORTED');
+  });
+
   it('answers QUEUE_FULL (429, retryable) once maxQueueSize requests wait', async () => {
     const exec = new ManualExecutor();
     const batcher = new Batcher(exec, config({ maxQueueSize: 2 }));

@@ -94,6 +94,7 @@ export class Batcher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #idle: (() => void)[] = [];
+  readonly #bySignal = new WeakMap<AbortSignal, Set<Pending>>();
 
   constructor(executor: BatchExecutor, config: BatcherConfig, observer: BatcherObserver = {}) {
     this.#executor = executor;
@@ -163,8 +164,8 @@ export class Batcher {
   }
 
   #watch(request: Pending, signal: AbortSignal | undefined, deadlineMs: number | undefined): void {
-    const onAbort = (): void => this.#fail(request, toModelshipError(signal?.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const watchers = signal ? this.#watchersOf(signal) : undefined;
+    watchers?.add(request);
     const timer =
       deadlineMs === undefined
         ? undefined
@@ -182,9 +183,33 @@ export class Batcher {
             );
           }, deadlineMs);
     request.cleanup = () => {
-      signal?.removeEventListener('abort', onAbort);
+      watchers?.delete(request);
       if (timer !== undefined) clearTimeout(timer);
     };
+  }
+
+  /**
+   * The requests waiting on `signal`. One 'abort' listener per signal, however many requests share it (the
+   * HTTP server gives every request on a connection the same one): adding and removing an EventTarget listener
+   * per request is a measurable share of a small prediction's cost.
+   */
+  #watchersOf(signal: AbortSignal): Set<Pending> {
+    let watchers = this.#bySignal.get(signal);
+    if (!watchers) {
+      const set = new Set<Pending>();
+      watchers = set;
+      this.#bySignal.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.#bySignal.delete(signal);
+          const error = toModelshipError(signal.reason);
+          for (const request of [...set]) this.#fail(request, error);
+        },
+        { once: true },
+      );
+    }
+    return watchers;
   }
 
   /** Settles a request with an error, dropping whatever of it is still queued. */
