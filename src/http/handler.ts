@@ -35,8 +35,10 @@ function splitPath(pathname: string, basePath: string): string[] | undefined {
     if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return undefined;
     pathname = pathname.slice(basePath.length);
   }
+  const segments = pathname.split('/').filter((s) => s !== '');
+  if (!pathname.includes('%')) return segments;
   try {
-    return pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    return segments.map(decodeURIComponent);
   } catch {
     throw new ModelshipError('MALFORMED_REQUEST', 'The request path is not valid percent-encoding.');
   }

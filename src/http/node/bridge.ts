@@ -112,35 +112,26 @@ function connectionSignal(req: IncomingMessage): AbortSignal {
 
 function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
+    // The listeners go with the request object; only the over-limit path has to take its own off.
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
     let total = 0;
     const onData = (chunk: Buffer): void => {
       total += chunk.byteLength;
       if (total > limit) {
-        cleanup();
+        req.off('data', onData);
         // Stop buffering, discard the rest; the answer closes the connection (see sendResponse).
         req.resume();
         reject(payloadTooLarge(limit));
         return;
       }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(concatBytes(chunks, total));
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
+      // A small body arrives as one chunk, used as is.
+      if (first === undefined) first = chunk;
+      else (chunks ??= [first]).push(chunk);
     };
     req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('end', () => resolve(chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0))));
+    req.on('error', reject);
   });
 }
 
