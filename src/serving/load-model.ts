@@ -155,6 +155,7 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     {
       ...opts.session,
       ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+      ...(opts.workerNice === undefined ? {} : { workerNice: opts.workerNice }),
       onEvent: (event) => sink.model?.backendEvent(event),
     },
   );

@@ -2,9 +2,10 @@
  * The worker-thread pool with the real runtime: results bitwise equal to a direct onnxruntime session, a
  * worker killed mid-batch, close() under load.
  */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createModel, silentLogger, type Model } from 'modelship';
+import { createModel, loadModel, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
 import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
@@ -116,6 +117,35 @@ describe('worker pool', () => {
     expect(outs.every((o) => o.label?.data[0] === outs[0]?.label?.data[0])).toBe(true);
     await closing;
     expect(model.state).toBe('closed');
+  });
+
+  it.runIf(process.platform === 'linux')('runs the workers (and their onnxruntime threads) nice levels below the loading thread: 10 by default, as asked, or not at all', async () => {
+    /** Nice values of this process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
+    const niceOfThreads = (): Map<string, number> =>
+      new Map(
+        readdirSync('/proc/self/task').map((tid) => {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+        }),
+      );
+    const mine = niceOfThreads().get(readlinkSync('/proc/thread-self').split('/').pop() as string) as number;
+    const started = async (options: { workerNice?: number }): Promise<number[]> => {
+      const before = new Set(niceOfThreads().keys());
+      const model = await loadModel(tinyMnist().onnx, { name: 'nice', version: '1', workers: 2, logger: silentLogger, ...options });
+      await model.ready();
+      const added = [...niceOfThreads()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
+      await model.close();
+      return added;
+    };
+    const byDefault = await started({});
+    expect(byDefault.filter((n) => n === Math.min(19, mine + 10)).length).toBeGreaterThanOrEqual(2);
+    const asked = await started({ workerNice: 3 });
+    expect(asked.filter((n) => n === Math.min(19, mine + 3)).length).toBeGreaterThanOrEqual(2);
+    if (mine + 10 <= 19) expect(asked).not.toContain(mine + 10);
+    const none = await started({ workerNice: 0 });
+    expect(none.length).toBeGreaterThanOrEqual(2);
+    expect(none.every((n) => n === mine)).toBe(true);
+    await expect(loadModel(tinyMnist().onnx, { workerNice: 20 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
   });
 
   it('reports a runtime input error from the worker as INVALID_INPUT, and keeps serving', async () => {

@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { serveChannel, type ChannelInit, type ChannelMessage } from '../../platform/node/worker-channel/channel.js';
-import type { BackendSessionOptions } from '../../spec/backend.js';
+import { lowerThreadPriority } from '../../platform/node/thread-priority.js';
+import { DEFAULT_WORKER_NICE, type BackendSessionOptions } from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
 import { createOnnxNodeBackend } from './onnx-node-backend.js';
 import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
@@ -32,6 +33,8 @@ function encodeError(error: unknown): { code: string; message: string; details?:
 }
 
 async function main(): Promise<void> {
+  // Before the session exists, so that onnxruntime's own threads inherit the priority.
+  lowerThreadPriority(data.options.workerNice ?? DEFAULT_WORKER_NICE);
   // onnxruntime wants an ordinary ArrayBuffer for the model, so the shared copy is copied once per worker.
   const source = data.model.kind === 'bytes' ? { bytes: new Uint8Array(data.model.bytes).slice() } : { path: data.model.path };
   const options: BackendSessionOptions = { ...data.options, workers: 0 };
