@@ -130,7 +130,13 @@ function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> 
       else (chunks ??= [first]).push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0))));
+    req.on('end', () => {
+      const body = chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0));
+      // The listeners stay on the request until it is collected; they should not keep the body alive with it.
+      first = undefined;
+      chunks = undefined;
+      resolve(body);
+    });
     req.on('error', reject);
   });
 }
