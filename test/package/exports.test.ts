@@ -73,7 +73,8 @@ describe('the built package', () => {
     });
     const modelPath = await tempFile(bytes);
     // Plain node (no tsx, no tsconfig paths): 'modelship' resolves through package.json "exports" to dist.
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    // With --input-type (refused by workers started from a file) and a V8 flag (refused by any worker), as apps run.
+    const { stdout } = await run(process.execPath, ['--max-old-space-size=512', '--input-type=module', '-e', script], {
       cwd: root,
       env: { ...process.env, MODEL_PATH: modelPath },
     });

@@ -7,7 +7,7 @@ import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, loadModel, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
-import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
+import { withoutRefusedFlags, workerExecArgv, type WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { slowModel, tinyMnist } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';
@@ -146,6 +146,15 @@ describe('worker pool', () => {
     expect(none.length).toBeGreaterThanOrEqual(2);
     expect(none.every((n) => n === mine)).toBe(true);
     await expect(loadModel(tinyMnist().onnx, { workerNice: 20 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+  });
+
+  it('starts workers with the parent\'s flags, minus --input-type and what workers refuse', () => {
+    expect(workerExecArgv(['--max-old-space-size=4096', '--import', 'tsx'])).toBeUndefined(); // Node passes what applies
+    expect(workerExecArgv(['--input-type=module', '--max-old-space-size=4096', '-e', 'x'])).toEqual(['--max-old-space-size=4096', '-e', 'x']);
+    expect(workerExecArgv(['--input-type', 'module', '--conditions', 'dev'])).toEqual(['--conditions', 'dev']);
+    expect(withoutRefusedFlags(['--max-old-space-size=4096', '--stack-size', '2000', '--conditions=dev'], ['--max-old-space-size=4096', '--stack-size'])).toEqual([
+      '--conditions=dev',
+    ]);
   });
 
   it('reports a runtime input error from the worker as INVALID_INPUT, and keeps serving', async () => {

@@ -340,18 +340,52 @@ export class WorkerPoolSession implements BackendSession {
 }
 
 /**
- * The parent's flags minus those that only make sense for a main script: `node --input-type=module -e …`
- * would otherwise make every worker fail to start.
+ * The flags a worker is started with. Normally none are passed, and Node gives the worker the parent's own
+ * (leaving out what only applies to a whole process, such as `--max-old-space-size`). Only when the parent
+ * ran with `--input-type` (`node --input-type=module -e …`) must the list be passed explicitly, without that
+ * flag: a worker started from a file refuses it.
  */
-function workerExecArgv(): string[] {
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {
+  if (!argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return undefined;
   const out: string[] = [];
-  const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--input-type') i++;
     else if (!a.startsWith('--input-type=')) out.push(a);
   }
   return out;
+}
+
+/**
+ * `argv` without the flags a `Worker` refused (`ERR_WORKER_INVALID_EXEC_ARGV` lists them: V8 and per-process
+ * options such as `--max-old-space-size`), and without the value that follows such a flag when it was given as
+ * a separate argument.
+ */
+export function withoutRefusedFlags(argv: readonly string[], refused: readonly string[]): string[] {
+  const drop = new Set(refused);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!drop.has(a)) {
+      out.push(a);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (!a.includes('=') && next !== undefined && !next.startsWith('-')) i++;
+  }
+  return out;
+}
+
+function spawnWorker(script: URL | string, options: ConstructorParameters<typeof Worker>[1] & object): Worker {
+  const execArgv = workerExecArgv();
+  if (execArgv === undefined) return new Worker(script, options);
+  try {
+    return new Worker(script, { ...options, execArgv });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    const refused = (error as Error).message.slice((error as Error).message.indexOf(':') + 1).split(',').map((f) => f.trim());
+    return new Worker(script, { ...options, execArgv: withoutRefusedFlags(execArgv, refused) });
+  }
 }
 
 interface StartedWorker {
@@ -373,7 +407,14 @@ function startWorker(model: WorkerData['model'], options: BackendSessionOptions)
     ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
   };
   const entry = workerEntry();
-  const worker = new Worker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2], execArgv: workerExecArgv() });
+  let worker: Worker;
+  try {
+    worker = spawnWorker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
+  } catch (cause) {
+    return Promise.reject(
+      new ModelshipError('MODEL_LOAD_FAILED', `The worker thread could not be started: ${(cause as Error).message}`, { cause }),
+    );
+  }
   return new Promise<StartedWorker>((resolve, reject) => {
     const onExit = (code: number): void => {
       reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread exited with code ${code} while loading the model.`));
