@@ -65,9 +65,11 @@ export async function load(url: string, body: string, connections: number, secon
   };
 }
 
-/** Polls `url` every `everyMs` until stopped; latencies in ms. Shows whether health checks still get through. */
-export function probe(url: string, everyMs: number): { stop(): Promise<{ p50: number; p99: number; max: number; count: number }> } {
-  const samples: number[] = [];
+/**
+ * Polls `url` every `everyMs` until stopped; latencies in ms, added to `samples` (pass the same array to
+ * several probes to summarize them together). Shows whether health checks still get through.
+ */
+export function probe(url: string, everyMs: number, samples: number[] = []): { stop(): Promise<{ p50: number; p99: number; max: number; count: number }> } {
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -82,8 +84,8 @@ export function probe(url: string, everyMs: number): { stop(): Promise<{ p50: nu
     async stop() {
       running = false;
       await loop;
-      samples.sort((a, b) => a - b);
-      return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? 0, count: samples.length };
+      const sorted = [...samples].sort((a, b) => a - b);
+      return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0, count: sorted.length };
     },
   };
 }
