@@ -1,5 +1,5 @@
 /** Timing helpers: latency percentiles, closed-loop throughput, event-loop delay. */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 export type Call = () => Promise<unknown>;
 
@@ -48,14 +48,20 @@ export async function throughput(
   callers: number,
   seconds: number,
   warmupSeconds = Math.min(2, seconds / 2),
+  /** Record the loop delay into this histogram (to summarize several windows together) instead of a fresh one. */
+  histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 }),
 ): Promise<{ perSecond: number; loopDelayP99Ms: number }> {
   await closedLoops(call, callers, performance.now() + warmupSeconds * 1000);
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
   const start = performance.now();
   const end = start + seconds * 1000;
   histogram.enable();
   const done = await closedLoops(call, callers, end);
   histogram.disable();
   const elapsed = (performance.now() - start) / 1000;
-  return { perSecond: done / elapsed, loopDelayP99Ms: Math.max(0, histogram.percentile(99) / 1e6 - 1) };
+  return { perSecond: done / elapsed, loopDelayP99Ms: loopDelayP99Ms(histogram) };
+}
+
+/** p99 of a `resolution: 1` loop-delay histogram in ms, minus that resolution (an idle loop reads ≈ 0). */
+export function loopDelayP99Ms(histogram: IntervalHistogram): number {
+  return Math.max(0, histogram.percentile(99) / 1e6 - 1);
 }

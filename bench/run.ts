@@ -17,10 +17,11 @@
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { loadModel } from 'modelship';
-import { percentile, throughput, latency, type Call } from './measure.js';
+import { loopDelayP99Ms, percentile, throughput, latency, type Call } from './measure.js';
 import { load, probe, startServer } from './http.js';
 import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 
@@ -69,18 +70,19 @@ async function c64(m: BenchModel, key: string): Promise<{ modelshipLoopDelay: nu
   const rounds = quick ? 1 : 4;
   const warmup = quick ? 0.25 : 2;
   const runs = new Map<string, { perSecond: number; loopDelayP99Ms: number }[]>(contenders.map((c) => [c.label, []]));
+  // One loop-delay histogram per contender, recording only during its own rounds.
+  const delays = new Map(contenders.map((c) => [c.label, monitorEventLoopDelay({ resolution: 1 })]));
   for (const c of contenders) await throughput(c.call, CALLERS, warmup, 0);
   for (let round = 0; round < rounds; round++) {
-    for (const c of contenders) runs.get(c.label)?.push(await throughput(c.call, CALLERS, seconds / rounds, 0));
+    for (const c of contenders) runs.get(c.label)?.push(await throughput(c.call, CALLERS, seconds / rounds, 0, delays.get(c.label)));
     progress(`${m.name} round ${round + 1}/${rounds}: ${contenders.map((c) => `${c.label} ${fmt(runs.get(c.label)?.at(-1)?.perSecond ?? 0)}`).join(', ')} calls/s`);
   }
   await Promise.all(raws.map((r) => r.release()));
   const workers = model.stats().concurrency;
   await model.close();
-  // Loop delay: the worst round's p99 (conservative).
   const summary = (label: string): { perSecond: number; loopDelayP99Ms: number } => {
     const rs = runs.get(label) ?? [];
-    return { perSecond: rs.reduce((n, r) => n + r.perSecond, 0) / rs.length, loopDelayP99Ms: Math.max(...rs.map((r) => r.loopDelayP99Ms)) };
+    return { perSecond: rs.reduce((n, r) => n + r.perSecond, 0) / rs.length, loopDelayP99Ms: loopDelayP99Ms(delays.get(label) as IntervalHistogram) };
   };
   const raw = Object.fromEntries(raws.map((r) => [r.label, summary(r.label)]));
   for (const r of raws) progress(`${m.name} raw (${r.label}), ${CALLERS} callers: ${fmt(raw[r.label]?.perSecond ?? 0)} calls/s`);
