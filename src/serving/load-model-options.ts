@@ -31,9 +31,9 @@ export const loadModelOptionsSchema = z.strictObject({
   workers: z.number().int().min(0).max(1024).optional(),
   /**
    * How many nice levels below the thread that loads the model its worker threads run (Linux; elsewhere
-   * ignored). Default 10: then waking a worker never preempts your event loop, which keeps serving sockets
-   * while inference takes the remaining CPU. `0` runs workers at your thread's priority, e.g. when other busy
-   * processes share the host and inference must keep its full share.
+   * ignored). Default 10 (0 on a single core): then waking a worker never preempts your event loop, which
+   * keeps serving sockets while inference takes the remaining CPU. `0` runs workers at your thread's priority,
+   * e.g. when other busy processes share the host and inference must keep its full share.
    */
   workerNice: z.number().int().min(0).max(19).optional(),
   /** Dynamic batching (on by default for models whose inputs and outputs have a dynamic first dimension). */

@@ -2,6 +2,7 @@
  * Entry point of a pool worker thread: loads one onnxruntime session and serves runs over a shared-memory
  * channel until told to stop. Started by `worker-pool.ts`; not part of the public API.
  */
+import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { serveChannel, type ChannelInit, type ChannelMessage } from '../../platform/node/worker-channel/channel.js';
@@ -34,7 +35,7 @@ function encodeError(error: unknown): { code: string; message: string; details?:
 
 async function main(): Promise<void> {
   // Before the session exists, so that onnxruntime's own threads inherit the priority.
-  lowerThreadPriority(data.options.workerNice ?? DEFAULT_WORKER_NICE);
+  lowerThreadPriority(data.options.workerNice ?? (availableParallelism() > 1 ? DEFAULT_WORKER_NICE : 0));
   // onnxruntime wants an ordinary ArrayBuffer for the model, so the shared copy is copied once per worker.
   const source = data.model.kind === 'bytes' ? { bytes: new Uint8Array(data.model.bytes).slice() } : { path: data.model.path };
   const options: BackendSessionOptions = { ...data.options, workers: 0 };
