@@ -4,15 +4,6 @@ import type { ModelSignature, TensorLike } from './tensor.js';
 export type ModelSource = { readonly bytes: Uint8Array } | { readonly path: string };
 
 /** Options every backend understands; backends ignore what does not apply to them. */
-/**
- * Default nice increment of pool worker threads on a machine with more than one core. Waking a worker at the
- * same priority as the event loop lets it preempt the event loop on a busy core (measured here: a third of the
- * futex wake-ups the event loop issued took 0.1–1 ms); lower, the woken worker takes another core or waits for
- * the scheduler's next tick instead. With a single core there is no other core to take, and a lower priority
- * would only let the event loop accept requests faster than the workers can answer them: 0 there.
- */
-export const DEFAULT_WORKER_NICE = 10;
-
 export interface BackendSessionOptions {
   /** Threads used inside one operator (onnxruntime `intraOpNumThreads`). */
   readonly intraOpNumThreads?: number;
@@ -34,7 +25,7 @@ export interface BackendSessionOptions {
   readonly workers?: number;
   /**
    * How many nice levels below the loading thread the worker threads run (Linux; 0 to 19). Backends without
-   * threads ignore it; onnxruntime-node defaults to {@link DEFAULT_WORKER_NICE} (0 on a single core).
+   * threads ignore it; onnxruntime-node defaults to 10 with more than one core, else 0.
    */
   readonly workerNice?: number;
   /** Receives lifecycle events such as a worker that died and was replaced (for logs and metrics). */

@@ -8,7 +8,7 @@ import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, loadModel, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
-import { withoutRefusedFlags, workerExecArgv, type WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
+import { defaultWorkerNice, withoutRefusedFlags, workerExecArgv, type WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { slowModel, tinyMnist } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';
@@ -139,7 +139,8 @@ describe('worker pool', () => {
       return added;
     };
     const byDefault = await started({});
-    const defaultNice = availableParallelism() > 1 ? 10 : 0; // nothing to gain on a single core
+    const defaultNice = defaultWorkerNice();
+    expect(defaultNice).toBe(availableParallelism() > 1 ? 10 : 0); // nothing to gain on a single core
     expect(byDefault.filter((n) => n === Math.min(19, mine + defaultNice)).length).toBeGreaterThanOrEqual(2);
     const asked = await started({ workerNice: 3 });
     expect(asked.filter((n) => n === Math.min(19, mine + 3)).length).toBeGreaterThanOrEqual(2);

@@ -2,12 +2,11 @@
  * Entry point of a pool worker thread: loads one onnxruntime session and serves runs over a shared-memory
  * channel until told to stop. Started by `worker-pool.ts`; not part of the public API.
  */
-import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { serveChannel, type ChannelInit, type ChannelMessage } from '../../platform/node/worker-channel/channel.js';
 import { lowerThreadPriority } from '../../platform/node/thread-priority.js';
-import { DEFAULT_WORKER_NICE, type BackendSessionOptions } from '../../spec/backend.js';
+import type { BackendSessionOptions } from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
 import { createOnnxNodeBackend } from './onnx-node-backend.js';
 import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
@@ -34,8 +33,8 @@ function encodeError(error: unknown): { code: string; message: string; details?:
 }
 
 async function main(): Promise<void> {
-  // Before the session exists, so that onnxruntime's own threads inherit the priority.
-  lowerThreadPriority(data.options.workerNice ?? (availableParallelism() > 1 ? DEFAULT_WORKER_NICE : 0));
+  // Before the session exists, so that onnxruntime's own threads inherit the priority (the pool resolved the default).
+  lowerThreadPriority(data.options.workerNice ?? 0);
   // onnxruntime wants an ordinary ArrayBuffer for the model, so the shared copy is copied once per worker.
   const source = data.model.kind === 'bytes' ? { bytes: new Uint8Array(data.model.bytes).slice() } : { path: data.model.path };
   const options: BackendSessionOptions = { ...data.options, workers: 0 };

@@ -73,8 +73,8 @@ interface Pending {
   cleanup: (() => void) | undefined;
   onDispatch: (() => void) | undefined;
   /** Neighbours in the list of requests waiting on the same abort signal. */
-  prevWatcher?: Pending | undefined;
-  nextWatcher?: Pending | undefined;
+  prevWatcher: Pending | undefined;
+  nextWatcher: Pending | undefined;
 }
 
 /** The requests waiting on one abort signal, as a list threaded through them. */
