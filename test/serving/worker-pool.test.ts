@@ -148,7 +148,9 @@ describe('worker pool', () => {
     const none = await started({ workerNice: 0 });
     expect(none.length).toBeGreaterThanOrEqual(2);
     expect(none.every((n) => n === mine)).toBe(true);
-    await expect(loadModel(tinyMnist().onnx, { workerNice: 20 })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    for (const workerNice of [20, -1, 1.5]) {
+      await expect(loadModel(tinyMnist().onnx, { workerNice }), String(workerNice)).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    }
   });
 
   it('starts workers with the parent\'s flags, minus --input-type and what workers refuse', () => {
