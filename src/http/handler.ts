@@ -119,7 +119,9 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
     try {
       const segments = splitPath(request.path, basePath);
       if (segments === undefined) return undefined;
-      let bodyRead: Promise<unknown> | undefined;
+      // Not memoized: a cached promise would keep the parsed body alive until the answer is sent (see
+      // `predictVersioned` for why that costs).
+      let bodyTaken = false;
       const ctx: RouteContext = {
         request,
         method: request.method,
@@ -127,7 +129,11 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
         table,
         adminToken: opts.admin?.token,
         maxBodyBytes,
-        body: () => (bodyRead ??= readJsonBody(request, maxBodyBytes)),
+        body: () => {
+          if (bodyTaken) return Promise.reject(new ModelshipError('INTERNAL', 'A route read the request body twice.'));
+          bodyTaken = true;
+          return readJsonBody(request, maxBodyBytes);
+        },
       };
       return await route(ctx);
     } catch (error) {

@@ -14,7 +14,7 @@ export interface RouteContext {
   /** The admin bearer token, when the admin routes are enabled. */
   readonly adminToken: string | undefined;
   readonly maxBodyBytes: number;
-  /** Reads and parses the JSON body within the size limit. */
+  /** Reads and parses the JSON body within the size limit; once per request (the stream is consumed). */
   body(): Promise<unknown>;
 }
 

@@ -1,4 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, createLocalRegistry, loadModel, silentLogger, type Model, type ServableModel } from 'modelship';
 import { serve, type ModelshipServer } from 'modelship/node';
@@ -278,6 +280,42 @@ describe('readiness and shutdown', () => {
     expect(signals[0]?.aborted).toBe(false); // the other connection is still open
     release();
     agent.destroy();
+    await server.close();
+  });
+
+  it('does not keep a request\'s parsed body alive while its prediction is queued or running', async () => {
+    // Held bodies survive young-generation collections under load and get promoted, which made a busy server's
+    // GC several times as expensive. `predict` copies its input, so the handler has no reason to hold it.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const model = await loadModel(addOneModel(), { name: 'adder', version: '1' });
+    await model.ready();
+    const collected = new Set<string>();
+    const registry = new FinalizationRegistry<string>((route) => collected.add(route));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let started = 0;
+    const servable = wrap(model, (input, options) => {
+      registry.register(input as object, started++ === 0 ? 'predict' : 'v2');
+      const result = model.predict(input, options);
+      return held.then(() => result);
+    });
+    const server = await serve(createHandler({ models: [servable], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+    const answers = [
+      postJson(`${server.url}/predict`, { inputs: [[1, 2, 3, 4]] }),
+      postJson(`${server.url}/v2/models/adder/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] }),
+    ];
+    while (started < 2) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 20 && collected.size < 2; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect([...collected].sort()).toEqual(['predict', 'v2']);
+    release();
+    const [plain, v2] = await Promise.all(answers);
+    expect(plain?.status).toBe(200);
+    expect(plain?.body.outputs.y).toEqual([[2, 3, 4, 5]]);
+    expect(v2?.status).toBe(200);
     await server.close();
   });
 

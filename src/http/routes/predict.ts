@@ -21,9 +21,15 @@ export function readRequestedOutputs(value: unknown, field: string): string[] | 
  * `POST /predict` and `POST /models/{name}[/versions/{v}]/predict`: body `{"inputs": {...}}` (or an array for
  * a one-input model), optional `"outputs": ["name"]`; answers `{"model", "version", "outputs": {name: nested}}`
  * with the version that answered (a deployment routes between versions) also in `x-modelship-version`.
+ *
+ * Written with `then` rather than `async`/`await` so that no suspended frame holds the parsed body while the
+ * prediction is queued and running (see `predictVersioned`).
  */
-export async function handlePredict(ctx: RouteContext, model: Servable): Promise<OutboundResponse> {
-  const body = await ctx.body();
+export function handlePredict(ctx: RouteContext, model: Servable): Promise<OutboundResponse> {
+  return ctx.body().then((body) => startPredict(ctx, model, body));
+}
+
+function startPredict(ctx: RouteContext, model: Servable, body: unknown): Promise<OutboundResponse> {
   if (!isObject(body) || !('inputs' in body)) {
     throw new ModelshipError(
       'INVALID_INPUT',
@@ -31,11 +37,11 @@ export async function handlePredict(ctx: RouteContext, model: Servable): Promise
     );
   }
   const outputs = readRequestedOutputs(body.outputs, 'outputs');
-  const { outputs: result, version } = await predictVersioned(model, body.inputs as never, {
+  const name = model.name;
+  return predictVersioned(model, body.inputs as never, {
     ...predictOptions(ctx),
     ...(outputs === undefined ? {} : { outputs }),
-  });
-  return json({ model: model.name, version, outputs: result }, 200, { [VERSION_HEADER]: version });
+  }).then(({ outputs: result, version }) => json({ model: name, version, outputs: result }, 200, { [VERSION_HEADER]: version }));
 }
 
 /** A model's description for `GET /models` and `GET /models/{name}`. */
