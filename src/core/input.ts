@@ -58,6 +58,13 @@ function isTensorObject(value: unknown): value is TensorInputObject {
  */
 export function toFeeds(signature: ModelSignature, input: unknown, limits: InputLimits = {}): Record<string, TensorLike> {
   const maxRows = limits.maxRows ?? DEFAULT_MAX_ROWS;
+  // A one-input model given the value itself (the common case): no record to build and check.
+  if (signature.inputs.length === 1 && input !== undefined && input !== null && (!isObject(input) || isTensorObject(input))) {
+    const spec = signature.inputs[0] as TensorSpec;
+    const feeds: Record<string, TensorLike> = {};
+    feeds[spec.name] = toTensor(spec, input, maxRows);
+    return feeds;
+  }
   const names = signature.inputs.map((s) => s.name);
   const byName = asRecord(signature, names, input);
   const unknown = Object.keys(byName).filter((k) => !names.includes(k));
@@ -149,15 +156,22 @@ function fromTypedArray(spec: TensorSpec, value: TypedArray, maxRows: number): T
 function inferShapeForFlat(spec: TensorSpec, length: number): number[] {
   const declared = spec.shape;
   if (declared === null || declared.length === 1) return [length];
-  const rest = declared.slice(1);
-  if (rest.every((d): d is number => d !== null)) {
-    const per = elementCount(rest);
-    if (per > 0 && length % per === 0) return [length / per, ...rest];
-    throw invalid(`${spec.name}: ${length} values do not fill rows of ${formatShape(rest)} (${per} values each).`, {
-      input: spec.name,
-    });
+  let per = 1;
+  for (let i = 1; i < declared.length; i++) {
+    const d = declared[i];
+    if (d === null || d === undefined) {
+      throw invalid(`${spec.name}: a flat typed array is ambiguous for shape ${formatShape(declared)}; pass { data, shape }.`, {
+        input: spec.name,
+      });
+    }
+    per *= d;
   }
-  throw invalid(`${spec.name}: a flat typed array is ambiguous for shape ${formatShape(declared)}; pass { data, shape }.`, {
+  if (per > 0 && length % per === 0) {
+    const shape = declared.slice() as number[];
+    shape[0] = length / per;
+    return shape;
+  }
+  throw invalid(`${spec.name}: ${length} values do not fill rows of ${formatShape(declared.slice(1))} (${per} values each).`, {
     input: spec.name,
   });
 }
@@ -243,14 +257,15 @@ function checkShape(spec: TensorSpec, shape: readonly number[], maxRows: number)
         { input: spec.name, expected: declared, got: shape },
       );
     }
-    declared.forEach((d, axis) => {
+    for (let axis = 0; axis < declared.length; axis++) {
+      const d = declared[axis];
       if (d !== null && d !== shape[axis]) {
         throw invalid(
           `${spec.name}: dimension ${axis} must be ${d} (shape ${formatShape(declared)}), got ${shape[axis]}.`,
           { input: spec.name, expected: declared, got: shape },
         );
       }
-    });
+    }
   }
   const rows = shape[0];
   if (rows !== undefined && (declared === null || declared[0] === null) && rows > maxRows) {

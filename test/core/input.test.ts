@@ -42,6 +42,16 @@ describe('toFeeds', () => {
     expect(toFeeds(mnist, { data, shape: [2, 4] }).pixels?.data).toBe(data);
   });
 
+  it('infers the rows of a flat typed array for higher ranks, and refuses one whose row shape is not fixed', () => {
+    const image: ModelSignature = { inputs: [{ name: 'image', dtype: 'float32', shape: [null, 2, 3] }], outputs: [] };
+    const data = new Float32Array(12);
+    expect(toFeeds(image, data).image?.shape).toEqual([2, 2, 3]);
+    expect(toFeeds(image, data).image?.data).toBe(data);
+    expect(invalid(() => toFeeds(image, new Float32Array(7))).message).toContain('7 values do not fill rows of [2, 3] (6 values each)');
+    const ragged: ModelSignature = { inputs: [{ name: 'tokens', dtype: 'float32', shape: [null, null, 3] }], outputs: [] };
+    expect(invalid(() => toFeeds(ragged, new Float32Array(6))).message).toContain('a flat typed array is ambiguous for shape');
+  });
+
   it('converts every dtype of a multi-input model', () => {
     const feeds = toFeeds(multi, {
       features: [[1, 2, 3]],
