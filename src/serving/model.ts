@@ -1,6 +1,6 @@
 import { Batcher, isBatchable, resolveBatching, type BatcherConfig } from '../core/batching/index.js';
 import { allocate, elementCount } from '../core/dtype.js';
-import { DEFAULT_MAX_ROWS, toFeeds, type PredictInput } from '../core/input.js';
+import { DEFAULT_MAX_ROWS, toFeeds, type InputLimits, type PredictInput } from '../core/input.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { BackendEvent, BackendSession } from '../spec/backend.js';
@@ -9,6 +9,8 @@ import type { ModelSignature, TensorLike } from '../spec/tensor.js';
 import { ModelTelemetry } from '../telemetry/index.js';
 import type { Logger } from './logger.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from './servable.js';
+
+const NO_OPTIONS: PredictOptions = Object.freeze({});
 
 /** Where a loaded model came from. */
 export interface ModelSourceInfo {
@@ -103,6 +105,7 @@ class LoadedModel implements Model {
   readonly #batcher: Batcher;
   readonly #telemetry: ModelTelemetry;
   readonly #maxRows: number;
+  readonly #limits: InputLimits;
   readonly #logger: Logger;
   readonly #outputNames: ReadonlySet<string>;
   #inFlight = 0;
@@ -123,6 +126,7 @@ class LoadedModel implements Model {
     this.lineage = init.lineage;
     this.#session = init.session;
     this.#maxRows = init.maxRows ?? DEFAULT_MAX_ROWS;
+    this.#limits = { maxRows: this.#maxRows };
     this.#logger = init.logger;
     this.#outputNames = new Set(this.signature.outputs.map((o) => o.name));
     this.#telemetry = new ModelTelemetry(this.name, this.version, {
@@ -221,7 +225,7 @@ class LoadedModel implements Model {
     return this.#ready;
   }
 
-  predict(input: PredictInput, options: PredictOptions = {}): Promise<PredictOutputs> {
+  predict(input: PredictInput, options: PredictOptions = NO_OPTIONS): Promise<PredictOutputs> {
     const state = this.#state;
     if (state !== 'ready' && state !== 'warming') return Promise.reject(this.#notServing());
     // Timestamps only when an SDK will record them (performance.now() is a measurable share of a tiny call).
@@ -229,7 +233,7 @@ class LoadedModel implements Model {
     const started = timed ? performance.now() : 0;
     let feeds: Record<string, TensorLike>;
     try {
-      feeds = toFeeds(this.signature, input, { maxRows: this.#maxRows });
+      feeds = toFeeds(this.signature, input, this.#limits);
       if (options.outputs) this.#checkOutputs(options.outputs);
       if (options.deadlineMs !== undefined || options.priority !== undefined) checkPredictOptions(options);
     } catch (error) {
@@ -239,32 +243,38 @@ class LoadedModel implements Model {
     }
     const spans = this.#telemetry.startRequestSpans();
     this.#inFlight++;
-    return this.#batcher
-      .submit(feeds, {
-        signal: options.signal,
-        deadlineMs: options.deadlineMs,
-        priority: options.priority,
-        outputs: options.outputs,
-        onDispatch: spans?.dispatched,
-      })
-      .then(
-        (raw) => {
-          this.#inFlight--;
-          if (timed) this.#telemetry.request((performance.now() - started) / 1000);
-          spans?.end();
-          const out: PredictOutputs = {};
-          for (const name in raw) out[name] = Tensor.from(raw[name] as TensorLike);
-          return out;
-        },
-        (error: unknown) => {
-          this.#inFlight--;
-          const e = toModelshipError(error, 'INFERENCE_FAILED');
-          if (timed) this.#telemetry.request((performance.now() - started) / 1000, e.code);
-          spans?.end(e);
-          throw e;
-        },
-      );
+    const submitted = this.#batcher.submit(feeds, options, spans?.dispatched);
+    // Without metrics or spans, the same two handlers serve every call: no closures made per call.
+    if (!timed && !spans) return submitted.then(this.#answered, this.#failed);
+    return submitted.then(
+      (raw) => {
+        if (timed) this.#telemetry.request((performance.now() - started) / 1000);
+        spans?.end();
+        return this.#answered(raw);
+      },
+      (error: unknown) => {
+        const e = toModelshipError(error, 'INFERENCE_FAILED');
+        if (timed) this.#telemetry.request((performance.now() - started) / 1000, e.code);
+        spans?.end(e);
+        return this.#failed(e);
+      },
+    );
   }
+
+  /** The record a run resolves with belongs to this call alone, so its values are made `Tensor`s in place. */
+  readonly #answered = (raw: Record<string, TensorLike>): PredictOutputs => {
+    this.#inFlight--;
+    for (const name in raw) {
+      const t = raw[name] as TensorLike;
+      if (!(t instanceof Tensor)) raw[name] = new Tensor(t.dtype, t.data, t.shape);
+    }
+    return raw as PredictOutputs;
+  };
+
+  readonly #failed = (error: unknown): never => {
+    this.#inFlight--;
+    throw toModelshipError(error, 'INFERENCE_FAILED');
+  };
 
   #checkOutputs(requested: readonly string[]): void {
     const unknown = requested.filter((n) => !this.#outputNames.has(n));

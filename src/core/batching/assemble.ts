@@ -1,4 +1,5 @@
 import { allocate } from '../dtype.js';
+import { Tensor } from '../tensor.js';
 import type { ModelSignature, TensorLike, TensorStorage } from '../../spec/tensor.js';
 
 /**
@@ -49,7 +50,8 @@ export function concatFeeds(parts: ReadonlyArray<Readonly<Record<string, TensorL
   for (const name in first) {
     const model = first[name] as TensorLike;
     const stride = rowStride(model);
-    const shape = [totalRows, ...model.shape.slice(1)];
+    const shape = model.shape.slice();
+    shape[0] = totalRows;
     if (model.dtype === 'string') {
       const data: string[] = [];
       for (const p of parts) data.push(...((p[name] as TensorLike).data as string[]));
@@ -68,13 +70,18 @@ export function concatFeeds(parts: ReadonlyArray<Readonly<Record<string, TensorL
   return out;
 }
 
-/** Rows `[start, start + count)` of a tensor, sharing its memory where the storage allows. */
-export function sliceRows(t: TensorLike, start: number, count: number): TensorLike {
+/**
+ * Rows `[start, start + count)` of a tensor, sharing its memory where the storage allows. A `Tensor`, so that
+ * what is handed back to a caller needs no second wrapper.
+ */
+export function sliceRows(t: TensorLike, start: number, count: number): Tensor {
   const stride = rowStride(t);
   const from = start * stride;
   const to = from + count * stride;
   const data = Array.isArray(t.data) ? t.data.slice(from, to) : (t.data as Float32Array).subarray(from, to);
-  return { dtype: t.dtype, shape: [count, ...t.shape.slice(1)], data: data as TensorStorage };
+  const shape = t.shape.slice();
+  shape[0] = count;
+  return new Tensor(t.dtype, data as TensorStorage, shape);
 }
 
 /** Rows `[start, start + count)` of every feed. */

@@ -46,8 +46,6 @@ export interface SubmitOptions {
   readonly deadlineMs?: number | undefined;
   readonly priority?: Priority | undefined;
   readonly outputs?: readonly string[] | undefined;
-  /** Called when the request leaves the queue for a worker (tracing uses it). */
-  readonly onDispatch?: (() => void) | undefined;
 }
 
 interface Entry {
@@ -101,6 +99,9 @@ function unlink(list: Watchers, request: Pending): void {
 
 const now = (): number => performance.now();
 
+/** What a request's `entries` holds until they are made (never added to: always replaced). */
+const NO_ENTRIES: Entry[] = [];
+
 /**
  * A dynamic batcher in front of an executor (Triton's dynamic batcher is the model): requests queue by
  * priority; whenever the executor has a free slot, the oldest request leaves together with the compatible
@@ -138,8 +139,11 @@ export class Batcher {
     return this.#running;
   }
 
-  /** Queues feeds (already validated) and resolves with their outputs. */
-  submit(feeds: Feeds, options: SubmitOptions = {}): Promise<Outputs> {
+  /**
+   * Queues feeds (already validated) and resolves with their outputs. `onDispatch` is called when the request
+   * leaves the queue for a worker (tracing uses it).
+   */
+  submit(feeds: Feeds, options: SubmitOptions = {}, onDispatch?: () => void): Promise<Outputs> {
     const { signal, deadlineMs, outputs } = options;
     if (signal?.aborted) return Promise.reject(toModelshipError(signal.reason));
     if (this.#queue.size >= this.#config.maxQueueSize) {
@@ -159,12 +163,12 @@ export class Batcher {
         settled: false,
         remaining: 1,
         parts: undefined,
-        entries: [],
+        entries: NO_ENTRIES,
         resolve,
         reject,
         watchers: undefined,
         deadline: undefined,
-        onDispatch: options.onDispatch,
+        onDispatch,
         prevWatcher: undefined,
         nextWatcher: undefined,
       };
@@ -175,15 +179,16 @@ export class Batcher {
         const count = Math.ceil(shape.rows / max);
         request.remaining = count;
         request.parts = new Array<Outputs>(count);
+        const entries: Entry[] = [];
         for (let i = 0; i < count; i++) {
           const rows = Math.min(max, shape.rows - i * max);
-          const entry: Entry = { dequeued: false, priority, feeds: sliceFeeds(feeds, i * max, rows), rows, key: shape.key, outputs, enqueuedAt, request };
-          request.entries.push(entry);
-          this.#queue.push(entry);
+          entries.push({ dequeued: false, priority, feeds: sliceFeeds(feeds, i * max, rows), rows, key: shape.key, outputs, enqueuedAt, request });
         }
+        request.entries = entries;
+        for (const entry of entries) this.#queue.push(entry);
       } else {
         const entry: Entry = { dequeued: false, priority, feeds, rows: shape?.rows ?? 0, key: shape?.key, outputs, enqueuedAt, request };
-        request.entries.push(entry);
+        request.entries = [entry];
         this.#queue.push(entry);
       }
       if (signal || deadlineMs !== undefined) this.#watch(request, signal, deadlineMs);
@@ -310,12 +315,14 @@ export class Batcher {
     const batch: Entry[] = [head];
     let rows = head.rows;
     let scanned = 0;
-    for (const e of this.#queue.entries()) {
-      if (rows >= limit || ++scanned > 4 * maxBatchSize) break;
-      if (e === head || e.key !== head.key || rows + e.rows > limit) continue;
-      batch.push(e);
-      rows += e.rows;
-    }
+    this.#queue.scan((e) => {
+      if (rows >= limit || ++scanned > 4 * maxBatchSize) return false;
+      if (e !== head && e.key === head.key && rows + e.rows <= limit) {
+        batch.push(e);
+        rows += e.rows;
+      }
+      return true;
+    });
     if (rows >= maxBatchSize || maxQueueDelayMs <= 0) return batch;
     // Reached a preferred size: leave with the largest preferred prefix.
     let best = -1;

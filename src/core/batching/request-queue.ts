@@ -62,12 +62,16 @@ export class RequestQueue<T extends Queued> {
     return true;
   }
 
-  /** Live entries in dequeue order (highest priority first, FIFO within a level). */
-  *entries(): Generator<T> {
+  /**
+   * Visits live entries in dequeue order (highest priority first, FIFO within a level) until `visit` returns
+   * false. A callback rather than a generator: this runs for every batch, and a generator allocates a result
+   * object per entry.
+   */
+  scan(visit: (entry: T) => boolean): void {
     for (const level of this.#levels) {
       for (let i = level.head; i < level.items.length; i++) {
         const entry = level.items[i] as T;
-        if (!entry.dequeued) yield entry;
+        if (!entry.dequeued && !visit(entry)) return;
       }
     }
   }
