@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Batcher, type BatchExecutor, type BatcherConfig } from '../../src/core/batching/index.js';
+import { BatchBuffers, MAX_POOLED_BYTES } from '../../src/core/batching/batch-buffers.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import type { TensorLike } from '../../src/spec/tensor.js';
 import { rejection } from '../helpers/errors.js';
@@ -336,5 +337,63 @@ describe('Batcher', () => {
     expect(errors.map((e) => e.code)).toEqual(['INFERENCE_FAILED', 'INFERENCE_FAILED']);
     await drain;
     expect(drained).toBe(true);
+  });
+});
+
+describe('batch input memory', () => {
+  it('is reused for a later batch only once the run that read it has settled', async () => {
+    const exec = new ManualExecutor(2);
+    const batcher = new Batcher(exec, config());
+    const bufferOf = (call: Call): ArrayBufferLike => ((call.feeds.x as TensorLike).data as Float32Array).buffer;
+    // Both slots busy: what comes next queues and leaves as batches.
+    const blockers = [batcher.submit(rowsOf(0, 1)), batcher.submit(rowsOf(1, 1))];
+    await exec.started(2);
+    const firstFeeds = [rowsOf(2, 2), rowsOf(3, 1)];
+    const first = firstFeeds.map((f) => batcher.submit(f));
+    exec.calls[0]?.release();
+    const a = await exec.started(3);
+    expect(a.rows).toBe(3);
+    // A second batch forms while the first is still running (its inputs are read when it is released).
+    const secondFeeds = [rowsOf(4, 1), rowsOf(5, 2)];
+    const second = secondFeeds.map((f) => batcher.submit(f));
+    exec.calls[1]?.release();
+    const b = await exec.started(4);
+    expect(b.rows).toBe(3);
+    expect(bufferOf(b)).not.toBe(bufferOf(a));
+    b.release();
+    a.release();
+    await Promise.all(blockers);
+    for (const [i, out] of (await Promise.all(first)).entries()) expect(values(out)).toEqual(expected(firstFeeds[i] as Feeds));
+    for (const [i, out] of (await Promise.all(second)).entries()) expect(values(out)).toEqual(expected(secondFeeds[i] as Feeds));
+    // Once both have settled, the next batch writes into one of their buffers, and still gets its own answers.
+    const moreBlockers = [batcher.submit(rowsOf(6, 1)), batcher.submit(rowsOf(7, 1))];
+    await exec.started(6);
+    const thirdFeeds = [rowsOf(8, 1), rowsOf(9, 1)];
+    const third = thirdFeeds.map((f) => batcher.submit(f));
+    exec.calls[4]?.release();
+    const c = await exec.started(7);
+    expect([bufferOf(a), bufferOf(b)]).toContain(bufferOf(c));
+    c.release();
+    exec.calls[5]?.release();
+    await Promise.all(moreBlockers);
+    for (const [i, out] of (await Promise.all(third)).entries()) expect(values(out)).toEqual(expected(thirdFeeds[i] as Feeds));
+  });
+
+  it('keeps at most one spare per batch that can run at once, and never pools very large buffers', () => {
+    const buffers = new BatchBuffers(2);
+    const views = [buffers.take('float32', 10, 16), buffers.take('float32', 12, 16), buffers.take('float32', 16, 16)];
+    expect(views.map((v) => v.length)).toEqual([10, 12, 16]);
+    expect(new Set(views.map((v) => v.buffer)).size).toBe(3);
+    for (const v of views) buffers.give(v);
+    const again = [buffers.take('float32', 16, 16), buffers.take('float32', 16, 16), buffers.take('float32', 16, 16)];
+    const reused = again.filter((v) => views.some((old) => old.buffer === v.buffer));
+    expect(reused).toHaveLength(2);
+    // Same byte size, another dtype: the memory is shared across dtypes.
+    buffers.give(again[0] as Float32Array);
+    expect(buffers.take('int32', 16, 16).buffer).toBe((again[0] as Float32Array).buffer);
+    const huge = buffers.take('float32', 8, MAX_POOLED_BYTES / 4 + 1);
+    expect(huge.length).toBe(8);
+    buffers.give(huge);
+    expect(buffers.take('float32', 8, MAX_POOLED_BYTES / 4 + 1).buffer).not.toBe(huge.buffer);
   });
 });

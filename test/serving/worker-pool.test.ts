@@ -69,6 +69,26 @@ describe('worker pool', () => {
     await direct.release();
   });
 
+  it('on the calling thread (workers: 0), batched calls are bitwise equal to a direct session too, batch after batch', async () => {
+    // Batches there hand onnxruntime a view of reused batch memory, shorter than the memory behind it.
+    const { onnx, test } = tinyMnist();
+    const model = await loadModel(onnx, { name: 'm', version: '1', workers: 0, logger: silentLogger });
+    open.push(model);
+    await model.ready();
+    const direct = await ort.InferenceSession.create(onnx);
+    const rows = 40;
+    const images = test.images.subarray(0, rows * IMAGE_SIZE);
+    const reference = (await direct.run({ pixels: new ort.Tensor('float32', images, [rows, IMAGE_SIZE]) })).probabilities?.data as Float32Array;
+    for (const group of [rows, 7, 23]) {
+      const outs = await Promise.all(Array.from({ length: group }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))));
+      outs.forEach((out, i) => {
+        const probs = out.probabilities?.data as Float32Array;
+        expect(new Uint32Array(probs.buffer, probs.byteOffset, 10)).toEqual(new Uint32Array(reference.buffer, reference.byteOffset + i * 40, 10));
+      });
+    }
+    await direct.release();
+  });
+
   it('answers every one of 20k concurrent calls correctly (workers polling and sleeping between calls)', async () => {
     const { onnx, test } = tinyMnist();
     const { model } = await pooled(onnx, 2);

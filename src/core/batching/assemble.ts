@@ -1,5 +1,6 @@
 import { allocate } from '../dtype.js';
 import { Tensor } from '../tensor.js';
+import type { BatchBuffers } from './batch-buffers.js';
 import type { ModelSignature, TensorLike, TensorStorage } from '../../spec/tensor.js';
 
 /**
@@ -43,8 +44,16 @@ function rowStride(t: TensorLike): number {
   return stride;
 }
 
-/** Concatenates the feeds of several requests (same key) along dimension 0. */
-export function concatFeeds(parts: ReadonlyArray<Readonly<Record<string, TensorLike>>>, totalRows: number): Record<string, TensorLike> {
+/**
+ * Concatenates the feeds of several requests (same key) along dimension 0. With `buffers`, numeric inputs are
+ * written into reused memory sized for `capacityRows` rows (give it back with {@link releaseFeeds}).
+ */
+export function concatFeeds(
+  parts: ReadonlyArray<Readonly<Record<string, TensorLike>>>,
+  totalRows: number,
+  buffers?: BatchBuffers,
+  capacityRows = totalRows,
+): Record<string, TensorLike> {
   const first = parts[0] as Readonly<Record<string, TensorLike>>;
   const out: Record<string, TensorLike> = {};
   for (const name in first) {
@@ -58,7 +67,9 @@ export function concatFeeds(parts: ReadonlyArray<Readonly<Record<string, TensorL
       out[name] = { dtype: model.dtype, shape, data };
       continue;
     }
-    const data = allocate(model.dtype, totalRows * stride) as Exclude<TensorStorage, string[]>;
+    const data = buffers
+      ? buffers.take(model.dtype, totalRows * stride, capacityRows * stride)
+      : (allocate(model.dtype, totalRows * stride) as Exclude<TensorStorage, string[]>);
     let offset = 0;
     for (const p of parts) {
       const src = (p[name] as TensorLike).data as typeof data;
@@ -68,6 +79,14 @@ export function concatFeeds(parts: ReadonlyArray<Readonly<Record<string, TensorL
     out[name] = { dtype: model.dtype, shape, data };
   }
   return out;
+}
+
+/** Returns the memory of feeds made by {@link concatFeeds} with `buffers`, once their run has settled. */
+export function releaseFeeds(feeds: Readonly<Record<string, TensorLike>>, buffers: BatchBuffers): void {
+  for (const name in feeds) {
+    const t = feeds[name] as TensorLike;
+    if (t.dtype !== 'string') buffers.give(t.data as Exclude<TensorStorage, string[]>);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import type { TensorLike } from '../../spec/tensor.js';
-import { batchKey, concatFeeds, outputsSplittable, sliceFeeds, sliceRows } from './assemble.js';
+import { batchKey, concatFeeds, outputsSplittable, releaseFeeds, sliceFeeds, sliceRows } from './assemble.js';
+import { BatchBuffers } from './batch-buffers.js';
 import { RequestQueue, type Priority } from './request-queue.js';
 
 type Feeds = Readonly<Record<string, TensorLike>>;
@@ -121,12 +122,14 @@ export class Batcher {
   #timerAt = Infinity;
   #idle: (() => void)[] = [];
   readonly #bySignal = new WeakMap<AbortSignal, Watchers>();
+  readonly #buffers: BatchBuffers;
 
   constructor(executor: BatchExecutor, config: BatcherConfig, observer: BatcherObserver = {}) {
     this.#executor = executor;
     this.#config = config;
     this.#observer = observer;
     this.#batching = config.enabled;
+    this.#buffers = new BatchBuffers(executor.concurrency);
   }
 
   /** Requests waiting (not yet running). */
@@ -362,9 +365,10 @@ export class Batcher {
     }
     if (timed) this.#observer.dispatched?.(batch.length === 1 && (batch[0] as Entry).key === undefined ? 1 : rows, waits);
     const single = batch.length === 1 ? (batch[0] as Entry) : undefined;
-    const feeds = single ? single.feeds : concatFeeds(batch.map((e) => e.feeds), rows);
+    const feeds = single ? single.feeds : concatFeeds(batch.map((e) => e.feeds), rows, this.#buffers, this.#config.maxBatchSize);
     this.#executor.run(feeds, (batch[0] as Entry).outputs).then(
       (out) => {
+        if (!single) releaseFeeds(feeds, this.#buffers);
         if (timed) this.#observer.executed?.((now() - started) / 1000, true);
         this.#finish();
         if (single) return this.#deliver(single, out);
@@ -378,6 +382,7 @@ export class Batcher {
         }
       },
       (error: unknown) => {
+        if (!single) releaseFeeds(feeds, this.#buffers);
         if (timed) this.#observer.executed?.((now() - started) / 1000, false);
         this.#finish();
         for (const e of batch) this.#fail(e.request, error);
