@@ -104,7 +104,7 @@ class LoadedModel implements Model {
   readonly #session: BackendSession;
   readonly #batcher: Batcher;
   readonly #telemetry: ModelTelemetry;
-  readonly #maxRows: number;
+  /** Made once: `toFeeds` takes its limits as an object, and predict should not make one per call. */
   readonly #limits: InputLimits;
   readonly #logger: Logger;
   readonly #outputNames: ReadonlySet<string>;
@@ -125,8 +125,7 @@ class LoadedModel implements Model {
     this.batching = init.batching ?? resolveBatching(undefined, isBatchable(init.session.signature));
     this.lineage = init.lineage;
     this.#session = init.session;
-    this.#maxRows = init.maxRows ?? DEFAULT_MAX_ROWS;
-    this.#limits = { maxRows: this.#maxRows };
+    this.#limits = { maxRows: init.maxRows ?? DEFAULT_MAX_ROWS };
     this.#logger = init.logger;
     this.#outputNames = new Set(this.signature.outputs.map((o) => o.name));
     this.#telemetry = new ModelTelemetry(this.name, this.version, {

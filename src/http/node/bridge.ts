@@ -67,7 +67,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
  * in place, the body is collected from the stream with the size limit applied as it arrives, and the abort
  * signal (client gone) is only created when a route asks for it.
  */
-export function fromNodeRequest(req: IncomingMessage, _res: ServerResponse, options: ToWebRequestOptions = {}): InboundRequest {
+export function fromNodeRequest(req: IncomingMessage, options: ToWebRequestOptions = {}): InboundRequest {
   return new NodeInboundRequest(req, options.parsedBody);
 }
 

@@ -35,7 +35,7 @@ export function createMiddleware(handlerOrOptions: ModelshipHandler | HandlerOpt
     const bodyOptions = consumed && req.body !== undefined ? { parsedBody: req.body } : {};
     const dispatch = (handler as Partial<Record<typeof DISPATCH, Dispatch>>)[DISPATCH];
     if (dispatch) {
-      dispatch(fromNodeRequest(req, res, bodyOptions))
+      dispatch(fromNodeRequest(req, bodyOptions))
         .then((response) => (response ? sendResponse(req, res, response) : next()))
         .catch(next);
       return;

@@ -37,7 +37,7 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
     if (closing) res.setHeader('connection', 'close');
     const dispatch = (handler as Partial<Record<typeof DISPATCH, Dispatch>>)[DISPATCH];
     const answered = dispatch
-      ? dispatch(fromNodeRequest(req, res)).then((response) => {
+      ? dispatch(fromNodeRequest(req)).then((response) => {
           if (response) return sendResponse(req, res, response);
           if (options.fallback) return options.fallback(req, res);
           // Not one of ours: the handler's own 404.
