@@ -50,7 +50,7 @@ describe('the built package', () => {
     }
   });
 
-  it('resolves modelship, modelship/node and modelship/express under Node and serves a model from dist', async () => {
+  it('resolves modelship, modelship/node and modelship/express under Node and serves a model from dist, without loading undici or optional peers', async () => {
     const script = `
       const m = await import('modelship');
       const { serve } = await import('modelship/node');
@@ -60,7 +60,11 @@ describe('the built package', () => {
       const res = await fetch(server.url + '/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [[-1, 2]] }) });
       const body = await res.json();
       await server.close();
+      // Serving from a local file needs none of the optional or remote-only packages.
+      const { createRequire } = await import('node:module');
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => /node_modules[/](undici|@aws-sdk|onnxruntime-web)[/]/.test(f));
       console.log(JSON.stringify({
+        loaded: [...new Set(loaded.map((f) => f.match(/node_modules[/]((@[^/]+[/])?[^/]+)/)[1]))],
         resolved: import.meta.resolve('modelship'),
         exports: [typeof m.loadModel, typeof m.createLocalRegistry, typeof m.createHandler, typeof m.ModelshipError, typeof serve, typeof createMiddleware],
         body,
@@ -79,6 +83,7 @@ describe('the built package', () => {
       env: { ...process.env, MODEL_PATH: modelPath },
     });
     const out = JSON.parse(stdout.trim().split('\n').pop() as string);
+    expect(out.loaded).toEqual([]);
     expect(out.resolved).toMatch(/dist\/index\.node\.js$/);
     expect(out.exports).toEqual(['function', 'function', 'function', 'function', 'function', 'function']);
     expect(out.body).toEqual({ model: 'relu', version: '1', outputs: { y: [[0, 2]] } });

@@ -1,4 +1,17 @@
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type * as UndiciModule from 'undici';
+import type { Dispatcher } from 'undici';
+
+type Undici = typeof UndiciModule;
+let undici: Promise<Undici> | undefined;
+
+/**
+ * undici is loaded on the first remote request, not when modelship is imported: it is about 5 MB of heap, and
+ * an app that serves models from a local registry never needs it.
+ */
+function loadUndici(): Promise<Undici> {
+  undici ??= import('undici');
+  return undici;
+}
 
 /** One HTTP request, as the remote sources issue it. */
 export interface TransportRequest {
@@ -25,7 +38,7 @@ export type Transport = (request: TransportRequest) => Promise<TransportResponse
 let sharedDispatcher: Dispatcher | undefined;
 
 /** The default undici dispatcher: keep-alive connections, up to 5 redirects. */
-function defaultDispatcher(): Dispatcher {
+function defaultDispatcher({ Agent, interceptors }: Undici): Dispatcher {
   sharedDispatcher ??= new Agent({ connections: 16 }).compose(interceptors.redirect({ maxRedirections: 5 }));
   return sharedDispatcher;
 }
@@ -36,12 +49,13 @@ function defaultDispatcher(): Dispatcher {
  */
 export function undiciTransport(dispatcher?: Dispatcher): Transport {
   return async (req) => {
-    const res = await request(req.url, {
+    const lib = await loadUndici();
+    const res = await lib.request(req.url, {
       method: req.method,
       headers: req.headers,
       body: req.body,
       signal: req.signal,
-      dispatcher: dispatcher ?? defaultDispatcher(),
+      dispatcher: dispatcher ?? defaultDispatcher(lib),
       // Timeouts are enforced by the caller (an idle timer over the whole exchange), not per phase here.
       headersTimeout: 0,
       bodyTimeout: 0,
