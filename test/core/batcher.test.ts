@@ -62,6 +62,12 @@ function rowsOf(r: number, rows: number, width = 2): Feeds {
 const expected = (feeds: Feeds): number[] => Array.from((feeds.x as TensorLike).data as Float32Array, (v) => v * 10);
 const values = (out: Record<string, TensorLike>): number[] => Array.from(out.y?.data as Float32Array);
 
+/** Every request was answered with the results of its own rows, whatever batch it ran in. */
+async function expectOwnAnswers(pending: readonly Promise<Record<string, TensorLike>>[], requests: readonly Feeds[]): Promise<void> {
+  const outs = await Promise.all(pending);
+  outs.forEach((out, i) => expect(values(out)).toEqual(expected(requests[i] as Feeds)));
+}
+
 
 describe('Batcher', () => {
   it('joins requests of mixed sizes that queued while the executor was busy, and splits the result per request', async () => {
@@ -96,8 +102,7 @@ describe('Batcher', () => {
     const pending = requests.map((f) => batcher.submit(f));
     held.release();
     for (let i = 2; i <= 3; i++) (await exec.started(i)).release();
-    const outs = await Promise.all(pending);
-    outs.forEach((out, i) => expect(values(out)).toEqual(expected(requests[i] as Feeds)));
+    await expectOwnAnswers(pending, requests);
     await blocker;
     // The 2-row request does not fit beside the 3-row one, the 1-row one behind it does: [3+1], then [2+2].
     expect(exec.calls.slice(1).map((c) => c.rows)).toEqual([4, 4]);
@@ -114,8 +119,7 @@ describe('Batcher', () => {
     expect([first.rows, second.rows]).toEqual([4, 4]);
     first.release();
     second.release();
-    const outs = await Promise.all(pending);
-    outs.forEach((out, i) => expect(values(out)).toEqual(expected(requests[i] as Feeds)));
+    await expectOwnAnswers(pending, requests);
   });
 
   it('splits a request larger than maxBatchSize into parts and joins their outputs in order', async () => {
@@ -363,8 +367,8 @@ describe('batch input memory', () => {
     b.release();
     a.release();
     await Promise.all(blockers);
-    for (const [i, out] of (await Promise.all(first)).entries()) expect(values(out)).toEqual(expected(firstFeeds[i] as Feeds));
-    for (const [i, out] of (await Promise.all(second)).entries()) expect(values(out)).toEqual(expected(secondFeeds[i] as Feeds));
+    await expectOwnAnswers(first, firstFeeds);
+    await expectOwnAnswers(second, secondFeeds);
     // Once both have settled, the next batch writes into one of their buffers, and still gets its own answers.
     const moreBlockers = [batcher.submit(rowsOf(6, 1)), batcher.submit(rowsOf(7, 1))];
     await exec.started(6);
@@ -376,7 +380,7 @@ describe('batch input memory', () => {
     c.release();
     exec.calls[5]?.release();
     await Promise.all(moreBlockers);
-    for (const [i, out] of (await Promise.all(third)).entries()) expect(values(out)).toEqual(expected(thirdFeeds[i] as Feeds));
+    await expectOwnAnswers(third, thirdFeeds);
   });
 
   it('keeps at most one spare per batch that can run at once, and never pools very large buffers', () => {

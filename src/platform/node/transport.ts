@@ -1,7 +1,7 @@
 import type * as UndiciModule from 'undici';
-import type { Dispatcher } from 'undici';
 
 type Undici = typeof UndiciModule;
+type Dispatcher = UndiciModule.Dispatcher;
 let undici: Promise<Undici> | undefined;
 
 /**
