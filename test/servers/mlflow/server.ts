@@ -6,10 +6,14 @@
  * model → 400 RESOURCE_ALREADY_EXISTS, reserved aliases → 400), empty fields left out of JSON, page tokens
  * (base64 with "=") answered with a 500 HTML page when not percent-encoded, DELETE parameters read from the JSON
  * body, JSON content type required on POST/DELETE, artifacts streamed without Content-Length and ignoring Range,
- * and a 500 for a missing artifact.
+ * and a 500 for a missing artifact. Checked against MLflow 2.10's source (`mlflow/server/handlers.py`,
+ * `mlflow/store/model_registry/sqlalchemy_store.py`, `mlflow/store/model_registry/dbmodels/models.py`,
+ * `mlflow/server/auth/__init__.py`); each reply names the behaviour it copies.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleArtifacts } from './artifacts.js';
+import { ApiError, validateAlias } from './errors.js';
 
 interface Version {
   name: string;
@@ -31,16 +35,6 @@ interface Model {
   aliases: Map<string, string>;
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export interface MlflowServerOptions {
   /** Require `Authorization: Bearer <token>`. */
   readonly token?: string;
@@ -58,6 +52,8 @@ export class MlflowTestServer {
   readonly requests: RequestLog = [];
   /** Answer the next N API calls with this status (e.g. 503) before behaving normally. */
   failures: { count: number; status: number } = { count: 0, status: 503 };
+  /** Answer the next `count` calls of one route (`POST model-versions/create`) with this MLflow error. */
+  readonly routeFailures: { route: string; status: number; errorCode: string; count: number }[] = [];
   #server: Server | undefined;
   #port = 0;
   readonly #options: MlflowServerOptions;
@@ -128,9 +124,15 @@ export class MlflowTestServer {
     return model;
   }
 
-  #versionJson(v: Version): Record<string, unknown> {
+  /**
+   * A ModelVersion as MLflow serializes it (protobuf JSON: empty fields left out). `withAliases`: the SQL store
+   * fills `aliases` only in get_model_version, get_model_version_by_alias and create_model_version
+   * (`_populate_model_version_aliases`); search_model_versions and a registered model's latest_versions return
+   * `SqlModelVersion.to_mlflow_entity()`, whose aliases are always `[]`, so the field is absent there.
+   */
+  #versionJson(v: Version, withAliases: boolean): Record<string, unknown> {
     const model = this.models.get(v.name) as Model;
-    const aliases = [...model.aliases].filter(([, ver]) => ver === v.version).map(([a]) => a);
+    const aliases = withAliases ? [...model.aliases].filter(([, ver]) => ver === v.version).map(([a]) => a) : [];
     const tags = [...v.tags].map(([key, value]) => ({ key, value }));
     return {
       name: v.name,
@@ -159,14 +161,6 @@ export class MlflowTestServer {
     return v;
   }
 
-  #validateAlias(alias: unknown): string {
-    if (typeof alias !== 'string' || alias === '') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'Registered model alias name cannot be empty.');
-    if (!/^[\w-]*$/.test(alias)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`);
-    if (alias.toLowerCase() === 'latest') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "'latest' alias name (case insensitive) is reserved.");
-    if (/^[vV]\d+$/.test(alias)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Version alias name '${alias}' is reserved.`);
-    return alias;
-  }
-
   #authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? '';
     if (this.#options.token !== undefined) return header === `Bearer ${this.#options.token}`;
@@ -189,13 +183,22 @@ export class MlflowTestServer {
       res.end(text);
     };
     if (!this.#authorized(req)) {
-      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="mlflow"' });
-      res.end('You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html on how to authenticate.');
+      // mlflow/server/auth/__init__.py make_basic_auth_response(): a text body (Flask's default content type), 401,
+      // and a Basic challenge, for a missing header and for wrong credentials alike.
+      res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'www-authenticate': 'Basic realm="mlflow"' });
+      res.end('You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.');
       return;
     }
     if (this.failures.count > 0) {
       this.failures.count--;
       send(this.failures.status, { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'injected failure' });
+      return;
+    }
+    const route = `${req.method} ${pathname.replace(/^\/api\/2\.0\/mlflow\//, '')}`;
+    const routeFailure = this.routeFailures.find((f) => f.route === route && f.count > 0);
+    if (routeFailure !== undefined) {
+      routeFailure.count--;
+      send(routeFailure.status, { error_code: routeFailure.errorCode, message: 'injected failure' });
       return;
     }
     // A raw "=" inside a query value (an unencoded base64 page token) breaks the server's parsing: 500, HTML.
@@ -207,7 +210,7 @@ export class MlflowTestServer {
     }
     const query = new URLSearchParams(rawQuery);
     try {
-      if (pathname.startsWith('/api/2.0/mlflow-artifacts/artifacts')) return this.#artifacts(req, res, pathname, query, raw, send);
+      if (pathname.startsWith('/api/2.0/mlflow-artifacts/artifacts')) return handleArtifacts(this.artifacts, req, res, pathname, query, raw, send);
       if (!pathname.startsWith('/api/2.0/mlflow/')) throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No endpoint ${pathname}`);
       let body: Record<string, unknown> = {};
       if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'DELETE') {
@@ -227,8 +230,24 @@ export class MlflowTestServer {
     const key = `${method} ${route}`;
     switch (key) {
       case 'GET registered-models/get': {
+        // SqlRegisteredModel.to_mlflow_entity(): the newest version per stage (without aliases) and every alias as
+        // {alias, version}, version a string in protobuf JSON.
         const m = this.#model(q.get('name') ?? undefined);
-        return { registered_model: { name: m.name, creation_timestamp: m.creation_timestamp } };
+        const latest = new Map<string, Version>();
+        for (const v of m.versions.values()) {
+          const prev = latest.get(v.current_stage);
+          if (prev === undefined || Number(prev.version) < Number(v.version)) latest.set(v.current_stage, v);
+        }
+        const aliases = [...m.aliases].map(([alias, version]) => ({ alias, version }));
+        return {
+          registered_model: {
+            name: m.name,
+            creation_timestamp: m.creation_timestamp,
+            last_updated_timestamp: m.creation_timestamp,
+            ...(latest.size ? { latest_versions: [...latest.values()].map((v) => this.#versionJson(v, false)) } : {}),
+            ...(aliases.length ? { aliases } : {}),
+          },
+        };
       }
       case 'POST registered-models/create': {
         const name = body.name as string;
@@ -245,22 +264,22 @@ export class MlflowTestServer {
         if (!model) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Registered model alias ${alias} not found.`);
         const version = model.aliases.get(alias);
         if (version === undefined) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Registered model alias ${alias} not found.`);
-        return { model_version: this.#versionJson(this.#version(name, version)) };
+        return { model_version: this.#versionJson(this.#version(name, version), true) };
       }
       case 'POST registered-models/alias': {
-        const alias = this.#validateAlias(body.alias);
+        const alias = validateAlias(body.alias);
         const v = this.#version(this.#model(body.name as string).name, body.version as string);
         this.#model(v.name).aliases.set(alias, v.version);
         return {};
       }
       case 'DELETE registered-models/alias': {
         const model = this.#model(body.name as string);
-        this.#validateAlias(body.alias);
+        validateAlias(body.alias);
         model.aliases.delete(body.alias as string);
         return {};
       }
       case 'GET model-versions/get':
-        return { model_version: this.#versionJson(this.#version(q.get('name') ?? undefined, q.get('version') ?? undefined)) };
+        return { model_version: this.#versionJson(this.#version(q.get('name') ?? undefined, q.get('version') ?? undefined), true) };
       case 'GET model-versions/get-download-uri':
         return { artifact_uri: this.#version(q.get('name') ?? undefined, q.get('version') ?? undefined).source };
       case 'GET model-versions/search': {
@@ -287,15 +306,22 @@ export class MlflowTestServer {
         }
         const page = all.slice(offset, offset + max);
         const next = offset + max < all.length ? Buffer.from(JSON.stringify({ offset: offset + max })).toString('base64') : undefined;
-        return { ...(page.length ? { model_versions: page.map((v) => this.#versionJson(v)) } : {}), ...(next ? { next_page_token: next } : {}) };
+        return { ...(page.length ? { model_versions: page.map((v) => this.#versionJson(v, false)) } : {}), ...(next ? { next_page_token: next } : {}) };
       }
       case 'POST model-versions/create': {
         const model = this.#model(body.name as string);
+        // _validate_model_version_tag: keys ≤ 250, values ≤ 5000 characters (MAX_MODEL_REGISTRY_TAG_*_LENGTH).
+        for (const t of (body.tags as { key: string; value: string }[] | undefined) ?? []) {
+          if (t.key.length > 250) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Tag key '${t.key.slice(0, 250)}' had length ${t.key.length}, which exceeded length limit of 250`);
+          if ([...(t.value ?? '')].length > 5000) {
+            throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Tag value '${t.value.slice(0, 250)}' had length ${[...t.value].length}, which exceeded length limit of 5000`);
+          }
+        }
         const version = this.addVersion(model.name, body.source as string, {
           ...(body.run_id ? { run_id: body.run_id as string } : {}),
           tags: Object.fromEntries(((body.tags as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, t.value])),
         });
-        return { model_version: this.#versionJson(this.#version(model.name, version)) };
+        return { model_version: this.#versionJson(this.#version(model.name, version), true) };
       }
       case 'GET runs/get': {
         const id = q.get('run_id') ?? '';
@@ -306,35 +332,5 @@ export class MlflowTestServer {
       default:
         throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No endpoint ${key}`);
     }
-  }
-
-  #artifacts(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams, raw: Buffer, send: (s: number, b: unknown) => void): void {
-    const rel = decodeURIComponent(pathname.slice('/api/2.0/mlflow-artifacts/artifacts'.length)).replace(/^\/+/, '');
-    if (req.method === 'PUT') {
-      this.artifacts.set(rel, raw);
-      return send(200, {});
-    }
-    if (rel === '') {
-      const dir = (query.get('path') ?? '').replace(/^\/+|\/+$/g, '');
-      const prefix = dir === '' ? '' : `${dir}/`;
-      const names = new Map<string, { path: string; is_dir: boolean; file_size?: number }>();
-      for (const [path, bytes] of this.artifacts) {
-        if (!path.startsWith(prefix)) continue;
-        const [head, ...rest] = path.slice(prefix.length).split('/');
-        names.set(head as string, rest.length ? { path: head as string, is_dir: true } : { path: head as string, is_dir: false, file_size: bytes.length });
-      }
-      return send(200, names.size ? { files: [...names.values()] } : {});
-    }
-    const bytes = this.artifacts.get(rel);
-    if (bytes === undefined) {
-      res.writeHead(500, { 'content-type': 'text/html' });
-      res.end('<!doctype html><title>500 Internal Server Error</title>');
-      return;
-    }
-    // Streamed: chunked, no Content-Length, Range ignored.
-    res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    const half = Math.floor(bytes.length / 2);
-    res.write(bytes.subarray(0, half));
-    res.end(bytes.subarray(half));
   }
 }
