@@ -90,6 +90,35 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     return fallback();
   }
 
+  /**
+   * The registered model's aliases by version, from `registered-models/get`: MLflow fills a version's `aliases`
+   * in model-versions/get and registered-models/alias but leaves them out of model-versions/search results.
+   */
+  async function aliasesByVersion(name: string, signal?: AbortSignal): Promise<Map<string, string[]>> {
+    let res: { registered_model?: { aliases?: readonly { alias?: string; version?: string | number }[] } };
+    try {
+      res = await rest({ method: 'GET', path: 'registered-models/get', query: { name }, idempotent: true, signal });
+    } catch (error) {
+      if (!(error instanceof MlflowApiError)) throw error;
+      if (error.status === 404 || error.errorCode === 'RESOURCE_DOES_NOT_EXIST') {
+        throw apiError(error, 'MODEL_NOT_FOUND', `Registered model ${JSON.stringify(name)} not found in MLflow at ${publicUri}.`, { name });
+      }
+      throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused to look up ${JSON.stringify(name)}`);
+    }
+    const byVersion = new Map<string, string[]>();
+    for (const { alias, version } of res.registered_model?.aliases ?? []) {
+      if (alias === undefined || version === undefined) continue;
+      byVersion.set(String(version), [...(byVersion.get(String(version)) ?? []), alias]);
+    }
+    return byVersion;
+  }
+
+  /** Every version of `name`, each with the aliases pointing at it. */
+  async function versionsWithAliases(name: string, signal?: AbortSignal): Promise<MlflowModelVersion[]> {
+    const aliases = await aliasesByVersion(name, signal);
+    return (await searchVersions(name, signal)).map((v) => ({ ...v, aliases: aliases.get(String(v.version)) ?? [] }));
+  }
+
   async function searchVersions(name: string, signal?: AbortSignal): Promise<MlflowModelVersion[]> {
     const filter = name.includes("'") ? `name="${name}"` : `name='${name}'`;
     const all: MlflowModelVersion[] = [];
@@ -134,10 +163,10 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
         throw await notFound(name, () => apiError(error, 'ALIAS_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(selector.alias)}.`, { name, alias: selector.alias }), signal);
       }
     } else {
-      const versions = (await searchVersions(name, signal)).filter((v) => v.status === undefined || v.status === 'READY');
+      const versions = (await versionsWithAliases(name, signal)).filter((v) => v.status === undefined || v.status === 'READY');
       const newest = versions.sort((a, b) => Number(b.version) - Number(a.version))[0];
       if (newest === undefined) {
-        throw await notFound(name, () => new ModelshipError('VERSION_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no READY version yet.`, { details: { name } }), signal);
+        throw new ModelshipError('VERSION_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no READY version yet.`, { details: { name } });
       }
       mv = newest;
     }
@@ -194,11 +223,7 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     },
     async listVersions(name, callOptions) {
       throwIfAborted(callOptions?.signal);
-      const versions = await searchVersions(name, callOptions?.signal);
-      if (versions.length === 0) {
-        const missing = await notFound(name, () => new ModelshipError('INTERNAL', 'no versions'), callOptions?.signal);
-        if (missing.code === 'MODEL_NOT_FOUND') throw missing;
-      }
+      const versions = await versionsWithAliases(name, callOptions?.signal);
       return versions.map(toInfo).sort((a, b) => Number(a.version) - Number(b.version));
     },
     publish: (input, callOptions) => publishToMlflow({ rest, ctx, trackingUri, auth, registrationTimeoutMs: parsed.registrationTimeoutMs ?? 300_000 }, input, callOptions),

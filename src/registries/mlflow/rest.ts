@@ -20,7 +20,10 @@ export class MlflowApiError extends Error {
   }
 }
 
-/** One REST call. `idempotent` calls are retried on 5xx and network errors; others only when nothing was sent. */
+/**
+ * One REST call. `idempotent` calls are retried on 408, 429, 5xx and network errors; others only when the
+ * connection was refused (nothing was sent). MLflow's own error answers (4xx) are never retried.
+ */
 export interface RestCall {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path under `/api/2.0/mlflow/`, e.g. `registered-models/alias`. */
@@ -83,17 +86,24 @@ export function createMlflowRest(trackingUri: string, config: HttpClientConfig):
         exchange.done();
       }
     };
-    return withRetries(config, call.signal, async () => {
+    // An MLflow error answer (a 4xx other than 401/403/408/429) is final: the same request gets the same answer.
+    // It is carried out of withRetries as a value, because withRetries retries anything it does not recognise.
+    const outcome = await withRetries(config, call.signal, async (): Promise<{ value: T } | { final: MlflowApiError }> => {
       try {
-        return await attempt();
+        return { value: await attempt() };
       } catch (error) {
+        if (error instanceof MlflowApiError) return { final: error };
         // A non-idempotent call is retried only when the connection was refused, i.e. nothing reached the server.
-        if (!call.idempotent && ModelshipError.isInstance(error) && error.retryable && !connectionRefused(error)) {
-          throw new ModelshipError(error.code, error.message, { cause: error.cause, details: error.details, retryable: false });
+        if (!call.idempotent && (!ModelshipError.isInstance(error) || error.retryable) && !connectionRefused(error)) {
+          throw ModelshipError.isInstance(error)
+            ? new ModelshipError(error.code, error.message, { cause: error.cause, details: error.details, retryable: false })
+            : new ModelshipError('REGISTRY_UNAVAILABLE', `Failed while ${what}; not sent again, as it may have been applied.`, { cause: error, retryable: false });
         }
         throw error;
       }
     });
+    if ('final' in outcome) throw outcome.final;
+    return outcome.value;
   };
 }
 
