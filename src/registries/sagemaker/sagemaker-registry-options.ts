@@ -26,6 +26,8 @@ export const sageMakerRegistryOptionsSchema = z.strictObject({
   maxArchiveBytes: z.number().int().positive().optional(),
   /** Most entries a `model.tar.gz` may have (default 10 000). */
   maxArchiveEntries: z.number().int().positive().optional(),
+  /** Largest ratio of a `model.tar.gz`'s declared content to its compressed size, past 64 MiB of content (default 200). */
+  maxArchiveRatio: z.number().positive().optional(),
   /** Default polling interval (ms) for `watch` (default 60 000), spread by ±10 % jitter. */
   watchIntervalMs: z.number().int().min(1).max(86_400_000).optional(),
   ...remoteOptionsShape,

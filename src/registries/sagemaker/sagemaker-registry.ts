@@ -157,23 +157,30 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     try {
       const size = await download(archive);
       await mkdir(dir);
-      const files = await extractTarGz(archive, dir, { ...(parsed.maxArchiveBytes === undefined ? {} : { maxBytes: parsed.maxArchiveBytes }), ...(parsed.maxArchiveEntries === undefined ? {} : { maxEntries: parsed.maxArchiveEntries }) }, label);
-      await rename(pickOnnx(files, label).path, temp);
+      // Only the candidates for the model are written; the rest of the archive is read past (the cached blob is one file).
+      const skipped: string[] = [];
+      const files = await extractTarGz(archive, dir, { ...(parsed.maxArchiveBytes === undefined ? {} : { maxBytes: parsed.maxArchiveBytes }), ...(parsed.maxArchiveEntries === undefined ? {} : { maxEntries: parsed.maxArchiveEntries }), ...(parsed.maxArchiveRatio === undefined ? {} : { maxRatio: parsed.maxArchiveRatio }), select: isCandidate, onSkip: (name) => skipped.push(name) }, label);
+      await rename(pickOnnx(files, skipped, label).path, temp);
       return size;
     } finally {
       await Promise.all([rm(archive, { force: true }), rm(dir, { recursive: true, force: true })]);
     }
   }
 
-  function pickOnnx(files: readonly ExtractedFile[], label: string): ExtractedFile {
+  function isCandidate(name: string): boolean {
     const wanted = parsed.file;
-    const hits = files.filter((f) => (wanted === undefined ? f.name.toLowerCase().endsWith('.onnx') : f.name === wanted || f.name.endsWith(`/${wanted}`)));
+    return wanted === undefined ? name.toLowerCase().endsWith('.onnx') : name === wanted || name.endsWith(`/${wanted}`);
+  }
+
+  function pickOnnx(files: readonly ExtractedFile[], skipped: readonly string[], label: string): ExtractedFile {
+    const wanted = parsed.file;
+    const hits = files.filter((f) => isCandidate(f.name));
     if (hits.length === 1) return hits[0] as ExtractedFile;
-    const names = files.map((f) => f.name).slice(0, 20).join(', ') || 'no files';
+    const names = [...files.map((f) => f.name), ...skipped].slice(0, 20).join(', ') || 'no files';
     throw new ModelshipError(
       'UNSUPPORTED_MODEL_FORMAT',
       hits.length === 0 ? `${label} has no ${wanted ?? '.onnx file'} (it has ${names}).` : `${label} has several .onnx files (${names}); pass { file } to createSageMakerRegistry to choose one.`,
-      { details: { files: files.map((f) => f.name).slice(0, 100) } },
+      { details: { files: [...files.map((f) => f.name), ...skipped].slice(0, 100) } },
     );
   }
 
