@@ -26,7 +26,9 @@ export function isBatchable(signature: ModelSignature): boolean {
  */
 export function batchKey(feeds: Readonly<Record<string, TensorLike>>, outputs: readonly string[] | undefined): { rows: number; key: string } | undefined {
   let rows = -1;
-  let key = outputs ? outputs.join(',') : '';
+  // JSON, not a join: ["y,label"] and ["y", "label"] (or [] and none) must not share a batch, which runs with
+  // the first request's selection.
+  let key = outputs ? JSON.stringify(outputs) : '*';
   for (const name in feeds) {
     const shape = (feeds[name] as TensorLike).shape;
     if (shape.length === 0) return undefined;
