@@ -121,6 +121,141 @@ describe('createMlflowRegistry', () => {
     expect(e).toBe('REGISTRY_UNAVAILABLE');
   });
 
+  it('treats an MLflow 4xx as final: one registered-models/alias call for an unknown alias, one create for a refused version', async () => {
+    const patient = createMlflowRegistry({ trackingUri: server.url, cacheDir, retries: 3, retryDelayMs: 1, maxRetryDelayMs: 2 });
+    await patient.publish({ name: 'final', bytes: bytesOf('f'), aliases: ['prod'] });
+    const count = (route: string): number => server.requests.filter((r) => r === route).length;
+    const aliasCalls = count('GET /api/2.0/mlflow/registered-models/alias');
+    expect(await codeOf(patient.resolve('models:/final@no-such-alias'))).toBe('ALIAS_NOT_FOUND');
+    expect(count('GET /api/2.0/mlflow/registered-models/alias') - aliasCalls).toBe(1);
+    const getCalls = count('GET /api/2.0/mlflow/model-versions/get');
+    expect(await codeOf(patient.resolve('final/9'))).toBe('VERSION_NOT_FOUND');
+    expect(count('GET /api/2.0/mlflow/model-versions/get') - getCalls).toBe(1);
+    // A create is not idempotent: neither a 400 nor a 503 after the request reached the server is sent again.
+    for (const [status, errorCode, code] of [
+      [400, 'INVALID_PARAMETER_VALUE', 'INVALID_ARGUMENT'],
+      [503, 'TEMPORARILY_UNAVAILABLE', 'REGISTRY_UNAVAILABLE'],
+    ] as const) {
+      const creates = count('POST /api/2.0/mlflow/model-versions/create');
+      server.routeFailures.push({ route: 'POST model-versions/create', status, errorCode, count: 4 });
+      expect(await codeOf(patient.publish({ name: 'final', bytes: bytesOf(`f${status}`) }))).toBe(code);
+      server.routeFailures.length = 0;
+      expect(count('POST /api/2.0/mlflow/model-versions/create') - creates).toBe(1);
+    }
+  });
+
+  it('reports aliases in listVersions and latest/bare-name resolution although model-versions/search carries none', async () => {
+    await registry.publish({ name: 'al', bytes: bytesOf('a1'), aliases: ['champion'] });
+    await registry.publish({ name: 'al', bytes: bytesOf('a2'), aliases: ['candidate', 'canary'] });
+    // As MLflow 2.10's SQL store answers: search results have no aliases field.
+    const search = (await (await fetch(`${server.url}/api/2.0/mlflow/model-versions/search?filter=${encodeURIComponent("name='al'")}`)).json()) as {
+      model_versions: Record<string, unknown>[];
+    };
+    expect(search.model_versions.map((v) => 'aliases' in v)).toEqual([false, false]);
+    const listed = await registry.listVersions('al');
+    expect(listed.map((v) => [v.version, v.aliases])).toEqual([
+      ['1', ['champion']],
+      ['2', ['canary', 'candidate']],
+    ]);
+    expect((await registry.resolve('al')).aliases).toEqual(['canary', 'candidate']);
+    expect((await registry.resolve('models:/al/latest')).aliases).toEqual(['canary', 'candidate']);
+    expect((await registry.resolve('al@champion')).aliases).toEqual(['champion']);
+  });
+
+  it('records lineage on publish and returns it from resolve and listVersions, however long', async () => {
+    const lineage = {
+      run: { runId: 'abc123', trackingUri: server.url, experimentId: '1' },
+      git: { commit: 'a'.repeat(40), dirty: false, branch: 'main' },
+      datasets: [{ path: 'data/train.csv', sha256: 'b'.repeat(64), size: 12 }],
+    };
+    const published = await registry.publish({ name: 'lin', bytes: bytesOf('l1'), aliases: ['prod'], lineage });
+    expect(published.lineage).toEqual(lineage);
+    expect((await registry.resolve('lin@prod')).lineage).toEqual(lineage);
+    expect((await registry.resolve('lin')).lineage).toEqual(lineage);
+    // Longer than one MLflow tag value (5,000 characters).
+    const big = { datasets: Array.from({ length: 120 }, (_, i) => ({ path: `data/shard-${i}-é.csv`, sha256: 'c'.repeat(64), size: i })) };
+    expect(JSON.stringify(big).length).toBeGreaterThan(10_000);
+    await registry.publish({ name: 'lin', bytes: bytesOf('l2'), lineage: big });
+    expect((await registry.resolve('lin/2')).lineage).toEqual(big);
+    expect((await registry.listVersions('lin')).map((v) => v.lineage)).toEqual([lineage, big]);
+    const puts = server.requests.filter((r) => r.startsWith('PUT ')).length;
+    expect(await codeOf(registry.publish({ name: 'lin', bytes: bytesOf('l3'), lineage: { git: { commit: 'nope' } } as never }))).toBe('INVALID_ARGUMENT');
+    expect(server.requests.filter((r) => r.startsWith('PUT ')).length).toBe(puts);
+  });
+
+  it('refuses metadata over 5,000 characters before uploading anything', async () => {
+    const before = server.requests.length;
+    const e = await codeOf(registry.publish({ name: 'meta', bytes: bytesOf('m'), metadata: { notes: 'x'.repeat(5000) } }));
+    expect(e).toBe('INVALID_ARGUMENT');
+    expect(server.requests.slice(before).filter((r) => r.startsWith('PUT ') || r.endsWith('/create'))).toEqual([]);
+  });
+
+  it('writes an MLmodel that mlflow.pyfunc can load: a python_function flavor over mlflow.onnx, with its env files', async () => {
+    await registry.publish({ name: 'py', bytes: bytesOf('p') });
+    const dir = [...server.artifacts.keys()].find((k) => k.startsWith('modelship/py/') && k.endsWith('/MLmodel'))?.replace(/\/MLmodel$/, '') as string;
+    const mlmodel = parseMlmodel(server.artifacts.get(`${dir}/MLmodel`)?.toString() ?? '');
+    expect(mlmodel.flavors.python_function).toMatchObject({ loader_module: 'mlflow.onnx', data: 'model.onnx' });
+    expect(mlmodel.flavors.python_function?.python_version).toMatch(/^3\.\d+\.\d+$/);
+    expect(mlmodel.flavors.onnx).toMatchObject({ data: 'model.onnx' });
+    const text = server.artifacts.get(`${dir}/MLmodel`)?.toString() ?? '';
+    expect(text).toMatch(/ {4}env:\n {6}conda: conda.yaml\n {6}virtualenv: python_env.yaml\n/);
+    for (const file of ['conda.yaml', 'python_env.yaml', 'requirements.txt']) expect(server.artifacts.has(`${dir}/${file}`), file).toBe(true);
+  });
+
+  it('publishing with runId reuses the ONNX file the run already logged instead of storing it again', async () => {
+    const onnx = bytesOf('the trained model');
+    server.runs.set('run7', 'mlflow-artifacts:/3/run7/artifacts');
+    server.putArtifact('3/run7/artifacts/model/model.onnx', onnx);
+    server.putArtifact('3/run7/artifacts/model/other.onnx', bytesOf('same size, other bytes'.slice(0, onnx.length)));
+    const published = await registry.publish({ name: 'withrun', bytes: onnx, runId: 'run7' });
+    const stored = [...server.artifacts].filter(([, b]) => Buffer.compare(b, Buffer.from(onnx)) === 0).map(([k]) => k);
+    expect(stored).toEqual(['3/run7/artifacts/model/model.onnx']);
+    expect(published.metadata).toMatchObject({ mlflow: { runId: 'run7', source: 'mlflow-artifacts:/3/run7/artifacts/model' } });
+    const artifact = await registry.fetch(await registry.resolve('withrun/1'));
+    expect(new Uint8Array(await import('node:fs/promises').then((fs) => fs.readFile(artifact.path)))).toEqual(onnx);
+    artifact.release();
+    // A run without the file gets it uploaded once.
+    server.runs.set('run8', 'mlflow-artifacts:/3/run8/artifacts');
+    await registry.publish({ name: 'withrun', bytes: bytesOf('fresh model'), runId: 'run8' });
+    expect([...server.artifacts].filter(([, b]) => b.toString() === 'fresh model').length).toBe(1);
+  });
+
+  it('takes Basic credentials from the tracking URI and MLFLOW_TRACKING_* as MLflow clients do, never showing them', async () => {
+    const basic = new MlflowTestServer({ basic: { username: 'ann', password: 's3cret' } });
+    await basic.start();
+    const saved = { ...process.env };
+    try {
+      const unauth = await fetch(`${basic.url}/api/2.0/mlflow/registered-models/get?name=x`);
+      expect([unauth.status, unauth.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="mlflow"']);
+      const withUri = `http://ann:s3cret@${basic.url.slice('http://'.length)}`;
+      const reg = createMlflowRegistry({ trackingUri: withUri, cacheDir, ...fast });
+      expect(reg.trackingUri).toBe(basic.url);
+      await reg.publish({ name: 'uri', bytes: bytesOf('u'), aliases: ['prod'] });
+      const artifact = await reg.fetch(await reg.resolve('uri@prod'));
+      artifact.release();
+      for (const key of ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD']) delete process.env[key];
+      process.env.MLFLOW_TRACKING_URI = withUri;
+      expect((await createMlflowRegistry({ cacheDir, ...fast }).resolve('uri@prod')).version).toBe('1');
+      // Username and password win over a token, as in mlflow.utils.rest_utils.http_request.
+      process.env.MLFLOW_TRACKING_URI = basic.url;
+      process.env.MLFLOW_TRACKING_USERNAME = 'ann';
+      process.env.MLFLOW_TRACKING_PASSWORD = 's3cret';
+      process.env.MLFLOW_TRACKING_TOKEN = 'not-for-basic';
+      expect((await createMlflowRegistry({ cacheDir, ...fast }).resolve('uri@prod')).version).toBe('1');
+      let error: unknown;
+      try {
+        await createMlflowRegistry({ trackingUri: `http://ann:wrong-pw@${basic.url.slice('http://'.length)}`, cacheDir, ...fast }).resolve('uri/1');
+      } catch (e) {
+        error = e;
+      }
+      expect(ModelshipError.hasCode(error, 'REGISTRY_AUTH_FAILED')).toBe(true);
+      expect(JSON.stringify([(error as Error).message, (error as ModelshipError).details])).not.toMatch(/wrong-pw|s3cret/);
+    } finally {
+      process.env = saved;
+      await basic.stop();
+    }
+  });
+
   it('refuses invalid options', async () => {
     expect(await codeOf(Promise.resolve().then(() => createMlflowRegistry({ trackingUri: 'ftp://x' })))).toBe('INVALID_OPTIONS');
     expect(await codeOf(Promise.resolve().then(() => createMlflowRegistry({ trackingUri: server.url, bogus: 1 } as never)))).toBe('INVALID_OPTIONS');

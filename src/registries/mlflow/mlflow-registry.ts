@@ -14,6 +14,7 @@ import { REMOTE_DEFAULTS } from '../remote/remote-options.js';
 import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
 import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
 import { artifactDir } from './artifacts.js';
+import { mlflowAuth } from './auth.js';
 import { onnxDataFile, parseMlmodel } from './mlmodel.js';
 import { parseMlflowRegistryOptions, type MlflowRegistryOptions } from './mlflow-registry-options.js';
 import { assertMlflowAlias, parseMlflowRef } from './model-uri.js';
@@ -53,19 +54,12 @@ const PAGE_SIZE = 1000;
  */
 export function createMlflowRegistry(options: MlflowRegistryOptions = {}): MlflowRegistry {
   const parsed = parseMlflowRegistryOptions(options);
-  const trackingUri = (parsed.trackingUri ?? process.env.MLFLOW_TRACKING_URI ?? '').replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/i.test(trackingUri)) {
+  const given = parsed.trackingUri ?? process.env.MLFLOW_TRACKING_URI ?? '';
+  if (!/^https?:\/\/[^/]/i.test(given)) {
     throw new ModelshipError('INVALID_OPTIONS', 'createMlflowRegistry needs trackingUri (an http(s):// URL) or MLFLOW_TRACKING_URI.');
   }
-  const token = parsed.token ?? process.env.MLFLOW_TRACKING_TOKEN;
-  const username = parsed.username ?? process.env.MLFLOW_TRACKING_USERNAME;
-  const password = parsed.password ?? process.env.MLFLOW_TRACKING_PASSWORD;
-  const auth: Record<string, string> =
-    token !== undefined && token !== ''
-      ? { authorization: `Bearer ${token}` }
-      : username !== undefined && username !== ''
-        ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
-        : {};
+  // Credentials in the URI become a header: requests go to (and messages show) the URI without them.
+  const { uri: trackingUri, headers: auth } = mlflowAuth(given, parsed);
   const publicUri = redactUrl(trackingUri).replace(/\/$/, '');
   const ctx = createRemoteContext('mlflow', `mlflow ${publicUri}`, parsed);
   const rest: MlflowRest = createMlflowRest(trackingUri, {

@@ -72,18 +72,46 @@ export function onnxDataFile(info: MlmodelInfo, what: string): string {
   return data;
 }
 
-/** An MLmodel file for a model published by modelship: one `onnx` flavor whose data is `model.onnx`. */
-export function writeMlmodel(fields: { artifactPath: string; runId?: string; modelUuid: string; createdAt: Date }): string {
+/**
+ * The Python version written into the model's environment. The ONNX model does not depend on it; MLflow only
+ * compares its major.minor with the loading interpreter's and warns when they differ.
+ */
+const PYTHON_VERSION = '3.10.12';
+const REQUIREMENTS = ['mlflow>=2.10', 'onnx>=1.14', 'onnxruntime>=1.16'];
+
+/**
+ * An MLmodel file for a model published by modelship, shaped as `mlflow.onnx.save_model` writes it: an `onnx`
+ * flavor and a `python_function` flavor (`loader_module: mlflow.onnx`, the same `data`, `python_version` and the
+ * `env` files of {@link modelEnvFiles}), so `mlflow.pyfunc.load_model` and `mlflow models serve` take it.
+ */
+export function writeMlmodel(fields: { artifactPath: string; data: string; runId?: string; modelUuid: string; createdAt: Date }): string {
   const time = fields.createdAt.toISOString().replace('T', ' ').replace('Z', '000');
+  const data = JSON.stringify(fields.data);
   return [
     `artifact_path: ${fields.artifactPath}`,
     'flavors:',
     '  onnx:',
     '    code: null',
-    '    data: model.onnx',
+    `    data: ${data}`,
+    '  python_function:',
+    `    data: ${data}`,
+    '    env:',
+    '      conda: conda.yaml',
+    '      virtualenv: python_env.yaml',
+    '    loader_module: mlflow.onnx',
+    `    python_version: ${PYTHON_VERSION}`,
     'model_uuid: ' + fields.modelUuid,
     ...(fields.runId === undefined ? [] : [`run_id: ${fields.runId}`]),
     `utc_time_created: '${time}'`,
     '',
   ].join('\n');
+}
+
+/** The environment files the python_function flavor names, as mlflow.onnx writes them beside the MLmodel. */
+export function modelEnvFiles(): Record<string, string> {
+  return {
+    'conda.yaml': ['channels:', '- conda-forge', 'dependencies:', `- python=${PYTHON_VERSION}`, '- pip', '- pip:', ...REQUIREMENTS.map((r) => `  - ${r}`), 'name: mlflow-env', ''].join('\n'),
+    'python_env.yaml': [`python: ${PYTHON_VERSION}`, 'build_dependencies:', '- pip', '- setuptools', '- wheel', 'dependencies:', '- -r requirements.txt', ''].join('\n'),
+    'requirements.txt': `${REQUIREMENTS.join('\n')}\n`,
+  };
 }

@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256Hex } from '../../core/digest.js';
+import { parseLineage } from '../../core/lineage/schema.js';
 import { ModelshipError } from '../../errors/index.js';
+import type { ModelLineage } from '../../spec/lineage.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
 import { invalidArgument, throwIfAborted } from '../local/errors.js';
 import type { RemoteContext } from '../remote/remote-context.js';
 import { proxyUrl } from './artifacts.js';
-import { writeMlmodel } from './mlmodel.js';
+import { modelEnvFiles, writeMlmodel } from './mlmodel.js';
 import { assertMlflowAlias } from './model-uri.js';
 import { apiError, MlflowApiError, type MlflowRest } from './rest.js';
-import { TAG_METADATA, TAG_SHA256, TAG_SIZE, toInfo, type MlflowModelVersion } from './versions.js';
+import { findInRun, type RunCopy } from './run-artifacts.js';
+import { lineageTags, TAG_METADATA, TAG_SHA256, TAG_SIZE, TAG_VALUE_LIMIT, toInfo, type MlflowModelVersion } from './versions.js';
 
 /** What MLflow's `publish` takes: the usual input, optionally tied to the run that trained the model. */
 export interface MlflowPublishInput extends PublishInput {
@@ -39,33 +42,52 @@ async function modelBytes(input: PublishInput): Promise<Uint8Array> {
   }
 }
 
+const codePoints = (text: string): number => [...text].length;
+
+/** Everything MLflow would refuse, checked before anything is uploaded: tag values and the description ≤ 5,000. */
+function versionTags(input: MlflowPublishInput, sha256: string, size: number): { tags: { key: string; value: string }[]; lineage: ModelLineage | undefined } {
+  const metadata = JSON.stringify(JSON.parse(JSON.stringify(input.metadata ?? {})));
+  if (codePoints(metadata) > TAG_VALUE_LIMIT) {
+    throw invalidArgument(`metadata is ${codePoints(metadata)} characters as JSON; MLflow keeps at most ${TAG_VALUE_LIMIT} in a version tag. Store large metadata as a file and record its location.`);
+  }
+  if (input.source !== undefined && codePoints(`source: ${input.source}`) > TAG_VALUE_LIMIT) {
+    throw invalidArgument(`source is longer than MLflow's ${TAG_VALUE_LIMIT}-character description.`);
+  }
+  const lineage = input.lineage === undefined ? undefined : parseLineage(input.lineage);
+  const lineageTagList = lineage === undefined ? [] : lineageTags(lineage);
+  if (lineageTagList === undefined) throw invalidArgument('lineage is larger than 500,000 characters as JSON; record fewer data sets.');
+  const tags = [
+    { key: TAG_SHA256, value: sha256 },
+    { key: TAG_SIZE, value: String(size) },
+    { key: TAG_METADATA, value: metadata },
+    ...lineageTagList,
+  ];
+  return { tags, lineage };
+}
+
 /**
  * Publishes like `mlflow.onnx.log_model` + `register_model`: creates the registered model if needed, uploads
- * `model.onnx` and an `MLmodel` (onnx flavor) through the artifact proxy, creates the version with modelship's
- * digest tags, waits while it is PENDING_REGISTRATION, then sets the aliases.
+ * `model.onnx`, an `MLmodel` (onnx and python_function flavors) and its environment files through the artifact
+ * proxy, creates the version with modelship's digest, metadata and lineage tags, waits while it is
+ * PENDING_REGISTRATION, then sets the aliases. With `runId`, an identical ONNX file the run already logged is
+ * registered in place rather than stored again.
  */
 export async function publishToMlflow(p: PublishContext, input: MlflowPublishInput, options?: RegistryCallOptions): Promise<PublishedModel> {
   const signal = options?.signal;
   throwIfAborted(signal);
   if (typeof input !== 'object' || input === null || typeof input.name !== 'string' || input.name.trim() === '') {
-    throw invalidArgument('publish() takes { name, file | bytes, aliases?, metadata?, runId? }.');
+    throw invalidArgument('publish() takes { name, file | bytes, aliases?, metadata?, source?, lineage?, runId? }.');
   }
   const { name } = input;
   const aliases = [...new Set(input.aliases ?? [])];
   for (const alias of aliases) assertMlflowAlias(alias);
   const bytes = await modelBytes(input);
   const sha256 = await sha256Hex(bytes);
-  const metadata = JSON.parse(JSON.stringify(input.metadata ?? {})) as Record<string, unknown>;
-
-  try {
-    await p.rest({ method: 'POST', path: 'registered-models/create', body: { name }, idempotent: true, signal });
-  } catch (error) {
-    if (!(error instanceof MlflowApiError)) throw error;
-    if (error.errorCode !== 'RESOURCE_ALREADY_EXISTS') throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused to create registered model ${JSON.stringify(name)}`);
-  }
+  const { tags, lineage } = versionTags(input, sha256, bytes.byteLength);
+  const put = (path: string, body: Uint8Array, type: string): Promise<void> => p.ctx.sources.put(proxyUrl(p.trackingUri, path), body, type, { signal, headers: p.auth });
 
   let artifactPath: string;
-
+  let reused: RunCopy | undefined;
   if (input.runId !== undefined) {
     const { run } = await p.rest<{ run?: { info?: { artifact_uri?: string } } }>({ method: 'GET', path: 'runs/get', query: { run_id: input.runId }, idempotent: true, signal }).catch((error: unknown) => {
       throw error instanceof MlflowApiError ? apiError(error, 'INVALID_ARGUMENT', `Run ${input.runId} not found`) : error;
@@ -74,21 +96,31 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
     if (!root.startsWith('mlflow-artifacts:/') || root.startsWith('mlflow-artifacts://')) {
       throw invalidArgument(`Run ${input.runId} stores artifacts at ${root.split('?')[0]}, not behind this server's artifact proxy; publish without runId or log the model with MLflow.`);
     }
+    const runRoot = root.slice('mlflow-artifacts:'.length).replace(/^\/+/, '').replace(/\/+$/, '');
+    reused = await findInRun(p.ctx.sources, p.trackingUri, runRoot, bytes, sha256, { signal, headers: p.auth });
     // Content-named, so publishing twice from one run never rewrites a registered version's files.
-    artifactPath = `${root.slice('mlflow-artifacts:'.length).replace(/^\/+/, '').replace(/\/+$/, '')}/model-${sha256.slice(0, 12)}`;
+    artifactPath = reused?.dir ?? `${runRoot}/model-${sha256.slice(0, 12)}`;
   } else {
     artifactPath = `modelship/${encodeURIComponent(name)}/${sha256}`;
   }
-  const source = `mlflow-artifacts:/${artifactPath}`;
-  const mlmodel = writeMlmodel({ artifactPath: artifactPath.split('/').pop() as string, modelUuid: randomUUID().replace(/-/g, ''), createdAt: new Date(), ...(input.runId === undefined ? {} : { runId: input.runId }) });
-  await p.ctx.sources.put(proxyUrl(p.trackingUri, `${artifactPath}/model.onnx`), bytes, 'application/octet-stream', { signal, headers: p.auth });
-  await p.ctx.sources.put(proxyUrl(p.trackingUri, `${artifactPath}/MLmodel`), new TextEncoder().encode(mlmodel), 'text/plain', { signal, headers: p.auth });
 
-  const tags = [
-    { key: TAG_SHA256, value: sha256 },
-    { key: TAG_SIZE, value: String(bytes.byteLength) },
-    { key: TAG_METADATA, value: JSON.stringify(metadata) },
-  ];
+  try {
+    await p.rest({ method: 'POST', path: 'registered-models/create', body: { name }, idempotent: true, signal });
+  } catch (error) {
+    if (!(error instanceof MlflowApiError)) throw error;
+    if (error.errorCode !== 'RESOURCE_ALREADY_EXISTS') throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused to create registered model ${JSON.stringify(name)}`);
+  }
+
+  const source = `mlflow-artifacts:/${artifactPath}`;
+  if (reused === undefined) await put(`${artifactPath}/model.onnx`, bytes, 'application/octet-stream');
+  if (reused?.isModel !== true) {
+    const fields = { artifactPath: artifactPath.split('/').pop() as string, data: reused?.file ?? 'model.onnx', modelUuid: randomUUID().replace(/-/g, ''), createdAt: new Date() };
+    const mlmodel = writeMlmodel({ ...fields, ...(input.runId === undefined ? {} : { runId: input.runId }) });
+    for (const [file, text] of Object.entries(modelEnvFiles())) await put(`${artifactPath}/${file}`, new TextEncoder().encode(text), 'text/plain');
+    // The MLmodel last: a directory with an MLmodel is taken for a complete model.
+    await put(`${artifactPath}/MLmodel`, new TextEncoder().encode(mlmodel), 'text/plain');
+  }
+
   let mv: MlflowModelVersion;
   try {
     ({ model_version: mv } = await p.rest<{ model_version: MlflowModelVersion }>({
@@ -111,5 +143,5 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
     await p.rest({ method: 'POST', path: 'registered-models/alias', body: { name, alias, version: mv.version }, idempotent: true, signal });
   }
   const info = toInfo({ ...mv, aliases });
-  return { ...info, sha256, size: bytes.byteLength };
+  return { ...info, sha256, size: bytes.byteLength, ...(lineage === undefined ? {} : { lineage }) };
 }

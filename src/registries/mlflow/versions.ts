@@ -1,4 +1,5 @@
 import { redactUrl } from '../../core/redact.js';
+import type { ModelLineage } from '../../spec/lineage.js';
 import type { ModelVersionInfo } from '../../spec/registry.js';
 
 /** A `ModelVersion` as the REST API returns it. Empty fields are left out of MLflow's JSON. */
@@ -22,13 +23,44 @@ export interface MlflowModelVersion {
 export const TAG_SHA256 = 'modelship.sha256';
 export const TAG_SIZE = 'modelship.size';
 export const TAG_METADATA = 'modelship.metadata';
+/** The lineage as JSON; when longer than one tag value, split over `modelship.lineage.0`, `.1`, … instead. */
+export const TAG_LINEAGE = 'modelship.lineage';
+
+/** MLflow's limit on a model version tag value (MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH), in characters (code points). */
+export const TAG_VALUE_LIMIT = 5000;
+const MAX_LINEAGE_PARTS = 100;
+
+/** The tags holding `lineage`, or undefined when even 100 tag values cannot hold it. */
+export function lineageTags(lineage: ModelLineage): { key: string; value: string }[] | undefined {
+  const chars = [...JSON.stringify(lineage)];
+  if (chars.length <= TAG_VALUE_LIMIT) return [{ key: TAG_LINEAGE, value: chars.join('') }];
+  const parts: { key: string; value: string }[] = [];
+  for (let i = 0; i * TAG_VALUE_LIMIT < chars.length; i++) parts.push({ key: `${TAG_LINEAGE}.${i}`, value: chars.slice(i * TAG_VALUE_LIMIT, (i + 1) * TAG_VALUE_LIMIT).join('') });
+  return parts.length > MAX_LINEAGE_PARTS ? undefined : parts;
+}
+
+function readLineage(tags: Readonly<Record<string, string>>): ModelLineage | undefined {
+  let json = tags[TAG_LINEAGE];
+  if (json === undefined) {
+    const parts: string[] = [];
+    for (let i = 0; i < MAX_LINEAGE_PARTS && tags[`${TAG_LINEAGE}.${i}`] !== undefined; i++) parts.push(tags[`${TAG_LINEAGE}.${i}`] as string);
+    if (parts.length === 0) return undefined;
+    json = parts.join('');
+  }
+  try {
+    const value = JSON.parse(json) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as ModelLineage) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A model version as modelship reports it. sha256 and size come from the tags modelship sets when publishing
  * (MLflow itself records no digest); metadata is what was published, plus MLflow's own fields under `mlflow`.
  */
 export function toInfo(mv: MlflowModelVersion): ModelVersionInfo {
-  const tags = Object.fromEntries((mv.tags ?? []).map((t) => [t.key, t.value ?? '']));
+  const tags: Record<string, string> = Object.fromEntries((mv.tags ?? []).map((t) => [t.key, t.value ?? '']));
   let published: Record<string, unknown> = {};
   try {
     const raw = tags[TAG_METADATA];
@@ -38,6 +70,7 @@ export function toInfo(mv: MlflowModelVersion): ModelVersionInfo {
   }
   const sha256 = /^[0-9a-f]{64}$/.test(tags[TAG_SHA256] ?? '') ? tags[TAG_SHA256] : undefined;
   const size = /^\d+$/.test(tags[TAG_SIZE] ?? '') ? Number(tags[TAG_SIZE]) : undefined;
+  const lineage = readLineage(tags);
   const userTags = Object.fromEntries(Object.entries(tags).filter(([k]) => !k.startsWith('modelship.')));
   const created = mv.creation_timestamp === undefined ? undefined : new Date(Number(mv.creation_timestamp));
   return {
@@ -47,6 +80,7 @@ export function toInfo(mv: MlflowModelVersion): ModelVersionInfo {
     ...(size === undefined ? {} : { size }),
     aliases: [...(mv.aliases ?? [])].sort(),
     ...(created === undefined || Number.isNaN(created.getTime()) ? {} : { createdAt: created.toISOString() }),
+    ...(lineage === undefined ? {} : { lineage }),
     metadata: {
       ...published,
       mlflow: {
