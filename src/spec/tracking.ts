@@ -71,6 +71,11 @@ export interface FlushReport {
   readonly delivered: boolean;
   /** Records still waiting in the spool (0 for the local tracker once written). */
   readonly pendingRecords: number;
+  /**
+   * Present when records this tracker was meant to deliver are gone for good (a spool segment deleted or
+   * damaged on disk, records dropped while the disk was full); `delivered` is then false.
+   */
+  readonly lostRecords?: number;
   /** The spool directory holding what remains, for network trackers. */
   readonly spoolDir?: string;
 }

@@ -2,6 +2,7 @@ import { appendFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SpoolRecord } from '../../src/core/tracking/records.js';
+import type { ModelshipError } from '../../src/errors/index.js';
 import { openSpool } from '../../src/tracking/spool/spool.js';
 import { tempDir } from '../helpers/models.js';
 
@@ -49,17 +50,20 @@ describe('spool', () => {
     // A write cut short by the crash, alone in a segment of its own: the next append must not glue onto it.
     await appendFile(join(dir, '000000000041.jsonl'), '{"seq":41,"run":"r","kind":"met');
 
-    const second = await openSpool(dir, limits, fail);
+    const reported: ModelshipError[] = [];
+    const second = await openSpool(dir, limits, (e) => reported.push(e));
     expect(second.state).toEqual({ offset: 10 });
     expect(second.ackedSeq).toBe(10);
     expect(second.lastSeq).toBe(40);
+    // The torn line is reported, once, but it is no lost record: its write never completed.
+    expect(reported.map((e) => [e.code, e.details?.unreadableLines])).toEqual([['SPOOL_CORRUPT', 1]]);
     const rest = await drainAll(second);
     expect(rest.map((r) => r.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 11));
     expect(second.append({ run: 'r', kind: 'end', status: 'KILLED', time: 3 })).toBe(41);
     await second.sync();
     expect((await second.next(5)).map((r) => r.kind)).toEqual(['end']);
     await second.close();
-    const third = await openSpool(dir, limits, fail);
+    const third = await openSpool(dir, limits, () => undefined);
     expect((await third.next(5)).map((r) => [r.seq, r.kind])).toEqual([[41, 'end']]);
     await third.close();
   });

@@ -2,12 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { hasErrnoCode, readJsonFile, writeFileAtomic } from '../../platform/node/fs-atomic.js';
+import { currentProcess, isSameProcessAlive, type ProcessIdentity } from './process-identity.js';
 
-/** File naming the process that owns a spool directory: `{ pid, host, startedAt, released? }`. */
+/** File naming the process that owns a spool directory: `{ pid, host, startedAt, nonce, bootId?, startTicks?, released? }`. */
 export const SPOOL_OWNER_FILE = 'owner.json';
+/** Suffix of a damaged spool moved aside for inspection: `<dir>.corrupt-<ms since epoch>`. Never adopted. */
+export const CORRUPT_SUFFIX = '.corrupt-';
 
-interface Owner {
+interface Owner extends Partial<Omit<ProcessIdentity, 'pid'>> {
   pid: number;
   host: string;
   startedAt: string;
@@ -17,18 +21,13 @@ interface Owner {
 
 /** How spool directories are shared between processes. */
 export interface OwnershipOptions {
-  /** A spool whose owner lives on another host counts as orphaned once its heartbeat is this old. */
+  /**
+   * A spool whose owner cannot be checked directly (another host, no /proc, a damaged owner file) counts as
+   * orphaned once its heartbeat is this old.
+   */
   readonly orphanAfterMs: number;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return hasErrnoCode(error, 'EPERM');
-  }
+  /** Told about owner files that are not what a tracker writes (SPOOL_CORRUPT) and directories it could not claim. */
+  readonly report: (error: ModelshipError) => void;
 }
 
 function newName(): string {
@@ -36,7 +35,8 @@ function newName(): string {
 }
 
 async function writeOwner(dir: string, released = false): Promise<void> {
-  const owner: Owner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), ...(released ? { released } : {}) };
+  const { pid, ...identity } = currentProcess();
+  const owner: Owner = { pid, host: hostname(), startedAt: new Date().toISOString(), ...identity, ...(released ? { released } : {}) };
   await writeFileAtomic(join(dir, SPOOL_OWNER_FILE), JSON.stringify(owner));
 }
 
@@ -48,19 +48,43 @@ export async function createOwnedDir(base: string): Promise<string> {
   return dir;
 }
 
+function isOwner(value: unknown): value is Owner {
+  const owner = value as Partial<Owner> | null;
+  return typeof owner === 'object' && owner !== null && Number.isSafeInteger(owner.pid) && typeof owner.host === 'string';
+}
+
+/** True once `file` (or the directory) has not been touched for `orphanAfterMs`. */
+async function isStale(path: string, options: OwnershipOptions): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs > options.orphanAfterMs;
+}
+
 async function isOrphan(dir: string, options: OwnershipOptions): Promise<boolean> {
-  let owner: Owner;
+  const file = join(dir, SPOOL_OWNER_FILE);
+  let owner: unknown;
   try {
-    owner = (await readJsonFile(join(dir, SPOOL_OWNER_FILE))) as Owner;
-  } catch {
-    // No (readable) owner file: a creator that died between mkdir and writing it, or a hand-made directory.
-    const info = await stat(dir).catch(() => undefined);
-    return info !== undefined && Date.now() - info.mtimeMs > options.orphanAfterMs;
+    owner = await readJsonFile(file);
+  } catch (error) {
+    // No owner file: a creator that died between mkdir and writing it, or a hand-made directory.
+    if (hasErrnoCode(error, 'ENOENT')) return isStale(dir, options);
+    owner = undefined;
+  }
+  if (!isOwner(owner)) {
+    // Written atomically, so garbage means damage. Its owner may still be alive and heartbeating: wait for staleness.
+    const stale = await isStale(file, options);
+    options.report(
+      new ModelshipError('SPOOL_CORRUPT', `${file} is not an owner record; the spool is ${stale ? 'adopted as abandoned' : `left alone until nothing has touched it for ${options.orphanAfterMs} ms`}.`, {
+        details: { file },
+      }),
+    );
+    return stale;
   }
   if (owner.released === true) return true;
-  if (owner.host === hostname()) return owner.pid !== process.pid && !isAlive(owner.pid);
-  const info = await stat(join(dir, SPOOL_OWNER_FILE)).catch(() => undefined);
-  return info !== undefined && Date.now() - info.mtimeMs > options.orphanAfterMs;
+  if (owner.host === hostname()) {
+    const alive = isSameProcessAlive(owner);
+    if (alive !== undefined) return !alive;
+  }
+  return isStale(file, options);
 }
 
 /**
@@ -69,19 +93,27 @@ async function isOrphan(dir: string, options: OwnershipOptions): Promise<boolean
  * new name, owned by this process.
  */
 export async function adoptOrphans(base: string, exclude: ReadonlySet<string>, options: OwnershipOptions): Promise<string[]> {
-  const names = await readdir(base).catch(() => [] as string[]);
+  const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
   const adopted: string[] = [];
-  for (const name of names) {
+  for (const entry of entries) {
+    const { name } = entry;
     const dir = join(base, name);
-    if (name.startsWith('.') || exclude.has(dir) || !(await isOrphan(dir, options))) continue;
+    if (!entry.isDirectory()) continue;
+    if (name.startsWith('.') || name.includes(CORRUPT_SUFFIX) || exclude.has(dir) || !(await isOrphan(dir, options))) continue;
     const claimed = join(base, newName());
     try {
       await rename(dir, claimed);
     } catch (error) {
-      if (hasErrnoCode(error, 'ENOENT', 'EEXIST', 'ENOTEMPTY', 'EPERM', 'EACCES')) continue; // someone else won
-      throw error;
+      if (hasErrnoCode(error, 'ENOENT', 'EEXIST', 'ENOTEMPTY')) continue; // someone else won
+      options.report(toModelshipError(error, 'INTERNAL', `Could not claim the abandoned spool ${dir} (${(error as Error).message}); it is left as it is.`));
+      continue;
     }
-    await writeOwner(claimed);
+    try {
+      await writeOwner(claimed);
+    } catch (error) {
+      // Ours by the rename anyway; a missing owner file only means others wait orphanAfterMs before taking it.
+      options.report(toModelshipError(error, 'INTERNAL', `Could not write the owner file of ${claimed} (${(error as Error).message}).`));
+    }
     adopted.push(claimed);
   }
   return adopted;
@@ -97,4 +129,11 @@ export async function releaseDir(dir: string, empty: boolean): Promise<void> {
 export async function heartbeat(dirs: Iterable<string>): Promise<void> {
   const now = new Date();
   await Promise.all([...dirs].map((d) => utimes(join(d, SPOOL_OWNER_FILE), now, now).catch(() => undefined)));
+}
+
+/** Renames a damaged spool to `<dir>.corrupt-<time>`, where it stays for inspection and is never adopted. */
+export async function moveAside(dir: string): Promise<string> {
+  const aside = `${dir}${CORRUPT_SUFFIX}${Date.now()}`;
+  await rename(dir, aside);
+  return aside;
 }

@@ -1,17 +1,21 @@
 import { closeSync, fstatSync, fsync, openSync, writeSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { decodeRecord, encodeRecord, type NewSpoolRecord, type SpoolRecord } from '../../core/tracking/records.js';
-import { hasErrnoCode, readJsonFile, writeFileAtomic } from '../../platform/node/fs-atomic.js';
+import { encodeRecord, type NewSpoolRecord, type SpoolRecord } from '../../core/tracking/records.js';
+import { ModelshipError } from '../../errors/index.js';
+import { writeFileAtomic } from '../../platform/node/fs-atomic.js';
+import { listSegments, pad, readAck, readSegment, SPOOL_ACK_FILE, type AckFile } from './spool-files.js';
+
+export { SPOOL_ACK_FILE, SPOOL_BLOB_DIR } from './spool-files.js';
 
 const fsyncAsync = promisify(fsync);
 
-/** File holding what has been acknowledged: `{ ackedSeq, openRuns, state }`. */
-export const SPOOL_ACK_FILE = 'ack.json';
-/** Directory holding artifact bytes until they are uploaded. */
-export const SPOOL_BLOB_DIR = 'blobs';
-const SEGMENT = /^(\d{12})\.jsonl$/;
+/**
+ * While the disk refuses writes, records wait in memory up to this many bytes; past it new records are dropped
+ * (counted in `lost()`) rather than letting a long disk-full episode exhaust memory.
+ */
+export const MAX_UNWRITTEN_BYTES = 64 * 1024 * 1024;
 
 /** Spool sizing. */
 export interface SpoolLimits {
@@ -51,39 +55,14 @@ export interface Spool {
   pending(): number;
   /** Records currently held in memory (the bounded buffer). */
   memoryRecords(): number;
+  /** Records that will never be delivered: found missing or unreadable on disk, or dropped while the disk was full. */
+  lost(): number;
   /** Writes buffered records and fsyncs the current segment. */
   sync(): Promise<void>;
   /** Syncs and closes the segment file; the spool can no longer be appended to. */
   close(): Promise<void>;
 }
 
-interface AckFile {
-  ackedSeq: number;
-  openRuns: string[];
-  state: Record<string, unknown>;
-}
-
-const pad = (seq: number): string => String(seq).padStart(12, '0');
-
-async function listSegments(dir: string): Promise<number[]> {
-  const names = await readdir(dir).catch((error: unknown) => (hasErrnoCode(error, 'ENOENT') ? [] : Promise.reject(error)));
-  return names
-    .map((n) => SEGMENT.exec(n)?.[1])
-    .filter((s): s is string => s !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
-}
-
-async function readSegment(dir: string, first: number): Promise<SpoolRecord[]> {
-  const text = await readFile(join(dir, `${pad(first)}.jsonl`), 'utf8').catch((error: unknown) => (hasErrnoCode(error, 'ENOENT') ? '' : Promise.reject(error)));
-  const records: SpoolRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (line.length === 0) continue;
-    const record = decodeRecord(line);
-    if (record !== undefined) records.push(record);
-  }
-  return records;
-}
 
 function applyRuns(openRuns: Set<string>, record: SpoolRecord): void {
   if (record.kind === 'start') openRuns.add(record.run);
@@ -94,21 +73,38 @@ function applyRuns(openRuns: Set<string>, record: SpoolRecord): void {
  * Opens (or creates) the spool in `dir`, which the caller owns. An existing spool is scanned so appends
  * continue after its last record and delivery resumes after its last acknowledged one.
  */
-export async function openSpool(dir: string, limits: SpoolLimits, onError: (error: unknown) => void): Promise<Spool> {
-  let ack: AckFile = { ackedSeq: 0, openRuns: [], state: {} };
-  try {
-    const raw = (await readJsonFile(join(dir, SPOOL_ACK_FILE))) as Partial<AckFile>;
-    ack = { ackedSeq: raw.ackedSeq ?? 0, openRuns: raw.openRuns ?? [], state: raw.state ?? {} };
-  } catch (error) {
-    if (!hasErrnoCode(error, 'ENOENT')) throw error;
-  }
+export async function openSpool(dir: string, limits: SpoolLimits, onError: (error: ModelshipError) => void): Promise<Spool> {
+  const ack = await readAck(dir);
   const segments = await listSegments(dir);
+  const reportedSegments = new Set<number>();
+  let lostRecords = 0;
+  /** Reads a segment, reporting its unreadable lines once per spool. */
+  async function read(first: number): Promise<SpoolRecord[]> {
+    const { records, unreadable } = await readSegment(dir, first);
+    if (unreadable > 0 && !reportedSegments.has(first)) {
+      reportedSegments.add(first);
+      const file = join(dir, `${pad(first)}.jsonl`);
+      onError(new ModelshipError('SPOOL_CORRUPT', `${file}: ${unreadable} unreadable line(s) skipped (a write torn by a crash, or damage).`, { details: { file, unreadableLines: unreadable } }));
+    }
+    return records;
+  }
+  function noteLost(from: number, to: number): void {
+    lostRecords += to - from + 1;
+    onError(
+      new ModelshipError('SPOOL_CORRUPT', `Records ${from}–${to} of the spool in ${dir} are missing from its segment files (deleted or damaged); ${to - from + 1} record(s) cannot be delivered.`, {
+        details: { dir, fromSeq: from, toSeq: to, lostRecords: to - from + 1 },
+      }),
+    );
+  }
   let lastSeq = ack.ackedSeq;
   const last = segments.at(-1);
   if (last !== undefined) {
-    const tail = await readSegment(dir, last);
+    const tail = await read(last);
     lastSeq = Math.max(lastSeq, tail.at(-1)?.seq ?? last - 1);
   }
+  // Records written after the last segment still on disk began: its successor was deleted. Found missing on delivery.
+  lastSeq = Math.max(lastSeq, ack.writtenSeq ?? 0);
+  let writtenSeq = lastSeq;
   let ackedSeq = ack.ackedSeq;
   let state = ack.state;
   let openRuns = new Set(ack.openRuns);
@@ -120,61 +116,98 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
   let buffer: string[] = [];
   let bufferFirstSeq = 0;
   let bufferBytes = 0;
+  /** The rest of a write the disk cut short: it belongs to the current segment, before anything newer. */
+  let partial: Buffer | undefined;
   let scheduled = false;
   let writeFailing = false;
+  let dropped = 0;
+  let droppedTotal = 0;
   let closed = false;
 
   function openSegment(firstSeq: number): number {
     const handle = openSync(join(dir, `${pad(firstSeq)}.jsonl`), 'a');
-    // A segment left by a crashed process may end in a torn line: start on a fresh line (empty lines are skipped).
-    if (fstatSync(handle).size > 0) writeSync(handle, '\n');
+    try {
+      // A segment left by a crashed process may end in a torn line: start on a fresh line (empty lines are skipped).
+      if (fstatSync(handle).size > 0) writeSync(handle, '\n');
+    } catch (error) {
+      closeSync(handle);
+      throw error;
+    }
     if (!segments.includes(firstSeq)) segments.push(firstSeq);
     segmentSize = 0;
     return handle;
   }
 
-  /** Writes the buffer with one synchronous write per segment; keeps it on failure and reports. */
+  /** Writes all of `data`; what a failure leaves unwritten becomes `partial`, written first next time. */
+  function writeAll(handle: number, data: Buffer): void {
+    let offset = 0;
+    try {
+      while (offset < data.length) offset += writeSync(handle, data, offset);
+    } finally {
+      segmentSize += offset;
+      partial = offset < data.length ? data.subarray(offset) : undefined;
+    }
+  }
+
+  /** Writes the buffer with one synchronous write per segment; keeps what failed and reports. */
   function writeNow(): void {
     scheduled = false;
-    if (buffer.length === 0) return;
+    if (buffer.length === 0 && partial === undefined) return;
     try {
-      if (fd === undefined || segmentSize >= limits.segmentBytes) {
-        if (fd !== undefined) closeSync(fd);
-        fd = undefined;
-        fd = openSegment(bufferFirstSeq);
+      if (partial !== undefined && fd !== undefined) writeAll(fd, partial);
+      if (buffer.length > 0) {
+        if (fd === undefined || segmentSize >= limits.segmentBytes) {
+          if (fd !== undefined) closeSync(fd);
+          fd = undefined;
+          fd = openSegment(bufferFirstSeq);
+        }
+        const data = Buffer.from(buffer.join(''));
+        buffer = [];
+        bufferBytes = 0;
+        writeAll(fd, data);
       }
-      const text = buffer.join('');
-      writeSync(fd, text);
-      segmentSize += Buffer.byteLength(text);
-      buffer = [];
-      bufferBytes = 0;
+      writtenSeq = lastSeq;
       writeFailing = false;
     } catch (error) {
-      if (!writeFailing) onError(error);
+      if (!writeFailing) {
+        onError(
+          new ModelshipError('SPOOL_WRITE_FAILED', `Could not write the tracker spool in ${dir} (${(error as Error).message}); the records wait in memory and are written as soon as the disk takes them.`, {
+            cause: error,
+            details: { dir, errno: (error as NodeJS.ErrnoException).code },
+          }),
+        );
+      }
       writeFailing = true;
-      // Retried on the next append or sync; the records stay in the buffer meanwhile.
+      schedule();
     }
   }
 
   function schedule(): void {
-    if (scheduled) return;
+    if (scheduled || closed) return;
     scheduled = true;
-    setImmediate(writeNow);
+    // While the disk refuses writes, retry a few times a second rather than on every append.
+    if (writeFailing) setTimeout(writeNow, 200).unref();
+    else setImmediate(writeNow);
   }
 
   async function loadFromDisk(max: number): Promise<void> {
     writeNow();
     // Records that could not be written yet are not on disk to read back; try again on the next call.
-    if (buffer.length > 0) return;
+    if (buffer.length > 0 || partial !== undefined) return;
     const from = spilledFrom as number;
     const loaded: SpoolRecord[] = [];
+    let expected = from;
     for (let i = 0; i < segments.length && loaded.length < max; i++) {
       const next = segments[i + 1];
       if (next !== undefined && next <= from) continue;
-      for (const record of await readSegment(dir, segments[i] as number)) {
-        if (record.seq >= from && record.seq > ackedSeq && loaded.length < max) loaded.push(record);
+      for (const record of await read(segments[i] as number)) {
+        if (record.seq < expected || record.seq <= ackedSeq || loaded.length >= max) continue;
+        if (record.seq > expected) noteLost(expected, record.seq - 1);
+        loaded.push(record);
+        expected = record.seq + 1;
       }
     }
+    if (loaded.length < max && expected <= lastSeq) noteLost(expected, lastSeq);
     memory = loaded;
     const end = loaded.at(-1)?.seq;
     spilledFrom = end !== undefined && end < lastSeq ? end + 1 : undefined;
@@ -196,6 +229,15 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
     },
 
     append(record) {
+      if (writeFailing && bufferBytes + (partial?.length ?? 0) > MAX_UNWRITTEN_BYTES) {
+        if (dropped === 0) {
+          onError(new ModelshipError('SPOOL_WRITE_FAILED', `The tracker spool in ${dir} still cannot be written and ${MAX_UNWRITTEN_BYTES} bytes wait in memory; new records are dropped until the disk takes writes again.`, { details: { dir } }));
+        }
+        dropped += 1;
+        droppedTotal += 1;
+        return lastSeq;
+      }
+      dropped = 0;
       const seq = ++lastSeq;
       const full = { ...record, seq } as SpoolRecord;
       const line = `${encodeRecord(full)}\n`;
@@ -204,7 +246,7 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
       bufferBytes += line.length;
       if (spilledFrom === undefined && memory.length < limits.maxMemoryRecords) memory.push(full);
       else spilledFrom ??= seq;
-      if (bufferBytes >= limits.writeBufferBytes) writeNow();
+      if (bufferBytes >= limits.writeBufferBytes && !writeFailing) writeNow();
       else schedule();
       return seq;
     },
@@ -223,7 +265,7 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
       const runs = new Set(openRuns);
       const done = memory.filter((r) => r.seq <= seq);
       for (const record of done) applyRuns(runs, record);
-      const body: AckFile = { ackedSeq: seq, openRuns: [...runs], state: nextState };
+      const body: AckFile = { ackedSeq: seq, openRuns: [...runs], state: nextState, writtenSeq: Math.max(writtenSeq, seq) };
       await writeFileAtomic(join(dir, SPOOL_ACK_FILE), JSON.stringify(body));
       ackedSeq = seq;
       state = nextState;
@@ -240,6 +282,7 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
 
     pending: () => lastSeq - ackedSeq,
     memoryRecords: () => memory.length,
+    lost: () => lostRecords + droppedTotal,
 
     async sync() {
       writeNow();

@@ -9,8 +9,9 @@ import type { FlushReport, RemoteRunRef, TrackingClient, TrackingRun } from '../
 import { createRunHandle, type RunHandle, type RunSink } from '../run-handle.js';
 import { createReporter } from '../tracker-options.js';
 import { startFlusher, type Flusher, type Transport } from './flusher.js';
-import { adoptOrphans, createOwnedDir, heartbeat, releaseDir } from './spool-dir.js';
-import { SPOOL_BLOB_DIR, openSpool, type Spool } from './spool.js';
+import { adoptOrphans, createOwnedDir, heartbeat, moveAside, releaseDir } from './spool-dir.js';
+import { salvageSpool } from './spool-files.js';
+import { SPOOL_ACK_FILE, SPOOL_BLOB_DIR, openSpool, type Spool } from './spool.js';
 import { SPOOL_DEFAULTS, type SpoolOptions } from './spool-options.js';
 
 /** A transport plus what the tracker needs to name runs and point at them. */
@@ -43,7 +44,7 @@ export interface SpooledTracker extends TrackingClient {
 
 /** What `createSpooledTracker` needs from a concrete tracker. */
 export interface SpooledTrackerInit {
-  readonly kind: 'mlflow' | 'wandb';
+  readonly kind: 'mlflow' | 'wandb' | 'local';
   readonly trackingUri: string;
   /** Identifies the destination (server, project): spools are shared only between trackers with the same one. */
   readonly destination: string;
@@ -60,7 +61,7 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
   const { options, transport } = init;
   const report = createReporter(options);
   const spoolError = (error: unknown): void =>
-    report(toModelshipError(error, 'INTERNAL', `Could not write the tracker spool (${(error as Error).message}); the records stay in memory and are written again.`));
+    report(toModelshipError(error, 'SPOOL_WRITE_FAILED', `Could not write the tracker spool (${(error as Error).message}); the records stay in memory and are written again.`));
   const logger = options.logger ?? defaultLogger;
   const root = resolvePath(options.spoolDir ?? process.env.MODELSHIP_SPOOL_DIR ?? join('.modelship', 'spool'));
   const base = join(root, `${init.kind}-${createHash('sha256').update(init.destination).digest('hex').slice(0, 16)}`);
@@ -76,6 +77,8 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
   let flusher: Flusher | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
   let closing: Promise<FlushReport> | undefined;
+  /** Records of spools already removed that were lost (missing or unreadable on disk, dropped on a full disk). */
+  let lostBefore = 0;
 
   async function onDrained(spool: Spool): Promise<void> {
     if (!adopted.has(spool)) return;
@@ -85,9 +88,29 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
       return;
     }
     adopted.delete(spool);
+    lostBefore += spool.lost();
     await spool.close();
     await releaseDir(spool.dir, true);
     flusher?.spools.splice(flusher.spools.indexOf(spool), 1);
+  }
+
+  /** Opens an adopted spool; one whose `ack.json` is damaged is moved aside and what it holds replayed from a copy. */
+  async function openAdopted(orphan: string): Promise<Spool> {
+    try {
+      return await openSpool(orphan, limits, report);
+    } catch (error) {
+      if (!ModelshipError.hasCode(error, 'SPOOL_CORRUPT')) throw error;
+      const aside = await moveAside(orphan);
+      const fresh = await createOwnedDir(base);
+      await salvageSpool(aside, fresh);
+      report(
+        new ModelshipError('SPOOL_CORRUPT', `${error.message} The spool was moved to ${aside} and its records are replayed from the oldest one kept.`, {
+          cause: error,
+          details: { ...error.details, file: join(aside, SPOOL_ACK_FILE), movedTo: aside },
+        }),
+      );
+      return openSpool(fresh, limits, report);
+    }
   }
 
   const ready = (async () => {
@@ -95,10 +118,15 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
       throw toModelshipError(error, 'INTERNAL', `Could not create the tracker spool in ${base} (${(error as Error).message}); set spoolDir (or MODELSHIP_SPOOL_DIR) to a writable directory.`);
     });
     const dir = await createOwnedDir(base);
-    const orphans = await adoptOrphans(base, new Set([dir]), { orphanAfterMs });
+    const orphans = await adoptOrphans(base, new Set([dir]), { orphanAfterMs, report });
     const spools: Spool[] = [];
     for (const orphan of orphans) {
-      const spool = await openSpool(orphan, limits, spoolError);
+      // Someone else's leftovers must never stop this tracker: what cannot be opened is reported and set aside.
+      const spool = await openAdopted(orphan).catch((error: unknown) => {
+        report(toModelshipError(error, 'SPOOL_CORRUPT', `Could not open the abandoned spool ${orphan} (${(error as Error).message}); it is left for inspection.`));
+        return undefined;
+      });
+      if (spool === undefined) continue;
       adopted.add(spool);
       spools.push(spool);
     }
@@ -156,8 +184,11 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
   };
 
   function summary(delivered: boolean): FlushReport {
-    const pendingRecords = (flusher?.spools ?? []).reduce((n, s) => n + s.pending(), 0);
-    return { delivered, pendingRecords, ...(own === undefined ? {} : { spoolDir: own.dir }) };
+    const spools = flusher?.spools ?? [];
+    const pendingRecords = spools.reduce((n, s) => n + s.pending(), 0);
+    const lostRecords = spools.reduce((n, s) => n + s.lost(), lostBefore);
+    // Records found missing or unreadable were not sent: never call that delivered.
+    return { delivered: delivered && lostRecords === 0, pendingRecords, ...(lostRecords > 0 ? { lostRecords } : {}), ...(own === undefined ? {} : { spoolDir: own.dir }) };
   }
 
   async function flush(timeoutMs: number): Promise<FlushReport> {
