@@ -252,7 +252,9 @@ describe('resolve and fetch', () => {
     await writeFile(join(root, 'mnist', 'aliases.json'), '[oops');
     await expectCode(registry.resolve('mnist@candidate'), 'INTERNAL', /aliases\.json/);
     await writeFile(join(root, 'mnist', 'aliases.json'), '{"production": 3}');
-    await expectCode(registry.resolve('mnist/2'), 'INTERNAL', /aliases\.json/);
+    await expectCode(registry.resolve('mnist@production'), 'INTERNAL', /aliases\.json/);
+    // A pinned version does not depend on the alias file.
+    expect(await registry.resolve('mnist/2')).toMatchObject({ version: '2', aliases: [] });
   });
 });
 

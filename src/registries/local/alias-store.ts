@@ -9,10 +9,15 @@ import { LOCAL_ALIASES_FILE, readValidatedJson, sortedEntries, type LocalLayout 
 const LOCK_DIR = '.aliases.lock';
 const ALIASES_FIX = 'Fix it by hand (it maps alias to version, e.g. {"production":"3"}) or restore it.';
 
-const aliasesSchema = z.record(
-  z.string(),
-  z.string().refine(isVersion, 'expected a version such as "3"'),
-);
+// Checked key by key over the raw JSON rather than with z.record: zod skips a "__proto__" key, so
+// {"__proto__": "../../x"} passed the check and its value reached a path.
+const aliasesSchema = z.custom<Record<string, string>>((value) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.keys(value).every((key) => {
+    const target: unknown = (value as Record<string, unknown>)[key];
+    return typeof target === 'string' && isVersion(target);
+  });
+}, 'expected an object mapping each alias to a version such as "3"');
 
 /** Each model's `aliases.json`: alias name → version. */
 export interface AliasStore {
@@ -47,9 +52,12 @@ function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
 export function createAliasStore(layout: LocalLayout, lockStaleMs: number): AliasStore {
   async function read(name: string): Promise<Record<string, string>> {
     const result = await readValidatedJson(join(layout.modelDir(name), LOCAL_ALIASES_FILE), aliasesSchema, ALIASES_FIX);
-    // Copied from the raw JSON into a null-prototype object: an alias named "__proto__" is valid, and both zod's
-    // output object and a plain {} would swallow it through the prototype setter.
-    return Object.assign(Object.create(null) as Record<string, string>, result?.raw as Record<string, string> | undefined);
+    // Copied from the raw JSON (JSON.parse keeps "__proto__" as an own key) into a null-prototype object: an alias
+    // named "__proto__" is valid, and a plain {} would swallow it through the prototype setter.
+    const aliases = Object.create(null) as Record<string, string>;
+    const raw = (result?.raw ?? {}) as Record<string, string>;
+    for (const key of Object.keys(raw)) aliases[key] = raw[key] as string;
+    return aliases;
   }
 
   async function lock(name: string, dir: string, lockPath: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {

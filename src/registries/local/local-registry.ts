@@ -1,8 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lineage/pointer.js';
 import { assertAlias, assertModelName, parseNamedRef } from '../../core/ref.js';
 import { ModelshipError } from '../../errors/index.js';
+import { readSmallFile } from '../../platform/node/read-model-file.js';
 import type {
   PublishInput,
   PublishedModel,
@@ -77,6 +78,20 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
   const guard = createGuard(root);
   const watchIntervalMs = parsed.watchIntervalMs ?? LOCAL_REGISTRY_DEFAULTS.watchIntervalMs;
 
+  /**
+   * The aliases to report beside a version that was asked for by number (or as latest): a damaged aliases.json must
+   * not take down versions that do not depend on it, so they are reported without aliases. Alias lookups still
+   * fail on it, naming the file.
+   */
+  async function aliasesOrNone(name: string): Promise<Record<string, string>> {
+    try {
+      return await aliasStore.read(name);
+    } catch (error) {
+      if (ModelshipError.isInstance(error) && error.details?.file !== undefined) return Object.create(null) as Record<string, string>;
+      throw error;
+    }
+  }
+
   async function resolveRef(ref: string): Promise<ResolvedModel> {
     const { name, selector } = parseNamedRef(ref);
     const dirs = await layout.versionDirs(name);
@@ -101,7 +116,7 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
         throw await versionNotFound(layout, name, target, ` (alias ${JSON.stringify(selector.alias)} points at it; move the alias with setAlias)`);
       }
     }
-    aliases ??= await aliasStore.read(name);
+    aliases ??= await aliasesOrNone(name);
     return { ...toInfo(meta, aliases), ref, location: layout.modelFile(name, meta.version) };
   }
 
@@ -132,8 +147,14 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
             details: { name: model.name, version: model.version },
           });
         }
+        // stat follows symlinks: a model.onnx linked to /dev/zero or a FIFO has no size to check and never ends.
+        if (!info.isFile()) {
+          throw new ModelshipError('INTEGRITY_MISMATCH', `${path} is not a regular file (a device, FIFO or socket, or a link to one); nothing was read. Restore the model file or publish again.`, {
+            details: { name: model.name, version: model.version },
+          });
+        }
         if (model.size !== undefined && info.size !== model.size) {
-          const pointer = info.size <= 1024 ? detectUnresolvedPointer(await readFile(path)) : undefined;
+          const pointer = info.size <= 1024 ? detectUnresolvedPointer(await readSmallFile(path, 1024)) : undefined;
           if (pointer !== undefined) throw unresolvedPointerError(`${model.name}/${model.version}`, pointer);
           throw new ModelshipError(
             'INTEGRITY_MISMATCH',
@@ -187,7 +208,7 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
         assertVersionArgument(version);
         const meta = await layout.readMeta(name, version);
         if (meta === undefined) throw await versionNotFound(layout, name, version);
-        return toInfo(meta, await aliasStore.read(name));
+        return toInfo(meta, await aliasesOrNone(name));
       }),
 
     listModels: (options) => guard('listing models', options?.signal, () => layout.listModelNames()),
