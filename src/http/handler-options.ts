@@ -23,9 +23,18 @@ export const handlerOptionsSchema = z.strictObject({
     .optional(),
   /**
    * Enables `GET/POST /admin/deployments/{name}` (status, promote, rollback, weights) behind this bearer token
-   * (at least 16 characters). Off when absent: the routes then answer 404.
+   * (at least 16 printable ASCII characters, no whitespace: anything else could never match what a client
+   * sends in `Authorization: Bearer <token>`). Off when absent: the routes then answer 404.
    */
-  admin: z.strictObject({ token: z.string().min(16, 'the admin token must be at least 16 characters') }).optional(),
+  admin: z
+    .strictObject({
+      token: z
+        .string()
+        .min(16, 'the admin token must be at least 16 characters')
+        // Checked here, not at the first request: such a token would lock every admin out, silently.
+        .regex(/^[\x21-\x7e]*$/, 'the admin token must be printable ASCII without whitespace (no spaces, tabs or line breaks, which a bearer header cannot carry)'),
+    })
+    .optional(),
   /** Whether `handler.close()` also closes the models (default true). */
   closeModels: z.boolean().optional(),
   logger: z

@@ -53,6 +53,13 @@ export interface Deployment extends RoutedServable, AsyncDisposable {
   readonly kind: 'deployment';
   /** Blue-green: load `ref`, check its signature, validate, warm, switch atomically, keep the old one warm for `keepPrevious`. */
   switchTo(ref: string): Promise<DeploymentStatus>;
+  /**
+   * The reference `switchTo` takes for a version or alias of this deployment's own model in its own registry
+   * (`"5"`, `"mnist/5"`, `"mnist@candidate"` for a deployment of `mnist@production`); INVALID_REF for anything
+   * else (paths, URLs, other models, non-strings), or when stable is a file or a remote endpoint. The admin
+   * route's `switch` goes through it; `switchTo` itself takes any reference the application gives it.
+   */
+  ownVersionRef(selector: unknown): string;
   /** Canary weight to 0 when a canary takes traffic, else back to the previous version. NOTHING_TO_ROLL_BACK otherwise. */
   rollback(): Promise<DeploymentStatus>;
   /** The canary becomes stable (the old stable is kept warm for `keepPrevious`). */

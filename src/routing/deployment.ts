@@ -20,6 +20,7 @@ import { Mirror } from './mirror.js';
 import { createRemoteVersion } from './remote-version.js';
 import { createSageMakerVersion } from './sagemaker-version.js';
 import { validateCandidate } from './validate.js';
+import { registrySource, selectorToRef, type RegistrySource } from './version-selector.js';
 import { VersionSlot } from './version-slot.js';
 
 /** Loads one version for a deployment: `loadModel` bound to a runtime, or your own. */
@@ -52,6 +53,7 @@ class RoutedDeployment implements Deployment {
   readonly #coolDownMs: number;
   readonly #keepPreviousMs: number;
   readonly #telemetry: DeploymentTelemetry;
+  readonly #source: RegistrySource | undefined;
   readonly #listeners = new Map<DeploymentEvent, Set<(payload: never) => void>>();
   #stable!: VersionSlot;
   #canary: { slot: VersionSlot; weight: number } | undefined;
@@ -75,6 +77,7 @@ class RoutedDeployment implements Deployment {
     this.name = opts.name;
     this.platform = 'modelship_deployment';
     this.#logger = opts.logger ?? defaultLogger;
+    this.#source = registrySource(opts.stable);
     this.#now = opts.clock ?? Date.now;
     this.#random = opts.random ?? Math.random;
     const g = opts.guardrails;
@@ -324,6 +327,10 @@ class RoutedDeployment implements Deployment {
       await this.#switch(ref, 'manual');
       return this.status();
     });
+  }
+
+  ownVersionRef(selector: unknown): string {
+    return selectorToRef(this.#source, selector, this.name);
   }
 
   async #switch(ref: string, reason: ChangeReason): Promise<void> {
