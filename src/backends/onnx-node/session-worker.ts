@@ -33,6 +33,7 @@ function encodeError(error: unknown): { code: string; message: string; details?:
 }
 
 async function main(): Promise<void> {
+  if (data.exitOnStartForTesting) process.exit(70);
   // Before the session exists, so that onnxruntime's own threads inherit the priority (the pool resolved the default).
   lowerThreadPriority(data.options.workerNice ?? 0);
   // onnxruntime wants an ordinary ArrayBuffer for the model, so the shared copy is copied once per worker.

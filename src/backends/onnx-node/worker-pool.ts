@@ -1,92 +1,26 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ModelshipError } from '../../errors/index.js';
-import {
-  ChannelClient,
-  ChannelClosedError,
-  createChannelMemory,
-  type CallerWait,
-  OP_STOP,
-  type ChannelError,
-} from '../../platform/node/worker-channel/channel.js';
+import { type ChannelClient, ChannelClosedError, type CallerWait } from '../../platform/node/worker-channel/channel.js';
 import { lightlyLoaded } from '../../platform/node/worker-channel/load-monitor.js';
 import type { SlotTensor } from '../../platform/node/worker-channel/tensor-codec.js';
 import type { BackendEvent, BackendSession, BackendSessionOptions, ModelSource, RunOptions } from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
-import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
+import { CrashLoop, DEFAULT_RESPAWN_POLICY, type RespawnPolicy } from './crash-loop.js';
+import { OP_RUN, type WorkerData } from './worker-protocol.js';
+import { fromChannelError, startWorker, stopWorker, type StartedWorker } from './worker-start.js';
+
+export { defaultIntraOpThreads, defaultWorkerCount, defaultWorkerNice, withoutRefusedFlags, workerExecArgv } from './worker-start.js';
+export type { RespawnPolicy } from './crash-loop.js';
 
 const CALLER_SPIN = process.env.MODELSHIP_CALLER_SPIN !== '0';
-
-/** How long `release()` waits for a worker to stop by itself before terminating it. */
-const STOP_TIMEOUT_MS = 5000;
-/** Replacement workers that fail to start are retried with backoff, then given up on. */
-const MAX_START_ATTEMPTS = 5;
-
-/**
- * How to start the worker: the built `session-worker.js` next to this module, or, when the sources run
- * untranspiled (tsx, vitest), a bootstrap that registers tsx's loader inside the worker first, since Node 20
- * does not carry the parent's loader hooks into workers.
- */
-function tsxEsmApi(from: string): string {
-  const pkgPath = createRequire(from).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return new URL((pkg.exports['./esm/api'] as { import: { default: string } }).import.default, pathToFileURL(pkgPath)).href;
-}
-
-function workerEntry(): { script: URL | string; eval: boolean } {
-  const here = fileURLToPath(import.meta.url);
-  const fromSource = /\.[cm]?ts$/.test(here);
-  // Paths built with path.join, not `new URL('…', import.meta.url)`: bundlers resolve that pattern at build
-  // time, and the source-tree name does not exist in a build.
-  const file = join(dirname(here), `session-worker.${fromSource ? 'ts' : 'js'}`);
-  if (!fromSource) return { script: builtWorker(here, file), eval: false };
-  const api = tsxEsmApi(import.meta.url);
-  const script = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); });`;
-  return { script, eval: true };
-}
-
-/**
- * The built worker entry: beside this chunk in modelship's `dist/`, or, when an app bundler copied modelship
- * into its own output (Next.js without `serverExternalPackages`), wherever the installed package is.
- */
-function builtWorker(here: string, file: string): URL {
-  if (existsSync(file)) return pathToFileURL(file);
-  try {
-    return pathToFileURL(createRequire(here).resolve(['modelship', 'session-worker'].join('/')));
-  } catch {
-    throw new ModelshipError(
-      'MODEL_LOAD_FAILED',
-      `modelship's worker entry (session-worker.js) is not next to the bundled code and the modelship package cannot be resolved from it. Keep modelship out of your server bundle (Next.js: serverExternalPackages: ['modelship', 'onnxruntime-node']), or pass workers: 0 to run on the calling thread.`,
-    );
-  }
-}
-
-function fromChannelError(error: unknown, worker: number): ModelshipError {
-  if (error instanceof ChannelClosedError) {
-    return new ModelshipError('WORKER_CRASHED', `${error.message} The request was not answered; retry it.`, {
-      cause: error,
-      details: { worker },
-    });
-  }
-  if (ModelshipError.isInstance(error)) return error;
-  const e = error as ChannelError;
-  if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.message === 'string') {
-    const code = e.code as ConstructorParameters<typeof ModelshipError>[0];
-    return new ModelshipError(code, e.message, e.details === undefined ? {} : { details: e.details });
-  }
-  return new ModelshipError('INTERNAL', `Unexpected worker failure: ${String(error)}`, { cause: error });
-}
 
 interface Slot {
   readonly index: number;
   worker: Worker | undefined;
   client: ChannelClient | undefined;
-  state: 'starting' | 'idle' | 'busy' | 'dead' | 'stopped';
-  attempts: number;
+  /** `waiting`: its worker died and the next one starts after a backoff delay. */
+  state: 'starting' | 'idle' | 'busy' | 'waiting' | 'stopped';
+  readonly crashes: CrashLoop;
 }
 
 interface Waiter {
@@ -109,25 +43,43 @@ export class WorkerPoolSession implements BackendSession {
   readonly #allOutputs: number[];
   #warmup: ReadonlyArray<Readonly<Record<string, TensorLike>>> = [];
   #released = false;
+  /** Set by `crashWorkersForTesting`: how every worker started from now on crashes. */
+  #crashForTesting: 'start' | 'run' | undefined;
+  readonly #policy: RespawnPolicy;
   /** Moving average of a run's round trip, in ms; decides whether polling for answers pays. */
   #roundTripMs = Infinity;
   /** When two runs last overlapped (performance.now()). */
   #overlapAt = -Infinity;
 
-  private constructor(signature: ModelSignature, model: WorkerData['model'], options: BackendSessionOptions, count: number) {
+  private constructor(signature: ModelSignature, model: WorkerData['model'], options: BackendSessionOptions, count: number, policy: RespawnPolicy) {
     this.signature = signature;
+    this.#policy = policy;
     this.concurrency = count;
     this.#model = model;
     this.#options = options;
     this.#onEvent = options.onEvent;
-    this.#slots = Array.from({ length: count }, (_, index) => ({ index, worker: undefined, client: undefined, state: 'starting', attempts: 0 }));
+    this.#slots = Array.from({ length: count }, (_, index) => ({
+      index,
+      worker: undefined,
+      client: undefined,
+      state: 'starting',
+      crashes: new CrashLoop(policy),
+    }));
     this.#inputIndex = new Map(signature.inputs.map((s, i) => [s.name, i]));
     this.#outputIndex = new Map(signature.outputs.map((s, i) => [s.name, i]));
     this.#allOutputs = signature.outputs.map((_, i) => i);
   }
 
-  /** Starts `count` workers and resolves once each has loaded the model (rejects if any cannot). */
-  static async create(source: ModelSource, options: BackendSessionOptions, count: number): Promise<WorkerPoolSession> {
+  /**
+   * Starts `count` workers and resolves once each has loaded the model (rejects if any cannot). `policy`
+   * overrides how crashing workers are replaced (tests inject its clock and timer).
+   */
+  static async create(
+    source: ModelSource,
+    options: BackendSessionOptions,
+    count: number,
+    policy: Partial<RespawnPolicy> = {},
+  ): Promise<WorkerPoolSession> {
     let model: WorkerData['model'];
     if ('bytes' in source) {
       // One shared copy, however many workers (and replacements) read it.
@@ -144,7 +96,10 @@ export class WorkerPoolSession implements BackendSession {
       throw failed.reason;
     }
     const workers = started.map((r) => (r as PromiseFulfilledResult<StartedWorker>).value);
-    const pool = new WorkerPoolSession((workers[0] as StartedWorker).signature, model, options, count);
+    const pool = new WorkerPoolSession((workers[0] as StartedWorker).signature, model, options, count, {
+      ...DEFAULT_RESPAWN_POLICY,
+      ...policy,
+    });
     workers.forEach((w, i) => pool.#attach(pool.#slots[i] as Slot, w));
     return pool;
   }
@@ -152,7 +107,7 @@ export class WorkerPoolSession implements BackendSession {
   #attach(slot: Slot, started: StartedWorker): void {
     slot.worker = started.worker;
     slot.client = started.client;
-    slot.attempts = 0;
+    slot.crashes.started();
     started.worker.on('exit', (code) => this.#onExit(slot, started.worker, code));
     this.#busy(slot);
     this.#release(slot);
@@ -197,9 +152,7 @@ export class WorkerPoolSession implements BackendSession {
 
   #waitForWorker(): Promise<Slot> {
     if (this.#released) return Promise.reject(new ModelshipError('NOT_READY', 'The session has been released.'));
-    if (this.#slots.every((s) => s.state === 'dead' || s.state === 'stopped')) {
-      return Promise.reject(new ModelshipError('WORKER_CRASHED', 'Every worker of this model has crashed and could not be restarted; reload the model.'));
-    }
+    if (this.#failingFast()) return Promise.reject(crashLoopError());
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -261,54 +214,80 @@ export class WorkerPoolSession implements BackendSession {
     const message = `Worker ${slot.index} exited with code ${code}.`;
     const idle = this.#idle.indexOf(slot);
     if (idle >= 0) this.#idle.splice(idle, 1);
-    slot.state = 'dead';
+    slot.state = 'waiting';
     slot.client?.close(new ChannelClosedError(message));
     slot.worker = undefined;
     slot.client = undefined;
-    this.#onEvent?.({ type: 'worker-crashed', worker: slot.index, exitCode: code, message });
-    if (!this.#released) this.#restart(slot);
-    this.#failWaitersIfNoWorkers();
+    if (this.#released) return;
+    this.#failed(slot, message, code);
+  }
+
+  /**
+   * A worker died (`exitCode`) or a replacement failed to start: the next one starts at once the first time,
+   * then after a growing delay. Each delay is reported once; at the cap, not again until the worker recovers.
+   */
+  #failed(slot: Slot, message: string, exitCode?: number): void {
+    const step = slot.crashes.failed();
+    slot.state = 'waiting';
+    if (step.report) {
+      const fast = slot.crashes.failingFast ? ', and requests fail fast with WORKER_CRASHED until a worker is up' : '';
+      const note =
+        step.failures === 1
+          ? ''
+          : ` ${step.failures} failures in a row: the next start is in ${step.delayMs} ms${fast}${step.capped ? ' (not logged again while this repeats)' : ''}.`;
+      this.#onEvent?.(
+        exitCode === undefined
+          ? { type: 'worker-start-failed', worker: slot.index, message: `${message}${note}`, retryInMs: step.delayMs }
+          : { type: 'worker-crashed', worker: slot.index, exitCode, message: `${message}${note}` },
+      );
+    }
+    if (step.delayMs === 0) this.#restart(slot);
+    else {
+      this.#policy.schedule(() => {
+        if (!this.#released && slot.state === 'waiting') this.#restart(slot);
+      }, step.delayMs);
+    }
+    if (this.#failingFast()) for (const w of this.#waiters.splice(0)) w.reject(crashLoopError());
   }
 
   #restart(slot: Slot): void {
     slot.state = 'starting';
-    slot.attempts++;
-    startWorker(this.#model, this.#options)
-      .then(async (started) => {
+    let started: StartedWorker | undefined;
+    startWorker(this.#model, this.#options, this.#crashForTesting === 'start')
+      .then(async (s) => {
+        started = s;
+        if (this.#crashForTesting === 'run') s.client.crashOnNextCall();
+        // Not attached yet: a worker dying during its warm-up must fail the warm-up, not leave it waiting forever.
+        const onExit = (code: number): void => s.client.close(new ChannelClosedError(`Worker ${slot.index} exited with code ${code} while warming up.`));
+        s.worker.once('exit', onExit);
+        try {
+          for (const f of this.#released ? [] : this.#warmup) {
+            await s.client.call(OP_RUN, {
+              tensors: Object.entries(f).map(([name, tensor]) => ({ slot: this.#inputIndex.get(name) as number, tensor })),
+              extra: this.#allOutputs,
+            });
+          }
+        } finally {
+          s.worker.off('exit', onExit);
+        }
         if (this.#released) {
-          await stopWorker(started.worker, started.client);
+          await stopWorker(s.worker, s.client);
           return;
         }
-        for (const f of this.#warmup) {
-          await started.client.call(OP_RUN, {
-            tensors: Object.entries(f).map(([name, tensor]) => ({ slot: this.#inputIndex.get(name) as number, tensor })),
-            extra: this.#allOutputs,
-          });
-        }
-        this.#attach(slot, started);
+        this.#attach(slot, s);
         this.#onEvent?.({ type: 'worker-restarted', worker: slot.index });
       })
       .catch((error: unknown) => {
-        const message = fromChannelError(error, slot.index).message;
+        if (started && started.worker.threadId !== -1) void started.worker.terminate();
         if (this.#released) return;
-        if (slot.attempts >= MAX_START_ATTEMPTS) {
-          slot.state = 'dead';
-          this.#onEvent?.({ type: 'worker-start-failed', worker: slot.index, message });
-          this.#failWaitersIfNoWorkers();
-          return;
-        }
-        const retryInMs = Math.min(100 * 2 ** slot.attempts, 5000);
-        this.#onEvent?.({ type: 'worker-start-failed', worker: slot.index, message, retryInMs });
-        setTimeout(() => {
-          if (!this.#released) this.#restart(slot);
-        }, retryInMs).unref();
+        this.#failed(slot, error instanceof ChannelClosedError ? error.message : fromChannelError(error, slot.index).message);
       });
   }
 
-  #failWaitersIfNoWorkers(): void {
-    if (this.#slots.some((s) => s.state !== 'dead' && s.state !== 'stopped')) return;
-    const error = new ModelshipError('WORKER_CRASHED', 'Every worker of this model has crashed and could not be restarted; reload the model.');
-    for (const w of this.#waiters.splice(0)) w.reject(error);
+  /** No worker is up, and every slot has failed too often in a row to be worth waiting for. */
+  #failingFast(): boolean {
+    if (this.#slots.some((s) => s.state === 'idle' || s.state === 'busy')) return false;
+    return this.#slots.every((s) => s.state === 'stopped' || s.crashes.failingFast);
   }
 
   /**
@@ -322,6 +301,15 @@ export class WorkerPoolSession implements BackendSession {
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
     slot.client.crashOnNextCall();
     return exited;
+  }
+
+  /**
+   * Test hook: from now on every worker crashes, as a model whose custom op kills its thread would: on start
+   * (before loading), or on every run (live workers on their next call too). `undefined` stops it. Not public API.
+   */
+  crashWorkersForTesting(mode: 'start' | 'run' | undefined): void {
+    this.#crashForTesting = mode;
+    if (mode === 'run') for (const slot of this.#slots) slot.client?.crashOnNextCall();
   }
 
   async release(): Promise<void> {
@@ -339,117 +327,11 @@ export class WorkerPoolSession implements BackendSession {
   }
 }
 
-/**
- * The flags a worker is started with. Normally none are passed, and Node gives the worker the parent's own
- * (leaving out what only applies to a whole process, such as `--max-old-space-size`). Only when the parent
- * ran with `--input-type` (`node --input-type=module -e …`) must the list be passed explicitly, without that
- * flag: a worker started from a file refuses it.
- */
-export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {
-  if (!argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return undefined;
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--input-type') i++;
-    else if (!a.startsWith('--input-type=')) out.push(a);
-  }
-  return out;
-}
-
-/**
- * `argv` without the flags a `Worker` refused (`ERR_WORKER_INVALID_EXEC_ARGV` lists them: V8 and per-process
- * options such as `--max-old-space-size`), and without the value that follows such a flag when it was given as
- * a separate argument.
- */
-export function withoutRefusedFlags(argv: readonly string[], refused: readonly string[]): string[] {
-  const drop = new Set(refused);
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!drop.has(a)) {
-      out.push(a);
-      continue;
-    }
-    const next = argv[i + 1];
-    if (!a.includes('=') && next !== undefined && !next.startsWith('-')) i++;
-  }
-  return out;
-}
-
-function spawnWorker(script: URL | string, options: ConstructorParameters<typeof Worker>[1] & object): Worker {
-  const execArgv = workerExecArgv();
-  if (execArgv === undefined) return new Worker(script, options);
-  try {
-    return new Worker(script, { ...options, execArgv });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
-    const refused = (error as Error).message.slice((error as Error).message.indexOf(':') + 1).split(',').map((f) => f.trim());
-    return new Worker(script, { ...options, execArgv: withoutRefusedFlags(execArgv, refused) });
-  }
-}
-
-interface StartedWorker {
-  readonly worker: Worker;
-  readonly client: ChannelClient;
-  readonly signature: ModelSignature;
-}
-
-function startWorker(model: WorkerData['model'], options: BackendSessionOptions): Promise<StartedWorker> {
-  const { control, arena } = createChannelMemory();
-  const { port1, port2 } = new MessageChannel();
-  const { onEvent: _onEvent, ...sessionOptions } = options;
-  // MODELSHIP_WORKER_SPIN_MS / MODELSHIP_CALLER_SPIN=0 exist for measuring the polling trade-offs (docs/performance.md).
-  const spinEnv = process.env.MODELSHIP_WORKER_SPIN_MS;
-  const data: WorkerData = {
-    channel: { control, arena, port: port2 },
-    model,
-    options: { ...sessionOptions, workerNice: sessionOptions.workerNice ?? defaultWorkerNice() },
-    ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
-  };
-  const entry = workerEntry();
-  let worker: Worker;
-  try {
-    worker = spawnWorker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
-  } catch (cause) {
-    return Promise.reject(
-      new ModelshipError('MODEL_LOAD_FAILED', `The worker thread could not be started: ${(cause as Error).message}`, { cause }),
-    );
-  }
-  return new Promise<StartedWorker>((resolve, reject) => {
-    const onExit = (code: number): void => {
-      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread exited with code ${code} while loading the model.`));
-    };
-    const onError = (error: Error): void => {
-      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread failed while loading the model: ${error.message}`, { cause: error }));
-    };
-    worker.once('exit', onExit);
-    worker.once('error', onError);
-    worker.once('message', (status: WorkerStatus) => {
-      worker.off('exit', onExit);
-      worker.off('error', onError);
-      if (status.type === 'ready') {
-        // Errors after start-up surface as 'exit'; keep a listener so they are not uncaught.
-        worker.on('error', () => undefined);
-        resolve({ worker, client: new ChannelClient({ control, arena, port: port1 }), signature: status.signature });
-      } else {
-        reject(fromChannelError(status.error, -1));
-        void worker.terminate();
-      }
-    });
-  });
-}
-
-async function stopWorker(worker: Worker, client: ChannelClient): Promise<void> {
-  if (worker.threadId === -1) return; // already exited
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
-  try {
-    await client.call(OP_STOP, { tensors: [], extra: [] }).catch(() => undefined);
-    client.close(new ChannelClosedError('The session was released.'));
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
+function crashLoopError(): ModelshipError {
+  return new ModelshipError(
+    'WORKER_CRASHED',
+    "This model's workers keep crashing; replacements are retried in the background with a growing delay. Retry later, or check the model (a custom op that fails?).",
+  );
 }
 
 /**
@@ -463,25 +345,4 @@ async function stopWorker(worker: Worker, client: ChannelClient): Promise<void> 
  */
 function callerWait(roundTripMs: number): CallerWait {
   return { ms: roundTripMs < 0.04 ? Math.min(0.1, 3 * roundTripMs) : 0, workerPolls: true };
-}
-
-/**
- * Default nice increment of the workers (see `lowerThreadPriority`). Waking a worker at the same priority as
- * the event loop lets it preempt the event loop on a busy core (measured here: a third of the futex wake-ups
- * the event loop issued took 0.1–1 ms); lower, the woken worker takes another core or waits for the
- * scheduler's next tick instead. With a single core there is no other core to take, and a lower priority would
- * only let the event loop accept requests faster than the workers can answer them: 0 there.
- */
-export function defaultWorkerNice(): number {
-  return availableParallelism() > 1 ? 10 : 0;
-}
-
-/** Default worker count: one per core the process may use. */
-export function defaultWorkerCount(): number {
-  return availableParallelism();
-}
-
-/** Threads per session when `count` workers share the machine and the caller did not choose. */
-export function defaultIntraOpThreads(count: number): number {
-  return Math.max(1, Math.floor(availableParallelism() / count));
 }

@@ -13,6 +13,8 @@ export interface WorkerData {
   readonly options: BackendSessionOptions;
   /** How long the worker polls for the next call before sleeping (ms). */
   readonly spinMs?: number;
+  /** Test hook (`crashWorkersForTesting('start')`): the worker exits before loading, as a crashing custom op's init would. */
+  readonly exitOnStartForTesting?: boolean;
 }
 
 /** What a worker reports on its parent port while starting. */

@@ -1,0 +1,212 @@
+/**
+ * Starting and stopping one pool worker thread: where its entry is, the flags it gets, and the hand-shake
+ * until its session is loaded. The pool (worker-pool.ts) decides when.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { ModelshipError } from '../../errors/index.js';
+import { ChannelClient, ChannelClosedError, createChannelMemory, OP_STOP, type ChannelError } from '../../platform/node/worker-channel/channel.js';
+import type { BackendSessionOptions } from '../../spec/backend.js';
+import type { ModelSignature } from '../../spec/tensor.js';
+import type { WorkerData, WorkerStatus } from './worker-protocol.js';
+
+/** How long `release()` waits for a worker to stop by itself before terminating it. */
+const STOP_TIMEOUT_MS = 5000;
+
+/**
+ * How to start the worker: the built `session-worker.js` next to this module, or, when the sources run
+ * untranspiled (tsx, vitest), a bootstrap that registers tsx's loader inside the worker first, since Node 20
+ * does not carry the parent's loader hooks into workers.
+ */
+function tsxEsmApi(from: string): string {
+  const pkgPath = createRequire(from).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  return new URL((pkg.exports['./esm/api'] as { import: { default: string } }).import.default, pathToFileURL(pkgPath)).href;
+}
+
+function workerEntry(): { script: URL | string; eval: boolean } {
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = /\.[cm]?ts$/.test(here);
+  // Paths built with path.join, not `new URL('…', import.meta.url)`: bundlers resolve that pattern at build
+  // time, and the source-tree name does not exist in a build.
+  const file = join(dirname(here), `session-worker.${fromSource ? 'ts' : 'js'}`);
+  if (!fromSource) return { script: builtWorker(here, file), eval: false };
+  const api = tsxEsmApi(import.meta.url);
+  const script = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); });`;
+  return { script, eval: true };
+}
+
+/**
+ * The built worker entry: beside this chunk in modelship's `dist/`, or, when an app bundler copied modelship
+ * into its own output (Next.js without `serverExternalPackages`), wherever the installed package is.
+ */
+function builtWorker(here: string, file: string): URL {
+  if (existsSync(file)) return pathToFileURL(file);
+  try {
+    return pathToFileURL(createRequire(here).resolve(['modelship', 'session-worker'].join('/')));
+  } catch {
+    throw new ModelshipError(
+      'MODEL_LOAD_FAILED',
+      `modelship's worker entry (session-worker.js) is not next to the bundled code and the modelship package cannot be resolved from it. Keep modelship out of your server bundle (Next.js: serverExternalPackages: ['modelship', 'onnxruntime-node']), or pass workers: 0 to run on the calling thread.`,
+    );
+  }
+}
+
+/** A channel or worker failure as the error a caller gets. */
+export function fromChannelError(error: unknown, worker: number): ModelshipError {
+  if (error instanceof ChannelClosedError) {
+    return new ModelshipError('WORKER_CRASHED', `${error.message} The request was not answered; retry it.`, {
+      cause: error,
+      details: { worker },
+    });
+  }
+  if (ModelshipError.isInstance(error)) return error;
+  const e = error as ChannelError;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.message === 'string') {
+    const code = e.code as ConstructorParameters<typeof ModelshipError>[0];
+    return new ModelshipError(code, e.message, e.details === undefined ? {} : { details: e.details });
+  }
+  return new ModelshipError('INTERNAL', `Unexpected worker failure: ${String(error)}`, { cause: error });
+}
+
+/**
+ * The flags a worker is started with. Normally none are passed, and Node gives the worker the parent's own
+ * (leaving out what only applies to a whole process, such as `--max-old-space-size`). Only when the parent
+ * ran with `--input-type` (`node --input-type=module -e …`) must the list be passed explicitly, without that
+ * flag: a worker started from a file refuses it.
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {
+  if (!argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return undefined;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--input-type') i++;
+    else if (!a.startsWith('--input-type=')) out.push(a);
+  }
+  return out;
+}
+
+/**
+ * `argv` without the flags a `Worker` refused (`ERR_WORKER_INVALID_EXEC_ARGV` lists them: V8 and per-process
+ * options such as `--max-old-space-size`), and without the value that follows such a flag when it was given as
+ * a separate argument.
+ */
+export function withoutRefusedFlags(argv: readonly string[], refused: readonly string[]): string[] {
+  const drop = new Set(refused);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!drop.has(a)) {
+      out.push(a);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (!a.includes('=') && next !== undefined && !next.startsWith('-')) i++;
+  }
+  return out;
+}
+
+function spawnWorker(script: URL | string, options: ConstructorParameters<typeof Worker>[1] & object): Worker {
+  const execArgv = workerExecArgv();
+  if (execArgv === undefined) return new Worker(script, options);
+  try {
+    return new Worker(script, { ...options, execArgv });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    const refused = (error as Error).message.slice((error as Error).message.indexOf(':') + 1).split(',').map((f) => f.trim());
+    return new Worker(script, { ...options, execArgv: withoutRefusedFlags(execArgv, refused) });
+  }
+}
+
+/** A worker whose session is loaded, and the caller's end of its channel. */
+export interface StartedWorker {
+  readonly worker: Worker;
+  readonly client: ChannelClient;
+  readonly signature: ModelSignature;
+}
+
+/** Starts a worker and resolves once its session is loaded (rejects with `MODEL_LOAD_FAILED` or the load's error). */
+export function startWorker(model: WorkerData['model'], options: BackendSessionOptions, exitOnStartForTesting = false): Promise<StartedWorker> {
+  const { control, arena } = createChannelMemory();
+  const { port1, port2 } = new MessageChannel();
+  const { onEvent: _onEvent, ...sessionOptions } = options;
+  // MODELSHIP_WORKER_SPIN_MS / MODELSHIP_CALLER_SPIN=0 exist for measuring the polling trade-offs (docs/performance.md).
+  const spinEnv = process.env.MODELSHIP_WORKER_SPIN_MS;
+  const data: WorkerData = {
+    channel: { control, arena, port: port2 },
+    model,
+    options: { ...sessionOptions, workerNice: sessionOptions.workerNice ?? defaultWorkerNice() },
+    ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
+    ...(exitOnStartForTesting ? { exitOnStartForTesting } : {}),
+  };
+  const entry = workerEntry();
+  let worker: Worker;
+  try {
+    worker = spawnWorker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
+  } catch (cause) {
+    return Promise.reject(
+      new ModelshipError('MODEL_LOAD_FAILED', `The worker thread could not be started: ${(cause as Error).message}`, { cause }),
+    );
+  }
+  return new Promise<StartedWorker>((resolve, reject) => {
+    const onExit = (code: number): void => {
+      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread exited with code ${code} while loading the model.`));
+    };
+    const onError = (error: Error): void => {
+      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread failed while loading the model: ${error.message}`, { cause: error }));
+    };
+    worker.once('exit', onExit);
+    worker.once('error', onError);
+    worker.once('message', (status: WorkerStatus) => {
+      worker.off('exit', onExit);
+      worker.off('error', onError);
+      if (status.type === 'ready') {
+        // Errors after start-up surface as 'exit'; keep a listener so they are not uncaught.
+        worker.on('error', () => undefined);
+        resolve({ worker, client: new ChannelClient({ control, arena, port: port1 }), signature: status.signature });
+      } else {
+        reject(fromChannelError(status.error, -1));
+        void worker.terminate();
+      }
+    });
+  });
+}
+
+/** Asks a worker to stop, then terminates it if it has not within 5 s. */
+export async function stopWorker(worker: Worker, client: ChannelClient): Promise<void> {
+  if (worker.threadId === -1) return; // already exited
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
+  try {
+    await client.call(OP_STOP, { tensors: [], extra: [] }).catch(() => undefined);
+    client.close(new ChannelClosedError('The session was released.'));
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Default nice increment of the workers (see `lowerThreadPriority`). Waking a worker at the same priority as
+ * the event loop lets it preempt the event loop on a busy core (measured here: a third of the futex wake-ups
+ * the event loop issued took 0.1–1 ms); lower, the woken worker takes another core or waits for the
+ * scheduler's next tick instead. With a single core there is no other core to take, and a lower priority would
+ * only let the event loop accept requests faster than the workers can answer them: 0 there.
+ */
+export function defaultWorkerNice(): number {
+  return availableParallelism() > 1 ? 10 : 0;
+}
+
+/** Default worker count: one per core the process may use. */
+export function defaultWorkerCount(): number {
+  return availableParallelism();
+}
+
+/** Threads per session when `count` workers share the machine and the caller did not choose. */
+export function defaultIntraOpThreads(count: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / count));
+}
