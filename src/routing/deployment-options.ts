@@ -4,20 +4,34 @@ import type { AgreementRule } from '../core/routing/index.js';
 import type { Logger } from '../serving/logger.js';
 import type { RegistryAdapter } from '../spec/registry.js';
 import type { TrackingClient } from '../spec/tracking.js';
+import { versionLabelSchema } from './version-label.js';
 
 const duration = z.union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$/, 'a duration such as "500ms", "60s", "5m" or "1h"')]);
 const ratio = z.number().min(0).max(1);
+
+function withoutUserInfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username === '' && u.password === '';
+  } catch {
+    return true; // .url() reports it
+  }
+}
 
 /** A version served over HTTP by a KServe v2 / Open Inference Protocol server. */
 export const remoteVersionSchema = z.strictObject({
   remote: z.strictObject({
     protocol: z.literal('v2'),
-    /** Base URL of the server, e.g. `http://kserve.local:8080`. */
-    url: z.string().url(),
+    /** Base URL of the server, e.g. `http://kserve.local:8080`; credentials go in `headers`, never in the URL. */
+    url: z
+      .string()
+      .url()
+      // Refused rather than used: the URL is shown in errors, logs and status, where a password must never be.
+      .refine(withoutUserInfo, 'the url must not contain user:password@; send credentials in headers, e.g. { authorization: "Basic …" }'),
     /** Model name on that server. */
     model: z.string().min(1),
     /** Model version on that server (its default when absent); also the version label reported. */
-    version: z.string().min(1).optional(),
+    version: versionLabelSchema.optional(),
     /** Per-attempt timeout in ms (default 10 000). */
     timeoutMs: z.number().int().positive().optional(),
     /** Retries after a connection failure or a 502/503/504 (default 2); inference is idempotent. */
@@ -39,11 +53,11 @@ export const sageMakerVersionSchema = z.strictObject({
     protocol: z.literal('sagemaker'),
     endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpointName must be a SageMaker endpoint name'),
     /** Send every request to this production variant (`TargetVariant`). */
-    targetVariant: z.string().min(1).optional(),
+    targetVariant: versionLabelSchema.optional(),
     /** The endpoint's inputs and outputs (SageMaker has no metadata call to ask). */
     signature: z.strictObject({ inputs: z.array(tensorSpec).min(1), outputs: z.array(tensorSpec).min(1) }),
     /** The version label reported (default the endpoint name, plus `/variant`). */
-    version: z.string().min(1).optional(),
+    version: versionLabelSchema.optional(),
     /** AWS region (default the AWS chain's). */
     region: z.string().min(1).optional(),
     /** A custom SageMaker runtime endpoint (a VPC endpoint, or a test server). */

@@ -1,4 +1,5 @@
 import { parseDuration } from '../core/duration.js';
+import { redactUrl } from '../core/redact.js';
 import type { PredictInput } from '../core/input.js';
 import {
   checkGuardrails,
@@ -20,6 +21,7 @@ import { Mirror } from './mirror.js';
 import { createRemoteVersion } from './remote-version.js';
 import { createSageMakerVersion } from './sagemaker-version.js';
 import { validateCandidate } from './validate.js';
+import { assertVersionLabel } from './version-label.js';
 import { registrySource, selectorToRef, type RegistrySource } from './version-selector.js';
 import { VersionSlot } from './version-slot.js';
 
@@ -30,7 +32,7 @@ const DEFAULTS = { window: 60_000, minRequests: 100, interval: 5_000, keepPrevio
 
 function refText(ref: VersionRef): string {
   if (typeof ref === 'string') return ref;
-  return ref.remote.protocol === 'sagemaker' ? `sagemaker-endpoint:${ref.remote.endpointName}${ref.remote.targetVariant === undefined ? '' : `/${ref.remote.targetVariant}`}` : `${ref.remote.url}#${ref.remote.model}`;
+  return ref.remote.protocol === 'sagemaker' ? `sagemaker-endpoint:${ref.remote.endpointName}${ref.remote.targetVariant === undefined ? '' : `/${ref.remote.targetVariant}`}` : `${redactUrl(ref.remote.url)}#${ref.remote.model}`;
 }
 
 /** Only server-side failures count against a version; a caller's bad input or deadline says nothing about it. */
@@ -269,6 +271,8 @@ class RoutedDeployment implements Deployment {
           ? await createSageMakerVersion(ref.remote as SageMakerVersion)
           : await createRemoteVersion(ref.remote);
     try {
+      // Every answer carries the label in a header: one that cannot be written would fail after the version answered.
+      assertVersionLabel(model.version, `Version ${refText(ref)} of deployment ${this.name}`, 'MODEL_LOAD_FAILED');
       await model.ready();
     } catch (error) {
       await model.close().catch(() => undefined);

@@ -1,11 +1,14 @@
 import { allocate } from '../core/dtype.js';
+import { parseOptions } from '../core/options.js';
+import { redactUrl } from '../core/redact.js';
 import { toFeeds, type PredictInput } from '../core/input.js';
 import { fromOipDatatype, toOipDatatype } from '../core/oip-codec.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from '../serving/servable.js';
 import type { ModelSignature, TensorSpec } from '../spec/tensor.js';
-import type { RemoteVersion } from './deployment-options.js';
+import { remoteVersionSchema, type RemoteVersion } from './deployment-options.js';
+import { assertVersionLabel } from './version-label.js';
 
 interface OipTensorMeta {
   name: string;
@@ -59,11 +62,13 @@ export function v2Request(signature: ModelSignature, input: PredictInput, output
  * comes from its metadata, `predict` posts to `/infer` with a per-attempt timeout and retries connection
  * failures and 502/503/504 (inference is idempotent). Failures map to UPSTREAM_UNAVAILABLE / UPSTREAM_ERROR.
  */
-export async function createRemoteVersion(remote: RemoteVersion, fetchImpl: typeof fetch = globalThis.fetch): Promise<ServableModel> {
+export async function createRemoteVersion(options: RemoteVersion, fetchImpl: typeof fetch = globalThis.fetch): Promise<ServableModel> {
+  const remote = parseOptions(remoteVersionSchema.shape.remote, options, 'createRemoteVersion');
   const base = `${remote.url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(remote.model)}${remote.version === undefined ? '' : `/versions/${encodeURIComponent(remote.version)}`}`;
   const timeoutMs = remote.timeoutMs ?? 10_000;
   const retries = remote.retries ?? 2;
-  const where = `${remote.model} at ${remote.url}`;
+  const shown = redactUrl(remote.url);
+  const where = `${remote.model} at ${shown}`;
 
   async function call(path: string, init: RequestInit, signal?: AbortSignal): Promise<unknown> {
     let lastError: unknown;
@@ -97,13 +102,15 @@ export async function createRemoteVersion(remote: RemoteVersion, fetchImpl: type
   const meta = (await call('', { method: 'GET' })) as { name?: string; versions?: string[]; platform?: string; inputs?: OipTensorMeta[]; outputs?: OipTensorMeta[] };
   if (!Array.isArray(meta.inputs) || !Array.isArray(meta.outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} gave metadata without inputs and outputs.`);
   const signature: ModelSignature = { inputs: meta.inputs.map(toSpec), outputs: meta.outputs.map(toSpec) };
+  const version = remote.version ?? meta.versions?.[0] ?? 'remote';
+  assertVersionLabel(version, `${where} (its metadata)`, 'UPSTREAM_ERROR', ' Set remote.version to the label to report.');
   let state: ModelState = 'ready';
   return {
     name: remote.model,
-    version: remote.version ?? meta.versions?.[0] ?? 'remote',
+    version,
     signature,
     platform: meta.platform ?? 'remote',
-    metadata: { remote: remote.url },
+    metadata: { remote: shown },
     get state() {
       return state;
     },

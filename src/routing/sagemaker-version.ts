@@ -2,7 +2,8 @@ import type * as Runtime from '@aws-sdk/client-sagemaker-runtime';
 import { ModelshipError } from '../errors/index.js';
 import type { PredictInput } from '../core/input.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from '../serving/servable.js';
-import type { SageMakerVersion } from './deployment-options.js';
+import { parseOptions } from '../core/options.js';
+import { sageMakerVersionSchema, type SageMakerVersion } from './deployment-options.js';
 import { v2Outputs, v2Request } from './remote-version.js';
 
 async function loadRuntime(): Promise<typeof Runtime> {
@@ -37,7 +38,8 @@ function retryable(e: AwsError): boolean {
  * Throttling, 5xx and connection failures are retried, then UPSTREAM_UNAVAILABLE; the container's own errors
  * (`ModelError`) and refusals are UPSTREAM_ERROR.
  */
-export async function createSageMakerVersion(remote: SageMakerVersion): Promise<ServableModel> {
+export async function createSageMakerVersion(options: SageMakerVersion): Promise<ServableModel> {
+  const remote = parseOptions(sageMakerVersionSchema.shape.remote, options, 'createSageMakerVersion');
   const sdk = await loadRuntime();
   const client = new sdk.SageMakerRuntimeClient({
     region: remote.region ?? env('AWS_REGION') ?? env('AWS_DEFAULT_REGION') ?? 'us-east-1',
