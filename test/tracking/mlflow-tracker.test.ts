@@ -221,6 +221,32 @@ describe('MLflow tracker', () => {
     expect(await readdir(join(spoolDir, bases[0] as string))).toEqual([second.spoolDir?.split('/').pop()]);
   });
 
+  it('takes credentials as MLflow clients do: user:password in the URI, then USERNAME+PASSWORD over TOKEN', async () => {
+    const s = await server();
+    s.state.basic = { username: 'ann', password: 's3cret' };
+    const unauth = await fetch(`${s.url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=x`);
+    expect([unauth.status, unauth.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="mlflow"']);
+    const saved = { ...process.env };
+    try {
+      for (const key of ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD']) delete process.env[key];
+      process.env.MLFLOW_TRACKING_TOKEN = 'a-token-for-another-server';
+      const errors: ModelshipError[] = [];
+      const viaUri = tracker({ trackingUri: `http://ann:s3cret@${s.url.slice('http://'.length)}`, spoolDir }, errors);
+      expect(viaUri.trackingUri).toBe(s.url);
+      await (await viaUri.startRun({ experiment: 'uri-auth' })).end();
+      expect(await viaUri.flush({ timeoutMs: 5000 })).toMatchObject({ delivered: true });
+      process.env.MLFLOW_TRACKING_USERNAME = 'ann';
+      process.env.MLFLOW_TRACKING_PASSWORD = 's3cret';
+      const viaEnv = tracker({ trackingUri: s.url, spoolDir: await tempDir('modelship-spool-') }, errors);
+      await (await viaEnv.startRun({ experiment: 'env-auth' })).end();
+      expect(await viaEnv.flush({ timeoutMs: 5000 })).toMatchObject({ delivered: true });
+      expect(errors).toEqual([]);
+      expect(s.state.runs.size).toBe(2);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('takes its server and credentials from MLFLOW_TRACKING_* and refuses a non-http URI', () => {
     const saved = { ...process.env };
     try {

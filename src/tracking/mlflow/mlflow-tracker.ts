@@ -1,6 +1,7 @@
 import { createTrackerHttp } from '../http.js';
 import { createSpooledTracker, type SpooledTracker } from '../spool/spooled-tracker.js';
 import { SPOOL_DEFAULTS } from '../spool/spool-options.js';
+import { mlflowAuth, type MlflowCredentials } from './auth.js';
 import { createMlflowTransport } from './mlflow-transport.js';
 import { parseMlflowTrackerOptions, type MlflowTrackerOptions } from './mlflow-tracker-options.js';
 
@@ -26,19 +27,10 @@ export type MlflowTracker = SpooledTracker & { readonly kind: 'mlflow' };
  */
 export function createMlflowTracker(options: MlflowTrackerOptions = {}): MlflowTracker {
   const parsed = parseMlflowTrackerOptions(options);
-  const url = new URL(parsed.trackingUri);
-  // Credentials in the URL are moved into a header, so the URI can be shown and recorded without them.
-  const username = parsed.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username));
-  const password = parsed.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password));
-  url.username = '';
-  url.password = '';
-  const base = url.href.replace(/\/+$/, '');
-  const auth: Record<string, string> =
-    parsed.token !== undefined
-      ? { authorization: `Bearer ${parsed.token}` }
-      : username !== undefined
-        ? { authorization: `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` }
-        : {};
+  // Credentials in the URI are moved into a header, so the URI can be shown and recorded without them. Explicit
+  // options come first, then the URI, then MLFLOW_TRACKING_USERNAME/PASSWORD, then MLFLOW_TRACKING_TOKEN.
+  const given = (options ?? {}) as MlflowCredentials;
+  const { uri: base, headers: auth } = mlflowAuth(parsed.trackingUri, { token: given.token, username: given.username, password: given.password });
   const http = createTrackerHttp(parsed.fetch ?? globalThis.fetch, auth, parsed.requestTimeoutMs ?? SPOOL_DEFAULTS.requestTimeoutMs);
   return createSpooledTracker({
     kind: 'mlflow',

@@ -243,7 +243,7 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
 
 /**
  * Handles MLflow tracking routes; resolves `false` for any other path so a combined server can try its other
- * routes. Records every request in `state.requests` and honours `state.faults` and `state.token`.
+ * routes. Records every request in `state.requests` and honours `state.faults`, `state.token` and `state.basic`.
  */
 export async function handleMlflowTracking(req: IncomingMessage, res: ServerResponse, state: MlflowTrackingState): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -264,10 +264,18 @@ export async function handleMlflowTracking(req: IncomingMessage, res: ServerResp
     sendJson(res, fault.status, { error_code: fault.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', message: 'Injected failure.' });
     return true;
   }
-  if (state.token !== undefined && req.headers.authorization !== `Bearer ${state.token}`) {
+  const expected =
+    state.token !== undefined
+      ? `Bearer ${state.token}`
+      : state.basic !== undefined
+        ? `Basic ${Buffer.from(`${state.basic.username}:${state.basic.password}`).toString('base64')}`
+        : undefined;
+  if (expected !== undefined && req.headers.authorization !== expected) {
     entry.status = 401;
     await readBody(req);
-    sendJson(res, 401, { error_code: 'UNAUTHENTICATED', message: 'You are not authenticated. Please provide valid credentials.' });
+    // mlflow/server/auth/__init__.py make_basic_auth_response(): a text body, 401 and a Basic challenge.
+    res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'www-authenticate': 'Basic realm="mlflow"' });
+    res.end('You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.');
     return true;
   }
   try {

@@ -43,8 +43,10 @@ export interface MlflowTrackingState {
   artifacts: Map<string, Buffer>;
   requests: LoggedRequest[];
   faults: Fault[];
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /** When set, every request needs `Authorization: Bearer <token>` (a token-checking proxy in front of MLflow). */
   token?: string;
+  /** When set, every request needs these Basic credentials (MLflow's basic-auth app, `mlflow server --app-name basic-auth`). */
+  basic?: { username: string; password: string };
   nextExperimentId: number;
   /** Metric points received in log-batch requests, duplicates included. */
   metricsReceived: number;
