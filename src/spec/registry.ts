@@ -78,10 +78,11 @@ export interface DownloadProgress {
 
 /**
  * Something the caller should know about although the call succeeded. `REGISTRY_OFFLINE`: the registry could not
- * be reached, so the reference was answered from what it last resolved to in the local cache.
+ * be reached, so the reference was answered from what it last resolved to in the local cache. `CACHE_REPAIRED`: the
+ * cached copy of the model no longer matched its sha256, so it was dropped and downloaded again.
  */
 export interface RegistryWarning {
-  readonly code: 'REGISTRY_OFFLINE';
+  readonly code: 'REGISTRY_OFFLINE' | 'CACHE_REPAIRED';
   readonly message: string;
   /** The registry kind (`mlflow`, `http`, `url`…). */
   readonly registry: string;

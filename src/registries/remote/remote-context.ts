@@ -1,5 +1,6 @@
+import { redactUrl } from '../../core/redact.js';
 import { ModelshipError } from '../../errors/index.js';
-import { createModelCache, type CachedBlob, type ModelCache } from '../../platform/node/cache/model-cache.js';
+import { createModelCache, type BlobDamage, type CachedBlob, type ModelCache } from '../../platform/node/cache/model-cache.js';
 import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
 import { createRemoteSources, type RemoteSources } from '../../platform/node/sources.js';
 import type { RegistryCallOptions, RegistryWarning, ResolvedModel } from '../../spec/registry.js';
@@ -38,8 +39,8 @@ export interface RemoteContext {
    * otherwise downloads `file()` into the cache. Records the digest for the next offline start.
    */
   fetch(model: ResolvedModel, options: RegistryCallOptions | undefined, file: () => Promise<RemoteFile>): Promise<CachedBlob>;
-  /** Downloads (or reuses) one file by URL, without ref bookkeeping. */
-  obtain(file: RemoteFile, options: RegistryCallOptions | undefined): Promise<CachedBlob>;
+  /** Downloads (or reuses) one file by URL, without ref bookkeeping; a damaged cached copy is replaced with a warning. */
+  obtain(file: RemoteFile, options: RegistryCallOptions | undefined, onDamaged?: (damage: BlobDamage) => void): Promise<CachedBlob>;
   /** Reports a fallback to the cache: warning to the call's and the registry's listeners, and the metric. */
   offline(options: RegistryCallOptions | undefined, warning: RegistryWarning, modelName: string): void;
 }
@@ -84,6 +85,26 @@ export function createRemoteContext(kind: string, identity: string, options: Rem
     warn(callOptions, warning);
   }
 
+  /** The cached copy was damaged (and removed) and the registry cannot be reached to download it again. */
+  function damagedAndOffline(what: string, damage: BlobDamage, cause: unknown): ModelshipError {
+    return new ModelshipError(
+      'REGISTRY_UNAVAILABLE',
+      `The cached copy of ${what} is damaged (sha256 ${damage.actual.sha256.slice(0, 12)}…, ${damage.actual.size} bytes, instead of ${damage.sha256.slice(0, 12)}…) and was removed, and the ${kind} registry cannot be reached to download it again (${(cause as Error).message}). Retry once the registry is reachable.`,
+      { cause, details: { sha256: damage.sha256 } },
+    );
+  }
+
+  /** Tells the call's and the registry's listeners that a damaged cached copy is being replaced. */
+  function repaired(callOptions: RegistryCallOptions | undefined, what: string, ref: string, damage: BlobDamage, version?: string): void {
+    warn(callOptions, {
+      code: 'CACHE_REPAIRED',
+      message: `The cached copy of ${what} did not match its sha256 ${damage.sha256.slice(0, 12)}… (it has ${damage.actual.sha256.slice(0, 12)}…, ${damage.actual.size} bytes): it was removed and is downloaded again from the ${kind} registry.`,
+      registry: kind,
+      ref,
+      ...(version === undefined ? {} : { version }),
+    });
+  }
+
   async function resolve(ref: string, callOptions: RegistryCallOptions | undefined, online: () => Promise<ResolvedModel>): Promise<ResolvedModel> {
     let resolved: ResolvedModel;
     try {
@@ -91,7 +112,9 @@ export function createRemoteContext(kind: string, identity: string, options: Rem
     } catch (error) {
       if (!isOutage(error)) throw error;
       const record = await cache.readRef(refKey(ref));
-      const blob = record?.sha256 === undefined ? undefined : await cache.open(record.sha256);
+      let damage: BlobDamage | undefined;
+      const blob = record?.sha256 === undefined ? undefined : await cache.open(record.sha256, { onDamaged: (d) => (damage = d) });
+      if (damage !== undefined) throw damagedAndOffline(ref, damage, error);
       if (record === undefined || blob === undefined) {
         throw new ModelshipError(
           'REGISTRY_UNAVAILABLE',
@@ -126,12 +149,13 @@ export function createRemoteContext(kind: string, identity: string, options: Rem
     return resolved;
   }
 
-  async function obtain(file: RemoteFile, callOptions: RegistryCallOptions | undefined): Promise<CachedBlob> {
+  async function obtain(file: RemoteFile, callOptions: RegistryCallOptions | undefined, onDamaged?: (damage: BlobDamage) => void): Promise<CachedBlob> {
     const onProgress = callOptions?.onProgress ?? options.onProgress;
     let downloaded = 0;
     const blob = await cache.obtain({
       key: `${identity}\nurl ${file.url}`,
       url: file.url,
+      onDamaged: onDamaged ?? ((damage) => repaired(callOptions, redactUrl(file.url), redactUrl(file.url), damage)),
       ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
       ...(file.size === undefined ? {} : { size: file.size }),
       fill: async (temp) => {
@@ -155,10 +179,21 @@ export function createRemoteContext(kind: string, identity: string, options: Rem
   async function fetch(model: ResolvedModel, callOptions: RegistryCallOptions | undefined, file: () => Promise<RemoteFile>): Promise<CachedBlob> {
     const byVersion = model.sha256 === undefined ? await cache.readRef(versionKey(model)) : undefined;
     const known = model.sha256 ?? byVersion?.sha256;
-    let blob = known === undefined ? undefined : await cache.open(known);
+    const what = `${model.name}/${model.version}`;
+    let damage: BlobDamage | undefined;
+    const onDamaged = (d: BlobDamage): void => {
+      damage = d;
+      repaired(callOptions, what, model.ref, d, model.version);
+    };
+    let blob = known === undefined ? undefined : await cache.open(known, { onDamaged });
     if (blob === undefined) {
-      const source = await file();
-      blob = await obtain({ ...source, sha256: source.sha256 ?? model.sha256, size: source.size ?? model.size }, callOptions);
+      try {
+        const source = await file();
+        blob = await obtain({ ...source, sha256: source.sha256 ?? model.sha256, size: source.size ?? model.size }, callOptions, onDamaged);
+      } catch (error) {
+        if (damage !== undefined && isOutage(error)) throw damagedAndOffline(what, damage, error);
+        throw error;
+      }
     }
     const fetched = blob;
     const plain = JSON.parse(JSON.stringify(model)) as Record<string, unknown>;

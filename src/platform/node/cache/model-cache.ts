@@ -37,6 +37,19 @@ export interface ModelCacheOptions {
   readonly maxBytes?: number;
 }
 
+/** A cached blob found not to match its name (bit rot, a truncated copy, an edit), and removed. */
+export interface BlobDamage {
+  readonly sha256: string;
+  /** The digest and size the file had instead. */
+  readonly actual: { readonly sha256: string; readonly size: number };
+}
+
+/** Hooks of one cache read. */
+export interface OpenHooks {
+  /** Told when the blob was damaged and has been removed (the read then reports it absent). */
+  readonly onDamaged?: (damage: BlobDamage) => void;
+}
+
 /** What to download when a blob is missing. */
 export interface BlobRequest {
   /** Dedupe key for downloads in this process when the digest is not known in advance (the URL). */
@@ -47,6 +60,8 @@ export interface BlobRequest {
   readonly size?: number;
   /** Writes the content into `tempPath` (a fresh file in the cache's temp area). */
   fill(tempPath: string): Promise<void>;
+  /** Told when a cached copy of `sha256` was damaged and removed, before downloading again. */
+  readonly onDamaged?: (damage: BlobDamage) => void;
 }
 
 /**
@@ -61,14 +76,19 @@ export interface BlobRequest {
  *
  * Blobs appear by rename after being hashed and fsynced, so a crash never leaves one that looks complete, and two
  * processes downloading the same blob end with one good copy. Downloads of the same blob in one process are
- * shared.
+ * shared. A blob is hashed again when read (once per change of the file, see `open`), so a damaged copy is dropped
+ * and downloaded again instead of failing every load.
  */
 export interface ModelCache {
   readonly root: string;
   readonly maxBytes: number | undefined;
   blobPath(sha256: string): string;
-  /** A pinned cached blob, or `undefined` when absent. Marks it recently used. */
-  open(sha256: string): Promise<CachedBlob | undefined>;
+  /**
+   * A pinned cached blob, or `undefined` when absent. Marks it recently used. The content is checked against its
+   * sha256 (skipped while the file is unchanged since this process last checked it); a damaged blob is removed,
+   * reported to `hooks.onDamaged`, and reads as absent.
+   */
+  open(sha256: string, hooks?: OpenHooks): Promise<CachedBlob | undefined>;
   /** The blob for `request`: from the cache, or downloaded once, hashed, verified and added. */
   obtain(request: BlobRequest): Promise<CachedBlob>;
   readRef(key: string): Promise<RefRecord | undefined>;
@@ -86,7 +106,14 @@ interface Shared {
   leases: Leases;
   inflight: Map<string, Promise<{ sha256: string; size: number }>>;
   cleaned: boolean;
+  /** Blobs hashed and found intact, by sha256: the file identity they had then (see `identity`). */
+  verified: Map<string, string>;
 }
+
+// Any write, truncate, rename over or utimes changes ctime, which no user can set back: an unchanged identity
+// means unchanged content, so a blob is hashed once per change rather than on every load.
+const identity = (info: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }): string =>
+  `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
 
 // Per cache root and shared by every cache object on that root in this process, so two registries configured
 // with the same directory still share downloads and leases.
@@ -100,7 +127,7 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
   const tmpDir = join(root, 'tmp');
   let shared = roots.get(root);
   if (shared === undefined) {
-    shared = { leases: createLeases(join(root, 'leases')), inflight: new Map(), cleaned: false };
+    shared = { leases: createLeases(join(root, 'leases')), inflight: new Map(), cleaned: false, verified: new Map() };
     roots.set(root, shared);
   }
   const state = shared;
@@ -117,14 +144,33 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
     }
   }
 
-  async function open(sha256: string): Promise<CachedBlob | undefined> {
+  /** Hashes the blob unless it is unchanged since it was last found intact; removes it when it does not match. */
+  async function check(sha256: string, path: string, hooks: OpenHooks | undefined): Promise<boolean> {
+    const before = await stat(path);
+    if (state.verified.get(sha256) === identity(before)) return true;
+    const actual = await sha256File(path);
+    if (actual.sha256 === sha256) return true;
+    state.verified.delete(sha256);
+    // Only this exact file goes: another process may already have renamed a good copy into place.
+    const now = await stat(path).catch(() => undefined);
+    if (now !== undefined && now.ino === before.ino) await rm(path, { force: true });
+    hooks?.onDamaged?.({ sha256, actual });
+    return false;
+  }
+
+  async function open(sha256: string, hooks?: OpenHooks): Promise<CachedBlob | undefined> {
     if (!SHA.test(sha256)) return undefined;
     const release = await state.leases.acquire(sha256);
     try {
       const path = blobPath(sha256);
-      const info = await stat(path);
+      if (!(await check(sha256, path, hooks))) {
+        release();
+        return undefined;
+      }
       const now = new Date();
       await utimes(path, now, now).catch(() => undefined);
+      const info = await stat(path);
+      state.verified.set(sha256, identity(info));
       return { path, sha256, size: info.size, release };
     } catch (error) {
       release();
@@ -158,6 +204,8 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
       // Another process may have renamed the same content into place already; replacing it is harmless.
       await rename(temp, blobPath(digest.sha256));
       await fsyncDir(blobsDir);
+      // Just hashed while it was written: the read that follows need not hash it again.
+      state.verified.set(digest.sha256, identity(await stat(blobPath(digest.sha256))));
       return digest;
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
@@ -167,7 +215,7 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
 
   async function obtain(request: BlobRequest): Promise<CachedBlob> {
     if (request.sha256 !== undefined) {
-      const hit = await open(request.sha256);
+      const hit = await open(request.sha256, request);
       if (hit !== undefined) return hit;
     }
     const key = request.sha256 ?? request.key;
