@@ -44,6 +44,11 @@ function int64(value: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Metric values are kept as sent, as MLflow's file store does. Its SQL store (`_get_metric_value_details`) would
+ * save ±Infinity as ±1.7976931348623157e308; docs/tracking.md says so, and the shared tracker contract expects
+ * the values back unchanged.
+ */
 function double(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
   if (value === 'NaN') return Number.NaN;
