@@ -173,7 +173,8 @@ class RoutedDeployment implements Deployment {
     const done = slot.enter();
     let pending: Promise<VersionedPrediction['outputs']>;
     try {
-      pending = slot.model.predict(input, options);
+      const signal = options.signal;
+      pending = slot.model.predict(input, signal === undefined ? options : { ...options, signal: slot.signalFor(signal) });
     } catch (error) {
       pending = Promise.reject(error);
     }
