@@ -21,13 +21,11 @@ export function mlflowAuth(uri: string, explicit: MlflowCredentials, env: NodeJS
     url = undefined;
   }
   const fromUri = url !== undefined && url.username !== '' ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
-  let bare = uri;
-  if (url !== undefined && (url.username !== '' || url.password !== '')) {
+  if (url !== undefined) {
     url.username = '';
     url.password = '';
-    bare = url.href;
   }
-  bare = bare.replace(/\/+$/, '');
+  const bare = (url?.href ?? uri).replace(/\/+$/, '');
   const nonEmpty = (v: string | undefined): v is string => v !== undefined && v !== '';
   let headers: Record<string, string> = {};
   if (nonEmpty(explicit.username)) headers = basic(explicit.username, explicit.password ?? '');
