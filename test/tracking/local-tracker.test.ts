@@ -77,6 +77,7 @@ describe('local tracker (MLflow file store)', () => {
     const root = join(await tempDir(), 'mlruns');
     const t = await local(root);
     await (await t.startRun({ experiment: 'bootstrap' })).end();
+    await t.flush();
     const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(join(root, '123456789'));
     await writeFile(join(root, '123456789', 'meta.yaml'), "artifact_location: file:///x/123456789\nexperiment_id: '123456789'\nlifecycle_stage: active\nname: from python\n");
@@ -92,6 +93,8 @@ describe('local tracker (MLflow file store)', () => {
     await writeFile(file, 'onnx bytes');
     await run.logArtifact(file, 'model/model.onnx');
     await expect(run.logArtifact(join(file, 'missing'), 'x')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // logArtifact resolves once the copy is in the spool; flush() once it is in the run directory.
+    await t.flush();
     const { runId, experimentId } = await run.remote();
     expect(await readFile(join(t.root, experimentId as string, runId as string, 'artifacts', 'model', 'model.onnx'), 'utf8')).toBe('onnx bytes');
   });

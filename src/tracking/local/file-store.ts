@@ -151,8 +151,8 @@ export function createFileStore(root: string) {
     runDir,
     async createRun(run: NewRun, tags: Record<string, string>): Promise<void> {
       const dir = runDir(run.experimentId, run.runId);
-      await mkdir(dir);
-      for (const sub of ['metrics', 'params', 'tags', 'artifacts']) await mkdir(join(dir, sub));
+      // Recursive: a run replayed from the spool after a crash may have been partly created already.
+      for (const sub of ['metrics', 'params', 'tags', 'artifacts']) await mkdir(join(dir, sub), { recursive: true });
       for (const [key, value] of Object.entries(tags)) await writeKeyFile(run, 'tags', key, value);
       // meta.yaml last: MLflow lists a run once its meta.yaml exists.
       await writeFileAtomic(join(dir, META), runMeta(run, STATUS.RUNNING, null));

@@ -6,6 +6,12 @@ import { trackerOptionsShape } from '../tracker-options.js';
 export const localTrackerOptionsSchema = z.strictObject({
   /** The `mlruns` directory (default `./mlruns`, or the path of a `file:` `$MLFLOW_TRACKING_URI`). */
   root: z.string().min(1).optional(),
+  /**
+   * Where calls are spooled before they are applied to the run files (default `$MODELSHIP_SPOOL_DIR`, else
+   * `.modelship/spool` beside the root, outside the directory MLflow lists). A later tracker on the same root
+   * and spool applies what a killed process left there.
+   */
+  spoolDir: z.string().min(1).optional(),
   ...trackerOptionsShape,
 });
 
