@@ -2,6 +2,7 @@ import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { redactUrl } from '../../core/redact.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { DownloadOptions, DownloadResult } from './download.js';
+import { diskFullCode } from './fs-atomic.js';
 import { failure, open, retryAfterOf, withRetries, type HttpClientConfig } from './http-client.js';
 import { describe, statusError } from './http-errors.js';
 
@@ -117,6 +118,8 @@ export async function downloadHttp(config: HttpClientConfig, url: string, dest: 
             throw new ModelshipError('REGISTRY_UNAVAILABLE', `The server sent ${written} bytes but announced ${total} while ${what}.`, { retryable: false });
           }
         } catch (error) {
+          // A full disk is this machine's problem, not the server's: never retried as a network failure.
+          if (diskFullCode(error) !== undefined) throw new ModelshipError('INTERNAL', `Out of disk space while ${what}.`, { cause: error });
           throw failure(error, options.signal, what);
         } finally {
           exchange.done();

@@ -3,7 +3,7 @@ import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactUrl } from '../../../core/redact.js';
 import { ModelshipError } from '../../../errors/index.js';
-import { fsyncDir, hasErrnoCode, readJsonFile, sha256File, writeFileAtomic } from '../fs-atomic.js';
+import { diskFullCode, fsyncDir, hasErrnoCode, readJsonFile, sha256File, writeFileAtomic } from '../fs-atomic.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { createLeases, type Leases } from './leases.js';
 
@@ -209,7 +209,14 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
       return digest;
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
-      throw error;
+      const full = diskFullCode(error);
+      if (full === undefined) throw error;
+      // Not an outage (nothing to fall back on or retry): the disk this process writes the cache to is full.
+      throw new ModelshipError(
+        'INTERNAL',
+        `Out of disk space while caching ${redactUrl(request.url)} (${full}); nothing was cached and the partial download was removed. Free space on the volume holding the model cache (cacheDir), or lower maxCacheBytes.`,
+        { cause: error, details: { errno: full } },
+      );
     }
   }
 
