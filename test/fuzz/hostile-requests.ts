@@ -33,7 +33,7 @@ const NOT_JSON = ['NaN', 'Infinity', '-Infinity', '0x10', '.5', '01', '+1', 'und
 const DATATYPES = ['FP32', 'FP64', 'FP16', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'BOOL', 'BYTES', 'fp32', 'FLOAT', '', 'INT128'];
 const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream', 'application/json; charset=latin1', 'APPLICATION/JSON', 'application/', ';', 'application/json+x'];
 const METHODS = ['GET', 'POST', 'POST', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
-const SWITCH_REFS = ['mnist/3', 'mnist/1', 'mnist@candidate', '3', 'mnist/999', 'nope/1', 'addone/1', 'mnist@nope', '/etc/passwd', '/etc/nonexistent', '../../../etc/passwd', 'file:///etc/hostname', 'http://127.0.0.1:1/model.onnx', '', ' ', '__proto__', 'mnist/__proto__'];
+const SWITCH_REFS = ['mnist/3', 'mnist/1', 'mnist@candidate', '3', 'mnist/999', 'nope/1', 'addone/1', 'mnist@nope', '/etc/passwd', '/etc/nonexistent', '../../../etc/passwd', 'file:///etc/hostname', 'http://127.0.0.1:1/model.onnx', 's3://bucket/model.onnx', 'http://169.254.169.254/latest/meta-data/', 'file:///dev/null', '/dev/null', '', ' ', '__proto__', 'mnist/__proto__'];
 
 /** A generator of hostile requests against `target`, reproducible from `seed`. */
 export class HostileRequests {
@@ -140,7 +140,7 @@ export class HostileRequests {
       case 7:
         return `{"__proto__":${this.#rows(datatype, width, 1)},"constructor":[1],"toString":[2]}`;
       case 8:
-        return `{${Array.from({ length: this.#pick([3, 50, 30000]) }, (_, i) => `"k${i}":[1]`).join(',')}}`;
+        return `{${Array.from({ length: this.#pick([3, 50, 3000]) }, (_, i) => `"k${i}":[1]`).join(',')}}`;
       default:
         return `[${'['.repeat(3)}"${'\\ud800'}"${']'.repeat(3)}]`;
     }
@@ -243,7 +243,7 @@ export class HostileRequests {
     if (roll < 0.91) return `\ufeff${text}`;
     if (roll < 0.93) return this.#pick(['', ' ', '\n', 'null', '[]', '1', '"x"', 'true', '{}']);
     if (roll < 0.95) return text.replace('{', `{"inputs":1,"__proto__":{"inputs":[[1]]},"constructor":{"prototype":{"x":1}},`);
-    if (roll < 0.955) return `{"inputs":[[${'0,'.repeat(Math.ceil(this.#target.maxBodyBytes / 2))}0]]}`;
+    if (roll < 0.952) return `{"inputs":[[${'0,'.repeat(Math.ceil(this.#target.maxBodyBytes / 2))}0]]}`;
     return text.replace(/\[/, `[${'['.repeat(this.#int(1000, 30_000))}`);
   }
 }

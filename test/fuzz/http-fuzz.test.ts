@@ -18,7 +18,7 @@ import { HostileRequests, type FuzzRequest, type FuzzTarget } from './hostile-re
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
-const WARMUP = 2_000;
+const WARMUP = 1_500;
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 8);
 const TOKEN = 'fuzz-admin-token-0123456789';
 const MAX_BODY = 1024 * 1024;
@@ -197,7 +197,10 @@ describe('HTTP fuzz', () => {
     const started = performance.now();
     campaign = await run(pool, SEED, REQUESTS);
     gc();
-    rss = { before, after: process.memoryUsage().rss };
+    const memory = process.memoryUsage();
+    rss = { before, after: memory.rss };
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    console.log(`HTTP fuzz: after the run heap ${mib(memory.heapUsed)}, external ${mib(memory.external)}, array buffers ${mib(memory.arrayBuffers)}`);
     console.log(`HTTP fuzz: ${campaign.sent} answers in ${((performance.now() - started) / 1000).toFixed(1)} s, statuses ${JSON.stringify(Object.fromEntries(campaign.statuses))}, RSS ${(rss.before / 2 ** 20).toFixed(0)} → ${(rss.after / 2 ** 20).toFixed(0)} MiB`);
     console.log(`HTTP fuzz: slowest\n${campaign.slowest.map((s) => `  ${s.ms.toFixed(0)} ms ${s.status} ${describeRequest(s.request).slice(0, 240)}`).join('\n')}`);
   }, 180_000);
@@ -215,8 +218,8 @@ describe('HTTP fuzz', () => {
   });
 
   it('answers every request with structured JSON, no 5xx for client input, no stack or server path', () => {
-    expect(warmup.failures, report(warmup, SEED ^ 0x5bd1e995)).toEqual([]);
-    expect(campaign.failures, report(campaign, SEED)).toEqual([]);
+    const failed = warmup.failures.length + campaign.failures.length;
+    expect(failed, `${report(warmup, SEED ^ 0x5bd1e995)}\n${report(campaign, SEED)}`).toBe(0);
   });
 
   it('survives: /healthz still answers, no unhandled rejection, no runtime warning', async () => {
@@ -225,11 +228,11 @@ describe('HTTP fuzz', () => {
     expect(await res.body.json()).toEqual({ status: 'ok' });
     expect(deployment.state).toBe('ready');
     expect(rejections.map(String)).toEqual([]);
-    expect(warnings, `FUZZ_SEED=${SEED}`).toEqual([]);
+    expect([...new Set(warnings)], `FUZZ_SEED=${SEED}`).toEqual([]);
   });
 
   it('logs nothing at error level for client-caused failures', () => {
-    expect(errorLogs.slice(0, 5), `FUZZ_SEED=${SEED}: ${errorLogs.length} error lines`).toEqual([]);
+    expect([...new Set(errorLogs)].slice(0, 8), `FUZZ_SEED=${SEED}: ${errorLogs.length} error lines`).toEqual([]);
   });
 
   it('keeps memory flat: RSS after the run within 10 % of RSS after the warm-up', () => {
