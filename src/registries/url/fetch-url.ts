@@ -19,10 +19,6 @@ export type FetchUrlOptions = RemoteOptions & Pick<RegistryCallOptions, 'signal'
 export async function fetchModelUrl(ref: string, options: FetchUrlOptions): Promise<CachedBlob> {
   const { url, sha256 } = parseRemoteRef(ref);
   const ctx = createRemoteContext('url', 'url', options);
-  if (sha256 !== undefined) {
-    const hit = await ctx.cache.open(sha256);
-    if (hit !== undefined) return hit;
-  }
   // The manifest is plain text on disk: key it by a hash of the full URL, never by a presigned query string.
   const publicUrl = redactUrl(url);
   const key = `url\nref ${publicUrl}#${createHash('sha256').update(url).digest('hex')}`;

@@ -84,6 +84,16 @@ describe('a damaged blob in the model cache', () => {
     });
   }
 
+  it('is repaired the same way for a pinned URL reference', async () => {
+    await flipByte(blob, 30);
+    const logger = recording();
+    const model = await loadModel(`${server.url}/addone/1/model.onnx#sha256=${expected}`, { cacheDir, logger, warmup: false });
+    expect(model.sha256).toBe(expected);
+    await model.close();
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]).toMatch(/did not match its sha256 .* downloaded again/);
+  });
+
   it('fails with a clear error when the origin is down, then heals once it is back', async () => {
     await flipByte(blob, 5);
     await server.stop();
