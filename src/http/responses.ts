@@ -1,5 +1,6 @@
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { Logger } from '../serving/logger.js';
+import { reportHttpError } from './error-log.js';
 import type { OutboundResponse } from './exchange.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
@@ -18,7 +19,7 @@ const OPAQUE = new Set(['INTERNAL', 'INFERENCE_FAILED', 'MODEL_LOAD_FAILED']);
  */
 export function errorResponse(error: unknown, logger: Logger, headers?: Record<string, string>): OutboundResponse {
   const e = toModelshipError(error);
-  if (e.httpStatus >= 500) logger.error(`${e.code}: ${e.message}`, e.cause ?? '');
+  reportHttpError(e, logger);
   const body = OPAQUE.has(e.code)
     ? { code: e.code, message: genericMessage(e) }
     : e.toJSON();

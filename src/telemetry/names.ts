@@ -11,6 +11,7 @@ export const METRICS = {
   inFlight: 'modelship.requests.in_flight',
   queueDepth: 'modelship.queue.depth',
   workerRestarts: 'modelship.worker.restarts',
+  httpErrors: 'modelship.http.errors',
 } as const;
 
 /** Deployment metrics (canary, shadow, blue-green). */

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { concatBytes } from '../../core/bytes.js';
+import { ModelshipError } from '../../errors/index.js';
 import { payloadTooLarge, type InboundRequest, type OutboundResponse } from '../exchange.js';
+import { REQUEST_TIMED_OUT, requestTimeout, type BodyBudget, type TimedSocket } from './body-budget.js';
 
 /** Options for {@link toWebRequest}. */
 export interface ToWebRequestOptions {
@@ -17,7 +19,7 @@ export interface ToWebRequestOptions {
 export function toWebRequest(req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions = {}): Request {
   const host = req.headers.host ?? 'localhost';
   const protocol = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  const url = `${protocol}://${host}${req.url ?? '/'}`;
+  const url = `${protocol}://${host}${originForm(req.url ?? '/')}`;
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
@@ -67,8 +69,25 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
  * in place, the body is collected from the stream with the size limit applied as it arrives, and the abort
  * signal (client gone) is only created when a route asks for it.
  */
-export function fromNodeRequest(req: IncomingMessage, options: ToWebRequestOptions = {}): InboundRequest {
-  return new NodeInboundRequest(req, options.parsedBody);
+export function fromNodeRequest(req: IncomingMessage, options?: ToWebRequestOptions, budget?: BodyBudget): InboundRequest {
+  return new NodeInboundRequest(req, options?.parsedBody, budget);
+}
+
+/**
+ * The path and query of a request target. A client talking to a proxy (or a hostile one) may send the
+ * absolute form, `GET http://host/healthz HTTP/1.1`, which RFC 9112 §3.2.2 says a server must accept; its
+ * authority is not part of the path.
+ */
+export function originForm(target: string): string {
+  if (target.charCodeAt(0) === 47 /* '/' */) return target;
+  const scheme = target.indexOf('://');
+  if (scheme === -1 || !/^[a-z][a-z0-9+.-]*$/i.test(target.slice(0, scheme))) return target;
+  for (let i = scheme + 3; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 47 /* '/' */) return target.slice(i);
+    if (c === 63 /* '?' */ || c === 35 /* '#' */) return `/${target.slice(i)}`;
+  }
+  return '/';
 }
 
 /**
@@ -82,14 +101,16 @@ class NodeInboundRequest implements InboundRequest {
   readonly path: string;
   readonly #req: IncomingMessage;
   readonly #parsedBody: unknown;
+  readonly #budget: BodyBudget | undefined;
 
-  constructor(req: IncomingMessage, parsedBody: unknown) {
-    const rawUrl = req.url ?? '/';
+  constructor(req: IncomingMessage, parsedBody: unknown, budget: BodyBudget | undefined) {
+    const rawUrl = originForm(req.url ?? '/');
     const q = rawUrl.indexOf('?');
     this.method = (req.method ?? 'GET').toUpperCase();
     this.path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     this.#req = req;
     this.#parsedBody = parsedBody;
+    this.#budget = budget;
   }
 
   header(name: string): string | null {
@@ -103,7 +124,7 @@ class NodeInboundRequest implements InboundRequest {
 
   bytes(limit: number): Promise<Uint8Array> {
     if (this.#parsedBody !== undefined) return Promise.resolve(new TextEncoder().encode(JSON.stringify(this.#parsedBody)));
-    return readNodeBody(this.#req, limit);
+    return readNodeBody(this.#req, limit, this.#budget);
   }
 }
 
@@ -130,19 +151,40 @@ function connectionSignal(req: IncomingMessage): AbortSignal {
   return controller.signal;
 }
 
-function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+function readNodeBody(req: IncomingMessage, limit: number, budget: BodyBudget | undefined): Promise<Uint8Array> {
+  // Bytes of the server-wide budget this body holds: its declared length from the start (60 slow uploads that
+  // declare 8 MB each must not all be let in because each has sent a little), or what has arrived if more.
+  let held = 0;
+  if (budget !== undefined) {
+    const declared = Number(req.headers['content-length'] ?? 0) || 0;
+    // Refused before a byte of it is read; the answer closes the connection (see sendResponse).
+    if (!budget.admits(declared, limit)) return Promise.reject(budget.refusal(limit));
+    held = declared;
+    budget.inFlight += held;
+  }
   return new Promise((resolve, reject) => {
-    // The listeners go with the request object; only the over-limit path has to take its own off.
+    // The listeners go with the request object; only the refusing paths have to take their own off.
     let first: Buffer | undefined;
     let chunks: Buffer[] | undefined;
     let total = 0;
     const onData = (chunk: Buffer): void => {
       total += chunk.byteLength;
-      if (total > limit) {
+      let refusal: ModelshipError | undefined;
+      if (total > limit) refusal = payloadTooLarge(limit);
+      else if (budget !== undefined && total > held) {
+        budget.inFlight += total - held;
+        held = total;
+        if (!budget.admits(0, limit, held)) refusal = budget.refusal(limit);
+      }
+      if (refusal !== undefined) {
         req.off('data', onData);
         // Stop buffering, discard the rest; the answer closes the connection (see sendResponse).
         req.resume();
-        reject(payloadTooLarge(limit));
+        first = undefined;
+        chunks = undefined;
+        if (budget !== undefined) budget.inFlight -= held;
+        held = 0;
+        reject(refusal);
         return;
       }
       // A small body arrives as one chunk, used as is.
@@ -151,21 +193,41 @@ function readNodeBody(req: IncomingMessage, limit: number): Promise<Uint8Array> 
     };
     req.on('data', onData);
     req.on('end', () => {
+      if (budget !== undefined) budget.inFlight -= held;
+      held = 0;
       const body = chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0));
       // The listeners stay on the request until it is collected; they should not keep the body alive with it.
       first = undefined;
       chunks = undefined;
       resolve(body);
     });
-    req.on('error', reject);
+    req.on('error', (cause) => {
+      if (budget !== undefined) budget.inFlight -= held;
+      held = 0;
+      first = undefined;
+      chunks = undefined;
+      reject(bodyCutShort(req, cause));
+    });
   });
 }
 
-/** Writes an answer to a node:http response in one go. */
-export function sendResponse(req: IncomingMessage, res: ServerResponse, response: OutboundResponse): void {
+/**
+ * Why a body stopped arriving: the server's request timeout cut it (408), or the client went away (499,
+ * ABORTED). Either is the client's doing, not a server fault, and is logged as such.
+ */
+function bodyCutShort(req: IncomingMessage, cause: unknown): ModelshipError {
+  if ((req.socket as TimedSocket | null)?.[REQUEST_TIMED_OUT] === true) return requestTimeout(cause);
+  return new ModelshipError('ABORTED', 'The client closed the connection before the request body was complete.', { cause });
+}
+
+/**
+ * Writes an answer to a node:http response in one go; `last` (the server is shutting down) makes it the
+ * connection's last answer.
+ */
+export function sendResponse(req: IncomingMessage, res: ServerResponse, response: OutboundResponse, last = false): void {
   const headers: Record<string, string | number> = { ...response.headers, 'content-length': Buffer.byteLength(response.body) };
   // A body we stopped reading (too large) cannot be followed by another request on this connection.
-  if (!req.complete) headers.connection = 'close';
+  if (last || !req.complete) headers.connection = 'close';
   res.writeHead(response.status, headers);
   res.end(req.method === 'HEAD' ? undefined : response.body);
 }

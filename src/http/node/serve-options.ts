@@ -10,6 +10,17 @@ export const serveOptionsSchema = z.strictObject({
   host: z.string().min(1).optional(),
   /** How long `close()` waits for in-flight requests before cutting connections (default 10 s). */
   shutdownTimeoutMs: z.number().int().nonnegative().optional(),
+  /**
+   * Request body bytes the server reads at once, over all requests (default: four times the handler's
+   * `maxBodyBytes`). A body that would pass it is refused with 429 `QUEUE_FULL` and `Retry-After` before it is
+   * read; a body alone is always let in.
+   */
+  maxInFlightBodyBytes: z.number().int().positive().optional(),
+  /**
+   * How long a client may take to send a whole request, headers and body (default 30 s; 0 turns it off).
+   * Past it the answer is 408 `REQUEST_TIMEOUT` and the connection is closed: a slow trickle cannot hold memory.
+   */
+  requestTimeoutMs: z.number().int().nonnegative().optional(),
   /** Aborting this signal closes the server, as `close()` does. */
   signal: z.instanceof(AbortSignal).optional(),
   /**

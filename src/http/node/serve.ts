@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { ModelshipError } from '../../errors/index.js';
 import { DISPATCH, type Dispatch, type ModelshipHandler } from '../handler.js';
+import { BodyBudget } from './body-budget.js';
 import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 import { parseServeOptions, type ServeOptions } from './serve-options.js';
+import { onClientError, shutDown } from './shutdown.js';
 
 export type { ServeOptions } from './serve-options.js';
 
@@ -15,11 +17,14 @@ export interface ModelshipServer extends AsyncDisposable {
   /** `http://127.0.0.1:<port>` (or the bound host). */
   readonly url: string;
   /**
-   * Graceful shutdown: stops accepting connections, lets in-flight requests finish (up to
-   * `shutdownTimeoutMs`), then closes the handler and with it the models.
+   * Graceful shutdown: stops accepting connections; every answer from now on carries `Connection: close`,
+   * requests in flight finish (up to `shutdownTimeoutMs`) and their answers are delivered, idle keep-alive
+   * connections are closed; then the handler closes, and with it the models.
    */
   close(): Promise<void>;
 }
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * Serves a fetch-style handler on node:http.
@@ -33,17 +38,30 @@ export interface ModelshipServer extends AsyncDisposable {
 export async function serve(handler: ModelshipHandler, serveOptions: ServeOptions = {}): Promise<ModelshipServer> {
   const options = parseServeOptions(serveOptions);
   let closing: Promise<void> | undefined;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const budget = new BodyBudget(options.maxInFlightBodyBytes);
+  // node checks request timeouts on an interval, not per request: nothing is added to the hot path.
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const timeouts = {
+    requestTimeout,
+    headersTimeout: requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout),
+    connectionsCheckingInterval: requestTimeout === 0 ? 30_000 : Math.min(30_000, Math.max(10, Math.floor(requestTimeout / 4))),
+  };
+  const server = createServer(timeouts, (req: IncomingMessage, res: ServerResponse) => {
     if (closing) res.setHeader('connection', 'close');
     const dispatch = (handler as Partial<Record<typeof DISPATCH, Dispatch>>)[DISPATCH];
     const answered = dispatch
-      ? dispatch(fromNodeRequest(req)).then((response) => {
-          if (response) return sendResponse(req, res, response);
+      ? dispatch(fromNodeRequest(req, undefined, budget)).then((response) => {
+          // Read at answer time: a request in flight when close() started is its connection's last.
+          if (response) return sendResponse(req, res, response, closing !== undefined);
+          if (closing) res.setHeader('connection', 'close');
           if (options.fallback) return options.fallback(req, res);
           // Not one of ours: the handler's own 404.
           return handler(toWebRequest(req, res)).then((r) => sendWebResponse(res, r, req.method));
         })
-      : handler(toWebRequest(req, res)).then((response) => sendWebResponse(res, response, req.method));
+      : handler(toWebRequest(req, res)).then((response) => {
+          if (closing) res.setHeader('connection', 'close');
+          return sendWebResponse(res, response, req.method);
+        });
     answered.catch(() => {
         // The handler turns every failure into a response; this only runs if writing the response failed
         // (the client went away mid-write), so there is nobody left to tell more.
@@ -51,6 +69,7 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
         res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } }));
       });
   });
+  server.on('clientError', onClientError);
   const port0 = options.port ?? 8080;
   server.listen(port0, options.host);
   try {
@@ -74,13 +93,7 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const closed = once(server, 'close');
-      server.close();
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
-      timer.unref();
-      await closed;
-      clearTimeout(timer);
+      await shutDown(server, options.shutdownTimeoutMs ?? 10_000);
       await handler.close();
     })();
     return closing;
