@@ -44,6 +44,15 @@ describe('routing properties', () => {
     );
   });
 
+  it('equal scores (subnormal weights) are broken by id, not by the order of the targets', () => {
+    const targets = [
+      { id: '2', weight: 4.4e-323, value: '2' },
+      { id: 'e8M', weight: 3e-323, value: 'e8M' },
+    ];
+    const key = '0000000b-5e49-2b16-9db9-62486ba8da54';
+    expect(pickByKey(key, [...targets].reverse())).toBe(pickByKey(key, targets));
+  });
+
   it('raising the canary weight never moves a key from the canary back to stable', () => {
     fc.assert(
       fc.property(routingKey, weight, weight, (key, a, b) => {

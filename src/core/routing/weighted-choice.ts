@@ -19,7 +19,8 @@ export function pickByKey<T>(key: string, targets: readonly WeightedTarget<T>[])
   for (const t of targets) {
     if (!(t.weight > 0)) continue;
     const score = t.weight / -Math.log(unitHash(`${t.id}\u0000${key}`));
-    if (score > bestScore) {
+    // Equal scores (tiny weights round to the same subnormal) go to the smaller id, so the order of targets never matters.
+    if (score > bestScore || (score === bestScore && best !== undefined && t.id < best.id)) {
       bestScore = score;
       best = t;
     }
