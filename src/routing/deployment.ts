@@ -1,3 +1,4 @@
+import { backoffDelay } from '../core/backoff.js';
 import { parseDuration } from '../core/duration.js';
 import { redactUrl } from '../core/redact.js';
 import type { PredictInput } from '../core/input.js';
@@ -68,6 +69,9 @@ class RoutedDeployment implements Deployment {
   #chain: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
+  /** The reference the watch last asked for, and the timer trying it again after a registry failure. */
+  #watched: string | undefined;
+  #watchRetry: ReturnType<typeof setTimeout> | undefined;
   #closing: Promise<void> | undefined;
   readonly #evidence: { log: Evidence; intervalMs: number; last: number } | undefined;
   /** The last breach per version, so the rollback that follows can say why. */
@@ -301,16 +305,26 @@ class RoutedDeployment implements Deployment {
     }
     const intervalMs = typeof this.#opts.watch === 'object' ? this.#opts.watch.intervalMs : undefined;
     const base = stable.split('@')[0]?.split('/')[0] as string;
+    const retry = { baseMs: intervalMs ?? DEFAULTS.interval, maxMs: 60_000 };
+    const follow = (version: string, ref: string, attempt: number): void => {
+      this.#watched = ref;
+      clearTimeout(this.#watchRetry);
+      void this.#exclusive(async () => {
+        if (this.#state !== 'ready' || this.#watched !== ref || version === this.#stable.version) return;
+        this.#logger.info(`Deployment ${this.name}: ${stable} moved to version ${version}.`);
+        if (this.#previous?.slot.version === version) this.#revert('watch');
+        else await this.#switch(ref, 'watch');
+      }).catch((error: unknown) => {
+        // Refusals are reported by #switch. One the registry caused (down, flapping mid-download) is tried again,
+        // as the watch will not call again until the reference moves once more; stable keeps serving meanwhile.
+        if (this.#state !== 'ready' || this.#watched !== ref || !toModelshipError(error).retryable) return;
+        this.#watchRetry = setTimeout(() => follow(version, ref, attempt + 1), backoffDelay(attempt, retry));
+        (this.#watchRetry as { unref?: () => void }).unref?.();
+      });
+    };
     this.#unwatch = registry.watch(
       stable,
-      (next) => {
-        void this.#exclusive(async () => {
-          if (this.#state !== 'ready' || next.version === this.#stable.version) return;
-          this.#logger.info(`Deployment ${this.name}: ${stable} moved to version ${next.version}.`);
-          if (this.#previous?.slot.version === next.version) this.#revert('watch');
-          else await this.#switch(next.versionRef ?? `${base}/${next.version}`, 'watch');
-        }).catch(() => undefined); // refusals are reported by #switch
-      },
+      (next) => follow(next.version, next.versionRef ?? `${base}/${next.version}`, 0),
       {
         ...(intervalMs === undefined ? {} : { intervalMs }),
         since: { version: this.#stable.version },
@@ -620,6 +634,7 @@ class RoutedDeployment implements Deployment {
       this.#state = 'closing';
       if (this.#timer !== undefined) clearInterval(this.#timer);
       this.#unwatch?.();
+      clearTimeout(this.#watchRetry);
       this.#mirror.close();
       await this.#chain;
       // The last sample covers the time since the previous one; then every run ends FINISHED.
