@@ -38,6 +38,17 @@ it('replays a spool whose owner had this very PID but was an earlier process (a 
   expect(metricHistory(runs[0]!, 'loss').map((p) => p.step)).toEqual(Array.from({ length: 100 }, (_, i) => i));
 });
 
+it('replays a spool whose owner PID now belongs to another live process that started at another time', async (ctx) => {
+  const { readStartTicks } = await import('../../src/tracking/spool/process-identity.js');
+  if (readStartTicks(process.ppid) === undefined) ctx.skip(); // no /proc: only the heartbeat can tell
+  server = await startMlflowTrackingServer();
+  const spoolDir = await tempDir('modelship-spool-');
+  await writeSpool(mlflowSpoolBase(spoolDir, server.url), 'reused', runRecords('k1', 'reused-pid', 3), ownerOf(process.ppid, { nonce: 'x', startTicks: 1 }));
+  tracker = createMlflowTracker({ trackingUri: server.url, spoolDir, lingerMs: 0 });
+  expect(await tracker.flush({ timeoutMs: 20_000 })).toMatchObject({ delivered: true, pendingRecords: 0 });
+  expect([...server.state.runs.values()].map((r) => r.runName)).toEqual(['reused-pid']);
+});
+
 it('a spool left by a legacy owner file with this PID (no nonce) is replayed too', async () => {
   server = await startMlflowTrackingServer();
   const spoolDir = await tempDir('modelship-spool-');

@@ -1,4 +1,4 @@
-import { appendFile, readdir } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SpoolRecord } from '../../src/core/tracking/records.js';
@@ -66,5 +66,25 @@ describe('spool', () => {
     const third = await openSpool(dir, limits, () => undefined);
     expect((await third.next(5)).map((r) => [r.seq, r.kind])).toEqual([[41, 'end']]);
     await third.close();
+  });
+
+  it('counts the records of a deleted last segment as lost, from what the acknowledgement last saw written', async () => {
+    const dir = await tempDir('modelship-spool-');
+    const first = await openSpool(dir, limits, fail);
+    for (let i = 0; i < 100; i++) first.append({ run: 'r', kind: 'metrics', metrics: { m: i }, step: i, time: 2 });
+    await first.sync();
+    await first.ack(5, {});
+    await first.close();
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl')).sort();
+    const last = files.at(-1) as string;
+    const gone = (await readFile(join(dir, last), 'utf8')).split('\n').filter((l) => l.length > 0).length;
+    await rm(join(dir, last));
+    const reported: ModelshipError[] = [];
+    const second = await openSpool(dir, limits, (e) => reported.push(e));
+    expect(second.lastSeq).toBe(100);
+    expect((await drainAll(second)).length).toBe(95 - gone);
+    expect(second.lost()).toBe(gone);
+    expect(reported.map((e) => [e.code, e.details?.fromSeq, e.details?.toSeq])).toEqual([['SPOOL_CORRUPT', 101 - gone, 100]]);
+    await second.close();
   });
 });

@@ -61,7 +61,7 @@ export function isSameProcessAlive(owner: { pid: number; nonce?: unknown; bootId
   if (owner.pid === me.pid) return owner.nonce === me.nonce;
   if (!pidExists(owner.pid)) return false;
   if (typeof owner.bootId === 'string' && me.bootId !== undefined && owner.bootId !== me.bootId) return false; // written before a reboot
-  if (typeof owner.startTicks === 'number' && (me.bootId === undefined || owner.bootId === me.bootId)) {
+  if (typeof owner.startTicks === 'number') {
     const ticks = readStartTicks(owner.pid);
     if (ticks !== undefined) return ticks === owner.startTicks;
   }
