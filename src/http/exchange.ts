@@ -49,7 +49,14 @@ export function fromFetchRequest(request: Request): InboundRequest {
       const chunks: Uint8Array[] = [];
       let total = 0;
       for (;;) {
-        const { done, value } = await reader.read();
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (cause) {
+          // The stream of a request body fails when its client goes away: the client's doing, not a fault here.
+          throw new ModelshipError('ABORTED', 'The client closed the connection before the request body was complete.', { cause });
+        }
+        const { done, value } = next;
         if (done) break;
         total += value.byteLength;
         if (total > limit) {

@@ -214,6 +214,27 @@ describe('node:http server hardening', () => {
       expect(after - before).toBe(20);
     });
 
+    it('a client hanging up mid-upload through a fetch-style handler is ABORTED too, not an error', async () => {
+      const inner = createHandler({ models: [model], closeModels: false, logger });
+      // Without the internal entry, serve() goes through a fetch Request and its body stream.
+      const fetchOnly = Object.assign((request: Request) => inner(request), { close: () => inner.close() });
+      const plain = await serve(fetchOnly as unknown as typeof inner, { port: 0, host: '127.0.0.1' });
+      try {
+        const closedOnServer: Promise<unknown>[] = [];
+        plain.server.on('connection', (s: Socket) => closedOnServer.push(new Promise((r) => s.once('close', r))));
+        const upload = rawOpen(plain.port, `${postHead(10_000)}{"inputs": [[1, 2, `);
+        await once(upload.socket, 'connect');
+        await barrier(plain.port);
+        upload.socket.destroy();
+        await Promise.all(closedOnServer.slice(0, 1));
+        await barrier(plain.port);
+        expect(logger.lines.filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([]);
+        expect(logger.lines.some((l) => l.level === 'debug' && l.message.startsWith('ABORTED'))).toBe(true);
+      } finally {
+        await plain.close();
+      }
+    });
+
     it('a passed deadline (504) is counted and not logged as an error', async () => {
       const big = JSON.stringify({ inputs: { x: Array.from({ length: 256 }, () => new Array(512).fill(1)) } });
       const post = (body: string, headers: Record<string, string> = {}) =>
