@@ -1,6 +1,7 @@
 import { backoffDelay, type BackoffPolicy } from '../../core/tracking/backoff.js';
 import type { SpoolRecord } from '../../core/tracking/records.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
+import { hasErrnoCode } from '../../platform/node/fs-atomic.js';
 import type { Spool } from './spool.js';
 
 /** What a transport gets for one delivery attempt. */
@@ -127,7 +128,8 @@ export function startFlusher(spools: Spool[], options: FlusherOptions): Flusher 
       return 0;
     } catch (error) {
       if (stopped) return attempt;
-      const failure = toModelshipError(error, 'TRACKING_UNAVAILABLE');
+      // The acknowledgement could not be written (disk full): a spool problem, not the server's.
+      const failure = toModelshipError(error, hasErrnoCode(error, 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO') ? 'SPOOL_WRITE_FAILED' : 'TRACKING_UNAVAILABLE');
       if (failure.code === 'TRACKING_REJECTED') {
         // A refusal the transport did not place: drop the oldest record so delivery cannot stall on it.
         onError(failure);
