@@ -100,8 +100,8 @@ async function barrier(port: number): Promise<void> {
   expect(text).toMatch(/^HTTP\/1\.1 200/);
 }
 
-function postHead(contentLength: number): string {
-  return `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
+function postHead(contentLength: number, connection = 'keep-alive'): string {
+  return `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\nConnection: ${connection}\r\n\r\n`;
 }
 
 function capture(): Logger & { lines: { level: string; message: string }[] } {
@@ -258,7 +258,8 @@ describe('node:http server hardening', () => {
       expect(query).toMatch(/^HTTP\/1\.1 200/);
       const bare = await rawExchange(port, `GET http://example.test HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n`);
       expect(bare).toMatch(/^HTTP\/1\.1 404/);
-      const post = await rawExchange(port, `POST http://x/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${PREDICT.length}\r\nConnection: close\r\n\r\n${PREDICT}`);
+      const head = `POST http://x/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n`;
+      const post = await rawExchange(port, `${head}Content-Length: ${PREDICT.length}\r\n\r\n${PREDICT}`);
       expect(post).toMatch(/^HTTP\/1\.1 200/);
     });
   });
@@ -272,7 +273,7 @@ describe('node:http server hardening', () => {
       });
       try {
         const body = PREDICT.padEnd(60_000, ' ');
-        const first = rawOpen(server.port, `${postHead(body.length)}${body.slice(0, 100)}`);
+        const first = rawOpen(server.port, `${postHead(body.length, 'close')}${body.slice(0, 100)}`);
         await barrier(server.port);
         // 60,000 bytes are on their way; another 60,000 would pass the budget of 100,000.
         const refused = await rawExchange(server.port, postHead(body.length));
@@ -280,7 +281,7 @@ describe('node:http server hardening', () => {
         expect(refused).toMatch(/retry-after: 1/i);
         expect(refused).toContain('"code":"QUEUE_FULL"');
 
-        first.socket.end(body.slice(100));
+        first.socket.write(body.slice(100));
         expect(await first.answer).toMatch(/^HTTP\/1\.1 200/);
         const accepted = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         expect(accepted.status).toBe(200);

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { concatBytes } from '../../core/bytes.js';
 import { ModelshipError } from '../../errors/index.js';
 import { payloadTooLarge, type InboundRequest, type OutboundResponse } from '../exchange.js';
-import { REQUEST_TIMED_OUT, requestTimeout, type BodyBudget, type TimedSocket } from './body-budget.js';
+import { REQUEST_TIMED_OUT, requestTimeout, type BodyBudget, type TimedSocket } from './request-limits.js';
 
 /** Options for {@link toWebRequest}. */
 export interface ToWebRequestOptions {
@@ -66,8 +66,9 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
 
 /**
  * Adapts a node:http request for the handler's internal entry, without a fetch `Request`: headers are read
- * in place, the body is collected from the stream with the size limit applied as it arrives, and the abort
- * signal (client gone) is only created when a route asks for it.
+ * in place, the body is collected from the stream with the size limit applied as it arrives (and, given a
+ * `budget`, the server-wide in-flight limit), and the abort signal (client gone) is only created when a
+ * route asks for it.
  */
 export function fromNodeRequest(req: IncomingMessage, options?: ToWebRequestOptions, budget?: BodyBudget): InboundRequest {
   return new NodeInboundRequest(req, options?.parsedBody, budget);

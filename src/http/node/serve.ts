@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { ModelshipError } from '../../errors/index.js';
 import { DISPATCH, type Dispatch, type ModelshipHandler } from '../handler.js';
-import { BodyBudget } from './body-budget.js';
+import { BodyBudget, onClientError } from './request-limits.js';
 import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 import { parseServeOptions, type ServeOptions } from './serve-options.js';
-import { onClientError, shutDown } from './shutdown.js';
+import { shutDown } from './shutdown.js';
 
 export type { ServeOptions } from './serve-options.js';
 
