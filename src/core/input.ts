@@ -1,6 +1,8 @@
 import { ModelshipError } from '../errors/index.js';
 import type { DType, ModelSignature, TensorLike, TensorSpec, TensorStorage } from '../spec/tensor.js';
-import { allocate, elementCount, integerRange, isDType, storageMatches, toFloat16Bits } from './dtype.js';
+import { allocate, elementCount, isDType, storageMatches } from './dtype.js';
+import { clipName, listNames as list, someNames } from './echo.js';
+import { checkFinite, describe, elementError, elementWriter, type ElementWriter } from './input-elements.js';
 import type { NestedArray } from './tensor.js';
 import { formatShape } from './signature.js';
 
@@ -34,10 +36,24 @@ export type PredictInput = Readonly<Record<string, TensorInput>> | TensorInput;
 export interface InputLimits {
   /** Largest first dimension accepted for an input whose first dimension is dynamic. */
   readonly maxRows?: number;
+  /** Accept NaN and ±Infinity in float inputs (default false: `INVALID_INPUT`). */
+  readonly allowNonFinite?: boolean;
 }
 
 /** Default for {@link InputLimits.maxRows}. */
 export const DEFAULT_MAX_ROWS = 4096;
+
+/**
+ * Most dimensions an input may have (numpy's own limit). It bounds every walk over nested input, so no
+ * client can choose how deep the conversion goes: 100,000 nested brackets are refused at the 65th.
+ */
+export const MAX_RANK = 64;
+
+/** Sets `record[key]`, as an own property even for `__proto__` (plain assignment would set the prototype). */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
+}
 
 function invalid(message: string, details: Record<string, unknown> = {}): ModelshipError {
   return new ModelshipError('INVALID_INPUT', message, { details });
@@ -58,11 +74,12 @@ function isTensorObject(value: unknown): value is TensorInputObject {
  */
 export function toFeeds(signature: ModelSignature, input: unknown, limits: InputLimits = {}): Record<string, TensorLike> {
   const maxRows = limits.maxRows ?? DEFAULT_MAX_ROWS;
+  const finite = limits.allowNonFinite !== true;
   // A one-input model given the value itself (the common case): no record to build and check.
   if (signature.inputs.length === 1 && input !== undefined && input !== null && (!isObject(input) || isTensorObject(input))) {
     const spec = signature.inputs[0] as TensorSpec;
     const feeds: Record<string, TensorLike> = {};
-    feeds[spec.name] = toTensor(spec, input, maxRows);
+    setOwn(feeds, spec.name, toTensor(spec, input, maxRows, finite));
     return feeds;
   }
   const names = signature.inputs.map((s) => s.name);
@@ -70,24 +87,22 @@ export function toFeeds(signature: ModelSignature, input: unknown, limits: Input
   const unknown = Object.keys(byName).filter((k) => !names.includes(k));
   if (unknown.length > 0) {
     throw invalid(`Unknown input ${list(unknown)}; the model takes ${list(names)}.`, {
-      unknown,
-      expected: names,
+      unknown: someNames(unknown),
+      unknownCount: unknown.length,
+      expected: someNames(names),
     });
   }
-  const missing = names.filter((n) => byName[n] === undefined);
+  // Own properties only: `constructor` or `toString` must not be found on Object.prototype.
+  const missing = names.filter((n) => !Object.hasOwn(byName, n) || byName[n] === undefined);
   if (missing.length > 0) {
     throw invalid(`Missing input ${list(missing)}; the model takes ${list(names)}.`, {
-      missing,
-      expected: names,
+      missing: someNames(missing),
+      expected: someNames(names),
     });
   }
   const feeds: Record<string, TensorLike> = {};
-  for (const spec of signature.inputs) feeds[spec.name] = toTensor(spec, byName[spec.name], maxRows);
+  for (const spec of signature.inputs) setOwn(feeds, spec.name, toTensor(spec, byName[spec.name], maxRows, finite));
   return feeds;
-}
-
-function list(names: readonly string[]): string {
-  return names.map((n) => `"${n}"`).join(', ');
 }
 
 function asRecord(signature: ModelSignature, names: readonly string[], input: unknown): Record<string, unknown> {
@@ -96,24 +111,24 @@ function asRecord(signature: ModelSignature, names: readonly string[], input: un
   // An object whose keys are exactly the input names is a record, even if an input is called "data".
   if (isObject(input) && Object.keys(input).every((k) => names.includes(k)) && names.length > 1) return input;
   if (input === undefined || input === null) {
-    throw invalid(`No inputs given; the model takes ${list(names)}.`, { expected: names });
+    throw invalid(`No inputs given; the model takes ${list(names)}.`, { expected: someNames(names) });
   }
   if (!single) {
     throw invalid(`The model has ${names.length} inputs (${list(names)}); pass an object keyed by input name.`, {
-      expected: names,
+      expected: someNames(names),
     });
   }
   return { [single.name]: input };
 }
 
-function toTensor(spec: TensorSpec, value: unknown, maxRows: number): TensorLike {
-  if (isTensorObject(value)) return fromObject(spec, value, maxRows);
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return fromTypedArray(spec, value as TypedArray, maxRows);
-  if (Array.isArray(value)) return fromNested(spec, value, maxRows);
+function toTensor(spec: TensorSpec, value: unknown, maxRows: number, finite: boolean): TensorLike {
+  if (isTensorObject(value)) return fromObject(spec, value, maxRows, finite);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return fromTypedArray(spec, value as TypedArray, maxRows, finite);
+  if (Array.isArray(value)) return fromNested(spec, value, maxRows, finite);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string' || typeof value === 'bigint') {
     checkShape(spec, [], maxRows);
     const data = allocate(spec.dtype, 1);
-    if (!elementWriter(spec.dtype)(data, 0, value)) throw elementError(spec, spec.name, value);
+    if (!elementWriter(spec.dtype, !finite)(data, 0, value)) throw elementError(spec, spec.name, value);
     return { dtype: spec.dtype, shape: [], data };
   }
   throw invalid(`${spec.name}: expected an array, a typed array or { data, shape }, got ${describe(value)}.`, {
@@ -121,13 +136,13 @@ function toTensor(spec: TensorSpec, value: unknown, maxRows: number): TensorLike
   });
 }
 
-function fromObject(spec: TensorSpec, value: TensorInputObject, maxRows: number): TensorLike {
+function fromObject(spec: TensorSpec, value: TensorInputObject, maxRows: number, finite: boolean): TensorLike {
   const { shape, data, dtype } = value;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw invalid(`${spec.name}.shape: expected an array of non-negative integers.`, { input: spec.name });
+  if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw invalid(`${spec.name}.shape: expected an array of at most ${MAX_RANK} non-negative integers.`, { input: spec.name });
   }
   if (dtype !== undefined && (!isDType(dtype) || dtype !== spec.dtype)) {
-    throw invalid(`${spec.name}: the model expects dtype ${spec.dtype}, got ${String(dtype)}.`, {
+    throw invalid(`${spec.name}: the model expects dtype ${spec.dtype}, got ${typeof dtype === 'string' ? clipName(dtype) : describe(dtype)}.`, {
       input: spec.name,
       expected: spec.dtype,
     });
@@ -142,15 +157,20 @@ function fromObject(spec: TensorSpec, value: TensorInputObject, maxRows: number)
       input: spec.name,
     });
   }
-  if (storageMatches(spec.dtype, data)) return { dtype: spec.dtype, shape: [...shape], data: data as TensorStorage };
-  return { dtype: spec.dtype, shape: [...shape], data: fillFlat(spec, data, (i) => `${spec.name}.data[${i}]`) };
+  // A plain array "matches" string storage, but its elements still have to be checked: convert it.
+  if (storageMatches(spec.dtype, data) && spec.dtype !== 'string') {
+    if (finite) checkFinite(spec, data as TensorStorage, '.data');
+    return { dtype: spec.dtype, shape: [...shape], data: data as TensorStorage };
+  }
+  return { dtype: spec.dtype, shape: [...shape], data: fillFlat(spec, data, finite, '.data') };
 }
 
-function fromTypedArray(spec: TensorSpec, value: TypedArray, maxRows: number): TensorLike {
+function fromTypedArray(spec: TensorSpec, value: TypedArray, maxRows: number, finite: boolean): TensorLike {
   const shape = inferShapeForFlat(spec, value.length);
   checkShape(spec, shape, maxRows);
-  const data = storageMatches(spec.dtype, value) ? (value as TensorStorage) : fillFlat(spec, value, (i) => `${spec.name}[${i}]`);
-  return { dtype: spec.dtype, shape, data };
+  if (!storageMatches(spec.dtype, value)) return { dtype: spec.dtype, shape, data: fillFlat(spec, value, finite, '') };
+  if (finite) checkFinite(spec, value as TensorStorage, '');
+  return { dtype: spec.dtype, shape, data: value as TensorStorage };
 }
 
 function inferShapeForFlat(spec: TensorSpec, length: number): number[] {
@@ -176,19 +196,28 @@ function inferShapeForFlat(spec: TensorSpec, length: number): number[] {
   });
 }
 
-function fromNested(spec: TensorSpec, value: unknown[], maxRows: number): TensorLike {
+function fromNested(spec: TensorSpec, value: unknown[], maxRows: number, finite: boolean): TensorLike {
   const shape: number[] = [];
   let probe: unknown = value;
   while (Array.isArray(probe)) {
+    if (shape.length === MAX_RANK) {
+      throw invalid(`${spec.name}: nested more than ${MAX_RANK} levels deep; no input has that many dimensions.`, {
+        input: spec.name,
+        limit: MAX_RANK,
+      });
+    }
     shape.push(probe.length);
     probe = probe[0];
   }
   checkShape(spec, shape, maxRows);
   const data = allocate(spec.dtype, elementCount(shape));
   if (shape.length === 0) return { dtype: spec.dtype, shape, data };
-  fillNested({ spec, data, shape, write: elementWriter(spec.dtype), index: [] }, value, 0, 0);
+  fillNested({ spec, data, shape, write: elementWriter(spec.dtype, !finite), finite, index: [] }, value, 0, 0);
   return { dtype: spec.dtype, shape, data };
 }
+
+/** 2^897: a float32 value times this overflows float64 when the value is at least 2^127 (float32 max ≈ 2^128). */
+const F32_GUARD = 2 ** 897;
 
 /** What {@link fillNested} carries down the levels of one nested array. */
 interface NestedFill {
@@ -196,6 +225,8 @@ interface NestedFill {
   readonly data: TensorStorage;
   readonly shape: readonly number[];
   readonly write: ElementWriter;
+  /** Refuse NaN and ±Infinity (checked inline on the float fast path). */
+  readonly finite: boolean;
   /** Indexes of the enclosing levels, for error paths. */
   readonly index: number[];
 }
@@ -208,16 +239,30 @@ function nestedPath(fill: NestedFill, i: number): string {
 /**
  * Writes the leaves of `node` (the level `axis` of a nested array) into `fill.data` from `offset`; returns the
  * offset after them. This is the hot loop of every JSON prediction: one function V8 optimizes once (not
- * closures made per call), and float rows are copied without a writer call per element.
+ * closures made per call), and float rows are copied without a writer call per element. It recurses once per
+ * dimension, which {@link MAX_RANK} bounds.
  */
 function fillNested(fill: NestedFill, node: unknown[], axis: number, offset: number): number {
   const { data, shape } = fill;
   if (axis === shape.length - 1) {
     if (data instanceof Float32Array || data instanceof Float64Array) {
+      const start = offset;
+      // A quick filter, then a precise look only if it fires: `x * 0` is 0 for finite x and NaN otherwise, and
+      // NaN sticks in the sum. Scaled by `guard`, float32 rows also fire for |x| ≥ 2^127, which covers every
+      // finite number float32 would store as Infinity (1e39); the second pass reads what was actually stored.
+      const guard = data instanceof Float32Array ? F32_GUARD : 1;
+      let sum = 0;
       for (let i = 0; i < node.length; i++) {
         const v = node[i];
         if (typeof v !== 'number') throw elementError(fill.spec, nestedPath(fill, i), v);
         data[offset++] = v;
+        sum += v * guard * 0;
+      }
+      if (sum !== 0 && fill.finite) {
+        for (let i = 0; i < node.length; i++) {
+          const s = data[start + i] as number;
+          if (s - s !== 0) throw elementError(fill.spec, nestedPath(fill, i), node[i]);
+        }
       }
       return offset;
     }
@@ -246,6 +291,9 @@ function fillNested(fill: NestedFill, node: unknown[], axis: number, offset: num
 
 function checkShape(spec: TensorSpec, shape: readonly number[], maxRows: number): void {
   const declared = spec.shape;
+  if (shape.length > MAX_RANK) {
+    throw invalid(`${spec.name}: rank ${shape.length} is more than the limit of ${MAX_RANK}.`, { input: spec.name, limit: MAX_RANK });
+  }
   if (declared !== null) {
     if (declared.length !== shape.length) {
       const hint =
@@ -276,81 +324,11 @@ function checkShape(spec: TensorSpec, shape: readonly number[], maxRows: number)
   }
 }
 
-function fillFlat(spec: TensorSpec, values: ArrayLike<unknown>, path: (i: number) => string): TensorStorage {
+function fillFlat(spec: TensorSpec, values: ArrayLike<unknown>, finite: boolean, field: '' | '.data'): TensorStorage {
   const data = allocate(spec.dtype, values.length);
-  const write = elementWriter(spec.dtype);
+  const write = elementWriter(spec.dtype, !finite);
   for (let i = 0; i < values.length; i++) {
-    if (!write(data, i, values[i])) throw elementError(spec, path(i), values[i]);
+    if (!write(data, i, values[i])) throw elementError(spec, `${spec.name}${field}[${i}]`, values[i]);
   }
   return data;
-}
-
-function expected(dtype: DType): string {
-  if (dtype === 'bool') return 'boolean';
-  if (dtype === 'string') return 'string';
-  const range = integerRange(dtype);
-  return range ? `integer (${dtype})` : 'number';
-}
-
-/** Writes one value into typed storage at `i`; returns false (writing nothing) when the value does not fit. */
-type ElementWriter = (data: TensorStorage, i: number, v: unknown) => boolean;
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_END = 2n ** 63n;
-const UINT64_END = 2n ** 64n;
-
-function toBigInt(v: unknown): bigint | undefined {
-  if (typeof v === 'bigint') return v;
-  return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
-}
-
-function elementWriter(dtype: DType): ElementWriter {
-  switch (dtype) {
-    case 'float32':
-    case 'float64':
-      return (d, i, v) => typeof v === 'number' && (((d as Float32Array)[i] = v), true);
-    case 'float16':
-      return (d, i, v) => typeof v === 'number' && (((d as Uint16Array)[i] = toFloat16Bits(v)), true);
-    case 'bool':
-      return (d, i, v) => {
-        if (typeof v === 'boolean') (d as Uint8Array)[i] = v ? 1 : 0;
-        else if (v === 0 || v === 1) (d as Uint8Array)[i] = v;
-        else return false;
-        return true;
-      };
-    case 'string':
-      return (d, i, v) => typeof v === 'string' && (((d as string[])[i] = v), true);
-    case 'int64':
-      return (d, i, v) => {
-        const big = toBigInt(v);
-        if (big === undefined || big < INT64_MIN || big >= INT64_END) return false;
-        (d as BigInt64Array)[i] = big;
-        return true;
-      };
-    case 'uint64':
-      return (d, i, v) => {
-        const big = toBigInt(v);
-        if (big === undefined || big < 0n || big >= UINT64_END) return false;
-        (d as BigUint64Array)[i] = big;
-        return true;
-      };
-    default: {
-      const [lo, hi] = integerRange(dtype) as readonly [number, number];
-      return (d, i, v) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi && (((d as Int32Array)[i] = v), true);
-    }
-  }
-}
-
-function elementError(spec: TensorSpec, path: string, v: unknown): ModelshipError {
-  return invalid(`${path}: expected ${expected(spec.dtype)}, got ${describe(v)}.`, { input: spec.name, path });
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'bigint') return `${v}n`;
-  if (Array.isArray(v)) return 'an array';
-  return `an ${typeof v}`;
 }

@@ -1,5 +1,8 @@
 import { ModelshipError } from '../errors/index.js';
-import type { TensorInputObject } from './input.js';
+import { clipName, quoteName } from './echo.js';
+import { describe } from './input-elements.js';
+import { MAX_RANK, type TensorInputObject } from './input.js';
+import { formatShape } from './signature.js';
 import type { Tensor } from './tensor.js';
 import type { DType, TensorSpec } from '../spec/tensor.js';
 
@@ -49,31 +52,86 @@ function bad(message: string): ModelshipError {
   return new ModelshipError('INVALID_INPUT', message);
 }
 
-/** Flattens nested `data` (OIP allows both flat and nested row-major arrays). */
-function flatten(data: unknown[], out: unknown[] = []): unknown[] {
-  for (const v of data) {
-    if (Array.isArray(v)) flatten(v, out);
-    else out.push(v);
+/** `pixels.data[1][3]`: where `index` points in an input's nested `data`. */
+function dataPath(name: string, index: readonly number[]): string {
+  let path = `${clipName(name)}.data`;
+  for (const k of index) path += `[${k}]`;
+  return path;
+}
+
+/**
+ * The values of `data` in row-major order. OIP allows `data` flat or nested; nested data must follow `shape`
+ * exactly (every level as long as its dimension), so a ragged row is refused by name instead of shifting the
+ * rows after it. Walks with an explicit stack: the depth is `shape.length`, which the caller has bounded.
+ */
+function rowMajor(name: string, data: unknown[], shape: readonly number[]): unknown[] {
+  const rank = shape.length;
+  // Flat: the length and each value are checked when the input is converted.
+  if (rank === 0 || !Array.isArray(data[0])) return data;
+  const out: unknown[] = [];
+  const parents: unknown[][] = [];
+  const index: number[] = [];
+  let node: unknown = data;
+  for (;;) {
+    const level = parents.length;
+    const want = shape[level] as number;
+    if (!Array.isArray(node) || node.length !== want) {
+      const got = Array.isArray(node) ? node.length : undefined;
+      const expected = level === rank - 1 ? `${want} values` : `an array of ${want}`;
+      const actual = got === undefined ? describe(node) : level === rank - 1 ? String(got) : `an array of ${got}`;
+      throw bad(`${dataPath(name, index)}: expected ${expected}, got ${actual} (shape ${formatShape(shape)}).`);
+    }
+    if (level < rank - 1 && node.length > 0) {
+      parents.push(node);
+      index.push(0);
+      node = node[0];
+      continue;
+    }
+    if (level === rank - 1) {
+      for (let j = 0; j < node.length; j++) {
+        const v: unknown = node[j];
+        if (Array.isArray(v)) {
+          throw bad(`${dataPath(name, [...index, j])}: expected a value, got an array; data is nested deeper than shape ${formatShape(shape)}.`);
+        }
+        out.push(v);
+      }
+    }
+    // Next sibling of the nearest level that has one.
+    for (;;) {
+      const top = parents.length - 1;
+      if (top < 0) return out;
+      const k = (index[top] as number) + 1;
+      const parent = parents[top] as unknown[];
+      if (k < parent.length) {
+        index[top] = k;
+        node = parent[k];
+        break;
+      }
+      parents.pop();
+      index.pop();
+    }
   }
-  return out;
 }
 
 /**
  * Converts an OIP `inputs` array into modelship tensor inputs keyed by name, checking each entry's form
- * and that its datatype is the one the model declares.
+ * and that its datatype is the one the model declares. The record has no prototype, so inputs named
+ * `constructor` or `__proto__` are plain names.
  */
 export function decodeOipInputs(inputs: unknown, specs: readonly TensorSpec[]): Record<string, TensorInputObject> {
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw bad('"inputs" must be a non-empty array of { name, shape, datatype, data }.');
   }
-  const out: Record<string, TensorInputObject> = {};
-  inputs.forEach((raw: unknown, i) => {
+  const out = Object.create(null) as Record<string, TensorInputObject>;
+  for (let i = 0; i < inputs.length; i++) {
+    const raw: unknown = inputs[i];
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(`inputs[${i}] must be an object.`);
     const input = raw as Partial<OipInput>;
     if (typeof input.name !== 'string') throw bad(`inputs[${i}].name must be a string.`);
-    const where = `inputs[${i}] ("${input.name}")`;
-    if (!Array.isArray(input.shape) || !input.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw bad(`${where}.shape must be an array of non-negative integers.`);
+    const where = `inputs[${i}] (${quoteName(input.name)})`;
+    const shape = input.shape;
+    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw bad(`${where}.shape must be an array of at most ${MAX_RANK} non-negative integers.`);
     }
     if (typeof input.datatype !== 'string' || !FROM_OIP.has(input.datatype)) {
       throw bad(`${where}.datatype must be one of ${[...FROM_OIP.keys()].join(', ')}.`);
@@ -81,14 +139,14 @@ export function decodeOipInputs(inputs: unknown, specs: readonly TensorSpec[]): 
     if (!Array.isArray(input.data)) {
       throw bad(`${where}.data must be an array (flat or nested, row-major); binary data is not supported.`);
     }
-    if (out[input.name] !== undefined) throw bad(`${where}: input "${input.name}" is given twice.`);
+    if (Object.hasOwn(out, input.name)) throw bad(`${where}: input ${quoteName(input.name)} is given twice.`);
     const dtype = FROM_OIP.get(input.datatype) as DType;
     const spec = specs.find((s) => s.name === input.name);
     if (spec && spec.dtype !== dtype) {
       throw bad(`${where}: the model expects datatype ${TO_OIP[spec.dtype]}, got ${input.datatype}.`);
     }
-    out[input.name] = { data: flatten(input.data) as number[], shape: input.shape, dtype };
-  });
+    out[input.name] = { data: rowMajor(input.name, input.data, shape) as number[], shape, dtype };
+  }
   return out;
 }
 

@@ -1,4 +1,5 @@
 import type { Priority } from '../core/batching/index.js';
+import { parseDeadlineHeader } from '../core/deadline.js';
 import type { RoutedPredictOptions } from '../serving/servable.js';
 import type { InboundRequest } from './exchange.js';
 import type { ModelTable } from './model-table.js';
@@ -45,7 +46,7 @@ export function predictOptions(ctx: RouteContext): RoutedPredictOptions {
   const signal = ctx.request.signal;
   return {
     ...(signal === undefined ? {} : { signal }),
-    ...(deadline === null ? {} : { deadlineMs: deadline.trim() === '' ? Number.NaN : Number(deadline) }),
+    ...(deadline === null ? {} : { deadlineMs: parseDeadlineHeader(DEADLINE_HEADER, deadline) }),
     ...(priority === null ? {} : { priority: priority.trim().toLowerCase() as Priority }),
     ...(routingKey === null || routingKey === '' ? {} : { routingKey }),
   };

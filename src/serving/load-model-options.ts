@@ -25,6 +25,12 @@ export const loadModelOptionsSchema = z.strictObject({
   /** Largest first dimension accepted per request for inputs with a dynamic first dimension (default 4096). */
   maxRows: z.number().int().positive().optional(),
   /**
+   * Accept NaN and ±Infinity in float inputs (default false: refused with `INVALID_INPUT`, as a JSON number such
+   * as `1e309` that overflows is almost always a client bug, and the answer would be `null`s). Set it for models
+   * built to take them, e.g. with masks or sentinels.
+   */
+  allowNonFinite: z.boolean().optional(),
+  /**
    * Worker threads, each holding one session (default: the machine's available parallelism). `run()` blocks
    * the thread that calls it, so the default keeps inference off your event loop; `0` runs on the main thread.
    */

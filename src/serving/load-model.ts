@@ -174,6 +174,7 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     source: located.source,
     lineage: located.lineage,
     ...(opts.maxRows === undefined ? {} : { maxRows: opts.maxRows }),
+    ...(opts.allowNonFinite === true ? { allowNonFinite: true } : {}),
     warmup: opts.warmup === undefined ? true : (opts.warmup as boolean | { inputs: unknown }),
     batching: resolveBatching(opts.batching, isBatchable(session.signature)),
     logger: opts.logger ?? defaultLogger,

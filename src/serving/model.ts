@@ -1,6 +1,7 @@
 import { Batcher, isBatchable, resolveBatching, type BatcherConfig } from '../core/batching/index.js';
 import { allocate, elementCount } from '../core/dtype.js';
 import { DEFAULT_MAX_ROWS, toFeeds, type InputLimits, type PredictInput } from '../core/input.js';
+import { MAX_DEADLINE_MS } from '../core/deadline.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { BackendEvent, BackendSession } from '../spec/backend.js';
@@ -60,6 +61,8 @@ export interface CreateModelInit {
   readonly source: ModelSourceInfo;
   readonly lineage?: ModelLineage;
   readonly maxRows?: number;
+  /** Accept NaN and ±Infinity in float inputs. */
+  readonly allowNonFinite?: boolean;
   readonly warmup: boolean | { inputs: unknown };
   /** Defaults to batching on (64 rows, no delay) when the signature allows it. */
   readonly batching?: BatcherConfig;
@@ -81,8 +84,8 @@ const PRIORITIES = new Set(['high', 'normal', 'low']);
 
 function checkPredictOptions(options: PredictOptions): void {
   const { deadlineMs, priority } = options;
-  if (deadlineMs !== undefined && !(typeof deadlineMs === 'number' && deadlineMs > 0 && Number.isFinite(deadlineMs))) {
-    throw new ModelshipError('INVALID_ARGUMENT', `deadlineMs must be a positive number of milliseconds, got ${String(deadlineMs)}.`);
+  if (deadlineMs !== undefined && !(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_DEADLINE_MS)) {
+    throw new ModelshipError('INVALID_ARGUMENT', `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`);
   }
   if (priority !== undefined && !PRIORITIES.has(priority)) {
     throw new ModelshipError('INVALID_ARGUMENT', `priority must be "high", "normal" or "low", got ${JSON.stringify(priority)}.`);
@@ -125,7 +128,7 @@ class LoadedModel implements Model {
     this.batching = init.batching ?? resolveBatching(undefined, isBatchable(init.session.signature));
     this.lineage = init.lineage;
     this.#session = init.session;
-    this.#limits = { maxRows: init.maxRows ?? DEFAULT_MAX_ROWS };
+    this.#limits = { maxRows: init.maxRows ?? DEFAULT_MAX_ROWS, allowNonFinite: init.allowNonFinite === true };
     this.#logger = init.logger;
     this.#outputNames = new Set(this.signature.outputs.map((o) => o.name));
     this.#telemetry = new ModelTelemetry(this.name, this.version, {
@@ -178,7 +181,7 @@ class LoadedModel implements Model {
 
   #warmupFeeds(warmup: CreateModelInit['warmup']): Record<string, TensorLike>[] {
     if (warmup === false) return [];
-    if (warmup !== true) return [toFeeds(this.signature, warmup.inputs, { maxRows: Number.MAX_SAFE_INTEGER })];
+    if (warmup !== true) return [toFeeds(this.signature, warmup.inputs, { ...this.#limits, maxRows: Number.MAX_SAFE_INTEGER })];
     const sizes = this.batching.enabled ? [...new Set([1, ...this.batching.preferredBatchSizes])] : [1];
     const feeds = sizes.map((rows) => synthesizeInputs(this.signature, rows));
     if (feeds.some((f) => f === undefined)) {

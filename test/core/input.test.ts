@@ -126,4 +126,64 @@ describe('toFeeds', () => {
       '6 values do not fill rows of [4]',
     );
   });
+
+  it('refuses NaN and ±Infinity for float16, float32 and float64, in nested arrays, { data, shape } and typed arrays', () => {
+    for (const dtype of ['float16', 'float32', 'float64'] as const) {
+      const sig: ModelSignature = { inputs: [{ name: 'x', dtype, shape: [null, 2] }], outputs: [] };
+      for (const bad of [Number.NaN, Infinity, -Infinity]) {
+        expect(invalid(() => toFeeds(sig, [[0, bad]])).message).toBe(`x[0][1]: expected a finite number, got ${bad}.`);
+        expect(invalid(() => toFeeds(sig, { data: [0, bad], shape: [1, 2] })).message).toContain('x.data[1]: expected a finite number');
+        const typed = dtype === 'float64' ? new Float64Array([0, bad]) : new Float32Array([0, bad]);
+        expect(invalid(() => toFeeds(sig, typed)).message).toContain('x[1]: expected a finite number');
+        expect(invalid(() => toFeeds(sig, { data: typed, shape: [1, 2] })).message).toContain('x.data[1]: expected a finite number');
+        // The model opted in: the value is kept as given.
+        expect(toFeeds(sig, [[0, bad]], { allowNonFinite: true }).x?.shape).toEqual([1, 2]);
+        const kept = toFeeds(sig, typed, { allowNonFinite: true }).x?.data;
+        if (dtype === 'float16') expect(kept).toBeInstanceOf(Uint16Array);
+        else expect(kept).toBe(typed);
+      }
+    }
+    // Finite in float64, Infinity once stored: refused too.
+    expect(invalid(() => toFeeds(mnist, [[1e39, 0, 0, 0]])).message).toBe('pixels[0][0]: expected a finite number, got 1e+39 (beyond the range of float32).');
+    const half: ModelSignature = { inputs: [{ name: 'h', dtype: 'float16', shape: [null] }], outputs: [] };
+    expect(invalid(() => toFeeds(half, [70000])).message).toContain('beyond the range of float16');
+    expect(invalid(() => toFeeds(half, { data: new Uint16Array([0x3c00, 0x7c00]), shape: [2] })).message).toBe('h.data[1]: expected a finite number, got Infinity.');
+  });
+
+  it('refuses nesting deeper than 64 levels at once, even when the rank is not declared', () => {
+    const any: ModelSignature = { inputs: [{ name: 'x', dtype: 'float32', shape: null }], outputs: [] };
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(invalid(() => toFeeds(any, deep)).message).toContain('nested more than 64 levels deep');
+    expect(invalid(() => toFeeds(any, { data: [1], shape: new Array(65).fill(1) })).message).toContain('at most 64');
+    let ok: unknown = 1;
+    for (let i = 0; i < 64; i++) ok = [ok];
+    expect(toFeeds(any, ok).x?.shape).toHaveLength(64);
+  });
+
+  it('finds inputs by own name only, so Object.prototype members are neither found nor in the way', () => {
+    const proto: ModelSignature = {
+      inputs: [
+        { name: 'constructor', dtype: 'float32', shape: [null] },
+        { name: '__proto__', dtype: 'float32', shape: [null] },
+      ],
+      outputs: [],
+    };
+    expect(invalid(() => toFeeds(proto, JSON.parse('{"__proto__": [1]}'))).message).toContain('Missing input "constructor"');
+    const feeds = toFeeds(proto, JSON.parse('{"constructor": [1], "__proto__": [2]}'));
+    expect(Object.keys(feeds)).toEqual(['constructor', '__proto__']);
+    expect(feeds.__proto__?.data).toEqual(new Float32Array([2]));
+    expect(Object.getPrototypeOf(feeds)).toBe(Object.prototype);
+    expect(invalid(() => toFeeds(mnist, { toString: [[0, 0, 0, 0]] })).message).toContain('Unknown input "toString"');
+  });
+
+  it('lists at most ten names in an error, with how many more', () => {
+    const many = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`.padEnd(100, 'x'), 0]));
+    const e = invalid(() => toFeeds(multi, many));
+    expect(e.message).toContain('… and 15 more');
+    expect(e.message.length).toBeLessThan(1200);
+    expect(e.details).toMatchObject({ unknownCount: 25 });
+    expect((e.details?.unknown as string[]).length).toBe(10);
+  });
 });
+

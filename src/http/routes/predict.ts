@@ -8,13 +8,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Reads `outputs` (a list of output names) from a request body, if present. */
+/**
+ * Reads `outputs` (a list of output names) from a request body, if present. An empty list asks for every output,
+ * as absence does: that is what Triton answers to `"outputs": []` on the Open Inference Protocol, and the simple
+ * protocol follows it so the two agree.
+ */
 export function readRequestedOutputs(value: unknown, field: string): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
     throw new ModelshipError('INVALID_INPUT', `"${field}" must be an array of output names.`);
   }
-  return value;
+  return value.length === 0 ? undefined : value;
 }
 
 /**
