@@ -236,7 +236,11 @@ class LoadedModel implements Model {
     let feeds: Record<string, TensorLike>;
     try {
       feeds = toFeeds(this.signature, input, this.#limits);
-      if (options.outputs) this.#checkOutputs(options.outputs);
+      if (options.outputs) {
+        // An empty list asks for every output, as over HTTP (and in Triton); the runtime would refuse it.
+        if (options.outputs.length === 0) options = { ...options, outputs: undefined };
+        else this.#checkOutputs(options.outputs);
+      }
       if (options.deadlineMs !== undefined || options.priority !== undefined) checkPredictOptions(options);
     } catch (error) {
       const e = toModelshipError(error, 'INVALID_INPUT');

@@ -128,7 +128,7 @@ describe('hostile request input over HTTP', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('answers every output for an empty "outputs" list, as Triton does, on both protocols', async () => {
+  it('answers every output for an empty "outputs" list, as Triton does, on both protocols and in-process', async () => {
     const simple = await postJson(`${base}/models/f64/predict`, { inputs: [[1, 2]], outputs: [] });
     expect(simple.status).toBe(200);
     expect(Object.keys(simple.body.outputs).sort()).toEqual(['x_y', 'x_z']);
@@ -138,6 +138,8 @@ describe('hostile request input over HTTP', () => {
     });
     expect(v2.status).toBe(200);
     expect(v2.body.outputs.map((o: { name: string }) => o.name).sort()).toEqual(['x_y', 'x_z']);
+    const inProcess = await models[1]?.predict([[1, 2]], { outputs: [] });
+    expect(Object.keys(inProcess ?? {}).sort()).toEqual(['x_y', 'x_z']);
   });
 
   it('refuses numbers that overflow to Infinity for every float dtype, unless the model opts in', async () => {
