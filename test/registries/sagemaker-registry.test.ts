@@ -146,6 +146,21 @@ describe('createSageMakerRegistry', () => {
     expect((await errorOf(registry.resolve('sagemaker:paged/999'))).code).toBe('VERSION_NOT_FOUND');
   });
 
+  it('answers a missing group or package after one call: SageMaker\'s "does not exist" is final, not retried', async () => {
+    const patient = open({ retries: 3 });
+    const count = (target: string): number => server.state.requests.filter((r) => r.target === target).length;
+    const groups = count('DescribeModelPackageGroup');
+    expect((await errorOf(patient.resolve('sagemaker:never-made'))).code).toBe('MODEL_NOT_FOUND');
+    expect(count('DescribeModelPackageGroup') - groups).toBe(1);
+    await patient.publish({ name: 'onecall', bytes: bytesOf('one'), approvalStatus: 'Approved' });
+    const resolved = await patient.resolve('sagemaker:onecall/1');
+    // Deleted behind our back between resolve and fetch: DescribeModelPackage answers "does not exist".
+    server.state.packages = server.state.packages.filter((p) => p.ModelPackageGroupName !== 'onecall');
+    const packages = count('DescribeModelPackage');
+    expect((await errorOf(patient.fetch(resolved))).code).toBe('VERSION_NOT_FOUND');
+    expect(count('DescribeModelPackage') - packages).toBe(1);
+  });
+
   it('hot-swaps a deployment when a newer package is approved', async () => {
     const { images, labels } = digits(20);
     await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx, approvalStatus: 'Approved' });

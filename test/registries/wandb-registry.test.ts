@@ -84,6 +84,32 @@ describe('createWandbRegistry', () => {
     expect(refused.message).toMatch(/another type/);
   });
 
+  it('asks W&B once when it answers with GraphQL errors: a missing alias or version, a refused query, a refused mutation', async () => {
+    const patient = createWandbRegistry({ baseUrl: server.url, apiKey: server.state.apiKey, entity: 'acme', project: 'vision', cacheDir, retries: 3, retryDelayMs: 1, maxRetryDelayMs: 2 });
+    const count = (operation: string): number => server.state.requests.filter((r) => r.operation === operation).length;
+    await patient.publish({ name: 'onecall', bytes: bytesOf('o'), aliases: ['prod'] });
+    const byName = count('ArtifactByName');
+    expect(await errorOf(patient.resolve('wandb:acme/vision/onecall:nope'))).toMatchObject({ code: 'ALIAS_NOT_FOUND' });
+    expect(await errorOf(patient.resolve('wandb:acme/vision/onecall:v9'))).toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    expect(count('ArtifactByName') - byName).toBe(2);
+
+    const collections = count('ArtifactCollection');
+    server.state.projectLacks = ['artifactCollection'];
+    try {
+      const refused = await errorOf(patient.resolve('wandb:acme/vision/onecall:nope'));
+      expect(refused).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retryable: false });
+      expect(refused.message).toMatch(/Cannot query field "artifactCollection"/);
+    } finally {
+      delete server.state.projectLacks;
+    }
+    expect(count('ArtifactCollection') - collections).toBe(1);
+
+    const creates = count('CreateArtifact');
+    const clash = await errorOf(patient.publish({ name: 'onecall', bytes: bytesOf('x'), type: 'dataset' }));
+    expect(clash).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retryable: false });
+    expect(count('CreateArtifact') - creates).toBe(1);
+  });
+
   it('hot-swaps a deployment when the W&B alias moves', async () => {
     const { images, labels } = digits(20);
     await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx, aliases: ['production'] });

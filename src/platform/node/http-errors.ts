@@ -27,16 +27,83 @@ export function statusError(status: number, what: string, notFound: ErrorCode = 
   return new ModelshipError('REGISTRY_UNAVAILABLE', `Unexpected HTTP ${status} while ${what}${suffix}.`, { details, retryable: false });
 }
 
-/** REGISTRY_UNAVAILABLE for a network failure (refused, reset, DNS, timeout), keeping the cause for logs. */
+/**
+ * REGISTRY_UNAVAILABLE for a network failure (refused, reset, DNS, timeout), keeping the cause for logs. A cause
+ * that is a programming error (a TypeError other than `fetch failed` over a network cause, an invalid argument)
+ * is not retryable: the same call would fail the same way.
+ */
 export function networkError(cause: unknown, what: string): ModelshipError {
   const code = (cause as { code?: unknown; cause?: { code?: unknown } } | null)?.code ?? (cause as { cause?: { code?: unknown } } | null)?.cause?.code;
   const why = typeof code === 'string' ? code : cause instanceof Error ? cause.name : 'network error';
-  return new ModelshipError('REGISTRY_UNAVAILABLE', `Could not reach the server while ${what} (${why}). Retry later; cached models keep serving meanwhile.`, { cause });
+  return new ModelshipError('REGISTRY_UNAVAILABLE', `Could not reach the server while ${what} (${why}). Retry later; cached models keep serving meanwhile.`, {
+    cause,
+    retryable: !isProgrammingError(cause),
+  });
 }
 
-/** True for errors worth retrying: network failures and REGISTRY_UNAVAILABLE marked retryable. */
+/** Codes of modelship's own errors that mean "the other side is unavailable right now". */
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['REGISTRY_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'TRACKING_UNAVAILABLE']);
+
+/**
+ * Node and undici error codes of failures that another try may not meet: the connection refused, reset or cut,
+ * a DNS lookup failing (resolvers flap in clusters), a timeout, and the idle timer of http-client.ts.
+ */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'IDLE_TIMEOUT',
+]);
+
+/** Codes of errors the caller made: the same call fails the same way however often it is sent. */
+const ARGUMENT_CODES = /^(?:UND_ERR_INVALID_ARG|UND_ERR_NOT_SUPPORTED|ERR_INVALID_)/;
+
+/** `error` and its `cause` chain, a few levels deep (`TypeError: fetch failed` → SocketError → …). */
+function* causes(error: unknown): Generator<{ code?: unknown }> {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    yield e as { code?: unknown };
+  }
+}
+
+/** Whether `error` (or what caused it) is recognisably a network failure or timeout worth another try. */
+export function isNetworkFailure(error: unknown): boolean {
+  for (const e of causes(error)) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  }
+  return false;
+}
+
+function isProgrammingError(error: unknown): boolean {
+  if (isNetworkFailure(error)) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && ARGUMENT_CODES.test(code)) return true;
+  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError;
+}
+
+/**
+ * Whether `withRetries` tries again. Only what is known to be transient: a modelship error saying the other side
+ * is unavailable and marked retryable (408, 429, 5xx, a network failure), or a raw network failure. Anything else
+ * is final — an adapter's own answer (W&B `errors[]`, an AWS ValidationException, an MLflow 4xx) or a programming
+ * error — because sending the same request again gets the same answer, only later.
+ */
 export function isRetryable(error: unknown): boolean {
-  return ModelshipError.isInstance(error) ? error.code === 'REGISTRY_UNAVAILABLE' && error.retryable : true;
+  if (ModelshipError.isInstance(error)) return error.retryable && TRANSIENT_CODES.has(error.code);
+  return isNetworkFailure(error);
 }
 
 /** Whether the connection was refused, i.e. the request never reached the server (safe to resend a mutation). */

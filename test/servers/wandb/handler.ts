@@ -37,6 +37,11 @@ export interface WandbState {
   artifacts: ArtifactState;
   /** Set by the server: its own URL, for upload links. */
   url?: string;
+  /**
+   * Fields of `Project` this server's schema lacks (an older W&B Server): a query calling one (`field(…)`) is
+   * refused before it runs, as GraphQL servers do, with HTTP 400 and `errors[]` "Cannot query field …".
+   */
+  projectLacks?: readonly string[];
 }
 
 export function createWandbState(apiKey = 'test-key'): WandbState {
@@ -55,6 +60,11 @@ export function parseWandbJson(line: string): Record<string, unknown> {
 function graphql(state: WandbState, body: { query?: string; variables?: Record<string, unknown> }): { status: number; body: unknown; operation?: string } {
   const operation = /(?:mutation|query)\s+(\w+)/.exec(body.query ?? '')?.[1];
   const v = body.variables ?? {};
+  const lacking = state.projectLacks?.find((field) => new RegExp(`\\b${field}\\s*\\(`).test(body.query ?? ''));
+  if (lacking !== undefined) {
+    const message = `Cannot query field "${lacking}" on type "Project".`;
+    return { status: 400, ...(operation === undefined ? {} : { operation }), body: { errors: [{ message, locations: [{ line: 2, column: 3 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] } };
+  }
   const artifact = artifactGraphql(state.artifacts, state.url ?? '', operation, v);
   if (artifact !== undefined) return { ...artifact, ...(operation === undefined ? {} : { operation }) };
   if (operation === 'UpsertBucket') {
