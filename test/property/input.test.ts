@@ -71,7 +71,10 @@ describe('toFeeds properties', () => {
       fc.property(mutated, ({ spec, shape, flat, at, bad }) => {
         const values = flat.slice();
         values[at] = bad;
-        for (const input of [nest(values, shape), { data: values, shape }]) {
+        // With an undeclared shape and a single element, a nested `[]` in its place is a valid empty tensor
+        // ([[]] is shape [1, 0]), so only the flat form is wrong there.
+        const emptyIsValid = Array.isArray(bad) && spec.shape === null && flat.length === 1;
+        for (const input of emptyIsValid ? [{ data: values, shape }] : [nest(values, shape), { data: values, shape }]) {
           const error = thrown(() => toFeeds(one(spec), byName(spec, input)));
           expect(isCode(error, 'INVALID_INPUT')).toBe(true);
         }
