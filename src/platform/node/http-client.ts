@@ -83,7 +83,8 @@ export function failure(error: unknown, signal: AbortSignal | undefined, what: s
 }
 
 /**
- * Runs `attempt` until it succeeds, retrying retryable failures with exponential backoff and jitter.
+ * Runs `attempt` until it succeeds, retrying transient failures ({@link isRetryable}: unavailable, a network
+ * failure) with exponential backoff and jitter; any other error, an adapter's own included, is thrown at once.
  * `attempt` receives the retry number; a failure may carry `retryAfterMs` in its details (from `Retry-After`).
  * `madeProgress()` (optional) resets the budget, so a long download over a flaky link keeps going as long as
  * each try gets further.

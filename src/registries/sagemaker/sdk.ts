@@ -65,7 +65,8 @@ export function createAwsCall(config: Pick<HttpClientConfig, 'timeoutMs' | 'retr
         return await send(timer.signal);
       } catch (error) {
         if (options.signal?.aborted) throw failure(error, options.signal, what);
-        if (isAwsNotFound(error)) throw error; // mapped by the caller, which knows what was missing
+        // Mapped by the caller, which knows what was missing. Raw, it is final: withRetries retries only network failures.
+        if (isAwsNotFound(error)) throw error;
         throw awsError(error, what);
       } finally {
         timer.done();
