@@ -192,23 +192,20 @@ function readNodeBody(req: IncomingMessage, limit: number, budget: BodyBudget | 
       if (first === undefined) first = chunk;
       else (chunks ??= [first]).push(chunk);
     };
-    req.on('data', onData);
-    req.on('end', () => {
+    // One listener for 'end' (no argument) and 'error' (the cause): no more closures per request than before.
+    const settle = (cause?: unknown): void => {
       if (budget !== undefined) budget.inFlight -= held;
       held = 0;
-      const body = chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0));
+      const body = cause === undefined ? (chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0))) : undefined;
       // The listeners stay on the request until it is collected; they should not keep the body alive with it.
       first = undefined;
       chunks = undefined;
-      resolve(body);
-    });
-    req.on('error', (cause) => {
-      if (budget !== undefined) budget.inFlight -= held;
-      held = 0;
-      first = undefined;
-      chunks = undefined;
-      reject(bodyCutShort(req, cause));
-    });
+      if (body === undefined) reject(bodyCutShort(req, cause));
+      else resolve(body);
+    };
+    req.on('data', onData);
+    req.on('end', settle);
+    req.on('error', settle);
   });
 }
 
