@@ -41,6 +41,27 @@ function countsAsFailure(error: ModelshipError): boolean {
   return error.httpStatus >= 500 && error.code !== 'DEADLINE_EXCEEDED';
 }
 
+/**
+ * What a version answered, and the way back for a failure to send it: a class rather than an object with a
+ * closure, so the hot path allocates what it did before (one object per answer).
+ */
+class SlotAnswer implements VersionedPrediction {
+  readonly outputs: VersionedPrediction['outputs'];
+  readonly version: string;
+  readonly #slot: VersionSlot;
+
+  constructor(slot: VersionSlot, outputs: VersionedPrediction['outputs']) {
+    this.#slot = slot;
+    this.outputs = outputs;
+    this.version = slot.version;
+  }
+
+  /** The success recorded when the version answered becomes an error (if the failure is a server-side one). */
+  answerFailed(error: unknown): void {
+    if (countsAsFailure(toModelshipError(error))) this.#slot.window.answerFailed();
+  }
+}
+
 class RoutedDeployment implements Deployment {
   readonly kind = 'deployment';
   readonly routed = true;
@@ -191,7 +212,7 @@ class RoutedDeployment implements Deployment {
         this.#telemetry.request(slot.version, role, timed ? ms / 1000 : undefined);
         if (slot === this.#canary?.slot && this.#progressive) this.#progressive.served++;
         this.#mirrorAfter(slot, input, outputs);
-        return { outputs, version: slot.version };
+        return new SlotAnswer(slot, outputs);
       },
       (error: unknown) => {
         done();

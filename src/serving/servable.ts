@@ -46,6 +46,12 @@ export interface VersionedPrediction {
   readonly outputs: PredictOutputs;
   /** The version that answered (a deployment routes between several). */
   readonly version: string;
+  /**
+   * Called by whatever turns the prediction into an answer (the HTTP routes) when that fails after the version
+   * answered, e.g. an output the protocol cannot encode: a deployment then counts the request as an error, so
+   * its stats and guardrails see the 500 the caller got.
+   */
+  answerFailed?(error: unknown): void;
 }
 
 /** `predict` options of something that routes between versions. */

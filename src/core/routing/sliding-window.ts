@@ -81,6 +81,14 @@ export class SlidingWindow {
     }
   }
 
+  /**
+   * A request already recorded as answered whose answer could not be sent after all (the HTTP layer failed to
+   * encode it): it becomes an error. Its latency sample stays; it measured the version, which did answer.
+   */
+  answerFailed(): void {
+    this.#current().errors++;
+  }
+
   /** One comparison with another version's answer. */
   compare(agreed: boolean): void {
     const b = this.#current();

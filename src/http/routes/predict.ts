@@ -1,5 +1,5 @@
 import { ModelshipError } from '../../errors/index.js';
-import { predictVersioned, type Servable } from '../../serving/servable.js';
+import { predictVersioned, type Servable, type VersionedPrediction } from '../../serving/servable.js';
 import type { OutboundResponse } from '../exchange.js';
 import { predictOptions, VERSION_HEADER, type RouteContext } from '../route-context.js';
 import { json } from '../responses.js';
@@ -45,7 +45,22 @@ function startPredict(ctx: RouteContext, model: Servable, body: unknown): Promis
   return predictVersioned(model, body.inputs as never, {
     ...predictOptions(ctx),
     ...(outputs === undefined ? {} : { outputs }),
-  }).then(({ outputs: result, version }) => json({ model: name, version, outputs: result }, 200, { [VERSION_HEADER]: version }));
+  }).then((answer) => {
+    try {
+      return json({ model: name, version: answer.version, outputs: answer.outputs }, 200, { [VERSION_HEADER]: answer.version });
+    } catch (error) {
+      throw unanswered(answer, error);
+    }
+  });
+}
+
+/**
+ * Tells a deployment that the answer its version gave could not be sent (an output the protocol cannot
+ * encode), so the 500 the caller gets counts against that version; returns the error to throw.
+ */
+export function unanswered(answer: VersionedPrediction, error: unknown): unknown {
+  answer.answerFailed?.(error);
+  return error;
 }
 
 /** A model's description for `GET /models` and `GET /models/{name}`. */

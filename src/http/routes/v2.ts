@@ -4,7 +4,7 @@ import type { OutboundResponse } from '../exchange.js';
 import { predictOptions, requireMethod, VERSION_HEADER, type RouteContext } from '../route-context.js';
 import { decodeOipInputs, encodeOipOutput, toOipTensorMetadata } from '../oip-codec.js';
 import { json } from '../responses.js';
-import { readRequestedOutputs } from './predict.js';
+import { readRequestedOutputs, unanswered } from './predict.js';
 
 declare const MODELSHIP_VERSION: string | undefined;
 const SERVER_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION : '0.0.0-dev';
@@ -89,16 +89,21 @@ function startInfer(ctx: RouteContext, model: Servable, body: unknown): Promise<
   return predictVersioned(model, inputs, {
     ...predictOptions(ctx),
     ...(outputs === undefined ? {} : { outputs }),
-  }).then(({ outputs: result, version }) =>
-    json(
-      {
-        model_name: name,
-        model_version: version,
-        id: id ?? globalThis.crypto.randomUUID(),
-        outputs: Object.entries(result).map(([n, t]) => encodeOipOutput(n, t)),
-      },
-      200,
-      { [VERSION_HEADER]: version },
-    ),
-  );
+  }).then((answer) => {
+    const version = answer.version;
+    try {
+      return json(
+        {
+          model_name: name,
+          model_version: version,
+          id: id ?? globalThis.crypto.randomUUID(),
+          outputs: Object.entries(answer.outputs).map(([n, t]) => encodeOipOutput(n, t)),
+        },
+        200,
+        { [VERSION_HEADER]: version },
+      );
+    } catch (error) {
+      throw unanswered(answer, error);
+    }
+  });
 }
