@@ -4,7 +4,7 @@ import type { PredictInput } from '../core/input.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from '../serving/servable.js';
 import { parseOptions } from '../core/options.js';
 import { sageMakerVersionSchema, type SageMakerVersion } from './deployment-options.js';
-import { v2Outputs, v2Request } from './remote-version.js';
+import { remoteSignal, v2Outputs, v2Request } from './remote-version.js';
 
 async function loadRuntime(): Promise<typeof Runtime> {
   try {
@@ -99,8 +99,8 @@ export async function createSageMakerVersion(options: SageMakerVersion): Promise
     },
     async predict(input: PredictInput, options: PredictOptions = {}): Promise<PredictOutputs> {
       if (state !== 'ready') throw new ModelshipError('NOT_READY', `${where} is closed.`);
+      const signal = remoteSignal(options);
       const body = JSON.stringify(v2Request(signature, input, options.outputs));
-      const signal = options.deadlineMs === undefined ? options.signal : AbortSignal.any([AbortSignal.timeout(options.deadlineMs), ...(options.signal ? [options.signal] : [])]);
       return v2Outputs(await invoke(body, signal), where);
     },
     ready: () => Promise.resolve(),
