@@ -310,6 +310,7 @@ class LoadedModel implements Model {
     await this.#ready.catch(() => undefined);
     // Everything accepted before close() is answered: queued requests still run, then the workers stop.
     await this.#batcher.drain();
+    this.#batcher.close();
     if (!wasFailed && !this.#failure) await this.#session.release();
     this.#telemetry.close();
     this.#state = 'closed';

@@ -3,12 +3,15 @@
  * deterministic. The executor computes y = x * 10 + row, so a request that got another request's rows back
  * would be caught.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { loadModel, silentLogger } from 'modelship';
 import { Batcher, type BatchExecutor, type BatcherConfig } from '../../src/core/batching/index.js';
 import { BatchBuffers, MAX_POOLED_BYTES } from '../../src/core/batching/batch-buffers.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import type { TensorLike } from '../../src/spec/tensor.js';
 import { rejection } from '../helpers/errors.js';
+import { addOneModel, tempFile } from '../helpers/models.js';
 
 type Feeds = Readonly<Record<string, TensorLike>>;
 
@@ -399,5 +402,38 @@ describe('batch input memory', () => {
     expect(huge.length).toBe(8);
     buffers.give(huge);
     expect(buffers.take('float32', 8, MAX_POOLED_BYTES / 4 + 1).buffer).not.toBe(huge.buffer);
+  });
+});
+
+describe('abort listeners', () => {
+  it('a closed model leaves no listener on the signals it saw (a keep-alive connection outliving a reloaded model)', async () => {
+    const connection = new AbortController();
+    const other = new AbortController();
+    const model = await loadModel(await tempFile(addOneModel()), { workers: 1, logger: silentLogger });
+    for (let i = 0; i < 3; i++) await model.predict([[1, 2, 3, 4]], { signal: connection.signal });
+    await model.predict([[1, 2, 3, 4]], { signal: other.signal });
+    // One listener per signal while the model is open, however many requests shared it.
+    expect(getEventListeners(connection.signal, 'abort')).toHaveLength(1);
+    await model.close();
+    expect(getEventListeners(connection.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('close() takes the listeners off after a drain, and an aborted signal forgotten earlier is no trouble', async () => {
+    const executor = new ManualExecutor();
+    const batcher = new Batcher(executor, config({ enabled: false }));
+    const live = new AbortController();
+    const aborted = new AbortController();
+    const first = batcher.submit(rowsOf(1, 1), { signal: live.signal });
+    const second = batcher.submit(rowsOf(2, 1), { signal: aborted.signal });
+    aborted.abort();
+    expect((await rejection(second)).code).toBe('ABORTED');
+    (await executor.started(1)).release();
+    await first;
+    expect(getEventListeners(live.signal, 'abort')).toHaveLength(1);
+    await batcher.drain();
+    batcher.close();
+    expect(getEventListeners(live.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(aborted.signal, 'abort')).toHaveLength(0);
   });
 });

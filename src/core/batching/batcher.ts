@@ -78,9 +78,10 @@ interface Pending {
   nextWatcher: Pending | undefined;
 }
 
-/** The requests waiting on one abort signal, as a list threaded through them. */
+/** The requests waiting on one abort signal, as a list threaded through them, and the signal's listener. */
 interface Watchers {
   head: Pending | undefined;
+  readonly onAbort: () => void;
 }
 
 function link(list: Watchers, request: Pending): void {
@@ -122,6 +123,9 @@ export class Batcher {
   #timerAt = Infinity;
   #idle: (() => void)[] = [];
   readonly #bySignal = new WeakMap<AbortSignal, Watchers>();
+  /** The signals listened to, held weakly, so that close() can take the listeners off (see `close`). */
+  #signals: WeakRef<AbortSignal>[] = [];
+  #pruneAt = 64;
   readonly #buffers: BatchBuffers;
 
   constructor(executor: BatchExecutor, config: BatcherConfig, observer: BatcherObserver = {}) {
@@ -250,22 +254,45 @@ export class Batcher {
   #watchersOf(signal: AbortSignal): Watchers {
     let watchers = this.#bySignal.get(signal);
     if (!watchers) {
-      const list: Watchers = { head: undefined };
-      watchers = list;
-      this.#bySignal.set(signal, list);
-      signal.addEventListener(
-        'abort',
-        () => {
+      const list: Watchers = {
+        head: undefined,
+        onAbort: () => {
           this.#bySignal.delete(signal);
           const error = toModelshipError(signal.reason);
           const pending: Pending[] = [];
           for (let r = list.head; r; r = r.nextWatcher) pending.push(r);
           for (const request of pending) this.#fail(request, error);
         },
-        { once: true },
-      );
+      };
+      watchers = list;
+      this.#bySignal.set(signal, list);
+      signal.addEventListener('abort', list.onAbort, { once: true });
+      if (this.#signals.length >= this.#pruneAt) {
+        // Connections come and go: forget signals that were collected or aborted (their listener went with them).
+        this.#signals = this.#signals.filter((ref) => ref.deref()?.aborted === false);
+        this.#pruneAt = Math.max(64, this.#signals.length * 2);
+      }
+      this.#signals.push(new WeakRef(signal));
     }
     return watchers;
+  }
+
+  /**
+   * Takes this batcher's listeners off every signal it saw: the signal of a keep-alive connection outlives the
+   * model it was used with, and the listener would keep the closed model's batcher alive with it. Call after
+   * `drain()`; requests submitted later are watched again.
+   */
+  close(): void {
+    for (const ref of this.#signals) {
+      const signal = ref.deref();
+      const watchers = signal && this.#bySignal.get(signal);
+      if (signal && watchers) {
+        signal.removeEventListener('abort', watchers.onAbort);
+        this.#bySignal.delete(signal);
+      }
+    }
+    this.#signals = [];
+    this.#pruneAt = 64;
   }
 
   /** Settles a request with an error, dropping whatever of it is still queued. */
