@@ -10,6 +10,8 @@ import { REQUEST_TIMED_OUT, requestTimeout, type BodyBudget, type TimedSocket } 
 export interface ToWebRequestOptions {
   /** A body already read by earlier middleware (e.g. `express.json()`), re-serialized as JSON. */
   readonly parsedBody?: unknown;
+  /** Builds the request without its body, for an answer that never reads it (node drops or refuses it). */
+  readonly withoutBody?: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
   });
   const method = req.method ?? 'GET';
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: controller.signal };
-  if (method !== 'GET' && method !== 'HEAD') {
+  if (method !== 'GET' && method !== 'HEAD' && options.withoutBody !== true) {
     if (options.parsedBody !== undefined) {
       // The original Content-Type stays, so a form that a urlencoded parser consumed is still refused with 415.
       init.body = JSON.stringify(options.parsedBody);
@@ -159,7 +161,10 @@ function readNodeBody(req: IncomingMessage, limit: number, budget: BodyBudget | 
   if (budget !== undefined) {
     const declared = Number(req.headers['content-length'] ?? 0) || 0;
     // Refused before a byte of it is read; the answer closes the connection (see sendResponse).
-    if (!budget.admits(declared, limit)) return Promise.reject(budget.refusal(limit));
+    if (!budget.admits(declared, limit)) {
+      (req as RefusableRequest)[BODY_REFUSED] = true;
+      return Promise.reject(budget.refusal(limit));
+    }
     held = declared;
     budget.inFlight += held;
   }
@@ -180,6 +185,7 @@ function readNodeBody(req: IncomingMessage, limit: number, budget: BodyBudget | 
       if (refusal !== undefined) {
         req.off('data', onData);
         // Stop buffering, discard the rest; the answer closes the connection (see sendResponse).
+        (req as RefusableRequest)[BODY_REFUSED] = true;
         req.resume();
         first = undefined;
         chunks = undefined;
@@ -224,8 +230,65 @@ function bodyCutShort(req: IncomingMessage, cause: unknown): ModelshipError {
  */
 export function sendResponse(req: IncomingMessage, res: ServerResponse, response: OutboundResponse, last = false): void {
   const headers: Record<string, string | number> = { ...response.headers, 'content-length': Buffer.byteLength(response.body) };
-  // A body we stopped reading (too large) cannot be followed by another request on this connection.
-  if (last || !req.complete) headers.connection = 'close';
+  if (last || answerEndsConnection(req)) headers.connection = 'close';
   res.writeHead(response.status, headers);
   res.end(req.method === 'HEAD' ? undefined : response.body);
 }
+
+const BODY_REFUSED = Symbol('modelship.bodyRefused');
+type RefusableRequest = IncomingMessage & { [BODY_REFUSED]?: boolean };
+
+/**
+ * Unread request bytes node may read and drop after an early answer (a 404 or 405 sent without reading the
+ * body), keeping the connection alive: closing it instead, with those bytes unread, makes the kernel answer
+ * with a reset that can destroy the answer before the client reads it (the HTTP fuzz test saw it).
+ */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * Whether the answer to `req` must be its connection's last: a body we stopped reading (too large), or an
+ * unread one too large to read past. Such a connection is then closed after the answer, not before the client
+ * has read it (see lingerBeforeClosing).
+ */
+export function answerEndsConnection(req: IncomingMessage): boolean {
+  if (req.complete || drainable(req)) return false;
+  lingerBeforeClosing(req.socket);
+  return true;
+}
+
+function drainable(req: IncomingMessage): boolean {
+  if ((req as RefusableRequest)[BODY_REFUSED] === true) return false;
+  const declared = req.headers['content-length'];
+  return declared !== undefined && Number(declared) <= DRAIN_LIMIT_BYTES;
+}
+
+/** How long a closing connection keeps reading (and dropping) what the client still sends. */
+const LINGER_MS = 2_000;
+const LINGERING = Symbol('modelship.lingering');
+type LingeringSocket = Socket & { [LINGERING]?: boolean; destroySoon?: () => void };
+
+/**
+ * A lingering close, as nginx and Apache do it: node ends a `Connection: close` exchange with
+ * `socket.destroySoon()`, which closes the socket as soon as the answer is written, while the client may still
+ * be sending its body; the unread bytes turn the close into a reset, and the client often loses the answer
+ * (a 413 it never sees). Instead, the answer and a FIN go out, what still arrives is read and dropped, and the
+ * socket is destroyed when the client closes its side or after {@link LINGER_MS}.
+ */
+function lingerBeforeClosing(socket: Socket | null): void {
+  const s = socket as LingeringSocket | null;
+  if (s === null || s[LINGERING] === true || typeof s.destroySoon !== 'function') return;
+  s[LINGERING] = true;
+  s.destroySoon = function (this: LingeringSocket): void {
+    // No more requests are parsed from this connection: its bytes are dropped.
+    this.removeAllListeners('data');
+    this.on('data', discard);
+    this.once('end', () => this.destroy());
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.end();
+    this.resume();
+  };
+}
+
+function discard(): void {}

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { ModelshipError } from '../../errors/index.js';
 import { DISPATCH, type Dispatch, type ModelshipHandler } from '../handler.js';
 import { BodyBudget, onClientError } from './request-limits.js';
-import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
+import { answerEndsConnection, fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 import { parseServeOptions, type ServeOptions } from './serve-options.js';
 import { shutDown } from './shutdown.js';
 
@@ -55,8 +55,10 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
           if (response) return sendResponse(req, res, response, closing !== undefined);
           if (closing) res.setHeader('connection', 'close');
           if (options.fallback) return options.fallback(req, res);
-          // Not one of ours: the handler's own 404.
-          return handler(toWebRequest(req, res)).then((r) => sendWebResponse(res, r, req.method));
+          // Not one of ours: the handler's own 404, which never reads the body. node drops a small unread body
+          // after the answer and keeps the connection; a large one ends it.
+          if (answerEndsConnection(req)) res.setHeader('connection', 'close');
+          return handler(toWebRequest(req, res, { withoutBody: true })).then((r) => sendWebResponse(res, r, req.method));
         })
       : handler(toWebRequest(req, res)).then((response) => {
           if (closing) res.setHeader('connection', 'close');
