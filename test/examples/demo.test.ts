@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/models.js';
+import { until } from '../helpers/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -42,6 +43,16 @@ async function stop(run: DemoRun): Promise<void> {
   const exited = once(run.child, 'exit');
   process.kill(-(run.child.pid as number), 'SIGTERM');
   await exited;
+  // npm exits first; the demo's server drains (an idle keep-alive connection may still get one answer) and
+  // exits after it. Wait until no process of the group is left.
+  await until(() => {
+    try {
+      process.kill(-(run.child.pid as number), 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 'the demo\'s processes to exit');
   await expect(fetch(`${run.url}/healthz`)).rejects.toThrow();
 }
 
