@@ -1,16 +1,17 @@
 /**
  * Import direction (CONVENTIONS.md):
- *   spec, errors ← core ← platform, telemetry ← backends, registries, tracking ← serving, routing ← http, cli ← entries
+ *   spec, errors ← core ← platform, telemetry ← clients ← backends, registries, tracking ← serving, routing ← http, cli ← entries
  * Each rule forbids a layer from importing the layers that build on it, plus cycles and node: built-ins in
  * runtime-agnostic code.
  */
 const layer = (name) => `^src/${name}/`;
 const above = {
-  spec: ['errors', 'core', 'platform', 'telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  errors: ['spec', 'core', 'platform', 'telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  core: ['platform', 'telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  platform: ['telemetry', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  telemetry: ['platform', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  spec: ['errors', 'core', 'platform', 'telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  errors: ['spec', 'core', 'platform', 'telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  core: ['platform', 'telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  platform: ['telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  telemetry: ['platform', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  clients: ['backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
   backends: ['registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
   registries: ['backends', 'tracking', 'serving', 'routing', 'http', 'cli'],
   tracking: ['backends', 'registries', 'serving', 'routing', 'http', 'cli'],

@@ -14,7 +14,7 @@ import { REMOTE_DEFAULTS } from '../remote/remote-options.js';
 import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
 import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
 import { artifactDir } from './artifacts.js';
-import { mlflowAuth } from './auth.js';
+import { mlflowAuth } from '../../clients/mlflow/auth.js';
 import { onnxDataFile, parseMlmodel } from './mlmodel.js';
 import { parseMlflowRegistryOptions, type MlflowRegistryOptions } from './mlflow-registry-options.js';
 import { assertMlflowAlias, parseMlflowRef } from './model-uri.js';

@@ -1,7 +1,7 @@
 import { createTrackerHttp } from '../http.js';
 import { createSpooledTracker, type SpooledTracker } from '../spool/spooled-tracker.js';
 import { SPOOL_DEFAULTS } from '../spool/spool-options.js';
-import { mlflowAuth, type MlflowCredentials } from './auth.js';
+import { mlflowAuth, type MlflowCredentials } from '../../clients/mlflow/auth.js';
 import { createMlflowTransport } from './mlflow-transport.js';
 import { parseMlflowTrackerOptions, type MlflowTrackerOptions } from './mlflow-tracker-options.js';
 

@@ -1,3 +1,4 @@
+/** How MLflow clients authenticate: one rule set for the registry adapter and the tracker (src/clients: one connection module per vendor). */
 /** Credentials given to an MLflow client explicitly (options); the environment and the URI fill in the rest. */
 export interface MlflowCredentials {
   readonly token?: string | undefined;
