@@ -1,17 +1,18 @@
 /**
  * Import direction (CONVENTIONS.md):
- *   spec, errors ← core ← platform, telemetry ← clients ← backends, registries, tracking ← serving, routing ← http, cli ← entries
+ *   spec, errors ← core ← platform, telemetry ← clients, lineage ← backends, registries, tracking ← serving, routing ← http, cli ← entries
  * Each rule forbids a layer from importing the layers that build on it, plus cycles and node: built-ins in
  * runtime-agnostic code.
  */
 const layer = (name) => `^src/${name}/`;
 const above = {
-  spec: ['errors', 'core', 'platform', 'telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  errors: ['spec', 'core', 'platform', 'telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  core: ['platform', 'telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  platform: ['telemetry', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  telemetry: ['platform', 'clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
-  clients: ['backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  spec: ['errors', 'core', 'platform', 'telemetry', 'clients', 'lineage', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  errors: ['spec', 'core', 'platform', 'telemetry', 'clients', 'lineage', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  core: ['platform', 'telemetry', 'clients', 'lineage', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  platform: ['telemetry', 'clients', 'lineage', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  telemetry: ['platform', 'clients', 'lineage', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  clients: ['lineage', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
+  lineage: ['clients', 'backends', 'registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
   backends: ['registries', 'tracking', 'serving', 'routing', 'http', 'cli'],
   registries: ['backends', 'tracking', 'serving', 'routing', 'http', 'cli'],
   tracking: ['backends', 'registries', 'serving', 'routing', 'http', 'cli'],
@@ -38,10 +39,10 @@ module.exports = {
     },
     {
       name: 'no-node-in-agnostic-layers',
-      comment: 'spec, errors, core, telemetry, the fetch-style http core and the browser code run in browsers',
+      comment: 'spec, errors, core, telemetry, the fetch-style http core, the pure parts of features and the browser code run in browsers',
       severity: 'error',
       from: {
-        path: '^src/(spec|errors|core|telemetry|platform/browser|backends/(onnx-common|onnx-web|web-worker))/|^src/http/(?!node/)|^src/serving/browser-|^src/(browser|load-model\\.browser)\\.ts$',
+        path: '^src/(spec|errors|core|telemetry|platform/browser|backends/(onnx-common|onnx-web|web-worker)|serving/batching|routing/policy|lineage/(?!node/))/|^src/tracking/(records|validate)\\.ts$|^src/http/(?!node/)|^src/serving/browser-|^src/(browser|load-model\\.browser)\\.ts$',
       },
       to: { dependencyTypes: ['core'] },
     },

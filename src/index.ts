@@ -24,7 +24,7 @@ export { redactUrl } from './core/redact.js';
 export { isRemoteRef, parseRemoteRef, type RemoteRef } from './core/remote-ref.js';
 export { createHandler, type ModelshipHandler } from './http/handler.js';
 export { DEFAULT_MAX_BODY_BYTES, type HandlerOptions } from './http/handler-options.js';
-export { toOipDatatype } from './http/oip-codec.js';
+export { toOipDatatype } from './core/oip-datatype.js';
 export { loadModelWith, type ServingRuntime, type ModelRef, type FetchUrlRequest } from './serving/load-model.js';
 export type { LoadModelOptions } from './serving/load-model-options.js';
 export { createModel, type Model, type ModelSourceInfo, type CreateModelInit } from './serving/model.js';
@@ -55,5 +55,5 @@ export {
   type RemoteVersion,
   type SageMakerVersion,
 } from './routing/index.js';
-export type { AgreementRule, WindowStats, GuardrailBreach } from './core/routing/index.js';
+export type { AgreementRule, WindowStats, GuardrailBreach } from './routing/policy/index.js';
 export type * from './spec/index.js';

@@ -9,7 +9,7 @@ import { errorResponse, json } from './responses.js';
 import { requireMethod, type RouteContext } from './route-context.js';
 import { describeModel, handlePredict } from './routes/predict.js';
 import { handleAdmin } from './routes/admin.js';
-import { handleV2 } from './routes/v2.js';
+import { handleV2 } from './oip/routes.js';
 
 /**
  * Where the node:http server and the Express middleware find the request-level entry of a handler made by

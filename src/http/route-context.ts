@@ -1,4 +1,4 @@
-import type { Priority } from '../core/batching/index.js';
+import type { Priority } from '../serving/batching/index.js';
 import { parseDeadlineHeader } from '../core/deadline.js';
 import type { RoutedPredictOptions } from '../serving/servable.js';
 import type { InboundRequest } from './exchange.js';

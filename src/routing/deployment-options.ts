@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOptions } from '../core/options.js';
-import type { AgreementRule } from '../core/routing/index.js';
+import type { AgreementRule } from './policy/index.js';
 import type { Logger } from '../serving/logger.js';
 import type { RegistryAdapter } from '../spec/registry.js';
 import type { TrackingClient } from '../spec/tracking.js';

@@ -1,4 +1,4 @@
-import type { GuardrailBreach, WindowStats } from '../core/routing/index.js';
+import type { GuardrailBreach, WindowStats } from './policy/index.js';
 import type { ModelshipError } from '../errors/index.js';
 import type { RoutedServable } from '../serving/servable.js';
 import type { MirrorStats } from './mirror.js';

@@ -9,7 +9,7 @@ import {
   signatureIncompatibilities,
   type AgreementRule,
   type GuardrailLimits,
-} from '../core/routing/index.js';
+} from './policy/index.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import { defaultLogger, type Logger } from '../serving/logger.js';
 import type { ModelState, RoutedPredictOptions, ServableModel, VersionedPrediction } from '../serving/servable.js';

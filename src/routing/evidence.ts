@@ -1,4 +1,4 @@
-import type { WindowStats } from '../core/routing/index.js';
+import type { WindowStats } from './policy/index.js';
 import { toModelshipError } from '../errors/index.js';
 import type { Logger } from '../serving/logger.js';
 import type { TrackingClient, TrackingRun } from '../spec/tracking.js';

@@ -1,4 +1,4 @@
-import { agrees, type AgreementRule } from '../core/routing/index.js';
+import { agrees, type AgreementRule } from './policy/index.js';
 import type { PredictInput } from '../core/input.js';
 import { toModelshipError } from '../errors/index.js';
 import type { Logger } from '../serving/logger.js';

@@ -4,7 +4,7 @@ import { clipName } from '../core/echo.js';
 import { parseOptions } from '../core/options.js';
 import { redactUrl } from '../core/redact.js';
 import { MAX_RANK, toFeeds, type PredictInput } from '../core/input.js';
-import { fromOipDatatype, toOipDatatype } from '../core/oip-codec.js';
+import { fromOipDatatype, toOipDatatype } from '../core/oip-datatype.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from '../serving/servable.js';

@@ -1,4 +1,4 @@
-import { quantile } from '../core/routing/index.js';
+import { quantile } from './policy/index.js';
 import type { PredictInput } from '../core/input.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { PredictOutputs, ServableModel } from '../serving/servable.js';

@@ -1,4 +1,4 @@
-import { SlidingWindow } from '../core/routing/index.js';
+import { SlidingWindow } from './policy/index.js';
 import type { ServableModel } from '../serving/servable.js';
 
 /** One loaded version inside a deployment: the model, its window, and the requests it still owes an answer. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { batchingOptionsSchema } from '../core/batching/index.js';
+import { batchingOptionsSchema } from './batching/index.js';
 import { parseOptions } from '../core/options.js';
 import type { DownloadProgress, RegistryAdapter, RegistryWarning } from '../spec/registry.js';
 import { remoteOptionsShape } from '../registries/remote/remote-options.js';

@@ -1,13 +1,13 @@
 import { sha256Hex } from '../core/digest.js';
 import { redactUrl } from '../core/redact.js';
-import { assertNotPointer } from '../core/lineage/pointer.js';
+import { assertNotPointer } from '../core/lfs-pointer.js';
 import { isPathRef } from '../core/ref.js';
 import { isRemoteRef } from '../core/remote-ref.js';
 import { ModelshipError } from '../errors/index.js';
 import type { InferenceBackend } from '../spec/backend.js';
 import type { ModelLineage } from '../spec/lineage.js';
 import type { DownloadProgress, RegistryAdapter, RegistryCallOptions, RegistryWarning, ResolvedModel } from '../spec/registry.js';
-import { isBatchable, resolveBatching } from '../core/batching/index.js';
+import { isBatchable, resolveBatching } from './batching/index.js';
 import { withLoadSpan } from '../telemetry/index.js';
 import { parseLoadModelOptions, type LoadModelOptions, type ParsedLoadModelOptions } from './load-model-options.js';
 import { defaultLogger } from './logger.js';

@@ -1,4 +1,4 @@
-import { Batcher, isBatchable, resolveBatching, type BatcherConfig } from '../core/batching/index.js';
+import { Batcher, isBatchable, resolveBatching, type BatcherConfig } from './batching/index.js';
 import { allocate, elementCount } from '../core/dtype.js';
 import { DEFAULT_MAX_ROWS, toFeeds, type InputLimits, type PredictInput } from '../core/input.js';
 import { MAX_DEADLINE_MS } from '../core/deadline.js';

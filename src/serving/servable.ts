@@ -1,4 +1,4 @@
-import type { Priority } from '../core/batching/index.js';
+import type { Priority } from './batching/index.js';
 import type { PredictInput } from '../core/input.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelSignature } from '../spec/tensor.js';

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../core/tracking/backoff.js';
+import { parseRetryAfter } from './backoff.js';
 import { ModelshipError } from '../errors/index.js';
 
 /** A `fetch` implementation; the global one unless a client is given another (a proxy agent, a test double). */

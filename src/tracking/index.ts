@@ -9,4 +9,4 @@ export { createMlflowTracker, type MlflowTracker, type MlflowTrackerOptions } fr
 export { createWandbTracker, type WandbTracker, type WandbTrackerOptions } from './wandb/index.js';
 export type { SpooledTracker, TrackerStats } from './spool/spooled-tracker.js';
 export type { FetchLike } from './http.js';
-export { collectLineage, type CollectLineageOptions } from './lineage/index.js';
+export { collectLineage, type CollectLineageOptions } from '../lineage/node/index.js';

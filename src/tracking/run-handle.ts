@@ -1,5 +1,5 @@
-import { validateArtifactPath, validateMetrics, validateParams, validateTags } from '../core/tracking/validate.js';
-import type { NewSpoolRecord } from '../core/tracking/records.js';
+import { validateArtifactPath, validateMetrics, validateParams, validateTags } from './validate.js';
+import type { NewSpoolRecord } from './records.js';
 import { ModelshipError } from '../errors/index.js';
 import type { RemoteRunRef, RunEndStatus, TrackingRun } from '../spec/tracking.js';
 

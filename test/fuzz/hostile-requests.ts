@@ -3,7 +3,7 @@
  * headers, content types, and bodies that are truncated, binary, deeply nested, full of number literals JSON
  * cannot hold, prototype keys, wrong dtypes and wrong shapes. The same seed gives the same requests.
  */
-import { seededRandom } from '../../src/core/routing/hash.js';
+import { seededRandom } from '../../src/routing/policy/hash.js';
 
 /** One generated request. */
 export interface FuzzRequest {

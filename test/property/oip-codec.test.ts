@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeOipInputs, encodeOipOutput, toOipDatatype } from '../../src/core/oip-codec.js';
+import { decodeOipInputs, encodeOipOutput } from '../../src/http/oip/codec.js';
+import { toOipDatatype } from '../../src/core/oip-datatype.js';
 import { toFeeds } from '../../src/core/input.js';
 import { Tensor } from '../../src/core/tensor.js';
 import type { ModelSignature, TensorLike, TensorSpec } from '../../src/spec/tensor.js';

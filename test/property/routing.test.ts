@@ -4,8 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hash53, seededRandom, unitHash } from '../../src/core/routing/hash.js';
-import { pickByKey, pickByWeight, type WeightedTarget } from '../../src/core/routing/weighted-choice.js';
+import { hash53, seededRandom, unitHash } from '../../src/routing/policy/hash.js';
+import { pickByKey, pickByWeight, type WeightedTarget } from '../../src/routing/policy/weighted-choice.js';
 
 /** How a deployment builds its targets (see `Deployment#route`): ids are roles, weights sum to 1. */
 const split = (canary: number): WeightedTarget<string>[] => [

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeploymentWith, loadModel, silentLogger, type ServableModel } from 'modelship';
-import { toOipDatatype } from '../../src/core/oip-codec.js';
+import { toOipDatatype } from '../../src/core/oip-datatype.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import { createSageMakerVersion } from '../../src/routing/sagemaker-version.js';
 import { deploymentRegistry, digits, loaderWith } from '../helpers/deployments.js';

@@ -1,7 +1,7 @@
 import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SpoolRecord } from '../../src/core/tracking/records.js';
+import type { SpoolRecord } from '../../src/tracking/records.js';
 import type { ModelshipError } from '../../src/errors/index.js';
 import { openSpool } from '../../src/tracking/spool/spool.js';
 import { tempDir } from '../helpers/models.js';

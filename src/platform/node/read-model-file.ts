@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lineage/pointer.js';
+import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lfs-pointer.js';
 import { ModelshipError } from '../../errors/index.js';
 
 // One read call stays well under the 2 GiB a single read may return.

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lineage/pointer.js';
+import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lfs-pointer.js';
 import { assertAlias, assertModelName, parseNamedRef } from '../../core/ref.js';
 import { ModelshipError } from '../../errors/index.js';
 import { readSmallFile } from '../../platform/node/read-model-file.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { sha256Hex } from '../../core/digest.js';
-import { parseLineage } from '../../core/lineage/schema.js';
+import { parseLineage } from '../../lineage/schema.js';
 import { assertAlias, assertModelName } from '../../core/ref.js';
 import { ModelshipError } from '../../errors/index.js';
 import {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256Hex } from '../../core/digest.js';
-import { parseLineage } from '../../core/lineage/schema.js';
+import { parseLineage } from '../../lineage/schema.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelLineage } from '../../spec/lineage.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { SpoolRecord } from '../../core/tracking/records.js';
+import type { SpoolRecord } from '../records.js';
 import { ModelshipError } from '../../errors/index.js';
 import { hasErrnoCode } from '../../platform/node/fs-atomic.js';
 import type { RemoteRunRef } from '../../spec/tracking.js';

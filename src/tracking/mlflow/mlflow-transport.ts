@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { join } from 'node:path';
-import { chunkLogBatch } from '../../core/tracking/mlflow-batch.js';
-import type { SpoolRecord } from '../../core/tracking/records.js';
+import { chunkLogBatch } from './mlflow-batch.js';
+import type { SpoolRecord } from '../records.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { RemoteRunRef } from '../../spec/tracking.js';
 import type { TrackerHttp } from '../http.js';

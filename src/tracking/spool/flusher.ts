@@ -1,5 +1,5 @@
-import { backoffDelay, type BackoffPolicy } from '../../core/tracking/backoff.js';
-import type { SpoolRecord } from '../../core/tracking/records.js';
+import { backoffDelay, type BackoffPolicy } from '../backoff.js';
+import type { SpoolRecord } from '../records.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { hasErrnoCode } from '../../platform/node/fs-atomic.js';
 import type { Spool } from './spool.js';

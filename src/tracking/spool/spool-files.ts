@@ -1,6 +1,6 @@
 import { link, copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeRecord, type SpoolRecord } from '../../core/tracking/records.js';
+import { decodeRecord, type SpoolRecord } from '../records.js';
 import { ModelshipError } from '../../errors/index.js';
 import { hasErrnoCode, readJsonFile, writeFileAtomic } from '../../platform/node/fs-atomic.js';
 

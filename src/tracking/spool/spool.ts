@@ -2,7 +2,7 @@ import { closeSync, fstatSync, fsync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { encodeRecord, type NewSpoolRecord, type SpoolRecord } from '../../core/tracking/records.js';
+import { encodeRecord, type NewSpoolRecord, type SpoolRecord } from '../records.js';
 import { ModelshipError } from '../../errors/index.js';
 import { writeFileAtomic } from '../../platform/node/fs-atomic.js';
 import { listSegments, pad, readAck, readSegment, SPOOL_ACK_FILE, type AckFile } from './spool-files.js';

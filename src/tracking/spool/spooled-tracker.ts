@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { defaultLogger } from '../../core/logger.js';
-import { validateStartRun } from '../../core/tracking/validate.js';
+import { validateStartRun } from '../validate.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { copyFileHashed, writeFileDurable } from '../../platform/node/fs-atomic.js';
 import type { FlushReport, RemoteRunRef, TrackingClient, TrackingRun } from '../../spec/tracking.js';

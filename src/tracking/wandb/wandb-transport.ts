@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { join } from 'node:path';
-import type { SpoolRecord } from '../../core/tracking/records.js';
+import type { SpoolRecord } from '../records.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { RemoteRunRef } from '../../spec/tracking.js';
 import type { TrackerHttp } from '../http.js';

@@ -1,4 +1,4 @@
-import { ModelshipError } from '../../errors/index.js';
+import { ModelshipError } from '../errors/index.js';
 
 /** A Git LFS pointer file: what a checkout without `git lfs pull` leaves in place of the real content. */
 export interface LfsPointer {

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
-import { ModelshipError } from '../../errors/index.js';
-import type { LineageDvcOut } from '../../spec/lineage.js';
+import { ModelshipError } from '../errors/index.js';
+import type { LineageDvcOut } from '../spec/lineage.js';
 
 type Out = { path?: unknown; md5?: unknown; size?: unknown };
 

@@ -1,4 +1,4 @@
-import { storageConstructor } from '../dtype.js';
+import { storageConstructor } from '../../core/dtype.js';
 import type { DType, TensorStorage } from '../../spec/tensor.js';
 
 type NumericDType = Exclude<DType, 'string'>;

@@ -1,4 +1,4 @@
-import type { SpoolRecord } from './records.js';
+import type { SpoolRecord } from '../records.js';
 
 /** `runs/log-batch` limits of an MLflow 2.x server (`mlflow/utils/validation.py`). */
 export const MLFLOW_BATCH_LIMITS = {

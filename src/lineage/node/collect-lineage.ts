@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative, resolve as resolvePath, sep } from 'node:path';
-import { parseDvcFile, parseDvcLock } from '../../core/lineage/dvc.js';
-import { parseLfsPointer } from '../../core/lineage/pointer.js';
-import { parseLineage } from '../../core/lineage/schema.js';
+import { parseDvcFile, parseDvcLock } from '../dvc.js';
+import { parseLfsPointer } from '../../core/lfs-pointer.js';
+import { parseLineage } from '../schema.js';
 import { ModelshipError } from '../../errors/index.js';
 import { hasErrnoCode, sha256File } from '../../platform/node/fs-atomic.js';
 import type { LineageDataset, LineageDvcOut, LineageLfsObject, LineageRun, ModelLineage } from '../../spec/lineage.js';

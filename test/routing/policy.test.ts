@@ -8,7 +8,7 @@ import {
   seededRandom,
   signatureIncompatibilities,
   SlidingWindow,
-} from '../../src/core/routing/index.js';
+} from '../../src/routing/policy/index.js';
 import { Tensor } from '../../src/core/tensor.js';
 
 const split = (w: number) => [

@@ -1,5 +1,5 @@
-import { allocate } from '../dtype.js';
-import { Tensor } from '../tensor.js';
+import { allocate } from '../../core/dtype.js';
+import { Tensor } from '../../core/tensor.js';
 import type { BatchBuffers } from './batch-buffers.js';
 import type { ModelSignature, TensorLike, TensorStorage } from '../../spec/tensor.js';
 

@@ -1,43 +1,15 @@
-import { ModelshipError } from '../errors/index.js';
-import { clipName, quoteName } from './echo.js';
-import { describe } from './input-elements.js';
-import { MAX_RANK, type TensorInputObject } from './input.js';
-import { formatShape } from './signature.js';
-import type { Tensor } from './tensor.js';
-import type { DType, TensorSpec } from '../spec/tensor.js';
-
-/** Open Inference Protocol (KServe v2) datatype names by modelship dtype. */
-const TO_OIP: Record<DType, string> = {
-  bool: 'BOOL',
-  uint8: 'UINT8',
-  uint16: 'UINT16',
-  uint32: 'UINT32',
-  uint64: 'UINT64',
-  int8: 'INT8',
-  int16: 'INT16',
-  int32: 'INT32',
-  int64: 'INT64',
-  float16: 'FP16',
-  float32: 'FP32',
-  float64: 'FP64',
-  string: 'BYTES',
-};
-
-const FROM_OIP = new Map(Object.entries(TO_OIP).map(([k, v]) => [v, k as DType]));
-
-/** The OIP datatype for a dtype (`float32` → `FP32`). */
-export function toOipDatatype(dtype: DType): string {
-  return TO_OIP[dtype];
-}
-
-/** The dtype for an OIP datatype (`FP32` → `float32`), or undefined for one modelship does not know. */
-export function fromOipDatatype(datatype: string): DType | undefined {
-  return FROM_OIP.get(datatype);
-}
+import { ModelshipError } from '../../errors/index.js';
+import { clipName, quoteName } from '../../core/echo.js';
+import { describe } from '../../core/input-elements.js';
+import { MAX_RANK, type TensorInputObject } from '../../core/input.js';
+import { formatShape } from '../../core/signature.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { TensorSpec } from '../../spec/tensor.js';
+import { fromOipDatatype, OIP_DATATYPES, toOipDatatype } from '../../core/oip-datatype.js';
 
 /** OIP metadata for one tensor: dynamic dimensions are -1, an undeclared shape is `[-1]`. */
 export function toOipTensorMetadata(spec: TensorSpec): { name: string; datatype: string; shape: number[] } {
-  return { name: spec.name, datatype: TO_OIP[spec.dtype], shape: spec.shape === null ? [-1] : spec.shape.map((d) => d ?? -1) };
+  return { name: spec.name, datatype: toOipDatatype(spec.dtype), shape: spec.shape === null ? [-1] : spec.shape.map((d) => d ?? -1) };
 }
 
 /** One OIP request input, after JSON parsing. */
@@ -133,17 +105,17 @@ export function decodeOipInputs(inputs: unknown, specs: readonly TensorSpec[]): 
     if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw bad(`${where}.shape must be an array of at most ${MAX_RANK} non-negative integers.`);
     }
-    if (typeof input.datatype !== 'string' || !FROM_OIP.has(input.datatype)) {
-      throw bad(`${where}.datatype must be one of ${[...FROM_OIP.keys()].join(', ')}.`);
+    const dtype = typeof input.datatype === 'string' ? fromOipDatatype(input.datatype) : undefined;
+    if (dtype === undefined) {
+      throw bad(`${where}.datatype must be one of ${OIP_DATATYPES.join(', ')}.`);
     }
     if (!Array.isArray(input.data)) {
       throw bad(`${where}.data must be an array (flat or nested, row-major); binary data is not supported.`);
     }
     if (Object.hasOwn(out, input.name)) throw bad(`${where}: input ${quoteName(input.name)} is given twice.`);
-    const dtype = FROM_OIP.get(input.datatype) as DType;
     const spec = specs.find((s) => s.name === input.name);
     if (spec && spec.dtype !== dtype) {
-      throw bad(`${where}: the model expects datatype ${TO_OIP[spec.dtype]}, got ${input.datatype}.`);
+      throw bad(`${where}: the model expects datatype ${toOipDatatype(spec.dtype)}, got ${input.datatype}.`);
     }
     out[input.name] = { data: rowMajor(input.name, input.data, shape) as number[], shape, dtype };
   }
@@ -152,5 +124,5 @@ export function decodeOipInputs(inputs: unknown, specs: readonly TensorSpec[]): 
 
 /** Encodes one output tensor as an OIP response output (flat row-major `data`). */
 export function encodeOipOutput(name: string, tensor: Tensor): { name: string; shape: number[]; datatype: string; data: unknown[] } {
-  return { name, shape: [...tensor.shape], datatype: TO_OIP[tensor.dtype], data: tensor.toFlatArray() };
+  return { name, shape: [...tensor.shape], datatype: toOipDatatype(tensor.dtype), data: tensor.toFlatArray() };
 }

@@ -1,5 +1,5 @@
 import type { ModelSignature, TensorSpec } from '../../spec/tensor.js';
-import { formatShape } from '../signature.js';
+import { formatShape } from '../../core/signature.js';
 
 function shapesCompatible(a: TensorSpec['shape'], b: TensorSpec['shape']): boolean {
   if (a === null || b === null) return true;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ModelshipError } from '../../errors/index.js';
-import type { ModelLineage } from '../../spec/lineage.js';
+import { ModelshipError } from '../errors/index.js';
+import type { ModelLineage } from '../spec/lineage.js';
 
 const hex = (n: number): RegExp => new RegExp(`^[0-9a-f]{${n}}$`);
 

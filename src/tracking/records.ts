@@ -1,4 +1,4 @@
-import type { RunEndStatus } from '../../spec/tracking.js';
+import type { RunEndStatus } from '../spec/tracking.js';
 
 /**
  * What a network tracker appends to its spool, one JSON line each. `seq` orders records within one spool;

@@ -6,8 +6,8 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { loadModel, silentLogger } from 'modelship';
-import { Batcher, type BatchExecutor, type BatcherConfig } from '../../src/core/batching/index.js';
-import { BatchBuffers, MAX_POOLED_BYTES } from '../../src/core/batching/batch-buffers.js';
+import { Batcher, type BatchExecutor, type BatcherConfig } from '../../src/serving/batching/index.js';
+import { BatchBuffers, MAX_POOLED_BYTES } from '../../src/serving/batching/batch-buffers.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import type { TensorLike } from '../../src/spec/tensor.js';
 import { rejection } from '../helpers/errors.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseDvcFile, parseDvcLock } from '../../src/core/lineage/dvc.js';
-import { detectUnresolvedPointer, parseLfsPointer } from '../../src/core/lineage/pointer.js';
-import { parseLineage } from '../../src/core/lineage/schema.js';
+import { parseDvcFile, parseDvcLock } from '../../src/lineage/dvc.js';
+import { detectUnresolvedPointer, parseLfsPointer } from '../../src/core/lfs-pointer.js';
+import { parseLineage } from '../../src/lineage/schema.js';
 import { addOneModel } from '../helpers/models.js';
 
 const OID = 'a'.repeat(64);

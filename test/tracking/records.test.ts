@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter } from '../../src/core/tracking/backoff.js';
-import { chunkLogBatch, MLFLOW_BATCH_LIMITS } from '../../src/core/tracking/mlflow-batch.js';
-import { decodeRecord, encodeRecord, type SpoolRecord } from '../../src/core/tracking/records.js';
-import { validateMetrics, validateParams, validateStartRun } from '../../src/core/tracking/validate.js';
+import { backoffDelay, parseRetryAfter } from '../../src/tracking/backoff.js';
+import { chunkLogBatch, MLFLOW_BATCH_LIMITS } from '../../src/tracking/mlflow/mlflow-batch.js';
+import { decodeRecord, encodeRecord, type SpoolRecord } from '../../src/tracking/records.js';
+import { validateMetrics, validateParams, validateStartRun } from '../../src/tracking/validate.js';
 
 const metrics = (seq: number, n: number, prefix = 'm'): SpoolRecord => ({
   seq,

@@ -1,5 +1,5 @@
-import { ModelshipError } from '../../errors/index.js';
-import type { LogMetricsOptions, ParamValue, StartRunInput } from '../../spec/tracking.js';
+import { ModelshipError } from '../errors/index.js';
+import type { LogMetricsOptions, ParamValue, StartRunInput } from '../spec/tracking.js';
 
 /**
  * The limits of an MLflow 2.x server (`mlflow/utils/validation.py`), applied by every tracker so that a run

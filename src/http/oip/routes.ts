@@ -2,9 +2,9 @@ import { ModelshipError } from '../../errors/index.js';
 import { predictVersioned, type Servable } from '../../serving/servable.js';
 import type { OutboundResponse } from '../exchange.js';
 import { predictOptions, requireMethod, VERSION_HEADER, type RouteContext } from '../route-context.js';
-import { decodeOipInputs, encodeOipOutput, toOipTensorMetadata } from '../oip-codec.js';
+import { decodeOipInputs, encodeOipOutput, toOipTensorMetadata } from './codec.js';
 import { json } from '../responses.js';
-import { readRequestedOutputs, unanswered } from './predict.js';
+import { readRequestedOutputs, unanswered } from '../routes/predict.js';
 
 declare const MODELSHIP_VERSION: string | undefined;
 const SERVER_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION : '0.0.0-dev';
