@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchKey, concatFeeds, outputsSplittable, releaseFeeds, sliceFeeds, sliceRows } from '../../src/serving/batching/assemble.js';
 import { BatchBuffers } from '../../src/serving/batching/batch-buffers.js';
-import { Batcher, type BatchExecutor } from '../../src/serving/batching/batcher.js';
+import { Batcher } from '../../src/serving/batching/batcher.js';
+import type { BatchExecutor } from '../../src/serving/batching/batcher-types.js';
 import type { DType, TensorLike } from '../../src/spec/tensor.js';
 import { ALL_DTYPES, element, expectedStorage } from './arbitraries.js';
 

@@ -2,52 +2,10 @@ import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import type { TensorLike } from '../../spec/tensor.js';
 import { batchKey, concatFeeds, outputsSplittable, releaseFeeds, sliceFeeds, sliceRows } from './assemble.js';
 import { BatchBuffers } from './batch-buffers.js';
+import { AbortWatchers, type AbortWatched } from './abort-watchers.js';
+import type { BatcherConfig, BatcherObserver, BatchExecutor, Feeds, Outputs, SubmitOptions } from './batcher-types.js';
 import { RequestQueue, type Priority } from './request-queue.js';
 
-type Feeds = Readonly<Record<string, TensorLike>>;
-type Outputs = Record<string, TensorLike>;
-
-/** What runs a batch: a backend session, seen through the two things the batcher needs. */
-export interface BatchExecutor {
-  /** Batches run at once (a worker pool: its size). */
-  readonly concurrency: number;
-  run(feeds: Feeds, outputs: readonly string[] | undefined): Promise<Outputs>;
-}
-
-/** Dynamic batching settings, resolved (see `batchingOptionsSchema` for the user-facing form). */
-export interface BatcherConfig {
-  /** Concatenate compatible requests along dimension 0; false runs each request as given. */
-  readonly enabled: boolean;
-  /** Most rows in one batch; bigger requests are split into parts of this size. */
-  readonly maxBatchSize: number;
-  /** How long the oldest request may wait for a fuller batch while a worker is free (0: never wait). */
-  readonly maxQueueDelayMs: number;
-  /** Batch sizes the model runs best at; a batch that reaches one leaves without waiting. */
-  readonly preferredBatchSizes: readonly number[];
-  /** Requests that may wait; beyond it `submit` fails with `QUEUE_FULL`. */
-  readonly maxQueueSize: number;
-}
-
-/** Hooks for metrics and logs. All optional, called synchronously. */
-export interface BatcherObserver {
-  /** Whether durations are wanted; when false the batcher takes no timestamps it does not need itself. */
-  timed?(): boolean;
-  /** A batch is leaving the queue: its row count and how long each request in it waited (seconds). */
-  dispatched?(rows: number, waits: readonly number[]): void;
-  /** A batch finished: its run time in seconds and whether it succeeded. */
-  executed?(seconds: number, ok: boolean): void;
-  /** Batched outputs did not keep the batch dimension; the batcher has stopped batching this model. */
-  unbatchable?(message: string): void;
-}
-
-/** Per-request options. */
-export interface SubmitOptions {
-  readonly signal?: AbortSignal | undefined;
-  /** Milliseconds from now after which the request fails with `DEADLINE_EXCEEDED` (dropped if still queued). */
-  readonly deadlineMs?: number | undefined;
-  readonly priority?: Priority | undefined;
-  readonly outputs?: readonly string[] | undefined;
-}
 
 interface Entry {
   dequeued: boolean;
@@ -62,41 +20,15 @@ interface Entry {
 }
 
 /** One caller's request; split into several entries when it is bigger than `maxBatchSize`. */
-interface Pending {
+interface Pending extends AbortWatched<Pending> {
   settled: boolean;
   remaining: number;
   parts: Outputs[] | undefined;
   entries: Entry[];
   resolve(out: Outputs): void;
   reject(error: unknown): void;
-  /** The list of requests waiting on this request's abort signal, while it is linked into it. */
-  watchers: Watchers | undefined;
   deadline: ReturnType<typeof setTimeout> | undefined;
   onDispatch: (() => void) | undefined;
-  /** Neighbours in the list of requests waiting on the same abort signal. */
-  prevWatcher: Pending | undefined;
-  nextWatcher: Pending | undefined;
-}
-
-/** The requests waiting on one abort signal, as a list threaded through them, and the signal's listener. */
-interface Watchers {
-  head: Pending | undefined;
-  readonly onAbort: () => void;
-}
-
-function link(list: Watchers, request: Pending): void {
-  request.nextWatcher = list.head;
-  if (list.head) list.head.prevWatcher = request;
-  list.head = request;
-}
-
-function unlink(list: Watchers, request: Pending): void {
-  const { prevWatcher: prev, nextWatcher: next } = request;
-  if (prev) prev.nextWatcher = next;
-  else if (list.head === request) list.head = next;
-  if (next) next.prevWatcher = prev;
-  request.prevWatcher = undefined;
-  request.nextWatcher = undefined;
 }
 
 const now = (): number => performance.now();
@@ -122,10 +54,7 @@ export class Batcher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #idle: (() => void)[] = [];
-  readonly #bySignal = new WeakMap<AbortSignal, Watchers>();
-  /** The signals listened to, held weakly, so that close() can take the listeners off (see `close`). */
-  #signals: WeakRef<AbortSignal>[] = [];
-  #pruneAt = 64;
+  readonly #watchers = new AbortWatchers<Pending>((request, error) => this.#fail(request, error));
   readonly #buffers: BatchBuffers;
 
   constructor(executor: BatchExecutor, config: BatcherConfig, observer: BatcherObserver = {}) {
@@ -203,18 +132,9 @@ export class Batcher {
     });
   }
 
-  /**
-   * Watches the request's signal and deadline. What `#unwatch` needs is kept in fields of the request, not in a
-   * cleanup closure made per request: with the closure, an HTTP server under load promoted ten times as many
-   * bytes out of the young generation per collection (about 450 KB against 40 KB, `--trace-gc-nvp`), and its
-   * young collections took about twice as long.
-   */
+  /** Watches the request's signal and deadline (see AbortWatched for why in fields, not a closure). */
   #watch(request: Pending, signal: AbortSignal | undefined, deadlineMs: number | undefined): void {
-    if (signal) {
-      const watchers = this.#watchersOf(signal);
-      link(watchers, request);
-      request.watchers = watchers;
-    }
+    if (signal) this.#watchers.watch(request, signal);
     if (deadlineMs !== undefined) {
       request.deadline = setTimeout(() => {
         const queued = request.entries.some((e) => !e.dequeued);
@@ -234,10 +154,7 @@ export class Batcher {
 
   /** Stops watching a settled request's signal and deadline. */
   #unwatch(request: Pending): void {
-    if (request.watchers) {
-      unlink(request.watchers, request);
-      request.watchers = undefined;
-    }
+    this.#watchers.unwatch(request);
     if (request.deadline !== undefined) {
       clearTimeout(request.deadline);
       request.deadline = undefined;
@@ -245,54 +162,11 @@ export class Batcher {
   }
 
   /**
-   * The requests waiting on `signal`. One 'abort' listener per signal, however many requests share it (the
-   * HTTP server gives every request on a connection the same one): adding and removing an EventTarget listener
-   * per request is a measurable share of a small prediction's cost. The requests are kept in a list threaded
-   * through them, not a Set: a Set churned by an add and a delete per request cost more in garbage collection
-   * than the listener did.
-   */
-  #watchersOf(signal: AbortSignal): Watchers {
-    let watchers = this.#bySignal.get(signal);
-    if (!watchers) {
-      const list: Watchers = {
-        head: undefined,
-        onAbort: () => {
-          this.#bySignal.delete(signal);
-          const error = toModelshipError(signal.reason);
-          const pending: Pending[] = [];
-          for (let r = list.head; r; r = r.nextWatcher) pending.push(r);
-          for (const request of pending) this.#fail(request, error);
-        },
-      };
-      watchers = list;
-      this.#bySignal.set(signal, list);
-      signal.addEventListener('abort', list.onAbort, { once: true });
-      if (this.#signals.length >= this.#pruneAt) {
-        // Connections come and go: forget signals that were collected or aborted (their listener went with them).
-        this.#signals = this.#signals.filter((ref) => ref.deref()?.aborted === false);
-        this.#pruneAt = Math.max(64, this.#signals.length * 2);
-      }
-      this.#signals.push(new WeakRef(signal));
-    }
-    return watchers;
-  }
-
-  /**
-   * Takes this batcher's listeners off every signal it saw: the signal of a keep-alive connection outlives the
-   * model it was used with, and the listener would keep the closed model's batcher alive with it. Call after
-   * `drain()`; requests submitted later are watched again.
+   * Takes this batcher's listeners off every signal it saw (see AbortWatchers.close). Call after `drain()`;
+   * requests submitted later are watched again.
    */
   close(): void {
-    for (const ref of this.#signals) {
-      const signal = ref.deref();
-      const watchers = signal && this.#bySignal.get(signal);
-      if (signal && watchers) {
-        signal.removeEventListener('abort', watchers.onAbort);
-        this.#bySignal.delete(signal);
-      }
-    }
-    this.#signals = [];
-    this.#pruneAt = 64;
+    this.#watchers.close();
   }
 
   /** Settles a request with an error, dropping whatever of it is still queued. */

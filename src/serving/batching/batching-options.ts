@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BatcherConfig } from './batcher.js';
+import type { BatcherConfig } from './batcher-types.js';
 
 /** Defaults for {@link batchingOptionsSchema}. */
 export const BATCHING_DEFAULTS = {
