@@ -23,6 +23,7 @@ export { sha256Hex } from './core/digest.js';
 export { redactUrl } from './core/redact.js';
 export { isRemoteRef, parseRemoteRef, type RemoteRef } from './core/remote-ref.js';
 export { createHandler, type ModelshipHandler } from './http/handler.js';
+export type { HandlerCore, InboundRequest, OutboundResponse } from './http/exchange.js';
 export { DEFAULT_MAX_BODY_BYTES, type HandlerOptions } from './http/handler-options.js';
 export { toOipDatatype } from './core/oip-datatype.js';
 export { loadModelWith, type ServingRuntime, type ModelRef, type FetchUrlRequest } from './serving/load-model.js';
@@ -38,10 +39,9 @@ export {
   type Servable,
   type VersionedPrediction,
 } from './serving/servable.js';
+export { createDeploymentWith } from './deployment.js';
+export { createRemoteVersion, createSageMakerVersion, type RemoteVersion, type SageMakerVersion } from './backends/remote/index.js';
 export {
-  createDeploymentWith,
-  createRemoteVersion,
-  createSageMakerVersion,
   type VersionLoader,
   type Deployment,
   type DeploymentOptions,
@@ -52,8 +52,6 @@ export {
   type ChangeReason,
   type MirrorStats,
   type VersionRef,
-  type RemoteVersion,
-  type SageMakerVersion,
 } from './routing/index.js';
 export type { AgreementRule, WindowStats, GuardrailBreach } from './routing/policy/index.js';
 export type * from './spec/index.js';

@@ -1,10 +1,18 @@
-import { concatBytes } from '../core/bytes.js';
 import { ModelshipError } from '../errors/index.js';
 
 /**
- * The parts of an HTTP request the routes read. The fetch-style handler builds it from a `Request`; the
- * node:http server and the Express middleware build it straight from `IncomingMessage`, which spares every
- * request a WHATWG `Request`, its header copy and its body stream (a fifth of the CPU a small prediction costs).
+ * An HTTP request as the handler's core reads it (`handler.dispatch`). Every adapter builds one from its
+ * platform's request: the fetch adapter from a `Request` (`http/fetch-adapter.ts`), the node:http server and
+ * the Express middleware straight from `IncomingMessage`, which spares every request a WHATWG `Request`, its
+ * header copy and its body stream (a fifth of the CPU a small prediction costs).
+ *
+ * @example
+ * ```ts
+ * // An adapter for a platform of your own: build the request, dispatch it, write the answer back.
+ * const inbound: InboundRequest = { method: 'GET', path: '/healthz', header: () => null, bytes: async () => new Uint8Array(0), signal: undefined };
+ * const answer = (await handler.dispatch(inbound)) ?? handler.notFound(inbound);
+ * reply(answer.status, answer.headers, answer.body);
+ * ```
  */
 export interface InboundRequest {
   readonly method: string;
@@ -18,7 +26,7 @@ export interface InboundRequest {
   readonly signal: AbortSignal | undefined;
 }
 
-/** What routes answer: a status, headers and a (JSON) text body. */
+/** What the handler's core answers: a status, headers (names in lower case) and a (JSON) text body. */
 export interface OutboundResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -34,43 +42,14 @@ export function payloadTooLarge(limit: number): ModelshipError {
   );
 }
 
-/** Adapts a fetch `Request`. */
-export function fromFetchRequest(request: Request): InboundRequest {
-  const url = new URL(request.url);
-  return {
-    method: request.method.toUpperCase(),
-    path: url.pathname,
-    header: (name) => request.headers.get(name),
-    signal: request.signal,
-    async bytes(limit) {
-      const body = request.body;
-      if (body === null) return new Uint8Array(0);
-      const reader = body.getReader();
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      for (;;) {
-        let next: ReadableStreamReadResult<Uint8Array>;
-        try {
-          next = await reader.read();
-        } catch (cause) {
-          // The stream of a request body fails when its client goes away: the client's doing, not a fault here.
-          throw new ModelshipError('ABORTED', 'The client closed the connection before the request body was complete.', { cause });
-        }
-        const { done, value } = next;
-        if (done) break;
-        total += value.byteLength;
-        if (total > limit) {
-          await reader.cancel().catch(() => undefined);
-          throw payloadTooLarge(limit);
-        }
-        chunks.push(value);
-      }
-      return concatBytes(chunks, total);
-    },
-  };
-}
-
-/** Turns an answer into a fetch `Response`. */
-export function toFetchResponse(response: OutboundResponse): Response {
-  return new Response(response.body, { status: response.status, headers: response.headers });
+/**
+ * The handler's core, which every adapter (fetch, node:http, Express) drives the same way: build an
+ * {@link InboundRequest}, `dispatch` it, write the {@link OutboundResponse} back; a path the handler does not
+ * serve resolves `undefined`, and the adapter passes it on (to `next()`, a fallback) or answers `notFound`.
+ */
+export interface HandlerCore {
+  /** Answers a request, or resolves `undefined` for a path the handler does not serve. Never rejects. */
+  dispatch(request: InboundRequest): Promise<OutboundResponse | undefined>;
+  /** The handler's 404 (`ROUTE_NOT_FOUND`) for a path it does not serve; it never reads the body. */
+  notFound(request: InboundRequest): OutboundResponse;
 }

@@ -2,7 +2,8 @@ import { ModelshipError } from '../errors/index.js';
 import { defaultLogger } from '../serving/logger.js';
 import type { Servable } from '../serving/servable.js';
 import { readJsonBody } from './body.js';
-import { fromFetchRequest, toFetchResponse, type InboundRequest, type OutboundResponse } from './exchange.js';
+import type { HandlerCore, InboundRequest, OutboundResponse } from './exchange.js';
+import { createFetchHandler, type FetchHandler } from './fetch-adapter.js';
 import { DEFAULT_MAX_BODY_BYTES, parseHandlerOptions, type HandlerOptions } from './handler-options.js';
 import { ModelTable } from './model-table.js';
 import { errorResponse, json } from './responses.js';
@@ -12,19 +13,12 @@ import { handleAdmin } from './routes/admin.js';
 import { handleV2 } from './oip/routes.js';
 
 /**
- * Where the node:http server and the Express middleware find the request-level entry of a handler made by
- * `createHandler` (internal: it skips building a fetch `Request` for every request).
+ * What `createHandler` returns: the handler's core (`dispatch`, `notFound`) behind its fetch face
+ * (`(request) => Promise<Response>`, `handle`), plus lifecycle. `serve()` (node:http) and the Express
+ * middleware drive the same core: each builds an `InboundRequest` from its platform's request, dispatches
+ * it and writes the `OutboundResponse` back.
  */
-export const DISPATCH = Symbol.for('modelship.http.dispatch');
-
-/** The internal entry behind {@link DISPATCH}: `undefined` for paths the handler does not serve. */
-export type Dispatch = (request: InboundRequest) => Promise<OutboundResponse | undefined>;
-
-/** A fetch-style handler: `(request) => Promise<Response>`, plus lifecycle. */
-export interface ModelshipHandler extends AsyncDisposable {
-  (request: Request): Promise<Response>;
-  /** Like calling the handler, but resolves `undefined` for paths it does not serve (for middleware chains). */
-  handle(request: Request): Promise<Response | undefined>;
+export interface ModelshipHandler extends FetchHandler, HandlerCore, AsyncDisposable {
   /** Closes the served models (unless `closeModels: false`), after their in-flight requests finish. */
   close(): Promise<void>;
   readonly models: readonly Servable[];
@@ -91,9 +85,10 @@ async function routeModels(ctx: RouteContext): Promise<OutboundResponse | undefi
 }
 
 /**
- * Creates the fetch-style HTTP handler for a set of loaded models. Use it directly where the platform speaks
- * `Request`/`Response` (Next.js route handlers, Bun, Deno), or through `serve()` (node:http) and the Express
- * middleware.
+ * Creates the HTTP handler for a set of loaded models: a core that answers an `InboundRequest`
+ * (`handler.dispatch`), with a fetch face. Call it directly where the platform speaks `Request`/`Response`
+ * (Next.js route handlers, Bun, Deno), or pass it to `serve()` (node:http) or the Express middleware, which
+ * drive its core without building a fetch `Request`.
  *
  * Routes: `POST /predict`, `POST /models/{name}[/versions/{v}]/predict`, `GET /models[/{name}]`,
  * `GET /healthz`, `GET /readyz`, and the KServe v2 / Open Inference Protocol routes under `/v2`. Deployments
@@ -105,6 +100,8 @@ async function routeModels(ctx: RouteContext): Promise<OutboundResponse | undefi
  * const model = await loadModel('mnist@production', { registry });
  * const handler = createHandler({ models: [model] });
  * const res = await handler(new Request('http://x/predict', { method: 'POST', body: JSON.stringify({ inputs: [pixels] }) }));
+ * // The same route through the core, as serve() and the Express middleware reach it:
+ * const answer = await handler.dispatch({ method: 'GET', path: '/healthz', header: () => null, bytes: async () => new Uint8Array(0), signal: undefined });
  * ```
  */
 export function createHandler(options: HandlerOptions): ModelshipHandler {
@@ -115,7 +112,7 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
   const logger = opts.logger ?? defaultLogger;
   let closing: Promise<void> | undefined;
 
-  const dispatch: Dispatch = async (request) => {
+  const dispatch = async (request: InboundRequest): Promise<OutboundResponse | undefined> => {
     try {
       const segments = splitPath(request.path, basePath);
       if (segments === undefined) return undefined;
@@ -146,22 +143,15 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
       new ModelshipError('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.path}; see GET ${basePath}/models for what is served.`),
       logger,
     );
-  const dispatchOrNotFound = async (request: InboundRequest): Promise<OutboundResponse> => (await dispatch(request)) ?? notFound(request);
-
-  const handle = async (request: Request): Promise<Response | undefined> => {
-    const response = await dispatch(fromFetchRequest(request));
-    return response && toFetchResponse(response);
-  };
-  const handler = (async (request: Request): Promise<Response> =>
-    toFetchResponse(await dispatchOrNotFound(fromFetchRequest(request)))) as ModelshipHandler;
+  const handler = createFetchHandler({ dispatch, notFound }) as ModelshipHandler;
 
   const close = (): Promise<void> => {
     closing ??= opts.closeModels === false ? Promise.resolve() : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
     return closing;
   };
   Object.defineProperties(handler, {
-    handle: { value: handle },
-    [DISPATCH]: { value: dispatch },
+    dispatch: { value: dispatch },
+    notFound: { value: notFound },
     models: { value: table.all },
     close: { value: close },
     [Symbol.asyncDispose]: { value: close },

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHandler, DISPATCH, type Dispatch, type ModelshipHandler } from '../handler.js';
+import { createHandler, type ModelshipHandler } from '../handler.js';
 import type { HandlerOptions } from '../handler-options.js';
 import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 
@@ -15,9 +15,10 @@ export interface ModelshipMiddleware {
 }
 
 /**
- * Express (or Connect) middleware serving modelship's routes. Paths it does not serve go to `next()`, so it
- * mounts anywhere: `app.use('/ml', createMiddleware({ models: [model] }))`. Works with or without
- * `express.json()` in front of it.
+ * Express (or Connect) middleware serving modelship's routes: the Express adapter of the handler's core, as
+ * thin as `serve()`'s (an `InboundRequest` read from `IncomingMessage`, `handler.dispatch`, the answer written
+ * in one go). Paths it does not serve go to `next()`, so it mounts anywhere:
+ * `app.use('/ml', createMiddleware({ models: [model] }))`. Works with or without `express.json()` in front of it.
  *
  * @example
  * ```ts
@@ -29,17 +30,19 @@ export interface ModelshipMiddleware {
  */
 export function createMiddleware(handlerOrOptions: ModelshipHandler | HandlerOptions): ModelshipMiddleware {
   const handler = typeof handlerOrOptions === 'function' ? handlerOrOptions : createHandler(handlerOrOptions);
+  const hasCore = typeof (handler as Partial<ModelshipHandler>).dispatch === 'function';
   const middleware = ((req: MiddlewareRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     // body-parser marks a consumed stream with `_body`; the parsed value is all that is left of the body.
     const consumed = req._body === true || req.readableEnded;
     const bodyOptions = consumed && req.body !== undefined ? { parsedBody: req.body } : {};
-    const dispatch = (handler as Partial<Record<typeof DISPATCH, Dispatch>>)[DISPATCH];
-    if (dispatch) {
-      dispatch(fromNodeRequest(req, bodyOptions))
+    if (hasCore) {
+      handler
+        .dispatch(fromNodeRequest(req, bodyOptions))
         .then((response) => (response ? sendResponse(req, res, response) : next()))
         .catch(next);
       return;
     }
+    // A fetch-only handler (any `(Request) => Promise<Response>` with `handle`) has no core: it gets a Request.
     handler
       .handle(toWebRequest(req, res, bodyOptions))
       .then((response) => (response ? sendWebResponse(res, response, req.method) : next()))

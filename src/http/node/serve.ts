@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { ModelshipError } from '../../errors/index.js';
-import { DISPATCH, type Dispatch, type ModelshipHandler } from '../handler.js';
+import type { ModelshipHandler } from '../handler.js';
 import { BodyBudget, onClientError } from './request-limits.js';
-import { answerEndsConnection, fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
+import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 import { parseServeOptions, type ServeOptions } from './serve-options.js';
 import { shutDown } from './shutdown.js';
 
@@ -27,7 +27,19 @@ export interface ModelshipServer extends AsyncDisposable {
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
- * Serves a fetch-style handler on node:http.
+ * The handler turns every failure into an answer; this only runs if writing the answer failed (the client
+ * went away mid-write), so there is nobody left to tell more.
+ */
+function writeFailed(res: ServerResponse): void {
+  if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } }));
+}
+
+/**
+ * Serves a handler on node:http: the node:http adapter of the handler's core. Each request becomes an
+ * `InboundRequest` read straight from `IncomingMessage` (no fetch `Request`), goes to `handler.dispatch`, and
+ * its answer is written in one go; paths the handler does not serve go to `fallback`, else get its 404. Any
+ * other fetch-style function (`(Request) => Promise<Response>` with `close()`) is served through a `Request`.
  *
  * @example
  * ```ts
@@ -46,30 +58,32 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
     headersTimeout: requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout),
     connectionsCheckingInterval: requestTimeout === 0 ? 30_000 : Math.min(30_000, Math.max(10, Math.floor(requestTimeout / 4))),
   };
+  const hasCore = typeof (handler as Partial<ModelshipHandler>).dispatch === 'function';
+  // A fetch-only handler (any `(Request) => Promise<Response>`) has no core: it gets a fetch Request.
+  const serveFetchOnly = (req: IncomingMessage, res: ServerResponse): Promise<void> =>
+    handler(toWebRequest(req, res)).then((response) => {
+      if (closing) res.setHeader('connection', 'close');
+      return sendWebResponse(res, response, req.method);
+    });
   const server = createServer(timeouts, (req: IncomingMessage, res: ServerResponse) => {
     if (closing) res.setHeader('connection', 'close');
-    const dispatch = (handler as Partial<Record<typeof DISPATCH, Dispatch>>)[DISPATCH];
-    const answered = dispatch
-      ? dispatch(fromNodeRequest(req, undefined, budget)).then((response) => {
-          // Read at answer time: a request in flight when close() started is its connection's last.
-          if (response) return sendResponse(req, res, response, closing !== undefined);
-          if (closing) res.setHeader('connection', 'close');
-          if (options.fallback) return options.fallback(req, res);
-          // Not one of ours: the handler's own 404, which never reads the body. node drops a small unread body
-          // after the answer and keeps the connection; a large one ends it.
-          if (answerEndsConnection(req)) res.setHeader('connection', 'close');
-          return handler(toWebRequest(req, res, { withoutBody: true })).then((r) => sendWebResponse(res, r, req.method));
-        })
-      : handler(toWebRequest(req, res)).then((response) => {
-          if (closing) res.setHeader('connection', 'close');
-          return sendWebResponse(res, response, req.method);
-        });
-    answered.catch(() => {
-        // The handler turns every failure into a response; this only runs if writing the response failed
-        // (the client went away mid-write), so there is nobody left to tell more.
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal error' } }));
-      });
+    if (!hasCore) {
+      serveFetchOnly(req, res).catch(() => writeFailed(res));
+      return;
+    }
+    const inbound = fromNodeRequest(req, undefined, budget);
+    handler
+      .dispatch(inbound)
+      .then((response) => {
+        // Read at answer time: a request in flight when close() started is its connection's last.
+        if (response) return sendResponse(req, res, response, closing !== undefined);
+        if (closing) res.setHeader('connection', 'close');
+        if (options.fallback) return options.fallback(req, res);
+        // Not one of ours: the handler's own 404, which never reads the body. node drops a small unread body
+        // after the answer and keeps the connection; a large one ends it (sendResponse decides).
+        return sendResponse(req, res, handler.notFound(inbound));
+      })
+      .catch(() => writeFailed(res));
   });
   server.on('clientError', onClientError);
   const port0 = options.port ?? 8080;
