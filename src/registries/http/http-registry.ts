@@ -2,9 +2,11 @@ import { assertModelName, parseNamedRef } from '../../core/ref.js';
 import { redactUrl } from '../../core/redact.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelVersionInfo, RegistryAdapter, RegistryCallOptions, ResolvedModel, WatchListener } from '../../spec/registry.js';
-import { aliasNotFound, assertVersionArgument, throwIfAborted } from '../local/errors.js';
-import { createRemoteContext } from '../remote/remote-context.js';
-import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
+import { aliasNotFound, assertVersionArgument } from '../errors.js';
+import { defineRegistry } from '../kit/define-registry.js';
+import type { PollWatchOptions } from '../kit/poll-ref.js';
+import { createRemoteStore } from '../kit/remote-store.js';
+import { withModelCache } from '../kit/with-model-cache.js';
 import { parseHttpRegistryOptions, type HttpRegistryOptions } from './http-registry-options.js';
 import { HTTP_INDEX_FILE, httpIndexSchema, type HttpIndex, type HttpIndexVersion } from './index-file.js';
 
@@ -38,18 +40,17 @@ export function createHttpRegistry(options: HttpRegistryOptions): HttpRegistry {
   const parsed = parseHttpRegistryOptions(options);
   const base = parsed.baseUrl.replace(/\/+$/, '');
   const publicBase = redactUrl(base);
-  const ctx = createRemoteContext('http', `http ${publicBase}`, parsed);
+  const { store, sources } = createRemoteStore(parsed);
   const origin = /^https?:/i.test(base) ? new URL(base).origin : undefined;
   const headersFor = (url: string): Record<string, string> | undefined =>
     parsed.headers !== undefined && origin !== undefined && /^https?:/i.test(url) && new URL(url).origin === origin ? parsed.headers : undefined;
-  const watchIntervalMs = parsed.watchIntervalMs ?? 30_000;
 
   async function readIndex(name: string, signal: AbortSignal | undefined): Promise<HttpIndex & { url: string }> {
     assertModelName(name);
     const url = `${base}/${encodeURIComponent(name)}/${HTTP_INDEX_FILE}`;
     let bytes: Uint8Array;
     try {
-      bytes = await ctx.sources.getBytes(url, { signal, headers: headersFor(url) });
+      bytes = await sources.getBytes(url, { signal, headers: headersFor(url) });
     } catch (error) {
       if (ModelshipError.hasCode(error, 'MODEL_NOT_FOUND')) {
         throw new ModelshipError('MODEL_NOT_FOUND', `Model ${JSON.stringify(name)} not found: ${publicBase}/${name}/${HTTP_INDEX_FILE} does not exist.`, {
@@ -113,32 +114,25 @@ export function createHttpRegistry(options: HttpRegistryOptions): HttpRegistry {
     return { ...info(index, v), ref, location: new URL(v.file, index.url).href };
   }
 
-  const resolve = async (ref: string, callOptions?: RegistryCallOptions): Promise<ResolvedModel> => {
-    throwIfAborted(callOptions?.signal);
-    parseNamedRef(ref);
-    return ctx.resolve(ref, callOptions, () => resolveOnline(ref, callOptions?.signal));
-  };
-
-  return {
-    specificationVersion: 'v1',
+  const driver = defineRegistry({
     kind: 'http',
-    baseUrl: publicBase,
-    resolve,
-    async fetch(model, callOptions) {
-      throwIfAborted(callOptions?.signal);
+    identity: `http ${publicBase}`,
+    parseRef: parseNamedRef,
+    resolve: resolveOnline,
+    validate(model) {
       assertModelName(model.name);
       assertVersionArgument(model.version);
-      const blob = await ctx.fetch(model, callOptions, async () => {
-        if (!/^(https?|s3):\/\//i.test(model.location)) throw new ModelshipError('INVALID_ARGUMENT', 'The resolved model has no downloadable location; resolve it with this registry.');
-        return { url: model.location, headers: headersFor(model.location) };
-      });
-      return { kind: 'file', path: blob.path, release: blob.release };
     },
-    async listVersions(name, callOptions) {
-      throwIfAborted(callOptions?.signal);
-      const index = await readIndex(name, callOptions?.signal);
+    async locate(model) {
+      if (!/^(https?|s3):\/\//i.test(model.location)) throw new ModelshipError('INVALID_ARGUMENT', 'The resolved model has no downloadable location; resolve it with this registry.');
+      return { url: model.location, headers: headersFor(model.location) };
+    },
+    async listVersions(name, signal) {
+      const index = await readIndex(name, signal);
       return [...index.versions].sort(compareVersions).map((v) => info(index, v));
     },
-    watch: (ref, listener, watchOptions) => pollRef(resolve, watchIntervalMs, ref, listener, watchOptions, parseNamedRef, 0.2),
-  };
+    // A static index has no outage-aware lookup of its own: a poll during an outage is answered from the cache.
+    watch: { intervalMs: parsed.watchIntervalMs ?? 30_000, throughCache: true },
+  });
+  return { ...withModelCache(driver, store, parsed), kind: 'http', baseUrl: publicBase } as HttpRegistry;
 }

@@ -1,29 +1,7 @@
-import { isVersion } from '../../core/ref.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { hasErrnoCode } from '../../platform/node/fs-atomic.js';
-import { sortedEntries, type LocalLayout } from './layout.js';
-
-/** INVALID_ARGUMENT with an optional `details` object. */
-export function invalidArgument(message: string, details?: Record<string, unknown>): ModelshipError {
-  return new ModelshipError('INVALID_ARGUMENT', message, details === undefined ? {} : { details });
-}
-
-/** Throws INVALID_ARGUMENT unless `version` is a version string such as `"3"`. */
-export function assertVersionArgument(version: string): void {
-  if (typeof version !== 'string' || !isVersion(version)) {
-    throw invalidArgument(`Invalid version ${JSON.stringify(version)}: versions are positive integers such as "3".`);
-  }
-}
-
-/** Throws ABORTED, keeping the signal's reason as the cause, once `signal` has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new ModelshipError('ABORTED', 'The registry operation was aborted.', { cause: signal.reason });
-}
-
-function formatList(items: readonly string[], max = 10): string {
-  const shown = items.slice(0, max).join(', ');
-  return items.length > max ? `${shown} (and ${items.length - max} more)` : shown;
-}
+import { formatList, throwIfAborted } from '../errors.js';
+import type { LocalLayout } from './layout.js';
 
 /**
  * Runs one registry operation: fails fast when `signal` has already fired, and turns any filesystem failure into a
@@ -80,18 +58,6 @@ export async function versionNotFound(layout: LocalLayout, name: string, version
     `Model ${JSON.stringify(name)} has no version ${version}${why}. Available versions: ${versions.length > 10 ? '…, ' : ''}${recent.join(', ')}; use ${JSON.stringify(name)} for the latest.`,
     { details: { name, version, available: recent } },
   );
-}
-
-/** ALIAS_NOT_FOUND listing the model's aliases (or how to set the first one). */
-export function aliasNotFound(name: string, alias: string, aliases: Record<string, string>): ModelshipError {
-  const entries = sortedEntries(aliases);
-  const hint =
-    entries.length === 0
-      ? `It has no aliases yet; set one with setAlias(${JSON.stringify(name)}, ${JSON.stringify(alias)}, '<version>').`
-      : `Its aliases: ${formatList(entries.map(([a, v]) => `${a} → ${v}`))}.`;
-  return new ModelshipError('ALIAS_NOT_FOUND', `Model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}. ${hint}`, {
-    details: { name, alias, available: entries.map(([a]) => a) },
-  });
 }
 
 /** Throws MODEL_NOT_FOUND unless the model has at least one visible version. */

@@ -13,14 +13,8 @@ import type {
   WatchListener,
 } from '../../spec/registry.js';
 import { createAliasStore } from './alias-store.js';
-import {
-  aliasNotFound,
-  assertVersionArgument,
-  createGuard,
-  modelNotFound,
-  requireModel,
-  versionNotFound,
-} from './errors.js';
+import { aliasNotFound, assertVersionArgument } from '../errors.js';
+import { createGuard, modelNotFound, requireModel, versionNotFound } from './errors.js';
 import { createLayout, isMissing, toInfo, type LocalModelMeta, type LocalModelVersionInfo } from './layout.js';
 import { LOCAL_REGISTRY_DEFAULTS, parseLocalRegistryOptions, type LocalRegistryOptions } from './local-registry-options.js';
 import { publishModel } from './publish.js';

@@ -16,7 +16,8 @@ import {
 import type { ModelLineage } from '../../spec/lineage.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
 import type { AliasStore } from './alias-store.js';
-import { invalidArgument, throwIfAborted, type Guard } from './errors.js';
+import { invalidArgument, throwIfAborted } from '../errors.js';
+import { type Guard } from './errors.js';
 import { isMissing, LOCAL_META_FILE, LOCAL_MODEL_FILE, toMeta, type LocalLayout } from './layout.js';
 
 // A staging dir this old belongs to a publisher that died; anything younger may still be in use.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOptions } from '../../core/options.js';
-import { remoteOptionsShape } from '../remote/remote-options.js';
+import { remoteOptionsShape } from '../kit/remote-options.js';
 
 /** Options for {@link createMlflowRegistry}. Unset credentials fall back to the `MLFLOW_TRACKING_*` variables. */
 export const mlflowRegistryOptionsSchema = z.strictObject({

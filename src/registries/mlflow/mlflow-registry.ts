@@ -8,18 +8,19 @@ import type {
   ResolvedModel,
   WatchListener,
 } from '../../spec/registry.js';
-import { throwIfAborted } from '../local/errors.js';
-import { createRemoteContext } from '../remote/remote-context.js';
-import { REMOTE_DEFAULTS } from '../remote/remote-options.js';
-import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
-import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
+import { defineRegistry } from '../kit/define-registry.js';
+import type { PollWatchOptions } from '../kit/poll-ref.js';
+import { httpClientSettings } from '../kit/remote-options.js';
+import { createRemoteStore } from '../kit/remote-store.js';
+import { withModelCache } from '../kit/with-model-cache.js';
 import { artifactDir } from './artifacts.js';
-import { mlflowAuth } from '../../clients/mlflow/auth.js';
+import { createMlflowClient } from '../../clients/mlflow/mlflow-client.js';
+import { mlflowEnv } from '../../clients/mlflow/settings.js';
 import { onnxDataFile, parseMlmodel } from './mlmodel.js';
 import { parseMlflowRegistryOptions, type MlflowRegistryOptions } from './mlflow-registry-options.js';
 import { assertMlflowAlias, parseMlflowRef } from './model-uri.js';
 import { publishToMlflow, type MlflowPublishInput } from './publish.js';
-import { apiError, createMlflowRest, MlflowApiError, type MlflowRest } from './rest.js';
+import { apiError, MlflowApiError } from '../../clients/mlflow/rest.js';
 import { toInfo, type MlflowModelVersion } from './versions.js';
 
 /** The MLflow Model Registry as a modelship registry. */
@@ -54,22 +55,14 @@ const PAGE_SIZE = 1000;
  */
 export function createMlflowRegistry(options: MlflowRegistryOptions = {}): MlflowRegistry {
   const parsed = parseMlflowRegistryOptions(options);
-  const given = parsed.trackingUri ?? process.env.MLFLOW_TRACKING_URI ?? '';
+  const given = parsed.trackingUri ?? mlflowEnv().trackingUri ?? '';
   if (!/^https?:\/\/[^/]/i.test(given)) {
     throw new ModelshipError('INVALID_OPTIONS', 'createMlflowRegistry needs trackingUri (an http(s):// URL) or MLFLOW_TRACKING_URI.');
   }
   // Credentials in the URI become a header: requests go to (and messages show) the URI without them.
-  const { uri: trackingUri, headers: auth } = mlflowAuth(given, parsed);
-  const publicUri = redactUrl(trackingUri).replace(/\/$/, '');
-  const ctx = createRemoteContext('mlflow', `mlflow ${publicUri}`, parsed);
-  const rest: MlflowRest = createMlflowRest(trackingUri, {
-    transport: parsed.fetch !== undefined ? fetchTransport(parsed.fetch) : undiciTransport(parsed.dispatcher),
-    timeoutMs: parsed.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
-    retries: parsed.retries ?? REMOTE_DEFAULTS.retries,
-    backoff: { baseMs: parsed.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: parsed.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
-    headers: auth,
-  });
-  const watchIntervalMs = parsed.watchIntervalMs ?? 30_000;
+  const mlflow = createMlflowClient({ ...httpClientSettings(parsed), trackingUri: given, token: parsed.token, username: parsed.username, password: parsed.password });
+  const { trackingUri, auth, publicUri, rest } = mlflow;
+  const { store, sources } = createRemoteStore(parsed);
 
   /** MODEL_NOT_FOUND when the registered model does not exist, else `fallback`. */
   async function notFound(name: string, fallback: () => ModelshipError, signal?: AbortSignal): Promise<ModelshipError> {
@@ -167,12 +160,6 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     return { ...toInfo(mv), ref, location: `models:/${mv.name}/${mv.version}`, versionRef: `models:/${mv.name}/${mv.version}` };
   }
 
-  const resolve = async (ref: string, callOptions?: RegistryCallOptions): Promise<ResolvedModel> => {
-    throwIfAborted(callOptions?.signal);
-    parseMlflowRef(ref);
-    return ctx.resolve(ref, callOptions, () => resolveOnline(ref, callOptions?.signal));
-  };
-
   async function locateFile(model: ResolvedModel, signal?: AbortSignal): Promise<{ url: string; headers?: Record<string, string>; size?: number }> {
     const { artifact_uri: uri } = await rest<{ artifact_uri?: string }>({
       method: 'GET',
@@ -194,7 +181,7 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     }
     const dir = await artifactDir(uri, trackingUri, rest, signal);
     const headers = dir.authenticated ? auth : undefined;
-    const mlmodel = new TextDecoder().decode(await ctx.sources.getBytes(dir.fileUrl('MLmodel'), { signal, ...(headers === undefined ? {} : { headers }) }).catch((error: unknown) => {
+    const mlmodel = new TextDecoder().decode(await sources.getBytes(dir.fileUrl('MLmodel'), { signal, ...(headers === undefined ? {} : { headers }) }).catch((error: unknown) => {
       // The artifact proxy answers a missing file with a 500; say what is missing rather than "server error".
       if (ModelshipError.isInstance(error) && (error.code === 'MODEL_NOT_FOUND' || error.details?.status === 500)) {
         throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `${what} has no readable MLmodel file; register an MLflow model directory (mlflow.onnx.log_model) or the .onnx file itself.`, { cause: error });
@@ -205,22 +192,17 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     return { url: dir.fileUrl(file), ...(headers === undefined ? {} : { headers }) };
   }
 
-  return {
-    specificationVersion: 'v1',
+  const driver = defineRegistry<MlflowPublishInput>({
     kind: 'mlflow',
-    trackingUri: publicUri,
-    resolve,
-    async fetch(model, callOptions) {
-      throwIfAborted(callOptions?.signal);
-      const blob = await ctx.fetch(model, callOptions, () => locateFile(model, callOptions?.signal));
-      return { kind: 'file', path: blob.path, release: blob.release };
-    },
-    async listVersions(name, callOptions) {
-      throwIfAborted(callOptions?.signal);
-      const versions = await versionsWithAliases(name, callOptions?.signal);
+    identity: `mlflow ${publicUri}`,
+    parseRef: parseMlflowRef,
+    resolve: resolveOnline,
+    locate: locateFile,
+    async listVersions(name, signal) {
+      const versions = await versionsWithAliases(name, signal);
       return versions.map(toInfo).sort((a, b) => Number(a.version) - Number(b.version));
     },
-    publish: (input, callOptions) => publishToMlflow({ rest, ctx, trackingUri, auth, registrationTimeoutMs: parsed.registrationTimeoutMs ?? 300_000 }, input, callOptions),
+    publish: (input, callOptions) => publishToMlflow({ rest, sources, trackingUri, auth, registrationTimeoutMs: parsed.registrationTimeoutMs ?? 300_000 }, input, callOptions),
     async setAlias(name, alias, version) {
       assertMlflowAlias(alias);
       try {
@@ -240,8 +222,7 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
         throw await notFound(name, () => apiError(error, 'ALIAS_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}.`, { name, alias }));
       }
     },
-    // Polls without the cache fallback: during an outage the errors go to onError instead of replaying the cache.
-    watch: (ref, listener, watchOptions) => pollRef((r) => resolveOnline(r), watchIntervalMs, ref, listener, watchOptions, parseMlflowRef, 0.2),
-  };
+    watch: { intervalMs: parsed.watchIntervalMs ?? 30_000 },
+  });
+  return { ...withModelCache(driver, store, parsed), kind: 'mlflow', trackingUri: publicUri } as MlflowRegistry;
 }
-

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../../core/backoff.js';
 import { sha256Hex } from '../../core/digest.js';
 import { parseLineage } from '../../lineage/schema.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelLineage } from '../../spec/lineage.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
-import { invalidArgument, throwIfAborted } from '../local/errors.js';
-import type { RemoteContext } from '../remote/remote-context.js';
+import { invalidArgument, throwIfAborted } from '../errors.js';
+import type { RemoteSources } from '../../platform/node/sources.js';
 import { proxyUrl } from './artifacts.js';
 import { modelEnvFiles, writeMlmodel } from './mlmodel.js';
 import { assertMlflowAlias } from './model-uri.js';
-import { apiError, MlflowApiError, type MlflowRest } from './rest.js';
+import { apiError, MlflowApiError, type MlflowRest } from '../../clients/mlflow/rest.js';
 import { findInRun, type RunCopy } from './run-artifacts.js';
 import { lineageTags, TAG_METADATA, TAG_SHA256, TAG_SIZE, TAG_VALUE_LIMIT, toInfo, type MlflowModelVersion } from './versions.js';
 
@@ -23,7 +24,7 @@ export interface MlflowPublishInput extends PublishInput {
 
 interface PublishContext {
   readonly rest: MlflowRest;
-  readonly ctx: RemoteContext;
+  readonly sources: RemoteSources;
   readonly trackingUri: string;
   readonly auth: Record<string, string>;
   readonly registrationTimeoutMs: number;
@@ -41,6 +42,9 @@ async function modelBytes(input: PublishInput): Promise<Uint8Array> {
     throw new ModelshipError('INVALID_ARGUMENT', `Cannot read ${input.file}: ${(cause as Error).message}`, { cause });
   }
 }
+
+/** How `publish` polls a version that is PENDING_REGISTRATION. */
+const REGISTRATION_POLL = { baseMs: 50, maxMs: 2000 };
 
 const codePoints = (text: string): number => [...text].length;
 
@@ -84,7 +88,7 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
   const bytes = await modelBytes(input);
   const sha256 = await sha256Hex(bytes);
   const { tags, lineage } = versionTags(input, sha256, bytes.byteLength);
-  const put = (path: string, body: Uint8Array, type: string): Promise<void> => p.ctx.sources.put(proxyUrl(p.trackingUri, path), body, type, { signal, headers: p.auth });
+  const put = (path: string, body: Uint8Array, type: string): Promise<void> => p.sources.put(proxyUrl(p.trackingUri, path), body, type, { signal, headers: p.auth });
 
   let artifactPath: string;
   let reused: RunCopy | undefined;
@@ -97,7 +101,7 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
       throw invalidArgument(`Run ${input.runId} stores artifacts at ${root.split('?')[0]}, not behind this server's artifact proxy; publish without runId or log the model with MLflow.`);
     }
     const runRoot = root.slice('mlflow-artifacts:'.length).replace(/^\/+/, '').replace(/\/+$/, '');
-    reused = await findInRun(p.ctx.sources, p.trackingUri, runRoot, bytes, sha256, { signal, headers: p.auth });
+    reused = await findInRun(p.sources, p.trackingUri, runRoot, bytes, sha256, { signal, headers: p.auth });
     // Content-named, so publishing twice from one run never rewrites a registered version's files.
     artifactPath = reused?.dir ?? `${runRoot}/model-${sha256.slice(0, 12)}`;
   } else {
@@ -135,7 +139,8 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
   const deadline = Date.now() + p.registrationTimeoutMs;
   for (let attempt = 0; mv.status === 'PENDING_REGISTRATION'; attempt++) {
     if (Date.now() > deadline) throw new ModelshipError('REGISTRY_UNAVAILABLE', `${name}/${mv.version} is still PENDING_REGISTRATION after ${p.registrationTimeoutMs} ms.`);
-    await sleep(Math.min(2000, 50 * 2 ** attempt), undefined, { signal });
+    // The one backoff without jitter (random = 1 gives its ceiling): 50 ms doubling to 2 s.
+    await sleep(backoffDelay(attempt, REGISTRATION_POLL, undefined, () => 1), undefined, { signal });
     ({ model_version: mv } = await p.rest<{ model_version: MlflowModelVersion }>({ method: 'GET', path: 'model-versions/get', query: { name, version: mv.version }, idempotent: true, signal }));
   }
   if (mv.status === 'FAILED_REGISTRATION') throw new ModelshipError('REGISTRY_UNAVAILABLE', `MLflow failed to register ${name}/${mv.version}.`, { retryable: false });

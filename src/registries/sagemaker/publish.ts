@@ -4,10 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { ModelshipError } from '../../errors/index.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
 import { createTarGz } from '../../platform/node/tar-create.js';
-import type { RemoteContext } from '../remote/remote-context.js';
+import type { RemoteSources } from '../../platform/node/sources.js';
 import { META_SHA256, META_SIZE, META_USER } from './packages.js';
 import type { parseSageMakerRegistryOptions } from './sagemaker-registry-options.js';
-import { awsError, type AwsCall, type SageMakerModule } from './sdk.js';
+import { awsError, type AwsCall } from '../../clients/aws/aws-call.js';
+import type { SageMakerModule } from '../../clients/aws/sagemaker-sdk.js';
 
 /** What `publish` takes; `name` is the model package group. */
 export interface SageMakerPublishInput extends PublishInput {
@@ -21,7 +22,7 @@ export interface SageMakerPublishInput extends PublishInput {
 interface Deps {
   readonly sm: () => Promise<{ sdk: SageMakerModule; client: SM.SageMakerClient }>;
   readonly call: AwsCall;
-  readonly ctx: RemoteContext;
+  readonly sources: RemoteSources;
   readonly options: ReturnType<typeof parseSageMakerRegistryOptions>;
   readonly groupMissing: (group: string, signal?: AbortSignal) => Promise<ModelshipError | undefined>;
 }
@@ -44,7 +45,7 @@ export async function publishToSageMaker(deps: Deps, input: SageMakerPublishInpu
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const prefix = (deps.options.prefix ?? 'modelship').replace(/^\/+|\/+$/g, '');
   const url = `s3://${bucket}/${prefix === '' ? '' : `${prefix}/`}${group}/${randomUUID()}/model.tar.gz`;
-  await deps.ctx.sources.put(url, createTarGz([{ name: input.fileName ?? 'model.onnx', data: bytes }]), 'application/gzip', { ...(signal === undefined ? {} : { signal }) });
+  await deps.sources.put(url, createTarGz([{ name: input.fileName ?? 'model.onnx', data: bytes }]), 'application/gzip', { ...(signal === undefined ? {} : { signal }) });
 
   const { sdk, client } = await deps.sm();
   if ((await deps.groupMissing(group, signal)) !== undefined) {

@@ -4,15 +4,18 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelVersionInfo, PublishedModel, RegistryAdapter, RegistryCallOptions, ResolvedModel, WatchListener } from '../../spec/registry.js';
 import { extractTarGz, type ExtractedFile } from '../../platform/node/tar-extract.js';
-import { throwIfAborted } from '../local/errors.js';
-import { createRemoteContext, type RemoteFile } from '../remote/remote-context.js';
-import { REMOTE_DEFAULTS } from '../remote/remote-options.js';
-import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
+import type { ModelFile } from '../../platform/model-store.js';
+import { defineRegistry } from '../kit/define-registry.js';
+import type { PollWatchOptions } from '../kit/poll-ref.js';
+import { httpClientSettings } from '../kit/remote-options.js';
+import { createRemoteStore } from '../kit/remote-store.js';
+import { withModelCache } from '../kit/with-model-cache.js';
 import { META_ALIAS, packageArtifact, toInfo } from './packages.js';
 import { publishToSageMaker, type SageMakerPublishInput } from './publish.js';
 import { parseSageMakerRef, type SageMakerRef } from './ref.js';
 import { parseSageMakerRegistryOptions, type SageMakerRegistryOptions } from './sagemaker-registry-options.js';
-import { awsError, createAwsCall, isAwsNotFound, loadSageMaker, type SageMakerModule } from './sdk.js';
+import { awsError, createAwsCall, isAwsNotFound } from '../../clients/aws/aws-call.js';
+import { loadSageMaker, type SageMakerModule } from '../../clients/aws/sagemaker-sdk.js';
 
 /** The SageMaker Model Registry as a modelship registry. */
 export interface SageMakerRegistry extends RegistryAdapter {
@@ -52,12 +55,8 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
   const region = parsed.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const s3 = { region, ...(parsed.credentials === undefined ? {} : { credentials: parsed.credentials }), ...parsed.s3 };
   const identity = `sagemaker ${parsed.endpoint ?? region}`;
-  const ctx = createRemoteContext('sagemaker', identity, { ...parsed, s3 });
-  const call = createAwsCall({
-    timeoutMs: parsed.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
-    retries: parsed.retries ?? REMOTE_DEFAULTS.retries,
-    backoff: { baseMs: parsed.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: parsed.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
-  });
+  const { store, sources } = createRemoteStore({ ...parsed, s3 });
+  const call = createAwsCall(httpClientSettings(parsed));
   let client: Promise<{ sdk: SageMakerModule; client: SM.SageMakerClient }> | undefined;
   const sm = (): Promise<{ sdk: SageMakerModule; client: SM.SageMakerClient }> => {
     client ??= loadSageMaker().then((sdk) => ({
@@ -72,7 +71,6 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     client.catch(() => (client = undefined));
     return client;
   };
-  const watchIntervalMs = parsed.watchIntervalMs ?? 60_000;
 
   async function groupMissing(group: string, signal?: AbortSignal): Promise<ModelshipError | undefined> {
     const { sdk, client: c } = await sm();
@@ -184,7 +182,7 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     );
   }
 
-  async function locate(model: ResolvedModel, signal?: AbortSignal): Promise<RemoteFile> {
+  async function locate(model: ResolvedModel, signal?: AbortSignal): Promise<ModelFile> {
     const p = await describe(model.location, signal);
     const artifact = packageArtifact(p);
     if (artifact === undefined) throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `Model package ${model.location} has no ModelDataUrl or S3DataSource to load.`);
@@ -224,46 +222,29 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     for (const p of holders) await updateProps(p.ModelPackageArn as string, {}, [key]);
   }
 
-  return {
-    specificationVersion: 'v1',
+  const driver = defineRegistry<SageMakerPublishInput>({
     kind: 'sagemaker',
-    async resolve(ref, callOptions) {
-      throwIfAborted(callOptions?.signal);
-      parseSageMakerRef(ref);
-      return ctx.resolve(ref, callOptions, () => resolveOnline(ref, callOptions?.signal));
-    },
-    async fetch(model, callOptions) {
-      throwIfAborted(callOptions?.signal);
-      const blob = await ctx.fetch(model, callOptions, () => locate(model, callOptions?.signal));
-      return { kind: 'file', path: blob.path, release: blob.release };
-    },
-    async listVersions(name, callOptions) {
-      throwIfAborted(callOptions?.signal);
+    identity,
+    parseRef: parseSageMakerRef,
+    resolve: resolveOnline,
+    locate,
+    async listVersions(name, signal) {
       const group = parseSageMakerRef(name).group;
-      const all = await listSummaries(group, false, callOptions?.signal);
+      const all = await listSummaries(group, false, signal);
       if (all.length === 0) {
-        const missing = await groupMissing(group, callOptions?.signal);
+        const missing = await groupMissing(group, signal);
         if (missing !== undefined) throw missing;
       }
-      const described = await Promise.all(all.map((s) => describe(s.ModelPackageArn as string, callOptions?.signal)));
+      const described = await Promise.all(all.map((s) => describe(s.ModelPackageArn as string, signal)));
       return described.map(toInfo).sort((a, b) => Number(a.version) - Number(b.version));
     },
     publish: async (input, callOptions) => {
-      const published = await publishToSageMaker({ sm, call, ctx, options: parsed, groupMissing }, input, callOptions);
+      const published = await publishToSageMaker({ sm, call, sources, options: parsed, groupMissing }, input, callOptions);
       for (const alias of input.aliases ?? []) {
         assertAlias(alias);
         await moveAlias(published.name, alias, published.version);
       }
       return published;
-    },
-    async approve(ref, callOptions) {
-      const target = await resolveOnline(ref, callOptions?.signal);
-      const { sdk, client: c } = await sm();
-      await call('approving a model package', (abortSignal) =>
-        c.send(new sdk.UpdateModelPackageCommand({ ModelPackageArn: target.location, ModelApprovalStatus: 'Approved', ...(callOptions?.description === undefined ? {} : { ApprovalDescription: callOptions.description }) }), { abortSignal }),
-        { signal: callOptions?.signal },
-      );
-      return resolveOnline(ref, callOptions?.signal);
     },
     async setAlias(name, alias, version) {
       assertAlias(alias);
@@ -273,7 +254,20 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
       assertAlias(alias);
       await moveAlias(parseSageMakerRef(name).group, alias, undefined);
     },
-    // Polls without the cache fallback: during an outage the errors go to onError instead of replaying the cache.
-    watch: (ref, listener, watchOptions) => pollRef((r) => resolveOnline(r), watchIntervalMs, ref, listener, watchOptions, parseSageMakerRef, 0.2),
-  };
+    watch: { intervalMs: parsed.watchIntervalMs ?? 60_000 },
+  });
+
+  async function approve(ref: string, callOptions?: RegistryCallOptions & { readonly description?: string }): Promise<ResolvedModel> {
+    const target = await resolveOnline(ref, callOptions?.signal);
+    const { sdk, client: c } = await sm();
+    await call(
+      'approving a model package',
+      (abortSignal) =>
+        c.send(new sdk.UpdateModelPackageCommand({ ModelPackageArn: target.location, ModelApprovalStatus: 'Approved', ...(callOptions?.description === undefined ? {} : { ApprovalDescription: callOptions.description }) }), { abortSignal }),
+      { signal: callOptions?.signal },
+    );
+    return resolveOnline(ref, callOptions?.signal);
+  }
+
+  return { ...withModelCache(driver, store, parsed), kind: 'sagemaker', approve } as SageMakerRegistry;
 }

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ModelshipError } from '../../errors/index.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
-import type { RemoteContext } from '../remote/remote-context.js';
-import { WandbGraphqlError, type WandbGraphql } from './graphql.js';
+import type { RemoteSources } from '../../platform/node/sources.js';
+import { WandbGraphqlError, type WandbGraphql } from '../../clients/wandb/graphql.js';
 import { COMMIT_ARTIFACT, CREATE_ARTIFACT, CREATE_ARTIFACT_FILES, CREATE_ARTIFACT_MANIFEST } from './queries.js';
 import { META_SHA256, META_SIZE } from './versions.js';
 
@@ -39,7 +39,7 @@ const headersOf = (target: UploadTarget): Record<string, string> =>
  * `commitArtifact`.
  */
 export async function publishToWandb(
-  deps: { gql: WandbGraphql; ctx: RemoteContext; entity: string; project: string | undefined },
+  deps: { gql: WandbGraphql; sources: RemoteSources; entity: string; project: string | undefined },
   input: WandbPublishInput,
   options?: RegistryCallOptions,
 ): Promise<PublishedModel> {
@@ -87,7 +87,7 @@ export async function publishToWandb(
   );
   for (const { node } of files.createArtifactFiles.files.edges) {
     // A null uploadUrl means the server already has these bytes (deduplicated by MD5).
-    if (node.uploadUrl) await deps.ctx.sources.put(node.uploadUrl, bytes, 'application/octet-stream', { signal, headers: { 'content-md5': digest, ...headersOf(node) } });
+    if (node.uploadUrl) await deps.sources.put(node.uploadUrl, bytes, 'application/octet-stream', { signal, headers: { 'content-md5': digest, ...headersOf(node) } });
   }
   const manifest = JSON.stringify({ version: 1, storagePolicy: 'wandb-storage-policy-v1', storagePolicyConfig: { storageLayout: 'V2' }, contents });
   const m = await gql<{ createArtifactManifest: { artifactManifest: { file: UploadTarget } } }>(
@@ -96,7 +96,7 @@ export async function publishToWandb(
     { signal, mutation: true },
   );
   const target = m.createArtifactManifest.artifactManifest.file;
-  if (target.uploadUrl) await deps.ctx.sources.put(target.uploadUrl, new TextEncoder().encode(manifest), 'application/json', { signal, headers: headersOf(target) });
+  if (target.uploadUrl) await deps.sources.put(target.uploadUrl, new TextEncoder().encode(manifest), 'application/json', { signal, headers: headersOf(target) });
   const committed = await gql<{ commitArtifact: { artifact: { versionIndex: number } } }>(COMMIT_ARTIFACT, { input: { artifactID } }, { signal, mutation: true });
   const versionIndex = committed.commitArtifact.artifact.versionIndex ?? created.createArtifact.artifact.versionIndex;
   return { name, version: `v${versionIndex}`, sha256, size: bytes.byteLength, aliases: aliases.filter((a) => a !== 'latest').sort(), metadata: { ...(input.metadata ?? {}) }, createdAt: new Date().toISOString(), ...(input.lineage === undefined ? {} : { lineage: input.lineage }) };

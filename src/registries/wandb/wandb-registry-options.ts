@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOptions } from '../../core/options.js';
-import { remoteOptionsShape } from '../remote/remote-options.js';
+import { remoteOptionsShape } from '../kit/remote-options.js';
 
 /** Options for {@link createWandbRegistry}. Unset values fall back to `WANDB_API_KEY`, `WANDB_BASE_URL`, `WANDB_ENTITY`, `WANDB_PROJECT`. */
 export const wandbRegistryOptionsSchema = z.strictObject({

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { redactUrl } from '../../core/redact.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelVersionInfo, PublishedModel, RegistryAdapter, RegistryCallOptions, ResolvedModel, WatchListener } from '../../spec/registry.js';
-import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
-import { throwIfAborted } from '../local/errors.js';
-import { createRemoteContext } from '../remote/remote-context.js';
-import { REMOTE_DEFAULTS } from '../remote/remote-options.js';
-import { pollRef, type PollWatchOptions } from '../shared/poll-ref.js';
-import { createWandbGraphql, WandbGraphqlError, type WandbGraphql } from './graphql.js';
+import { defineRegistry } from '../kit/define-registry.js';
+import type { PollWatchOptions } from '../kit/poll-ref.js';
+import { httpClientSettings } from '../kit/remote-options.js';
+import { createRemoteStore } from '../kit/remote-store.js';
+import { withModelCache } from '../kit/with-model-cache.js';
+import { WandbGraphqlError } from '../../clients/wandb/graphql.js';
+import { createWandbClient } from '../../clients/wandb/wandb-client.js';
+import { WANDB_DEFAULT_BASE_URL, wandbEnv } from '../../clients/wandb/settings.js';
 import { publishToWandb, type WandbPublishInput } from './publish.js';
 import { ADD_ALIASES, ARTIFACT_BY_NAME, ARTIFACT_COLLECTION, ARTIFACT_FILES, DELETE_ALIASES, type Connection, type WandbArtifact, type WandbFile } from './queries.js';
 import { artifactName, parseWandbRef, type WandbRef } from './ref.js';
@@ -56,23 +57,16 @@ async function md5Base64(path: string): Promise<string> {
  */
 export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRegistry {
   const parsed = parseWandbRegistryOptions(options);
-  const baseUrl = (parsed.baseUrl ?? process.env.WANDB_BASE_URL ?? 'https://api.wandb.ai').replace(/\/+$/, '');
+  const env = wandbEnv();
+  const baseUrl = (parsed.baseUrl ?? env.baseUrl ?? WANDB_DEFAULT_BASE_URL).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]/i.test(baseUrl)) throw new ModelshipError('INVALID_OPTIONS', 'createWandbRegistry needs baseUrl (an http(s):// URL) or WANDB_BASE_URL.');
-  const apiKey = parsed.apiKey ?? process.env.WANDB_API_KEY;
-  const entity = parsed.entity ?? process.env.WANDB_ENTITY;
-  const project = parsed.project ?? process.env.WANDB_PROJECT;
+  const apiKey = parsed.apiKey ?? env.apiKey;
+  const entity = parsed.entity ?? env.entity;
+  const project = parsed.project ?? env.project;
   const defaults = { entity, project };
-  const auth: Record<string, string> = apiKey === undefined || apiKey === '' ? {} : { authorization: `Basic ${Buffer.from(`api:${apiKey}`).toString('base64')}` };
-  const publicUrl = redactUrl(baseUrl).replace(/\/$/, '');
-  const ctx = createRemoteContext('wandb', `wandb ${publicUrl}`, parsed);
-  const gql: WandbGraphql = createWandbGraphql(baseUrl, {
-    transport: parsed.fetch !== undefined ? fetchTransport(parsed.fetch) : undiciTransport(parsed.dispatcher),
-    timeoutMs: parsed.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
-    retries: parsed.retries ?? REMOTE_DEFAULTS.retries,
-    backoff: { baseMs: parsed.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: parsed.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
-    headers: auth,
-  });
-  const watchIntervalMs = parsed.watchIntervalMs ?? 30_000;
+  const wandb = createWandbClient({ ...httpClientSettings(parsed), baseUrl, apiKey });
+  const { publicUrl, graphql: gql } = wandb;
+  const { store, sources } = createRemoteStore(parsed);
   const parse = (ref: string): WandbRef => parseWandbRef(ref, defaults);
   const full = (r: Pick<WandbRef, 'entity' | 'project' | 'name'>): string => `${r.entity}/${r.project}/${r.name}`;
   const vars = (r: WandbRef, name: string): Record<string, unknown> => ({ entityName: r.entity, projectName: r.project, name });
@@ -181,28 +175,20 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
     }
   };
 
-  return {
-    specificationVersion: 'v1',
+  const driver = defineRegistry<WandbPublishInput>({
     kind: 'wandb',
-    baseUrl: publicUrl,
-    async resolve(ref, callOptions) {
-      throwIfAborted(callOptions?.signal);
-      parse(ref);
-      return ctx.resolve(ref, callOptions, () => resolveOnline(ref, callOptions?.signal));
-    },
-    async fetch(model, callOptions) {
-      throwIfAborted(callOptions?.signal);
-      // Cache bookkeeping keys on the full location, so two projects with the same collection name never share.
-      const blob = await ctx.fetch({ ...model, name: model.location.replace(/:v\d+$/, '') }, callOptions, () => locate(model, callOptions?.signal));
-      return { kind: 'file', path: blob.path, release: blob.release };
-    },
-    async listVersions(name, callOptions) {
-      throwIfAborted(callOptions?.signal);
+    identity: `wandb ${publicUrl}`,
+    parseRef: parse,
+    resolve: resolveOnline,
+    locate,
+    // Cache bookkeeping keys on the full location, so two projects with the same collection name never share.
+    cacheName: (model) => model.location.replace(/:v\d+$/, ''),
+    async listVersions(name, signal) {
       const r = parse(name);
       const all: WandbArtifact[] = [];
       let cursor: string | undefined;
       for (;;) {
-        const page = await collection(r, callOptions?.signal, cursor);
+        const page = await collection(r, signal, cursor);
         if (page === null) throw missingModel(r);
         all.push(...page.artifacts.edges.map((e) => e.node).filter((a) => a.state === undefined || a.state === 'COMMITTED'));
         if (page.artifacts.pageInfo?.hasNextPage !== true || !page.artifacts.pageInfo.endCursor) break;
@@ -212,7 +198,7 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
     },
     publish: (input, callOptions) => {
       if (entity === undefined) throw new ModelshipError('INVALID_OPTIONS', 'publish() needs the entity: pass { entity } to createWandbRegistry or set WANDB_ENTITY.');
-      return publishToWandb({ gql, ctx, entity, project }, input, callOptions);
+      return publishToWandb({ gql, sources, entity, project }, input, callOptions);
     },
     async setAlias(name, alias, version) {
       assertAlias(alias);
@@ -226,7 +212,7 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
       const target = await resolveOnline(`${full(r)}:${alias}`);
       await aliasMutation(DELETE_ALIASES, name, alias, (target.metadata.wandb as { artifactId: string }).artifactId, r);
     },
-    // Polls without the cache fallback: during an outage the errors go to onError instead of replaying the cache.
-    watch: (ref, listener, watchOptions) => pollRef((x) => resolveOnline(x), watchIntervalMs, ref, listener, watchOptions, parse, 0.2),
-  };
+    watch: { intervalMs: parsed.watchIntervalMs ?? 30_000 },
+  });
+  return { ...withModelCache(driver, store, parsed), kind: 'wandb', baseUrl: publicUrl } as WandbRegistry;
 }

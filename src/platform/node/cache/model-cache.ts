@@ -6,6 +6,7 @@ import { ModelshipError } from '../../../errors/index.js';
 import { diskFullCode, fsyncDir, hasErrnoCode, readJsonFile, sha256File, writeFileAtomic } from '../fs-atomic.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { createLeases, type Leases } from './leases.js';
+import type { BlobDamage, OpenHooks, RefRecord } from '../../model-store.js';
 
 /** A blob held in the cache and pinned against eviction until `release()`. */
 export interface CachedBlob {
@@ -16,38 +17,12 @@ export interface CachedBlob {
   release(): void;
 }
 
-/** What a ref last resolved to, as recorded in the cache's manifest. */
-export interface RefRecord {
-  /** The manifest key: registry identity + reference. */
-  readonly key: string;
-  /** ISO-8601 time of the resolution. */
-  readonly resolvedAt: string;
-  /** The registry's answer (JSON-serializable), replayed when the registry cannot be reached. */
-  readonly resolved: Record<string, unknown>;
-  /** The model blob it was fetched as, once fetched. */
-  readonly sha256?: string;
-  readonly size?: number;
-}
-
 /** Options of a model cache. */
 export interface ModelCacheOptions {
   /** Cache root; defaults as in {@link defaultCacheDir}. */
   readonly dir?: string;
   /** Size budget in bytes for blobs; least recently used ones are evicted past it (never those in use). */
   readonly maxBytes?: number;
-}
-
-/** A cached blob found not to match its name (bit rot, a truncated copy, an edit), and removed. */
-export interface BlobDamage {
-  readonly sha256: string;
-  /** The digest and size the file had instead. */
-  readonly actual: { readonly sha256: string; readonly size: number };
-}
-
-/** Hooks of one cache read. */
-export interface OpenHooks {
-  /** Told when the blob was damaged and has been removed (the read then reports it absent). */
-  readonly onDamaged?: (damage: BlobDamage) => void;
 }
 
 /** What to download when a blob is missing. */

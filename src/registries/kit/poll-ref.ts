@@ -1,7 +1,7 @@
 import { parseNamedRef } from '../../core/ref.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import type { ResolvedModel, WatchListener, WatchOptions } from '../../spec/registry.js';
-import { invalidArgument } from '../local/errors.js';
+import { invalidArgument } from '../errors.js';
 
 /**
  * Options for a polling `watch`: the spec's {@link WatchOptions}, with `intervalMs` defaulting to the registry's
