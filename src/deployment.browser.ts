@@ -1,5 +1,6 @@
 import { loadModel } from './load-model.browser.js';
-import { createDeploymentWith, type Deployment, type DeploymentOptions } from './routing/index.js';
+import { createDeploymentWith } from './deployment.js';
+import type { Deployment, DeploymentOptions } from './routing/index.js';
 import type { BrowserLoadModelOptions } from './serving/browser-load-options.js';
 
 /**

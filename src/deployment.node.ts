@@ -1,5 +1,6 @@
 import { loadModel } from './load-model.node.js';
-import { createDeploymentWith, type Deployment, type DeploymentOptions } from './routing/index.js';
+import { createDeploymentWith } from './deployment.js';
+import type { Deployment, DeploymentOptions } from './routing/index.js';
 import type { LoadModelOptions } from './serving/load-model-options.js';
 
 /**

@@ -4,75 +4,13 @@ import type { AgreementRule } from './policy/index.js';
 import type { Logger } from '../serving/logger.js';
 import type { RegistryAdapter } from '../spec/registry.js';
 import type { TrackingClient } from '../spec/tracking.js';
-import { versionLabelSchema } from './version-label.js';
+import { remoteEndpointSchemas } from '../backends/remote/remote-options.js';
 
 const duration = z.union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$/, 'a duration such as "500ms", "60s", "5m" or "1h"')]);
 const ratio = z.number().min(0).max(1);
 
-function withoutUserInfo(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return u.username === '' && u.password === '';
-  } catch {
-    return true; // .url() reports it
-  }
-}
-
-/** A version served over HTTP by a KServe v2 / Open Inference Protocol server. */
-export const remoteVersionSchema = z.strictObject({
-  remote: z.strictObject({
-    protocol: z.literal('v2'),
-    /** Base URL of the server, e.g. `http://kserve.local:8080`; credentials go in `headers`, never in the URL. */
-    url: z
-      .string()
-      .url()
-      // Refused rather than used: the URL is shown in errors, logs and status, where a password must never be.
-      .refine(withoutUserInfo, 'the url must not contain user:password@; send credentials in headers, e.g. { authorization: "Basic …" }'),
-    /** Model name on that server. */
-    model: z.string().min(1),
-    /** Model version on that server (its default when absent); also the version label reported. */
-    version: versionLabelSchema.optional(),
-    /** Per-attempt timeout in ms (default 10 000). */
-    timeoutMs: z.number().int().positive().optional(),
-    /** Retries after a connection failure or a 502/503/504 (default 2); inference is idempotent. */
-    retries: z.number().int().min(0).max(10).optional(),
-    /** Extra request headers (an API key). */
-    headers: z.record(z.string(), z.string()).optional(),
-  }),
-});
-
-const DTYPES = ['float32', 'float64', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'string'] as const;
-const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(DTYPES), shape: z.array(z.number().int().nonnegative().nullable()) });
-
-/**
- * A version served by a SageMaker real-time endpoint, called with `InvokeEndpoint` (`@aws-sdk/client-sagemaker-runtime`,
- * an optional peer) and KServe v2 JSON bodies (what Triton and v2-speaking containers accept as `application/json`).
- */
-export const sageMakerVersionSchema = z.strictObject({
-  remote: z.strictObject({
-    protocol: z.literal('sagemaker'),
-    endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpointName must be a SageMaker endpoint name'),
-    /** Send every request to this production variant (`TargetVariant`). */
-    targetVariant: versionLabelSchema.optional(),
-    /** The endpoint's inputs and outputs (SageMaker has no metadata call to ask). */
-    signature: z.strictObject({ inputs: z.array(tensorSpec).min(1), outputs: z.array(tensorSpec).min(1) }),
-    /** The version label reported (default the endpoint name, plus `/variant`). */
-    version: versionLabelSchema.optional(),
-    /** AWS region (default the AWS chain's). */
-    region: z.string().min(1).optional(),
-    /** A custom SageMaker runtime endpoint (a VPC endpoint, or a test server). */
-    endpoint: z.string().url().optional(),
-    /** Explicit credentials; omit to use the AWS credential chain. */
-    credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() }).optional(),
-    /** Per-attempt timeout in ms (default 10 000). */
-    timeoutMs: z.number().int().positive().optional(),
-    /** Retries after a connection failure, throttling or a 5xx (default 2); inference is idempotent. */
-    retries: z.number().int().min(0).max(10).optional(),
-  }),
-});
-
 /** A version: a registry reference (`mnist@production`, `mnist/5`, a path), a remote v2 endpoint or a SageMaker endpoint. */
-export const versionRefSchema = z.union([z.string().min(1), remoteVersionSchema, sageMakerVersionSchema]);
+export const versionRefSchema = z.union([z.string().min(1), ...remoteEndpointSchemas]);
 
 const agreementRule = z.union([
   z.enum(['argmax', 'exact']),
@@ -189,10 +127,6 @@ export type ParsedDeploymentOptions = z.output<typeof deploymentOptionsSchema> &
 };
 /** A version reference. */
 export type VersionRef = z.input<typeof versionRefSchema>;
-/** A remote version. */
-export type RemoteVersion = z.output<typeof remoteVersionSchema>['remote'];
-/** A SageMaker endpoint version, as parsed. */
-export type SageMakerVersion = z.output<typeof sageMakerVersionSchema>['remote'];
 
 /** Parses options, turning zod's report into an INVALID_OPTIONS error. */
 export function parseDeploymentOptions(options: unknown): ParsedDeploymentOptions {

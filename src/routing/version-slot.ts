@@ -6,6 +6,8 @@ export class VersionSlot {
   readonly model: ServableModel;
   /** The reference it was loaded from (`mnist/3`, a remote URL). */
   readonly ref: string;
+  /** Names this load in the deployment's state (two loads of one version have two keys). */
+  readonly key: string;
   readonly window: SlidingWindow;
   #inFlight = 0;
   #idle: (() => void) | undefined;
@@ -17,9 +19,10 @@ export class VersionSlot {
   #watched: WeakRef<AbortSignal>[] = [];
   #pruneAt = 64;
 
-  constructor(model: ServableModel, ref: string, windowMs: number, now: () => number) {
+  constructor(model: ServableModel, ref: string, windowMs: number, now: () => number, key = ref) {
     this.model = model;
     this.ref = ref;
+    this.key = key;
     this.window = new SlidingWindow(windowMs, now);
   }
 

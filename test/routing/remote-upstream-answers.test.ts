@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDeploymentWith, createHandler, createRemoteVersion, silentLogger, type Deployment, type ServableModel } from 'modelship';
 import { serve } from 'modelship/node';
-import { createSageMakerVersion } from '../../src/routing/sagemaker-version.js';
+import { createSageMakerVersion } from '../../src/backends/remote/sagemaker.js';
 import { postJson } from '../helpers/http.js';
 import { rejection } from '../helpers/errors.js';
 import { createSageMakerState } from '../servers/sagemaker/handler.js';

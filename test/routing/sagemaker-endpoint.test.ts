@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeploymentWith, loadModel, silentLogger, type ServableModel } from 'modelship';
 import { toOipDatatype } from '../../src/core/oip-datatype.js';
 import { ModelshipError } from '../../src/errors/index.js';
-import { createSageMakerVersion } from '../../src/routing/sagemaker-version.js';
+import { createSageMakerVersion } from '../../src/backends/remote/sagemaker.js';
 import { deploymentRegistry, digits, loaderWith } from '../helpers/deployments.js';
 import { createSageMakerState } from '../servers/sagemaker/handler.js';
 import { startSageMakerServer, type SageMakerTestServer } from '../servers/sagemaker/server.js';

@@ -1,14 +1,15 @@
 import type * as Runtime from '@aws-sdk/client-sagemaker-runtime';
-import { ModelshipError } from '../errors/index.js';
-import type { PredictInput } from '../core/input.js';
-import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from '../serving/servable.js';
-import { parseOptions } from '../core/options.js';
-import { sageMakerVersionSchema, type SageMakerVersion } from './deployment-options.js';
-import { remoteSignal, v2Outputs, v2Request } from './remote-version.js';
+import { ModelshipError } from '../../errors/index.js';
+import type { PredictInput } from '../../core/input.js';
+import { parseOptions } from '../../core/options.js';
+import { sageMakerVersionSchema, type SageMakerVersion } from './remote-options.js';
+import type { RemotePredictOptions, RemoteServable } from './remote-servable.js';
+import { remoteSignal, v2Outputs, v2Request } from './v2-codec.js';
 
 async function loadRuntime(): Promise<typeof Runtime> {
   try {
-    // routing/ is in the browser entry too: a computed specifier keeps bundlers from trying to resolve this Node-side peer.
+    // createSageMakerVersion is exported by the runtime-agnostic entry, which the browser entry re-exports: a computed
+    // specifier keeps bundlers from trying to resolve this Node-side peer.
     const specifier = '@aws-sdk/client-sagemaker-runtime';
     return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as typeof Runtime;
   } catch (cause) {
@@ -38,7 +39,7 @@ function retryable(e: AwsError): boolean {
  * Throttling, 5xx and connection failures are retried, then UPSTREAM_UNAVAILABLE; the container's own errors
  * (`ModelError`) and refusals are UPSTREAM_ERROR.
  */
-export async function createSageMakerVersion(options: SageMakerVersion): Promise<ServableModel> {
+export async function createSageMakerVersion(options: SageMakerVersion): Promise<RemoteServable> {
   const remote = parseOptions(sageMakerVersionSchema.shape.remote, options, 'createSageMakerVersion');
   const sdk = await loadRuntime();
   const client = new sdk.SageMakerRuntimeClient({
@@ -51,7 +52,7 @@ export async function createSageMakerVersion(options: SageMakerVersion): Promise
   const retries = remote.retries ?? 2;
   const where = `SageMaker endpoint ${remote.endpointName}${remote.targetVariant === undefined ? '' : ` (variant ${remote.targetVariant})`}`;
   const signature = remote.signature;
-  let state: ModelState = 'ready';
+  let state: RemoteServable['state'] = 'ready';
 
   async function invoke(body: string, signal?: AbortSignal): Promise<unknown> {
     let lastError: unknown;
@@ -97,7 +98,7 @@ export async function createSageMakerVersion(options: SageMakerVersion): Promise
     get state() {
       return state;
     },
-    async predict(input: PredictInput, options: PredictOptions = {}): Promise<PredictOutputs> {
+    async predict(input: PredictInput, options: RemotePredictOptions = {}): ReturnType<RemoteServable['predict']> {
       if (state !== 'ready') throw new ModelshipError('NOT_READY', `${where} is closed.`);
       const signal = remoteSignal(options);
       const body = JSON.stringify(v2Request(signature, input, options.outputs));
