@@ -1,11 +1,11 @@
-import { sha256Hex } from '../core/digest.js';
 import { isPathRef } from '../core/ref.js';
 import { ModelshipError } from '../errors/index.js';
 import { createOnnxWebBackend } from '../backends/onnx-web/index.js';
 import { fetchModel } from '../platform/browser/fetch-model.js';
-import { DEFAULT_CACHE_NAME, openModelCache, type ModelCache } from '../platform/browser/model-cache.js';
+import { createBrowserModelStore, DEFAULT_CACHE_NAME, openModelCache, type ModelCache } from '../platform/browser/model-cache.js';
+import { withModelCache } from '../registries/kit/with-model-cache.js';
 import type { InferenceBackend } from '../spec/backend.js';
-import type { RegistryAdapter, ResolvedModel } from '../spec/registry.js';
+import type { RegistryAdapter } from '../spec/registry.js';
 import type { BrowserLoadOptions } from './browser-load-options.js';
 import type { ServingRuntime } from './load-model.js';
 import type { Logger } from './logger.js';
@@ -62,23 +62,6 @@ export function createBrowserRuntime(init: BrowserRuntimeInit): BrowserRuntime {
     onCacheError,
   };
 
-  const cachedFetch = async (registry: RegistryAdapter, resolved: ResolvedModel, options?: { signal?: AbortSignal }): Promise<Uint8Array> => {
-    const store = await openCache();
-    const expected = resolved.sha256?.toLowerCase();
-    if (store && expected) {
-      const hit = await store.get(expected);
-      if (hit) {
-        init.onProgress?.({ url: resolved.location, loaded: hit.byteLength, total: hit.byteLength, cached: true });
-        return hit;
-      }
-    }
-    const artifact = await registry.fetch(resolved, options);
-    const bytes = artifact.kind === 'bytes' ? artifact.bytes : await fetchModel(absoluteUrl(artifact.path), common);
-    // Only bytes that match what the registry recorded are kept; loadModel reports a mismatch.
-    if (store && expected && (await sha256Hex(bytes)) === expected) await store.put(expected, bytes).catch(onCacheError);
-    return bytes;
-  };
-
   return {
     platform: 'onnxruntime_onnx',
     backend: async () => init.backend ?? (sharedBackend ??= createOnnxWebBackend({ logger })),
@@ -94,12 +77,13 @@ export function createBrowserRuntime(init: BrowserRuntimeInit): BrowserRuntime {
       );
     },
     withCache(registry: RegistryAdapter): RegistryAdapter {
-      return {
-        specificationVersion: 'v1',
-        kind: registry.kind,
-        resolve: (ref, options) => registry.resolve(ref, options),
-        fetch: async (resolved, options) => ({ kind: 'bytes', bytes: await cachedFetch(registry, resolved, options) }),
-      };
+      const store = createBrowserModelStore({
+        open: openCache,
+        download: (url) => fetchModel(absoluteUrl(url), common),
+        onCacheError,
+        ...(init.onProgress ? { onProgress: init.onProgress } : {}),
+      });
+      return withModelCache(registry, store);
     },
   };
 }

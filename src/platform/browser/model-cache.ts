@@ -1,5 +1,6 @@
 import { sha256Hex } from '../../core/digest.js';
 import { ModelshipError } from '../../errors/index.js';
+import type { ModelStore, RefRecord, StoredModel } from '../model-store.js';
 
 /** The Cache API cache modelship uses unless told otherwise. */
 export const DEFAULT_CACHE_NAME = 'modelship-models';
@@ -32,6 +33,11 @@ class CacheStorageModelCache implements ModelCache {
 
   constructor(cache: Cache) {
     this.#cache = cache;
+  }
+
+  /** The underlying Cache API cache (the store keeps its ref manifest there too). */
+  get cache(): Cache {
+    return this.#cache;
   }
 
   async get(sha256: string): Promise<Uint8Array | undefined> {
@@ -93,4 +99,62 @@ export async function openModelCache(name: string = DEFAULT_CACHE_NAME): Promise
 export async function clearModelCache(name: string = DEFAULT_CACHE_NAME): Promise<boolean> {
   const storage = (globalThis as { caches?: CacheStorage }).caches;
   return storage ? storage.delete(name) : false;
+}
+
+/** What {@link createBrowserModelStore} needs for one load: the cache (absent when unavailable) and how to download. */
+export interface BrowserModelStoreOptions {
+  /** Opens the Cache API cache lazily; resolves `undefined` where it is unavailable or disabled. */
+  readonly open: () => Promise<ModelCache | undefined>;
+  /** Downloads a model a registry names by URL (its `file` artifact's path). */
+  readonly download: (url: string) => Promise<Uint8Array>;
+  /** Told about a cache hit, as a download would be (`cached: true`). */
+  readonly onProgress?: (progress: { url: string; loaded: number; total: number; cached: true }) => void;
+  /** Told when the cache could not store a model (quota, private mode); the load goes on. */
+  readonly onCacheError?: (error: unknown) => void;
+}
+
+type BytesArtifact = { readonly kind: 'bytes'; readonly bytes: Uint8Array };
+const refKey = (key: string): string => `${KEY_BASE}ref?k=${encodeURIComponent(key)}`;
+
+/**
+ * The browser implementation of the model store `withModelCache` works on, over the Cache API. A corrupted entry
+ * is removed and the read rejects with INTEGRITY_MISMATCH (the next load downloads a fresh copy); a model is stored
+ * only when it matches the sha256 its registry recorded.
+ */
+export function createBrowserModelStore(options: BrowserModelStoreOptions): ModelStore<BytesArtifact> {
+  const entry = (bytes: Uint8Array, sha256: string): StoredModel<BytesArtifact> => ({ sha256, size: bytes.byteLength, artifact: { kind: 'bytes', bytes } });
+  const storage = async (): Promise<Cache | undefined> => {
+    const c = await options.open();
+    return c instanceof CacheStorageModelCache ? c.cache : undefined;
+  };
+  return {
+    root: 'the Cache API',
+    async open(sha256, hooks) {
+      const digest = sha256.toLowerCase();
+      const bytes = await (await options.open())?.get(digest);
+      if (bytes === undefined) return undefined;
+      if (hooks?.url !== undefined) options.onProgress?.({ url: hooks.url, loaded: bytes.byteLength, total: bytes.byteLength, cached: true });
+      return entry(bytes, digest);
+    },
+    obtain: async (file) => {
+      const bytes = await options.download(file.url);
+      return { ...entry(bytes, await sha256Hex(bytes)), downloaded: bytes.byteLength };
+    },
+    async admit(artifact, expected) {
+      const bytes = artifact.kind === 'bytes' ? artifact.bytes : await options.download(artifact.path);
+      const actual = await sha256Hex(bytes);
+      const store = await options.open();
+      // Only bytes that match what the registry recorded are kept; loadModel reports a mismatch.
+      if (store && expected.sha256 !== undefined && actual === expected.sha256.toLowerCase()) await store.put(actual, bytes).catch(options.onCacheError);
+      return { ...entry(bytes, actual), downloaded: artifact.kind === 'bytes' ? 0 : bytes.byteLength };
+    },
+    async readRef(key) {
+      const response = await (await storage())?.match(refKey(key)).catch(() => undefined);
+      const record = response ? ((await response.json().catch(() => undefined)) as RefRecord | undefined) : undefined;
+      return record?.key === key && typeof record.resolved === 'object' ? record : undefined;
+    },
+    async writeRef(record) {
+      await (await storage())?.put(refKey(record.key), new Response(JSON.stringify(record), { headers: { 'content-type': 'application/json' } }));
+    },
+  };
 }
