@@ -8,5 +8,5 @@ export { createLocalTracker, type LocalTracker, type LocalTrackerOptions } from 
 export { createMlflowTracker, type MlflowTracker, type MlflowTrackerOptions } from './mlflow/index.js';
 export { createWandbTracker, type WandbTracker, type WandbTrackerOptions } from './wandb/index.js';
 export type { SpooledTracker, TrackerStats } from './spool/spooled-tracker.js';
-export type { FetchLike } from './http.js';
+export type { FetchLike } from '../core/fetch-like.js';
 export { collectLineage, type CollectLineageOptions } from '../lineage/node/index.js';

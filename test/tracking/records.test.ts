@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter } from '../../src/tracking/backoff.js';
+import { backoffDelay, parseRetryAfter } from '../../src/core/backoff.js';
 import { chunkLogBatch, MLFLOW_BATCH_LIMITS } from '../../src/tracking/mlflow/mlflow-batch.js';
 import { decodeRecord, encodeRecord, type SpoolRecord } from '../../src/tracking/records.js';
 import { validateMetrics, validateParams, validateStartRun } from '../../src/tracking/validate.js';
@@ -75,10 +75,12 @@ describe('spool records', () => {
 });
 
 describe('backoff', () => {
-  const policy = { initialDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
+  // The flusher's delay before its attempt `a` (1-based): the one backoff at retry a - 1, rounded to whole ms.
+  const policy = { baseMs: 100, maxMs: 1000 };
+  const delay = (a: number, random: () => number): number => Math.round(backoffDelay(a - 1, policy, undefined, random));
   it('doubles per attempt up to the cap, with half of each delay random', () => {
-    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelay(policy, a, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
-    expect([1, 2, 3, 4, 5, 10].map((a) => backoffDelay(policy, a, () => 0.999999))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect([1, 2, 3, 4, 5, 10].map((a) => delay(a, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
+    expect([1, 2, 3, 4, 5, 10].map((a) => delay(a, () => 0.999999))).toEqual([100, 200, 400, 800, 1000, 1000]);
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {

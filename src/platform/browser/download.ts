@@ -1,5 +1,6 @@
 import { concatBytes } from '../../core/bytes.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
+import type { FetchLike } from '../../core/fetch-like.js';
 
 /** How far a model download has got. `total` is absent when the server does not say (no Content-Length). */
 export interface DownloadProgress {
@@ -16,8 +17,8 @@ export interface DownloadProgress {
 /** Receives download progress. */
 export type ProgressListener = (progress: DownloadProgress) => void;
 
-/** The `fetch` a download uses; injectable for tests and custom transports. */
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+/** The `fetch` a download uses (the one FetchLike type, from core); injectable for tests and custom transports. */
+export type { FetchLike };
 
 function contentLength(response: Response): number | undefined {
   // A compressed body's Content-Length counts compressed bytes, but the stream yields decompressed ones.

@@ -4,7 +4,7 @@ import { ModelshipError } from '../../errors/index.js';
 import type { DownloadOptions, DownloadResult } from './download.js';
 import { diskFullCode } from './fs-atomic.js';
 import { failure, open, retryAfterOf, withRetries, type HttpClientConfig } from './http-client.js';
-import { describe, statusError } from './http-errors.js';
+import { describe, statusError, withRetryAfter } from './http-errors.js';
 
 /** DOWNLOAD_TOO_LARGE naming the limit and how to raise it. */
 export function tooLarge(url: string, size: number, maxBytes: number, announced: boolean): ModelshipError {
@@ -84,11 +84,7 @@ export async function downloadHttp(config: HttpClientConfig, url: string, dest: 
             return;
           } else {
             await res.discard();
-            const error = statusError(res.status, what);
-            const retryAfterMs = retryAfterOf(res);
-            throw retryAfterMs === undefined
-              ? error
-              : new ModelshipError(error.code, error.message, { details: { ...error.details, retryAfterMs }, retryable: error.retryable });
+            throw withRetryAfter(statusError(res.status, what), retryAfterOf(res));
           }
           if (total !== undefined && total > options.maxBytes) {
             await res.discard();

@@ -27,6 +27,12 @@ export function statusError(status: number, what: string, notFound: ErrorCode = 
   return new ModelshipError('REGISTRY_UNAVAILABLE', `Unexpected HTTP ${status} while ${what}${suffix}.`, { details, retryable: false });
 }
 
+/** `error` with the server's `Retry-After` (ms) in its details, for the retry loop to honour; as it is without one. */
+export function withRetryAfter(error: ModelshipError, retryAfterMs: number | undefined): ModelshipError {
+  if (retryAfterMs === undefined) return error;
+  return new ModelshipError(error.code, error.message, { details: { ...error.details, retryAfterMs }, retryable: error.retryable });
+}
+
 /**
  * REGISTRY_UNAVAILABLE for a network failure (refused, reset, DNS, timeout), keeping the cause for logs. A cause
  * that is a programming error (a TypeError other than `fetch failed` over a network cause, an invalid argument)

@@ -2,7 +2,7 @@ import { ModelshipError } from '../../errors/index.js';
 import type { DownloadOptions, DownloadResult } from './download.js';
 import { open, readAll, withRetries, failure, retryAfterOf, type HttpClientConfig } from './http-client.js';
 import { downloadHttp } from './http-download.js';
-import { describe, statusError } from './http-errors.js';
+import { describe, statusError, withRetryAfter } from './http-errors.js';
 import { createS3Access, type S3Options } from './s3.js';
 
 /** Per-call extras: headers for this URL only (credentials for the registry's own origin). */
@@ -47,9 +47,7 @@ export function createRemoteSources(config: HttpClientConfig, s3: S3Options = {}
         try {
           if (exchange.response.status !== 200) {
             await exchange.response.discard();
-            const error = statusError(exchange.response.status, what);
-            const retryAfterMs = retryAfterOf(exchange.response);
-            throw retryAfterMs === undefined ? error : new ModelshipError(error.code, error.message, { details: { ...error.details, retryAfterMs } });
+            throw withRetryAfter(statusError(exchange.response.status, what), retryAfterOf(exchange.response));
           }
           return await readAll(exchange, options.limit ?? SMALL_LIMIT, what);
         } catch (error) {

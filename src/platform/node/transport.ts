@@ -1,4 +1,5 @@
 import type * as UndiciModule from 'undici';
+import type { FetchLike } from '../../core/fetch-like.js';
 
 type Undici = typeof UndiciModule;
 type Dispatcher = UndiciModule.Dispatcher;
@@ -18,7 +19,8 @@ export interface TransportRequest {
   readonly url: string;
   readonly method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: Uint8Array | string;
+  /** A `Blob` (e.g. `fs.openAsBlob`) is streamed, not read into memory first. */
+  readonly body?: Uint8Array | string | Blob;
   readonly signal: AbortSignal;
 }
 
@@ -53,7 +55,8 @@ export function undiciTransport(dispatcher?: Dispatcher): Transport {
     const res = await lib.request(req.url, {
       method: req.method,
       headers: req.headers,
-      body: req.body,
+      // undici streams a Blob body too (its request core accepts blob-likes); its types list only the others.
+      body: req.body as Uint8Array | string | undefined,
       signal: req.signal,
       dispatcher: dispatcher ?? defaultDispatcher(lib),
       // Timeouts are enforced by the caller (an idle timer over the whole exchange), not per phase here.
@@ -75,7 +78,7 @@ export function undiciTransport(dispatcher?: Dispatcher): Transport {
 }
 
 /** A transport on a WHATWG `fetch` (for an injected `fetch`: a wrapper adding auth, a test double, another runtime). */
-export function fetchTransport(fetchFn: typeof globalThis.fetch): Transport {
+export function fetchTransport(fetchFn: FetchLike): Transport {
   return async (req) => {
     const res = await fetchFn(req.url, {
       method: req.method,
@@ -83,7 +86,9 @@ export function fetchTransport(fetchFn: typeof globalThis.fetch): Transport {
       body: req.body as BodyInit | undefined,
       signal: req.signal,
       redirect: 'follow',
-    });
+      // Node's fetch wants it for a streamed (Blob-backed) upload body.
+      ...(req.body instanceof Blob ? { duplex: 'half' } : {}),
+    } as RequestInit);
     const stream = res.body;
     return {
       status: res.status,
@@ -94,6 +99,11 @@ export function fetchTransport(fetchFn: typeof globalThis.fetch): Transport {
       },
     };
   };
+}
+
+/** The transport for an injected `fetch` if there is one, else undici (with `dispatcher`, if given). */
+export function transportFor(options: { readonly fetch?: FetchLike | undefined; readonly dispatcher?: Dispatcher | undefined }): Transport {
+  return options.fetch !== undefined ? fetchTransport(options.fetch) : undiciTransport(options.dispatcher);
 }
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {

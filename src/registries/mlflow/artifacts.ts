@@ -1,6 +1,6 @@
 import { redactUrl } from '../../core/redact.js';
 import { ModelshipError } from '../../errors/index.js';
-import type { MlflowRest } from './rest.js';
+import type { MlflowRest } from '../../clients/mlflow/rest.js';
 
 /** A directory of artifacts the adapter can read files from. */
 export interface ArtifactDir {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mlflowEnv } from '../../clients/mlflow/settings.js';
 import { parseOptions } from '../../core/options.js';
 import { spoolOptionsShape } from '../spool/spool-options.js';
 
@@ -23,12 +24,13 @@ export type ResolvedMlflowTrackerOptions = z.output<typeof mlflowTrackerOptionsS
 /** Parses options once at the boundary, filling in `MLFLOW_TRACKING_*` environment variables. */
 export function parseMlflowTrackerOptions(options: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedMlflowTrackerOptions {
   const given = (options ?? {}) as Record<string, unknown>;
+  const fromEnv = mlflowEnv(env);
   const withEnv = {
     ...given,
-    trackingUri: given.trackingUri ?? env.MLFLOW_TRACKING_URI,
-    token: given.token ?? env.MLFLOW_TRACKING_TOKEN,
-    username: given.username ?? env.MLFLOW_TRACKING_USERNAME,
-    password: given.password ?? env.MLFLOW_TRACKING_PASSWORD,
+    trackingUri: given.trackingUri ?? fromEnv.trackingUri,
+    token: given.token ?? fromEnv.token,
+    username: given.username ?? fromEnv.username,
+    password: given.password ?? fromEnv.password,
   };
   for (const key of ['trackingUri', 'token', 'username', 'password'] as const) if (withEnv[key] === undefined) delete withEnv[key];
   const parsed = parseOptions(mlflowTrackerOptionsSchema, withEnv, 'MLflow tracker', "Pass { trackingUri: 'http://localhost:5000' } or set MLFLOW_TRACKING_URI.");

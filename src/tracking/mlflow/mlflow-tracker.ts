@@ -1,9 +1,13 @@
 import { createTrackerHttp } from '../http.js';
 import { createSpooledTracker, type SpooledTracker } from '../spool/spooled-tracker.js';
 import { SPOOL_DEFAULTS } from '../spool/spool-options.js';
-import { mlflowAuth, type MlflowCredentials } from '../../clients/mlflow/auth.js';
+import type { MlflowCredentials } from '../../clients/mlflow/auth.js';
+import { createMlflowClient } from '../../clients/mlflow/mlflow-client.js';
 import { createMlflowTransport } from './mlflow-transport.js';
 import { parseMlflowTrackerOptions, type MlflowTrackerOptions } from './mlflow-tracker-options.js';
+
+/** The tracker never waits inside its client (retries: 0); the flusher backs off with the spool's policy. */
+const NO_BACKOFF = { baseMs: 0, maxMs: 0 };
 
 /** An MLflow tracker: the spec's client, its spool, and `stats()`. */
 export type MlflowTracker = SpooledTracker & { readonly kind: 'mlflow' };
@@ -30,13 +34,23 @@ export function createMlflowTracker(options: MlflowTrackerOptions = {}): MlflowT
   // Credentials in the URI are moved into a header, so the URI can be shown and recorded without them. Explicit
   // options come first, then the URI, then MLFLOW_TRACKING_USERNAME/PASSWORD, then MLFLOW_TRACKING_TOKEN.
   const given = (options ?? {}) as MlflowCredentials;
-  const { uri: base, headers: auth } = mlflowAuth(parsed.trackingUri, { token: given.token, username: given.username, password: given.password });
-  const http = createTrackerHttp(parsed.fetch ?? globalThis.fetch, auth, parsed.requestTimeoutMs ?? SPOOL_DEFAULTS.requestTimeoutMs);
+  const mlflow = createMlflowClient({
+    trackingUri: parsed.trackingUri,
+    token: given.token,
+    username: given.username,
+    password: given.password,
+    fetch: parsed.fetch ?? globalThis.fetch,
+    timeoutMs: parsed.requestTimeoutMs ?? SPOOL_DEFAULTS.requestTimeoutMs,
+    // Each request is sent once: the spool flusher is the retry loop (forever, for durability).
+    retries: 0,
+    backoff: NO_BACKOFF,
+  });
+  const base = mlflow.trackingUri;
   return createSpooledTracker({
     kind: 'mlflow',
     trackingUri: base,
     destination: base,
-    transport: createMlflowTransport(base, http),
+    transport: createMlflowTransport(mlflow, createTrackerHttp(mlflow.http)),
     options: parsed,
   }) as MlflowTracker;
 }

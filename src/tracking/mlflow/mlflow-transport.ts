@@ -5,6 +5,7 @@ import { chunkLogBatch } from './mlflow-batch.js';
 import type { SpoolRecord } from '../records.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { RemoteRunRef } from '../../spec/tracking.js';
+import type { MlflowClient } from '../../clients/mlflow/mlflow-client.js';
 import type { TrackerHttp } from '../http.js';
 import type { DeliveryContext } from '../spool/flusher.js';
 import type { TrackerTransport } from '../spool/spooled-tracker.js';
@@ -43,10 +44,12 @@ function artifactUrl(base: string, artifactUri: string, artifactPath: string): s
 /**
  * Delivers spooled records to an MLflow tracking server over REST 2.0: `experiments/get-by-name` and
  * `experiments/create`, `runs/search` (finding a run created before a crash) and `runs/create`,
- * `runs/log-batch` chunked to the server's limits, `runs/update`, and artifacts through the artifact proxy.
+ * `runs/log-batch` chunked to the server's limits, `runs/update`, and artifacts through the artifact proxy. Calls go
+ * through the MLflow client the registry uses too, sent once each (the flusher retries).
  */
-export function createMlflowTransport(base: string, http: TrackerHttp): TrackerTransport {
-  const api = `${base}/api/2.0/mlflow`;
+export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' | 'apiUrl'>, http: TrackerHttp): TrackerTransport {
+  const base = mlflow.trackingUri;
+  const api = mlflow.apiUrl('').replace(/\/$/, '');
 
   async function experimentId(name: string, state: MlflowState, signal: AbortSignal): Promise<string> {
     const known = state.experiments?.[name];

@@ -1,4 +1,4 @@
-import { backoffDelay, type BackoffPolicy } from '../backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../../core/backoff.js';
 import type { SpoolRecord } from '../records.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { hasErrnoCode } from '../../platform/node/fs-atomic.js';
@@ -33,7 +33,8 @@ export interface Transport {
 /** How the flusher batches and retries. */
 export interface FlusherOptions {
   readonly transport: Transport;
-  readonly backoff: BackoffPolicy;
+  /** The one backoff policy (core/backoff.ts), plus the largest `Retry-After` honoured (ms). */
+  readonly backoff: BackoffPolicy & { readonly maxRetryAfterMs: number };
   /** Records handed to the transport at once. */
   readonly batchRecords: number;
   /** How long new records wait for company before being sent, unless a flush is asked for. */
@@ -147,7 +148,7 @@ export function startFlusher(spools: Spool[], options: FlusherOptions): Flusher 
       );
       notify();
       const retryAfter = failure.details?.retryAfterMs;
-      const delay = typeof retryAfter === 'number' ? Math.min(retryAfter, options.backoff.maxRetryAfterMs) : backoffDelay(options.backoff, next);
+      const delay = typeof retryAfter === 'number' ? Math.min(retryAfter, options.backoff.maxRetryAfterMs) : Math.round(backoffDelay(next - 1, options.backoff));
       await sleeper.sleep(delay);
       return next;
     } finally {
@@ -173,7 +174,7 @@ export function startFlusher(spools: Spool[], options: FlusherOptions): Flusher 
         // Spool I/O failed (disk full, permissions): report and back off like a network failure.
         attempt += 1;
         onError(toModelshipError(error, 'INTERNAL'));
-        await sleeper.sleep(backoffDelay(options.backoff, attempt));
+        await sleeper.sleep(Math.round(backoffDelay(attempt - 1, options.backoff)));
       }
     }
   }

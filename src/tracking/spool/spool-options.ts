@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FetchLike } from '../http.js';
+import type { FetchLike } from '../../core/fetch-like.js';
 import { trackerOptionsShape } from '../tracker-options.js';
 
 /** Options every network tracker (MLflow, W&B) shares: its spool, batching, retries, and where errors go. */

@@ -136,8 +136,8 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     flusher = startFlusher(spools, {
       transport,
       backoff: {
-        initialDelayMs: options.retry?.initialDelayMs ?? SPOOL_DEFAULTS.initialDelayMs,
-        maxDelayMs: options.retry?.maxDelayMs ?? SPOOL_DEFAULTS.maxDelayMs,
+        baseMs: options.retry?.initialDelayMs ?? SPOOL_DEFAULTS.initialDelayMs,
+        maxMs: options.retry?.maxDelayMs ?? SPOOL_DEFAULTS.maxDelayMs,
         maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? SPOOL_DEFAULTS.maxRetryAfterMs,
       },
       batchRecords: options.batchRecords ?? SPOOL_DEFAULTS.batchRecords,

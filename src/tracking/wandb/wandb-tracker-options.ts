@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WANDB_DEFAULT_BASE_URL, wandbEnv } from '../../clients/wandb/settings.js';
 import { parseOptions } from '../../core/options.js';
 import { spoolOptionsShape } from '../spool/spool-options.js';
 
@@ -26,12 +27,13 @@ const HINT = "Pass { apiKey, entity: 'my-team', project: 'mnist' } or set WANDB_
 /** Parses options once at the boundary, filling in `WANDB_*` environment variables. */
 export function parseWandbTrackerOptions(options: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedWandbTrackerOptions {
   const given = (options ?? {}) as Record<string, unknown>;
+  const fromEnv = wandbEnv(env);
   const withEnv: Record<string, unknown> = {
     ...given,
-    apiKey: given.apiKey ?? env.WANDB_API_KEY,
-    entity: given.entity ?? env.WANDB_ENTITY,
-    project: given.project ?? env.WANDB_PROJECT,
-    baseUrl: given.baseUrl ?? env.WANDB_BASE_URL ?? 'https://api.wandb.ai',
+    apiKey: given.apiKey ?? fromEnv.apiKey,
+    entity: given.entity ?? fromEnv.entity,
+    project: given.project ?? fromEnv.project,
+    baseUrl: given.baseUrl ?? fromEnv.baseUrl ?? WANDB_DEFAULT_BASE_URL,
   };
   for (const key of Object.keys(withEnv)) if (withEnv[key] === undefined) delete withEnv[key];
   const required = wandbTrackerOptionsSchema.extend({

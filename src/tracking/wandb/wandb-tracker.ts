@@ -1,3 +1,4 @@
+import { createWandbClient } from '../../clients/wandb/wandb-client.js';
 import { createTrackerHttp } from '../http.js';
 import { createSpooledTracker, type SpooledTracker } from '../spool/spooled-tracker.js';
 import { SPOOL_DEFAULTS } from '../spool/spool-options.js';
@@ -27,15 +28,22 @@ export type WandbTracker = SpooledTracker & { readonly kind: 'wandb' };
  */
 export function createWandbTracker(options: WandbTrackerOptions = {}): WandbTracker {
   const parsed = parseWandbTrackerOptions(options);
-  const baseUrl = parsed.baseUrl.replace(/\/+$/, '');
-  const auth = { authorization: `Basic ${Buffer.from(`api:${parsed.apiKey}`).toString('base64')}` };
-  const http = createTrackerHttp(parsed.fetch ?? globalThis.fetch, auth, parsed.requestTimeoutMs ?? SPOOL_DEFAULTS.requestTimeoutMs);
-  const target = { baseUrl, entity: parsed.entity, project: parsed.project };
+  const wandb = createWandbClient({
+    baseUrl: parsed.baseUrl,
+    apiKey: parsed.apiKey,
+    fetch: parsed.fetch ?? globalThis.fetch,
+    timeoutMs: parsed.requestTimeoutMs ?? SPOOL_DEFAULTS.requestTimeoutMs,
+    // Each request is sent once: the spool flusher is the retry loop (forever, for durability).
+    retries: 0,
+    backoff: { baseMs: 0, maxMs: 0 },
+  });
+  const baseUrl = wandb.baseUrl;
+  const target = { entity: parsed.entity, project: parsed.project };
   return createSpooledTracker({
     kind: 'wandb',
     trackingUri: `${baseUrl}/${parsed.entity}/${parsed.project}`,
     destination: `${baseUrl}/${parsed.entity}/${parsed.project}`,
-    transport: createWandbTransport(target, http),
+    transport: createWandbTransport(wandb, target, createTrackerHttp(wandb.http)),
     options: parsed,
   }) as WandbTracker;
 }

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import type { SpoolRecord } from '../records.js';
 import { ModelshipError } from '../../errors/index.js';
 import type { RemoteRunRef } from '../../spec/tracking.js';
+import type { WandbClient } from '../../clients/wandb/wandb-client.js';
 import type { TrackerHttp } from '../http.js';
 import type { DeliveryContext } from '../spool/flusher.js';
 import type { TrackerTransport } from '../spool/spooled-tracker.js';
 
-/** Where runs go: the API server, and the entity/project they belong to. */
+/** Where runs go: the entity/project they belong to (the server is the client's). */
 export interface WandbTarget {
-  readonly baseUrl: string;
   readonly entity: string;
   readonly project: string;
 }
@@ -82,14 +82,16 @@ const EXIT_CODES = { FINISHED: 0, FAILED: 1, KILLED: 130 } as const;
  * Delivers spooled records to Weights & Biases: the run is created and updated (config, tags, name) with the
  * GraphQL `upsertBucket` mutation; metrics go to the run's file stream as `wandb-history.jsonl` lines (with
  * `_step`, `_runtime`, `_timestamp`) at increasing offsets, with `wandb-summary.json`; finishing sends
- * `complete: true` and the exit code; artifacts are uploaded as run files through `RunUploadUrls`.
+ * `complete: true` and the exit code; artifacts are uploaded as run files through `RunUploadUrls`. Calls go through
+ * the W&B client the registry uses too, sent once each (the flusher retries; W&B's `errors[]` are TRACKING_REJECTED).
  */
-export function createWandbTransport(target: WandbTarget, http: TrackerHttp): TrackerTransport {
-  const { baseUrl, entity, project } = target;
-  const stream = (run: string): string => `${baseUrl}/files/${encodeURIComponent(entity)}/${encodeURIComponent(project)}/${encodeURIComponent(run)}/file_stream`;
+export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graphqlUrl' | 'fileStreamUrl'>, target: WandbTarget, http: TrackerHttp): TrackerTransport {
+  const { baseUrl } = wandb;
+  const { entity, project } = target;
+  const stream = (run: string): string => wandb.fileStreamUrl(entity, project, run);
 
   async function graphql<T>(query: string, variables: Record<string, unknown>, what: string, signal: AbortSignal): Promise<T> {
-    const result = await http.request<{ data?: T; errors?: { message: string }[] }>({ method: 'POST', url: `${baseUrl}/graphql`, json: { query, variables }, what }, signal);
+    const result = await http.request<{ data?: T; errors?: { message: string }[] }>({ method: 'POST', url: wandb.graphqlUrl, json: { query, variables }, what }, signal);
     if (result.errors !== undefined && result.errors.length > 0) {
       throw new ModelshipError('TRACKING_REJECTED', `W&B refused ${what}: ${result.errors.map((e) => e.message).join('; ')}`, { details: { errors: result.errors } });
     }

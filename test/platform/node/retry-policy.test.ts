@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelshipError } from '../../../src/errors/index.js';
 import { idleTimer, withRetries } from '../../../src/platform/node/http-client.js';
 import { isRetryable, networkError } from '../../../src/platform/node/http-errors.js';
-import { WandbGraphqlError } from '../../../src/registries/wandb/graphql.js';
+import { WandbGraphqlError } from '../../../src/clients/wandb/graphql.js';
 
 /** What undici throws for `url`, as it really throws it. */
 async function thrownBy(url: string): Promise<unknown> {

@@ -1,19 +1,6 @@
-import type * as SageMaker from '@aws-sdk/client-sagemaker';
 import { ModelshipError, type ErrorCode } from '../../errors/index.js';
 import { failure, idleTimer, withRetries, type HttpClientConfig } from '../../platform/node/http-client.js';
 import { networkError } from '../../platform/node/http-errors.js';
-
-/** The SageMaker SDK module, loaded on first use. */
-export type SageMakerModule = typeof SageMaker;
-
-/** Loads `@aws-sdk/client-sagemaker`, or DEPENDENCY_MISSING with the install command. */
-export async function loadSageMaker(): Promise<SageMakerModule> {
-  try {
-    return await import('@aws-sdk/client-sagemaker');
-  } catch (cause) {
-    throw new ModelshipError('DEPENDENCY_MISSING', 'The SageMaker registry needs the optional peer dependency @aws-sdk/client-sagemaker: npm install @aws-sdk/client-sagemaker @aws-sdk/client-s3', { cause });
-  }
-}
 
 /** An AWS service error as the SDK throws it. */
 interface AwsError {
@@ -56,6 +43,17 @@ export function awsError(error: unknown, what: string, notFound?: { code: ErrorC
 /** Sends SDK commands under modelship's timeout and retry policy (the SDK's own retries are off). */
 export type AwsCall = <T>(what: string, send: (abortSignal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal | undefined; idempotent?: boolean }) => Promise<T>;
 
+/**
+ * The one wrapper around AWS SDK calls: an idle timeout per attempt, the platform retry policy (transient
+ * failures only; `idempotent: false` sends once), and SDK errors mapped by {@link awsError}. Create SDK clients
+ * with `maxAttempts: 1` so retries are not multiplied.
+ *
+ * @example
+ * ```ts
+ * const call = createAwsCall({ timeoutMs: 30_000, retries: 3, backoff: { baseMs: 250, maxMs: 10_000 } });
+ * const group = await call('describing the group', (abortSignal) => client.send(command, { abortSignal }));
+ * ```
+ */
 export function createAwsCall(config: Pick<HttpClientConfig, 'timeoutMs' | 'retries' | 'backoff'>): AwsCall {
   return async <T>(what: string, send: (abortSignal: AbortSignal) => Promise<T>, options: { signal?: AbortSignal | undefined; idempotent?: boolean } = {}): Promise<T> => {
     const retry = options.idempotent === false ? { ...config, retries: 0 } : config;
