@@ -1,7 +1,5 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { HttpClientConfig } from '../../platform/node/http-client.js';
-import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
 import type { DownloadProgress, RegistryWarning } from '../../spec/registry.js';
 
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', `${what} must be a function`);
@@ -52,13 +50,3 @@ export const REMOTE_DEFAULTS = {
 
 /** The parsed shared options. */
 export type RemoteOptions = z.output<z.ZodObject<typeof remoteOptionsShape>>;
-
-/** The HTTP client settings the shared options give (the remote defaults applied once, for every vendor client). */
-export function httpClientSettings(options: RemoteOptions): HttpClientConfig {
-  return {
-    transport: options.fetch !== undefined ? fetchTransport(options.fetch) : undiciTransport(options.dispatcher),
-    timeoutMs: options.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
-    retries: options.retries ?? REMOTE_DEFAULTS.retries,
-    backoff: { baseMs: options.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: options.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
-  };
-}

@@ -1,7 +1,9 @@
 import { createNodeModelStore, type CachedFileArtifact } from '../../platform/node/cache/model-store.js';
 import { createRemoteSources, type RemoteSources } from '../../platform/node/sources.js';
 import type { ModelStore } from '../../platform/model-store.js';
-import { httpClientSettings, REMOTE_DEFAULTS, type RemoteOptions } from './remote-options.js';
+import type { HttpClientConfig } from '../../platform/node/http-client.js';
+import { fetchTransport, undiciTransport } from '../../platform/node/transport.js';
+import { REMOTE_DEFAULTS, type RemoteOptions } from './remote-options.js';
 
 /** What a Node remote registry is built on: the file cache `withModelCache` works on, and the download sources. */
 export interface RemoteStore {
@@ -21,4 +23,14 @@ export function createRemoteStore(options: RemoteOptions): RemoteStore {
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
   });
   return { store, sources };
+}
+
+/** The HTTP client settings the shared options give (the remote defaults applied once, for every vendor client). */
+export function httpClientSettings(options: RemoteOptions): HttpClientConfig {
+  return {
+    transport: options.fetch !== undefined ? fetchTransport(options.fetch) : undiciTransport(options.dispatcher),
+    timeoutMs: options.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
+    retries: options.retries ?? REMOTE_DEFAULTS.retries,
+    backoff: { baseMs: options.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: options.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
+  };
 }

@@ -10,8 +10,7 @@ import type {
 } from '../../spec/registry.js';
 import { defineRegistry } from '../kit/define-registry.js';
 import type { PollWatchOptions } from '../kit/poll-ref.js';
-import { httpClientSettings } from '../kit/remote-options.js';
-import { createRemoteStore } from '../kit/remote-store.js';
+import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
 import { withModelCache } from '../kit/with-model-cache.js';
 import { artifactDir } from './artifacts.js';
 import { createMlflowClient } from '../../clients/mlflow/mlflow-client.js';

@@ -7,8 +7,7 @@ import { extractTarGz, type ExtractedFile } from '../../platform/node/tar-extrac
 import type { ModelFile } from '../../platform/model-store.js';
 import { defineRegistry } from '../kit/define-registry.js';
 import type { PollWatchOptions } from '../kit/poll-ref.js';
-import { httpClientSettings } from '../kit/remote-options.js';
-import { createRemoteStore } from '../kit/remote-store.js';
+import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
 import { withModelCache } from '../kit/with-model-cache.js';
 import { META_ALIAS, packageArtifact, toInfo } from './packages.js';
 import { publishToSageMaker, type SageMakerPublishInput } from './publish.js';
