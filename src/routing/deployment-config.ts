@@ -4,7 +4,7 @@ import type { MachineConfig } from './deployment-state.js';
 import type { GuardrailPolicy } from './guardrails.js';
 
 /** Defaults of the deployment options, in ms where they are durations. */
-export const DEPLOYMENT_DEFAULTS = { window: 60_000, minRequests: 100, interval: 5_000, keepPrevious: 600_000, queueSize: 64, timeoutMs: 10_000, trackInterval: 60_000 };
+export const DEPLOYMENT_DEFAULTS = { window: 60_000, minRequests: 100, interval: 5_000, keepPrevious: 600_000, trackInterval: 60_000 };
 
 /** The options a deployment runs on, parsed once: durations in ms, limits with their defaults. */
 export interface DeploymentConfig {

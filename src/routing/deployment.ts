@@ -15,8 +15,7 @@ import { judge } from './guardrails.js';
 import { Mirror } from './mirror.js';
 import { countsAsFailure, SlotAnswer } from './slot-answer.js';
 import { Traffic } from './traffic.js';
-import { validateCandidate } from './validate.js';
-import { loadVersion, loadVersions, requireCompatible, type DeploymentLoaders, type LoadContext } from './version-loading.js';
+import { loadCandidate, loadVersions, type DeploymentLoaders, type LoadContext } from './version-loading.js';
 import { registrySource, selectorToRef, type RegistrySource } from './version-selector.js';
 import { toEntry, VersionSet } from './version-set.js';
 import type { VersionSlot } from './version-slot.js';
@@ -74,13 +73,7 @@ class RoutedDeployment implements Deployment {
       this.#evidence = createEvidenceRecorder(opts.tracking, this.name, config, this.#logger, versions, this.#now);
       this.#evidence.subscribe(this.#events);
     }
-    this.#mirror = new Mirror({
-      capacity: opts.shadow?.queueSize ?? DEPLOYMENT_DEFAULTS.queueSize,
-      concurrency: opts.shadow?.concurrency ?? 1,
-      timeoutMs: opts.shadow?.timeoutMs ?? DEPLOYMENT_DEFAULTS.timeoutMs,
-      telemetry: this.#telemetry,
-      logger: this.#logger,
-    });
+    this.#mirror = Mirror.for(opts.shadow, this.#telemetry, this.#logger);
   }
 
   // ---- ServableModel -------------------------------------------------------------------------------------
@@ -253,26 +246,15 @@ class RoutedDeployment implements Deployment {
 
   async #switch(ref: string, reason: ChangeReason): Promise<void> {
     this.#assertOpen();
-    let candidate: VersionSlot | undefined;
-    const versions = this.#versions;
-    try {
-      candidate = await loadVersion(ref, this.#load);
-      if (candidate.model.name === versions.stable.model.name && candidate.version === versions.stable.version) {
-        await candidate.model.close();
-        return;
-      }
-      requireCompatible(versions.stable, candidate.model, this.name);
-      if (this.#opts.validate) await validateCandidate(candidate.model, versions.stable.model, this.#opts.validate);
-      this.#assertOpen();
-    } catch (error) {
-      await candidate?.model.close().catch(() => undefined);
-      const e = toModelshipError(error, 'MODEL_LOAD_FAILED');
-      this.#events.emit('refused', { ref, ...(candidate ? { version: candidate.version } : {}), reason, error: e });
-      throw e;
+    const outcome = await loadCandidate(ref, this.#load, () => this.#versions.stable, this.#opts.validate, () => this.#assertOpen());
+    if (outcome.refused) {
+      this.#events.emit('refused', { ref, ...(outcome.version === undefined ? {} : { version: outcome.version }), reason, error: outcome.refused });
+      throw outcome.refused;
     }
+    if (outcome.slot === undefined) return;
     // The switch itself is synchronous: a request routed before it runs on the old version, after it on the new.
-    this.#versions.add(candidate);
-    this.#command({ type: 'switch', to: toEntry(candidate), reason });
+    this.#versions.add(outcome.slot);
+    this.#command({ type: 'switch', to: toEntry(outcome.slot), reason });
   }
 
   rollback(): Promise<DeploymentStatus> {

@@ -27,6 +27,9 @@ export interface MirrorStats {
   readonly dropped: number;
 }
 
+/** Queue size and per-request deadline (ms) of the mirror when the shadow options do not set them. */
+const MIRROR_DEFAULTS = { queueSize: 64, timeoutMs: 10_000 };
+
 /**
  * Runs mirrored requests off the callers' path: a bounded queue (full → dropped and counted) drained by a few
  * concurrent runners. Nothing here can reach a caller: errors are counted, logged at debug level, and dropped.
@@ -50,6 +53,17 @@ export class Mirror {
     this.#timeoutMs = options.timeoutMs;
     this.#telemetry = options.telemetry;
     this.#logger = options.logger;
+  }
+
+  /** The mirror for a deployment's `shadow` options (the defaults without a shadow: only canary comparisons use it then). */
+  static for(shadow: { queueSize?: number; concurrency?: number; timeoutMs?: number } | undefined, telemetry: DeploymentTelemetry, logger: Logger): Mirror {
+    return new Mirror({
+      capacity: shadow?.queueSize ?? MIRROR_DEFAULTS.queueSize,
+      concurrency: shadow?.concurrency ?? 1,
+      timeoutMs: shadow?.timeoutMs ?? MIRROR_DEFAULTS.timeoutMs,
+      telemetry,
+      logger,
+    });
   }
 
   stats(): MirrorStats {

@@ -1,4 +1,4 @@
-import { ModelshipError } from '../errors/index.js';
+import { ModelshipError, toModelshipError } from '../errors/index.js';
 import { assertVersionLabel } from '../core/version-label.js';
 import type { Logger } from '../serving/logger.js';
 import type { ServableModel } from '../serving/servable.js';
@@ -6,6 +6,7 @@ import type { RegistryAdapter } from '../spec/registry.js';
 import { describeRemote, type RemoteEndpoint } from '../backends/remote/remote-options.js';
 import type { ParsedDeploymentOptions, VersionRef } from './deployment-options.js';
 import { signatureIncompatibilities } from './policy/index.js';
+import { validateCandidate } from './validate.js';
 import { VersionSlot } from './version-slot.js';
 
 /** Loads one version for a deployment: `loadModel` bound to a runtime, or your own. */
@@ -95,5 +96,37 @@ export async function loadVersions(opts: ParsedDeploymentOptions, ctx: LoadConte
   } catch (error) {
     await Promise.all(loaded.map((m) => m.close().catch(() => undefined)));
     throw error;
+  }
+}
+
+/** What became of a candidate: the version to switch to, nothing (it is the version already serving), or a refusal. */
+export type CandidateOutcome = { readonly slot?: VersionSlot; readonly refused?: undefined } | { readonly refused: ModelshipError; readonly version?: string };
+
+/**
+ * Loads a candidate for a blue-green switch and puts it through its checks against what serves (`current`, read
+ * again after each wait): signature, then `validate`; `assertOpen` throws when the deployment closed meanwhile.
+ * A refused candidate is closed again; its error says why (MODEL_LOAD_FAILED when it was not a ModelshipError).
+ */
+export async function loadCandidate(
+  ref: string,
+  ctx: LoadContext,
+  current: () => VersionSlot,
+  validate: ParsedDeploymentOptions['validate'],
+  assertOpen: () => void,
+): Promise<CandidateOutcome> {
+  let candidate: VersionSlot | undefined;
+  try {
+    candidate = await loadVersion(ref, ctx);
+    if (candidate.model.name === current().model.name && candidate.version === current().version) {
+      await candidate.model.close();
+      return {};
+    }
+    requireCompatible(current(), candidate.model, ctx.name);
+    if (validate) await validateCandidate(candidate.model, current().model, validate);
+    assertOpen();
+    return { slot: candidate };
+  } catch (error) {
+    await candidate?.model.close().catch(() => undefined);
+    return { refused: toModelshipError(error, 'MODEL_LOAD_FAILED'), ...(candidate ? { version: candidate.version } : {}) };
   }
 }
