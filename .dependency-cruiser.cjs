@@ -1,6 +1,6 @@
 /**
  * Import direction (CONVENTIONS.md):
- *   spec, errors ← core ← platform, telemetry ← clients, lineage ← backends, registries, tracking ← serving, routing ← http, cli ← entries
+ *   spec, errors ← core ← platform, telemetry ← clients, lineage ← backends, registries, tracking ← serving, routing ← http, cli ← runtime ← entries
  * Each rule forbids a layer from importing the layers that build on it, plus cycles and node: built-ins in
  * runtime-agnostic code.
  */
@@ -38,11 +38,18 @@ module.exports = {
       to: { path: '^src/[^/]+\\.ts$' },
     },
     {
+      name: 'runtime-only-from-entries',
+      comment: 'runtime/ holds the composition roots (loadModel, createDeployment bound to a runtime): it may import every layer, and only entry points import it',
+      severity: 'error',
+      from: { path: '^src/[^/]+/', pathNot: '^src/runtime/' },
+      to: { path: '^src/runtime/' },
+    },
+    {
       name: 'no-node-in-agnostic-layers',
       comment: 'spec, errors, core, telemetry, the fetch-style http core, the pure parts of features and the browser code run in browsers',
       severity: 'error',
       from: {
-        path: '^src/(spec|errors|core|telemetry|platform/browser|backends/(onnx-common|onnx-web|web-worker)|serving/batching|routing/policy|lineage/(?!node/))/|^src/tracking/(records|validate)\\.ts$|^src/http/(?!node/)|^src/serving/browser-|^src/(browser|load-model\\.browser)\\.ts$',
+        path: '^src/(spec|errors|core|telemetry|platform/browser|backends/(onnx-common|onnx-web|web-worker)|serving/batching|routing/policy|lineage/(?!node/))/|^src/tracking/(records|validate)\\.ts$|^src/http/(?!node/)|^src/serving/browser-|^src/(runtime/)?browser\\.ts$',
       },
       to: { dependencyTypes: ['core'] },
     },

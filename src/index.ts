@@ -39,7 +39,7 @@ export {
   type Servable,
   type VersionedPrediction,
 } from './serving/servable.js';
-export { createDeploymentWith } from './deployment.js';
+export { createDeploymentWith } from './runtime/deployment.js';
 export { createRemoteVersion, createSageMakerVersion, type RemoteVersion, type SageMakerVersion } from './backends/remote/index.js';
 export {
   type VersionLoader,

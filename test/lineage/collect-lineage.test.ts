@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/load-model.node.js';
+import { loadModel } from '../../src/runtime/node.js';
 import { createLocalRegistry } from '../../src/registries/local/index.js';
 import type { Model } from '../../src/serving/model.js';
 import { collectLineage, createLocalTracker } from '../../src/tracking/index.js';

@@ -1,8 +1,18 @@
-import { splitBrowserLoadOptions, type BrowserLoadModelOptions } from './serving/browser-load-options.js';
-import { createBrowserRuntime, isUrlRef } from './serving/browser-runtime.js';
-import { loadModelWith, type ModelRef } from './serving/load-model.js';
-import { defaultLogger } from './serving/logger.js';
-import type { Model } from './serving/model.js';
+/**
+ * The browser composition root: `loadModel` and `createDeployment` bound to the browser serving runtime
+ * (`serving/browser-runtime.ts`: onnxruntime-web, URLs fetched through the Cache API, registries wrapped so
+ * their downloads are cached by sha256), and that cache. `modelship/browser` re-exports this list.
+ */
+import type { Deployment, DeploymentOptions } from '../routing/index.js';
+import { createDeploymentWith } from './deployment.js';
+import { splitBrowserLoadOptions, type BrowserLoadModelOptions } from '../serving/browser-load-options.js';
+import { createBrowserRuntime, isUrlRef } from '../serving/browser-runtime.js';
+import { loadModelWith, type ModelRef } from '../serving/load-model.js';
+import { defaultLogger } from '../serving/logger.js';
+import type { Model } from '../serving/model.js';
+
+export type { BrowserLoadModelOptions } from '../serving/browser-load-options.js';
+export { clearModelCache, DEFAULT_CACHE_NAME } from '../platform/browser/model-cache.js';
 
 /** `mnist` for `https://host/models/mnist.onnx?v=2`, when the last path segment makes a valid model name. */
 function urlStem(ref: ModelRef): string | undefined {
@@ -50,4 +60,18 @@ export async function loadModel(ref: ModelRef, options?: BrowserLoadModelOptions
     ...(name === undefined ? {} : { name }),
     ...(registry && cacheable ? { registry: runtime.withCache(registry) } : {}),
   });
+}
+
+/**
+ * `createDeployment` in browsers: the same canary, shadow, blue-green and guardrails as on Node, with versions
+ * loaded by the browser `loadModel` (onnxruntime-web, Cache API).
+ *
+ * @example
+ * ```ts
+ * const mnist = await createDeployment({ name: 'mnist', stable: '/models/mnist-v1.onnx', shadow: { ref: '/models/mnist-v2.onnx' } });
+ * const { outputs, version } = await mnist.predict([pixels]);
+ * ```
+ */
+export function createDeployment(options: DeploymentOptions): Promise<Deployment> {
+  return createDeploymentWith((ref, opts) => loadModel(ref, opts as BrowserLoadModelOptions), options);
 }

@@ -1,5 +1,5 @@
-import { loadRemoteVersion } from './backends/remote/index.js';
-import { startDeployment, type Deployment, type DeploymentOptions, type VersionLoader } from './routing/index.js';
+import { loadRemoteVersion } from '../backends/remote/index.js';
+import { startDeployment, type Deployment, type DeploymentOptions, type VersionLoader } from '../routing/index.js';
 
 /**
  * Creates a deployment with your own version loader (the runtime-agnostic form; under Node.js use
