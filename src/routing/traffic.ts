@@ -41,10 +41,12 @@ export class Traffic<T> {
           ];
   }
 
+  /** The version answering callers by default. */
   get stable(): T {
     return this.#stable;
   }
 
+  /** The canary, while there is one (whatever its weight). */
   get canary(): T | undefined {
     return this.#canary;
   }

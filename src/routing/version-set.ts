@@ -36,6 +36,7 @@ export class VersionSet {
     this.#shadow = slot;
   }
 
+  /** The state last applied. */
   get state(): DeploymentState {
     return this.#state;
   }
@@ -50,6 +51,7 @@ export class VersionSet {
     }
   }
 
+  /** The loaded version behind each role of the state (the shadow's is fixed). */
   get stable(): VersionSlot {
     return this.#slots.get(this.#state.stable.key) as VersionSlot;
   }
