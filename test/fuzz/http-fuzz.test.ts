@@ -18,7 +18,9 @@ import { HostileRequests, type FuzzRequest, type FuzzTarget } from './hostile-re
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
-const WARMUP = 1_500;
+// The warm-up pass (judged like the rest) also brings the heap and malloc's arenas to their working size: after
+// 1,500 requests RSS still grew by 10–14 % over the next 10,000 on a busy machine without any leak (heap flat).
+const WARMUP = 5_000;
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 8);
 const TOKEN = 'fuzz-admin-token-0123456789';
 const MAX_BODY = 1024 * 1024;
