@@ -28,6 +28,7 @@ export function requireMethod(ctx: RouteContext, ...allow: string[]): void {
 
 /** Headers a client may send to shape how its prediction is queued. */
 export const DEADLINE_HEADER = 'x-modelship-deadline-ms';
+/** The request header that sets a request's priority (`high`, `normal`, `low`). */
 export const PRIORITY_HEADER = 'x-modelship-priority';
 /** Keeps a client on one version of a deployment (canary routing is sticky by this key). */
 export const ROUTE_KEY_HEADER = 'x-modelship-route-key';

@@ -25,6 +25,7 @@ export const DEPLOYMENT_METRICS = {
   changes: 'modelship.deployment.changes',
 } as const;
 
+/** Attribute names, in semantic-convention style. */
 export const ATTR = {
   deployment: 'deployment.name',
   role: 'deployment.role',

@@ -40,6 +40,7 @@ export class BodyBudget {
 
 /** Marks a socket whose request the server's request timeout cut, so the body reader reports 408, not ABORTED. */
 export const REQUEST_TIMED_OUT = Symbol('modelship.requestTimedOut');
+/** A socket that may carry the request-timeout mark. */
 export type TimedSocket = Socket & { [REQUEST_TIMED_OUT]?: boolean };
 
 /** The 408 for a request not received in time. */

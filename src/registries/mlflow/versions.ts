@@ -21,7 +21,9 @@ export interface MlflowModelVersion {
 
 /** Tags modelship writes on versions it publishes. */
 export const TAG_SHA256 = 'modelship.sha256';
+/** The file size in bytes, as a decimal string. */
 export const TAG_SIZE = 'modelship.size';
+/** The user's metadata, as JSON. */
 export const TAG_METADATA = 'modelship.metadata';
 /** The lineage as JSON; when longer than one tag value, split over `modelship.lineage.0`, `.1`, … instead. */
 export const TAG_LINEAGE = 'modelship.lineage';

@@ -4,6 +4,7 @@ import type { ModelVersionInfo } from '../../spec/registry.js';
 
 /** Customer metadata keys modelship writes (SageMaker records no digest of the model inside the archive). */
 export const META_SHA256 = 'modelship:sha256';
+/** Model package metadata key for the file size in bytes. */
 export const META_SIZE = 'modelship:size';
 /** `modelship:alias:<alias>` marks the package an alias points at. */
 export const META_ALIAS = 'modelship:alias:';

@@ -3,6 +3,7 @@ import type { WandbArtifact } from './queries.js';
 
 /** Metadata keys modelship writes when publishing (W&B itself records only MD5 digests). */
 export const META_SHA256 = 'modelship.sha256';
+/** Artifact metadata key for the model file's size in bytes. */
 export const META_SIZE = 'modelship.size';
 
 /**

@@ -11,6 +11,7 @@ export const SPOOL_BLOB_DIR = 'blobs';
 /** Segment files: `<seq of their first record, 12 digits>.jsonl`. */
 export const SEGMENT = /^(\d{12})\.jsonl$/;
 
+/** `ack.json`: how far the spool has been delivered, the runs still open and the transport's state. */
 export interface AckFile {
   ackedSeq: number;
   openRuns: string[];
@@ -39,8 +40,10 @@ export async function readAck(dir: string): Promise<AckFile> {
   return raw as AckFile;
 }
 
+/** A sequence number as a segment file name's 12 digits. */
 export const pad = (seq: number): string => String(seq).padStart(12, '0');
 
+/** The first sequence numbers of the segments in `dir`, oldest first. */
 export async function listSegments(dir: string): Promise<number[]> {
   const names = await readdir(dir).catch((error: unknown) => (hasErrnoCode(error, 'ENOENT') ? [] : Promise.reject(error)));
   return names
@@ -50,6 +53,7 @@ export async function listSegments(dir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
+/** A segment's records, and how many of its lines could not be read (torn or damaged). */
 export async function readSegment(dir: string, first: number): Promise<{ records: SpoolRecord[]; unreadable: number }> {
   const text = await readFile(join(dir, `${pad(first)}.jsonl`), 'utf8').catch((error: unknown) => (hasErrnoCode(error, 'ENOENT') ? '' : Promise.reject(error)));
   const records: SpoolRecord[] = [];
