@@ -4,7 +4,7 @@ import { assertNotPointer } from '../core/lfs-pointer.js';
 import { isPathRef } from '../core/ref.js';
 import { isRemoteRef } from '../core/remote-ref.js';
 import { ModelshipError } from '../errors/index.js';
-import type { InferenceBackend } from '../spec/backend.js';
+import type { BackendSession, InferenceBackend, ModelSource } from '../spec/backend.js';
 import type { ModelLineage } from '../spec/lineage.js';
 import type { DownloadProgress, RegistryAdapter, RegistryCallOptions, RegistryWarning, ResolvedModel } from '../spec/registry.js';
 import { isBatchable, resolveBatching } from './batching/index.js';
@@ -22,6 +22,12 @@ export interface ServingRuntime {
   backend(): Promise<InferenceBackend>;
   /** Reads a local file; rejects with MODEL_NOT_FOUND when it does not exist. */
   readFile(path: string): Promise<Uint8Array>;
+  /**
+   * Checks a local model file for loading by path (a regular file; its first bytes and sha256, streamed, or
+   * `sha256` as given by a cache that just verified it), so the backend opens the file itself and the model's
+   * bytes are never held here. Runtimes without it (browsers) read the file whole with `readFile`.
+   */
+  inspectFile?(path: string, sha256?: string): Promise<{ readonly path: string; readonly size: number; readonly head: Uint8Array; readonly sha256: string }>;
   /** The registry used when `loadModel` is given a named reference and no `registry`. */
   defaultRegistry(): RegistryAdapter;
   /** The platform name reported in metadata (KServe v2 `platform`). */
@@ -49,8 +55,15 @@ export interface FetchUrlRequest {
 /** What `loadModel` accepts: a registry reference, a file path or URL, or the model's bytes. */
 export type ModelRef = string | URL | Uint8Array;
 
+/** A local model file as located: the cache's verified digest and lease come with a cached one. */
+interface LocatedFile {
+  readonly path: string;
+  readonly sha256?: string;
+  readonly release?: () => void;
+}
+
 interface Located {
-  bytes: Uint8Array;
+  model: { readonly bytes: Uint8Array } | { readonly file: LocatedFile };
   name: string;
   version?: string;
   expectedSha256?: string;
@@ -65,17 +78,46 @@ function fileStem(path: string): string {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stem) ? stem : 'model';
 }
 
-async function readArtifact(runtime: ServingRuntime, path: string, release: (() => void) | undefined): Promise<Uint8Array> {
+/** What the backend is given, with what was verified about it and the lease to drop once the session is released. */
+interface Content {
+  readonly source: ModelSource;
+  /** The model's bytes, or the first of them: enough for the pointer check. */
+  readonly head: Uint8Array;
+  readonly size: number;
+  /** Known when a file was inspected (hashed, or verified by the cache); hashed from `head` otherwise. */
+  readonly sha256?: string;
+  readonly release?: () => void;
+}
+
+async function contentOf(runtime: ServingRuntime, model: Located['model']): Promise<Content> {
+  if ('bytes' in model) return { source: model, head: model.bytes, size: model.bytes.byteLength };
+  const { path, release } = model.file;
   try {
-    return await runtime.readFile(path);
-  } finally {
+    if (runtime.inspectFile === undefined) {
+      const bytes = await runtime.readFile(path);
+      release?.();
+      return { source: { bytes }, head: bytes, size: bytes.byteLength };
+    }
+    const file = await runtime.inspectFile(path, model.file.sha256);
+    return { source: { path: file.path, sha256: file.sha256 }, head: file.head, size: file.size, sha256: file.sha256, ...(release === undefined ? {} : { release }) };
+  } catch (error) {
     release?.();
+    throw error;
   }
+}
+
+/**
+ * Keeps the cache's lease on the model file until the session is released: a pool's replacement worker opens the
+ * path again after a crash. Only `release` is replaced, on the session itself, so `run` stays the backend's own.
+ */
+function holdUntilReleased(session: BackendSession, lease: () => void): void {
+  const release = session.release.bind(session);
+  session.release = () => release().finally(lease);
 }
 
 async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<typeof parseLoadModelOptions>): Promise<Located> {
   if (ref instanceof Uint8Array) {
-    return { bytes: ref, name: 'model', metadata: {}, source: { ref: '<bytes>' } };
+    return { model: { bytes: ref }, name: 'model', metadata: {}, source: { ref: '<bytes>' } };
   }
   const text = ref instanceof URL ? ref.href : ref;
   if (typeof text !== 'string' || text.length === 0) {
@@ -84,7 +126,7 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
   // A runtime may claim references itself (the browser reads URLs with fetch and its Cache API).
   if (runtime.isPathRef?.(text)) {
     const bytes = await runtime.readFile(text);
-    return { bytes, name: fileStem(text), metadata: {}, source: { ref: text } };
+    return { model: { bytes }, name: fileStem(text), metadata: {}, source: { ref: text } };
   }
   const signal = opts.signal;
   // Without a listener, an answer served from the cache during an outage still shows up in the log.
@@ -99,21 +141,19 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
       maxDownloadBytes: opts.maxDownloadBytes,
       s3: opts.s3,
     });
-    const bytes = await readArtifact(runtime, blob.path, () => blob.release());
+    const file = { path: blob.path, sha256: blob.sha256, release: () => blob.release() };
     // Never keep the query string: presigned URLs carry credentials, and `source` is shown by the HTTP API.
     const publicRef = redactUrl(text);
-    return { bytes, name: fileStem(publicRef), expectedSha256: blob.sha256, metadata: {}, source: { ref: publicRef, registry: 'url' } };
+    return { model: { file }, name: fileStem(publicRef), expectedSha256: blob.sha256, metadata: {}, source: { ref: publicRef, registry: 'url' } };
   }
   if (isPathRef(text)) {
-    const bytes = await runtime.readFile(text);
-    return { bytes, name: fileStem(text), metadata: {}, source: { ref: text } };
+    return { model: { file: { path: text } }, name: fileStem(text), metadata: {}, source: { ref: text } };
   }
   const reg = opts.registry ?? runtime.defaultRegistry();
   const resolved: ResolvedModel = await reg.resolve(text, calls);
   const artifact = await reg.fetch(resolved, calls);
-  const bytes = artifact.kind === 'bytes' ? artifact.bytes : await readArtifact(runtime, artifact.path, artifact.release);
   return {
-    bytes,
+    model: artifact.kind === 'bytes' ? { bytes: artifact.bytes } : { file: artifact },
     name: resolved.name,
     version: resolved.version,
     ...(resolved.sha256 === undefined ? {} : { expectedSha256: resolved.sha256 }),
@@ -136,29 +176,35 @@ export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, opti
 
 async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadModelOptions): Promise<Model> {
   const located = await locate(runtime, ref, opts);
-  assertNotPointer(located.bytes, located.source.ref);
-  const sha256 = await sha256Hex(located.bytes);
-  const expected = (located.expectedSha256 ?? opts.sha256)?.toLowerCase();
-  if (expected !== undefined && expected !== sha256) {
-    throw new ModelshipError(
-      'INTEGRITY_MISMATCH',
-      `The model file for ${JSON.stringify(located.source.ref)} has sha256 ${sha256}, but ${expected} was expected. The file was modified or corrupted after it was published; publish it again or restore it. Nothing was loaded.`,
-      { details: { expected, actual: sha256 } },
-    );
-  }
-  opts.signal?.throwIfAborted();
-  const backend = await runtime.backend();
+  const content = await contentOf(runtime, located.model);
   // Backend events (a worker crashed, restarted) reach the model once it exists.
   const sink: { model?: ReturnType<typeof createModel> } = {};
-  const session = await backend.createSession(
-    { bytes: located.bytes },
-    {
+  let session: BackendSession;
+  let sha256: string;
+  try {
+    assertNotPointer(content.head, located.source.ref);
+    sha256 = content.sha256 ?? (await sha256Hex(content.head));
+    const expected = (located.expectedSha256 ?? opts.sha256)?.toLowerCase();
+    if (expected !== undefined && expected !== sha256) {
+      throw new ModelshipError(
+        'INTEGRITY_MISMATCH',
+        `The model file for ${JSON.stringify(located.source.ref)} has sha256 ${sha256}, but ${expected} was expected. The file was modified or corrupted after it was published; publish it again or restore it. Nothing was loaded.`,
+        { details: { expected, actual: sha256 } },
+      );
+    }
+    opts.signal?.throwIfAborted();
+    const backend = await runtime.backend();
+    session = await backend.createSession(content.source, {
       ...opts.session,
       ...(opts.workers === undefined ? {} : { workers: opts.workers }),
       ...(opts.workerNice === undefined ? {} : { workerNice: opts.workerNice }),
       onEvent: (event) => sink.model?.backendEvent(event),
-    },
-  );
+    });
+  } catch (error) {
+    content.release?.();
+    throw error;
+  }
+  if (content.release !== undefined) holdUntilReleased(session, content.release);
   if (opts.signal?.aborted) {
     await session.release();
     opts.signal.throwIfAborted();
@@ -167,7 +213,7 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     name: opts.name ?? located.name,
     version: opts.version ?? located.version ?? sha256.slice(0, 12),
     sha256,
-    size: located.bytes.byteLength,
+    size: content.size,
     session,
     platform: runtime.platform,
     metadata: located.metadata,

@@ -1,7 +1,11 @@
 import type { ModelSignature, TensorLike } from './tensor.js';
 
-/** Where a backend reads a model from: bytes already in memory, or a file it may open itself. */
-export type ModelSource = { readonly bytes: Uint8Array } | { readonly path: string };
+/**
+ * Where a backend reads a model from: bytes already in memory, or a file it opens itself (each worker of a pool
+ * opens the path, so nothing is copied per worker). `sha256`, when given, is the file's content digest, already
+ * verified by the loader; the file does not change while the session holds it.
+ */
+export type ModelSource = { readonly bytes: Uint8Array } | { readonly path: string; readonly sha256?: string };
 
 /** Options every backend understands; backends ignore what does not apply to them. */
 export interface BackendSessionOptions {

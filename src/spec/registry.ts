@@ -31,10 +31,12 @@ export interface ResolvedModel {
 
 /**
  * The bytes of a model, or a local file holding them. A file from a cache may come with `release`: call it once
- * the file has been read; until then the cache will not evict it.
+ * the file is no longer read (a loaded model reads it until closed); until then the cache will not evict it. A
+ * cache that has just checked the file's content against its sha256 says so in `sha256`, and the loader does not
+ * hash the file again.
  */
 export type ModelArtifact =
-  | { readonly kind: 'file'; readonly path: string; readonly release?: () => void }
+  | { readonly kind: 'file'; readonly path: string; readonly sha256?: string; readonly release?: () => void }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
 
 /** Summary of one version, as listed by `listVersions`. */

@@ -1,4 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
+import { ModelshipError } from '../../errors/index.js';
 import type { BackendSession, BackendSessionOptions, InferenceBackend, ModelSource } from '../../spec/backend.js';
 import { baseSessionOptions, createOrtSession, OrtBackendSession } from '../onnx-common/ort-session.js';
 import { loadOnnxRuntime } from './load-runtime.js';
@@ -17,13 +18,26 @@ function sessionOptions(options: BackendSessionOptions): InferenceSession.Sessio
 }
 
 /**
+ * onnxruntime names the file it failed to load ("Load model from <path> failed: …"); a cached model's path would
+ * show the cache's layout to an HTTP client, so the message says "the model file" instead (the cause keeps it).
+ */
+function withoutPath(error: unknown, path: string): unknown {
+  if (!ModelshipError.isInstance(error) || !error.message.includes(path)) return error;
+  return new ModelshipError(error.code, error.message.replaceAll(path, 'the model file'), {
+    cause: error.cause,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
+}
+
+/**
  * The onnxruntime-node backend. By default each model gets a pool of worker threads, one session each
  * (`workers`, default: available parallelism), because `run()` blocks the thread it is called on; with
- * `workers: 0` the session runs on the calling thread.
+ * `workers: 0` the session runs on the calling thread. Given a `path`, every worker opens the file itself;
+ * given bytes, the workers share one copy.
  *
  * @example
  * ```ts
- * const session = await createOnnxNodeBackend().createSession({ bytes }, { workers: 2, intraOpNumThreads: 1 });
+ * const session = await createOnnxNodeBackend().createSession({ path: './model.onnx' }, { workers: 2, intraOpNumThreads: 1 });
  * ```
  */
 export function createOnnxNodeBackend(): InferenceBackend {
@@ -37,8 +51,11 @@ export function createOnnxNodeBackend(): InferenceBackend {
         const intraOpNumThreads = options.intraOpNumThreads ?? defaultIntraOpThreads(workers);
         return WorkerPoolSession.create(source, { ...options, intraOpNumThreads }, workers);
       }
-      const model = 'bytes' in source ? source.bytes : source.path;
-      const session = await createOrtSession(ort, model, sessionOptions(options), `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim());
+      const label = `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim();
+      if ('bytes' in source) return OrtBackendSession.create(ort, await createOrtSession(ort, source.bytes, sessionOptions(options), label));
+      const session = await createOrtSession(ort, source.path, sessionOptions(options), label).catch((error: unknown) => {
+        throw withoutPath(error, source.path);
+      });
       return OrtBackendSession.create(ort, session);
     },
   };

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lfs-pointer.js';
 import { ModelshipError } from '../../errors/index.js';
@@ -58,12 +60,26 @@ export async function readSmallFile(path: string, max: number): Promise<Uint8Arr
   }
 }
 
+/** What {@link inspectModelFile} found: enough to verify and load a model without holding its bytes. */
+export interface ModelFileInfo {
+  /** The absolute path (a `file:` URL resolved), which worker threads open themselves. */
+  readonly path: string;
+  readonly size: number;
+  /** The first bytes (up to 1 KiB + 1): enough to recognize a Git LFS pointer or DVC metadata. */
+  readonly head: Uint8Array;
+  /** Lower-case hex sha256 of the content. */
+  readonly sha256: string;
+}
+
+// Pointers are at most 1 KiB (core/lfs-pointer.ts); one byte more tells a longer file apart.
+const HEAD_BYTES = 1025;
+const HASH_CHUNK = 4 * 1024 * 1024;
+
 /**
- * Reads a model file given as a path or `file:` URL; a missing file is MODEL_NOT_FOUND, not a raw ENOENT. Only
- * regular files are read (MODEL_LOAD_FAILED for a device, FIFO or socket), and never past the size they had when
- * opened.
+ * Opens a model file given as a path or `file:` URL, with the same checks and errors as {@link readModelFile}, and
+ * calls `use` with it. Errors thrown by `use` that are not ModelshipErrors become MODEL_LOAD_FAILED too.
  */
-export async function readModelFile(pathOrUrl: string): Promise<Uint8Array> {
+async function withModelFile<T>(pathOrUrl: string, use: (file: RegularFile, path: string) => Promise<T>): Promise<T> {
   const path = pathOrUrl.startsWith('file:') ? fileURLToPath(pathOrUrl) : pathOrUrl;
   try {
     const file = await openRegularFile(
@@ -71,7 +87,7 @@ export async function readModelFile(pathOrUrl: string): Promise<Uint8Array> {
       () => new ModelshipError('MODEL_LOAD_FAILED', `${path} is not a regular file (a device, FIFO or socket); copy the model into a file and load that.`),
     );
     try {
-      return await readAtMost(file, file.size);
+      return await use(file, path);
     } finally {
       await file.handle.close();
     }
@@ -89,4 +105,44 @@ export async function readModelFile(pathOrUrl: string): Promise<Uint8Array> {
     }
     throw new ModelshipError('MODEL_LOAD_FAILED', `Could not read ${path}: ${(cause as Error).message}`, { cause });
   }
+}
+
+/**
+ * Reads a model file given as a path or `file:` URL; a missing file is MODEL_NOT_FOUND, not a raw ENOENT. Only
+ * regular files are read (MODEL_LOAD_FAILED for a device, FIFO or socket), and never past the size they had when
+ * opened.
+ */
+export function readModelFile(pathOrUrl: string): Promise<Uint8Array> {
+  return withModelFile(pathOrUrl, (file) => readAtMost(file, file.size));
+}
+
+/**
+ * Checks a model file for loading by path, without reading it into memory: a regular file (same errors as
+ * {@link readModelFile}), its first bytes, and its sha256 streamed up to the size it had when opened. `sha256` is
+ * taken as given instead when the caller has just verified the content (the model cache).
+ *
+ * @example
+ * ```ts
+ * const { path, sha256, head } = await inspectModelFile('./model.onnx');
+ * ```
+ */
+export function inspectModelFile(pathOrUrl: string, sha256?: string): Promise<ModelFileInfo> {
+  return withModelFile(pathOrUrl, async (file, path) => {
+    const head = await readAtMost(file, HEAD_BYTES);
+    return { path: resolve(path), size: file.size, head, sha256: sha256 ?? (await hashAtMost(file)) };
+  });
+}
+
+/** The sha256 of an opened file's first `file.size` bytes, read in chunks into one reused buffer. */
+async function hashAtMost(file: RegularFile): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = new Uint8Array(Math.min(HASH_CHUNK, Math.max(1, file.size)));
+  let position = 0;
+  while (position < file.size) {
+    const { bytesRead } = await file.handle.read(buffer, 0, Math.min(buffer.byteLength, file.size - position), position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return hash.digest('hex');
 }
