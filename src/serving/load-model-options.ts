@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { batchingOptionsSchema } from './batching/index.js';
 import { parseOptions } from '../core/options.js';
 import type { DownloadProgress, RegistryAdapter, RegistryWarning } from '../spec/registry.js';
-import { remoteOptionsShape } from '../registries/remote/remote-options.js';
+import { remoteOptionsShape } from '../registries/kit/remote-options.js';
 import type { Logger } from './logger.js';
 
 const isRegistry = (v: unknown): v is RegistryAdapter =>
