@@ -22,7 +22,9 @@ export async function startServer(name: string, env: Record<string, string>): Pr
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench server ${name} exited with code ${code} before it was ready`)));
+    child.once('exit', (code) =>
+      reject(new Error(`bench server ${name} exited with code ${code} before it was ready`)),
+    );
     lines.on('line', (line) => {
       const m = /^READY (\d+)$/.exec(line);
       if (m) resolve(Number(m[1]));
@@ -69,7 +71,11 @@ export async function load(url: string, body: string, connections: number, secon
  * Polls `url` every `everyMs` until stopped; latencies in ms, added to `samples` (pass the same array to
  * several probes to summarize them together). Shows whether health checks still get through.
  */
-export function probe(url: string, everyMs: number, samples: number[] = []): { stop(): Promise<{ p50: number; p99: number; max: number; count: number }> } {
+export function probe(
+  url: string,
+  everyMs: number,
+  samples: number[] = [],
+): { stop(): Promise<{ p50: number; p99: number; max: number; count: number }> } {
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -85,7 +91,12 @@ export function probe(url: string, everyMs: number, samples: number[] = []): { s
       running = false;
       await loop;
       const sorted = [...samples].sort((a, b) => a - b);
-      return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0, count: sorted.length };
+      return {
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: sorted.at(-1) ?? 0,
+        count: sorted.length,
+      };
     },
   };
 }

@@ -21,13 +21,24 @@ function dense(inputs: number, outputs: number, rng: () => number): DenseLayer {
 function mlp(name: string, sizes: readonly number[], seed: number, row: Float32Array): BenchModel {
   const rng = createRng(seed);
   const layers = sizes.slice(1).map((out, i) => dense(sizes[i] as number, out, rng));
-  return { name, onnx: writeMlpClassifier({ layers, inputName: 'input', name }), inputName: 'input', features: sizes[0] as number, row };
+  return {
+    name,
+    onnx: writeMlpClassifier({ layers, inputName: 'input', name }),
+    inputName: 'input',
+    features: sizes[0] as number,
+    row,
+  };
 }
 
 /** 32 → 64 → 2: so small that per-call overhead is everything. */
 export function tinyMlp(): BenchModel {
   const rng = createRng(7);
-  return mlp('tiny_mlp', [32, 64, 2], 1, Float32Array.from({ length: 32 }, () => rng()));
+  return mlp(
+    'tiny_mlp',
+    [32, 64, 2],
+    1,
+    Float32Array.from({ length: 32 }, () => rng()),
+  );
 }
 
 /** 784 → 512 → 10, fed a real MNIST test digit. */

@@ -40,7 +40,8 @@ function progress(line: string): void {
   process.stdout.write(`  ${line}\n`);
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function rawSessions(m: BenchModel): Promise<{ label: string; call: Call; release: () => Promise<void> }[]> {
   const variants: [string, ort.InferenceSession.SessionOptions][] = [
@@ -66,7 +67,10 @@ async function c64(m: BenchModel, key: string): Promise<{ modelshipLoopDelay: nu
   const raws = await rawSessions(m);
   const model = await loadModel(m.onnx, { name: m.name, version: '1', logger: silent });
   await model.ready();
-  const contenders: { label: string; call: Call }[] = [...raws, { label: 'modelship', call: () => model.predict(m.row) }];
+  const contenders: { label: string; call: Call }[] = [
+    ...raws,
+    { label: 'modelship', call: () => model.predict(m.row) },
+  ];
   const rounds = quick ? 1 : 4;
   const warmup = quick ? 0.25 : 2;
   const runs = new Map<string, { perSecond: number; loopDelayP99Ms: number }[]>(contenders.map((c) => [c.label, []]));
@@ -74,21 +78,33 @@ async function c64(m: BenchModel, key: string): Promise<{ modelshipLoopDelay: nu
   const delays = new Map(contenders.map((c) => [c.label, monitorEventLoopDelay({ resolution: 1 })]));
   for (const c of contenders) await throughput(c.call, CALLERS, warmup, 0);
   for (let round = 0; round < rounds; round++) {
-    for (const c of contenders) runs.get(c.label)?.push(await throughput(c.call, CALLERS, seconds / rounds, 0, delays.get(c.label)));
-    progress(`${m.name} round ${round + 1}/${rounds}: ${contenders.map((c) => `${c.label} ${fmt(runs.get(c.label)?.at(-1)?.perSecond ?? 0)}`).join(', ')} calls/s`);
+    for (const c of contenders)
+      runs.get(c.label)?.push(await throughput(c.call, CALLERS, seconds / rounds, 0, delays.get(c.label)));
+    progress(
+      `${m.name} round ${round + 1}/${rounds}: ${contenders.map((c) => `${c.label} ${fmt(runs.get(c.label)?.at(-1)?.perSecond ?? 0)}`).join(', ')} calls/s`,
+    );
   }
   await Promise.all(raws.map((r) => r.release()));
   const workers = model.stats().concurrency;
   await model.close();
   const summary = (label: string): { perSecond: number; loopDelayP99Ms: number } => {
     const rs = runs.get(label) ?? [];
-    return { perSecond: rs.reduce((n, r) => n + r.perSecond, 0) / rs.length, loopDelayP99Ms: loopDelayP99Ms(delays.get(label) as IntervalHistogram) };
+    return {
+      perSecond: rs.reduce((n, r) => n + r.perSecond, 0) / rs.length,
+      loopDelayP99Ms: loopDelayP99Ms(delays.get(label) as IntervalHistogram),
+    };
   };
   const raw = Object.fromEntries(raws.map((r) => [r.label, summary(r.label)]));
-  for (const r of raws) progress(`${m.name} raw (${r.label}), ${CALLERS} callers: ${fmt(raw[r.label]?.perSecond ?? 0)} calls/s`);
-  const best = Object.entries(raw).sort((a, b) => b[1].perSecond - a[1].perSecond)[0] as [string, { perSecond: number; loopDelayP99Ms: number }];
+  for (const r of raws)
+    progress(`${m.name} raw (${r.label}), ${CALLERS} callers: ${fmt(raw[r.label]?.perSecond ?? 0)} calls/s`);
+  const best = Object.entries(raw).sort((a, b) => b[1].perSecond - a[1].perSecond)[0] as [
+    string,
+    { perSecond: number; loopDelayP99Ms: number },
+  ];
   const ours = summary('modelship');
-  progress(`${m.name} modelship, ${CALLERS} callers: ${fmt(ours.perSecond)} calls/s (${fmt(ours.perSecond / best[1].perSecond, 2)}× raw ${best[0]})`);
+  progress(
+    `${m.name} modelship, ${CALLERS} callers: ${fmt(ours.perSecond)} calls/s (${fmt(ours.perSecond / best[1].perSecond, 2)}× raw ${best[0]})`,
+  );
   results[key] = ours.perSecond / best[1].perSecond;
   details[key] = {
     raw: Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.perSecond])),
@@ -115,7 +131,9 @@ async function c1(m: BenchModel, key: string): Promise<void> {
   await model.ready();
   const ours = await latency(() => model.predict(m.row), seconds);
   await model.close();
-  progress(`${m.name} modelship, 1 caller: p50 ${fmt(ours.p50, 1)} µs (${fmt(ours.p50 / best[1].p50, 2)}× raw ${best[0]})`);
+  progress(
+    `${m.name} modelship, 1 caller: p50 ${fmt(ours.p50, 1)} µs (${fmt(ours.p50 / best[1].p50, 2)}× raw ${best[0]})`,
+  );
   results[key] = ours.p50 / best[1].p50;
   details[key] = { raw, baseline: best[0], modelship: { p50: ours.p50, p99: ours.p99 }, unit: 'µs' };
 }
@@ -145,10 +163,13 @@ async function httpCases(m: BenchModel): Promise<void> {
         const probing = name === 'modelship-server' ? probe(`${url}/healthz`, 20, healthSamples) : undefined;
         const r = await load(`${url}/predict`, body, CONNECTIONS, httpSeconds / rounds);
         health = (await probing?.stop()) ?? health;
-        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
-        (runs[name] as typeof r[]).push(r);
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
+        (runs[name] as (typeof r)[]).push(r);
       }
-      progress(`HTTP round ${round + 1}/${rounds}: ${names.map((n) => `${n} ${fmt((runs[n]?.at(-1)?.requestsPerSecond ?? 0))} req/s`).join(', ')}`);
+      progress(
+        `HTTP round ${round + 1}/${rounds}: ${names.map((n) => `${n} ${fmt(runs[n]?.at(-1)?.requestsPerSecond ?? 0)} req/s`).join(', ')}`,
+      );
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -161,7 +182,10 @@ async function httpCases(m: BenchModel): Promise<void> {
         name,
         {
           requestsPerSecond: rs.reduce((n, r) => n + r.requestsPerSecond, 0) / rs.length,
-          p50Ms: percentile(sorted((r) => r.p50Ms), 50),
+          p50Ms: percentile(
+            sorted((r) => r.p50Ms),
+            50,
+          ),
           p99Ms: Math.max(...rs.map((r) => r.p99Ms)),
           perRound: rs.map((r) => Math.round(r.requestsPerSecond)),
         },
@@ -175,8 +199,18 @@ async function httpCases(m: BenchModel): Promise<void> {
   const ours = measured['modelship-server'];
   results.http_vs_naive_express_ratio = ours.requestsPerSecond / measured['naive-express'].requestsPerSecond;
   results.http_vs_bare_node_ratio = ours.requestsPerSecond / measured['bare-node'].requestsPerSecond;
-  details.http = { model: m.name, connections: CONNECTIONS, seconds: httpSeconds, rounds, ...measured, healthzWhileSaturatedMs: health };
-  if (health) progress(`/healthz while saturated: p50 ${fmt(health.p50, 2)} ms, p99 ${fmt(health.p99, 2)} ms, max ${fmt(health.max, 2)} ms (${health.count} probes)`);
+  details.http = {
+    model: m.name,
+    connections: CONNECTIONS,
+    seconds: httpSeconds,
+    rounds,
+    ...measured,
+    healthzWhileSaturatedMs: health,
+  };
+  if (health)
+    progress(
+      `/healthz while saturated: p50 ${fmt(health.p50, 2)} ms, p99 ${fmt(health.p99, 2)} ms, max ${fmt(health.max, 2)} ms (${health.count} probes)`,
+    );
 }
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -191,7 +225,9 @@ const TARGETS: Record<string, { op: '>=' | '<='; value: number; what: string }> 
 };
 
 async function main(): Promise<void> {
-  console.log(`modelship bench${quick ? ' (--quick: short runs, targets not meaningful)' : ''}: ${seconds} s per in-process case, ${httpSeconds} s per HTTP case`);
+  console.log(
+    `modelship bench${quick ? ' (--quick: short runs, targets not meaningful)' : ''}: ${seconds} s per in-process case, ${httpSeconds} s per HTTP case`,
+  );
   const tiny = tinyMlp();
   const mnist = mnistMlp();
   progress(`models: ${tiny.name} (${tiny.onnx.byteLength} bytes), ${mnist.name} (${mnist.onnx.byteLength} bytes)`);
@@ -200,8 +236,15 @@ async function main(): Promise<void> {
   if (wanted('mnist_mlp_c64_throughput_ratio') || wanted('event_loop_delay_p99_ms')) {
     const delays = await c64(mnist, 'mnist_mlp_c64_throughput_ratio');
     results.event_loop_delay_p99_ms = delays.modelshipLoopDelay;
-    details.event_loop_delay_p99_ms = { modelship: delays.modelshipLoopDelay, raw: delays.rawLoopDelay, resolutionMs: 1, model: mnist.name };
-    progress(`event-loop delay p99 while saturated: modelship ${fmt(delays.modelshipLoopDelay, 2)} ms, raw ${fmt(delays.rawLoopDelay, 2)} ms`);
+    details.event_loop_delay_p99_ms = {
+      modelship: delays.modelshipLoopDelay,
+      raw: delays.rawLoopDelay,
+      resolutionMs: 1,
+      model: mnist.name,
+    };
+    progress(
+      `event-loop delay p99 while saturated: modelship ${fmt(delays.modelshipLoopDelay, 2)} ms, raw ${fmt(delays.rawLoopDelay, 2)} ms`,
+    );
   }
   if (wanted('mnist_mlp_c1_p50_latency_ratio')) await c1(mnist, 'mnist_mlp_c1_p50_latency_ratio');
   if (wanted('http_vs_naive_express_ratio') || wanted('http_vs_bare_node_ratio')) await httpCases(mnist);
@@ -212,7 +255,9 @@ async function main(): Promise<void> {
     const v = results[key];
     if (v === undefined && only !== undefined) continue;
     const ok = v !== undefined && (t.op === '>=' ? v >= t.value : v <= t.value);
-    console.log(`| ${t.what} | \`${key}\` | ${v === undefined ? '—' : fmt(v, 2)} | ${t.op} ${t.value} | ${ok ? 'met' : 'MISSED'} |`);
+    console.log(
+      `| ${t.what} | \`${key}\` | ${v === undefined ? '—' : fmt(v, 2)} | ${t.op} ${t.value} | ${ok ? 'met' : 'MISSED'} |`,
+    );
   }
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',

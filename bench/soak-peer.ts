@@ -46,7 +46,13 @@ export interface PeerReply {
 
 const tracker: MlflowTrackingServer = await startMlflowTrackingServer();
 const instances: { instance: autocannon.Instance; done: Promise<autocannon.Result> }[] = [];
-const counts = { requests: 0, non2xx: 0, errors: 0, statusCodes: {} as Record<string, number>, errorSamples: [] as string[] };
+const counts = {
+  requests: 0,
+  non2xx: 0,
+  errors: 0,
+  statusCodes: {} as Record<string, number>,
+  errorSamples: [] as string[],
+};
 
 function stats(): LoadStats {
   return { ...counts, statusCodes: { ...counts.statusCodes }, errorSamples: [...counts.errorSamples] };

@@ -39,7 +39,10 @@ export async function soakSwap(options: { swaps: number; everyMs: number; connec
     modelOptions: { workers: 1 },
     logger: silentLogger,
   });
-  const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+  const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), {
+    port: 0,
+    host: '127.0.0.1',
+  });
   let swaps = 0;
   deployment.on('switch', () => swaps++);
   deployment.on('rollback', () => swaps++);
@@ -63,7 +66,11 @@ export async function soakSwap(options: { swaps: number; everyMs: number; connec
     const swapped = (): Promise<void> =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`swap ${swaps + 1} did not happen within 60 s`)), 60_000);
-        const offs = [deployment.on('switch', done), deployment.on('rollback', done), deployment.on('refused', (e) => fail(e.error))];
+        const offs = [
+          deployment.on('switch', done),
+          deployment.on('rollback', done),
+          deployment.on('refused', (e) => fail(e.error)),
+        ];
         function done(): void {
           clearTimeout(timer);
           offs.forEach((off) => off());
@@ -89,7 +96,13 @@ export async function soakSwap(options: { swaps: number; everyMs: number; connec
       instance?.stop();
     }
     const result = await load;
-    return { requests: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts, swaps, versionsSeen: [...versionsSeen] };
+    return {
+      requests: result.requests.total,
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+      swaps,
+      versionsSeen: [...versionsSeen],
+    };
   } finally {
     await server.close();
     await deployment.close();
@@ -99,7 +112,11 @@ export async function soakSwap(options: { swaps: number; everyMs: number; connec
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const swaps = Number(process.env.SOAK_SWAPS ?? 10);
-  const result = await soakSwap({ swaps, everyMs: Number(process.env.SOAK_SWAP_EVERY_MS ?? 1500), connections: Number(process.env.SOAK_CONNECTIONS ?? 8) });
+  const result = await soakSwap({
+    swaps,
+    everyMs: Number(process.env.SOAK_SWAP_EVERY_MS ?? 1500),
+    connections: Number(process.env.SOAK_CONNECTIONS ?? 8),
+  });
   console.log(`requests ${result.requests}, non2xx ${result.non2xx}, errors ${result.errors}, swaps ${result.swaps}`);
   const ok = result.non2xx === 0 && result.errors === 0 && result.swaps === swaps;
   if (!ok) console.error('soak:swap FAILED', result);

@@ -70,7 +70,12 @@ export interface SoakSummary {
   readonly swaps: number;
   readonly swapFailures: readonly string[];
   readonly trackerOutages: number;
-  readonly metrics: { readonly logged: number; readonly received: number; readonly lost: number; readonly trackerErrors: number };
+  readonly metrics: {
+    readonly logged: number;
+    readonly received: number;
+    readonly lost: number;
+    readonly trackerErrors: number;
+  };
   readonly rss: { readonly startMb: number; readonly endMb: number; readonly growthPercent: number };
   readonly eventLoopP99Ms: number;
   readonly ok: boolean;
@@ -124,7 +129,10 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
     modelOptions: { workers: 1 },
     logger: silentLogger,
   });
-  const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+  const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), {
+    port: 0,
+    host: '127.0.0.1',
+  });
   let trackerErrors = 0;
   const tracker = createMlflowTracker({
     trackingUri,
@@ -144,7 +152,12 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
 
   const half = Math.max(1, Math.floor(options.connections / 2));
   const targets: LoadTarget[] = [
-    { name: 'predict', url: server.url, connections: half, requests: rows.map((r) => ({ path: '/models/mnist/predict', body: JSON.stringify({ inputs: [r] }) })) },
+    {
+      name: 'predict',
+      url: server.url,
+      connections: half,
+      requests: rows.map((r) => ({ path: '/models/mnist/predict', body: JSON.stringify({ inputs: [r] }) })),
+    },
     {
       name: 'v2',
       url: server.url,
@@ -162,7 +175,8 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
   const loop = monitorEventLoopDelay({ resolution: 10 });
   const samples: { t: number; rss: number }[] = [];
   // Bounded waits: nothing below outlives the run's end by more than one swap timeout.
-  const until = (t: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, Math.min(t, end) - Date.now())));
+  const until = (t: number): Promise<void> =>
+    new Promise((r) => setTimeout(r, Math.max(0, Math.min(t, end) - Date.now())));
   let swaps = 0;
   let outages = 0;
   const swapFailures: string[] = [];
@@ -172,7 +186,10 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
       await until(Date.now() + options.swapEveryMs);
       const happened = new Promise<string | undefined>((resolve) => {
         const timer = setTimeout(() => finish(`swap ${i} did not happen within 60 s`), 60_000);
-        const offs = [deployment.on('switch', () => finish(undefined)), deployment.on('refused', (e) => finish(`swap ${i} refused: ${e.error.message}`))];
+        const offs = [
+          deployment.on('switch', () => finish(undefined)),
+          deployment.on('refused', (e) => finish(`swap ${i} refused: ${e.error.message}`)),
+        ];
         function finish(failure: string | undefined): void {
           clearTimeout(timer);
           offs.forEach((off) => off());
@@ -205,7 +222,9 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
         nextProgress += options.progressEveryMs;
         const { load } = await peer.send({ cmd: 'stats' });
         const l = load as LoadStats;
-        log(`[${Math.round(t / 1000)} s] requests ${l.requests}, non2xx ${l.non2xx}, errors ${l.errors}, swaps ${swaps}, outages ${outages}, metrics logged ${logged}, RSS ${mb(process.memoryUsage().rss)} MB`);
+        log(
+          `[${Math.round(t / 1000)} s] requests ${l.requests}, non2xx ${l.non2xx}, errors ${l.errors}, swaps ${swaps}, outages ${outages}, metrics logged ${logged}, RSS ${mb(process.memoryUsage().rss)} MB`,
+        );
       }
     }
   })();
@@ -244,11 +263,21 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
     metrics: { logged, received, lost, trackerErrors },
     rss: { startMb: mb(rssStart), endMb: mb(rssEnd), growthPercent },
     eventLoopP99Ms: Math.round((loop.percentile(99) / 1e6) * 100) / 100,
-    ok: l.requests > 0 && l.non2xx === 0 && l.errors === 0 && lost === 0 && swapFailures.length === 0 && swaps > 0 && growthPercent < 10,
+    ok:
+      l.requests > 0 &&
+      l.non2xx === 0 &&
+      l.errors === 0 &&
+      lost === 0 &&
+      swapFailures.length === 0 &&
+      swaps > 0 &&
+      growthPercent < 10,
   };
   await mkdir(options.resultsDir, { recursive: true });
   const file = join(options.resultsDir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify({ options, ...summary, rssSamples: samples.map((s) => [s.t, mb(s.rss)]) }, null, 2)}\n`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ options, ...summary, rssSamples: samples.map((s) => [s.t, mb(s.rss)]) }, null, 2)}\n`,
+  );
   log(`results: ${file}`);
   return summary;
 }

@@ -8,6 +8,12 @@
 export * from './index.js';
 export * from './runtime/browser.js';
 export { createOnnxWebBackend, type OnnxWebBackendOptions, type OnnxWebLogger } from './backends/onnx-web/index.js';
-export { createWorkerBackend, serveBackend, type WorkerBackend, type WorkerLike, type MessageEndpoint } from './backends/web-worker/index.js';
+export {
+  createWorkerBackend,
+  serveBackend,
+  type WorkerBackend,
+  type WorkerLike,
+  type MessageEndpoint,
+} from './backends/web-worker/index.js';
 // These shadow the registry contract's DownloadProgress from './index.js': the browser download's own types.
 export type { DownloadProgress, ProgressListener, FetchLike } from './platform/browser/download.js';

@@ -6,7 +6,13 @@
  * local registry.
  * @packageDocumentation
  */
-export { ModelshipError, ERROR_CODES, toModelshipError, type ErrorCode, type ModelshipErrorOptions } from './errors/index.js';
+export {
+  ModelshipError,
+  ERROR_CODES,
+  toModelshipError,
+  type ErrorCode,
+  type ModelshipErrorOptions,
+} from './errors/index.js';
 export { Tensor, type NestedArray } from './core/tensor.js';
 export {
   toFeeds,
@@ -17,7 +23,14 @@ export {
   type TypedArray,
   type InputLimits,
 } from './core/input.js';
-export { parseNamedRef, isPathRef, assertAlias, assertModelName, type NamedRef, type VersionSelector } from './core/ref.js';
+export {
+  parseNamedRef,
+  isPathRef,
+  assertAlias,
+  assertModelName,
+  type NamedRef,
+  type VersionSelector,
+} from './core/ref.js';
 export { formatShape } from './core/signature.js';
 export { sha256Hex } from './core/digest.js';
 export { redactUrl } from './core/redact.js';
@@ -40,7 +53,12 @@ export {
   type VersionedPrediction,
 } from './serving/servable.js';
 export { createDeploymentWith } from './runtime/deployment.js';
-export { createRemoteVersion, createSageMakerVersion, type RemoteVersion, type SageMakerVersion } from './backends/remote/index.js';
+export {
+  createRemoteVersion,
+  createSageMakerVersion,
+  type RemoteVersion,
+  type SageMakerVersion,
+} from './backends/remote/index.js';
 export {
   type VersionLoader,
   type Deployment,

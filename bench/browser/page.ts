@@ -26,7 +26,13 @@ async function time(fn: () => Promise<unknown>, calls: number): Promise<number> 
 }
 
 /** Per-call times (ms) of `a` and `b`, alternating blocks of `block` calls, `rounds` times each. */
-async function compare(a: () => Promise<unknown>, b: () => Promise<unknown>, block: number, rounds: number, warmup: number) {
+async function compare(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  block: number,
+  rounds: number,
+  warmup: number,
+) {
   for (let i = 0; i < warmup; i++) {
     await a();
     await b();
@@ -58,7 +64,12 @@ async function modelCase(url: string, input: string, dims: number[], block: numb
   const raw = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], logSeverityLevel: 4 });
   const rawCreateMs = performance.now() - t0;
   t0 = performance.now();
-  const model = await loadModel(url, { backend: createOnnxWebBackend({ logger: silentLogger }), logger: silentLogger, cache: false, warmup: false });
+  const model = await loadModel(url, {
+    backend: createOnnxWebBackend({ logger: silentLogger }),
+    logger: silentLogger,
+    cache: false,
+    warmup: false,
+  });
   await model.ready();
   const loadModelMs = performance.now() - t0;
   const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 37) % 101) / 101);
@@ -67,7 +78,13 @@ async function modelCase(url: string, input: string, dims: number[], block: numb
   const r = await compare(rawCall, msCall, block, rounds, warmup);
   // A/A control: a second raw session on the same model, to show how far two identical sides drift apart here.
   const raw2 = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], logSeverityLevel: 4 });
-  const control = await compare(rawCall, () => raw2.run({ [input]: new ort.Tensor('float32', data, dims) }), block, Math.ceil(rounds / 2), warmup);
+  const control = await compare(
+    rawCall,
+    () => raw2.run({ [input]: new ort.Tensor('float32', data, dims) }),
+    block,
+    Math.ceil(rounds / 2),
+    warmup,
+  );
   await model.close();
   await raw.release();
   await raw2.release();
@@ -90,7 +107,9 @@ async function overlapping(url: string): Promise<string> {
   const results = await Promise.allSettled(Array.from({ length: 8 }, () => raw.run(feeds())));
   await raw.release();
   const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
-  return failed.length === 0 ? 'all 8 overlapping runs succeeded' : `${failed.length} of 8 overlapping runs failed: ${String(failed[0]?.reason?.message ?? failed[0]?.reason)}`;
+  return failed.length === 0
+    ? 'all 8 overlapping runs succeeded'
+    : `${failed.length} of 8 overlapping runs failed: ${String(failed[0]?.reason?.message ?? failed[0]?.reason)}`;
 }
 
 /** The whole run; `bench/browser.ts` calls it through `window.bench`. */

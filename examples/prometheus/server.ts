@@ -15,7 +15,24 @@ const metrics = startPrometheusMetrics();
 const built = buildTinyMnistModel();
 const model = await loadModel(built.onnx, { name: 'mnist', version: '1' });
 await model.ready();
-const server = await serve(createHandler({ models: [model] }), { port: Number(process.env.PORT ?? 8080), fallback: metrics.handle });
+const server = await serve(createHandler({ models: [model] }), {
+  port: Number(process.env.PORT ?? 8080),
+  fallback: metrics.handle,
+});
 console.log(`mnist on ${server.url}/predict, metrics on ${server.url}/metrics`);
-process.once('SIGTERM', () => void server.close().then(() => metrics.shutdown()).then(() => process.exit(0)));
-process.once('SIGINT', () => void server.close().then(() => metrics.shutdown()).then(() => process.exit(0)));
+process.once(
+  'SIGTERM',
+  () =>
+    void server
+      .close()
+      .then(() => metrics.shutdown())
+      .then(() => process.exit(0)),
+);
+process.once(
+  'SIGINT',
+  () =>
+    void server
+      .close()
+      .then(() => metrics.shutdown())
+      .then(() => process.exit(0)),
+);

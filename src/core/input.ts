@@ -51,7 +51,8 @@ export const MAX_RANK = 64;
 
 /** Sets `record[key]`, as an own property even for `__proto__` (plain assignment would set the prototype). */
 function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }
 
@@ -72,11 +73,20 @@ function isTensorObject(value: unknown): value is TensorInputObject {
  * Every failure is an `INVALID_INPUT` error whose message names the input and the offending path,
  * for example `pixels[3][17]: expected number, got "x"`.
  */
-export function toFeeds(signature: ModelSignature, input: unknown, limits: InputLimits = {}): Record<string, TensorLike> {
+export function toFeeds(
+  signature: ModelSignature,
+  input: unknown,
+  limits: InputLimits = {},
+): Record<string, TensorLike> {
   const maxRows = limits.maxRows ?? DEFAULT_MAX_ROWS;
   const finite = limits.allowNonFinite !== true;
   // A one-input model given the value itself (the common case): no record to build and check.
-  if (signature.inputs.length === 1 && input !== undefined && input !== null && (!isObject(input) || isTensorObject(input))) {
+  if (
+    signature.inputs.length === 1 &&
+    input !== undefined &&
+    input !== null &&
+    (!isObject(input) || isTensorObject(input))
+  ) {
     const spec = signature.inputs[0] as TensorSpec;
     const feeds: Record<string, TensorLike> = {};
     setOwn(feeds, spec.name, toTensor(spec, input, maxRows, finite));
@@ -123,9 +133,15 @@ function asRecord(signature: ModelSignature, names: readonly string[], input: un
 
 function toTensor(spec: TensorSpec, value: unknown, maxRows: number, finite: boolean): TensorLike {
   if (isTensorObject(value)) return fromObject(spec, value, maxRows, finite);
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return fromTypedArray(spec, value as TypedArray, maxRows, finite);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return fromTypedArray(spec, value as TypedArray, maxRows, finite);
   if (Array.isArray(value)) return fromNested(spec, value, maxRows, finite);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string' || typeof value === 'bigint') {
+  if (
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'string' ||
+    typeof value === 'bigint'
+  ) {
     checkShape(spec, [], maxRows);
     const data = allocate(spec.dtype, 1);
     if (!elementWriter(spec.dtype, !finite)(data, 0, value)) throw elementError(spec, spec.name, value);
@@ -139,18 +155,25 @@ function toTensor(spec: TensorSpec, value: unknown, maxRows: number, finite: boo
 function fromObject(spec: TensorSpec, value: TensorInputObject, maxRows: number, finite: boolean): TensorLike {
   const { shape, data, dtype } = value;
   if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw invalid(`${spec.name}.shape: expected an array of at most ${MAX_RANK} non-negative integers.`, { input: spec.name });
+    throw invalid(`${spec.name}.shape: expected an array of at most ${MAX_RANK} non-negative integers.`, {
+      input: spec.name,
+    });
   }
   if (dtype !== undefined && (!isDType(dtype) || dtype !== spec.dtype)) {
-    throw invalid(`${spec.name}: the model expects dtype ${spec.dtype}, got ${typeof dtype === 'string' ? clipName(dtype) : describe(dtype)}.`, {
-      input: spec.name,
-      expected: spec.dtype,
-    });
+    throw invalid(
+      `${spec.name}: the model expects dtype ${spec.dtype}, got ${typeof dtype === 'string' ? clipName(dtype) : describe(dtype)}.`,
+      {
+        input: spec.name,
+        expected: spec.dtype,
+      },
+    );
   }
   checkShape(spec, shape, maxRows);
   const count = elementCount(shape);
   if (!Array.isArray(data) && !(ArrayBuffer.isView(data) && !(data instanceof DataView))) {
-    throw invalid(`${spec.name}.data: expected an array or a typed array, got ${describe(data)}.`, { input: spec.name });
+    throw invalid(`${spec.name}.data: expected an array or a typed array, got ${describe(data)}.`, {
+      input: spec.name,
+    });
   }
   if (data.length !== count) {
     throw invalid(`${spec.name}: shape ${formatShape(shape)} needs ${count} values, got ${data.length}.`, {
@@ -180,9 +203,12 @@ function inferShapeForFlat(spec: TensorSpec, length: number): number[] {
   for (let i = 1; i < declared.length; i++) {
     const d = declared[i];
     if (d === null || d === undefined) {
-      throw invalid(`${spec.name}: a flat typed array is ambiguous for shape ${formatShape(declared)}; pass { data, shape }.`, {
-        input: spec.name,
-      });
+      throw invalid(
+        `${spec.name}: a flat typed array is ambiguous for shape ${formatShape(declared)}; pass { data, shape }.`,
+        {
+          input: spec.name,
+        },
+      );
     }
     per *= d;
   }
@@ -191,9 +217,12 @@ function inferShapeForFlat(spec: TensorSpec, length: number): number[] {
     shape[0] = length / per;
     return shape;
   }
-  throw invalid(`${spec.name}: ${length} values do not fill rows of ${formatShape(declared.slice(1))} (${per} values each).`, {
-    input: spec.name,
-  });
+  throw invalid(
+    `${spec.name}: ${length} values do not fill rows of ${formatShape(declared.slice(1))} (${per} values each).`,
+    {
+      input: spec.name,
+    },
+  );
 }
 
 function fromNested(spec: TensorSpec, value: unknown[], maxRows: number, finite: boolean): TensorLike {
@@ -292,7 +321,10 @@ function fillNested(fill: NestedFill, node: unknown[], axis: number, offset: num
 function checkShape(spec: TensorSpec, shape: readonly number[], maxRows: number): void {
   const declared = spec.shape;
   if (shape.length > MAX_RANK) {
-    throw invalid(`${spec.name}: rank ${shape.length} is more than the limit of ${MAX_RANK}.`, { input: spec.name, limit: MAX_RANK });
+    throw invalid(`${spec.name}: rank ${shape.length} is more than the limit of ${MAX_RANK}.`, {
+      input: spec.name,
+      limit: MAX_RANK,
+    });
   }
   if (declared !== null) {
     if (declared.length !== shape.length) {

@@ -8,7 +8,8 @@ export interface LfsPointer {
 }
 
 /** What {@link detectUnresolvedPointer} found in place of a model. */
-export type UnresolvedPointer = ({ readonly kind: 'git-lfs' } & LfsPointer) | { readonly kind: 'dvc'; readonly md5?: string; readonly path?: string };
+export type UnresolvedPointer =
+  ({ readonly kind: 'git-lfs' } & LfsPointer) | { readonly kind: 'dvc'; readonly md5?: string; readonly path?: string };
 
 // Pointers are tiny text files (the LFS spec caps them at 1024 bytes); a real model never is.
 const MAX_POINTER_BYTES = 1024;
@@ -65,7 +66,13 @@ export function unresolvedPointerError(ref: string, pointer: UnresolvedPointer):
   return new ModelshipError(
     'UNRESOLVED_POINTER',
     `The model file for ${JSON.stringify(ref)} is DVC metadata${pointer.path === undefined ? '' : ` for ${pointer.path}`}${pointer.md5 === undefined ? '' : ` (md5 ${pointer.md5})`}, not the model. Run \`dvc pull\` (or \`dvc checkout\` when the cache has it) in the repository, then load the file it restores.`,
-    { details: { pointer: 'dvc', ...(pointer.md5 === undefined ? {} : { md5: pointer.md5 }), ...(pointer.path === undefined ? {} : { path: pointer.path }) } },
+    {
+      details: {
+        pointer: 'dvc',
+        ...(pointer.md5 === undefined ? {} : { md5: pointer.md5 }),
+        ...(pointer.path === undefined ? {} : { path: pointer.path }),
+      },
+    },
   );
 }
 

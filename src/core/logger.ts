@@ -21,5 +21,9 @@ export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error
 
 /** True for an object with the four Logger methods (what options schemas accept as `logger`). */
 export function isLogger(value: unknown): value is Logger {
-  return typeof value === 'object' && value !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (value as Record<string, unknown>)[k] === 'function');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ['debug', 'info', 'warn', 'error'].every((k) => typeof (value as Record<string, unknown>)[k] === 'function')
+  );
 }

@@ -9,8 +9,12 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, wha
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  throw new ModelshipError('INVALID_OPTIONS', `Invalid ${what} options:\n${z.prettifyError(result.error)}${hint ? `\n${hint}` : ''}`, {
-    cause: result.error,
-    details: { issues },
-  });
+  throw new ModelshipError(
+    'INVALID_OPTIONS',
+    `Invalid ${what} options:\n${z.prettifyError(result.error)}${hint ? `\n${hint}` : ''}`,
+    {
+      cause: result.error,
+      details: { issues },
+    },
+  );
 }

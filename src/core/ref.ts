@@ -47,7 +47,10 @@ export function isVersion(value: string): boolean {
 /** Parses `name`, `name/latest`, `name/3` or `name@alias`. Throws INVALID_REF for anything else. */
 export function parseNamedRef(ref: string): NamedRef {
   const bad = (why: string): ModelshipError =>
-    new ModelshipError('INVALID_REF', `Invalid model reference ${JSON.stringify(ref)}: ${why}. Use "name", "name/3" or "name@alias".`);
+    new ModelshipError(
+      'INVALID_REF',
+      `Invalid model reference ${JSON.stringify(ref)}: ${why}. Use "name", "name/3" or "name@alias".`,
+    );
   if (typeof ref !== 'string' || ref.length === 0) throw bad('empty');
   const at = ref.indexOf('@');
   const slash = ref.indexOf('/');
@@ -64,7 +67,8 @@ export function parseNamedRef(ref: string): NamedRef {
     const version = ref.slice(slash + 1);
     if (!NAME.test(name)) throw bad('bad model name');
     if (version === 'latest') return { name, selector: { kind: 'latest' } };
-    if (!VERSION.test(version)) throw bad(`version must be a positive integer or "latest", got ${JSON.stringify(version)}`);
+    if (!VERSION.test(version))
+      throw bad(`version must be a positive integer or "latest", got ${JSON.stringify(version)}`);
     return { name, selector: { kind: 'version', version } };
   }
   if (!NAME.test(ref)) throw bad('bad model name');

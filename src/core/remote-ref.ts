@@ -22,7 +22,10 @@ export function isRemoteRef(ref: string): boolean {
  */
 export function parseRemoteRef(ref: string): RemoteRef {
   const bad = (why: string): ModelshipError =>
-    new ModelshipError('INVALID_REF', `Invalid model URL: ${why}. Use https://host/path/model.onnx, optionally with #sha256=<64 hex digits>, or s3://bucket/key.`);
+    new ModelshipError(
+      'INVALID_REF',
+      `Invalid model URL: ${why}. Use https://host/path/model.onnx, optionally with #sha256=<64 hex digits>, or s3://bucket/key.`,
+    );
   const match = SCHEME.exec(ref);
   if (!match) throw bad('expected http://, https:// or s3://');
   let url: URL;
@@ -33,7 +36,8 @@ export function parseRemoteRef(ref: string): RemoteRef {
   }
   const scheme = (match[1] as string).toLowerCase() as RemoteRef['scheme'];
   if (url.host === '') throw bad('it has no host (or bucket)');
-  if (scheme === 's3' && (url.pathname === '' || url.pathname === '/')) throw bad('an s3:// URL needs a key after the bucket');
+  if (scheme === 's3' && (url.pathname === '' || url.pathname === '/'))
+    throw bad('an s3:// URL needs a key after the bucket');
   let sha256: string | undefined;
   if (url.hash !== '') {
     const pin = /^#sha256=([0-9a-fA-F]{64})$/.exec(url.hash);

@@ -15,7 +15,9 @@ export class Tensor<D extends DType = DType> implements TensorLike {
 
   constructor(dtype: D, data: DTypeStorage[D], shape: readonly number[]) {
     if (data.length !== elementCount(shape)) {
-      throw new RangeError(`Tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${elementCount(shape)}.`);
+      throw new RangeError(
+        `Tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${elementCount(shape)}.`,
+      );
     }
     this.dtype = dtype;
     this.data = data;
@@ -68,7 +70,12 @@ function flatValues(dtype: DType, data: TensorLike['data']): Array<number | bool
   }
 }
 
-function nest(flat: ReadonlyArray<number | boolean | string>, shape: readonly number[], axis: number, offset: number): NestedArray[] {
+function nest(
+  flat: ReadonlyArray<number | boolean | string>,
+  shape: readonly number[],
+  axis: number,
+  offset: number,
+): NestedArray[] {
   const dim = shape[axis] as number;
   if (axis === shape.length - 1) return flat.slice(offset, offset + dim) as NestedArray[];
   const stride = elementCount(shape.slice(axis + 1));

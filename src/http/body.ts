@@ -31,7 +31,8 @@ export async function readJsonBody(request: InboundRequest, limit: number): Prom
   } catch (cause) {
     throw new ModelshipError('MALFORMED_REQUEST', 'The request body is not valid UTF-8.', { cause });
   }
-  if (text.trim() === '') throw new ModelshipError('MALFORMED_REQUEST', 'The request body is empty; send a JSON object.');
+  if (text.trim() === '')
+    throw new ModelshipError('MALFORMED_REQUEST', 'The request body is empty; send a JSON object.');
   try {
     return JSON.parse(text);
   } catch (cause) {

@@ -22,7 +22,11 @@ export function fromFetchRequest(request: Request): InboundRequest {
           next = await reader.read();
         } catch (cause) {
           // The stream of a request body fails when its client goes away: the client's doing, not a fault here.
-          throw new ModelshipError('ABORTED', 'The client closed the connection before the request body was complete.', { cause });
+          throw new ModelshipError(
+            'ABORTED',
+            'The client closed the connection before the request body was complete.',
+            { cause },
+          );
         }
         const { done, value } = next;
         if (done) break;

@@ -134,19 +134,27 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
       };
       return await route(ctx);
     } catch (error) {
-      const allow = ModelshipError.hasCode(error, 'METHOD_NOT_ALLOWED') ? (error.details?.allow as string[]) : undefined;
+      const allow = ModelshipError.hasCode(error, 'METHOD_NOT_ALLOWED')
+        ? (error.details?.allow as string[])
+        : undefined;
       return errorResponse(error, logger, allow ? { allow: allow.join(', ') } : undefined);
     }
   };
   const notFound = (request: InboundRequest): OutboundResponse =>
     errorResponse(
-      new ModelshipError('ROUTE_NOT_FOUND', `No route for ${request.method} ${request.path}; see GET ${basePath}/models for what is served.`),
+      new ModelshipError(
+        'ROUTE_NOT_FOUND',
+        `No route for ${request.method} ${request.path}; see GET ${basePath}/models for what is served.`,
+      ),
       logger,
     );
   const handler = createFetchHandler({ dispatch, notFound }) as ModelshipHandler;
 
   const close = (): Promise<void> => {
-    closing ??= opts.closeModels === false ? Promise.resolve() : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
+    closing ??=
+      opts.closeModels === false
+        ? Promise.resolve()
+        : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
     return closing;
   };
   Object.defineProperties(handler, {

@@ -11,7 +11,10 @@ export class ModelTable {
     for (const m of models) {
       const versions = this.#byName.get(m.name) ?? [];
       if (versions.some((v) => v.version === m.version)) {
-        throw new ModelshipError('INVALID_OPTIONS', `Model ${m.name} version ${m.version} is given twice to createHandler.`);
+        throw new ModelshipError(
+          'INVALID_OPTIONS',
+          `Model ${m.name} version ${m.version} is given twice to createHandler.`,
+        );
       }
       versions.push(m);
       this.#byName.set(m.name, versions);

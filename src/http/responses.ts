@@ -48,14 +48,20 @@ function bounded(e: ModelshipError): { code: string; message: string; details?: 
     if (v !== undefined) small[key] = v;
     if (Array.isArray(value) && value.length > MAX_DETAIL_ITEMS) small[`${key}Count`] ??= value.length;
   }
-  return JSON.stringify(small).length > MAX_DETAILS_CHARS ? { code, message: text } : { code, message: text, details: small };
+  return JSON.stringify(small).length > MAX_DETAILS_CHARS
+    ? { code, message: text }
+    : { code, message: text, details: small };
 }
 
 /** A detail value within bounds: strings clipped, arrays shortened, anything else kept only if small. */
 function boundedValue(value: unknown): unknown {
-  if (typeof value === 'string') return value.length > MAX_DETAIL_STRING ? `${value.slice(0, MAX_DETAIL_STRING)}…` : value;
+  if (typeof value === 'string')
+    return value.length > MAX_DETAIL_STRING ? `${value.slice(0, MAX_DETAIL_STRING)}…` : value;
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (Array.isArray(value)) return value.slice(0, MAX_DETAIL_ITEMS).map((v) => (typeof v === 'object' && v !== null ? undefined : boundedValue(v)));
+  if (Array.isArray(value))
+    return value
+      .slice(0, MAX_DETAIL_ITEMS)
+      .map((v) => (typeof v === 'object' && v !== null ? undefined : boundedValue(v)));
   if (typeof value === 'object') {
     try {
       const json = JSON.stringify(value);

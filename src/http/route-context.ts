@@ -25,7 +25,6 @@ export function requireMethod(ctx: RouteContext, ...allow: string[]): void {
   if (!allow.includes(method)) throw methodNotAllowed(ctx.method, allow);
 }
 
-
 /** Headers a client may send to shape how its prediction is queued. */
 export const DEADLINE_HEADER = 'x-modelship-deadline-ms';
 /** The request header that sets a request's priority (`high`, `normal`, `low`). */

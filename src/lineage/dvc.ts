@@ -12,7 +12,10 @@ function parseYaml(text: string, source: string): unknown {
     // The failsafe schema keeps every scalar a string, so an md5 of digits only is not read as a number.
     return parse(text, { schema: 'failsafe' });
   } catch (error) {
-    throw new ModelshipError('INVALID_ARGUMENT', `${source} is not valid YAML (${(error as Error).message}).`, { cause: error, details: { file: source } });
+    throw new ModelshipError('INVALID_ARGUMENT', `${source} is not valid YAML (${(error as Error).message}).`, {
+      cause: error,
+      details: { file: source },
+    });
   }
 }
 

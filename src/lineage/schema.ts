@@ -57,8 +57,12 @@ export const lineageSchema = z.strictObject({
 export function parseLineage(value: unknown): ModelLineage {
   const result = lineageSchema.safeParse(value);
   if (result.success) return result.data;
-  throw new ModelshipError('INVALID_ARGUMENT', `Invalid lineage:\n${z.prettifyError(result.error)}\nBuild it with collectLineage(), or see docs/tracking.md.`, {
-    cause: result.error,
-    details: { issues: result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
-  });
+  throw new ModelshipError(
+    'INVALID_ARGUMENT',
+    `Invalid lineage:\n${z.prettifyError(result.error)}\nBuild it with collectLineage(), or see docs/tracking.md.`,
+    {
+      cause: result.error,
+      details: { issues: result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
+    },
+  );
 }

@@ -20,7 +20,11 @@ export interface ModelStore<A extends ModelArtifact = ModelArtifact> {
    * Stores what a registry's own `fetch` gave (bytes, or a file or URL it names) and returns it. A model not matching
    * `expected.sha256` is never stored: the store rejects (INTEGRITY_MISMATCH) or returns it for the caller to verify.
    */
-  admit(artifact: ModelArtifact, expected: { readonly sha256?: string; readonly url: string }, options: TransferOptions): Promise<StoredModel<A> & { readonly downloaded: number }>;
+  admit(
+    artifact: ModelArtifact,
+    expected: { readonly sha256?: string; readonly url: string },
+    options: TransferOptions,
+  ): Promise<StoredModel<A> & { readonly downloaded: number }>;
   readRef(key: string): Promise<RefRecord | undefined>;
   writeRef(record: RefRecord): Promise<void>;
 }

@@ -16,7 +16,8 @@ export function assertVersionArgument(version: string): void {
 
 /** Throws ABORTED, keeping the signal's reason as the cause, once `signal` has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new ModelshipError('ABORTED', 'The registry operation was aborted.', { cause: signal.reason });
+  if (signal?.aborted)
+    throw new ModelshipError('ABORTED', 'The registry operation was aborted.', { cause: signal.reason });
 }
 
 /** `a, b, c (and 4 more)`: a list for an error message, cut at `max` items. */
@@ -32,7 +33,11 @@ export function aliasNotFound(name: string, alias: string, aliases: Record<strin
     entries.length === 0
       ? `It has no aliases yet; set one with setAlias(${JSON.stringify(name)}, ${JSON.stringify(alias)}, '<version>').`
       : `Its aliases: ${formatList(entries.map(([a, v]) => `${a} → ${v}`))}.`;
-  return new ModelshipError('ALIAS_NOT_FOUND', `Model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}. ${hint}`, {
-    details: { name, alias, available: entries.map(([a]) => a) },
-  });
+  return new ModelshipError(
+    'ALIAS_NOT_FOUND',
+    `Model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}. ${hint}`,
+    {
+      details: { name, alias, available: entries.map(([a]) => a) },
+    },
+  );
 }

@@ -13,10 +13,18 @@ export function logChanges(events: DeploymentEmitter, name: string, logger: Logg
     ),
   );
   events.on('rollback', ({ kind, from, to, reason }) =>
-    logger.warn(kind === 'canary' ? `Deployment ${name}: canary ${from} set to weight 0 (${reason}).` : `Deployment ${name}: rolled back from ${from} to ${to} (${reason}).`),
+    logger.warn(
+      kind === 'canary'
+        ? `Deployment ${name}: canary ${from} set to weight 0 (${reason}).`
+        : `Deployment ${name}: rolled back from ${from} to ${to} (${reason}).`,
+    ),
   );
-  events.on('switch', ({ from, to, reason }) => logger.info(`Deployment ${name}: switched from ${from} to ${to} (${reason}).`));
-  events.on('refused', ({ ref, error }) => logger.warn(`Deployment ${name}: refused ${ref} (${error.code}: ${error.message}); ${stable()} keeps serving.`));
+  events.on('switch', ({ from, to, reason }) =>
+    logger.info(`Deployment ${name}: switched from ${from} to ${to} (${reason}).`),
+  );
+  events.on('refused', ({ ref, error }) =>
+    logger.warn(`Deployment ${name}: refused ${ref} (${error.code}: ${error.message}); ${stable()} keeps serving.`),
+  );
 }
 
 /** Counts every change on the deployment's `changes` counter, as a subscriber to its events. */

@@ -4,7 +4,13 @@ import type { MachineConfig } from './deployment-state.js';
 import type { GuardrailPolicy } from './guardrails.js';
 
 /** Defaults of the deployment options, in ms where they are durations. */
-export const DEPLOYMENT_DEFAULTS = { window: 60_000, minRequests: 100, interval: 5_000, keepPrevious: 600_000, trackInterval: 60_000 };
+export const DEPLOYMENT_DEFAULTS = {
+  window: 60_000,
+  minRequests: 100,
+  interval: 5_000,
+  keepPrevious: 600_000,
+  trackInterval: 60_000,
+};
 
 /** The options a deployment runs on, parsed once: durations in ms, limits with their defaults. */
 export interface DeploymentConfig {
@@ -22,14 +28,20 @@ export function deploymentConfig(opts: ParsedDeploymentOptions): DeploymentConfi
   const g = opts.guardrails;
   const windowMs = g?.window === undefined ? DEPLOYMENT_DEFAULTS.window : parseDuration(g.window, 'guardrails.window');
   const coolDownMs = g?.coolDown === undefined ? windowMs : parseDuration(g.coolDown, 'guardrails.coolDown');
-  const keepPreviousMs = opts.keepPrevious === undefined ? DEPLOYMENT_DEFAULTS.keepPrevious : parseDuration(opts.keepPrevious, 'keepPrevious');
+  const keepPreviousMs =
+    opts.keepPrevious === undefined
+      ? DEPLOYMENT_DEFAULTS.keepPrevious
+      : parseDuration(opts.keepPrevious, 'keepPrevious');
   const limits = g && {
     minRequests: g.minRequests ?? DEPLOYMENT_DEFAULTS.minRequests,
     ...(g.maxErrorRate === undefined ? {} : { maxErrorRate: g.maxErrorRate }),
     ...(g.maxLatencyP99Ratio === undefined ? {} : { maxLatencyP99Ratio: g.maxLatencyP99Ratio }),
     ...(g.minShadowAgreement === undefined ? {} : { minShadowAgreement: g.minShadowAgreement }),
   };
-  const trackIntervalMs = opts.tracking?.interval === undefined ? DEPLOYMENT_DEFAULTS.trackInterval : parseDuration(opts.tracking.interval, 'tracking.interval');
+  const trackIntervalMs =
+    opts.tracking?.interval === undefined
+      ? DEPLOYMENT_DEFAULTS.trackInterval
+      : parseDuration(opts.tracking.interval, 'tracking.interval');
   return {
     windowMs,
     machine: {
@@ -51,6 +63,7 @@ function evaluateEvery(opts: ParsedDeploymentOptions, trackIntervalMs: number): 
   const evidenceMs = opts.tracking ? Math.max(1, trackIntervalMs) : undefined;
   if (!opts.guardrails && !opts.progressive) return evidenceMs;
   const g = opts.guardrails;
-  const guard = g?.interval === undefined ? DEPLOYMENT_DEFAULTS.interval : parseDuration(g.interval, 'guardrails.interval');
+  const guard =
+    g?.interval === undefined ? DEPLOYMENT_DEFAULTS.interval : parseDuration(g.interval, 'guardrails.interval');
   return Math.max(1, Math.min(guard, evidenceMs ?? Infinity));
 }

@@ -6,7 +6,10 @@ import type { RegistryAdapter } from '../spec/registry.js';
 import type { TrackingClient } from '../spec/tracking.js';
 import { remoteEndpointSchemas } from '../backends/remote/remote-options.js';
 
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$/, 'a duration such as "500ms", "60s", "5m" or "1h"')]);
+const duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$/, 'a duration such as "500ms", "60s", "5m" or "1h"'),
+]);
 const ratio = z.number().min(0).max(1);
 
 /** A version: a registry reference (`mnist@production`, `mnist/5`, a path), a remote v2 endpoint or a SageMaker endpoint. */
@@ -15,7 +18,10 @@ export const versionRefSchema = z.union([z.string().min(1), ...remoteEndpointSch
 const agreementRule = z.union([
   z.enum(['argmax', 'exact']),
   z.strictObject({ abs: z.number().nonnegative().optional(), rel: z.number().nonnegative().optional() }),
-  z.custom<(a: never, b: never) => boolean>((v) => typeof v === 'function', 'compare must be "argmax", "exact", { abs, rel } or a function'),
+  z.custom<(a: never, b: never) => boolean>(
+    (v) => typeof v === 'function',
+    'compare must be "argmax", "exact", { abs, rel } or a function',
+  ),
 ]);
 
 /** Options for `createDeployment`. */
@@ -23,7 +29,12 @@ export const deploymentOptionsSchema = z.strictObject({
   /** The name the deployment is served under (`/models/{name}/predict`). */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'name must be letters, digits, ".", "_" or "-"'),
   /** Where references are resolved; required for `watch`. */
-  registry: z.custom<RegistryAdapter>((v) => typeof v === 'object' && v !== null && typeof (v as RegistryAdapter).resolve === 'function', 'registry must implement resolve()').optional(),
+  registry: z
+    .custom<RegistryAdapter>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as RegistryAdapter).resolve === 'function',
+      'registry must implement resolve()',
+    )
+    .optional(),
   /** The version answering callers (`mnist@production`). */
   stable: versionRefSchema,
   /** A version taking `weight` (0–1) of the traffic, sticky by routing key. */
@@ -68,7 +79,10 @@ export const deploymentOptionsSchema = z.strictObject({
   /** Raises the canary weight step by step, each after a `bake` without a breach; the last step promotes it. */
   progressive: z
     .strictObject({
-      steps: z.array(z.number().gt(0).max(1)).min(1).refine((s) => s.every((w, i) => i === 0 || w > (s[i - 1] as number)), 'steps must increase'),
+      steps: z
+        .array(z.number().gt(0).max(1))
+        .min(1)
+        .refine((s) => s.every((w, i) => i === 0 || w > (s[i - 1] as number)), 'steps must increase'),
       bake: duration,
     })
     .optional(),
@@ -112,11 +126,18 @@ export const deploymentOptionsSchema = z.strictObject({
   keepPrevious: duration.optional(),
   /** Options passed to the loader for every version (`workers`, `batching`, `warmup`…). */
   modelOptions: z.record(z.string(), z.unknown()).optional(),
-  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function', 'logger must be console-like').optional(),
+  logger: z
+    .custom<Logger>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function',
+      'logger must be console-like',
+    )
+    .optional(),
   /** Clock for windows, bakes and cool-downs, in ms (default `Date.now`); tests drive it. */
   clock: z.custom<() => number>((v) => typeof v === 'function', 'clock must be a function returning ms').optional(),
   /** Random source in [0, 1) for splits without a routing key and for sampling (default `Math.random`). */
-  random: z.custom<() => number>((v) => typeof v === 'function', 'random must be a function returning [0, 1)').optional(),
+  random: z
+    .custom<() => number>((v) => typeof v === 'function', 'random must be a function returning [0, 1)')
+    .optional(),
 });
 
 /** Options for `createDeployment`. */

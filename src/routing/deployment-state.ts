@@ -25,7 +25,11 @@ export interface DeploymentState {
   /** Until when (clock ms) guardrail actions are paused after the last one. */
   readonly coolDownUntil?: number;
   /** The last change: which command, why, when (clock ms). */
-  readonly lastChange?: { readonly kind: DeploymentCommand['type']; readonly reason: ChangeReason; readonly at: number };
+  readonly lastChange?: {
+    readonly kind: DeploymentCommand['type'];
+    readonly reason: ChangeReason;
+    readonly at: number;
+  };
 }
 
 /** The fixed settings transitions read (parsed once from the deployment's options). */
@@ -72,7 +76,9 @@ export type DeploymentCommand =
   | { readonly type: 'expire-previous'; readonly key: string };
 
 /** One event to emit, with its payload. */
-export type EmittedEvent = { [E in DeploymentEvent]: { readonly event: E; readonly payload: DeploymentEvents[E] } }[DeploymentEvent];
+export type EmittedEvent = {
+  [E in DeploymentEvent]: { readonly event: E; readonly payload: DeploymentEvents[E] };
+}[DeploymentEvent];
 
 /** The outcome of a command: the new state (the same object when nothing changed) and the events to emit, in order. */
 export interface Transition {
@@ -90,7 +96,13 @@ const NONE: readonly EmittedEvent[] = [];
  * const state = initialState({ key: 'a', version: '1', ref: 'mnist/1' }, { key: 'b', version: '2', ref: 'mnist/2' }, 0.1, config, clock());
  * ```
  */
-export function initialState(stable: VersionEntry, canary: VersionEntry | undefined, weight: number, config: MachineConfig, now: number): DeploymentState {
+export function initialState(
+  stable: VersionEntry,
+  canary: VersionEntry | undefined,
+  weight: number,
+  config: MachineConfig,
+  now: number,
+): DeploymentState {
   if (canary === undefined) return { revision: 0, stable };
   const first = config.steps?.[0];
   return {
@@ -101,7 +113,13 @@ export function initialState(stable: VersionEntry, canary: VersionEntry | undefi
   };
 }
 
-function change(state: DeploymentState, patch: Partial<DeploymentState>, kind: DeploymentCommand['type'], reason: ChangeReason, now: number): DeploymentState {
+function change(
+  state: DeploymentState,
+  patch: Partial<DeploymentState>,
+  kind: DeploymentCommand['type'],
+  reason: ChangeReason,
+  now: number,
+): DeploymentState {
   return { ...state, ...patch, revision: state.revision + 1, lastChange: { kind, reason, at: now } };
 }
 
@@ -116,10 +134,15 @@ function keep(old: VersionEntry, config: MachineConfig, now: number): Deployment
 
 function rollbackCanary(state: DeploymentState, reason: ChangeReason, now: number): Transition {
   const canary = state.canary as NonNullable<DeploymentState['canary']>;
-  const patch: Partial<DeploymentState> = { canary: { ...canary, weight: 0 }, ...(state.progressive ? { progressive: { ...state.progressive, halted: true } } : {}) };
+  const patch: Partial<DeploymentState> = {
+    canary: { ...canary, weight: 0 },
+    ...(state.progressive ? { progressive: { ...state.progressive, halted: true } } : {}),
+  };
   return {
     state: change(state, patch, 'rollback-canary', reason, now),
-    events: [{ event: 'rollback', payload: { kind: 'canary', from: canary.version, to: state.stable.version, reason } }],
+    events: [
+      { event: 'rollback', payload: { kind: 'canary', from: canary.version, to: state.stable.version, reason } },
+    ],
   };
 }
 
@@ -128,28 +151,54 @@ function revert(state: DeploymentState, reason: ChangeReason, now: number): Tran
   const previous = state.previous;
   if (previous === undefined) return { state, events: NONE };
   const next = change(state, { stable: entry(previous), previous: undefined }, 'revert', reason, now);
-  return { state: next, events: [{ event: 'rollback', payload: { kind: 'switch', from: state.stable.version, to: previous.version, reason } }] };
+  return {
+    state: next,
+    events: [
+      { event: 'rollback', payload: { kind: 'switch', from: state.stable.version, to: previous.version, reason } },
+    ],
+  };
 }
 
 function promote(state: DeploymentState, reason: ChangeReason, config: MachineConfig, now: number): Transition {
   const canary = state.canary;
-  if (canary === undefined) throw new ModelshipError('INVALID_ARGUMENT', `Deployment ${config.name} has no canary to promote.`);
-  const next = change(state, { stable: entry(canary), canary: undefined, progressive: undefined, previous: keep(state.stable, config, now) }, 'promote', reason, now);
-  return { state: next, events: [{ event: 'promote', payload: { version: canary.version, weight: 1, final: true, reason } }] };
+  if (canary === undefined)
+    throw new ModelshipError('INVALID_ARGUMENT', `Deployment ${config.name} has no canary to promote.`);
+  const next = change(
+    state,
+    { stable: entry(canary), canary: undefined, progressive: undefined, previous: keep(state.stable, config, now) },
+    'promote',
+    reason,
+    now,
+  );
+  return {
+    state: next,
+    events: [{ event: 'promote', payload: { version: canary.version, weight: 1, final: true, reason } }],
+  };
 }
 
 function advance(state: DeploymentState, served: number, config: MachineConfig, now: number): Transition {
   const p = state.progressive;
   const canary = state.canary;
   const steps = config.steps;
-  if (p === undefined || p.halted || canary === undefined || steps === undefined || canary.weight <= 0) return { state, events: NONE };
+  if (p === undefined || p.halted || canary === undefined || steps === undefined || canary.weight <= 0)
+    return { state, events: NONE };
   // A bake only counts with traffic: an idle canary proves nothing.
-  if (now - p.since < config.bakeMs || served < config.minRequests || now < (state.coolDownUntil ?? -Infinity)) return { state, events: NONE };
+  if (now - p.since < config.bakeMs || served < config.minRequests || now < (state.coolDownUntil ?? -Infinity))
+    return { state, events: NONE };
   const step = p.step + 1;
   if (step >= steps.length || (steps[step] as number) >= 1) return promote(state, 'progressive', config, now);
   const weight = steps[step] as number;
-  const next = change(state, { canary: { ...canary, weight }, progressive: { step, since: now, halted: false } }, 'advance', 'progressive', now);
-  return { state: next, events: [{ event: 'promote', payload: { version: canary.version, weight, final: false, reason: 'progressive' } }] };
+  const next = change(
+    state,
+    { canary: { ...canary, weight }, progressive: { step, since: now, halted: false } },
+    'advance',
+    'progressive',
+    now,
+  );
+  return {
+    state: next,
+    events: [{ event: 'promote', payload: { version: canary.version, weight, final: false, reason: 'progressive' } }],
+  };
 }
 
 /**
@@ -162,31 +211,57 @@ function advance(state: DeploymentState, served: number, config: MachineConfig, 
  * const { state: next, events } = transition(state, { type: 'promote', reason: 'manual' }, config, clock());
  * ```
  */
-export function transition(state: DeploymentState, command: DeploymentCommand, config: MachineConfig, now: number): Transition {
+export function transition(
+  state: DeploymentState,
+  command: DeploymentCommand,
+  config: MachineConfig,
+  now: number,
+): Transition {
   switch (command.type) {
     case 'switch': {
-      const next = change(state, { stable: entry(command.to), previous: keep(state.stable, config, now) }, 'switch', command.reason, now);
-      return { state: next, events: [{ event: 'switch', payload: { from: state.stable.version, to: command.to.version, reason: command.reason } }] };
+      const next = change(
+        state,
+        { stable: entry(command.to), previous: keep(state.stable, config, now) },
+        'switch',
+        command.reason,
+        now,
+      );
+      return {
+        state: next,
+        events: [
+          { event: 'switch', payload: { from: state.stable.version, to: command.to.version, reason: command.reason } },
+        ],
+      };
     }
     case 'promote':
       return promote(state, command.reason, config, now);
     case 'rollback':
       if (state.canary !== undefined && state.canary.weight > 0) return rollbackCanary(state, command.reason, now);
       if (state.previous !== undefined) return revert(state, command.reason, now);
-      throw new ModelshipError('NOTHING_TO_ROLL_BACK', `Deployment ${config.name} has no canary taking traffic and no previous version kept warm (keepPrevious).`);
+      throw new ModelshipError(
+        'NOTHING_TO_ROLL_BACK',
+        `Deployment ${config.name} has no canary taking traffic and no previous version kept warm (keepPrevious).`,
+      );
     case 'rollback-canary':
       return state.canary === undefined ? { state, events: NONE } : rollbackCanary(state, command.reason, now);
     case 'revert':
       return revert(state, command.reason, now);
     case 'set-weight': {
       const { canary, progressive } = state;
-      if (canary === undefined) throw new ModelshipError('INVALID_ARGUMENT', `Deployment ${config.name} has no canary to weigh.`);
+      if (canary === undefined)
+        throw new ModelshipError('INVALID_ARGUMENT', `Deployment ${config.name} has no canary to weigh.`);
       const weight: unknown = command.weight;
       if (!(typeof weight === 'number' && weight >= 0 && weight <= 1)) {
-        throw new ModelshipError('INVALID_ARGUMENT', `The canary weight must be a number from 0 to 1, got ${String(weight)}.`);
+        throw new ModelshipError(
+          'INVALID_ARGUMENT',
+          `The canary weight must be a number from 0 to 1, got ${String(weight)}.`,
+        );
       }
       // A weight set by hand takes over from the progressive schedule.
-      const patch: Partial<DeploymentState> = { canary: { ...canary, weight }, ...(progressive ? { progressive: { ...progressive, halted: true } } : {}) };
+      const patch: Partial<DeploymentState> = {
+        canary: { ...canary, weight },
+        ...(progressive ? { progressive: { ...progressive, halted: true } } : {}),
+      };
       return { state: change(state, patch, 'set-weight', 'manual', now), events: NONE };
     }
     case 'advance':

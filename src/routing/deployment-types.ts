@@ -11,13 +11,34 @@ export interface DeploymentEvents {
   /** A new version took over as stable (blue-green). */
   switch: { readonly from: string; readonly to: string; readonly reason: ChangeReason };
   /** Traffic went back: the canary's weight to 0 (`kind: 'canary'`) or stable to the previous version (`kind: 'switch'`). */
-  rollback: { readonly kind: 'canary' | 'switch'; readonly from: string; readonly to: string; readonly reason: ChangeReason };
+  rollback: {
+    readonly kind: 'canary' | 'switch';
+    readonly from: string;
+    readonly to: string;
+    readonly reason: ChangeReason;
+  };
   /** The canary moved up a progressive step (`final: false`) or became stable (`final: true`). */
-  promote: { readonly version: string; readonly weight: number; readonly final: boolean; readonly reason: ChangeReason };
+  promote: {
+    readonly version: string;
+    readonly weight: number;
+    readonly final: boolean;
+    readonly reason: ChangeReason;
+  };
   /** A version crossed a guardrail. `action` says what was done about it. */
-  guardrail: { readonly version: string; readonly role: 'canary' | 'stable' | 'shadow'; readonly breach: GuardrailBreach; readonly action: 'rollback' | 'alert'; readonly stats: WindowStats };
+  guardrail: {
+    readonly version: string;
+    readonly role: 'canary' | 'stable' | 'shadow';
+    readonly breach: GuardrailBreach;
+    readonly action: 'rollback' | 'alert';
+    readonly stats: WindowStats;
+  };
   /** A candidate version was refused (load, warm-up, signature or validation failed); stable keeps serving. */
-  refused: { readonly ref: string; readonly version?: string; readonly reason: ChangeReason; readonly error: ModelshipError };
+  refused: {
+    readonly ref: string;
+    readonly version?: string;
+    readonly reason: ChangeReason;
+    readonly error: ModelshipError;
+  };
 }
 
 /** A deployment event name. */
@@ -39,7 +60,12 @@ export interface DeploymentStatus {
   readonly canary?: VersionStatus & { readonly weight: number };
   readonly shadow?: VersionStatus & { readonly mirror: MirrorStats };
   readonly previous?: VersionStatus & { readonly closesAt: number };
-  readonly progressive?: { readonly step: number; readonly weight: number; readonly since: number; readonly halted: boolean };
+  readonly progressive?: {
+    readonly step: number;
+    readonly weight: number;
+    readonly since: number;
+    readonly halted: boolean;
+  };
   /** Until when (clock ms) guardrail actions are paused after the last one. */
   readonly coolDownUntil?: number;
 }

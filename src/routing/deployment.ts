@@ -9,7 +9,13 @@ import { DEPLOYMENT_DEFAULTS, deploymentConfig, type DeploymentConfig } from './
 import { DeploymentEmitter } from './deployment-events.js';
 import { parseDeploymentOptions, type DeploymentOptions, type ParsedDeploymentOptions } from './deployment-options.js';
 import { initialState, transition, type DeploymentCommand, type Transition } from './deployment-state.js';
-import type { ChangeReason, Deployment, DeploymentEvent, DeploymentEvents, DeploymentStatus } from './deployment-types.js';
+import type {
+  ChangeReason,
+  Deployment,
+  DeploymentEvent,
+  DeploymentEvents,
+  DeploymentStatus,
+} from './deployment-types.js';
 import { createEvidenceRecorder, type EvidenceRecorder } from './evidence-recorder.js';
 import { judge } from './guardrails.js';
 import { Mirror } from './mirror.js';
@@ -63,9 +69,21 @@ class RoutedDeployment implements Deployment {
     const config = (this.#config = deploymentConfig(opts));
     this.#timed = config.guardrails.limits !== undefined;
     this.#judgesAgreement = opts.guardrails?.minShadowAgreement !== undefined;
-    this.#load = { name: this.name, loaders, modelOptions: opts.modelOptions, registry: opts.registry, logger: this.#logger, windowMs: config.windowMs, now: this.#now };
+    this.#load = {
+      name: this.name,
+      loaders,
+      modelOptions: opts.modelOptions,
+      registry: opts.registry,
+      logger: this.#logger,
+      windowMs: config.windowMs,
+      now: this.#now,
+    };
     const versions = this.#versions;
-    this.#telemetry = new DeploymentTelemetry(this.name, () => versions.weights(), () => versions.agreements());
+    this.#telemetry = new DeploymentTelemetry(
+      this.name,
+      () => versions.weights(),
+      () => versions.agreements(),
+    );
     this.#events = new DeploymentEmitter(this.name, this.#logger);
     logChanges(this.#events, this.name, this.#logger, () => versions.stable.version);
     countChanges(this.#events, this.#telemetry);
@@ -88,7 +106,12 @@ class RoutedDeployment implements Deployment {
 
   get metadata(): Readonly<Record<string, unknown>> {
     const canary = this.#versions.state.canary;
-    return { deployment: true, stable: this.#traffic.stable.version, canary: canary?.version, canaryWeight: canary?.weight };
+    return {
+      deployment: true,
+      stable: this.#traffic.stable.version,
+      canary: canary?.version,
+      canaryWeight: canary?.weight,
+    };
   }
 
   get state(): ModelState {
@@ -101,20 +124,30 @@ class RoutedDeployment implements Deployment {
 
   predict(input: PredictInput, options: RoutedPredictOptions = {}): Promise<VersionedPrediction> {
     if (this.#state !== 'ready') {
-      return Promise.reject(new ModelshipError('NOT_READY', `Deployment ${this.name} is ${this.#state} and takes no new requests.`));
+      return Promise.reject(
+        new ModelshipError('NOT_READY', `Deployment ${this.name} is ${this.#state} and takes no new requests.`),
+      );
     }
     const { routingKey, ...rest } = options;
     return this.#run(this.#traffic.pick(routingKey), input, rest, true);
   }
 
-  #run(slot: VersionSlot, input: PredictInput, options: RoutedPredictOptions, mayRetry: boolean): Promise<VersionedPrediction> {
+  #run(
+    slot: VersionSlot,
+    input: PredictInput,
+    options: RoutedPredictOptions,
+    mayRetry: boolean,
+  ): Promise<VersionedPrediction> {
     const timed = this.#timed || this.#telemetry.enabled;
     const started = timed ? performance.now() : 0;
     const done = slot.enter();
     let pending: Promise<VersionedPrediction['outputs']>;
     try {
       const signal = options.signal;
-      pending = slot.model.predict(input, signal === undefined ? options : { ...options, signal: slot.signalFor(signal) });
+      pending = slot.model.predict(
+        input,
+        signal === undefined ? options : { ...options, signal: slot.signalFor(signal) },
+      );
     } catch (error) {
       pending = Promise.reject(error);
     }
@@ -134,7 +167,13 @@ class RoutedDeployment implements Deployment {
         done();
         const e = toModelshipError(error, 'INFERENCE_FAILED');
         // The version was swapped out between routing and running: answer from what serves now.
-        if (mayRetry && e.code === 'NOT_READY' && this.#state === 'ready' && slot !== this.#traffic.stable && slot !== this.#traffic.canary) {
+        if (
+          mayRetry &&
+          e.code === 'NOT_READY' &&
+          this.#state === 'ready' &&
+          slot !== this.#traffic.stable &&
+          slot !== this.#traffic.canary
+        ) {
           return this.#run(this.#traffic.stable, input, options, false);
         }
         const failed = countsAsFailure(e);
@@ -154,7 +193,14 @@ class RoutedDeployment implements Deployment {
       this.#mirror.offer({ target: shadow, input, reference: outputs, judged: shadow, rule, recordTarget: true });
     }
     if (served === this.#traffic.canary && this.#judgesAgreement && this.#traffic.compareWithStable()) {
-      this.#mirror.offer({ target: this.#traffic.stable, input, reference: outputs, judged: served, rule, recordTarget: false });
+      this.#mirror.offer({
+        target: this.#traffic.stable,
+        input,
+        reference: outputs,
+        judged: served,
+        rule,
+        recordTarget: false,
+      });
     }
   }
 
@@ -168,8 +214,21 @@ class RoutedDeployment implements Deployment {
       versions.add(stable);
       if (canary) versions.add(canary);
       if (shadow) versions.setShadow(shadow);
-      versions.apply(initialState(toEntry(stable), canary && toEntry(canary), opts.canary?.weight ?? 0, this.#config.machine, this.#now()));
-      this.#traffic = new Traffic(stable, opts.random ?? Math.random, opts.shadow?.sampleRate ?? 1, opts.guardrails?.compareSampleRate ?? 1);
+      versions.apply(
+        initialState(
+          toEntry(stable),
+          canary && toEntry(canary),
+          opts.canary?.weight ?? 0,
+          this.#config.machine,
+          this.#now(),
+        ),
+      );
+      this.#traffic = new Traffic(
+        stable,
+        opts.random ?? Math.random,
+        opts.shadow?.sampleRate ?? 1,
+        opts.guardrails?.compareSampleRate ?? 1,
+      );
       this.#route();
     } catch (error) {
       this.#telemetry.close();
@@ -221,7 +280,10 @@ class RoutedDeployment implements Deployment {
     clearTimeout(this.#previousTimer);
     const previous = this.#versions.state.previous;
     if (previous === undefined) return;
-    this.#previousTimer = setTimeout(() => this.#command({ type: 'expire-previous', key: previous.key }), this.#config.machine.keepPreviousMs);
+    this.#previousTimer = setTimeout(
+      () => this.#command({ type: 'expire-previous', key: previous.key }),
+      this.#config.machine.keepPreviousMs,
+    );
     (this.#previousTimer as { unref?: () => void }).unref?.();
   }
 
@@ -246,9 +308,20 @@ class RoutedDeployment implements Deployment {
 
   async #switch(ref: string, reason: ChangeReason): Promise<void> {
     this.#assertOpen();
-    const outcome = await loadCandidate(ref, this.#load, () => this.#versions.stable, this.#opts.validate, () => this.#assertOpen());
+    const outcome = await loadCandidate(
+      ref,
+      this.#load,
+      () => this.#versions.stable,
+      this.#opts.validate,
+      () => this.#assertOpen(),
+    );
     if (outcome.refused) {
-      this.#events.emit('refused', { ref, ...(outcome.version === undefined ? {} : { version: outcome.version }), reason, error: outcome.refused });
+      this.#events.emit('refused', {
+        ref,
+        ...(outcome.version === undefined ? {} : { version: outcome.version }),
+        reason,
+        error: outcome.refused,
+      });
       throw outcome.refused;
     }
     if (outcome.slot === undefined) return;
@@ -289,7 +362,10 @@ class RoutedDeployment implements Deployment {
     const shadow = v.shadow && toEntry(v.shadow);
     for (const command of judge(v.state, shadow, v.statsOf, this.#served, this.#config.guardrails, now)) {
       // The window a breach was read from starts over, so the next judgement sees only what came after the action.
-      if (command.type === 'breach') v.all().find((s) => s.key === command.finding.key)?.window.reset();
+      if (command.type === 'breach')
+        v.all()
+          .find((s) => s.key === command.finding.key)
+          ?.window.reset();
       this.#command(command);
     }
     this.#evidence?.tick(now);
@@ -337,7 +413,11 @@ class RoutedDeployment implements Deployment {
  * Resolves once every version is loaded and warm.
  */
 export async function startDeployment(loaders: DeploymentLoaders, options: DeploymentOptions): Promise<Deployment> {
-  if (typeof loaders.load !== 'function') throw new ModelshipError('INVALID_OPTIONS', 'createDeploymentWith needs a loader function (ref, options) => Promise<model>.');
+  if (typeof loaders.load !== 'function')
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      'createDeploymentWith needs a loader function (ref, options) => Promise<model>.',
+    );
   const deployment = new RoutedDeployment(parseDeploymentOptions(options), loaders);
   await deployment.start();
   return deployment;

@@ -108,7 +108,9 @@ export function createEvidenceRecorder(
     params: {
       'guardrails.window_ms': config.windowMs,
       'tracking.interval_ms': config.trackIntervalMs,
-      ...Object.fromEntries(Object.entries(config.guardrails.limits ?? {}).map(([k, v]) => [`guardrails.${k}`, v as number])),
+      ...Object.fromEntries(
+        Object.entries(config.guardrails.limits ?? {}).map(([k, v]) => [`guardrails.${k}`, v as number]),
+      ),
     },
   });
   return new EvidenceRecorder(log, config.trackIntervalMs, source, now);

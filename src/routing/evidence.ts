@@ -75,7 +75,9 @@ export class Evidence {
   #fail(error: unknown): void {
     const e = toModelshipError(error);
     // One warning per deployment is enough to notice; the tracker reports its own delivery failures.
-    const log = this.#warned ? this.#opts.logger.debug?.bind(this.#opts.logger) : this.#opts.logger.warn.bind(this.#opts.logger);
+    const log = this.#warned
+      ? this.#opts.logger.debug?.bind(this.#opts.logger)
+      : this.#opts.logger.warn.bind(this.#opts.logger);
     this.#warned = true;
     log?.(`Deployment ${this.#opts.deployment}: production evidence not recorded (${e.code}: ${e.message}).`);
   }
@@ -88,7 +90,12 @@ export class Evidence {
         const started = await tracker.startRun({
           experiment,
           name: `${deployment} v${v.version}`,
-          tags: { 'modelship.deployment': deployment, 'modelship.version': v.version, 'modelship.ref': v.ref, 'modelship.role': v.role },
+          tags: {
+            'modelship.deployment': deployment,
+            'modelship.version': v.version,
+            'modelship.ref': v.ref,
+            'modelship.role': v.role,
+          },
         });
         started.logParams({ ...params, deployment, version: v.version, ref: v.ref });
         return started;
@@ -162,6 +169,9 @@ export class Evidence {
     });
     const late = await Promise.race([this.#chain.then(() => false), timedOut]);
     clearTimeout(timer);
-    if (late) this.#opts.logger.warn(`Deployment ${this.#opts.deployment}: the tracker did not finish the production evidence runs within ${this.#opts.closeTimeoutMs} ms; closing without them.`);
+    if (late)
+      this.#opts.logger.warn(
+        `Deployment ${this.#opts.deployment}: the tracker did not finish the production evidence runs within ${this.#opts.closeTimeoutMs} ms; closing without them.`,
+      );
   }
 }

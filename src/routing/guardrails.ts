@@ -30,7 +30,12 @@ export function judge(
   const { limits, action } = policy;
   const commands: DeploymentCommand[] = [];
   if (limits !== undefined && now >= (state.coolDownUntil ?? -Infinity)) {
-    const found = (entry: VersionEntry, role: GuardrailFinding['role'], baseline: VersionEntry, act: GuardrailFinding['action']): GuardrailFinding | undefined => {
+    const found = (
+      entry: VersionEntry,
+      role: GuardrailFinding['role'],
+      baseline: VersionEntry,
+      act: GuardrailFinding['action'],
+    ): GuardrailFinding | undefined => {
       const stats = statsOf(entry.key);
       const breach = checkGuardrails(stats, statsOf(baseline.key), limits);
       return breach && { key: entry.key, version: entry.version, role, breach, action: act, stats };
@@ -38,11 +43,23 @@ export function judge(
     const { canary, previous, stable } = state;
     if (canary !== undefined && canary.weight > 0) {
       const finding = found(canary, 'canary', stable, action);
-      if (finding) return action === 'rollback' ? [{ type: 'breach', finding }, { type: 'rollback-canary', reason: 'guardrail' }] : [{ type: 'breach', finding }];
+      if (finding)
+        return action === 'rollback'
+          ? [
+              { type: 'breach', finding },
+              { type: 'rollback-canary', reason: 'guardrail' },
+            ]
+          : [{ type: 'breach', finding }];
     } else if (previous !== undefined) {
       // Just after a switch, the new stable is judged against what the previous version did before it.
       const finding = found(stable, 'stable', previous, action);
-      if (finding) return action === 'rollback' ? [{ type: 'breach', finding }, { type: 'revert', reason: 'guardrail' }] : [{ type: 'breach', finding }];
+      if (finding)
+        return action === 'rollback'
+          ? [
+              { type: 'breach', finding },
+              { type: 'revert', reason: 'guardrail' },
+            ]
+          : [{ type: 'breach', finding }];
     }
     if (shadow !== undefined) {
       const finding = found(shadow, 'shadow', stable, 'alert');

@@ -47,7 +47,13 @@ export class Mirror {
   #dropped = 0;
   #closed = false;
 
-  constructor(options: { capacity: number; concurrency: number; timeoutMs: number; telemetry: DeploymentTelemetry; logger: Logger }) {
+  constructor(options: {
+    capacity: number;
+    concurrency: number;
+    timeoutMs: number;
+    telemetry: DeploymentTelemetry;
+    logger: Logger;
+  }) {
     this.#capacity = options.capacity;
     this.#concurrency = options.concurrency;
     this.#timeoutMs = options.timeoutMs;
@@ -56,7 +62,11 @@ export class Mirror {
   }
 
   /** The mirror for a deployment's `shadow` options (the defaults without a shadow: only canary comparisons use it then). */
-  static for(shadow: { queueSize?: number; concurrency?: number; timeoutMs?: number } | undefined, telemetry: DeploymentTelemetry, logger: Logger): Mirror {
+  static for(
+    shadow: { queueSize?: number; concurrency?: number; timeoutMs?: number } | undefined,
+    telemetry: DeploymentTelemetry,
+    logger: Logger,
+  ): Mirror {
     return new Mirror({
       capacity: shadow?.queueSize ?? MIRROR_DEFAULTS.queueSize,
       concurrency: shadow?.concurrency ?? 1,
@@ -67,7 +77,13 @@ export class Mirror {
   }
 
   stats(): MirrorStats {
-    return { queued: this.#queue.length, running: this.#running, completed: this.#completed, failed: this.#failed, dropped: this.#dropped };
+    return {
+      queued: this.#queue.length,
+      running: this.#running,
+      completed: this.#completed,
+      failed: this.#failed,
+      dropped: this.#dropped,
+    };
   }
 
   /** Queues a task, or drops it when the queue is full or the mirror closed. */

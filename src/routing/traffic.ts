@@ -54,7 +54,9 @@ export class Traffic<T> {
   /** The version for a request with `key` (or a random one by weight without). */
   pick(key: string | undefined): T {
     if (this.#canary === undefined || this.#weight <= 0) return this.#stable;
-    return (key === undefined ? pickByWeight(this.#random(), this.#targets) : pickByKey(key, this.#targets)) ?? this.#stable;
+    return (
+      (key === undefined ? pickByWeight(this.#random(), this.#targets) : pickByKey(key, this.#targets)) ?? this.#stable
+    );
   }
 
   /** Whether this answer goes to the shadow too. */

@@ -10,7 +10,8 @@ type ValidateOptions = NonNullable<ParsedDeploymentOptions['validate']>;
 export function predictedLabels(outputs: PredictOutputs, output?: string): number[] {
   const name = output ?? Object.keys(outputs)[0];
   const t = name === undefined ? undefined : outputs[name];
-  if (t === undefined) throw new ModelshipError('VALIDATION_FAILED', `The model gave no output ${JSON.stringify(name)} to validate.`);
+  if (t === undefined)
+    throw new ModelshipError('VALIDATION_FAILED', `The model gave no output ${JSON.stringify(name)} to validate.`);
   const data = t.data as ArrayLike<number | bigint>;
   if (t.shape.length < 2) return Array.from(data, Number);
   const width = t.shape[t.shape.length - 1] as number;
@@ -44,19 +45,31 @@ async function medianLatency(model: ServableModel, inputs: PredictInput, runs: n
  * Runs the validation sample on `candidate` (and on `current` where a comparison is asked for) and throws
  * VALIDATION_FAILED with the figures when a threshold is missed. Returns the figures otherwise.
  */
-export async function validateCandidate(candidate: ServableModel, current: ServableModel, options: ValidateOptions): Promise<Record<string, number>> {
+export async function validateCandidate(
+  candidate: ServableModel,
+  current: ServableModel,
+  options: ValidateOptions,
+): Promise<Record<string, number>> {
   const inputs = options.inputs as PredictInput;
   let outputs: PredictOutputs;
   try {
     outputs = await candidate.predict(inputs);
   } catch (error) {
-    throw new ModelshipError('VALIDATION_FAILED', `Version ${candidate.version} failed on the validation inputs: ${toModelshipError(error).message}`, { cause: error });
+    throw new ModelshipError(
+      'VALIDATION_FAILED',
+      `Version ${candidate.version} failed on the validation inputs: ${toModelshipError(error).message}`,
+      { cause: error },
+    );
   }
   const figures: Record<string, number> = {};
   const fail = (what: string): never => {
-    throw new ModelshipError('VALIDATION_FAILED', `Version ${candidate.version} failed validation: ${what}. The serving version ${current.version} keeps serving.`, {
-      details: { version: candidate.version, ...figures },
-    });
+    throw new ModelshipError(
+      'VALIDATION_FAILED',
+      `Version ${candidate.version} failed validation: ${what}. The serving version ${current.version} keeps serving.`,
+      {
+        details: { version: candidate.version, ...figures },
+      },
+    );
   };
   if (options.expect !== undefined) {
     figures.accuracy = accuracy(predictedLabels(outputs, options.output), options.expect);
@@ -64,16 +77,24 @@ export async function validateCandidate(candidate: ServableModel, current: Serva
       fail(`accuracy ${figures.accuracy.toFixed(4)} is below minAccuracy ${options.minAccuracy}`);
     }
     if (options.maxAccuracyDrop !== undefined) {
-      figures.currentAccuracy = accuracy(predictedLabels(await current.predict(inputs), options.output), options.expect);
+      figures.currentAccuracy = accuracy(
+        predictedLabels(await current.predict(inputs), options.output),
+        options.expect,
+      );
       if (figures.currentAccuracy - figures.accuracy > options.maxAccuracyDrop) {
-        fail(`accuracy ${figures.accuracy.toFixed(4)} is more than ${options.maxAccuracyDrop} below the serving version's ${figures.currentAccuracy.toFixed(4)}`);
+        fail(
+          `accuracy ${figures.accuracy.toFixed(4)} is more than ${options.maxAccuracyDrop} below the serving version's ${figures.currentAccuracy.toFixed(4)}`,
+        );
       }
     }
   }
   if (options.maxLatencyRatio !== undefined) {
     const [mine, theirs] = [await medianLatency(candidate, inputs, 5), await medianLatency(current, inputs, 5)];
     figures.latencyRatio = mine / Math.max(theirs, 0.001);
-    if (figures.latencyRatio > options.maxLatencyRatio) fail(`median latency is ${figures.latencyRatio.toFixed(2)}× the serving version's (max ${options.maxLatencyRatio})`);
+    if (figures.latencyRatio > options.maxLatencyRatio)
+      fail(
+        `median latency is ${figures.latencyRatio.toFixed(2)}× the serving version's (max ${options.maxLatencyRatio})`,
+      );
   }
   return figures;
 }

@@ -45,7 +45,11 @@ export function refText(ref: VersionRef): string {
 export async function loadVersion(ref: VersionRef, ctx: LoadContext): Promise<VersionSlot> {
   const model =
     typeof ref === 'string'
-      ? await ctx.loaders.load(ref, { ...ctx.modelOptions, ...(ctx.registry ? { registry: ctx.registry } : {}), logger: ctx.logger })
+      ? await ctx.loaders.load(ref, {
+          ...ctx.modelOptions,
+          ...(ctx.registry ? { registry: ctx.registry } : {}),
+          logger: ctx.logger,
+        })
       : await ctx.loaders.loadRemote(ref.remote as RemoteEndpoint);
   try {
     // Every answer carries the label in a header: one that cannot be written would fail after the version answered.
@@ -75,7 +79,10 @@ export function requireCompatible(current: VersionSlot, model: ServableModel, na
  * Loads the versions a deployment starts with: stable, then the canary and the shadow, each of which must be
  * able to answer stable's callers. On a failure every version loaded so far is closed again.
  */
-export async function loadVersions(opts: ParsedDeploymentOptions, ctx: LoadContext): Promise<{ stable: VersionSlot; canary?: VersionSlot; shadow?: VersionSlot }> {
+export async function loadVersions(
+  opts: ParsedDeploymentOptions,
+  ctx: LoadContext,
+): Promise<{ stable: VersionSlot; canary?: VersionSlot; shadow?: VersionSlot }> {
   const loaded: ServableModel[] = [];
   try {
     const stable = await loadVersion(opts.stable, ctx);
@@ -100,7 +107,9 @@ export async function loadVersions(opts: ParsedDeploymentOptions, ctx: LoadConte
 }
 
 /** What became of a candidate: the version to switch to, nothing (it is the version already serving), or a refusal. */
-export type CandidateOutcome = { readonly slot?: VersionSlot; readonly refused?: undefined } | { readonly refused: ModelshipError; readonly version?: string };
+export type CandidateOutcome =
+  | { readonly slot?: VersionSlot; readonly refused?: undefined }
+  | { readonly refused: ModelshipError; readonly version?: string };
 
 /**
  * Loads a candidate for a blue-green switch and puts it through its checks against what serves (`current`, read
@@ -127,6 +136,9 @@ export async function loadCandidate(
     return { slot: candidate };
   } catch (error) {
     await candidate?.model.close().catch(() => undefined);
-    return { refused: toModelshipError(error, 'MODEL_LOAD_FAILED'), ...(candidate ? { version: candidate.version } : {}) };
+    return {
+      refused: toModelshipError(error, 'MODEL_LOAD_FAILED'),
+      ...(candidate ? { version: candidate.version } : {}),
+    };
   }
 }

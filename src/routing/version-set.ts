@@ -71,7 +71,8 @@ export class VersionSet {
   }
 
   /** The window stats of the version under `key` (the shadow's included). */
-  statsOf = (key: string): EvidenceVersion['stats'] => ((this.#shadow?.key === key ? this.#shadow : this.#slots.get(key)) as VersionSlot).window.stats();
+  statsOf = (key: string): EvidenceVersion['stats'] =>
+    ((this.#shadow?.key === key ? this.#shadow : this.#slots.get(key)) as VersionSlot).window.stats();
 
   /** Every loaded version: stable, canary, shadow, previous. */
   all(): VersionSlot[] {
@@ -83,13 +84,22 @@ export class VersionSet {
     const { stable, canary, previous } = this;
     const slot = [stable, canary, this.#shadow, previous].find((s) => s?.version === version);
     if (slot === undefined) return undefined;
-    return { ref: slot.ref, role: slot === previous ? 'previous' : slot === canary ? 'canary' : slot === this.#shadow ? 'shadow' : 'stable' };
+    return {
+      ref: slot.ref,
+      role: slot === previous ? 'previous' : slot === canary ? 'canary' : slot === this.#shadow ? 'shadow' : 'stable',
+    };
   }
 
   /** One evidence row per loaded version, read from the windows guardrails keep anyway. */
   rows(): EvidenceVersion[] {
     const w = this.#state.canary?.weight ?? 0;
-    const row = (slot: VersionSlot, role: EvidenceVersion['role'], weight: number): EvidenceVersion => ({ version: slot.version, ref: slot.ref, role, weight, stats: slot.window.stats() });
+    const row = (slot: VersionSlot, role: EvidenceVersion['role'], weight: number): EvidenceVersion => ({
+      version: slot.version,
+      ref: slot.ref,
+      role,
+      weight,
+      stats: slot.window.stats(),
+    });
     const rows = [row(this.stable, 'stable', 1 - w)];
     const { canary, previous } = this;
     if (canary) rows.push(row(canary, 'canary', w));
@@ -113,13 +123,19 @@ export class VersionSet {
     const out: RoleValue[] = [];
     const canary = this.canary;
     if (canary) out.push({ version: canary.version, role: 'canary', value: canary.window.stats().agreement });
-    if (this.#shadow) out.push({ version: this.#shadow.version, role: 'shadow', value: this.#shadow.window.stats().agreement });
+    if (this.#shadow)
+      out.push({ version: this.#shadow.version, role: 'shadow', value: this.#shadow.window.stats().agreement });
     return out;
   }
 
   /** What `status()` shows. */
   status(name: string, state: string, mirror: MirrorStats): DeploymentStatus {
-    const describe = (slot: VersionSlot): VersionStatus => ({ version: slot.version, ref: slot.ref, state: slot.model.state, stats: slot.window.stats() });
+    const describe = (slot: VersionSlot): VersionStatus => ({
+      version: slot.version,
+      ref: slot.ref,
+      state: slot.model.state,
+      stats: slot.window.stats(),
+    });
     const s = this.#state;
     const { canary, previous } = this;
     const p = s.progressive;
@@ -130,7 +146,9 @@ export class VersionSet {
       ...(canary && s.canary ? { canary: { ...describe(canary), weight: s.canary.weight } } : {}),
       ...(this.#shadow ? { shadow: { ...describe(this.#shadow), mirror } } : {}),
       ...(previous && s.previous ? { previous: { ...describe(previous), closesAt: s.previous.closesAt } } : {}),
-      ...(p && s.canary ? { progressive: { step: p.step, weight: s.canary.weight, since: p.since, halted: p.halted } } : {}),
+      ...(p && s.canary
+        ? { progressive: { step: p.step, weight: s.canary.weight, since: p.since, halted: p.halted } }
+        : {}),
       ...(s.coolDownUntil !== undefined ? { coolDownUntil: s.coolDownUntil } : {}),
     };
   }

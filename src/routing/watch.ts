@@ -23,9 +23,18 @@ export interface WatchHost {
  * flapping mid-download) is tried again with backoff, as the watch will not call again until the reference
  * moves once more; stable keeps serving meanwhile. Returns the function that stops following.
  */
-export function followRegistry(registry: RegistryAdapter | undefined, stable: unknown, intervalMs: number | undefined, defaultIntervalMs: number, host: WatchHost): () => void {
+export function followRegistry(
+  registry: RegistryAdapter | undefined,
+  stable: unknown,
+  intervalMs: number | undefined,
+  defaultIntervalMs: number,
+  host: WatchHost,
+): () => void {
   if (registry?.watch === undefined || typeof stable !== 'string') {
-    throw new ModelshipError('INVALID_OPTIONS', `watch needs a registry with watch() and a registry reference as stable (deployment ${host.name}).`);
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      `watch needs a registry with watch() and a registry reference as stable (deployment ${host.name}).`,
+    );
   }
   const base = stable.split('@')[0]?.split('/')[0] as string;
   const retry = { baseMs: intervalMs ?? defaultIntervalMs, maxMs: 60_000 };
@@ -49,11 +58,18 @@ export function followRegistry(registry: RegistryAdapter | undefined, stable: un
         (retryTimer as { unref?: () => void }).unref?.();
       });
   };
-  const unwatch = registry.watch(stable, (next) => follow(next.version, next.versionRef ?? `${base}/${next.version}`, 0), {
-    ...(intervalMs === undefined ? {} : { intervalMs }),
-    since: { version: host.stableVersion() },
-    onError: (error) => host.logger.warn(`Deployment ${host.name}: watching ${stable} failed (${error.message}); still serving ${host.stableVersion()}.`),
-  });
+  const unwatch = registry.watch(
+    stable,
+    (next) => follow(next.version, next.versionRef ?? `${base}/${next.version}`, 0),
+    {
+      ...(intervalMs === undefined ? {} : { intervalMs }),
+      since: { version: host.stableVersion() },
+      onError: (error) =>
+        host.logger.warn(
+          `Deployment ${host.name}: watching ${stable} failed (${error.message}); still serving ${host.stableVersion()}.`,
+        ),
+    },
+  );
   return () => {
     unwatch();
     clearTimeout(retryTimer);

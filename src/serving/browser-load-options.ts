@@ -18,7 +18,9 @@ export const browserLoadOptionsSchema = z.strictObject({
    */
   cache: z.union([z.boolean(), z.strictObject({ name: z.string().min(1) })]).optional(),
   /** The inference backend: `createWorkerBackend(worker)` to run off the main thread, or a configured `createOnnxWebBackend()`. */
-  backend: z.custom<InferenceBackend>(isBackend, 'backend must implement createSession(), e.g. createOnnxWebBackend()').optional(),
+  backend: z
+    .custom<InferenceBackend>(isBackend, 'backend must implement createSession(), e.g. createOnnxWebBackend()')
+    .optional(),
   /** The `fetch` used for model URLs (defaults to the global one). */
   fetch: z.custom<FetchLike>(isFunction, 'fetch must be a function').optional(),
 });

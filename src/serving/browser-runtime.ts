@@ -2,7 +2,12 @@ import { isPathRef } from '../core/ref.js';
 import { ModelshipError } from '../errors/index.js';
 import { createOnnxWebBackend } from '../backends/onnx-web/index.js';
 import { fetchModel } from '../platform/browser/fetch-model.js';
-import { createBrowserModelStore, DEFAULT_CACHE_NAME, openModelCache, type ModelCache } from '../platform/browser/model-cache.js';
+import {
+  createBrowserModelStore,
+  DEFAULT_CACHE_NAME,
+  openModelCache,
+  type ModelCache,
+} from '../platform/browser/model-cache.js';
 import { withModelCache } from '../registries/kit/with-model-cache.js';
 import type { InferenceBackend } from '../spec/backend.js';
 import type { RegistryAdapter } from '../spec/registry.js';
@@ -19,11 +24,17 @@ export function isUrlRef(ref: string): boolean {
 
 /** Resolves a URL reference against the page (or the worker's script) so relative URLs work as in `fetch`. */
 function absoluteUrl(ref: string): string {
-  const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? (globalThis as { location?: { href?: string } }).location?.href;
+  const base =
+    (globalThis as { document?: { baseURI?: string } }).document?.baseURI ??
+    (globalThis as { location?: { href?: string } }).location?.href;
   try {
     return new URL(ref, base).href;
   } catch (cause) {
-    throw new ModelshipError('INVALID_REF', `${JSON.stringify(ref)} is not a URL${base ? '' : ' (and there is no page URL to resolve it against)'}; pass an absolute URL.`, { cause });
+    throw new ModelshipError(
+      'INVALID_REF',
+      `${JSON.stringify(ref)} is not a URL${base ? '' : ' (and there is no page URL to resolve it against)'}; pass an absolute URL.`,
+      { cause },
+    );
   }
 }
 
@@ -49,12 +60,18 @@ export function createBrowserRuntime(init: BrowserRuntimeInit): BrowserRuntime {
   const openCache = (): Promise<ModelCache | undefined> => {
     if (init.cache === false) return Promise.resolve(undefined);
     cache ??= openModelCache(typeof init.cache === 'object' ? init.cache.name : DEFAULT_CACHE_NAME).then((c) => {
-      if (!c) logger.debug('The Cache API is not available here (insecure page, private mode or not a browser); models are downloaded on every load.');
+      if (!c)
+        logger.debug(
+          'The Cache API is not available here (insecure page, private mode or not a browser); models are downloaded on every load.',
+        );
       return c;
     });
     return cache;
   };
-  const onCacheError = (error: unknown): void => logger.warn(`Could not store the model in the Cache API (${(error as Error).message}); it will be downloaded again next time.`);
+  const onCacheError = (error: unknown): void =>
+    logger.warn(
+      `Could not store the model in the Cache API (${(error as Error).message}); it will be downloaded again next time.`,
+    );
   const common = {
     ...(init.onProgress ? { onProgress: init.onProgress } : {}),
     ...(init.signal ? { signal: init.signal } : {}),
@@ -68,7 +85,11 @@ export function createBrowserRuntime(init: BrowserRuntimeInit): BrowserRuntime {
     isPathRef: isUrlRef,
     async readFile(ref: string): Promise<Uint8Array> {
       const store = await openCache();
-      return fetchModel(absoluteUrl(ref), { ...common, ...(store ? { cache: store } : {}), ...(init.sha256 ? { sha256: init.sha256 } : {}) });
+      return fetchModel(absoluteUrl(ref), {
+        ...common,
+        ...(store ? { cache: store } : {}),
+        ...(init.sha256 ? { sha256: init.sha256 } : {}),
+      });
     },
     defaultRegistry(): RegistryAdapter {
       throw new ModelshipError(

@@ -6,22 +6,40 @@ import { remoteOptionsShape } from '../registries/kit/remote-options.js';
 import type { Logger } from './logger.js';
 
 const isRegistry = (v: unknown): v is RegistryAdapter =>
-  typeof v === 'object' && v !== null && typeof (v as RegistryAdapter).resolve === 'function' &&
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as RegistryAdapter).resolve === 'function' &&
   typeof (v as RegistryAdapter).fetch === 'function';
 
 const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
+  typeof v === 'object' &&
+  v !== null &&
+  ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
 
 /** Options for `loadModel`. Parsed once at the boundary; invalid options fail with `INVALID_OPTIONS`. */
 export const loadModelOptionsSchema = z.strictObject({
   /** Where named references (`mnist@production`) are resolved. Defaults to the local registry in `./models`. */
-  registry: z.custom<RegistryAdapter>(isRegistry, 'registry must implement resolve() and fetch(), e.g. createLocalRegistry({ root })').optional(),
+  registry: z
+    .custom<RegistryAdapter>(
+      isRegistry,
+      'registry must implement resolve() and fetch(), e.g. createLocalRegistry({ root })',
+    )
+    .optional(),
   /** Name to serve the model under (defaults to the registry name, or the file name without `.onnx`). */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'name must be letters, digits, ".", "_" or "-"').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'name must be letters, digits, ".", "_" or "-"')
+    .optional(),
   /** Version label (defaults to the registry version, or the first 12 hex digits of the file's sha256). */
-  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'version must be letters, digits, ".", "_" or "-"').optional(),
+  version: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'version must be letters, digits, ".", "_" or "-"')
+    .optional(),
   /** Expected sha256 of the file, for paths and bytes (registries record their own). */
-  sha256: z.string().regex(/^[a-fA-F0-9]{64}$/, 'sha256 must be 64 hex digits').optional(),
+  sha256: z
+    .string()
+    .regex(/^[a-fA-F0-9]{64}$/, 'sha256 must be 64 hex digits')
+    .optional(),
   /** Largest first dimension accepted per request for inputs with a dynamic first dimension (default 4096). */
   maxRows: z.number().int().positive().optional(),
   /**
@@ -69,9 +87,13 @@ export const loadModelOptionsSchema = z.strictObject({
   /** Largest download accepted for a URL reference (default 8 GiB): DOWNLOAD_TOO_LARGE past it. */
   maxDownloadBytes: z.number().int().positive().optional(),
   /** Download progress, for URL references and registries that download. */
-  onProgress: z.custom<(progress: DownloadProgress) => void>((v) => typeof v === 'function', 'onProgress must be a function').optional(),
+  onProgress: z
+    .custom<(progress: DownloadProgress) => void>((v) => typeof v === 'function', 'onProgress must be a function')
+    .optional(),
   /** Warnings such as "registry unreachable, serving what the reference last resolved to" (default: `logger.warn`). */
-  onWarning: z.custom<(warning: RegistryWarning) => void>((v) => typeof v === 'function', 'onWarning must be a function').optional(),
+  onWarning: z
+    .custom<(warning: RegistryWarning) => void>((v) => typeof v === 'function', 'onWarning must be a function')
+    .optional(),
   /** S3 client settings for `s3://` references (endpoint and forcePathStyle for MinIO-style stores). */
   s3: remoteOptionsShape.s3,
 });

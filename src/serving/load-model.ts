@@ -6,7 +6,13 @@ import { isRemoteRef } from '../core/remote-ref.js';
 import { ModelshipError } from '../errors/index.js';
 import type { BackendSession, InferenceBackend, ModelSource } from '../spec/backend.js';
 import type { ModelLineage } from '../spec/lineage.js';
-import type { DownloadProgress, RegistryAdapter, RegistryCallOptions, RegistryWarning, ResolvedModel } from '../spec/registry.js';
+import type {
+  DownloadProgress,
+  RegistryAdapter,
+  RegistryCallOptions,
+  RegistryWarning,
+  ResolvedModel,
+} from '../spec/registry.js';
 import { isBatchable, resolveBatching } from './batching/index.js';
 import { withLoadSpan } from '../telemetry/index.js';
 import { parseLoadModelOptions, type LoadModelOptions, type ParsedLoadModelOptions } from './load-model-options.js';
@@ -27,7 +33,10 @@ export interface ServingRuntime {
    * `sha256` as given by a cache that just verified it), so the backend opens the file itself and the model's
    * bytes are never held here. Runtimes without it (browsers) read the file whole with `readFile`.
    */
-  inspectFile?(path: string, sha256?: string): Promise<{ readonly path: string; readonly size: number; readonly head: Uint8Array; readonly sha256: string }>;
+  inspectFile?(
+    path: string,
+    sha256?: string,
+  ): Promise<{ readonly path: string; readonly size: number; readonly head: Uint8Array; readonly sha256: string }>;
   /** The registry used when `loadModel` is given a named reference and no `registry`. */
   defaultRegistry(): RegistryAdapter;
   /** The platform name reported in metadata (KServe v2 `platform`). */
@@ -38,7 +47,10 @@ export interface ServingRuntime {
    * Brings a model given by URL (`https://…#sha256=…`, `s3://…`) into a local cache and returns the cached file,
    * pinned until `release()`. Runtimes without it refuse URL references.
    */
-  fetchUrl?(url: string, options: FetchUrlRequest): Promise<{ readonly path: string; readonly sha256: string; readonly size: number; release(): void }>;
+  fetchUrl?(
+    url: string,
+    options: FetchUrlRequest,
+  ): Promise<{ readonly path: string; readonly sha256: string; readonly size: number; release(): void }>;
 }
 
 /** What `loadModel` passes to {@link ServingRuntime.fetchUrl}. */
@@ -49,7 +61,16 @@ export interface FetchUrlRequest {
   readonly maxDownloadBytes?: number;
   readonly onProgress?: (progress: DownloadProgress) => void;
   readonly onWarning?: (warning: RegistryWarning) => void;
-  readonly s3?: { readonly region?: string; readonly endpoint?: string; readonly forcePathStyle?: boolean; readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } };
+  readonly s3?: {
+    readonly region?: string;
+    readonly endpoint?: string;
+    readonly forcePathStyle?: boolean;
+    readonly credentials?: {
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+      readonly sessionToken?: string;
+    };
+  };
 }
 
 /** What `loadModel` accepts: a registry reference, a file path or URL, or the model's bytes. */
@@ -99,7 +120,13 @@ async function contentOf(runtime: ServingRuntime, model: Located['model']): Prom
       return { source: { bytes }, head: bytes, size: bytes.byteLength };
     }
     const file = await runtime.inspectFile(path, model.file.sha256);
-    return { source: { path: file.path, sha256: file.sha256 }, head: file.head, size: file.size, sha256: file.sha256, ...(release === undefined ? {} : { release }) };
+    return {
+      source: { path: file.path, sha256: file.sha256 },
+      head: file.head,
+      size: file.size,
+      sha256: file.sha256,
+      ...(release === undefined ? {} : { release }),
+    };
   } catch (error) {
     release?.();
     throw error;
@@ -115,13 +142,20 @@ function holdUntilReleased(session: BackendSession, lease: () => void): void {
   session.release = () => release().finally(lease);
 }
 
-async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<typeof parseLoadModelOptions>): Promise<Located> {
+async function locate(
+  runtime: ServingRuntime,
+  ref: ModelRef,
+  opts: ReturnType<typeof parseLoadModelOptions>,
+): Promise<Located> {
   if (ref instanceof Uint8Array) {
     return { model: { bytes: ref }, name: 'model', metadata: {}, source: { ref: '<bytes>' } };
   }
   const text = ref instanceof URL ? ref.href : ref;
   if (typeof text !== 'string' || text.length === 0) {
-    throw new ModelshipError('INVALID_REF', 'loadModel needs a reference ("mnist@production", "mnist/3", "./model.onnx") or the model bytes.');
+    throw new ModelshipError(
+      'INVALID_REF',
+      'loadModel needs a reference ("mnist@production", "mnist/3", "./model.onnx") or the model bytes.',
+    );
   }
   // A runtime may claim references itself (the browser reads URLs with fetch and its Cache API).
   if (runtime.isPathRef?.(text)) {
@@ -130,10 +164,19 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
   }
   const signal = opts.signal;
   // Without a listener, an answer served from the cache during an outage still shows up in the log.
-  const onWarning = opts.onWarning ?? ((warning: RegistryWarning) => (opts.logger ?? defaultLogger).warn(warning.message));
-  const calls: RegistryCallOptions = { signal, onWarning, ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }) };
+  const onWarning =
+    opts.onWarning ?? ((warning: RegistryWarning) => (opts.logger ?? defaultLogger).warn(warning.message));
+  const calls: RegistryCallOptions = {
+    signal,
+    onWarning,
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+  };
   if (isRemoteRef(text)) {
-    if (runtime.fetchUrl === undefined) throw new ModelshipError('INVALID_REF', `This runtime cannot download models; fetch ${redactUrl(text)} yourself and pass the bytes.`);
+    if (runtime.fetchUrl === undefined)
+      throw new ModelshipError(
+        'INVALID_REF',
+        `This runtime cannot download models; fetch ${redactUrl(text)} yourself and pass the bytes.`,
+      );
     const blob = await runtime.fetchUrl(text, {
       ...calls,
       cacheDir: opts.cacheDir,
@@ -144,7 +187,13 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
     const file = { path: blob.path, sha256: blob.sha256, release: () => blob.release() };
     // Never keep the query string: presigned URLs carry credentials, and `source` is shown by the HTTP API.
     const publicRef = redactUrl(text);
-    return { model: { file }, name: fileStem(publicRef), expectedSha256: blob.sha256, metadata: {}, source: { ref: publicRef, registry: 'url' } };
+    return {
+      model: { file },
+      name: fileStem(publicRef),
+      expectedSha256: blob.sha256,
+      metadata: {},
+      source: { ref: publicRef, registry: 'url' },
+    };
   }
   if (isPathRef(text)) {
     return { model: { file: { path: text } }, name: fileStem(text), metadata: {}, source: { ref: text } };
@@ -167,7 +216,11 @@ async function locate(runtime: ServingRuntime, ref: ModelRef, opts: ReturnType<t
  * Resolves, fetches, verifies (sha256) and loads a model with the given runtime. Entry points wrap this as
  * `loadModel`; use it directly only to plug in another runtime.
  */
-export async function loadModelWith(runtime: ServingRuntime, ref: ModelRef, options?: LoadModelOptions): Promise<Model> {
+export async function loadModelWith(
+  runtime: ServingRuntime,
+  ref: ModelRef,
+  options?: LoadModelOptions,
+): Promise<Model> {
   const opts = parseLoadModelOptions(options);
   // Spans carry the reference without query strings: presigned URLs hold credentials.
   const text = ref instanceof Uint8Array ? '<bytes>' : String(ref);

@@ -84,11 +84,20 @@ const PRIORITIES = new Set(['high', 'normal', 'low']);
 
 function checkPredictOptions(options: PredictOptions): void {
   const { deadlineMs, priority } = options;
-  if (deadlineMs !== undefined && !(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_DEADLINE_MS)) {
-    throw new ModelshipError('INVALID_ARGUMENT', `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`);
+  if (
+    deadlineMs !== undefined &&
+    !(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_DEADLINE_MS)
+  ) {
+    throw new ModelshipError(
+      'INVALID_ARGUMENT',
+      `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`,
+    );
   }
   if (priority !== undefined && !PRIORITIES.has(priority)) {
-    throw new ModelshipError('INVALID_ARGUMENT', `priority must be "high", "normal" or "low", got ${JSON.stringify(priority)}.`);
+    throw new ModelshipError(
+      'INVALID_ARGUMENT',
+      `priority must be "high", "normal" or "low", got ${JSON.stringify(priority)}.`,
+    );
   }
 }
 
@@ -137,7 +146,10 @@ class LoadedModel implements Model {
     });
     const session = init.session;
     this.#batcher = new Batcher(
-      { concurrency: session.concurrency ?? 1, run: (feeds, outputs) => session.run(feeds, outputs ? { outputs } : {}) },
+      {
+        concurrency: session.concurrency ?? 1,
+        run: (feeds, outputs) => session.run(feeds, outputs ? { outputs } : {}),
+      },
       this.batching,
       {
         timed: () => this.#telemetry.metricsEnabled,
@@ -168,7 +180,9 @@ class LoadedModel implements Model {
   backendEvent(event: BackendEvent): void {
     const id = `${this.name}/${this.version}`;
     if (event.type === 'worker-crashed') {
-      this.#logger.error(`${id}: ${event.message} Requests it was running failed with WORKER_CRASHED; starting a replacement.`);
+      this.#logger.error(
+        `${id}: ${event.message} Requests it was running failed with WORKER_CRASHED; starting a replacement.`,
+      );
     } else if (event.type === 'worker-restarted') {
       this.#telemetry.workerRestarted();
       this.#logger.info(`${id}: worker ${event.worker} replaced and warmed up.`);
@@ -181,11 +195,14 @@ class LoadedModel implements Model {
 
   #warmupFeeds(warmup: CreateModelInit['warmup']): Record<string, TensorLike>[] {
     if (warmup === false) return [];
-    if (warmup !== true) return [toFeeds(this.signature, warmup.inputs, { ...this.#limits, maxRows: Number.MAX_SAFE_INTEGER })];
+    if (warmup !== true)
+      return [toFeeds(this.signature, warmup.inputs, { ...this.#limits, maxRows: Number.MAX_SAFE_INTEGER })];
     const sizes = this.batching.enabled ? [...new Set([1, ...this.batching.preferredBatchSizes])] : [1];
     const feeds = sizes.map((rows) => synthesizeInputs(this.signature, rows));
     if (feeds.some((f) => f === undefined)) {
-      this.#logger.debug(`Warm-up of ${this.name}/${this.version} skipped: an input does not declare its shape. Pass warmup: { inputs } to warm it.`);
+      this.#logger.debug(
+        `Warm-up of ${this.name}/${this.version} skipped: an input does not declare its shape. Pass warmup: { inputs } to warm it.`,
+      );
       return [];
     }
     return feeds as Record<string, TensorLike>[];
@@ -296,7 +313,10 @@ class LoadedModel implements Model {
 
   #notServing(): ModelshipError {
     if (this.#failure) return this.#failure;
-    return new ModelshipError('NOT_READY', `Model ${this.name}/${this.version} is ${this.#state} and takes no new requests.`);
+    return new ModelshipError(
+      'NOT_READY',
+      `Model ${this.name}/${this.version} is ${this.#state} and takes no new requests.`,
+    );
   }
 
   close(): Promise<void> {

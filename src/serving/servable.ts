@@ -90,7 +90,11 @@ export function isRouted(model: Servable): model is RoutedServable {
  * live until inference ends, survive young-generation collections and be promoted; an HTTP server measured
  * 15–20 % more CPU per request that way. `predict` copies the input before it returns, so nothing here needs it.
  */
-export function predictVersioned(model: Servable, input: PredictInput, options: RoutedPredictOptions): Promise<VersionedPrediction> {
+export function predictVersioned(
+  model: Servable,
+  input: PredictInput,
+  options: RoutedPredictOptions,
+): Promise<VersionedPrediction> {
   if (isRouted(model)) return model.predict(input, options);
   const { routingKey: _ignored, ...rest } = options;
   const version = model.version;

@@ -1,4 +1,13 @@
-import { metrics, ValueType, type Attributes, type Counter, type Histogram, type MeterProvider, type ObservableGauge, type ObservableResult } from '@opentelemetry/api';
+import {
+  metrics,
+  ValueType,
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type MeterProvider,
+  type ObservableGauge,
+  type ObservableResult,
+} from '@opentelemetry/api';
 import { ATTR, DEPLOYMENT_METRICS, DURATION_BUCKETS, INSTRUMENTATION_SCOPE } from './names.js';
 
 interface DeploymentInstruments {
@@ -21,17 +30,35 @@ function instruments(): DeploymentInstruments {
   const meter = provider.getMeter(INSTRUMENTATION_SCOPE);
   const seconds = (name: string, description: string): Histogram =>
     meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
-  const count = (name: string, unit: string, description: string): Counter => meter.createCounter(name, { unit, description, valueType: ValueType.INT });
+  const count = (name: string, unit: string, description: string): Counter =>
+    meter.createCounter(name, { unit, description, valueType: ValueType.INT });
   shared = {
     provider,
     enabled: provider.constructor.name !== 'NoopMeterProvider',
-    requests: count(DEPLOYMENT_METRICS.requests, '{request}', 'Requests a deployment routed, by version, role and outcome.'),
-    duration: seconds(DEPLOYMENT_METRICS.duration, 'Time from a deployment predict() to its answer, by the version that answered.'),
-    shadowRequests: count(DEPLOYMENT_METRICS.shadowRequests, '{request}', 'Mirrored requests: agreed, disagreed, error or dropped (queue full).'),
+    requests: count(
+      DEPLOYMENT_METRICS.requests,
+      '{request}',
+      'Requests a deployment routed, by version, role and outcome.',
+    ),
+    duration: seconds(
+      DEPLOYMENT_METRICS.duration,
+      'Time from a deployment predict() to its answer, by the version that answered.',
+    ),
+    shadowRequests: count(
+      DEPLOYMENT_METRICS.shadowRequests,
+      '{request}',
+      'Mirrored requests: agreed, disagreed, error or dropped (queue full).',
+    ),
     shadowDuration: seconds(DEPLOYMENT_METRICS.shadowDuration, 'Time a mirrored request took on the shadow version.'),
     changes: count(DEPLOYMENT_METRICS.changes, '{change}', 'Switches, rollbacks, promotions and refused candidates.'),
-    weight: meter.createObservableGauge(DEPLOYMENT_METRICS.weight, { unit: '1', description: 'Share of traffic each version receives (0–1).' }),
-    agreement: meter.createObservableGauge(DEPLOYMENT_METRICS.agreement, { unit: '1', description: 'Share of compared answers that agreed, over the guardrail window.' }),
+    weight: meter.createObservableGauge(DEPLOYMENT_METRICS.weight, {
+      unit: '1',
+      description: 'Share of traffic each version receives (0–1).',
+    }),
+    agreement: meter.createObservableGauge(DEPLOYMENT_METRICS.agreement, {
+      unit: '1',
+      description: 'Share of compared answers that agreed, over the guardrail window.',
+    }),
   };
   return shared;
 }
@@ -93,7 +120,13 @@ export class DeploymentTelemetry {
   /** A routed request finished (`errorCode` when it failed). */
   request(version: string, role: string, seconds: number | undefined, errorCode?: string): void {
     const i = this.#register();
-    const attrs = this.#attributes(version, role, errorCode === undefined ? { [ATTR.outcome]: 'success' } : { [ATTR.outcome]: 'error', [ATTR.errorType]: errorCode });
+    const attrs = this.#attributes(
+      version,
+      role,
+      errorCode === undefined
+        ? { [ATTR.outcome]: 'success' }
+        : { [ATTR.outcome]: 'error', [ATTR.errorType]: errorCode },
+    );
     i.requests.add(1, attrs);
     if (seconds !== undefined) i.duration.record(seconds, attrs);
   }

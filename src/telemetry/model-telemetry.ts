@@ -48,17 +48,36 @@ function createInstruments(provider: MeterProvider): Instruments {
     enabled: provider.constructor.name !== 'NoopMeterProvider',
     requestDuration: seconds(METRICS.requestDuration, 'Time from predict() to its answer, including queueing.'),
     queueDuration: seconds(METRICS.queueDuration, 'Time a request waited in the batching queue.'),
-    inferenceDuration: seconds(METRICS.inferenceDuration, 'Time one batch spent in the runtime (worker round trip included).'),
+    inferenceDuration: seconds(
+      METRICS.inferenceDuration,
+      'Time one batch spent in the runtime (worker round trip included).',
+    ),
     batchSize: meter.createHistogram(METRICS.batchSize, {
       unit: '{row}',
       description: 'Rows per batch sent to the runtime.',
       valueType: ValueType.INT,
       advice: { explicitBucketBoundaries: BATCH_SIZE_BUCKETS },
     }),
-    requests: meter.createCounter(METRICS.requests, { unit: '{request}', description: 'Predict calls, by outcome and error type.', valueType: ValueType.INT }),
-    workerRestarts: meter.createCounter(METRICS.workerRestarts, { unit: '{restart}', description: 'Worker threads replaced after a crash.', valueType: ValueType.INT }),
-    inFlight: meter.createObservableGauge(METRICS.inFlight, { unit: '{request}', description: 'Predict calls accepted and not yet answered.', valueType: ValueType.INT }),
-    queueDepth: meter.createObservableGauge(METRICS.queueDepth, { unit: '{request}', description: 'Requests waiting in the batching queue.', valueType: ValueType.INT }),
+    requests: meter.createCounter(METRICS.requests, {
+      unit: '{request}',
+      description: 'Predict calls, by outcome and error type.',
+      valueType: ValueType.INT,
+    }),
+    workerRestarts: meter.createCounter(METRICS.workerRestarts, {
+      unit: '{restart}',
+      description: 'Worker threads replaced after a crash.',
+      valueType: ValueType.INT,
+    }),
+    inFlight: meter.createObservableGauge(METRICS.inFlight, {
+      unit: '{request}',
+      description: 'Predict calls accepted and not yet answered.',
+      valueType: ValueType.INT,
+    }),
+    queueDepth: meter.createObservableGauge(METRICS.queueDepth, {
+      unit: '{request}',
+      description: 'Requests waiting in the batching queue.',
+      valueType: ValueType.INT,
+    }),
   };
 }
 
@@ -132,7 +151,11 @@ export class ModelTelemetry {
     const i = this.#registerGauges();
     let attrs = this.#success;
     if (errorCode !== undefined) {
-      attrs = this.#errorAttrs.get(errorCode) ?? { ...this.#attrs, [ATTR.outcome]: 'error', [ATTR.errorType]: errorCode };
+      attrs = this.#errorAttrs.get(errorCode) ?? {
+        ...this.#attrs,
+        [ATTR.outcome]: 'error',
+        [ATTR.errorType]: errorCode,
+      };
       this.#errorAttrs.set(errorCode, attrs);
     }
     i.requests.add(1, attrs);

@@ -21,6 +21,9 @@ export function recordOfflineFallback(registryKind: string, modelName: string): 
 export function recordDownload(registryKind: string, bytes: number): void {
   metrics
     .getMeter(METER)
-    .createCounter('modelship.download.bytes', { description: 'Model bytes downloaded into the local cache', unit: 'By' })
+    .createCounter('modelship.download.bytes', {
+      description: 'Model bytes downloaded into the local cache',
+      unit: 'By',
+    })
     .add(bytes, { 'registry.kind': registryKind });
 }

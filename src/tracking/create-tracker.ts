@@ -21,7 +21,10 @@ export interface CreateTrackerOptions {
  * const tracker = createTracker();   // MLFLOW_TRACKING_URI=http://mlflow:5000 switches to MLflow
  * ```
  */
-export function createTracker(options: CreateTrackerOptions = {}, env: NodeJS.ProcessEnv = process.env): TrackingClient {
+export function createTracker(
+  options: CreateTrackerOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): TrackingClient {
   const uri = env.MLFLOW_TRACKING_URI ?? '';
   if (env.MODELSHIP_TRACKER === 'wandb') return createWandbTracker(options.wandb);
   if (/^https?:/i.test(uri)) return createMlflowTracker({ trackingUri: uri, ...options.mlflow });

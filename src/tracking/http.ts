@@ -26,9 +26,11 @@ const RETRYABLE = new Set([401, 403, 408, 425, 429, 500, 502, 503, 504]);
 function describe(body: unknown, text: string): { code?: string; message: string } {
   if (typeof body === 'object' && body !== null) {
     const b = body as Record<string, unknown>;
-    if (typeof b.message === 'string') return { ...(typeof b.error_code === 'string' ? { code: b.error_code } : {}), message: b.message };
+    if (typeof b.message === 'string')
+      return { ...(typeof b.error_code === 'string' ? { code: b.error_code } : {}), message: b.message };
     if (typeof b.error === 'string') return { message: b.error };
-    if (Array.isArray(b.errors)) return { message: b.errors.map((e) => (e as { message?: string }).message ?? String(e)).join('; ') };
+    if (Array.isArray(b.errors))
+      return { message: b.errors.map((e) => (e as { message?: string }).message ?? String(e)).join('; ') };
   }
   return { message: text.slice(0, 300) };
 }
@@ -43,14 +45,29 @@ function accept<T>(reply: HttpReply, request: TrackerRequest): T {
   }
   if (reply.status >= 200 && reply.status < 300) return (parsed ?? reply.text) as T;
   const { code, message } = describe(parsed, reply.text);
-  const details: Record<string, unknown> = { url: redactUrl(request.url), status: reply.status, ...(code === undefined ? {} : { serverCode: code }) };
+  const details: Record<string, unknown> = {
+    url: redactUrl(request.url),
+    status: reply.status,
+    ...(code === undefined ? {} : { serverCode: code }),
+  };
   if (RETRYABLE.has(reply.status)) {
-    const hint = reply.status === 401 || reply.status === 403 ? ' Check the tracker credentials; records stay spooled until they are accepted.' : ' Will retry.';
-    throw new ModelshipError('TRACKING_UNAVAILABLE', `The tracking server answered ${reply.status} while ${request.what}: ${message}.${hint}`, {
-      details: { ...details, ...(reply.retryAfterMs === undefined ? {} : { retryAfterMs: reply.retryAfterMs }) },
-    });
+    const hint =
+      reply.status === 401 || reply.status === 403
+        ? ' Check the tracker credentials; records stay spooled until they are accepted.'
+        : ' Will retry.';
+    throw new ModelshipError(
+      'TRACKING_UNAVAILABLE',
+      `The tracking server answered ${reply.status} while ${request.what}: ${message}.${hint}`,
+      {
+        details: { ...details, ...(reply.retryAfterMs === undefined ? {} : { retryAfterMs: reply.retryAfterMs }) },
+      },
+    );
   }
-  throw new ModelshipError('TRACKING_REJECTED', `The tracking server refused ${request.what} (${reply.status}${code === undefined ? '' : ` ${code}`}): ${message}`, { details });
+  throw new ModelshipError(
+    'TRACKING_REJECTED',
+    `The tracking server refused ${request.what} (${reply.status}${code === undefined ? '' : ` ${code}`}): ${message}`,
+    { details },
+  );
 }
 
 /** Whether `error` (or its cause) is the HTTP client's idle timer firing. */
@@ -71,18 +88,32 @@ export function createTrackerHttp(http: HttpClient): TrackerHttp {
         headers['content-type'] = 'application/json';
         body = JSON.stringify(request.json);
       }
-      const call = { method: request.method, url: request.url, headers, ...(body === undefined ? {} : { body }), what: request.what, signal, limit: Number.POSITIVE_INFINITY, tolerateCutBody: true };
+      const call = {
+        method: request.method,
+        url: request.url,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        what: request.what,
+        signal,
+        limit: Number.POSITIVE_INFINITY,
+        tolerateCutBody: true,
+      };
       try {
         return await http.send(call, (reply) => accept<T>(reply, request));
       } catch (error) {
-        if (ModelshipError.hasCode(error, 'TRACKING_UNAVAILABLE') || ModelshipError.hasCode(error, 'TRACKING_REJECTED')) throw error;
+        if (ModelshipError.hasCode(error, 'TRACKING_UNAVAILABLE') || ModelshipError.hasCode(error, 'TRACKING_REJECTED'))
+          throw error;
         // The client's network error wraps what fetch threw; say that, as the flusher reports it.
         const cause = ModelshipError.isInstance(error) && error.cause !== undefined ? error.cause : error;
         const why = timedOut(cause) ? `no answer within ${timeoutMs} ms` : (cause as Error)?.message;
-        throw new ModelshipError('TRACKING_UNAVAILABLE', `Could not reach the tracking server while ${request.what} (${why}); will retry.`, {
-          cause,
-          details: { url: redactUrl(request.url) },
-        });
+        throw new ModelshipError(
+          'TRACKING_UNAVAILABLE',
+          `Could not reach the tracking server while ${request.what} (${why}); will retry.`,
+          {
+            cause,
+            details: { url: redactUrl(request.url) },
+          },
+        );
       }
     },
   };

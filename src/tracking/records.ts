@@ -6,7 +6,15 @@ import type { RunEndStatus } from '../spec/tracking.js';
  * replay sends the very same points.
  */
 export type SpoolRecord =
-  | { seq: number; run: string; kind: 'start'; experiment: string; name: string; tags: Record<string, string>; time: number }
+  | {
+      seq: number;
+      run: string;
+      kind: 'start';
+      experiment: string;
+      name: string;
+      tags: Record<string, string>;
+      time: number;
+    }
   | { seq: number; run: string; kind: 'params'; params: Record<string, string> }
   | { seq: number; run: string; kind: 'metrics'; metrics: Record<string, number>; step: number; time: number }
   | { seq: number; run: string; kind: 'tags'; tags: Record<string, string> }
@@ -16,7 +24,11 @@ export type SpoolRecord =
 /** A record before the spool numbers it. */
 export type NewSpoolRecord = SpoolRecord extends infer R ? (R extends SpoolRecord ? Omit<R, 'seq'> : never) : never;
 
-const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
+const NON_FINITE: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+};
 
 /** JSON for a record, keeping NaN and ±Infinity metric values (JSON.stringify would turn them into null). */
 export function encodeRecord(record: SpoolRecord): string {
@@ -36,7 +48,8 @@ export function decodeRecord(line: string): SpoolRecord | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as SpoolRecord;
-  if (!Number.isSafeInteger(record.seq) || typeof record.run !== 'string' || typeof record.kind !== 'string') return undefined;
+  if (!Number.isSafeInteger(record.seq) || typeof record.run !== 'string' || typeof record.kind !== 'string')
+    return undefined;
   if (record.kind === 'metrics') {
     for (const [k, v] of Object.entries(record.metrics as Record<string, number | string>)) {
       if (typeof v === 'string') record.metrics[k] = NON_FINITE[v] ?? Number.NaN;

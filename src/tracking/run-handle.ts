@@ -26,7 +26,13 @@ const RUN_END_STATUSES: readonly RunEndStatus[] = ['FINISHED', 'FAILED', 'KILLED
  * immutable, the automatic step, and what happens after `end` (calls are reported to `onError` and dropped, so a
  * timer still logging after shutdown cannot crash the app).
  */
-export function createRunHandle(init: { id: string; experiment: string; name: string; sink: RunSink; onEnd?: (id: string) => void }): RunHandle {
+export function createRunHandle(init: {
+  id: string;
+  experiment: string;
+  name: string;
+  sink: RunSink;
+  onEnd?: (id: string) => void;
+}): RunHandle {
   const { id, sink } = init;
   const params = new Map<string, string>();
   const artifacts = new Set<Promise<unknown>>();
@@ -35,7 +41,13 @@ export function createRunHandle(init: { id: string; experiment: string; name: st
 
   const isOpen = (call: string): boolean => {
     if (ending === undefined) return true;
-    sink.report(new ModelshipError('INVALID_ARGUMENT', `${call} on run ${id} after it ended; the call was dropped. Start a new run to log more.`, { details: { run: id } }));
+    sink.report(
+      new ModelshipError(
+        'INVALID_ARGUMENT',
+        `${call} on run ${id} after it ended; the call was dropped. Start a new run to log more.`,
+        { details: { run: id } },
+      ),
+    );
     return false;
   };
 
@@ -71,7 +83,10 @@ export function createRunHandle(init: { id: string; experiment: string; name: st
     async logArtifact(source, artifactPath) {
       validateArtifactPath(artifactPath);
       if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
-        throw new ModelshipError('INVALID_ARGUMENT', 'logArtifact() takes a file path or a Uint8Array, and the artifact path.');
+        throw new ModelshipError(
+          'INVALID_ARGUMENT',
+          'logArtifact() takes a file path or a Uint8Array, and the artifact path.',
+        );
       }
       if (!isOpen('logArtifact()')) return;
       const stored = sink.artifact(id, source, artifactPath);
@@ -85,7 +100,10 @@ export function createRunHandle(init: { id: string; experiment: string; name: st
 
     end(status = 'FINISHED') {
       if (!RUN_END_STATUSES.includes(status)) {
-        throw new ModelshipError('INVALID_ARGUMENT', `Invalid run status ${JSON.stringify(status)}; use ${RUN_END_STATUSES.join(', ')}.`);
+        throw new ModelshipError(
+          'INVALID_ARGUMENT',
+          `Invalid run status ${JSON.stringify(status)}; use ${RUN_END_STATUSES.join(', ')}.`,
+        );
       }
       ending ??= (async () => {
         // An artifact still being copied belongs before the end record.

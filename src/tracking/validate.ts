@@ -17,11 +17,13 @@ const KEY = /^[\p{L}\p{N}_\-. /]+$/u;
 
 function keyProblem(key: string): string | undefined {
   if (typeof key !== 'string' || key.length === 0) return 'must be a non-empty string';
-  if (key.length > TRACKING_LIMITS.keyLength) return `is ${key.length} characters long; the limit is ${TRACKING_LIMITS.keyLength}`;
+  if (key.length > TRACKING_LIMITS.keyLength)
+    return `is ${key.length} characters long; the limit is ${TRACKING_LIMITS.keyLength}`;
   if (!KEY.test(key)) return 'may only contain letters, digits, "_", "-", ".", " " and "/"';
   // Keys become file names in MLflow's file store, so they must not resolve to another path.
   const parts = key.split('/');
-  if (key.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..')) return 'must be a relative path without empty, "." or ".." segments';
+  if (key.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..'))
+    return 'must be a relative path without empty, "." or ".." segments';
   return undefined;
 }
 
@@ -32,7 +34,11 @@ function fail(code: 'INVALID_PARAM' | 'INVALID_ARGUMENT', message: string, detai
 function checkKey(kind: 'param' | 'metric' | 'tag', key: string): void {
   const problem = keyProblem(key);
   if (problem !== undefined) {
-    fail(kind === 'param' ? 'INVALID_PARAM' : 'INVALID_ARGUMENT', `Invalid ${kind} name ${JSON.stringify(key)}: it ${problem}.`, { [kind]: key });
+    fail(
+      kind === 'param' ? 'INVALID_PARAM' : 'INVALID_ARGUMENT',
+      `Invalid ${kind} name ${JSON.stringify(key)}: it ${problem}.`,
+      { [kind]: key },
+    );
   }
 }
 
@@ -44,17 +50,32 @@ function plainRecord(value: unknown, what: string): Record<string, unknown> {
 }
 
 /** Checks `startRun` input; returns the tags as a plain record. */
-export function validateStartRun(input: StartRunInput): { experiment: string; name?: string; tags: Record<string, string> } {
+export function validateStartRun(input: StartRunInput): {
+  experiment: string;
+  name?: string;
+  tags: Record<string, string>;
+} {
   const record = plainRecord(input, 'startRun()');
   const experiment = record.experiment;
   if (typeof experiment !== 'string' || experiment.trim().length === 0) {
     fail('INVALID_ARGUMENT', 'startRun() needs an experiment name, e.g. startRun({ experiment: "mnist" }).', {});
   }
   if (experiment.length > TRACKING_LIMITS.experimentNameLength) {
-    fail('INVALID_ARGUMENT', `Experiment name is ${experiment.length} characters long; the limit is ${TRACKING_LIMITS.experimentNameLength}.`, {});
+    fail(
+      'INVALID_ARGUMENT',
+      `Experiment name is ${experiment.length} characters long; the limit is ${TRACKING_LIMITS.experimentNameLength}.`,
+      {},
+    );
   }
-  if (record.name !== undefined && (typeof record.name !== 'string' || record.name.length === 0 || record.name.length > TRACKING_LIMITS.keyLength)) {
-    fail('INVALID_ARGUMENT', `Run name must be a non-empty string of at most ${TRACKING_LIMITS.keyLength} characters.`, {});
+  if (
+    record.name !== undefined &&
+    (typeof record.name !== 'string' || record.name.length === 0 || record.name.length > TRACKING_LIMITS.keyLength)
+  ) {
+    fail(
+      'INVALID_ARGUMENT',
+      `Run name must be a non-empty string of at most ${TRACKING_LIMITS.keyLength} characters.`,
+      {},
+    );
   }
   const tags = record.tags === undefined ? {} : validateTags(record.tags as Record<string, string>);
   return { experiment, ...(record.name === undefined ? {} : { name: record.name as string }), tags };
@@ -64,12 +85,19 @@ export function validateStartRun(input: StartRunInput): { experiment: string; na
  * Checks params and stringifies their values. `logged` holds the run's params so far: a param keeps its first
  * value (MLflow refuses a change with a 400), so another value is refused here, before anything is spooled.
  */
-export function validateParams(params: Readonly<Record<string, ParamValue>>, logged: ReadonlyMap<string, string>): Record<string, string> {
+export function validateParams(
+  params: Readonly<Record<string, ParamValue>>,
+  logged: ReadonlyMap<string, string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, raw] of Object.entries(plainRecord(params, 'logParams()'))) {
     checkKey('param', key);
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
-      fail('INVALID_PARAM', `Param ${JSON.stringify(key)} must be a string, number or boolean, got ${raw === null ? 'null' : typeof raw}.`, { param: key });
+      fail(
+        'INVALID_PARAM',
+        `Param ${JSON.stringify(key)} must be a string, number or boolean, got ${raw === null ? 'null' : typeof raw}.`,
+        { param: key },
+      );
     }
     const value = String(raw);
     if (value.length > TRACKING_LIMITS.paramValueLength) {
@@ -97,9 +125,14 @@ export function validateTags(tags: Readonly<Record<string, string>>): Record<str
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(plainRecord(tags, 'setTags()'))) {
     checkKey('tag', key);
-    if (typeof value !== 'string') fail('INVALID_ARGUMENT', `Tag ${JSON.stringify(key)} must be a string, got ${typeof value}.`, { tag: key });
+    if (typeof value !== 'string')
+      fail('INVALID_ARGUMENT', `Tag ${JSON.stringify(key)} must be a string, got ${typeof value}.`, { tag: key });
     if (value.length > TRACKING_LIMITS.tagValueLength) {
-      fail('INVALID_ARGUMENT', `Tag ${JSON.stringify(key)} is ${value.length} characters long; the limit is ${TRACKING_LIMITS.tagValueLength}.`, { tag: key });
+      fail(
+        'INVALID_ARGUMENT',
+        `Tag ${JSON.stringify(key)} is ${value.length} characters long; the limit is ${TRACKING_LIMITS.tagValueLength}.`,
+        { tag: key },
+      );
     }
     out[key] = value;
   }
@@ -115,14 +148,19 @@ export function validateMetrics(
   const out: Record<string, number> = {};
   for (const [key, value] of Object.entries(plainRecord(metrics, 'logMetrics()'))) {
     checkKey('metric', key);
-    if (typeof value !== 'number') fail('INVALID_ARGUMENT', `Metric ${JSON.stringify(key)} must be a number, got ${typeof value}.`, { metric: key });
+    if (typeof value !== 'number')
+      fail('INVALID_ARGUMENT', `Metric ${JSON.stringify(key)} must be a number, got ${typeof value}.`, { metric: key });
     out[key] = value;
   }
   const step = options?.step ?? previousStep + 1;
   if (!Number.isSafeInteger(step)) fail('INVALID_ARGUMENT', `step must be an integer, got ${String(step)}.`, {});
   const timestamp = options?.timestamp ?? Date.now();
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-    fail('INVALID_ARGUMENT', `timestamp must be a non-negative integer (milliseconds since the epoch), got ${String(timestamp)}.`, {});
+    fail(
+      'INVALID_ARGUMENT',
+      `timestamp must be a non-negative integer (milliseconds since the epoch), got ${String(timestamp)}.`,
+      {},
+    );
   }
   return { metrics: out, step, timestamp };
 }
@@ -130,8 +168,17 @@ export function validateMetrics(
 /** Checks an artifact path (`model/model.onnx`): relative, no `..`, forward slashes. */
 export function validateArtifactPath(artifactPath: string): string {
   const parts = typeof artifactPath === 'string' ? artifactPath.split('/') : [];
-  if (parts.length === 0 || artifactPath.startsWith('/') || artifactPath.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    fail('INVALID_ARGUMENT', `Invalid artifact path ${JSON.stringify(artifactPath)}: use a relative path with "/" such as "model/model.onnx".`, {});
+  if (
+    parts.length === 0 ||
+    artifactPath.startsWith('/') ||
+    artifactPath.includes('\\') ||
+    parts.some((p) => p === '' || p === '.' || p === '..')
+  ) {
+    fail(
+      'INVALID_ARGUMENT',
+      `Invalid artifact path ${JSON.stringify(artifactPath)}: use a relative path with "/" such as "model/model.onnx".`,
+      {},
+    );
   }
   return artifactPath;
 }

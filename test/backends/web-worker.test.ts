@@ -23,7 +23,9 @@ function connect(): { worker: WorkerLike & { fail(message: string): void; termin
     terminated: false,
     postMessage: (m: unknown, t?: Transferable[]) => port1.postMessage(m, t as never),
     addEventListener: (type: string, listener: (e: never) => void) =>
-      type === 'error' ? errors.addEventListener(type, listener as never) : port1.addEventListener(type, listener as never),
+      type === 'error'
+        ? errors.addEventListener(type, listener as never)
+        : port1.addEventListener(type, listener as never),
     start: () => port1.start(),
     terminate() {
       this.terminated = true;
@@ -44,7 +46,9 @@ describe('createWorkerBackend + serveBackend', () => {
     expect(out.y).toEqual({ dtype: 'float32', shape: [2, 4], data: new Float32Array([2, 3, 4, 5, 6, 7, 8, 9]) });
     expect(Array.from(input)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // the caller's buffer is copied, not taken
     await remote.release();
-    await expect(remote.run({ x: { dtype: 'float32', shape: [1, 4], data: new Float32Array(4) } })).rejects.toMatchObject({
+    await expect(
+      remote.run({ x: { dtype: 'float32', shape: [1, 4], data: new Float32Array(4) } }),
+    ).rejects.toMatchObject({
       code: 'INFERENCE_FAILED',
       message: expect.stringContaining('released'),
     });
@@ -54,9 +58,13 @@ describe('createWorkerBackend + serveBackend', () => {
   it('keeps error codes across the thread boundary', async () => {
     const { worker } = connect();
     const backend = createWorkerBackend(worker);
-    await expect(backend.createSession({ bytes: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    await expect(backend.createSession({ bytes: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+    });
     const session = await backend.createSession({ bytes: addOneModel() });
-    await expect(session.run({ x: { dtype: 'float32', shape: [1, 3], data: new Float32Array(3) } })).rejects.toMatchObject({
+    await expect(
+      session.run({ x: { dtype: 'float32', shape: [1, 3], data: new Float32Array(3) } }),
+    ).rejects.toMatchObject({
       code: 'INVALID_INPUT',
     });
   });
@@ -83,7 +91,10 @@ describe('createWorkerBackend + serveBackend', () => {
     const backend = createWorkerBackend(worker);
     const pending = backend.createSession({ bytes: addOneModel() });
     worker.fail('SyntaxError: unexpected token');
-    await expect(pending).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', message: expect.stringContaining('SyntaxError') });
+    await expect(pending).rejects.toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+      message: expect.stringContaining('SyntaxError'),
+    });
     await expect(backend.createSession({ bytes: addOneModel() })).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
   });
 });

@@ -23,13 +23,21 @@ const KEYS = [
 describe('npm run bench -- --quick', () => {
   it('runs every case and writes { machine, results, details } with every key', async () => {
     const out = join(await tempDir('modelship-bench-'), 'results.json');
-    const child = spawn('npm', ['run', 'bench', '--', '--quick'], { cwd: root, env: { ...process.env, BENCH_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', 'bench', '--', '--quick'], {
+      cwd: root,
+      env: { ...process.env, BENCH_OUT: out },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     child.stdout?.on('data', (c: Buffer) => (log += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
     const [code] = (await once(child, 'exit')) as [number];
     expect(code, log).toBe(0);
-    const parsed = JSON.parse(await readFile(out, 'utf8')) as { machine: Record<string, unknown>; results: Record<string, number>; details: Record<string, unknown> };
+    const parsed = JSON.parse(await readFile(out, 'utf8')) as {
+      machine: Record<string, unknown>;
+      results: Record<string, number>;
+      details: Record<string, unknown>;
+    };
     expect(parsed.machine).toMatchObject({ quick: true, cores: expect.any(Number) });
     for (const key of KEYS) {
       expect(Number.isFinite(parsed.results[key]), key).toBe(true);

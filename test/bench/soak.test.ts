@@ -12,7 +12,9 @@ describe('npm run soak', () => {
   it('reads --minutes and --seconds, and scales swaps and outages to the run', () => {
     expect(soakOptions([], {}).durationMs).toBe(30 * 60_000);
     const long = soakOptions(['--minutes', '30'], {});
-    expect([long.swapEveryMs, long.outageEveryMs, long.outageMs, long.progressEveryMs]).toEqual([5000, 60_000, 10_000, 30_000]);
+    expect([long.swapEveryMs, long.outageEveryMs, long.outageMs, long.progressEveryMs]).toEqual([
+      5000, 60_000, 10_000, 30_000,
+    ]);
     expect(soakOptions(['--minutes=2'], {}).durationMs).toBe(120_000);
     expect(soakOptions([], { SOAK_SECONDS: '5' }).durationMs).toBe(5000);
     expect(() => soakOptions(['--minutes', 'x'], {})).toThrow(/positive number/);
@@ -29,7 +31,10 @@ describe('npm run soak', () => {
     expect(summary.metrics.logged).toBeGreaterThan(0);
     expect(summary.metrics.lost).toBe(0);
     const [file] = await readdir(resultsDir);
-    expect(JSON.parse(await readFile(`${resultsDir}/${file}`, 'utf8'))).toMatchObject({ requests: summary.requests, swaps: summary.swaps });
+    expect(JSON.parse(await readFile(`${resultsDir}/${file}`, 'utf8'))).toMatchObject({
+      requests: summary.requests,
+      swaps: summary.swaps,
+    });
     expect(lines.some((l) => l.startsWith('['))).toBe(true); // progress lines
   }, 60_000);
 });

@@ -32,7 +32,12 @@ describe.skipIf(!chromium)('modelship/browser in Chromium', () => {
       async ({ body, arg }) => {
         const m = (window as any).modelship;
         const logs: string[] = ((window as any).logs ??= []);
-        const logger = { debug: (s: string) => logs.push(`debug: ${s}`), info: () => {}, warn: (s: string) => logs.push(`warn: ${s}`), error: () => {} };
+        const logger = {
+          debug: (s: string) => logs.push(`debug: ${s}`),
+          info: () => {},
+          warn: (s: string) => logs.push(`warn: ${s}`),
+          error: () => {},
+        };
         const backend = ((window as any).backend ??= m.createOnnxWebBackend({ wasmPaths: '/ort/', logger }));
         try {
           const fn = new Function('m', 'arg', 'backend', 'logger', 'logs', `return (async () => { ${body} })()`);
@@ -116,7 +121,9 @@ describe.skipIf(!chromium)('modelship/browser in Chromium', () => {
     expect(out).toMatchObject({ ok: true, value: { sha256: sha } });
     expect(modelRequests()).toBe(before);
     const size = tinyMnist().onnx.byteLength;
-    expect((out as { value: any }).value.progress).toEqual([{ url: `${server.url}${MODEL}`, loaded: size, total: size, cached: true }]);
+    expect((out as { value: any }).value.progress).toEqual([
+      { url: `${server.url}${MODEL}`, loaded: size, total: size, cached: true },
+    ]);
   });
 
   it('drops a corrupted cache entry with INTEGRITY_MISMATCH; the next load downloads a fresh copy', async () => {
@@ -157,9 +164,17 @@ describe.skipIf(!chromium)('modelship/browser in Chromium', () => {
   });
 
   it('validates inputs with the same codes and messages as the Node build', async () => {
-    const cases: unknown[] = [[[1, 2, 3]], { pixels: 'x' }, { nope: [[1]] }, [Array.from({ length: 784 }, (_, i) => (i === 17 ? 'x' : 0))]];
+    const cases: unknown[] = [
+      [[1, 2, 3]],
+      { pixels: 'x' },
+      { nope: [[1]] },
+      [Array.from({ length: 784 }, (_, i) => (i === 17 ? 'x' : 0))],
+    ];
     for (const input of cases) {
-      const web = await inPage(`const model = await m.loadModel('${MODEL}', { backend }); await model.predict(arg);`, input);
+      const web = await inPage(
+        `const model = await m.loadModel('${MODEL}', { backend }); await model.predict(arg);`,
+        input,
+      );
       const local = await node.predict(input as never).then(
         () => ({ ok: true }),
         (e: unknown) => ({ ok: false, code: toModelshipError(e).code, message: toModelshipError(e).message }),
@@ -203,7 +218,9 @@ describe.skipIf(!chromium)('modelship/browser in Chromium', () => {
     );
     const expected = (await node.predict([rows[0] as number[]])).label?.toArray();
     expect(out).toMatchObject({ ok: true, value: { label: expected } });
-    expect((out as { value: { debug: string[] } }).value.debug[0]).toContain('WebGPU was requested but this browser offers no WebGPU adapter');
+    expect((out as { value: { debug: string[] } }).value.debug[0]).toContain(
+      'WebGPU was requested but this browser offers no WebGPU adapter',
+    );
   });
 
   it('resolves named references in options.registry and caches their bytes by sha256', async () => {
@@ -222,7 +239,10 @@ describe.skipIf(!chromium)('modelship/browser in Chromium', () => {
        return { fetches, first: [first.name, first.version, first.source.registry], second: second.sha256, noRegistry };`,
       sha,
     );
-    expect(out).toEqual({ ok: true, value: { fetches: 1, first: ['digits', '3', 'test'], second: sha, noRegistry: 'INVALID_REF' } });
+    expect(out).toEqual({
+      ok: true,
+      value: { fetches: 1, first: ['digits', '3', 'test'], second: sha, noRegistry: 'INVALID_REF' },
+    });
   });
 
   it('reports a missing model as MODEL_NOT_FOUND and bad options as INVALID_OPTIONS', async () => {
@@ -231,7 +251,9 @@ describe.skipIf(!chromium)('modelship/browser in Chromium', () => {
     const bad = await inPage(`await m.loadModel('${MODEL}', { backend, onProgress: 3 });`);
     expect(bad).toMatchObject({ ok: false, code: 'INVALID_OPTIONS' });
     expect((bad as { message: string }).message).toContain('onProgress must be a function');
-    const badRegistry = await inPage(`await m.loadModel('digits@production', { backend, registry: { resolve() {} } });`);
+    const badRegistry = await inPage(
+      `await m.loadModel('digits@production', { backend, registry: { resolve() {} } });`,
+    );
     expect(badRegistry).toMatchObject({ ok: false, code: 'INVALID_OPTIONS' });
     expect((badRegistry as { message: string }).message).toContain('registry must implement resolve() and fetch()');
   });

@@ -35,7 +35,10 @@ async function bundle(contents: string, outdir: string, name: string): Promise<v
 }
 
 /** Bundles the harness into a fresh directory and serves it, with `models` under /models/. */
-export async function serveHarness(models: Record<string, Uint8Array>, headers: Record<string, string> = {}): Promise<StaticServer> {
+export async function serveHarness(
+  models: Record<string, Uint8Array>,
+  headers: Record<string, string> = {},
+): Promise<StaticServer> {
   const out = await tempDir('modelship-harness-');
   const modelDir = join(out, 'models');
   await mkdir(modelDir);

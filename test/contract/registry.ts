@@ -12,11 +12,20 @@ import type { ModelArtifact, RegistryAdapter, RegistryWarning, ResolvedModel } f
 export interface RegistryFixture {
   readonly registry: RegistryAdapter;
   /** Adds `bytes` as the next version of `name` (through `publish` or the backing store) and returns the version. */
-  seed(name: string, bytes: Uint8Array, aliases?: readonly string[], metadata?: Record<string, unknown>): Promise<string>;
+  seed(
+    name: string,
+    bytes: Uint8Array,
+    aliases?: readonly string[],
+    metadata?: Record<string, unknown>,
+  ): Promise<string>;
   /** Points `alias` at `version` (through `setAlias` or the backing store). */
   moveAlias(name: string, alias: string, version: string): Promise<void>;
   /** For registries behind a server: stop and restart it, and open a new adapter on the same cache. */
-  readonly outage?: { stop(): Promise<void>; start(): Promise<void>; reopen(onWarning: (w: RegistryWarning) => void): RegistryAdapter };
+  readonly outage?: {
+    stop(): Promise<void>;
+    start(): Promise<void>;
+    reopen(onWarning: (w: RegistryWarning) => void): RegistryAdapter;
+  };
   /** Model names in this fixture must be unique per test file; refs are written as `ref(name, selector)`. */
   ref?(name: string, selector: string): string;
   /** How the registry spells the n-th version (1-based) when not `"n"`, e.g. W&B's `v0` for the first. */
@@ -84,7 +93,10 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
     });
 
     it('fetches bytes that match the recorded digest', async () => {
-      for (const [selector, bytes] of [['/1', one], ['@candidate', two]] as const) {
+      for (const [selector, bytes] of [
+        ['/1', one],
+        ['@candidate', two],
+      ] as const) {
         const resolved: ResolvedModel = await f.registry.resolve(ref('contract', selector));
         const fetched = await read(await f.registry.fetch(resolved));
         expect(fetched).toEqual(bytes);
@@ -96,8 +108,19 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
     it('publishes where supported, and what it publishes resolves and fetches back', async () => {
       if (f.registry.publish === undefined) return;
       const bytes = bytesOf('published through the adapter');
-      const published = await f.registry.publish({ name: 'contract-pub', bytes, aliases: ['staging'], metadata: { owner: 'ci' } });
-      expect(published).toMatchObject({ name: 'contract-pub', version: v(1), sha256: sha(bytes), size: bytes.byteLength, aliases: ['staging'] });
+      const published = await f.registry.publish({
+        name: 'contract-pub',
+        bytes,
+        aliases: ['staging'],
+        metadata: { owner: 'ci' },
+      });
+      expect(published).toMatchObject({
+        name: 'contract-pub',
+        version: v(1),
+        sha256: sha(bytes),
+        size: bytes.byteLength,
+        aliases: ['staging'],
+      });
       const resolved = await f.registry.resolve(ref('contract-pub', '@staging'));
       expect(resolved).toMatchObject({ version: v(1), sha256: sha(bytes) });
       expect(resolved.metadata).toMatchObject({ owner: 'ci' });
@@ -111,7 +134,8 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
       expect(await codeOf(f.registry.resolve(ref('contract-nope', '@production')))).toBe('MODEL_NOT_FOUND');
       expect(await codeOf(f.registry.resolve(ref('contract', '/99')))).toBe('VERSION_NOT_FOUND');
       expect(await codeOf(f.registry.resolve(ref('contract', '@nope')))).toBe('ALIAS_NOT_FOUND');
-      if (f.registry.listVersions) expect(await codeOf(f.registry.listVersions('contract-nope'))).toBe('MODEL_NOT_FOUND');
+      if (f.registry.listVersions)
+        expect(await codeOf(f.registry.listVersions('contract-nope'))).toBe('MODEL_NOT_FOUND');
     });
 
     it('reports an alias that moves to another version', async () => {
@@ -119,10 +143,14 @@ export function testRegistry(label: string, setup: () => Promise<RegistryFixture
       await f.seed('contract-watch', bytesOf('w1'), ['live']);
       const v2 = await f.seed('contract-watch', bytesOf('w2'));
       const seen = new Promise<ResolvedModel>((resolve) => {
-        const stop = f.registry.watch?.(ref('contract-watch', '@live'), (next) => {
-          stop?.();
-          resolve(next);
-        }, { intervalMs: 10, since: { version: v(1) } });
+        const stop = f.registry.watch?.(
+          ref('contract-watch', '@live'),
+          (next) => {
+            stop?.();
+            resolve(next);
+          },
+          { intervalMs: 10, since: { version: v(1) } },
+        );
       });
       await f.moveAlias('contract-watch', 'live', v2);
       expect((await seen).version).toBe(v2);

@@ -68,7 +68,8 @@ export function testTracker(name: string, create: () => Promise<TrackerHarness>)
       const run = await tracker.startRun({ experiment: 'contract', name: 'full', tags: { team: 'ml' } });
       expect(run).toMatchObject({ experiment: 'contract', name: 'full' });
       run.logParams({ lr: 0.1, optimizer: 'sgd', shuffle: true });
-      for (let step = 0; step < 5; step++) run.logMetrics({ loss: 1 / (step + 1), 'eval/accuracy': step / 10 }, { step });
+      for (let step = 0; step < 5; step++)
+        run.logMetrics({ loss: 1 / (step + 1), 'eval/accuracy': step / 10 }, { step });
       run.setTags({ stage: 'candidate' });
       await run.logArtifact(new TextEncoder().encode('{"lr":0.1}'), 'config/params.json');
       await run.end('FINISHED');
@@ -111,7 +112,9 @@ export function testTracker(name: string, create: () => Promise<TrackerHarness>)
       expectCode(() => run.logMetrics({ 'bad*name': 1 }), 'INVALID_ARGUMENT');
       expectCode(() => run.setTags({ note: 'y'.repeat(5001) }), 'INVALID_ARGUMENT');
       expectCode(() => run.logMetrics({ loss: 1 }, { step: 1.5 }), 'INVALID_ARGUMENT');
-      await expect(run.logArtifact(new Uint8Array(1), '../outside')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(run.logArtifact(new Uint8Array(1), '../outside')).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
       await run.end();
       const stored = await delivered(run);
       expect(stored.params).toEqual({ lr: '0.1' });
@@ -134,7 +137,10 @@ export function testTracker(name: string, create: () => Promise<TrackerHarness>)
 
     it('keeps concurrent runs apart', async () => {
       const { tracker } = await setup();
-      const [a, b] = await Promise.all([tracker.startRun({ experiment: 'contract', name: 'a' }), tracker.startRun({ experiment: 'contract', name: 'b' })]);
+      const [a, b] = await Promise.all([
+        tracker.startRun({ experiment: 'contract', name: 'a' }),
+        tracker.startRun({ experiment: 'contract', name: 'b' }),
+      ]);
       for (let step = 0; step < 20; step++) {
         a.logMetrics({ m: step }, { step });
         b.logMetrics({ m: -step - 1 }, { step });

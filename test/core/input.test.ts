@@ -29,7 +29,10 @@ function invalid(fn: () => unknown): ModelshipError {
 
 describe('toFeeds', () => {
   it('converts nested arrays for a one-input model given as an array', () => {
-    const feeds = toFeeds(mnist, [[0, 0.5, 1, 0.25], [1, 1, 1, 1]]);
+    const feeds = toFeeds(mnist, [
+      [0, 0.5, 1, 0.25],
+      [1, 1, 1, 1],
+    ]);
     expect(feeds.pixels?.shape).toEqual([2, 4]);
     expect(feeds.pixels?.data).toEqual(new Float32Array([0, 0.5, 1, 0.25, 1, 1, 1, 1]));
   });
@@ -47,9 +50,16 @@ describe('toFeeds', () => {
     const data = new Float32Array(12);
     expect(toFeeds(image, data).image?.shape).toEqual([2, 2, 3]);
     expect(toFeeds(image, data).image?.data).toBe(data);
-    expect(invalid(() => toFeeds(image, new Float32Array(7))).message).toContain('7 values do not fill rows of [2, 3] (6 values each)');
-    const ragged: ModelSignature = { inputs: [{ name: 'tokens', dtype: 'float32', shape: [null, null, 3] }], outputs: [] };
-    expect(invalid(() => toFeeds(ragged, new Float32Array(6))).message).toContain('a flat typed array is ambiguous for shape');
+    expect(invalid(() => toFeeds(image, new Float32Array(7))).message).toContain(
+      '7 values do not fill rows of [2, 3] (6 values each)',
+    );
+    const ragged: ModelSignature = {
+      inputs: [{ name: 'tokens', dtype: 'float32', shape: [null, null, 3] }],
+      outputs: [],
+    };
+    expect(invalid(() => toFeeds(ragged, new Float32Array(6))).message).toContain(
+      'a flat typed array is ambiguous for shape',
+    );
   });
 
   it('converts every dtype of a multi-input model', () => {
@@ -75,7 +85,12 @@ describe('toFeeds', () => {
   });
 
   it('reports the path of a non-numeric value', () => {
-    const rows = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 'x', 0, 0]];
+    const rows = [
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 'x', 0, 0],
+    ];
     const e = invalid(() => toFeeds(mnist, { pixels: rows }));
     expect(e.message).toBe('pixels[3][1]: expected number, got "x".');
     expect(e.details).toMatchObject({ input: 'pixels', path: 'pixels[3][1]' });
@@ -86,11 +101,18 @@ describe('toFeeds', () => {
       /pixels: expected rank 2 \[\?, 4\], got rank 1 \[4\]\. For a single example, wrap it/,
     );
     expect(invalid(() => toFeeds(mnist, [[0, 0, 0]])).message).toContain('dimension 1 must be 4');
-    expect(invalid(() => toFeeds(mnist, [[0, 0, 0, 0], [0, 0, 0]])).message).toBe(
-      'pixels[1]: expected an array of 4 (like pixels[0]), got an array of 3.',
-    );
+    expect(
+      invalid(() =>
+        toFeeds(mnist, [
+          [0, 0, 0, 0],
+          [0, 0, 0],
+        ]),
+      ).message,
+    ).toBe('pixels[1]: expected an array of 4 (like pixels[0]), got an array of 3.');
     expect(invalid(() => toFeeds(mnist, [[0, 0, 0, 0], 7])).message).toContain('pixels[1]: expected an array of 4');
-    expect(invalid(() => toFeeds(mnist, [[0, 0, 0, [0]]])).message).toContain('pixels[0][3]: expected number, got an array');
+    expect(invalid(() => toFeeds(mnist, [[0, 0, 0, [0]]])).message).toContain(
+      'pixels[0][3]: expected number, got an array',
+    );
   });
 
   it('refuses NaN, Infinity, fractions and out-of-range values for integer dtypes', () => {
@@ -99,12 +121,18 @@ describe('toFeeds', () => {
       const e = invalid(() => toFeeds(multi, { ...base, ids: [bad] }));
       expect(e.message).toMatch(/^ids\[0\]: expected integer \(int64\), got /);
     }
-    expect(invalid(() => toFeeds(multi, { ...base, ids: [1], small: [256] })).message).toContain('small[0]: expected integer (uint8), got 256');
-    expect(invalid(() => toFeeds(multi, { ...base, ids: [1], mask: [[true, 2]] })).message).toContain('mask[0][1]: expected boolean, got 2');
+    expect(invalid(() => toFeeds(multi, { ...base, ids: [1], small: [256] })).message).toContain(
+      'small[0]: expected integer (uint8), got 256',
+    );
+    expect(invalid(() => toFeeds(multi, { ...base, ids: [1], mask: [[true, 2]] })).message).toContain(
+      'mask[0][1]: expected boolean, got 2',
+    );
   });
 
   it('refuses null, booleans and objects where numbers are expected', () => {
-    expect(invalid(() => toFeeds(mnist, [[0, null, 0, 0]])).message).toContain('pixels[0][1]: expected number, got null');
+    expect(invalid(() => toFeeds(mnist, [[0, null, 0, 0]])).message).toContain(
+      'pixels[0][1]: expected number, got null',
+    );
     expect(invalid(() => toFeeds(mnist, [[0, true, 0, 0]])).message).toContain('got true');
     expect(invalid(() => toFeeds(mnist, [[0, {}, 0, 0]])).message).toContain('got an object');
     expect(invalid(() => toFeeds(mnist, { pixels: 'abc' })).message).toContain('pixels: expected rank 2');
@@ -112,19 +140,23 @@ describe('toFeeds', () => {
 
   it('limits the number of rows', () => {
     const rows = Array.from({ length: 11 }, () => [0, 0, 0, 0]);
-    expect(invalid(() => toFeeds(mnist, rows, { maxRows: 10 })).message).toContain('11 rows is more than the limit of 10');
+    expect(invalid(() => toFeeds(mnist, rows, { maxRows: 10 })).message).toContain(
+      '11 rows is more than the limit of 10',
+    );
     expect(toFeeds(mnist, rows.slice(1), { maxRows: 10 }).pixels?.shape).toEqual([10, 4]);
   });
 
   it('checks explicit { data, shape } objects', () => {
-    expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3], shape: [1, 4] })).message).toContain('needs 4 values, got 3');
+    expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3], shape: [1, 4] })).message).toContain(
+      'needs 4 values, got 3',
+    );
     expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3, 4], shape: [1, 4], dtype: 'int32' })).message).toContain(
       'expects dtype float32, got int32',
     );
-    expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3, 4], shape: [1, -4] })).message).toContain('non-negative integers');
-    expect(invalid(() => toFeeds(mnist, new Float32Array(6))).message).toContain(
-      '6 values do not fill rows of [4]',
+    expect(invalid(() => toFeeds(mnist, { data: [1, 2, 3, 4], shape: [1, -4] })).message).toContain(
+      'non-negative integers',
     );
+    expect(invalid(() => toFeeds(mnist, new Float32Array(6))).message).toContain('6 values do not fill rows of [4]');
   });
 
   it('refuses NaN and ±Infinity for float16, float32 and float64, in nested arrays, { data, shape } and typed arrays', () => {
@@ -132,10 +164,14 @@ describe('toFeeds', () => {
       const sig: ModelSignature = { inputs: [{ name: 'x', dtype, shape: [null, 2] }], outputs: [] };
       for (const bad of [Number.NaN, Infinity, -Infinity]) {
         expect(invalid(() => toFeeds(sig, [[0, bad]])).message).toBe(`x[0][1]: expected a finite number, got ${bad}.`);
-        expect(invalid(() => toFeeds(sig, { data: [0, bad], shape: [1, 2] })).message).toContain('x.data[1]: expected a finite number');
+        expect(invalid(() => toFeeds(sig, { data: [0, bad], shape: [1, 2] })).message).toContain(
+          'x.data[1]: expected a finite number',
+        );
         const typed = dtype === 'float64' ? new Float64Array([0, bad]) : new Float32Array([0, bad]);
         expect(invalid(() => toFeeds(sig, typed)).message).toContain('x[1]: expected a finite number');
-        expect(invalid(() => toFeeds(sig, { data: typed, shape: [1, 2] })).message).toContain('x.data[1]: expected a finite number');
+        expect(invalid(() => toFeeds(sig, { data: typed, shape: [1, 2] })).message).toContain(
+          'x.data[1]: expected a finite number',
+        );
         // The model opted in: the value is kept as given.
         expect(toFeeds(sig, [[0, bad]], { allowNonFinite: true }).x?.shape).toEqual([1, 2]);
         const kept = toFeeds(sig, typed, { allowNonFinite: true }).x?.data;
@@ -144,10 +180,14 @@ describe('toFeeds', () => {
       }
     }
     // Finite in float64, Infinity once stored: refused too.
-    expect(invalid(() => toFeeds(mnist, [[1e39, 0, 0, 0]])).message).toBe('pixels[0][0]: expected a finite number, got 1e+39 (beyond the range of float32).');
+    expect(invalid(() => toFeeds(mnist, [[1e39, 0, 0, 0]])).message).toBe(
+      'pixels[0][0]: expected a finite number, got 1e+39 (beyond the range of float32).',
+    );
     const half: ModelSignature = { inputs: [{ name: 'h', dtype: 'float16', shape: [null] }], outputs: [] };
     expect(invalid(() => toFeeds(half, [70000])).message).toContain('beyond the range of float16');
-    expect(invalid(() => toFeeds(half, { data: new Uint16Array([0x3c00, 0x7c00]), shape: [2] })).message).toBe('h.data[1]: expected a finite number, got Infinity.');
+    expect(invalid(() => toFeeds(half, { data: new Uint16Array([0x3c00, 0x7c00]), shape: [2] })).message).toBe(
+      'h.data[1]: expected a finite number, got Infinity.',
+    );
   });
 
   it('refuses nesting deeper than 64 levels at once, even when the rank is not declared', () => {
@@ -169,7 +209,9 @@ describe('toFeeds', () => {
       ],
       outputs: [],
     };
-    expect(invalid(() => toFeeds(proto, JSON.parse('{"__proto__": [1]}'))).message).toContain('Missing input "constructor"');
+    expect(invalid(() => toFeeds(proto, JSON.parse('{"__proto__": [1]}'))).message).toContain(
+      'Missing input "constructor"',
+    );
     const feeds = toFeeds(proto, JSON.parse('{"constructor": [1], "__proto__": [2]}'));
     expect(Object.keys(feeds)).toEqual(['constructor', '__proto__']);
     expect(feeds.__proto__?.data).toEqual(new Float32Array([2]));
@@ -186,4 +228,3 @@ describe('toFeeds', () => {
     expect((e.details?.unknown as string[]).length).toBe(10);
   });
 });
-

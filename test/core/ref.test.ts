@@ -6,7 +6,10 @@ describe('model references', () => {
     expect(parseNamedRef('mnist')).toEqual({ name: 'mnist', selector: { kind: 'latest' } });
     expect(parseNamedRef('mnist/latest')).toEqual({ name: 'mnist', selector: { kind: 'latest' } });
     expect(parseNamedRef('mnist/3')).toEqual({ name: 'mnist', selector: { kind: 'version', version: '3' } });
-    expect(parseNamedRef('mnist@production')).toEqual({ name: 'mnist', selector: { kind: 'alias', alias: 'production' } });
+    expect(parseNamedRef('mnist@production')).toEqual({
+      name: 'mnist',
+      selector: { kind: 'alias', alias: 'production' },
+    });
   });
 
   it('refuses malformed references with INVALID_REF', () => {
@@ -22,7 +25,8 @@ describe('model references', () => {
   });
 
   it('recognizes paths', () => {
-    for (const p of ['./m.onnx', '../m.onnx', '/abs/m', 'file:///m.onnx', 'C:\\m.onnx', 'model.onnx']) expect(isPathRef(p), p).toBe(true);
+    for (const p of ['./m.onnx', '../m.onnx', '/abs/m', 'file:///m.onnx', 'C:\\m.onnx', 'model.onnx'])
+      expect(isPathRef(p), p).toBe(true);
     for (const r of ['mnist', 'mnist/3', 'mnist@prod']) expect(isPathRef(r), r).toBe(false);
   });
 

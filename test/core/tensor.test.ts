@@ -5,7 +5,10 @@ import { fromFloat16Bits, toFloat16Bits } from '../../src/core/dtype.js';
 describe('Tensor', () => {
   it('nests data by shape and serializes to nested arrays', () => {
     const t = new Tensor('float32', new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
-    expect(t.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(t.toArray()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(JSON.stringify({ t })).toBe('{"t":[[1,2,3],[4,5,6]]}');
     expect(new Tensor('int64', new BigInt64Array([7n]), []).toArray()).toBe(7);
     expect(new Tensor('bool', new Uint8Array([1, 0]), [2]).toArray()).toEqual([true, false]);
@@ -17,7 +20,8 @@ describe('Tensor', () => {
   });
 
   it('round-trips float16', () => {
-    for (const v of [0, 1, -2, 0.5, 65504, 6.103515625e-5, 5.960464477539063e-8]) expect(fromFloat16Bits(toFloat16Bits(v))).toBe(v);
+    for (const v of [0, 1, -2, 0.5, 65504, 6.103515625e-5, 5.960464477539063e-8])
+      expect(fromFloat16Bits(toFloat16Bits(v))).toBe(v);
     expect(fromFloat16Bits(toFloat16Bits(1e6))).toBe(Number.POSITIVE_INFINITY);
     expect(Number.isNaN(fromFloat16Bits(toFloat16Bits(Number.NaN)))).toBe(true);
     expect(fromFloat16Bits(toFloat16Bits(0.1))).toBeCloseTo(0.1, 3);

@@ -52,7 +52,7 @@ async function stop(run: DemoRun): Promise<void> {
     } catch {
       return true;
     }
-  }, 'the demo\'s processes to exit');
+  }, "the demo's processes to exit");
   await expect(fetch(`${run.url}/healthz`)).rejects.toThrow();
 }
 
@@ -76,12 +76,19 @@ describe('npm run demo', () => {
 
       const commands = text.split('\n\n').filter((block) => block.startsWith('curl -s'));
       expect(commands).toHaveLength(2);
-      const [predict, infer] = commands.map(parseCurl) as [{ url: string; body: unknown }, { url: string; body: unknown }];
+      const [predict, infer] = commands.map(parseCurl) as [
+        { url: string; body: unknown },
+        { url: string; body: unknown },
+      ];
       expect(predict.url).toBe(`${first.url}/predict`);
       expect(infer.url).toBe(`${first.url}/v2/models/mnist/infer`);
 
       const post = async (c: { url: string; body: unknown }): Promise<any> => {
-        const res = await fetch(c.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(c.body) });
+        const res = await fetch(c.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(c.body),
+        });
         expect(res.status).toBe(200);
         return res.json();
       };

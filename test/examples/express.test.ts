@@ -15,7 +15,11 @@ describe('examples/express', () => {
   let url: string;
 
   beforeAll(async () => {
-    app = await startProcess('npm', ['start'], { cwd: example, env: { PORT: '0' }, ready: /listening on (http:\/\/\S+)/ });
+    app = await startProcess('npm', ['start'], {
+      cwd: example,
+      env: { PORT: '0' },
+      ready: /listening on (http:\/\/\S+)/,
+    });
     url = app.match[1] as string;
   }, 120_000);
 
@@ -30,7 +34,8 @@ describe('examples/express', () => {
     expect(res.status).toBe(200);
     expect(res.body.model).toBe('mnist');
     expect(res.body.outputs.probabilities).toHaveLength(4);
-    for (const p of res.body.outputs.probabilities) expect(p.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
+    for (const p of res.body.outputs.probabilities)
+      expect(p.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
     const right = res.body.outputs.label.filter((l: number, i: number) => l === test.labels[i]).length;
     expect(right).toBeGreaterThanOrEqual(3);
 
@@ -45,7 +50,11 @@ describe('examples/express', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
     expect(text).toContain('# TYPE http_server_request_duration histogram');
-    expect(text).toMatch(/http_server_request_duration_count\{http_request_method="POST",http_route="\/predict",http_response_status_code="200"[^}]*\} 1/);
-    expect(text).toMatch(/http_server_request_duration_count\{http_request_method="POST",http_route="\/predict",http_response_status_code="400"[^}]*\} 1/);
+    expect(text).toMatch(
+      /http_server_request_duration_count\{http_request_method="POST",http_route="\/predict",http_response_status_code="200"[^}]*\} 1/,
+    );
+    expect(text).toMatch(
+      /http_server_request_duration_count\{http_request_method="POST",http_route="\/predict",http_response_status_code="400"[^}]*\} 1/,
+    );
   });
 });

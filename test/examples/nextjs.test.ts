@@ -23,7 +23,11 @@ describe('examples/nextjs', () => {
   beforeAll(async () => {
     await runCommand('npm', ['run', 'build'], { cwd: example, env });
     const port = await freePort();
-    app = await startProcess('npm', ['start', '--', '--port', String(port), '--hostname', '127.0.0.1'], { cwd: example, env, ready: /Ready in/ });
+    app = await startProcess('npm', ['start', '--', '--port', String(port), '--hostname', '127.0.0.1'], {
+      cwd: example,
+      env,
+      ready: /Ready in/,
+    });
     url = `http://127.0.0.1:${port}`;
   }, 300_000);
 
@@ -48,26 +52,29 @@ describe('examples/nextjs', () => {
     expect(bad.body.error.code).toBe('INVALID_INPUT');
   });
 
-  it.skipIf(!chromiumForTests('the Next.js in-browser page test'))('runs the same model client-side on /in-browser (Turbopack emits the .wasm; no config)', async () => {
-    let browser: Browser | undefined;
-    try {
-      browser = await launchChromium();
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${url}/in-browser`);
-      await page.waitForFunction(() => /Done|Error/.test(document.getElementById('status')?.textContent ?? ''));
-      expect(await page.textContent('#status')).toContain('Done');
-      const labels = (await page.textContent('#labels'))?.split(', ').map(Number);
-      const { test } = loadMnist();
-      const rows = [0, 1, 2, 3, 4, 5].map((i) => digitImage(test, i).map((v) => Math.round(v * 1000) / 1000));
-      const server = await postJson(`${url}/api/predict`, { inputs: rows });
-      expect(labels).toEqual(server.body.outputs.label);
-      expect(errors).toEqual([]);
-    } finally {
-      await browser?.close();
-    }
-  });
+  it.skipIf(!chromiumForTests('the Next.js in-browser page test'))(
+    'runs the same model client-side on /in-browser (Turbopack emits the .wasm; no config)',
+    async () => {
+      let browser: Browser | undefined;
+      try {
+        browser = await launchChromium();
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${url}/in-browser`);
+        await page.waitForFunction(() => /Done|Error/.test(document.getElementById('status')?.textContent ?? ''));
+        expect(await page.textContent('#status')).toContain('Done');
+        const labels = (await page.textContent('#labels'))?.split(', ').map(Number);
+        const { test } = loadMnist();
+        const rows = [0, 1, 2, 3, 4, 5].map((i) => digitImage(test, i).map((v) => Math.round(v * 1000) / 1000));
+        const server = await postJson(`${url}/api/predict`, { inputs: rows });
+        expect(labels).toEqual(server.body.outputs.label);
+        expect(errors).toEqual([]);
+      } finally {
+        await browser?.close();
+      }
+    },
+  );
 
   it('serves the page that calls it', async () => {
     const res = await fetch(url);

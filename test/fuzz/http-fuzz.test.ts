@@ -73,7 +73,12 @@ function collector(): () => void {
 }
 
 function describeRequest(r: FuzzRequest): string {
-  const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : `<${r.body.byteLength} bytes: ${Buffer.from(r.body).toString('hex').slice(0, 80)}>`;
+  const body =
+    r.body === undefined
+      ? ''
+      : typeof r.body === 'string'
+        ? r.body
+        : `<${r.body.byteLength} bytes: ${Buffer.from(r.body).toString('hex').slice(0, 80)}>`;
   const shown = body.length > 300 ? `${body.slice(0, 300)}… (${body.length} chars)` : body;
   return `#${r.index} ${r.kind} ${r.method} ${r.path.slice(0, 200)} ${JSON.stringify(r.headers).slice(0, 300)} ${JSON.stringify(shown)}`;
 }
@@ -95,7 +100,8 @@ function judge(r: FuzzRequest, status: number, contentType: string | undefined, 
     if (m && !sent.includes(m[0])) return `the answer contains ${what} (${JSON.stringify(m[0])})`;
   }
   if (status < 400 || r.method === 'HEAD') return undefined;
-  if (!contentType?.startsWith('application/json')) return `a ${status} answer is ${contentType ?? 'untyped'}, not JSON`;
+  if (!contentType?.startsWith('application/json'))
+    return `a ${status} answer is ${contentType ?? 'untyped'}, not JSON`;
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -103,9 +109,14 @@ function judge(r: FuzzRequest, status: number, contentType: string | undefined, 
     return `a ${status} answer is not valid JSON`;
   }
   const error = (body as { error?: unknown } | null)?.error;
-  const structured = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' && typeof (error as { message?: unknown }).message === 'string';
+  const structured =
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string';
   // OIP answers `{"error": "<message>"}`; modelship's own `{error: {code, message}}` is accepted there too.
-  if (!structured && !(r.path.startsWith('/v2') && typeof error === 'string')) return `a ${status} answer has no structured error`;
+  if (!structured && !(r.path.startsWith('/v2') && typeof error === 'string'))
+    return `a ${status} answer has no structured error`;
   return undefined;
 }
 
@@ -122,7 +133,12 @@ async function run(pool: Pool, seed: number, count: number): Promise<Campaign> {
       let contentType: string | undefined;
       const started = performance.now();
       try {
-        const res = await pool.request({ path: r.path, method: r.method as 'POST', headers: r.headers, ...(r.body === undefined ? {} : { body: r.body }) });
+        const res = await pool.request({
+          path: r.path,
+          method: r.method as 'POST',
+          headers: r.headers,
+          ...(r.body === undefined ? {} : { body: r.body }),
+        });
         status = res.statusCode;
         contentType = res.headers['content-type'] as string | undefined;
         text = await res.body.text();
@@ -157,10 +173,13 @@ function report(campaign: Campaign, seed: number): string {
     const key = f.problem.replace(/\(.*\)$/, '').trim();
     byProblem.set(key, [...(byProblem.get(key) ?? []), f]);
   }
-  const lines = [`FUZZ_SEED=${SEED} (this pass: seed ${seed}): ${campaign.failures.length} of ${campaign.sent} answers failed`];
+  const lines = [
+    `FUZZ_SEED=${SEED} (this pass: seed ${seed}): ${campaign.failures.length} of ${campaign.sent} answers failed`,
+  ];
   for (const [problem, list] of byProblem) {
     lines.push(`- ${problem}: ${list.length}×`);
-    for (const f of list.slice(0, 3)) lines.push(`    ${describeRequest(f.request)}\n      → ${f.status ?? ''} ${f.answer ?? ''}`);
+    for (const f of list.slice(0, 3))
+      lines.push(`    ${describeRequest(f.request)}\n      → ${f.status ?? ''} ${f.answer ?? ''}`);
   }
   return lines.join('\n');
 }
@@ -185,12 +204,27 @@ describe('HTTP fuzz', () => {
     process.on('warning', onWarning);
     process.on('unhandledRejection', onRejection);
     const noop = (): void => undefined;
-    const logger: Logger = { debug: noop, info: noop, warn: noop, error: (message: string) => void errorLogs.push(message.slice(0, 200)) };
+    const logger: Logger = {
+      debug: noop,
+      info: noop,
+      warn: noop,
+      error: (message: string) => void errorLogs.push(message.slice(0, 200)),
+    };
     const registry = await deploymentRegistry();
-    deployment = await createDeployment({ name: 'mnist', registry, stable: 'mnist/1', canary: { ref: 'mnist/2', weight: 0.5 }, modelOptions: { workers: 1, logger }, logger });
+    deployment = await createDeployment({
+      name: 'mnist',
+      registry,
+      stable: 'mnist/1',
+      canary: { ref: 'mnist/2', weight: 0.5 },
+      modelOptions: { workers: 1, logger },
+      logger,
+    });
     plain = await loadModel('addone/1', { registry, workers: 1, logger });
     multi = await loadModel(multiInputModel(), { name: 'multi', version: '1', workers: 1, logger });
-    server = await serve(createHandler({ models: [deployment, plain, multi], logger, admin: { token: TOKEN }, maxBodyBytes: MAX_BODY }), { port: 0, host: '127.0.0.1' });
+    server = await serve(
+      createHandler({ models: [deployment, plain, multi], logger, admin: { token: TOKEN }, maxBodyBytes: MAX_BODY }),
+      { port: 0, host: '127.0.0.1' },
+    );
     pool = new Pool(server.url, { connections: CONNECTIONS, pipelining: 1 });
     const gc = collector();
     warmup = await run(pool, SEED ^ 0x5bd1e995, WARMUP);
@@ -202,9 +236,15 @@ describe('HTTP fuzz', () => {
     const memory = process.memoryUsage();
     rss = { before, after: memory.rss };
     const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
-    console.log(`HTTP fuzz: after the run heap ${mib(memory.heapUsed)}, external ${mib(memory.external)}, array buffers ${mib(memory.arrayBuffers)}`);
-    console.log(`HTTP fuzz: ${campaign.sent} answers in ${((performance.now() - started) / 1000).toFixed(1)} s, statuses ${JSON.stringify(Object.fromEntries(campaign.statuses))}, RSS ${(rss.before / 2 ** 20).toFixed(0)} → ${(rss.after / 2 ** 20).toFixed(0)} MiB`);
-    console.log(`HTTP fuzz: slowest\n${campaign.slowest.map((s) => `  ${s.ms.toFixed(0)} ms ${s.status} ${describeRequest(s.request).slice(0, 240)}`).join('\n')}`);
+    console.log(
+      `HTTP fuzz: after the run heap ${mib(memory.heapUsed)}, external ${mib(memory.external)}, array buffers ${mib(memory.arrayBuffers)}`,
+    );
+    console.log(
+      `HTTP fuzz: ${campaign.sent} answers in ${((performance.now() - started) / 1000).toFixed(1)} s, statuses ${JSON.stringify(Object.fromEntries(campaign.statuses))}, RSS ${(rss.before / 2 ** 20).toFixed(0)} → ${(rss.after / 2 ** 20).toFixed(0)} MiB`,
+    );
+    console.log(
+      `HTTP fuzz: slowest\n${campaign.slowest.map((s) => `  ${s.ms.toFixed(0)} ms ${s.status} ${describeRequest(s.request).slice(0, 240)}`).join('\n')}`,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -215,7 +255,9 @@ describe('HTTP fuzz', () => {
   });
 
   it('sends at least 10,000 hostile requests that reach the server', () => {
-    expect(campaign.sent + campaign.failures.filter((f) => f.status === undefined).length).toBeGreaterThanOrEqual(REQUESTS - campaign.clientErrors);
+    expect(campaign.sent + campaign.failures.filter((f) => f.status === undefined).length).toBeGreaterThanOrEqual(
+      REQUESTS - campaign.clientErrors,
+    );
     expect(campaign.sent).toBeGreaterThanOrEqual(Math.min(REQUESTS, 10_000) * 0.98);
   });
 

@@ -5,7 +5,12 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 /** The Chromium executable: `$CHROMIUM_PATH`, else the first of the usual system paths that exists. */
 export function findChromium(): string | undefined {
@@ -31,7 +36,8 @@ export function chromiumForTests(suite: string): string | undefined {
  */
 export async function launchChromium(): Promise<Browser> {
   const executablePath = findChromium();
-  if (!executablePath) throw new Error('No Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH.');
+  if (!executablePath)
+    throw new Error('No Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH.');
   return chromium.launch({
     executablePath,
     headless: true,

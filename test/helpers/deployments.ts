@@ -6,13 +6,18 @@ import { addOneModel, tempDir, tinyMnist } from './models.js';
 
 /** MNIST with the class scores rotated by one: same signature, (almost) always a different answer. */
 export function disagreeingMnist(): Uint8Array {
-  const layers = tinyMnist().layers.map((l) => ({ ...l, weights: Float32Array.from(l.weights), bias: Float32Array.from(l.bias) }));
+  const layers = tinyMnist().layers.map((l) => ({
+    ...l,
+    weights: Float32Array.from(l.weights),
+    bias: Float32Array.from(l.bias),
+  }));
   const last = layers[layers.length - 1]!;
   const { inputs, outputs } = last;
   const weights = new Float32Array(last.weights.length);
   const bias = new Float32Array(outputs);
   // Gemm weights are [inputs, outputs] row-major; output j takes what output j+1 had.
-  for (let i = 0; i < inputs; i++) for (let j = 0; j < outputs; j++) weights[i * outputs + j] = last.weights[i * outputs + ((j + 1) % outputs)]!;
+  for (let i = 0; i < inputs; i++)
+    for (let j = 0; j < outputs; j++) weights[i * outputs + j] = last.weights[i * outputs + ((j + 1) % outputs)]!;
   for (let j = 0; j < outputs; j++) bias[j] = last.bias[(j + 1) % outputs]!;
   layers[layers.length - 1] = { ...last, weights, bias };
   return writeMlpClassifier({ layers, inputName: 'pixels', name: 'mnist_rotated' });
@@ -82,7 +87,10 @@ export function hanging(model: ServableModel): ServableModel {
  * A loader for `createDeploymentWith`: loads from `registry` with one worker, then applies the wrapper
  * registered for the reference, if any.
  */
-export function loaderWith(registry: LocalRegistry, wrappers: Record<string, (m: ServableModel) => ServableModel> = {}) {
+export function loaderWith(
+  registry: LocalRegistry,
+  wrappers: Record<string, (m: ServableModel) => ServableModel> = {},
+) {
   return async (ref: string): Promise<ServableModel> => {
     const model = await loadModel(ref, { registry, workers: 1, logger: silentLogger });
     const w = wrappers[ref];

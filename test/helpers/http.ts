@@ -15,14 +15,21 @@ export async function call(url: string, init?: RequestInit): Promise<{ status: n
 
 /** POSTs a JSON value. */
 export function postJson(url: string, value: unknown, headers: Record<string, string> = {}): ReturnType<typeof call> {
-  return call(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) });
+  return call(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(value),
+  });
 }
 
 /**
  * Sends `chunk` over and over as a chunked request body, without ever ending it, and resolves with the status
  * of the response the server sends meanwhile (proving the server answered without reading the whole body).
  */
-export function streamUntilAnswered(url: string, chunk: Uint8Array): Promise<{ status: number; body: string; sent: number }> {
+export function streamUntilAnswered(
+  url: string,
+  chunk: Uint8Array,
+): Promise<{ status: number; body: string; sent: number }> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;

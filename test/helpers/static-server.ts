@@ -32,7 +32,10 @@ export interface StaticServer {
 /**
  * Serves `mounts` (URL prefix → directory) on 127.0.0.1 and a free port. `/` maps to `index.html`.
  */
-export async function serveStatic(mounts: Record<string, string>, headers: Record<string, string> = {}): Promise<StaticServer> {
+export async function serveStatic(
+  mounts: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<StaticServer> {
   const requests: string[] = [];
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const server = createServer((req, res) => {

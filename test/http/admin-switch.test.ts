@@ -21,8 +21,16 @@ describe('admin switch takes only versions of the deployment’s own model', () 
 
   beforeAll(async () => {
     registry = await deploymentRegistry();
-    deployment = await createDeploymentWith(loaderWith(registry), { name: 'mnist', registry, stable: 'mnist@production', logger: silentLogger });
-    server = await serve(createHandler({ models: [deployment], logger: silentLogger, admin: { token: TOKEN } }), { port: 0, host: '127.0.0.1' });
+    deployment = await createDeploymentWith(loaderWith(registry), {
+      name: 'mnist',
+      registry,
+      stable: 'mnist@production',
+      logger: silentLogger,
+    });
+    server = await serve(createHandler({ models: [deployment], logger: silentLogger, admin: { token: TOKEN } }), {
+      port: 0,
+      host: '127.0.0.1',
+    });
     // A server inside the network the modelship server can reach: an SSRF target that must never be asked anything.
     bait = createServer((req, res) => {
       baitHits.push(req.url ?? '');
@@ -76,7 +84,11 @@ describe('admin switch takes only versions of the deployment’s own model', () 
     ];
     for (const ref of hostile) {
       const res = await switchTo(ref);
-      expect({ ref, status: res.status, code: res.body.error?.code }).toEqual({ ref, status: 400, code: 'INVALID_REF' });
+      expect({ ref, status: res.status, code: res.body.error?.code }).toEqual({
+        ref,
+        status: 400,
+        code: 'INVALID_REF',
+      });
       expect(res.body.error.message).toMatch(/"2", "mnist\/2" or "mnist@candidate"/);
       const text = JSON.stringify(res.body);
       for (const secret of ['/etc/', '/dev/', dir, baitUrl, 'root:']) expect(text).not.toContain(secret);
@@ -101,18 +113,30 @@ describe('admin switch takes only versions of the deployment’s own model', () 
     expect((await switchTo('2')).body).toMatchObject({ stable: { version: '2' }, previous: { version: '1' } });
     expect((await switchTo('mnist/1')).body).toMatchObject({ stable: { version: '1' } });
     expect((await switchTo('mnist@candidate')).body).toMatchObject({ stable: { version: '2' } });
-    const status = JSON.stringify((await postJson(`${server.url}/admin/deployments/mnist`, { action: 'rollback' }, auth)).body);
+    const status = JSON.stringify(
+      (await postJson(`${server.url}/admin/deployments/mnist`, { action: 'rollback' }, auth)).body,
+    );
     expect(status).not.toMatch(/\/tmp\/|modelship-deploy-/);
   });
 
   it('refuses every switch over HTTP for a deployment whose stable version is not a registry name, saying why', async () => {
     const file = `${await tempDir('modelship-admin-file-')}/mnist.onnx`;
     await writeFile(file, tinyMnist().onnx);
-    const fromFile = await createDeploymentWith(loaderWith(registry), { name: 'local-file', stable: file, logger: silentLogger });
+    const fromFile = await createDeploymentWith(loaderWith(registry), {
+      name: 'local-file',
+      stable: file,
+      logger: silentLogger,
+    });
     const handler = createHandler({ models: [fromFile], logger: silentLogger, admin: { token: TOKEN } });
     try {
       for (const ref of ['2', 'mnist/2', file]) {
-        const res = await handler(new Request('http://x/admin/deployments/local-file', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'switch', ref }) }));
+        const res = await handler(
+          new Request('http://x/admin/deployments/local-file', {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: JSON.stringify({ action: 'switch', ref }),
+          }),
+        );
         const body = (await res.json()) as { error: { code: string; message: string } };
         expect(res.status).toBe(400);
         expect(body.error.code).toBe('INVALID_REF');
@@ -130,9 +154,21 @@ describe('admin switch takes only versions of the deployment’s own model', () 
 describe('admin token', () => {
   it('refuses at start-up a token with whitespace or control characters, or an empty one (INVALID_OPTIONS)', async () => {
     const registry = await deploymentRegistry();
-    const d = await createDeploymentWith(loaderWith(registry), { name: 'mnist', stable: 'mnist/1', logger: silentLogger });
+    const d = await createDeploymentWith(loaderWith(registry), {
+      name: 'mnist',
+      stable: 'mnist/1',
+      logger: silentLogger,
+    });
     try {
-      for (const token of ['correct horse battery staple', 'tab\tseparated-token-0123', 'line-break-token-0123\n', ' leading-space-token-0123', 'trailing-space-token-0123 ', 'nbsp\u00a0token-0123456789', '']) {
+      for (const token of [
+        'correct horse battery staple',
+        'tab\tseparated-token-0123',
+        'line-break-token-0123\n',
+        ' leading-space-token-0123',
+        'trailing-space-token-0123 ',
+        'nbsp\u00a0token-0123456789',
+        '',
+      ]) {
         let error: unknown;
         try {
           createHandler({ models: [d], closeModels: false, admin: { token } });

@@ -20,7 +20,10 @@ describe('early answers on keep-alive connections', () => {
 
   beforeAll(async () => {
     model = await loadModel(addOneModel(), { name: 'addone', version: '1', workers: 0, logger: silentLogger });
-    server = await serve(createHandler({ models: [model], logger: silentLogger, maxBodyBytes: MAX_BODY }), { port: 0, host: '127.0.0.1' });
+    server = await serve(createHandler({ models: [model], logger: silentLogger, maxBodyBytes: MAX_BODY }), {
+      port: 0,
+      host: '127.0.0.1',
+    });
     server.server.on('connection', () => connections++);
   });
 

@@ -56,9 +56,15 @@ describe('modelship/express', () => {
       const res = await postJson(`${url}/predict`, { inputs: [[0, 0, 0, 1]] });
       expect(res.status).toBe(200);
       expect(res.body.outputs.y).toEqual([[1, 1, 1, 2]]);
-      const form = await call(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'inputs=1' });
+      const form = await call(`${url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'inputs=1',
+      });
       expect(form.status).toBe(415);
-      const v2 = await postJson(`${url}/v2/models/adder/infer`, { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] }] });
+      const v2 = await postJson(`${url}/v2/models/adder/infer`, {
+        inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 1, 1, 1] }],
+      });
       expect(v2.body.outputs[0].data).toEqual([2, 2, 2, 2]);
     } finally {
       await close();

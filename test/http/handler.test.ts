@@ -49,11 +49,18 @@ describe('HTTP handler on a real node:http server', () => {
   it('serves named models and versions', async () => {
     const byName = await postJson(`${base}/models/mnist/predict`, { inputs: { pixels: digits.slice(0, 1) } });
     expect(byName.status).toBe(200);
-    const v2 = await postJson(`${base}/models/mnist/versions/2/predict`, { inputs: digits.slice(0, 1), outputs: ['label'] });
+    const v2 = await postJson(`${base}/models/mnist/versions/2/predict`, {
+      inputs: digits.slice(0, 1),
+      outputs: ['label'],
+    });
     expect(v2.body.version).toBe('2');
     expect(Object.keys(v2.body.outputs)).toEqual(['label']);
     const list = await call(`${base}/models`);
-    expect(list.body.models.map((m: { name: string; version: string }) => `${m.name}/${m.version}`)).toEqual(['mnist/1', 'mnist/2', 'multi/1']);
+    expect(list.body.models.map((m: { name: string; version: string }) => `${m.name}/${m.version}`)).toEqual([
+      'mnist/1',
+      'mnist/2',
+      'multi/1',
+    ]);
   });
 
   it('round-trips the Open Inference Protocol (KServe v2)', async () => {
@@ -64,7 +71,9 @@ describe('HTTP handler on a real node:http server', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ model_name: 'mnist', model_version: '1', id: 'req-1' });
-    const byName: Record<string, any> = Object.fromEntries((res.body.outputs as Array<{ name: string }>).map((o) => [o.name, o]));
+    const byName: Record<string, any> = Object.fromEntries(
+      (res.body.outputs as Array<{ name: string }>).map((o) => [o.name, o]),
+    );
     expect(byName.probabilities).toMatchObject({ datatype: 'FP32', shape: [2, 10] });
     expect(byName.probabilities.data).toHaveLength(20);
     const local = await mnist.predict(digits.slice(0, 2));
@@ -76,7 +85,9 @@ describe('HTTP handler on a real node:http server', () => {
     });
     expect(nested.status).toBe(200);
     expect(nested.body.model_version).toBe('2');
-    expect(nested.body.outputs).toEqual([{ name: 'label', datatype: 'INT64', shape: [1], data: [local.label?.toFlatArray()[0]] }]);
+    expect(nested.body.outputs).toEqual([
+      { name: 'label', datatype: 'INT64', shape: [1], data: [local.label?.toFlatArray()[0]] },
+    ]);
     expect(typeof nested.body.id).toBe('string');
   });
 
@@ -85,13 +96,23 @@ describe('HTTP handler on a real node:http server', () => {
       inputs: [
         { name: 'features', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6] },
         { name: 'ids', shape: [2], datatype: 'INT64', data: [7, 9007199254740991] },
-        { name: 'mask', shape: [2, 2], datatype: 'BOOL', data: [[true, false], [false, true]] },
+        {
+          name: 'mask',
+          shape: [2, 2],
+          datatype: 'BOOL',
+          data: [
+            [true, false],
+            [false, true],
+          ],
+        },
         { name: 'fixed', shape: [2, 2], datatype: 'FP32', data: [0.5, 1.5, 2.5, 3.5] },
         { name: 'flags', shape: [2], datatype: 'UINT8', data: [0, 255] },
       ],
     });
     expect(res.status).toBe(200);
-    const out = Object.fromEntries((res.body.outputs as Array<{ name: string; data: unknown }>).map((o) => [o.name, o.data]));
+    const out = Object.fromEntries(
+      (res.body.outputs as Array<{ name: string; data: unknown }>).map((o) => [o.name, o.data]),
+    );
     expect(out).toEqual({
       features_out: [1, 2, 3, 4, 5, 6],
       ids_out: [7, 9007199254740991],
@@ -125,24 +146,127 @@ describe('HTTP handler on a real node:http server', () => {
   });
 
   const errors: Array<[string, () => ReturnType<typeof call>, number, string, RegExp?]> = [
-    ['malformed JSON', () => call(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs": [' }), 400, 'MALFORMED_REQUEST', /not valid JSON/],
-    ['empty body', () => call(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' } }), 400, 'MALFORMED_REQUEST'],
+    [
+      'malformed JSON',
+      () =>
+        call(`${base}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"inputs": [',
+        }),
+      400,
+      'MALFORMED_REQUEST',
+      /not valid JSON/,
+    ],
+    [
+      'empty body',
+      () => call(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' } }),
+      400,
+      'MALFORMED_REQUEST',
+    ],
     ['no inputs field', () => postJson(`${base}/predict`, { instances: [] }), 400, 'INVALID_INPUT', /"inputs"/],
-    ['bad value', () => postJson(`${base}/predict`, { inputs: [[...digits[0]!.slice(0, 17), 'x', ...digits[0]!.slice(18)]] }), 400, 'INVALID_INPUT', /^pixels\[0\]\[17\]: expected number, got "x"\.$/],
-    ['wrong width', () => postJson(`${base}/predict`, { inputs: [[1, 2, 3]] }), 400, 'INVALID_INPUT', /dimension 1 must be 784/],
-    ['unknown input', () => postJson(`${base}/models/multi/predict`, { inputs: { nope: [1] } }), 400, 'INVALID_INPUT', /Unknown input "nope"/],
-    ['unknown model', () => postJson(`${base}/models/resnet/predict`, { inputs: [] }), 404, 'MODEL_NOT_FOUND', /available: "mnist", "multi"/],
-    ['unknown version', () => postJson(`${base}/v2/models/mnist/versions/9/infer`, { inputs: [] }), 404, 'VERSION_NOT_FOUND'],
+    [
+      'bad value',
+      () => postJson(`${base}/predict`, { inputs: [[...digits[0]!.slice(0, 17), 'x', ...digits[0]!.slice(18)]] }),
+      400,
+      'INVALID_INPUT',
+      /^pixels\[0\]\[17\]: expected number, got "x"\.$/,
+    ],
+    [
+      'wrong width',
+      () => postJson(`${base}/predict`, { inputs: [[1, 2, 3]] }),
+      400,
+      'INVALID_INPUT',
+      /dimension 1 must be 784/,
+    ],
+    [
+      'unknown input',
+      () => postJson(`${base}/models/multi/predict`, { inputs: { nope: [1] } }),
+      400,
+      'INVALID_INPUT',
+      /Unknown input "nope"/,
+    ],
+    [
+      'unknown model',
+      () => postJson(`${base}/models/resnet/predict`, { inputs: [] }),
+      404,
+      'MODEL_NOT_FOUND',
+      /available: "mnist", "multi"/,
+    ],
+    [
+      'unknown version',
+      () => postJson(`${base}/v2/models/mnist/versions/9/infer`, { inputs: [] }),
+      404,
+      'VERSION_NOT_FOUND',
+    ],
     ['unknown route', () => call(`${base}/nope`), 404, 'ROUTE_NOT_FOUND'],
     ['wrong method', () => call(`${base}/predict`), 405, 'METHOD_NOT_ALLOWED'],
-    ['wrong content type', () => call(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }), 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/],
-    ['form post (curl -d without -H)', () => call(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['declared body over the limit', () => postJson(`${base}/predict`, { inputs: [Array(20000).fill(0.5)] }), 413, 'PAYLOAD_TOO_LARGE'],
-    ['OIP datatype mismatch', () => postJson(`${base}/v2/models/mnist/infer`, { inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'INT64', data: Array(784).fill(0) }] }), 400, 'INVALID_INPUT', /expects datatype FP32, got INT64/],
-    ['OIP shape/data mismatch', () => postJson(`${base}/v2/models/mnist/infer`, { inputs: [{ name: 'pixels', shape: [2, 784], datatype: 'FP32', data: Array(784).fill(0) }] }), 400, 'INVALID_INPUT', /needs 1568 values, got 784/],
-    ['OIP bad datatype', () => postJson(`${base}/v2/models/mnist/infer`, { inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FLOAT', data: [] }] }), 400, 'INVALID_INPUT', /datatype must be one of/],
+    [
+      'wrong content type',
+      () => call(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      /application\/json/,
+    ],
+    [
+      'form post (curl -d without -H)',
+      () =>
+        call(`${base}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'a=1',
+        }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'declared body over the limit',
+      () => postJson(`${base}/predict`, { inputs: [Array(20000).fill(0.5)] }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    [
+      'OIP datatype mismatch',
+      () =>
+        postJson(`${base}/v2/models/mnist/infer`, {
+          inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'INT64', data: Array(784).fill(0) }],
+        }),
+      400,
+      'INVALID_INPUT',
+      /expects datatype FP32, got INT64/,
+    ],
+    [
+      'OIP shape/data mismatch',
+      () =>
+        postJson(`${base}/v2/models/mnist/infer`, {
+          inputs: [{ name: 'pixels', shape: [2, 784], datatype: 'FP32', data: Array(784).fill(0) }],
+        }),
+      400,
+      'INVALID_INPUT',
+      /needs 1568 values, got 784/,
+    ],
+    [
+      'OIP bad datatype',
+      () =>
+        postJson(`${base}/v2/models/mnist/infer`, {
+          inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FLOAT', data: [] }],
+        }),
+      400,
+      'INVALID_INPUT',
+      /datatype must be one of/,
+    ],
     ['OIP missing inputs', () => postJson(`${base}/v2/models/mnist/infer`, {}), 400, 'INVALID_INPUT'],
-    ['OIP unknown output', () => postJson(`${base}/v2/models/mnist/infer`, { inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: digits[0] }], outputs: [{ name: 'logits' }] }), 400, 'INVALID_INPUT', /Unknown output "logits"/],
+    [
+      'OIP unknown output',
+      () =>
+        postJson(`${base}/v2/models/mnist/infer`, {
+          inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: digits[0] }],
+          outputs: [{ name: 'logits' }],
+        }),
+      400,
+      'INVALID_INPUT',
+      /Unknown output "logits"/,
+    ],
   ];
 
   it.each(errors)('%s', async (_label, send, status, code, message) => {
@@ -172,7 +296,12 @@ describe('HTTP handler on a real node:http server', () => {
 
 describe('readiness and shutdown', () => {
   /** Wraps a model so a test controls when warm-up ends and when predictions may proceed. */
-  function gated(model: Model): { servable: ServableModel; warm(): void; open(): void; waitFor(n: number): Promise<void> } {
+  function gated(model: Model): {
+    servable: ServableModel;
+    warm(): void;
+    open(): void;
+    waitFor(n: number): Promise<void>;
+  } {
     let warm = false;
     let release!: () => void;
     const opened = new Promise<void>((r) => (release = r));
@@ -226,8 +355,13 @@ describe('readiness and shutdown', () => {
     await model.ready();
     const g = gated(model);
     g.warm();
-    const server = await serve(createHandler({ models: [g.servable], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
-    const inflight = Array.from({ length: 10 }, (_, i) => postJson(`${server.url}/predict`, { inputs: [[i, 0, 0, 0]] }));
+    const server = await serve(createHandler({ models: [g.servable], logger: silentLogger }), {
+      port: 0,
+      host: '127.0.0.1',
+    });
+    const inflight = Array.from({ length: 10 }, (_, i) =>
+      postJson(`${server.url}/predict`, { inputs: [[i, 0, 0, 0]] }),
+    );
     await g.waitFor(10); // all ten requests are inside the handler
     const closed = server.close();
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow(); // no new connections
@@ -250,15 +384,22 @@ describe('readiness and shutdown', () => {
       if (signals.length === 3) await held; // the third request waits until its client has gone
       return model.predict(input, options);
     });
-    const server = await serve(createHandler({ models: [servable], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+    const server = await serve(createHandler({ models: [servable], logger: silentLogger }), {
+      port: 0,
+      host: '127.0.0.1',
+    });
     const body = JSON.stringify({ inputs: [[1, 2, 3, 4]] });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const post = (): Promise<number> =>
       new Promise((resolve, reject) => {
-        const req = httpRequest(`${server.url}/predict`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = httpRequest(
+          `${server.url}/predict`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -268,7 +409,10 @@ describe('readiness and shutdown', () => {
     expect(signals).toHaveLength(2);
     expect(signals.every((s) => s instanceof AbortSignal && !s.aborted)).toBe(true);
     // A third whose client goes away while it is being served: its signal fires.
-    const third = httpRequest(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const third = httpRequest(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     third.on('error', () => undefined);
     third.end(body);
     while (signals.length < 3) await new Promise((r) => setImmediate(r));
@@ -283,7 +427,7 @@ describe('readiness and shutdown', () => {
     await server.close();
   });
 
-  it('does not keep a request\'s parsed body alive while its prediction is queued or running', async () => {
+  it("does not keep a request's parsed body alive while its prediction is queued or running", async () => {
     // Held bodies survive young-generation collections under load and get promoted, which made a busy server's
     // GC several times as expensive. `predict` copies its input, so the handler has no reason to hold it.
     setFlagsFromString('--expose-gc');
@@ -300,10 +444,15 @@ describe('readiness and shutdown', () => {
       const result = model.predict(input, options);
       return held.then(() => result);
     });
-    const server = await serve(createHandler({ models: [servable], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+    const server = await serve(createHandler({ models: [servable], logger: silentLogger }), {
+      port: 0,
+      host: '127.0.0.1',
+    });
     const answers = [
       postJson(`${server.url}/predict`, { inputs: [[1, 2, 3, 4]] }),
-      postJson(`${server.url}/v2/models/adder/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] }),
+      postJson(`${server.url}/v2/models/adder/infer`, {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+      }),
     ];
     while (started < 2) await new Promise((r) => setTimeout(r, 5));
     for (let i = 0; i < 20 && collected.size < 2; i++) {
@@ -339,9 +488,15 @@ describe('readiness and shutdown', () => {
   it('serves under a base path', async () => {
     const model = await loadModel(addOneModel(), { name: 'adder', version: '1' });
     const handler = createHandler({ models: [model], basePath: '/api', logger: silentLogger });
-    const res = await handler(new Request('http://x/api/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [[1, 1, 1, 1]] }) }));
+    const res = await handler(
+      new Request('http://x/api/predict', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [[1, 1, 1, 1]] }),
+      }),
+    );
     expect(res.status).toBe(200);
-    expect((await handler.handle(new Request('http://x/predict', { method: 'POST' })))).toBeUndefined();
+    expect(await handler.handle(new Request('http://x/predict', { method: 'POST' }))).toBeUndefined();
     await handler.close();
   });
 });
@@ -353,9 +508,17 @@ describe('backpressure over HTTP', () => {
 
   beforeAll(async () => {
     // One worker, no batching, room for one waiting request: the second request queues, the third is refused.
-    model = await loadModel(slowModel(), { name: 'slow', version: '1', workers: 1, batching: { enabled: false, maxQueueSize: 1 } });
+    model = await loadModel(slowModel(), {
+      name: 'slow',
+      version: '1',
+      workers: 1,
+      batching: { enabled: false, maxQueueSize: 1 },
+    });
     await model.ready();
-    server = await serve(createHandler({ models: [model], maxBodyBytes: 64 * 1024 * 1024, logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+    server = await serve(createHandler({ models: [model], maxBodyBytes: 64 * 1024 * 1024, logger: silentLogger }), {
+      port: 0,
+      host: '127.0.0.1',
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -368,12 +531,20 @@ describe('backpressure over HTTP', () => {
   it('answers 429 QUEUE_FULL with Retry-After when the queue is full, 504 when a deadline passes in the queue, and serves the rest', async () => {
     const running = postJson(`${server.url}/predict`, big);
     await untilRunning();
-    const late = postJson(`${server.url}/predict`, { inputs: { x: [new Array(512).fill(1)] } }, { 'x-modelship-deadline-ms': '20' });
+    const late = postJson(
+      `${server.url}/predict`,
+      { inputs: { x: [new Array(512).fill(1)] } },
+      { 'x-modelship-deadline-ms': '20' },
+    );
     const lateRes = await late;
     expect(lateRes.status).toBe(504);
     expect(lateRes.body.error).toMatchObject({ code: 'DEADLINE_EXCEEDED', details: { queued: true, deadlineMs: 20 } });
 
-    const queued = postJson(`${server.url}/predict`, { inputs: { x: [new Array(512).fill(3)] } }, { 'x-modelship-priority': 'high' });
+    const queued = postJson(
+      `${server.url}/predict`,
+      { inputs: { x: [new Array(512).fill(3)] } },
+      { 'x-modelship-priority': 'high' },
+    );
     while (model.stats().queueDepth === 0) await new Promise((r) => setImmediate(r));
     const refused = await postJson(`${server.url}/predict`, { inputs: { x: [new Array(512).fill(1)] } });
     expect(refused.status).toBe(429);
@@ -388,7 +559,11 @@ describe('backpressure over HTTP', () => {
 
   it('refuses bad deadline and priority headers with 400 INVALID_ARGUMENT', async () => {
     const body = { inputs: { x: [new Array(512).fill(1)] } };
-    const cases: Record<string, string>[] = [{ 'x-modelship-deadline-ms': 'soon' }, { 'x-modelship-deadline-ms': '-5' }, { 'x-modelship-priority': 'urgent' }];
+    const cases: Record<string, string>[] = [
+      { 'x-modelship-deadline-ms': 'soon' },
+      { 'x-modelship-deadline-ms': '-5' },
+      { 'x-modelship-priority': 'urgent' },
+    ];
     for (const headers of cases) {
       const res = await postJson(`${server.url}/predict`, body, headers);
       expect(res.status, JSON.stringify(headers)).toBe(400);

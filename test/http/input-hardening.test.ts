@@ -10,7 +10,10 @@ import { writeOnnxModel, type OnnxElementType } from '../../examples/shared/onnx
 import { call, postJson } from '../helpers/http.js';
 
 /** y = x and z = x through Identity: the answer shows exactly what the model was fed. */
-function identityModel(name: string, inputs: Array<{ name: string; type: OnnxElementType; shape: Array<number | string> | null }>): Uint8Array {
+function identityModel(
+  name: string,
+  inputs: Array<{ name: string; type: OnnxElementType; shape: Array<number | string> | null }>,
+): Uint8Array {
   return writeOnnxModel({
     name,
     inputs,
@@ -59,7 +62,9 @@ describe('hostile request input over HTTP', () => {
         ]),
         'proto',
       ),
-      await load(identityModel('lenient', [{ name: 'x', type: 'float32', shape: ['batch', 2] }]), 'lenient', { allowNonFinite: true }),
+      await load(identityModel('lenient', [{ name: 'x', type: 'float32', shape: ['batch', 2] }]), 'lenient', {
+        allowNonFinite: true,
+      }),
     );
     await Promise.all(models.map((m) => m.ready()));
     server = await serve(createHandler({ models, logger }), { port: 0, host: '127.0.0.1' });
@@ -78,15 +83,52 @@ describe('hostile request input over HTTP', () => {
     expect(res.body.error.message).toContain('pixels.data[0]: expected 784 values, got 700');
 
     const rank3 = { name: 'x', shape: [1, 2, 2], datatype: 'FP32' };
-    const deep = await postJson(`${base}/v2/models/anyrank/infer`, { inputs: [{ ...rank3, data: [[[1, 2], [3, 4], [5, 6]]] }] });
+    const deep = await postJson(`${base}/v2/models/anyrank/infer`, {
+      inputs: [
+        {
+          ...rank3,
+          data: [
+            [
+              [1, 2],
+              [3, 4],
+              [5, 6],
+            ],
+          ],
+        },
+      ],
+    });
     expect(deep.status).toBe(400);
     expect(deep.body.error.message).toContain('x.data[0]: expected an array of 2, got an array of 3');
-    const leafArray = await postJson(`${base}/v2/models/anyrank/infer`, { inputs: [{ ...rank3, data: [[[1, 2], [3, [4]]]] }] });
+    const leafArray = await postJson(`${base}/v2/models/anyrank/infer`, {
+      inputs: [
+        {
+          ...rank3,
+          data: [
+            [
+              [1, 2],
+              [3, [4]],
+            ],
+          ],
+        },
+      ],
+    });
     expect(leafArray.status).toBe(400);
     expect(leafArray.body.error.message).toContain('x.data[0][1][1]');
 
     // Well-formed nesting still answers, in row-major order.
-    const ok = await postJson(`${base}/v2/models/anyrank/infer`, { inputs: [{ ...rank3, data: [[[1, 2], [3, 4]]] }] });
+    const ok = await postJson(`${base}/v2/models/anyrank/infer`, {
+      inputs: [
+        {
+          ...rank3,
+          data: [
+            [
+              [1, 2],
+              [3, 4],
+            ],
+          ],
+        },
+      ],
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.outputs[0]).toMatchObject({ shape: [1, 2, 2], data: [1, 2, 3, 4] });
   });
@@ -94,7 +136,10 @@ describe('hostile request input over HTTP', () => {
   it('answers 400 to data nested 100,000 deep on both protocols, logging nothing at error level', async () => {
     const depth = 100_000;
     const nested = `${'['.repeat(depth)}1${']'.repeat(depth)}`;
-    const v2 = await postText(`${base}/v2/models/anyrank/infer`, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":${nested}}]}`);
+    const v2 = await postText(
+      `${base}/v2/models/anyrank/infer`,
+      `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":${nested}}]}`,
+    );
     expect(v2.status).toBe(400);
     expect(v2.body.error.code).toBe('INVALID_INPUT');
     const simple = await postText(`${base}/models/anyrank/predict`, `{"inputs":${nested}}`);
@@ -112,16 +157,32 @@ describe('hostile request input over HTTP', () => {
     const onWarning = (w: Error): void => void warnings.push(w.name);
     process.on('warning', onWarning);
     try {
-      for (const value of ['2147483648', '99999999999999999999', '1e400', '-5', 'NaN', '0x10', '0', '1e3', 'Infinity']) {
+      for (const value of [
+        '2147483648',
+        '99999999999999999999',
+        '1e400',
+        '-5',
+        'NaN',
+        '0x10',
+        '0',
+        '1e3',
+        'Infinity',
+      ]) {
         const res = await postJson(`${base}/predict`, { inputs: [zeros(784)] }, { 'x-modelship-deadline-ms': value });
-        expect({ value, status: res.status, code: res.body.error?.code }).toEqual({ value, status: 400, code: 'INVALID_ARGUMENT' });
+        expect({ value, status: res.status, code: res.body.error?.code }).toEqual({
+          value,
+          status: 400,
+          code: 'INVALID_ARGUMENT',
+        });
         expect(res.body.error.message).toContain('x-modelship-deadline-ms');
       }
       for (const value of ['2147483647', '60000', '1.5']) {
         const res = await postJson(`${base}/predict`, { inputs: [zeros(784)] }, { 'x-modelship-deadline-ms': value });
         expect({ value, status: res.status }).toEqual({ value, status: 200 });
       }
-      await expect(models[0]?.predict([zeros(784)], { deadlineMs: 2 ** 31 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(models[0]?.predict([zeros(784)], { deadlineMs: 2 ** 31 })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
     } finally {
       process.off('warning', onWarning);
     }
@@ -148,7 +209,10 @@ describe('hostile request input over HTTP', () => {
       const simple = await postText(`${base}/predict`, `{"inputs":[${row(literal)}]}`);
       expect(simple.status).toBe(400);
       expect(simple.body.error.message).toContain('pixels[0][0]: expected a finite number, got');
-      const v2 = await postText(`${base}/v2/models/pixels/infer`, `{"inputs":[{"name":"pixels","shape":[1,784],"datatype":"FP32","data":${row(literal)}}]}`);
+      const v2 = await postText(
+        `${base}/v2/models/pixels/infer`,
+        `{"inputs":[{"name":"pixels","shape":[1,784],"datatype":"FP32","data":${row(literal)}}]}`,
+      );
       expect(v2.status).toBe(400);
       expect(v2.body.error.message).toContain('pixels.data[0]: expected a finite number');
       const f64 = await postText(`${base}/models/f64/predict`, `{"inputs":[[0,${literal}]]}`);
@@ -174,9 +238,13 @@ describe('hostile request input over HTTP', () => {
     const both = [input('constructor'), { ...input('toString'), data: [3, 4] }];
     const v2 = await postJson(`${base}/v2/models/proto/infer`, { inputs: both });
     expect(v2.status).toBe(200);
-    const out = Object.fromEntries((v2.body.outputs as Array<{ name: string; data: number[] }>).map((o) => [o.name, o.data]));
+    const out = Object.fromEntries(
+      (v2.body.outputs as Array<{ name: string; data: number[] }>).map((o) => [o.name, o.data]),
+    );
     expect(out).toMatchObject({ constructor_y: [1, 2], toString_y: [3, 4] });
-    const simple = await postJson(`${base}/models/proto/predict`, { inputs: { constructor: [[1, 2]], toString: [[3, 4]] } });
+    const simple = await postJson(`${base}/models/proto/predict`, {
+      inputs: { constructor: [[1, 2]], toString: [[3, 4]] },
+    });
     expect(simple.status).toBe(200);
     expect(simple.body.outputs.toString_z).toEqual([[3, 4]]);
     const missing = await postJson(`${base}/models/proto/predict`, { inputs: { toString: [[3, 4]] } });
@@ -196,8 +264,13 @@ describe('hostile request input over HTTP', () => {
 
     const long = 'n'.repeat(1_000_000);
     const answers = await Promise.all([
-      postJson(`${base}/v2/models/pixels/infer`, { inputs: [{ name: long, shape: [1, 784], datatype: 'FP32', data: zeros(784) }] }),
-      postJson(`${base}/v2/models/pixels/infer`, { inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: zeros(784) }], outputs: [{ name: long }] }),
+      postJson(`${base}/v2/models/pixels/infer`, {
+        inputs: [{ name: long, shape: [1, 784], datatype: 'FP32', data: zeros(784) }],
+      }),
+      postJson(`${base}/v2/models/pixels/infer`, {
+        inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: zeros(784) }],
+        outputs: [{ name: long }],
+      }),
       postJson(`${base}/models/pixels/predict`, { inputs: [zeros(784)], outputs: [long, long] }),
       postJson(`${base}/models/pixels/predict`, { inputs: { [long]: 1, other: 2 } }),
       postJson(`${base}/models/pixels/predict`, { inputs: [[long, ...zeros(783)]] }),

@@ -28,12 +28,16 @@ interface Load {
 /** One prediction over a node:http keep-alive agent (which, unlike undici, reuses a socket without checking it). */
 function agentPredict(url: string, agent: Agent): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}/predict`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      `${url}/predict`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(PREDICT);
   });
@@ -50,7 +54,12 @@ function keepAliveLoad(url: string, clients: number, onAnswer: (load: Load) => v
   const load: Load = { failures: [], answered: 0, done: Promise.resolve() };
   const send = async (i: number): Promise<{ status: number; text: string }> => {
     if (i % 2 === 1) return agentPredict(url, agent);
-    const res = await pool.request({ path: '/predict', method: 'POST', headers: { 'content-type': 'application/json' }, body: PREDICT });
+    const res = await pool.request({
+      path: '/predict',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: PREDICT,
+    });
     return { status: res.statusCode, text: await res.body.text() };
   };
   const client = async (_: unknown, i: number): Promise<void> => {
@@ -142,7 +151,10 @@ describe('node:http server hardening', () => {
 
   it('close() under keep-alive load answers every accepted request and resets none, 20 times over', async () => {
     for (let round = 0; round < 20; round++) {
-      const server = await serve(createHandler({ models: [model], closeModels: false, logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+      const server = await serve(createHandler({ models: [model], closeModels: false, logger: silentLogger }), {
+        port: 0,
+        host: '127.0.0.1',
+      });
       let closed: Promise<void> | undefined;
       // Close mid-load, from inside the stream of answers, with requests on every connection in flight.
       const load = keepAliveLoad(server.url, 6, (l) => {
@@ -175,7 +187,11 @@ describe('node:http server hardening', () => {
     });
     await load.done;
     const [code, signal] = await exited;
-    expect({ code, signal, output: output.replace(/listening \S+\n/, '') }).toEqual({ code: 0, signal: null, output: '' });
+    expect({ code, signal, output: output.replace(/listening \S+\n/, '') }).toEqual({
+      code: 0,
+      signal: null,
+      output: '',
+    });
     expect(load.failures).toEqual([]);
     expect(load.answered).toBeGreaterThanOrEqual(200);
   });
@@ -186,9 +202,18 @@ describe('node:http server hardening', () => {
     let slow: Model;
 
     beforeAll(async () => {
-      slow = await loadModel(slowModel(), { name: 'slow', version: '1', workers: 1, batching: { enabled: false }, logger: silentLogger });
+      slow = await loadModel(slowModel(), {
+        name: 'slow',
+        version: '1',
+        workers: 1,
+        batching: { enabled: false },
+        logger: silentLogger,
+      });
       await slow.ready();
-      server = await serve(createHandler({ models: [model, slow], closeModels: false, logger }), { port: 0, host: '127.0.0.1' });
+      server = await serve(createHandler({ models: [model, slow], closeModels: false, logger }), {
+        port: 0,
+        host: '127.0.0.1',
+      });
     });
     afterAll(async () => {
       await server.close();
@@ -198,7 +223,8 @@ describe('node:http server hardening', () => {
     it('clients hanging up mid-upload are counted as ABORTED and not logged as errors', async () => {
       const before = counted((await reader.collect()).resourceMetrics, 'modelship.http.errors', 'ABORTED');
       const serverSockets = new Map<number, Promise<unknown>>();
-      const track = (s: Socket): void => void serverSockets.set(s.remotePort as number, new Promise((r) => s.once('close', r)));
+      const track = (s: Socket): void =>
+        void serverSockets.set(s.remotePort as number, new Promise((r) => s.once('close', r)));
       server.server.on('connection', track);
       const uploads = Array.from({ length: 20 }, () => rawOpen(server.port, `${postHead(10_000)}{"inputs": [[1, 2, `));
       await Promise.all(uploads.map(({ socket }) => once(socket, 'connect')));
@@ -238,25 +264,42 @@ describe('node:http server hardening', () => {
     it('a passed deadline (504) is counted and not logged as an error', async () => {
       const big = JSON.stringify({ inputs: { x: Array.from({ length: 256 }, () => new Array(512).fill(1)) } });
       const post = (body: string, headers: Record<string, string> = {}) =>
-        fetch(`${server.url}/models/slow/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        fetch(`${server.url}/models/slow/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+        });
       const running = post(big);
       while (slow.stats().running === 0) await new Promise((r) => setImmediate(r));
-      const late = await post(JSON.stringify({ inputs: { x: [new Array(512).fill(1)] } }), { 'x-modelship-deadline-ms': '1' });
+      const late = await post(JSON.stringify({ inputs: { x: [new Array(512).fill(1)] } }), {
+        'x-modelship-deadline-ms': '1',
+      });
       expect(late.status).toBe(504);
       expect((await late.json()).error.code).toBe('DEADLINE_EXCEEDED');
       expect((await running).status).toBe(200);
       expect(logger.lines.filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([]);
-      expect(counted((await reader.collect()).resourceMetrics, 'modelship.http.errors', 'DEADLINE_EXCEEDED')).toBeGreaterThanOrEqual(1);
+      expect(
+        counted((await reader.collect()).resourceMetrics, 'modelship.http.errors', 'DEADLINE_EXCEEDED'),
+      ).toBeGreaterThanOrEqual(1);
     });
 
     it('routes absolute-form request lines (RFC 9112 §3.2.2) by their path', async () => {
       const port = server.port;
-      const get = await rawExchange(port, `GET http://127.0.0.1:${port}/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      const get = await rawExchange(
+        port,
+        `GET http://127.0.0.1:${port}/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      );
       expect(get).toMatch(/^HTTP\/1\.1 200/);
       expect(get).toContain('{"status":"ok"}');
-      const query = await rawExchange(port, `GET HTTPS://example.test/models/add?x=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n`);
+      const query = await rawExchange(
+        port,
+        `GET HTTPS://example.test/models/add?x=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n`,
+      );
       expect(query).toMatch(/^HTTP\/1\.1 200/);
-      const bare = await rawExchange(port, `GET http://example.test HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n`);
+      const bare = await rawExchange(
+        port,
+        `GET http://example.test HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n`,
+      );
       expect(bare).toMatch(/^HTTP\/1\.1 404/);
       const head = `POST http://x/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n`;
       const post = await rawExchange(port, `${head}Content-Length: ${PREDICT.length}\r\n\r\n${PREDICT}`);
@@ -266,11 +309,14 @@ describe('node:http server hardening', () => {
 
   describe('in-flight body budget and request timeout', () => {
     it('refuses a body past the server-wide budget without reading it, with Retry-After, and takes it once room is free', async () => {
-      const server = await serve(createHandler({ models: [model], closeModels: false, maxBodyBytes: 64 * 1024, logger: silentLogger }), {
-        port: 0,
-        host: '127.0.0.1',
-        maxInFlightBodyBytes: 100_000,
-      });
+      const server = await serve(
+        createHandler({ models: [model], closeModels: false, maxBodyBytes: 64 * 1024, logger: silentLogger }),
+        {
+          port: 0,
+          host: '127.0.0.1',
+          maxInFlightBodyBytes: 100_000,
+        },
+      );
       try {
         const body = PREDICT.padEnd(60_000, ' ');
         const first = rawOpen(server.port, `${postHead(body.length, 'close')}${body.slice(0, 100)}`);
@@ -283,7 +329,11 @@ describe('node:http server hardening', () => {
 
         first.socket.write(body.slice(100));
         expect(await first.answer).toMatch(/^HTTP\/1\.1 200/);
-        const accepted = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const accepted = await fetch(`${server.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
         expect(accepted.status).toBe(200);
         // A single body is never refused by the budget, even one larger than it.
         const alone = await serve(createHandler({ models: [model], closeModels: false, logger: silentLogger }), {
@@ -291,7 +341,11 @@ describe('node:http server hardening', () => {
           host: '127.0.0.1',
           maxInFlightBodyBytes: 1000,
         });
-        const big = await fetch(`${alone.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const big = await fetch(`${alone.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
         expect(big.status).toBe(200);
         await alone.close();
       } finally {

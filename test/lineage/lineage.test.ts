@@ -18,7 +18,11 @@ describe('pointer detection', () => {
   it('recognizes an LFS pointer or DVC metadata in place of a model, never a real model', () => {
     expect(detectUnresolvedPointer(bytes(POINTER))).toEqual({ kind: 'git-lfs', oid: `sha256:${OID}`, size: 12345 });
     const dvc = 'outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 4242\n  hash: md5\n  path: model.onnx\n';
-    expect(detectUnresolvedPointer(bytes(dvc))).toEqual({ kind: 'dvc', md5: '0123456789abcdef0123456789abcdef', path: 'model.onnx' });
+    expect(detectUnresolvedPointer(bytes(dvc))).toEqual({
+      kind: 'dvc',
+      md5: '0123456789abcdef0123456789abcdef',
+      path: 'model.onnx',
+    });
     expect(detectUnresolvedPointer(addOneModel())).toBeUndefined();
     expect(detectUnresolvedPointer(bytes(`${POINTER}${' '.repeat(2000)}`))).toBeUndefined();
     expect(detectUnresolvedPointer(new Uint8Array([0xff, 0xfe, 0x00]))).toBeUndefined();
@@ -27,8 +31,11 @@ describe('pointer detection', () => {
 
 describe('DVC files', () => {
   it('reads the outs of a .dvc file, skipping outs without an md5', () => {
-    const text = 'outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  size: 100\n  nfiles: 2\n  hash: md5\n  path: images\n- etag: abc\n  path: remote.csv\n';
-    expect(parseDvcFile(text, 'data/images.dvc')).toEqual([{ path: 'images', md5: '0123456789abcdef0123456789abcdef.dir', size: 100, source: 'data/images.dvc' }]);
+    const text =
+      'outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  size: 100\n  nfiles: 2\n  hash: md5\n  path: images\n- etag: abc\n  path: remote.csv\n';
+    expect(parseDvcFile(text, 'data/images.dvc')).toEqual([
+      { path: 'images', md5: '0123456789abcdef0123456789abcdef.dir', size: 100, source: 'data/images.dvc' },
+    ]);
   });
 
   it('reads every stage of dvc.lock, schema 2.0 and the older layout', () => {
@@ -38,7 +45,9 @@ describe('DVC files', () => {
       { path: 'model.onnx', md5: '22222222222222222222222222222222', source: 'dvc.lock:train' },
     ]);
     const v1 = 'train:\n  cmd: x\n  outs:\n  - path: m.onnx\n    md5: 33333333333333333333333333333333\n';
-    expect(parseDvcLock(v1, 'dvc.lock')).toEqual([{ path: 'm.onnx', md5: '33333333333333333333333333333333', source: 'dvc.lock:train' }]);
+    expect(parseDvcLock(v1, 'dvc.lock')).toEqual([
+      { path: 'm.onnx', md5: '33333333333333333333333333333333', source: 'dvc.lock:train' },
+    ]);
     expect(() => parseDvcLock('a: [', 'dvc.lock')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });
@@ -54,7 +63,10 @@ describe('lineage schema', () => {
     };
     expect(parseLineage(lineage)).toEqual(lineage);
     expect(() => parseLineage({ git: { commit: 'HEAD', dirty: 'no' }, extra: 1 })).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/(?=[\s\S]*git\.commit)(?=[\s\S]*git\.dirty)(?=[\s\S]*"extra")/) }),
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/(?=[\s\S]*git\.commit)(?=[\s\S]*git\.dirty)(?=[\s\S]*"extra")/),
+      }),
     );
   });
 });

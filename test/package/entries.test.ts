@@ -42,7 +42,11 @@ async function entries(): Promise<Entry[]> {
 
 /** The names a source file exports, values and types alike, as the TypeScript checker sees them. */
 function exportedNames(sources: string[]): Map<string, Set<string>> {
-  const config = ts.getParsedCommandLineOfConfigFile(`${root}tsconfig.json`, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    `${root}tsconfig.json`,
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
   if (config === undefined) throw new Error('tsconfig.json could not be read');
   const program = ts.createProgram(
     sources.map((s) => `${root}${s}`),
@@ -91,7 +95,8 @@ function sections(markdown: string): Map<string, Section> {
       const names = line.slice(2).split(' — ')[0] as string;
       for (const [, name] of names.matchAll(/`([^`]+)`/g)) {
         if (!IDENTIFIER.test(name as string)) throw new Error(`docs/api.md: "${name}" in "${line}" is not a name`);
-        if (current.names.has(name as string)) throw new Error(`docs/api.md: ${name} is listed twice under ${current.heading}`);
+        if (current.names.has(name as string))
+          throw new Error(`docs/api.md: ${name} is listed twice under ${current.heading}`);
         current.names.add(name as string);
       }
     } else if (current && line.startsWith('Everything in ')) {
@@ -139,7 +144,8 @@ function headingImports(heading: string): string[] {
 function sectionFor(all: Map<string, Section>, entry: Entry): string {
   const key = `${entry.specifier} ${entry.condition}`;
   const matches = [...all].filter(([, s]) => s.level === 2 && headingImports(s.heading).includes(key));
-  if (matches.length !== 1) throw new Error(`docs/api.md needs exactly one "## " section for ${key}, found ${matches.length}`);
+  if (matches.length !== 1)
+    throw new Error(`docs/api.md needs exactly one "## " section for ${key}, found ${matches.length}`);
   return (matches[0] as [string, Section])[0];
 }
 
@@ -183,10 +189,17 @@ describe('entry points against the docs', () => {
     expect(rows.map((r) => r[1])).toEqual(['modelship', 'modelship/browser', 'modelship/node', 'modelship/express']);
     for (const [, specifier, text] of rows) {
       // Any condition of the import counts: the `modelship` row names what it gives under Node too.
-      const names = new Set(list.filter((e) => e.specifier === specifier).flatMap((e) => [...(exported.get(e.source) as Set<string>)]));
-      const mentioned = [...(text as string).matchAll(/`([^`]+?)(?:\(\))?`/g)].map((m) => m[1] as string).filter((n) => IDENTIFIER.test(n));
+      const names = new Set(
+        list.filter((e) => e.specifier === specifier).flatMap((e) => [...(exported.get(e.source) as Set<string>)]),
+      );
+      const mentioned = [...(text as string).matchAll(/`([^`]+?)(?:\(\))?`/g)]
+        .map((m) => m[1] as string)
+        .filter((n) => IDENTIFIER.test(n));
       expect(mentioned.length, specifier).toBeGreaterThan(0);
-      expect(mentioned.filter((n) => !names.has(n)), `${specifier}: named in README.md but not exported`).toEqual([]);
+      expect(
+        mentioned.filter((n) => !names.has(n)),
+        `${specifier}: named in README.md but not exported`,
+      ).toEqual([]);
     }
   });
 });

@@ -37,12 +37,30 @@ describe('the built package', () => {
         tsconfigRaw: {},
       });
       const inputs = Object.keys(result.metafile.inputs);
-      expect(inputs.some((i) => i.endsWith('dist/browser.js')), specifier).toBe(true);
+      expect(
+        inputs.some((i) => i.endsWith('dist/browser.js')),
+        specifier,
+      ).toBe(true);
       // The lazily imported runtime is part of the graph (its own chunk), and is the WebAssembly build by default.
-      expect(inputs.some((i) => i.endsWith('onnxruntime-web/dist/ort.wasm.bundle.min.mjs')), specifier).toBe(true);
-      expect(inputs.filter((i) => /node:|onnxruntime-node|index\.node|proper-lockfile/.test(i)), specifier).toEqual([]);
+      expect(
+        inputs.some((i) => i.endsWith('onnxruntime-web/dist/ort.wasm.bundle.min.mjs')),
+        specifier,
+      ).toBe(true);
+      expect(
+        inputs.filter((i) => /node:|onnxruntime-node|index\.node|proper-lockfile/.test(i)),
+        specifier,
+      ).toEqual([]);
       const entry = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
-      expect(entry?.exports, specifier).toEqual(expect.arrayContaining(['loadModel', 'createDeployment', 'createOnnxWebBackend', 'createWorkerBackend', 'ModelshipError', 'createHandler']));
+      expect(entry?.exports, specifier).toEqual(
+        expect.arrayContaining([
+          'loadModel',
+          'createDeployment',
+          'createOnnxWebBackend',
+          'createWorkerBackend',
+          'ModelshipError',
+          'createHandler',
+        ]),
+      );
       for (const file of result.outputFiles) {
         // onnxruntime-web keeps a few Node-only branches behind its own require shim; nothing imports node: for real.
         expect(file.text, file.path).not.toMatch(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']node:/);

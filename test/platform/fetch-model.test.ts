@@ -36,7 +36,8 @@ describe('browser model downloads', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       hits++;
-      if (req.url === '/model.onnx') return res.writeHead(200, { 'content-length': String(BYTES.byteLength) }).end(BYTES);
+      if (req.url === '/model.onnx')
+        return res.writeHead(200, { 'content-length': String(BYTES.byteLength) }).end(BYTES);
       if (req.url === '/gzip.onnx') return res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(BYTES));
       if (req.url === '/busy') return res.writeHead(503).end('busy');
       if (req.url === '/forbidden') return res.writeHead(403).end('no');
@@ -61,7 +62,12 @@ describe('browser model downloads', () => {
     const bytes = await download(`${base}/model.onnx`, { onProgress: (p) => events.push(p) });
     expect(bytes).toEqual(BYTES);
     expect(events[0]).toEqual({ url: `${base}/model.onnx`, loaded: 0, total: BYTES.byteLength, cached: false });
-    expect(events.at(-1)).toEqual({ url: `${base}/model.onnx`, loaded: BYTES.byteLength, total: BYTES.byteLength, cached: false });
+    expect(events.at(-1)).toEqual({
+      url: `${base}/model.onnx`,
+      loaded: BYTES.byteLength,
+      total: BYTES.byteLength,
+      cached: false,
+    });
   });
 
   it('leaves the total out for a compressed body, whose Content-Length is not the decoded size', async () => {
@@ -74,12 +80,17 @@ describe('browser model downloads', () => {
   it('maps HTTP and network failures to modelship codes', async () => {
     await expect(download(`${base}/missing.onnx`)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', httpStatus: 404 });
     await expect(download(`${base}/busy`)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retryable: true });
-    await expect(download(`${base}/forbidden`)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { status: 403 } });
+    await expect(download(`${base}/forbidden`)).rejects.toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+      details: { status: 403 },
+    });
     await expect(download(`http://127.0.0.1:${await freePort()}/model.onnx`)).rejects.toMatchObject({
       code: 'REGISTRY_UNAVAILABLE',
       message: expect.stringContaining('ECONNREFUSED'),
     });
-    await expect(download(`${base}/model.onnx`, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(download(`${base}/model.onnx`, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
   });
 
   it('caches by sha256, remembers the URL, and serves the next load without a request', async () => {
@@ -101,7 +112,9 @@ describe('browser model downloads', () => {
 
   it('refuses a download that does not match the pinned sha256 and stores nothing', async () => {
     const cache = memoryCache();
-    await expect(fetchModel(`${base}/model.onnx`, { cache, sha256: '0'.repeat(64) })).rejects.toMatchObject({ code: 'INTEGRITY_MISMATCH' });
+    await expect(fetchModel(`${base}/model.onnx`, { cache, sha256: '0'.repeat(64) })).rejects.toMatchObject({
+      code: 'INTEGRITY_MISMATCH',
+    });
     expect(cache.store.size).toBe(0);
     expect(cache.urls.size).toBe(0);
   });

@@ -4,7 +4,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batchKey, concatFeeds, outputsSplittable, releaseFeeds, sliceFeeds, sliceRows } from '../../src/serving/batching/assemble.js';
+import {
+  batchKey,
+  concatFeeds,
+  outputsSplittable,
+  releaseFeeds,
+  sliceFeeds,
+  sliceRows,
+} from '../../src/serving/batching/assemble.js';
 import { BatchBuffers } from '../../src/serving/batching/batch-buffers.js';
 import { Batcher } from '../../src/serving/batching/batcher.js';
 import type { BatchExecutor } from '../../src/serving/batching/batcher-types.js';
@@ -16,22 +23,33 @@ type Feeds = Record<string, TensorLike>;
 /** Several requests with the same inputs (names, dtypes, trailing dims) and their own row counts and values. */
 const requests = fc
   .record({
-    inputs: fc.uniqueArray(fc.record({ name: fc.constantFrom('a', 'b', 'c', 'data'), dtype: fc.constantFrom(...ALL_DTYPES), tail: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }) }), {
-      minLength: 1,
-      maxLength: 3,
-      selector: (i) => i.name,
-    }),
+    inputs: fc.uniqueArray(
+      fc.record({
+        name: fc.constantFrom('a', 'b', 'c', 'data'),
+        dtype: fc.constantFrom(...ALL_DTYPES),
+        tail: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
+      }),
+      {
+        minLength: 1,
+        maxLength: 3,
+        selector: (i) => i.name,
+      },
+    ),
     rows: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 6 }),
   })
   .chain(({ inputs, rows }) =>
     fc.tuple(
       ...rows.map((r) =>
-        fc.tuple(
-          ...inputs.map((i) => {
-            const count = r * i.tail.reduce((a, b) => a * b, 1);
-            return fc.array(element(i.dtype), { minLength: count, maxLength: count }).map((flat) => ({ name: i.name, tensor: tensorOf(i.dtype, [r, ...i.tail], flat) }));
-          }),
-        ).map((entries) => Object.fromEntries(entries.map((e) => [e.name, e.tensor])) as Feeds),
+        fc
+          .tuple(
+            ...inputs.map((i) => {
+              const count = r * i.tail.reduce((a, b) => a * b, 1);
+              return fc
+                .array(element(i.dtype), { minLength: count, maxLength: count })
+                .map((flat) => ({ name: i.name, tensor: tensorOf(i.dtype, [r, ...i.tail], flat) }));
+            }),
+          )
+          .map((entries) => Object.fromEntries(entries.map((e) => [e.name, e.tensor])) as Feeds),
       ),
     ),
   );
@@ -49,7 +67,9 @@ function expectSame(actual: Feeds, expected: Feeds): void {
   for (const name in expected) {
     expect(actual[name]?.shape).toEqual(expected[name]?.shape);
     expect(actual[name]?.dtype).toBe(expected[name]?.dtype);
-    expect(Array.from(actual[name]?.data as ArrayLike<unknown>)).toEqual(Array.from(expected[name]?.data as ArrayLike<unknown>));
+    expect(Array.from(actual[name]?.data as ArrayLike<unknown>)).toEqual(
+      Array.from(expected[name]?.data as ArrayLike<unknown>),
+    );
   }
 }
 
@@ -67,7 +87,12 @@ describe('batch assembly properties', () => {
   });
 
   it('requests asking for different outputs never share a batch key (names may hold "," or "|")', () => {
-    const outputs = fc.option(fc.array(fc.oneof(fc.constantFrom('y', 'label', 'y,label', ',', '|', 'y|', ''), fc.string({ maxLength: 3 })), { maxLength: 3 }), { nil: undefined });
+    const outputs = fc.option(
+      fc.array(fc.oneof(fc.constantFrom('y', 'label', 'y,label', ',', '|', 'y|', ''), fc.string({ maxLength: 3 })), {
+        maxLength: 3,
+      }),
+      { nil: undefined },
+    );
     fc.assert(
       fc.property(requests, outputs, outputs, (parts, a, b) => {
         fc.pre(JSON.stringify(a) !== JSON.stringify(b));
@@ -83,7 +108,16 @@ describe('batch assembly properties', () => {
         const total = parts.reduce((n, p) => n + rowsOf(p), 0);
         const buffers = reuse ? new BatchBuffers(2) : undefined;
         // Dirty memory first: a reused buffer must be fully overwritten, not merely zeroed.
-        if (buffers) releaseFeeds(concatFeeds(parts.map((p) => fillWithJunk(p)), total, buffers, total + 3), buffers);
+        if (buffers)
+          releaseFeeds(
+            concatFeeds(
+              parts.map((p) => fillWithJunk(p)),
+              total,
+              buffers,
+              total + 3,
+            ),
+            buffers,
+          );
         const joined = concatFeeds(parts, total, buffers, total + 3);
         expect(rowsOf(joined)).toBe(total);
         expect(outputsSplittable(joined, total)).toBe(true);
@@ -91,7 +125,11 @@ describe('batch assembly properties', () => {
         for (const p of parts) {
           const rows = rowsOf(p);
           expectSame(sliceFeeds(joined, offset, rows), p);
-          for (const name in p) expectSame({ [name]: sliceRows(joined[name] as TensorLike, offset, rows) }, { [name]: p[name] as TensorLike });
+          for (const name in p)
+            expectSame(
+              { [name]: sliceRows(joined[name] as TensorLike, offset, rows) },
+              { [name]: p[name] as TensorLike },
+            );
           offset += rows;
         }
       }),
@@ -105,7 +143,8 @@ describe('batch assembly properties', () => {
         const whole = parts[0] as Feeds;
         const rows = rowsOf(whole);
         const pieces: Feeds[] = [];
-        for (let start = 0; start < rows; start += max) pieces.push(sliceFeeds(whole, start, Math.min(max, rows - start)));
+        for (let start = 0; start < rows; start += max)
+          pieces.push(sliceFeeds(whole, start, Math.min(max, rows - start)));
         if (pieces.length === 0) return;
         expectSame(concatFeeds(pieces, rows), whole);
       }),
@@ -153,7 +192,13 @@ class HeldExecutor implements BatchExecutor {
 describe('Batcher output selection', () => {
   it('runs requests for ["y,label"], ["y", "label"], [] and all outputs in separate batches, each with its own selection', async () => {
     const exec = new HeldExecutor();
-    const batcher = new Batcher(exec, { enabled: true, maxBatchSize: 8, maxQueueDelayMs: 0, preferredBatchSizes: [], maxQueueSize: 10 });
+    const batcher = new Batcher(exec, {
+      enabled: true,
+      maxBatchSize: 8,
+      maxQueueDelayMs: 0,
+      preferredBatchSizes: [],
+      maxQueueSize: 10,
+    });
     const row = (): Feeds => ({ x: { dtype: 'float32', shape: [1, 2], data: new Float32Array([1, 2]) } });
     const blocker = batcher.submit(row());
     await exec.firstStarted;
@@ -173,7 +218,9 @@ function fillWithJunk(feeds: Feeds): Feeds {
   for (const name in feeds) {
     const t = feeds[name] as TensorLike;
     const big = t.data instanceof BigInt64Array || t.data instanceof BigUint64Array;
-    const data = Array.isArray(t.data) ? t.data.map(() => 'junk') : (t.data as Uint8Array).slice().fill(big ? (7n as never) : 7);
+    const data = Array.isArray(t.data)
+      ? t.data.map(() => 'junk')
+      : (t.data as Uint8Array).slice().fill(big ? (7n as never) : 7);
     out[name] = { ...t, data: data as TensorLike['data'] };
   }
   return out;

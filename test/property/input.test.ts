@@ -51,7 +51,9 @@ describe('toFeeds properties', () => {
   });
 
   it('a flat typed array is given the shape its rows fill', () => {
-    const fixedTail = specWithValues.filter(({ spec }) => spec.dtype !== 'string' && spec.shape !== null && spec.shape.slice(1).every((d) => d !== null));
+    const fixedTail = specWithValues.filter(
+      ({ spec }) => spec.dtype !== 'string' && spec.shape !== null && spec.shape.slice(1).every((d) => d !== null),
+    );
     fc.assert(
       fc.property(fixedTail, ({ spec, shape, flat }) => {
         const storage = expectedStorage(spec.dtype, flat);
@@ -65,7 +67,9 @@ describe('toFeeds properties', () => {
 
   it('one wrong element anywhere is INVALID_INPUT naming its path', () => {
     const mutated = specWithValues.chain((v) =>
-      fc.record({ at: fc.nat({ max: v.flat.length - 1 }), bad: wrongElement(v.spec.dtype) }).map((m) => ({ ...v, ...m })),
+      fc
+        .record({ at: fc.nat({ max: v.flat.length - 1 }), bad: wrongElement(v.spec.dtype) })
+        .map((m) => ({ ...v, ...m })),
     );
     fc.assert(
       fc.property(mutated, ({ spec, shape, flat, at, bad }) => {
@@ -85,7 +89,9 @@ describe('toFeeds properties', () => {
 
   it('NaN and ±Infinity are refused for every dtype (a model has to opt in)', () => {
     const nonFinite = specWithValues.chain((v) =>
-      fc.record({ at: fc.nat({ max: v.flat.length - 1 }), bad: fc.constantFrom(Number.NaN, Infinity, -Infinity) }).map((m) => ({ ...v, ...m })),
+      fc
+        .record({ at: fc.nat({ max: v.flat.length - 1 }), bad: fc.constantFrom(Number.NaN, Infinity, -Infinity) })
+        .map((m) => ({ ...v, ...m })),
     );
     fc.assert(
       fc.property(nonFinite, ({ spec, shape, flat, at, bad }) => {
@@ -103,7 +109,11 @@ describe('toFeeds properties', () => {
     const multiRow = specWithValues.filter(({ shape }) => shape.length >= 2 && (shape[0] as number) >= 2);
     const damaged = multiRow.chain((v) =>
       fc
-        .record({ row: fc.nat({ max: (v.shape[0] as number) - 1 }), how: fc.constantFrom('shorter', 'longer', 'scalar', 'wrap'), extra: element(v.spec.dtype) })
+        .record({
+          row: fc.nat({ max: (v.shape[0] as number) - 1 }),
+          how: fc.constantFrom('shorter', 'longer', 'scalar', 'wrap'),
+          extra: element(v.spec.dtype),
+        })
         .map((m) => ({ ...v, ...m })),
     );
     fc.assert(
@@ -123,9 +133,19 @@ describe('toFeeds properties', () => {
 
   it('any value at all either converts to a tensor that fits the spec or is INVALID_INPUT', () => {
     const hostile = fc.oneof(
-      fc.anything({ maxDepth: 4, withBigInt: true, withTypedArray: true, withNullPrototype: true, withObjectString: true, withSparseArray: true }),
+      fc.anything({
+        maxDepth: 4,
+        withBigInt: true,
+        withTypedArray: true,
+        withNullPrototype: true,
+        withObjectString: true,
+        withSparseArray: true,
+      }),
       fc.record({ data: fc.anything({ maxDepth: 2, withTypedArray: true }), shape: fc.anything({ maxDepth: 1 }) }),
-      fc.record({ data: fc.array(fc.double(), { maxLength: 8 }), shape: fc.array(fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 53)), { maxLength: 4 }) }),
+      fc.record({
+        data: fc.array(fc.double(), { maxLength: 8 }),
+        shape: fc.array(fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 53)), { maxLength: 4 }),
+      }),
     );
     fc.assert(
       fc.property(specWithValues, hostile, fc.boolean(), ({ spec }, value, keyed) => {
@@ -147,7 +167,10 @@ describe('toFeeds properties', () => {
         for (let i = 1; i < depth; i++) value = [value];
         const spec: TensorSpec = { name: 'x', dtype: 'float32', shape: declared ? [null, 4] : null };
         const error = thrown(() => toFeeds(one(spec), value));
-        expect(error === undefined || isCode(error, 'INVALID_INPUT') === true, `depth ${depth}: ${String(isCode(error, 'INVALID_INPUT'))}`).toBe(true);
+        expect(
+          error === undefined || isCode(error, 'INVALID_INPUT') === true,
+          `depth ${depth}: ${String(isCode(error, 'INVALID_INPUT'))}`,
+        ).toBe(true);
       }),
       { numRuns: 20 },
     );
@@ -155,12 +178,21 @@ describe('toFeeds properties', () => {
 
   it('a missing input named like an Object.prototype member is reported missing', () => {
     fc.assert(
-      fc.property(fc.constantFrom('constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__', 'isPrototypeOf'), (name) => {
-        const signature: ModelSignature = { inputs: [{ name, dtype: 'float32', shape: [null] }, { name: 'other', dtype: 'float32', shape: [null] }], outputs: [] };
-        const error = thrown(() => toFeeds(signature, { other: [1] }));
-        expect(isCode(error, 'INVALID_INPUT')).toBe(true);
-        expect((error as Error).message).toMatch(/Missing input/);
-      }),
+      fc.property(
+        fc.constantFrom('constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__', 'isPrototypeOf'),
+        (name) => {
+          const signature: ModelSignature = {
+            inputs: [
+              { name, dtype: 'float32', shape: [null] },
+              { name: 'other', dtype: 'float32', shape: [null] },
+            ],
+            outputs: [],
+          };
+          const error = thrown(() => toFeeds(signature, { other: [1] }));
+          expect(isCode(error, 'INVALID_INPUT')).toBe(true);
+          expect((error as Error).message).toMatch(/Missing input/);
+        },
+      ),
       { numRuns: 12 },
     );
   });

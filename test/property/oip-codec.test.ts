@@ -20,7 +20,11 @@ const RUNS = { numRuns: 300 };
  * nothing that rounds to -0 in float16. Input names are plain here: prototype-named inputs have their own test.
  */
 const jsonSafe = specWithValues
-  .filter(({ flat }) => flat.every((v) => typeof v !== 'bigint' || (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))))
+  .filter(({ flat }) =>
+    flat.every(
+      (v) => typeof v !== 'bigint' || (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)),
+    ),
+  )
   .map(({ spec, shape, flat }) => {
     const plain = flat.map((x) => (typeof x === 'bigint' ? Number(x) : x));
     const json = JSON.parse(JSON.stringify(plain)) as unknown[];
@@ -71,14 +75,26 @@ describe('OIP decoding properties', () => {
   it('nested data whose rows do not follow the shape is INVALID_INPUT, even when the total count is right', () => {
     const ragged = jsonSafe
       .filter(({ shape }) => shape.length >= 2 && (shape[0] as number) >= 2)
-      .chain((v) => fc.record({ from: fc.nat({ max: (v.shape[0] as number) - 1 }), to: fc.nat({ max: (v.shape[0] as number) - 1 }) }).filter(({ from, to }) => from !== to).map((m) => ({ ...v, ...m })));
+      .chain((v) =>
+        fc
+          .record({
+            from: fc.nat({ max: (v.shape[0] as number) - 1 }),
+            to: fc.nat({ max: (v.shape[0] as number) - 1 }),
+          })
+          .filter(({ from, to }) => from !== to)
+          .map((m) => ({ ...v, ...m })),
+      );
     fc.assert(
       fc.property(ragged, ({ spec, shape, flat, from, to }) => {
         // Moving one leaf (or one sub-row) between rows keeps the count and breaks the structure.
         const data = nest(flat, shape) as unknown[][];
         (data[to] as unknown[]).push((data[from] as unknown[]).pop());
-        const error = thrown(() => decodeAndConvert({ inputs: [oipInput(spec, shape, data)] }, { inputs: [spec], outputs: [] }));
-        expect(isCode(error, 'INVALID_INPUT'), `shape ${JSON.stringify(shape)} data ${JSON.stringify(data)}`).toBe(true);
+        const error = thrown(() =>
+          decodeAndConvert({ inputs: [oipInput(spec, shape, data)] }, { inputs: [spec], outputs: [] }),
+        );
+        expect(isCode(error, 'INVALID_INPUT'), `shape ${JSON.stringify(shape)} data ${JSON.stringify(data)}`).toBe(
+          true,
+        );
       }),
       RUNS,
     );
@@ -115,7 +131,16 @@ describe('OIP decoding properties', () => {
       { name: 'text', dtype: 'string', shape: [null] },
       { name: 'mask', dtype: 'bool', shape: [2, 2] },
     ];
-    const leaf = fc.oneof(fc.double(), fc.integer(), fc.boolean(), fc.string({ maxLength: 4 }), fc.constant(null), fc.constant(1e308), fc.constant(2 ** 64), fc.object({ maxDepth: 1 }));
+    const leaf = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.string({ maxLength: 4 }),
+      fc.constant(null),
+      fc.constant(1e308),
+      fc.constant(2 ** 64),
+      fc.object({ maxDepth: 1 }),
+    );
     const data = fc.oneof(
       fc.array(leaf, { maxLength: 12 }),
       fc.array(fc.array(leaf, { maxLength: 4 }), { maxLength: 4 }),
@@ -124,9 +149,19 @@ describe('OIP decoding properties', () => {
     );
     const entry = fc.record(
       {
-        name: fc.oneof(fc.constantFrom('x', 'ids', 'text', 'mask', '__proto__', 'constructor', 'toString'), fc.jsonValue({ maxDepth: 1 })),
-        shape: fc.oneof(fc.array(fc.integer({ min: -1, max: 5 }), { maxLength: 4 }), fc.array(fc.oneof(fc.double(), fc.constant(2 ** 60)), { maxLength: 3 }), fc.jsonValue({ maxDepth: 1 })),
-        datatype: fc.oneof(fc.constantFrom('FP32', 'INT64', 'BYTES', 'BOOL', 'FP16', 'UINT8', 'fp32', ''), fc.jsonValue({ maxDepth: 1 })),
+        name: fc.oneof(
+          fc.constantFrom('x', 'ids', 'text', 'mask', '__proto__', 'constructor', 'toString'),
+          fc.jsonValue({ maxDepth: 1 }),
+        ),
+        shape: fc.oneof(
+          fc.array(fc.integer({ min: -1, max: 5 }), { maxLength: 4 }),
+          fc.array(fc.oneof(fc.double(), fc.constant(2 ** 60)), { maxLength: 3 }),
+          fc.jsonValue({ maxDepth: 1 }),
+        ),
+        datatype: fc.oneof(
+          fc.constantFrom('FP32', 'INT64', 'BYTES', 'BOOL', 'FP16', 'UINT8', 'fp32', ''),
+          fc.jsonValue({ maxDepth: 1 }),
+        ),
         data,
       },
       { requiredKeys: [] },
@@ -144,14 +179,34 @@ describe('OIP decoding properties', () => {
 
   it('values a JSON number cannot hold as the dtype (overflow to Infinity, fractions for integers) are INVALID_INPUT', () => {
     const cases = fc.oneof(
-      fc.record({ datatype: fc.constantFrom('FP32', 'FP64', 'FP16'), literal: fc.constantFrom('1e309', '-1e309', '1e400') }),
-      fc.record({ datatype: fc.constantFrom('INT8', 'INT32', 'UINT8', 'INT64', 'UINT64', 'BOOL'), literal: fc.constantFrom('0.5', '1e309', '1e30', '9223372036854775808') }),
+      fc.record({
+        datatype: fc.constantFrom('FP32', 'FP64', 'FP16'),
+        literal: fc.constantFrom('1e309', '-1e309', '1e400'),
+      }),
+      fc.record({
+        datatype: fc.constantFrom('INT8', 'INT32', 'UINT8', 'INT64', 'UINT64', 'BOOL'),
+        literal: fc.constantFrom('0.5', '1e309', '1e30', '9223372036854775808'),
+      }),
     );
     fc.assert(
       fc.property(cases, ({ datatype, literal }) => {
-        const dtype = ({ FP32: 'float32', FP64: 'float64', FP16: 'float16', INT8: 'int8', INT32: 'int32', UINT8: 'uint8', INT64: 'int64', UINT64: 'uint64', BOOL: 'bool' } as const)[datatype as 'FP32'];
+        const dtype = (
+          {
+            FP32: 'float32',
+            FP64: 'float64',
+            FP16: 'float16',
+            INT8: 'int8',
+            INT32: 'int32',
+            UINT8: 'uint8',
+            INT64: 'int64',
+            UINT64: 'uint64',
+            BOOL: 'bool',
+          } as const
+        )[datatype as 'FP32'];
         const spec: TensorSpec = { name: 'x', dtype, shape: [null] };
-        const body = JSON.parse(`{"inputs":[{"name":"x","shape":[2],"datatype":"${datatype}","data":[1,${literal}]}]}`) as { inputs: unknown };
+        const body = JSON.parse(
+          `{"inputs":[{"name":"x","shape":[2],"datatype":"${datatype}","data":[1,${literal}]}]}`,
+        ) as { inputs: unknown };
         const error = thrown(() => toFeeds({ inputs: [spec], outputs: [] }, decodeOipInputs(body.inputs, [spec])));
         expect(isCode(error, 'INVALID_INPUT'), `${datatype} ${literal}`).toBe(true);
       }),

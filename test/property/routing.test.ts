@@ -13,7 +13,12 @@ const split = (canary: number): WeightedTarget<string>[] => [
   { id: 'canary', weight: canary, value: 'canary' },
 ];
 
-const routingKey = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ maxLength: 12, unit: 'grapheme' }), fc.uuid(), fc.nat().map((n) => `user-${n}`));
+const routingKey = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ maxLength: 12, unit: 'grapheme' }),
+  fc.uuid(),
+  fc.nat().map((n) => `user-${n}`),
+);
 const weight = fc.double({ min: 0, max: 1, noNaN: true });
 
 describe('routing properties', () => {
@@ -30,12 +35,20 @@ describe('routing properties', () => {
   });
 
   it('a key always gets the same target for the same weights, whatever the order of the targets', () => {
-    const targets = fc.uniqueArray(fc.record({ id: fc.string({ minLength: 1, maxLength: 6 }), weight: fc.double({ min: 0, max: 10, noNaN: true }) }), { minLength: 1, maxLength: 5, selector: (t) => t.id });
+    const targets = fc.uniqueArray(
+      fc.record({ id: fc.string({ minLength: 1, maxLength: 6 }), weight: fc.double({ min: 0, max: 10, noNaN: true }) }),
+      { minLength: 1, maxLength: 5, selector: (t) => t.id },
+    );
     fc.assert(
       fc.property(routingKey, targets, (key, ts) => {
         const withValues = ts.map((t) => ({ ...t, value: t.id }));
         const first = pickByKey(key, withValues);
-        expect(pickByKey(key, withValues.map((t) => ({ ...t })))).toBe(first);
+        expect(
+          pickByKey(
+            key,
+            withValues.map((t) => ({ ...t })),
+          ),
+        ).toBe(first);
         expect(pickByKey(key, [...withValues].reverse())).toBe(first);
         if (first !== undefined) expect(withValues.find((t) => t.id === first)?.weight).toBeGreaterThan(0);
         else expect(withValues.every((t) => !(t.weight > 0))).toBe(true);
@@ -66,13 +79,19 @@ describe('routing properties', () => {
 
   it('with three targets, raising one weight only moves keys to that target', () => {
     fc.assert(
-      fc.property(routingKey, fc.array(fc.double({ min: 0.01, max: 5, noNaN: true }), { minLength: 3, maxLength: 3 }), fc.nat({ max: 2 }), fc.double({ min: 1, max: 10, noNaN: true }), (key, weights, grown, factor) => {
-        const before = weights.map((w, i) => ({ id: `v${i}`, weight: w, value: i }));
-        const after = before.map((t, i) => (i === grown ? { ...t, weight: t.weight * factor } : t));
-        const from = pickByKey(key, before);
-        const to = pickByKey(key, after);
-        if (to !== from) expect(to).toBe(grown);
-      }),
+      fc.property(
+        routingKey,
+        fc.array(fc.double({ min: 0.01, max: 5, noNaN: true }), { minLength: 3, maxLength: 3 }),
+        fc.nat({ max: 2 }),
+        fc.double({ min: 1, max: 10, noNaN: true }),
+        (key, weights, grown, factor) => {
+          const before = weights.map((w, i) => ({ id: `v${i}`, weight: w, value: i }));
+          const after = before.map((t, i) => (i === grown ? { ...t, weight: t.weight * factor } : t));
+          const from = pickByKey(key, before);
+          const to = pickByKey(key, after);
+          if (to !== from) expect(to).toBe(grown);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

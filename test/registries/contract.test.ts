@@ -23,7 +23,8 @@ testRegistry('local', async () => {
   const registry = createLocalRegistry({ root });
   return {
     registry,
-    seed: async (name, bytes, aliases, metadata) => (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
+    seed: async (name, bytes, aliases, metadata) =>
+      (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
     moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
     close: () => rm(root, { recursive: true, force: true }),
   };
@@ -35,7 +36,8 @@ testRegistry('http', async () => {
   const local = createLocalRegistry({ root });
   const server = new FileTestServer(root);
   await server.start();
-  const open = (onWarning?: (w: RegistryWarning) => void) => createHttpRegistry({ baseUrl: server.url, cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
+  const open = (onWarning?: (w: RegistryWarning) => void) =>
+    createHttpRegistry({ baseUrl: server.url, cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
   return {
     registry: open(),
     seed: async (name, bytes, aliases, metadata) => {
@@ -47,7 +49,11 @@ testRegistry('http', async () => {
       await local.setAlias(name, alias, version);
       await writeHttpRegistryIndex({ root });
     },
-    outage: { stop: () => server.stop(), start: async () => void (await server.start()), reopen: (onWarning) => open(onWarning) },
+    outage: {
+      stop: () => server.stop(),
+      start: async () => void (await server.start()),
+      reopen: (onWarning) => open(onWarning),
+    },
     close: async () => {
       await server.stop();
       await Promise.all([root, cacheDir].map((d) => rm(d, { recursive: true, force: true })));
@@ -59,14 +65,20 @@ testRegistry('mlflow', async () => {
   const server = new MlflowTestServer();
   const trackingUri = await server.start();
   const cacheDir = join(await tempDir(), 'cache');
-  const open = (onWarning?: (w: RegistryWarning) => void) => createMlflowRegistry({ trackingUri, cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
+  const open = (onWarning?: (w: RegistryWarning) => void) =>
+    createMlflowRegistry({ trackingUri, cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
   const registry = open();
   return {
     registry,
     ref: (name, selector) => `models:/${name}${selector}`,
-    seed: async (name, bytes, aliases, metadata) => (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
+    seed: async (name, bytes, aliases, metadata) =>
+      (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
     moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
-    outage: { stop: () => server.stop(), start: async () => void (await server.start()), reopen: (onWarning) => open(onWarning) },
+    outage: {
+      stop: () => server.stop(),
+      start: async () => void (await server.start()),
+      reopen: (onWarning) => open(onWarning),
+    },
     close: () => server.stop(),
   };
 });
@@ -75,7 +87,15 @@ testRegistry('wandb', async () => {
   const server = await startWandbServer();
   const cacheDir = join(await tempDir(), 'cache');
   const open = (onWarning?: (w: RegistryWarning) => void) =>
-    createWandbRegistry({ baseUrl: server.url, apiKey: server.state.apiKey, entity: 'acme', project: 'vision', cacheDir, ...fast, ...(onWarning ? { onWarning } : {}) });
+    createWandbRegistry({
+      baseUrl: server.url,
+      apiKey: server.state.apiKey,
+      entity: 'acme',
+      project: 'vision',
+      cacheDir,
+      ...fast,
+      ...(onWarning ? { onWarning } : {}),
+    });
   const registry = open();
   return {
     registry,
@@ -88,7 +108,8 @@ testRegistry('wandb', async () => {
       const n = selector.slice(1);
       return n === 'latest' ? `${base}:latest` : `${base}:v${Number(n) - 1}`;
     },
-    seed: async (name, bytes, aliases, metadata) => (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
+    seed: async (name, bytes, aliases, metadata) =>
+      (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
     moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
     outage: { stop: () => server.stop(), start: () => server.start(), reopen: (onWarning) => open(onWarning) },
     close: () => server.close(),
@@ -100,7 +121,13 @@ testRegistry('sagemaker', async () => {
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
   const server = await startSageMakerServer(createSageMakerState(credentials.accessKeyId));
   const s3dir = await tempDir();
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'models', configs: [] }] });
+  const s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: s3dir,
+    configureBuckets: [{ name: 'models', configs: [] }],
+  });
   const { port } = await s3rver.run();
   const cacheDir = join(await tempDir(), 'cache');
   const open = (onWarning?: (w: RegistryWarning) => void) =>
@@ -120,7 +147,8 @@ testRegistry('sagemaker', async () => {
   return {
     registry,
     ref: (name, selector) => `sagemaker:${name}${selector}`,
-    seed: async (name, bytes, aliases, metadata) => (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
+    seed: async (name, bytes, aliases, metadata) =>
+      (await registry.publish({ name, bytes, aliases: aliases ?? [], metadata: metadata ?? {} })).version,
     moveAlias: (name, alias, version) => registry.setAlias(name, alias, version),
     outage: { stop: () => server.stop(), start: () => server.start(), reopen: (onWarning) => open(onWarning) },
     close: async () => {

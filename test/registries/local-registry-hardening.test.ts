@@ -43,7 +43,11 @@ describe('the local registry against damaged or hostile files', () => {
   });
 
   it('refuses "__proto__" keys whose value is not a version instead of following them', async () => {
-    for (const text of ['{"__proto__": "../../../etc"}', '{"__proto__": {"x": "1"}}', '{"production": "1", "__proto__": ["2"]}']) {
+    for (const text of [
+      '{"__proto__": "../../../etc"}',
+      '{"__proto__": {"x": "1"}}',
+      '{"production": "1", "__proto__": ["2"]}',
+    ]) {
       await writeFile(join(root, 'm', 'aliases.json'), text);
       const error = await errorOf(registry.resolve('m@__proto__'));
       expect(error.message, text).toMatch(/aliases\.json is corrupt/);

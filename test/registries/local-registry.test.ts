@@ -16,7 +16,11 @@ const worker = fileURLToPath(new URL('./fixtures/registry-worker.ts', import.met
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-async function expectCode(promise: Promise<unknown> | (() => unknown), code: string, message?: RegExp): Promise<ModelshipError> {
+async function expectCode(
+  promise: Promise<unknown> | (() => unknown),
+  code: string,
+  message?: RegExp,
+): Promise<ModelshipError> {
   let error: unknown;
   try {
     await (typeof promise === 'function' ? promise() : promise);
@@ -102,7 +106,14 @@ describe('publish', () => {
     const b = bytesOf('second model, longer');
     const first = await registry.publish({ name: 'mnist', bytes: a, metadata: { accuracy: 0.98 }, source: 'run-1' });
     const second = await registry.publish({ name: 'mnist', bytes: b });
-    expect(first).toMatchObject({ name: 'mnist', version: '1', sha256: sha(a), size: a.byteLength, aliases: [], metadata: { accuracy: 0.98 } });
+    expect(first).toMatchObject({
+      name: 'mnist',
+      version: '1',
+      sha256: sha(a),
+      size: a.byteLength,
+      aliases: [],
+      metadata: { accuracy: 0.98 },
+    });
     expect(second).toMatchObject({ version: '2', sha256: sha(b), size: b.byteLength });
     expect(new Date(first.createdAt ?? '').toISOString()).toBe(first.createdAt);
 
@@ -128,11 +139,18 @@ describe('publish', () => {
     const published = await registry.publish({ name: 'big', file });
     expect(published.sha256).toBe(sha(content));
     expect(published.size).toBe(content.byteLength);
-    expect(await sha256File(join(root, 'big', '1', 'model.onnx'))).toEqual({ sha256: sha(content), size: content.byteLength });
+    expect(await sha256File(join(root, 'big', '1', 'model.onnx'))).toEqual({
+      sha256: sha(content),
+      size: content.byteLength,
+    });
   });
 
   it('sets aliases given at publish time', async () => {
-    const published = await registry.publish({ name: 'm', bytes: bytesOf('x'), aliases: ['production', 'candidate', 'production'] });
+    const published = await registry.publish({
+      name: 'm',
+      bytes: bytesOf('x'),
+      aliases: ['production', 'candidate', 'production'],
+    });
     expect(published.aliases).toEqual(['candidate', 'production']);
     expect(await registry.getAliases('m')).toEqual({ candidate: '1', production: '1' });
   });
@@ -246,7 +264,10 @@ describe('resolve and fetch', () => {
     const e = await expectCode(registry.resolve('mnist/1'), 'INTERNAL', /meta\.json/);
     expect(e.message).toContain(metaFile);
     await expectCode(registry.listVersions('mnist'), 'INTERNAL', /meta\.json/);
-    await writeFile(metaFile, JSON.stringify({ name: 'mnist', version: '1', sha256: 'nope', size: -1, createdAt: 'x' }));
+    await writeFile(
+      metaFile,
+      JSON.stringify({ name: 'mnist', version: '1', sha256: 'nope', size: -1, createdAt: 'x' }),
+    );
     await expectCode(registry.resolve('mnist@production'), 'INTERNAL', /meta\.json.*sha256/s);
 
     await writeFile(join(root, 'mnist', 'aliases.json'), '[oops');
@@ -300,7 +321,13 @@ describe('aliases and versions', () => {
     await registry.setAlias('m', 'candidate', '10');
     const versions = await registry.listVersions('m');
     expect(versions.map((v) => v.version)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
-    expect(versions[9]).toMatchObject({ name: 'm', version: '10', aliases: ['candidate', 'production'], sha256: sha(bytesOf('v10')), size: 3 });
+    expect(versions[9]).toMatchObject({
+      name: 'm',
+      version: '10',
+      aliases: ['candidate', 'production'],
+      sha256: sha(bytesOf('v10')),
+      size: 3,
+    });
     expect(versions[0]?.aliases).toEqual([]);
     expect(await registry.getVersion('m', '10')).toEqual(versions[9]);
   });
@@ -385,11 +412,17 @@ describe('across processes', () => {
   it('leaves no visible version when a publisher is killed mid-publish', async () => {
     const file = join(dir, 'large.onnx');
     await writeFile(file, Buffer.alloc(50 * 1024 * 1024, 'modelship'));
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify({ op: 'publish-file', root, name: 'big', file })], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', worker, JSON.stringify({ op: 'publish-file', root, name: 'big', file })],
+      {
+        cwd: repoRoot,
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     let running = true;
     void exited.then(() => (running = false));
     // Observe (not synchronize): poll the model directory until the publisher's staging dir shows up.
@@ -413,7 +446,14 @@ describe('across processes', () => {
 
   it('gives 20 distinct, intact versions to 4 processes publishing 5 times each at once', async () => {
     const results = await runTogether(
-      Array.from({ length: 4 }, (_, w) => ({ op: 'publish-bytes', root, name: 'shared', tag: `worker${w}`, count: 5, size: 256 * 1024 })),
+      Array.from({ length: 4 }, (_, w) => ({
+        op: 'publish-bytes',
+        root,
+        name: 'shared',
+        tag: `worker${w}`,
+        count: 5,
+        size: 256 * 1024,
+      })),
     );
     const claimed = results.flat().map((r) => (r as { version: string }).version);
     expect(claimed.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
@@ -423,7 +463,9 @@ describe('across processes', () => {
     for (const v of versions) {
       const onDisk = await sha256File(join(root, 'shared', v.version, 'model.onnx'));
       expect(onDisk).toEqual({ sha256: v.sha256, size: v.size });
-      const meta = JSON.parse(await readFile(join(root, 'shared', v.version, 'meta.json'), 'utf8')) as { version: string };
+      const meta = JSON.parse(await readFile(join(root, 'shared', v.version, 'meta.json'), 'utf8')) as {
+        version: string;
+      };
       expect(meta.version).toBe(v.version);
     }
     expect(new Set(versions.map((v) => v.sha256)).size).toBe(20);

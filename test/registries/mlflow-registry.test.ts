@@ -77,20 +77,26 @@ describe('createMlflowRegistry', () => {
   });
 
   it('downloads versions whose source is runs:/ or mlflow-artifacts:/ (MLmodel → onnx data file)', async () => {
-    const mlmodel = 'artifact_path: model\nflavors:\n  onnx:\n    code: null\n    data: net.onnx\n    onnx_version: 1.14.0\n  python_function:\n    data: net.onnx\n    loader_module: mlflow.onnx\n';
+    const mlmodel =
+      'artifact_path: model\nflavors:\n  onnx:\n    code: null\n    data: net.onnx\n    onnx_version: 1.14.0\n  python_function:\n    data: net.onnx\n    loader_module: mlflow.onnx\n';
     server.runs.set('r1', 'mlflow-artifacts:/0/r1/artifacts');
     server.putArtifact('0/r1/artifacts/model/MLmodel', mlmodel);
     server.putArtifact('0/r1/artifacts/model/net.onnx', 'onnx bytes from a run');
     server.addVersion('fromrun', 'runs:/r1/model', { run_id: 'r1' });
     const resolved = await registry.resolve('fromrun/1');
     const artifact = await registry.fetch(resolved);
-    expect(new TextDecoder().decode(await import('node:fs/promises').then((fs) => fs.readFile(artifact.path)))).toBe('onnx bytes from a run');
+    expect(new TextDecoder().decode(await import('node:fs/promises').then((fs) => fs.readFile(artifact.path)))).toBe(
+      'onnx bytes from a run',
+    );
     artifact.release();
     expect(server.requests).toContain('GET /api/2.0/mlflow/runs/get');
   });
 
   it('refuses a model without an onnx flavor, naming the flavors it has', async () => {
-    server.putArtifact('skl/MLmodel', 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    pickled_model: model.pkl\n');
+    server.putArtifact(
+      'skl/MLmodel',
+      'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    pickled_model: model.pkl\n',
+    );
     server.addVersion('sk', 'mlflow-artifacts:/skl');
     let error: unknown;
     try {
@@ -122,7 +128,13 @@ describe('createMlflowRegistry', () => {
   });
 
   it('treats an MLflow 4xx as final: one registered-models/alias call for an unknown alias, one create for a refused version', async () => {
-    const patient = createMlflowRegistry({ trackingUri: server.url, cacheDir, retries: 3, retryDelayMs: 1, maxRetryDelayMs: 2 });
+    const patient = createMlflowRegistry({
+      trackingUri: server.url,
+      cacheDir,
+      retries: 3,
+      retryDelayMs: 1,
+      maxRetryDelayMs: 2,
+    });
     await patient.publish({ name: 'final', bytes: bytesOf('f'), aliases: ['prod'] });
     const count = (route: string): number => server.requests.filter((r) => r === route).length;
     const aliasCalls = count('GET /api/2.0/mlflow/registered-models/alias');
@@ -148,7 +160,9 @@ describe('createMlflowRegistry', () => {
     await registry.publish({ name: 'al', bytes: bytesOf('a1'), aliases: ['champion'] });
     await registry.publish({ name: 'al', bytes: bytesOf('a2'), aliases: ['candidate', 'canary'] });
     // As MLflow 2.10's SQL store answers: search results have no aliases field.
-    const search = (await (await fetch(`${server.url}/api/2.0/mlflow/model-versions/search?filter=${encodeURIComponent("name='al'")}`)).json()) as {
+    const search = (await (
+      await fetch(`${server.url}/api/2.0/mlflow/model-versions/search?filter=${encodeURIComponent("name='al'")}`)
+    ).json()) as {
       model_versions: Record<string, unknown>[];
     };
     expect(search.model_versions.map((v) => 'aliases' in v)).toEqual([false, false]);
@@ -173,33 +187,48 @@ describe('createMlflowRegistry', () => {
     expect((await registry.resolve('lin@prod')).lineage).toEqual(lineage);
     expect((await registry.resolve('lin')).lineage).toEqual(lineage);
     // Longer than one MLflow tag value (5,000 characters).
-    const big = { datasets: Array.from({ length: 120 }, (_, i) => ({ path: `data/shard-${i}-é.csv`, sha256: 'c'.repeat(64), size: i })) };
+    const big = {
+      datasets: Array.from({ length: 120 }, (_, i) => ({
+        path: `data/shard-${i}-é.csv`,
+        sha256: 'c'.repeat(64),
+        size: i,
+      })),
+    };
     expect(JSON.stringify(big).length).toBeGreaterThan(10_000);
     await registry.publish({ name: 'lin', bytes: bytesOf('l2'), lineage: big });
     expect((await registry.resolve('lin/2')).lineage).toEqual(big);
     expect((await registry.listVersions('lin')).map((v) => v.lineage)).toEqual([lineage, big]);
     const puts = server.requests.filter((r) => r.startsWith('PUT ')).length;
-    expect(await codeOf(registry.publish({ name: 'lin', bytes: bytesOf('l3'), lineage: { git: { commit: 'nope' } } as never }))).toBe('INVALID_ARGUMENT');
+    expect(
+      await codeOf(
+        registry.publish({ name: 'lin', bytes: bytesOf('l3'), lineage: { git: { commit: 'nope' } } as never }),
+      ),
+    ).toBe('INVALID_ARGUMENT');
     expect(server.requests.filter((r) => r.startsWith('PUT ')).length).toBe(puts);
   });
 
   it('refuses metadata over 5,000 characters before uploading anything', async () => {
     const before = server.requests.length;
-    const e = await codeOf(registry.publish({ name: 'meta', bytes: bytesOf('m'), metadata: { notes: 'x'.repeat(5000) } }));
+    const e = await codeOf(
+      registry.publish({ name: 'meta', bytes: bytesOf('m'), metadata: { notes: 'x'.repeat(5000) } }),
+    );
     expect(e).toBe('INVALID_ARGUMENT');
     expect(server.requests.slice(before).filter((r) => r.startsWith('PUT ') || r.endsWith('/create'))).toEqual([]);
   });
 
   it('writes an MLmodel that mlflow.pyfunc can load: a python_function flavor over mlflow.onnx, with its env files', async () => {
     await registry.publish({ name: 'py', bytes: bytesOf('p') });
-    const dir = [...server.artifacts.keys()].find((k) => k.startsWith('modelship/py/') && k.endsWith('/MLmodel'))?.replace(/\/MLmodel$/, '') as string;
+    const dir = [...server.artifacts.keys()]
+      .find((k) => k.startsWith('modelship/py/') && k.endsWith('/MLmodel'))
+      ?.replace(/\/MLmodel$/, '') as string;
     const mlmodel = parseMlmodel(server.artifacts.get(`${dir}/MLmodel`)?.toString() ?? '');
     expect(mlmodel.flavors.python_function).toMatchObject({ loader_module: 'mlflow.onnx', data: 'model.onnx' });
     expect(mlmodel.flavors.python_function?.python_version).toMatch(/^3\.\d+\.\d+$/);
     expect(mlmodel.flavors.onnx).toMatchObject({ data: 'model.onnx' });
     const text = server.artifacts.get(`${dir}/MLmodel`)?.toString() ?? '';
     expect(text).toMatch(/ {4}env:\n {6}conda: conda.yaml\n {6}virtualenv: python_env.yaml\n/);
-    for (const file of ['conda.yaml', 'python_env.yaml', 'requirements.txt']) expect(server.artifacts.has(`${dir}/${file}`), file).toBe(true);
+    for (const file of ['conda.yaml', 'python_env.yaml', 'requirements.txt'])
+      expect(server.artifacts.has(`${dir}/${file}`), file).toBe(true);
   });
 
   it('publishing with runId reuses the ONNX file the run already logged instead of storing it again', async () => {
@@ -210,7 +239,9 @@ describe('createMlflowRegistry', () => {
     const published = await registry.publish({ name: 'withrun', bytes: onnx, runId: 'run7' });
     const stored = [...server.artifacts].filter(([, b]) => Buffer.compare(b, Buffer.from(onnx)) === 0).map(([k]) => k);
     expect(stored).toEqual(['3/run7/artifacts/model/model.onnx']);
-    expect(published.metadata).toMatchObject({ mlflow: { runId: 'run7', source: 'mlflow-artifacts:/3/run7/artifacts/model' } });
+    expect(published.metadata).toMatchObject({
+      mlflow: { runId: 'run7', source: 'mlflow-artifacts:/3/run7/artifacts/model' },
+    });
     const artifact = await registry.fetch(await registry.resolve('withrun/1'));
     expect(new Uint8Array(await import('node:fs/promises').then((fs) => fs.readFile(artifact.path)))).toEqual(onnx);
     artifact.release();
@@ -233,7 +264,13 @@ describe('createMlflowRegistry', () => {
       await reg.publish({ name: 'uri', bytes: bytesOf('u'), aliases: ['prod'] });
       const artifact = await reg.fetch(await reg.resolve('uri@prod'));
       artifact.release();
-      for (const key of ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD']) delete process.env[key];
+      for (const key of [
+        'MLFLOW_TRACKING_URI',
+        'MLFLOW_TRACKING_TOKEN',
+        'MLFLOW_TRACKING_USERNAME',
+        'MLFLOW_TRACKING_PASSWORD',
+      ])
+        delete process.env[key];
       process.env.MLFLOW_TRACKING_URI = withUri;
       expect((await createMlflowRegistry({ cacheDir, ...fast }).resolve('uri@prod')).version).toBe('1');
       // Username and password win over a token, as in mlflow.utils.rest_utils.http_request.
@@ -244,12 +281,18 @@ describe('createMlflowRegistry', () => {
       expect((await createMlflowRegistry({ cacheDir, ...fast }).resolve('uri@prod')).version).toBe('1');
       let error: unknown;
       try {
-        await createMlflowRegistry({ trackingUri: `http://ann:wrong-pw@${basic.url.slice('http://'.length)}`, cacheDir, ...fast }).resolve('uri/1');
+        await createMlflowRegistry({
+          trackingUri: `http://ann:wrong-pw@${basic.url.slice('http://'.length)}`,
+          cacheDir,
+          ...fast,
+        }).resolve('uri/1');
       } catch (e) {
         error = e;
       }
       expect(ModelshipError.hasCode(error, 'REGISTRY_AUTH_FAILED')).toBe(true);
-      expect(JSON.stringify([(error as Error).message, (error as ModelshipError).details])).not.toMatch(/wrong-pw|s3cret/);
+      expect(JSON.stringify([(error as Error).message, (error as ModelshipError).details])).not.toMatch(
+        /wrong-pw|s3cret/,
+      );
     } finally {
       process.env = saved;
       await basic.stop();
@@ -257,7 +300,11 @@ describe('createMlflowRegistry', () => {
   });
 
   it('refuses invalid options', async () => {
-    expect(await codeOf(Promise.resolve().then(() => createMlflowRegistry({ trackingUri: 'ftp://x' })))).toBe('INVALID_OPTIONS');
-    expect(await codeOf(Promise.resolve().then(() => createMlflowRegistry({ trackingUri: server.url, bogus: 1 } as never)))).toBe('INVALID_OPTIONS');
+    expect(await codeOf(Promise.resolve().then(() => createMlflowRegistry({ trackingUri: 'ftp://x' })))).toBe(
+      'INVALID_OPTIONS',
+    );
+    expect(
+      await codeOf(Promise.resolve().then(() => createMlflowRegistry({ trackingUri: server.url, bogus: 1 } as never))),
+    ).toBe('INVALID_OPTIONS');
   });
 });

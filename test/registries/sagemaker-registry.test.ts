@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeploymentWith, loadModel, silentLogger, type DeploymentEvents } from 'modelship';
 import { ModelshipError } from '../../src/errors/index.js';
 import { createTarGz, type TarEntry } from '../../src/platform/node/tar-create.js';
-import { createSageMakerRegistry, parseSageMakerRef, type SageMakerRegistry } from '../../src/registries/sagemaker/index.js';
+import {
+  createSageMakerRegistry,
+  parseSageMakerRef,
+  type SageMakerRegistry,
+} from '../../src/registries/sagemaker/index.js';
 import { digits } from '../helpers/deployments.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
 import { createSageMakerState } from '../servers/sagemaker/handler.js';
@@ -48,11 +52,24 @@ describe('createSageMakerRegistry', () => {
     });
 
   /** A package whose artifact is `entries` packed as model.tar.gz (or the raw `body`), added behind the API's back. */
-  async function rawPackage(group: string, key: string, body: Uint8Array, source: 'url' | { CompressionType: string; S3DataType: string } = 'url'): Promise<string> {
+  async function rawPackage(
+    group: string,
+    key: string,
+    body: Uint8Array,
+    source: 'url' | { CompressionType: string; S3DataType: string } = 'url',
+  ): Promise<string> {
     await s3.send(new PutObjectCommand({ Bucket: 'models', Key: key, Body: body }));
-    if (!server.state.groups.has(group)) server.state.groups.set(group, { ModelPackageGroupName: group, ModelPackageGroupArn: `arn:aws:sagemaker:us-east-1:123456789012:model-package-group/${group}`, CreationTime: Date.now() / 1000 });
+    if (!server.state.groups.has(group))
+      server.state.groups.set(group, {
+        ModelPackageGroupName: group,
+        ModelPackageGroupArn: `arn:aws:sagemaker:us-east-1:123456789012:model-package-group/${group}`,
+        CreationTime: Date.now() / 1000,
+      });
     const version = server.state.packages.filter((p) => p.ModelPackageGroupName === group).length + 1;
-    const container = source === 'url' ? { Image: 'img', ModelDataUrl: `s3://models/${key}` } : { Image: 'img', ModelDataSource: { S3DataSource: { S3Uri: `s3://models/${key}`, ...source } } };
+    const container =
+      source === 'url'
+        ? { Image: 'img', ModelDataUrl: `s3://models/${key}` }
+        : { Image: 'img', ModelDataSource: { S3DataSource: { S3Uri: `s3://models/${key}`, ...source } } };
     server.state.packages.push({
       ModelPackageGroupName: group,
       ModelPackageVersion: version,
@@ -69,7 +86,13 @@ describe('createSageMakerRegistry', () => {
   beforeAll(async () => {
     server = await startSageMakerServer(createSageMakerState(credentials.accessKeyId));
     s3dir = await tempDir();
-    s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'models', configs: [] }] });
+    s3rver = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: s3dir,
+      configureBuckets: [{ name: 'models', configs: [] }],
+    });
     s3endpoint = `http://127.0.0.1:${(await s3rver.run()).port}`;
     s3 = new S3Client({ region: 'us-east-1', endpoint: s3endpoint, forcePathStyle: true, credentials });
     cacheDir = join(await tempDir(), 'cache');
@@ -87,7 +110,11 @@ describe('createSageMakerRegistry', () => {
     expect(parseSageMakerRef('sagemaker:fraud/latest')).toEqual({ group: 'fraud', kind: 'approved' });
     expect(parseSageMakerRef('sagemaker:fraud/3')).toEqual({ group: 'fraud', kind: 'version', version: 3 });
     expect(parseSageMakerRef('sagemaker:fraud@champion')).toEqual({ group: 'fraud', kind: 'alias', alias: 'champion' });
-    expect(parseSageMakerRef('arn:aws:sagemaker:eu-west-1:123456789012:model-package/fraud/7')).toEqual({ group: 'fraud', kind: 'version', version: 7 });
+    expect(parseSageMakerRef('arn:aws:sagemaker:eu-west-1:123456789012:model-package/fraud/7')).toEqual({
+      group: 'fraud',
+      kind: 'version',
+      version: 7,
+    });
     expect(() => parseSageMakerRef('sagemaker:bad_name')).toThrow(/group name/);
   });
 
@@ -96,7 +123,14 @@ describe('createSageMakerRegistry', () => {
     await registry.publish({ name: 'paged', bytes: bytesOf('pending'), approvalStatus: 'PendingManualApproval' });
     // 119 more pending packages straight into the server's state: paging is under test, not 119 uploads.
     const template = server.state.packages.at(-1)!;
-    for (let v = 3; v <= 121; v++) server.state.packages.push({ ...template, ModelPackageVersion: v, ModelPackageArn: template.ModelPackageArn.replace(/\/2$/, `/${v}`), CreationTime: template.CreationTime + v, CustomerMetadataProperties: { ...template.CustomerMetadataProperties } });
+    for (let v = 3; v <= 121; v++)
+      server.state.packages.push({
+        ...template,
+        ModelPackageVersion: v,
+        ModelPackageArn: template.ModelPackageArn.replace(/\/2$/, `/${v}`),
+        CreationTime: template.CreationTime + v,
+        CustomerMetadataProperties: { ...template.CustomerMetadataProperties },
+      });
     expect((await registry.resolve('sagemaker:paged')).version).toBe('1');
     expect((await registry.listVersions('paged')).length).toBe(121);
     expect(server.state.requests.filter((r) => r.target === 'ListModelPackages').length).toBeGreaterThan(2);
@@ -108,12 +142,19 @@ describe('createSageMakerRegistry', () => {
   it('refuses hostile model.tar.gz archives, leaving nothing outside the cache', async () => {
     const onnx: TarEntry = { name: 'model.onnx', data: bytesOf('onnx') };
     const escape = join(cacheDir, '..', 'escaped.onnx');
-    const whole = createTarGz([onnx, { name: 'weights.bin', data: new Uint8Array(32 * 1024).map((_, i) => (i * 31) % 251) }]);
+    const whole = createTarGz([
+      onnx,
+      { name: 'weights.bin', data: new Uint8Array(32 * 1024).map((_, i) => (i * 31) % 251) },
+    ]);
     const cases: [string, Uint8Array, string | undefined][] = [
       ['traversal', createTarGz([onnx, { name: '../../escaped.onnx', data: bytesOf('x') }]), '../../escaped.onnx'],
       ['absolute', createTarGz([{ name: escape, data: bytesOf('x') }]), escape],
       ['symlink', createTarGz([{ name: 'code', type: '2', linkname: '../../..' }, onnx]), 'code'],
-      ['bomb', createTarGz(Array.from({ length: 10_001 }, (_, i) => ({ name: `l${i}`, type: '2', linkname: 'model.onnx' }))), 'l10000'],
+      [
+        'bomb',
+        createTarGz(Array.from({ length: 10_001 }, (_, i) => ({ name: `l${i}`, type: '2', linkname: 'model.onnx' }))),
+        'l10000',
+      ],
       ['truncated', whole.subarray(0, whole.length >> 1), undefined],
     ];
     for (const [label, body, entry] of cases) {
@@ -127,15 +168,36 @@ describe('createSageMakerRegistry', () => {
   });
 
   it('reads ModelDataSource.S3DataSource (gzip archive or plain object) and picks the .onnx file', async () => {
-    const gz = await rawPackage('sources', 'sources/a/model.tar.gz', createTarGz([{ name: 'code/inference.py', data: bytesOf('py') }, { name: 'model/net.onnx', data: bytesOf('from gzip') }]), { CompressionType: 'Gzip', S3DataType: 'S3Object' });
-    const plain = await rawPackage('sources', 'sources/b/net.onnx', bytesOf('plain object'), { CompressionType: 'None', S3DataType: 'S3Object' });
-    for (const [ref, text] of [[gz, 'from gzip'], [plain, 'plain object']] as const) {
+    const gz = await rawPackage(
+      'sources',
+      'sources/a/model.tar.gz',
+      createTarGz([
+        { name: 'code/inference.py', data: bytesOf('py') },
+        { name: 'model/net.onnx', data: bytesOf('from gzip') },
+      ]),
+      { CompressionType: 'Gzip', S3DataType: 'S3Object' },
+    );
+    const plain = await rawPackage('sources', 'sources/b/net.onnx', bytesOf('plain object'), {
+      CompressionType: 'None',
+      S3DataType: 'S3Object',
+    });
+    for (const [ref, text] of [
+      [gz, 'from gzip'],
+      [plain, 'plain object'],
+    ] as const) {
       const artifact = await registry.fetch(await registry.resolve(ref));
       const { readFile } = await import('node:fs/promises');
       expect(new TextDecoder().decode(await readFile(artifact.path))).toBe(text);
       artifact.release();
     }
-    const two = await rawPackage('sources', 'sources/c/model.tar.gz', createTarGz([{ name: 'a.onnx', data: bytesOf('a') }, { name: 'b.onnx', data: bytesOf('b') }]));
+    const two = await rawPackage(
+      'sources',
+      'sources/c/model.tar.gz',
+      createTarGz([
+        { name: 'a.onnx', data: bytesOf('a') },
+        { name: 'b.onnx', data: bytesOf('b') },
+      ]),
+    );
     expect((await errorOf(registry.fetch(await registry.resolve(two)))).message).toMatch(/several \.onnx files/);
   });
 

@@ -27,14 +27,29 @@ describe('createWandbRegistry', () => {
   beforeAll(async () => {
     server = await startWandbServer();
     cacheDir = await tempDir();
-    registry = createWandbRegistry({ baseUrl: server.url, apiKey: server.state.apiKey, entity: 'acme', project: 'vision', cacheDir, ...fast });
+    registry = createWandbRegistry({
+      baseUrl: server.url,
+      apiKey: server.state.apiKey,
+      entity: 'acme',
+      project: 'vision',
+      cacheDir,
+      ...fast,
+    });
   });
   afterAll(() => server.close());
 
   it('parses artifact, version and registry-collection references', () => {
-    expect(parseWandbRef('wandb:acme/vision/mnist:production')).toEqual({ entity: 'acme', project: 'vision', name: 'mnist', selector: { kind: 'alias', alias: 'production' } });
+    expect(parseWandbRef('wandb:acme/vision/mnist:production')).toEqual({
+      entity: 'acme',
+      project: 'vision',
+      name: 'mnist',
+      selector: { kind: 'alias', alias: 'production' },
+    });
     expect(parseWandbRef('wandb:acme/vision/mnist:v3')).toMatchObject({ selector: { kind: 'version', index: 3 } });
-    expect(parseWandbRef('wandb:acme/wandb-registry-model/mnist')).toMatchObject({ project: 'wandb-registry-model', selector: { kind: 'alias', alias: 'latest' } });
+    expect(parseWandbRef('wandb:acme/wandb-registry-model/mnist')).toMatchObject({
+      project: 'wandb-registry-model',
+      selector: { kind: 'alias', alias: 'latest' },
+    });
     expect(parseWandbRef('vision/mnist:prod', { entity: 'team' })).toMatchObject({ entity: 'team', project: 'vision' });
     expect(() => parseWandbRef('wandb:vision/mnist:prod')).toThrow(/no entity/);
     expect(() => parseWandbRef('wandb:a/b/c/d')).toThrow(/INVALID_REF|too many/);
@@ -44,11 +59,18 @@ describe('createWandbRegistry', () => {
     await registry.publish({ name: 'envtest', bytes: bytesOf('e'), aliases: ['prod'] });
     const saved = { ...process.env };
     try {
-      Object.assign(process.env, { WANDB_BASE_URL: server.url, WANDB_API_KEY: server.state.apiKey, WANDB_ENTITY: 'acme', WANDB_PROJECT: 'vision' });
+      Object.assign(process.env, {
+        WANDB_BASE_URL: server.url,
+        WANDB_API_KEY: server.state.apiKey,
+        WANDB_ENTITY: 'acme',
+        WANDB_PROJECT: 'vision',
+      });
       const viaEnv = createWandbRegistry({ cacheDir, ...fast });
       expect((await viaEnv.resolve('envtest:prod')).version).toBe('v0');
       process.env.WANDB_API_KEY = 'wrong';
-      expect((await errorOf(createWandbRegistry({ cacheDir, ...fast }).resolve('envtest:prod'))).code).toBe('REGISTRY_AUTH_FAILED');
+      expect((await errorOf(createWandbRegistry({ cacheDir, ...fast }).resolve('envtest:prod'))).code).toBe(
+        'REGISTRY_AUTH_FAILED',
+      );
     } finally {
       process.env = saved;
     }
@@ -57,7 +79,12 @@ describe('createWandbRegistry', () => {
   it('resolves registry collections like any project', async () => {
     await registry.publish({ name: 'wandb-registry-model/digits', bytes: bytesOf('r0'), aliases: ['production'] });
     const resolved = await registry.resolve('wandb:acme/wandb-registry-model/digits:production');
-    expect(resolved).toMatchObject({ name: 'digits', version: 'v0', aliases: ['production'], versionRef: 'wandb:acme/wandb-registry-model/digits:v0' });
+    expect(resolved).toMatchObject({
+      name: 'digits',
+      version: 'v0',
+      aliases: ['production'],
+      versionRef: 'wandb:acme/wandb-registry-model/digits:v0',
+    });
   });
 
   it('checks the base64 MD5 before caching, and never puts the signed URL in a message', async () => {
@@ -72,7 +99,8 @@ describe('createWandbRegistry', () => {
     server.state.artifacts.blobs.delete(key);
     const gone = await errorOf(registry.fetch(resolved));
     expect(gone.code).toBe('MODEL_NOT_FOUND');
-    for (const e of [mismatch, gone]) expect(`${e.message} ${JSON.stringify(e.details)}`).not.toContain(server.state.artifacts.signature);
+    for (const e of [mismatch, gone])
+      expect(`${e.message} ${JSON.stringify(e.details)}`).not.toContain(server.state.artifacts.signature);
   });
 
   it('retries a 5xx, and maps GraphQL errors that are not "not found" to a non-retryable REGISTRY_UNAVAILABLE', async () => {
@@ -85,7 +113,16 @@ describe('createWandbRegistry', () => {
   });
 
   it('asks W&B once when it answers with GraphQL errors: a missing alias or version, a refused query, a refused mutation', async () => {
-    const patient = createWandbRegistry({ baseUrl: server.url, apiKey: server.state.apiKey, entity: 'acme', project: 'vision', cacheDir, retries: 3, retryDelayMs: 1, maxRetryDelayMs: 2 });
+    const patient = createWandbRegistry({
+      baseUrl: server.url,
+      apiKey: server.state.apiKey,
+      entity: 'acme',
+      project: 'vision',
+      cacheDir,
+      retries: 3,
+      retryDelayMs: 1,
+      maxRetryDelayMs: 2,
+    });
     const count = (operation: string): number => server.state.requests.filter((r) => r.operation === operation).length;
     await patient.publish({ name: 'onecall', bytes: bytesOf('o'), aliases: ['prod'] });
     const byName = count('ArtifactByName');
@@ -114,14 +151,17 @@ describe('createWandbRegistry', () => {
     const { images, labels } = digits(20);
     await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx, aliases: ['production'] });
     await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx });
-    const d: Deployment = await createDeploymentWith((ref) => loadModel(ref, { registry, workers: 1, logger: silentLogger }), {
-      name: 'mnist',
-      registry,
-      stable: 'wandb:acme/vision/mnist:production',
-      watch: { intervalMs: 10 },
-      validate: { inputs: images, expect: labels, minAccuracy: 0.8 },
-      logger: silentLogger,
-    });
+    const d: Deployment = await createDeploymentWith(
+      (ref) => loadModel(ref, { registry, workers: 1, logger: silentLogger }),
+      {
+        name: 'mnist',
+        registry,
+        stable: 'wandb:acme/vision/mnist:production',
+        watch: { intervalMs: 10 },
+        validate: { inputs: images, expect: labels, minAccuracy: 0.8 },
+        logger: silentLogger,
+      },
+    );
     try {
       expect(d.version).toBe('v0');
       const switched = new Promise<DeploymentEvents['switch']>((resolve) => {

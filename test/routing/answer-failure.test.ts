@@ -3,7 +3,14 @@
  * stats and guardrails see it as an error, not as a success.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeploymentWith, createHandler, silentLogger, type Deployment, type LocalRegistry, type ServableModel } from 'modelship';
+import {
+  createDeploymentWith,
+  createHandler,
+  silentLogger,
+  type Deployment,
+  type LocalRegistry,
+  type ServableModel,
+} from 'modelship';
 import { serve, type ModelshipServer } from 'modelship/node';
 import { postJson } from '../helpers/http.js';
 import { deploymentRegistry, digits, loaderWith, wrap } from '../helpers/deployments.js';
@@ -48,7 +55,9 @@ describe('a failure to answer counts as an error', () => {
     for (const image of images.slice(0, 2)) {
       const res = await postJson(`${server.url}/models/mnist/predict`, { inputs: [image] });
       expect(res.status).toBe(500);
-      const v2 = await postJson(`${server.url}/v2/models/mnist/infer`, { inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: image }] });
+      const v2 = await postJson(`${server.url}/v2/models/mnist/infer`, {
+        inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: image }],
+      });
       expect(v2.status).toBe(500);
     }
     const stats = deployment.status().canary!.stats;

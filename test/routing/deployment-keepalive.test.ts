@@ -9,10 +9,14 @@ const { images } = digits(4);
 /** POSTs over `agent` (one keep-alive socket) and resolves with the status once the whole answer arrived. */
 function post(agent: Agent, url: string, body: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -37,7 +41,10 @@ describe('a deployment under keep-alive load', () => {
       guardrails: { minShadowAgreement: 0.1, minRequests: 1_000_000 },
       logger: silentLogger,
     });
-    server = await serve(createHandler({ models: [deployment], logger: silentLogger, admin: { token: 'keepalive-admin-token-0123' } }), { port: 0, host: '127.0.0.1' });
+    server = await serve(
+      createHandler({ models: [deployment], logger: silentLogger, admin: { token: 'keepalive-admin-token-0123' } }),
+      { port: 0, host: '127.0.0.1' },
+    );
   });
   afterAll(async () => {
     await server.close();
@@ -72,9 +79,13 @@ describe('a deployment under keep-alive load', () => {
       const simple = JSON.stringify({ inputs: [images[0]] });
       const v2 = JSON.stringify({ inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: images[1] }] });
       for (let i = 0; i < 20; i++) {
-        expect(await post(agent, `${server.url}/models/mnist/predict`, simple, { 'x-modelship-deadline-ms': '5000' })).toBe(200);
+        expect(
+          await post(agent, `${server.url}/models/mnist/predict`, simple, { 'x-modelship-deadline-ms': '5000' }),
+        ).toBe(200);
         expect(await post(agent, `${server.url}/v2/models/mnist/infer`, v2)).toBe(200);
-        expect(await post(agent, `${server.url}/models/mnist/predict`, simple, { 'x-modelship-route-key': `user-${i}` })).toBe(200);
+        expect(
+          await post(agent, `${server.url}/models/mnist/predict`, simple, { 'x-modelship-route-key': `user-${i}` }),
+        ).toBe(200);
       }
       // Each switch loads a new version, which the same connection then uses: its listener must go with it.
       for (let i = 0; i < 24; i++) {

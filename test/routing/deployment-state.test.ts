@@ -3,7 +3,13 @@
  * transition is checked without loading a model or waiting on a timer.
  */
 import { describe, expect, it } from 'vitest';
-import { initialState, transition, type DeploymentCommand, type DeploymentState, type MachineConfig } from '../../src/routing/deployment-state.js';
+import {
+  initialState,
+  transition,
+  type DeploymentCommand,
+  type DeploymentState,
+  type MachineConfig,
+} from '../../src/routing/deployment-state.js';
 import { judge, type GuardrailPolicy } from '../../src/routing/guardrails.js';
 import type { WindowStats } from '../../src/routing/policy/index.js';
 
@@ -19,7 +25,12 @@ function clock(start = 1_000): { now: () => number; advance: (ms: number) => voi
   return { now: () => t, advance: (ms) => void (t += ms) };
 }
 
-function run(state: DeploymentState, commands: DeploymentCommand[], cfg: MachineConfig, now: number): { state: DeploymentState; events: string[] } {
+function run(
+  state: DeploymentState,
+  commands: DeploymentCommand[],
+  cfg: MachineConfig,
+  now: number,
+): { state: DeploymentState; events: string[] } {
   const events: string[] = [];
   for (const command of commands) {
     const out = transition(state, command, cfg, now);
@@ -29,7 +40,17 @@ function run(state: DeploymentState, commands: DeploymentCommand[], cfg: Machine
   return { state, events };
 }
 
-const stats = (over: Partial<WindowStats> = {}): WindowStats => ({ requests: 200, errors: 0, errorRate: 0, p50Ms: 1, p99Ms: 2, compared: 0, agreed: 0, agreement: undefined, ...over });
+const stats = (over: Partial<WindowStats> = {}): WindowStats => ({
+  requests: 200,
+  errors: 0,
+  errorRate: 0,
+  p50Ms: 1,
+  p99Ms: 2,
+  compared: 0,
+  agreed: 0,
+  agreement: undefined,
+  ...over,
+});
 
 describe('deployment state machine', () => {
   it('starts a canary at the first progressive step, or at its weight without a schedule', () => {
@@ -51,13 +72,17 @@ describe('deployment state machine', () => {
     const cooling = { ...s, coolDownUntil: c.now() + 1 };
     expect(transition(cooling, { type: 'advance', served: 50 }, progressive, c.now()).state).toBe(cooling);
     const step = transition(s, { type: 'advance', served: 10 }, progressive, c.now());
-    expect(step.events).toEqual([{ event: 'promote', payload: { version: '2', weight: 0.5, final: false, reason: 'progressive' } }]);
+    expect(step.events).toEqual([
+      { event: 'promote', payload: { version: '2', weight: 0.5, final: false, reason: 'progressive' } },
+    ]);
     s = step.state;
     expect(s.progressive).toEqual({ step: 1, since: 2_100, halted: false });
     expect(s.revision).toBe(1);
     c.advance(1_000);
     const last = transition(s, { type: 'advance', served: 10 }, progressive, c.now());
-    expect(last.events.map((e) => e.payload)).toEqual([{ version: '2', weight: 1, final: true, reason: 'progressive' }]);
+    expect(last.events.map((e) => e.payload)).toEqual([
+      { version: '2', weight: 1, final: true, reason: 'progressive' },
+    ]);
     expect(last.state.stable).toEqual(v2);
     expect(last.state.canary).toBeUndefined();
     expect(last.state.progressive).toBeUndefined();
@@ -71,10 +96,19 @@ describe('deployment state machine', () => {
     const back = transition(s, { type: 'rollback', reason: 'manual' }, progressive, c.now());
     expect(back.state.canary?.weight).toBe(0);
     expect(back.state.progressive?.halted).toBe(true);
-    expect(back.events).toEqual([{ event: 'rollback', payload: { kind: 'canary', from: '2', to: '1', reason: 'manual' } }]);
+    expect(back.events).toEqual([
+      { event: 'rollback', payload: { kind: 'canary', from: '2', to: '1', reason: 'manual' } },
+    ]);
     // The canary takes no traffic any more and nothing was replaced: nothing to roll back.
-    expect(() => transition(back.state, { type: 'rollback', reason: 'manual' }, progressive, c.now())).toThrow(expect.objectContaining({ code: 'NOTHING_TO_ROLL_BACK' }));
-    const switched = transition(initialState(v1, undefined, 0, config, c.now()), { type: 'switch', to: v3, reason: 'watch' }, config, c.now());
+    expect(() => transition(back.state, { type: 'rollback', reason: 'manual' }, progressive, c.now())).toThrow(
+      expect.objectContaining({ code: 'NOTHING_TO_ROLL_BACK' }),
+    );
+    const switched = transition(
+      initialState(v1, undefined, 0, config, c.now()),
+      { type: 'switch', to: v3, reason: 'watch' },
+      config,
+      c.now(),
+    );
     const reverted = transition(switched.state, { type: 'rollback', reason: 'manual' }, config, c.now());
     expect(reverted.state.stable).toEqual(v1);
     expect(reverted.state.previous).toBeUndefined();
@@ -87,17 +121,24 @@ describe('deployment state machine', () => {
     const out = transition(s, { type: 'switch', to: v2, reason: 'manual' }, config, c.now());
     expect(out.events).toEqual([{ event: 'switch', payload: { from: '1', to: '2', reason: 'manual' } }]);
     expect(out.state.previous).toEqual({ ...v1, closesAt: 601_000 });
-    expect(transition(s, { type: 'switch', to: v2, reason: 'manual' }, { ...config, keepPreviousMs: 0 }, c.now()).state.previous).toBeUndefined();
+    expect(
+      transition(s, { type: 'switch', to: v2, reason: 'manual' }, { ...config, keepPreviousMs: 0 }, c.now()).state
+        .previous,
+    ).toBeUndefined();
     // A timer of a version replaced since then changes nothing.
     expect(transition(out.state, { type: 'expire-previous', key: 'other' }, config, c.now()).state).toBe(out.state);
-    expect(transition(out.state, { type: 'expire-previous', key: 'a' }, config, c.now()).state.previous).toBeUndefined();
+    expect(
+      transition(out.state, { type: 'expire-previous', key: 'a' }, config, c.now()).state.previous,
+    ).toBeUndefined();
   });
 
   it('checks a weight by hand, which halts the progressive schedule', () => {
     const c = clock();
     const s = initialState(v1, v2, 0, progressive, c.now());
     for (const weight of [-0.1, 1.5, Number.NaN, '0.5' as unknown as number]) {
-      expect(() => transition(s, { type: 'set-weight', weight }, progressive, c.now())).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(() => transition(s, { type: 'set-weight', weight }, progressive, c.now())).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
     }
     const set = transition(s, { type: 'set-weight', weight: 0.7 }, progressive, c.now()).state;
     expect(set.canary?.weight).toBe(0.7);
@@ -106,7 +147,9 @@ describe('deployment state machine', () => {
     expect(transition(set, { type: 'advance', served: 1_000 }, progressive, c.now()).state).toBe(set);
     const alone = initialState(v1, undefined, 0, config, c.now());
     expect(() => transition(alone, { type: 'set-weight', weight: 0.5 }, config, c.now())).toThrow(/no canary to weigh/);
-    expect(() => transition(alone, { type: 'promote', reason: 'manual' }, config, c.now())).toThrow(/no canary to promote/);
+    expect(() => transition(alone, { type: 'promote', reason: 'manual' }, config, c.now())).toThrow(
+      /no canary to promote/,
+    );
   });
 
   it('keeps a state that survives JSON, with a revision bumped by every change', () => {
@@ -148,11 +191,34 @@ describe('guardrail evaluation', () => {
   it('only alerts with action "alert", judges stable against previous after a switch, and reports a shadow', () => {
     const c = clock();
     const s = initialState(v1, v2, 0.5, config, c.now());
-    expect(judge(s, undefined, (key) => (key === 'b' ? bad : stats()), 0, { ...policy, action: 'alert' }, c.now()).map((x) => x.type)).toEqual(['breach']);
-    const switched = transition(initialState(v1, undefined, 0, config, c.now()), { type: 'switch', to: v2, reason: 'watch' }, config, c.now()).state;
-    expect(judge(switched, undefined, (key) => (key === 'b' ? bad : stats()), 0, policy, c.now()).map((x) => x.type)).toEqual(['breach', 'revert']);
-    const shadowed = judge(initialState(v1, undefined, 0, config, c.now()), v3, (key) => (key === 'c' ? bad : stats()), 0, policy, c.now());
-    expect(shadowed).toMatchObject([{ type: 'breach', finding: { role: 'shadow', action: 'alert', version: '3' } }, { type: 'advance' }]);
-    expect(judge(s, v3, () => bad, 0, { ...policy, limits: undefined }, c.now()).map((x) => x.type)).toEqual(['advance']);
+    expect(
+      judge(s, undefined, (key) => (key === 'b' ? bad : stats()), 0, { ...policy, action: 'alert' }, c.now()).map(
+        (x) => x.type,
+      ),
+    ).toEqual(['breach']);
+    const switched = transition(
+      initialState(v1, undefined, 0, config, c.now()),
+      { type: 'switch', to: v2, reason: 'watch' },
+      config,
+      c.now(),
+    ).state;
+    expect(
+      judge(switched, undefined, (key) => (key === 'b' ? bad : stats()), 0, policy, c.now()).map((x) => x.type),
+    ).toEqual(['breach', 'revert']);
+    const shadowed = judge(
+      initialState(v1, undefined, 0, config, c.now()),
+      v3,
+      (key) => (key === 'c' ? bad : stats()),
+      0,
+      policy,
+      c.now(),
+    );
+    expect(shadowed).toMatchObject([
+      { type: 'breach', finding: { role: 'shadow', action: 'alert', version: '3' } },
+      { type: 'advance' },
+    ]);
+    expect(judge(s, v3, () => bad, 0, { ...policy, limits: undefined }, c.now()).map((x) => x.type)).toEqual([
+      'advance',
+    ]);
   });
 });

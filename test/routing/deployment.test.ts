@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeploymentWith, loadModel, ModelshipError, silentLogger, type Deployment, type DeploymentEvents, type LocalRegistry } from 'modelship';
+import {
+  createDeploymentWith,
+  loadModel,
+  ModelshipError,
+  silentLogger,
+  type Deployment,
+  type DeploymentEvents,
+  type LocalRegistry,
+} from 'modelship';
 import { deploymentRegistry, digits, failingOnEven, hanging, lagging, loaderWith } from '../helpers/deployments.js';
 
 const { images, labels } = digits(40);
@@ -16,7 +24,11 @@ function next<E extends keyof DeploymentEvents>(d: Deployment, event: E): Promis
 }
 
 /** Sends one-digit requests (spread over routing keys) until `done` settles; returns how many were sent. */
-async function trafficUntil(d: Deployment, done: Promise<unknown>, onError: (e: unknown) => void = () => undefined): Promise<number> {
+async function trafficUntil(
+  d: Deployment,
+  done: Promise<unknown>,
+  onError: (e: unknown) => void = () => undefined,
+): Promise<number> {
   let settled = false;
   void done.then(() => (settled = true));
   let i = 0;
@@ -30,7 +42,10 @@ async function trafficUntil(d: Deployment, done: Promise<unknown>, onError: (e: 
 describe('createDeployment with real models', () => {
   let registry: LocalRegistry;
   const open: Deployment[] = [];
-  const deploy = async (options: Parameters<typeof createDeploymentWith>[1], wrappers?: Parameters<typeof loaderWith>[1]) => {
+  const deploy = async (
+    options: Parameters<typeof createDeploymentWith>[1],
+    wrappers?: Parameters<typeof loaderWith>[1],
+  ) => {
     const d = await createDeploymentWith(loaderWith(registry, wrappers), { logger, ...options });
     open.push(d);
     return d;
@@ -58,7 +73,12 @@ describe('createDeployment with real models', () => {
 
   it('rolls a failing canary back to weight 0 on the error-rate guardrail, within one evaluation', async () => {
     const d = await deploy(
-      { name: 'mnist', stable: 'mnist/1', canary: { ref: 'mnist/2', weight: 0.5 }, guardrails: { minRequests: 20, maxErrorRate: 0.1, interval: '10ms' } },
+      {
+        name: 'mnist',
+        stable: 'mnist/1',
+        canary: { ref: 'mnist/2', weight: 0.5 },
+        guardrails: { minRequests: 20, maxErrorRate: 0.1, interval: '10ms' },
+      },
       { 'mnist/2': failingOnEven },
     );
     const guardrail = next(d, 'guardrail');
@@ -74,17 +94,32 @@ describe('createDeployment with real models', () => {
 
   it('rolls a slow canary back on the p99 latency ratio', async () => {
     const d = await deploy(
-      { name: 'mnist', stable: 'mnist/1', canary: { ref: 'mnist/2', weight: 0.5 }, guardrails: { minRequests: 20, maxLatencyP99Ratio: 1.5, interval: '10ms' } },
+      {
+        name: 'mnist',
+        stable: 'mnist/1',
+        canary: { ref: 'mnist/2', weight: 0.5 },
+        guardrails: { minRequests: 20, maxLatencyP99Ratio: 1.5, interval: '10ms' },
+      },
       { 'mnist/2': (m) => lagging(m, 25) },
     );
     const guardrail = next(d, 'guardrail');
     await trafficUntil(d, guardrail);
-    expect(await guardrail).toMatchObject({ version: '2', role: 'canary', action: 'rollback', breach: { rule: 'latency-p99-ratio' } });
+    expect(await guardrail).toMatchObject({
+      version: '2',
+      role: 'canary',
+      action: 'rollback',
+      breach: { rule: 'latency-p99-ratio' },
+    });
     expect(d.status().canary?.weight).toBe(0);
   });
 
   it('rolls a disagreeing canary back on agreement with stable', async () => {
-    const d = await deploy({ name: 'mnist', stable: 'mnist/1', canary: { ref: 'mnist/3', weight: 0.5 }, guardrails: { minRequests: 20, minShadowAgreement: 0.9, interval: '10ms' } });
+    const d = await deploy({
+      name: 'mnist',
+      stable: 'mnist/1',
+      canary: { ref: 'mnist/3', weight: 0.5 },
+      guardrails: { minRequests: 20, minShadowAgreement: 0.9, interval: '10ms' },
+    });
     const guardrail = next(d, 'guardrail');
     await trafficUntil(d, guardrail);
     const event = await guardrail;
@@ -96,7 +131,13 @@ describe('createDeployment with real models', () => {
   it('does not flap: after a rollback, further evaluations change nothing during the cool-down', async () => {
     let now = 0;
     const d = await deploy(
-      { name: 'mnist', stable: 'mnist/1', canary: { ref: 'mnist/2', weight: 0.5 }, guardrails: { minRequests: 10, maxErrorRate: 0.1, interval: '1h', coolDown: '5m' }, clock: () => now },
+      {
+        name: 'mnist',
+        stable: 'mnist/1',
+        canary: { ref: 'mnist/2', weight: 0.5 },
+        guardrails: { minRequests: 10, maxErrorRate: 0.1, interval: '1h', coolDown: '5m' },
+        clock: () => now,
+      },
       { 'mnist/2': failingOnEven },
     );
     const events: string[] = [];
@@ -139,20 +180,31 @@ describe('createDeployment with real models', () => {
     now += 5 * 60_000;
     await send();
     d.evaluate();
-    expect(promotions.map((p) => [p.weight, p.final])).toEqual([[0.6, false], [1, true]]);
+    expect(promotions.map((p) => [p.weight, p.final])).toEqual([
+      [0.6, false],
+      [1, true],
+    ]);
     expect(d.version).toBe('2');
     expect(d.status().canary).toBeUndefined();
     expect(d.status().previous?.version).toBe('1');
   });
 
   it('switches blue-green, refuses incompatible and invalid candidates, and rolls back', async () => {
-    const d = await deploy({ name: 'mnist', stable: 'mnist/1', validate: { inputs: images, expect: labels, minAccuracy: 0.8 } });
+    const d = await deploy({
+      name: 'mnist',
+      stable: 'mnist/1',
+      validate: { inputs: images, expect: labels, minAccuracy: 0.8 },
+    });
     const refused: DeploymentEvents['refused'][] = [];
     d.on('refused', (e) => refused.push(e));
     await expect(d.switchTo('addone/1')).rejects.toMatchObject({ code: 'INCOMPATIBLE_SIGNATURE' });
     await expect(d.switchTo('mnist/3')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(d.switchTo('mnist/99')).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
-    expect(refused.map((r) => r.error.code)).toEqual(['INCOMPATIBLE_SIGNATURE', 'VALIDATION_FAILED', 'VERSION_NOT_FOUND']);
+    expect(refused.map((r) => r.error.code)).toEqual([
+      'INCOMPATIBLE_SIGNATURE',
+      'VALIDATION_FAILED',
+      'VERSION_NOT_FOUND',
+    ]);
     expect(d.version).toBe('1');
     const switched = next(d, 'switch');
     const status = await d.switchTo('mnist/2');
@@ -181,14 +233,20 @@ describe('createDeployment with real models', () => {
     const direct = await loadModel('mnist/1', { registry, workers: 1, logger });
     try {
       const expected = await direct.predict(images);
-      for (const [ref, wrapper] of [['mnist/2', failingOnEven], ['mnist/2', hanging], ['mnist/3', undefined]] as const) {
+      for (const [ref, wrapper] of [
+        ['mnist/2', failingOnEven],
+        ['mnist/2', hanging],
+        ['mnist/3', undefined],
+      ] as const) {
         const d = await deploy(
           { name: 'mnist', stable: 'mnist/1', shadow: { ref, sampleRate: 1, queueSize: 4 } },
           wrapper ? { [ref]: wrapper } : {},
         );
         const answers = await Promise.all(images.map((img) => d.predict([img])));
         expect(answers.every((a) => a.version === '1')).toBe(true);
-        expect(answers.map((a) => Number(a.outputs.label!.data[0]))).toEqual(Array.from(expected.label!.data as BigInt64Array, Number));
+        expect(answers.map((a) => Number(a.outputs.label!.data[0]))).toEqual(
+          Array.from(expected.label!.data as BigInt64Array, Number),
+        );
         if (wrapper === hanging) expect(d.status().shadow?.mirror.dropped).toBeGreaterThan(0);
         await d.close();
       }
@@ -198,15 +256,31 @@ describe('createDeployment with real models', () => {
   });
 
   it('reports a disagreeing shadow on the agreement guardrail without touching the traffic', async () => {
-    const d = await deploy({ name: 'mnist', stable: 'mnist/1', shadow: { ref: 'mnist/3', compare: 'argmax' }, guardrails: { minRequests: 20, minShadowAgreement: 0.9, interval: '10ms' } });
+    const d = await deploy({
+      name: 'mnist',
+      stable: 'mnist/1',
+      shadow: { ref: 'mnist/3', compare: 'argmax' },
+      guardrails: { minRequests: 20, minShadowAgreement: 0.9, interval: '10ms' },
+    });
     const guardrail = next(d, 'guardrail');
     await trafficUntil(d, guardrail);
-    expect(await guardrail).toMatchObject({ version: '3', role: 'shadow', action: 'alert', breach: { rule: 'agreement' } });
+    expect(await guardrail).toMatchObject({
+      version: '3',
+      role: 'shadow',
+      action: 'alert',
+      breach: { rule: 'agreement' },
+    });
     expect(d.version).toBe('1');
   });
 
   it('follows an alias in the registry: a move switches, a move back rolls back', async () => {
-    const d = await deploy({ name: 'mnist', registry, stable: 'mnist@production', watch: { intervalMs: 10 }, validate: { inputs: images, expect: labels, minAccuracy: 0.8 } });
+    const d = await deploy({
+      name: 'mnist',
+      registry,
+      stable: 'mnist@production',
+      watch: { intervalMs: 10 },
+      validate: { inputs: images, expect: labels, minAccuracy: 0.8 },
+    });
     const switched = next(d, 'switch');
     await registry.setAlias('mnist', 'production', '2');
     expect(await switched).toMatchObject({ from: '1', to: '2', reason: 'watch' });
@@ -223,8 +297,13 @@ describe('createDeployment with real models', () => {
   });
 
   it('fails to start with a canary of another signature, closing what it loaded', async () => {
-    await expect(createDeploymentWith(loaderWith(registry), { name: 'x', stable: 'mnist/1', canary: { ref: 'addone/1', weight: 0.1 }, logger })).rejects.toSatisfy((e) =>
-      ModelshipError.hasCode(e, 'INCOMPATIBLE_SIGNATURE'),
-    );
+    await expect(
+      createDeploymentWith(loaderWith(registry), {
+        name: 'x',
+        stable: 'mnist/1',
+        canary: { ref: 'addone/1', weight: 0.1 },
+        logger,
+      }),
+    ).rejects.toSatisfy((e) => ModelshipError.hasCode(e, 'INCOMPATIBLE_SIGNATURE'));
   });
 });

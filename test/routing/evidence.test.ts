@@ -43,7 +43,9 @@ async function localRuns(root: string, experiment: string): Promise<Record<strin
     const meta = parse(await readFile(join(root, id, 'meta.yaml'), 'utf8')) as { name: string };
     if (meta.name !== experiment) continue;
     const runs = (await readdir(join(root, id), { withFileTypes: true })).filter((e) => e.isDirectory());
-    const views = await Promise.all(runs.map((r) => readLocalRun(root, { trackingUri: '', experimentId: id, runId: r.name })));
+    const views = await Promise.all(
+      runs.map((r) => readLocalRun(root, { trackingUri: '', experimentId: id, runId: r.name })),
+    );
     return Object.fromEntries(views.map((v) => [v.name, v]));
   }
   throw new Error(`no experiment ${experiment} in ${root}`);
@@ -54,10 +56,18 @@ function steps(view: StoredRunView | undefined, key: string): number[] {
 }
 
 async function send(d: Deployment, count: number, offset = 0): Promise<void> {
-  for (let i = 0; i < count; i++) await d.predict([images[(offset + i) % images.length]!], { routingKey: `user-${offset + i}` }).catch(() => undefined);
+  for (let i = 0; i < count; i++)
+    await d
+      .predict([images[(offset + i) % images.length]!], { routingKey: `user-${offset + i}` })
+      .catch(() => undefined);
 }
 
-async function deploy(tracker: TrackingClient, options: Omit<DeploymentOptions, 'tracking'>, clock: () => number, wrappers = {}): Promise<Deployment> {
+async function deploy(
+  tracker: TrackingClient,
+  options: Omit<DeploymentOptions, 'tracking'>,
+  clock: () => number,
+  wrappers = {},
+): Promise<Deployment> {
   const d = await createDeploymentWith(loaderWith(registry, wrappers), {
     logger: silentLogger,
     clock,
@@ -107,11 +117,23 @@ describe('production evidence', () => {
     expect(Object.keys(runs).sort()).toEqual(['mnist v1', 'mnist v2', 'mnist v3']);
     for (const run of Object.values(runs)) {
       expect(run.status).toBe('FINISHED');
-      expect(run.params).toMatchObject({ deployment: 'mnist', 'guardrails.maxErrorRate': '0.1', 'tracking.interval_ms': '10000' });
+      expect(run.params).toMatchObject({
+        deployment: 'mnist',
+        'guardrails.maxErrorRate': '0.1',
+        'tracking.interval_ms': '10000',
+      });
       for (const key of ['requests', 'errors', 'error_rate', 'weight']) expect(steps(run, key)).toEqual([0, 1, 2]);
     }
-    const [stable, canary, shadow] = [runs['mnist v1'], runs['mnist v2'], runs['mnist v3']] as [StoredRunView, StoredRunView, StoredRunView];
-    expect(stable.tags).toMatchObject({ 'modelship.deployment': 'mnist', 'modelship.version': '1', 'modelship.role': 'stable' });
+    const [stable, canary, shadow] = [runs['mnist v1'], runs['mnist v2'], runs['mnist v3']] as [
+      StoredRunView,
+      StoredRunView,
+      StoredRunView,
+    ];
+    expect(stable.tags).toMatchObject({
+      'modelship.deployment': 'mnist',
+      'modelship.version': '1',
+      'modelship.role': 'stable',
+    });
     expect(stable.metrics.weight?.map((p) => p.value)).toEqual([0.5, 1, 1]);
     expect(canary.metrics.weight?.map((p) => p.value)).toEqual([0.5, 0, 0]);
     expect(shadow.metrics.weight?.map((p) => p.value)).toEqual([0, 0, 0]);
@@ -123,8 +145,12 @@ describe('production evidence', () => {
     expect(shadow.metrics.shadow_agreement?.at(-1)?.value).toBeLessThan(0.5);
     expect(shadow.tags['modelship.role']).toBe('shadow');
 
-    expect(canary.tags['deployment.guardrail']).toMatch(/^error-rate 0\.\d+ vs 0\.1 over \d+ requests; rollback \(canary\)$/);
-    expect(canary.tags['deployment.rollback']).toMatch(/^guardrail \(error-rate .+\): canary weight set to 0, traffic back to v1$/);
+    expect(canary.tags['deployment.guardrail']).toMatch(
+      /^error-rate 0\.\d+ vs 0\.1 over \d+ requests; rollback \(canary\)$/,
+    );
+    expect(canary.tags['deployment.rollback']).toMatch(
+      /^guardrail \(error-rate .+\): canary weight set to 0, traffic back to v1$/,
+    );
     expect(canary.tags['deployment.rollback.step']).toBe('1');
     expect(canary.metrics['event.rollback']).toEqual([{ step: 1, value: 1 }]);
     expect(canary.metrics['event.guardrail']).toEqual([{ step: 1, value: 1 }]);
@@ -134,9 +160,18 @@ describe('production evidence', () => {
   it('tags promotions, switches and manual rollbacks on the runs of the versions concerned (MLflow test server)', async () => {
     const server = await startMlflowTrackingServer();
     open.push(server);
-    const tracker = createMlflowTracker({ trackingUri: server.url, spoolDir: await tempDir(), lingerMs: 0, logger: silentLogger });
+    const tracker = createMlflowTracker({
+      trackingUri: server.url,
+      spoolDir: await tempDir(),
+      lingerMs: 0,
+      logger: silentLogger,
+    });
     let now = 1_700_000_000_000;
-    const d = await deploy(tracker, { name: 'mnist', stable: 'mnist/1', canary: { ref: 'mnist/2', weight: 0.2 } }, () => now);
+    const d = await deploy(
+      tracker,
+      { name: 'mnist', stable: 'mnist/1', canary: { ref: 'mnist/2', weight: 0.2 } },
+      () => now,
+    );
     await send(d, 20);
     now += 10_000;
     d.evaluate(); // step 0
@@ -158,7 +193,11 @@ describe('production evidence', () => {
     );
     expect(Object.keys(runs).sort()).toEqual(['mnist v1', 'mnist v2', 'mnist v3']);
     for (const run of Object.values(runs)) expect(run.status).toBe('FINISHED');
-    const [v1, v2, v3] = [runs['mnist v1'], runs['mnist v2'], runs['mnist v3']] as [StoredRunView, StoredRunView, StoredRunView];
+    const [v1, v2, v3] = [runs['mnist v1'], runs['mnist v2'], runs['mnist v3']] as [
+      StoredRunView,
+      StoredRunView,
+      StoredRunView,
+    ];
 
     expect(v2.tags['deployment.promote']).toBe('manual: weight 1, now stable');
     expect(v2.tags['deployment.promote.step']).toBe('1');
@@ -197,7 +236,9 @@ describe('production evidence', () => {
     d.evaluate();
     await send(d, 5);
     await d.close();
-    expect(warnings.some((w) => w.includes('production evidence not recorded') && w.includes('tracker down'))).toBe(true);
+    expect(warnings.some((w) => w.includes('production evidence not recorded') && w.includes('tracker down'))).toBe(
+      true,
+    );
 
     // A tracker that never answers: close() gives up after closeTimeoutMs instead of hanging.
     const silent: TrackingClient = { ...broken, startRun: () => new Promise(() => undefined) };
@@ -214,7 +255,11 @@ describe('production evidence', () => {
     expect(warnings.some((w) => w.includes('did not finish the production evidence runs within 50 ms'))).toBe(true);
 
     await expect(
-      createDeploymentWith(loaderWith(registry), { name: 'mnist', stable: 'mnist/1', tracking: { tracker: {} as TrackingClient } }),
+      createDeploymentWith(loaderWith(registry), {
+        name: 'mnist',
+        stable: 'mnist/1',
+        tracking: { tracker: {} as TrackingClient },
+      }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
   });
 });

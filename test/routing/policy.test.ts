@@ -71,11 +71,27 @@ describe('SlidingWindow', () => {
 });
 
 describe('agreement rules', () => {
-  const probs = (rows: number[][]) => new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
+  const probs = (rows: number[][]) =>
+    new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]);
   it('compares top classes with argmax, values with exact and tolerances', () => {
-    const a = { p: probs([[0.1, 0.9], [0.8, 0.2]]) };
-    const b = { p: probs([[0.3, 0.7], [0.6, 0.4]]) };
-    const c = { p: probs([[0.6, 0.4], [0.6, 0.4]]) };
+    const a = {
+      p: probs([
+        [0.1, 0.9],
+        [0.8, 0.2],
+      ]),
+    };
+    const b = {
+      p: probs([
+        [0.3, 0.7],
+        [0.6, 0.4],
+      ]),
+    };
+    const c = {
+      p: probs([
+        [0.6, 0.4],
+        [0.6, 0.4],
+      ]),
+    };
     expect(agrees('argmax', a, b)).toBe(true);
     expect(agrees('argmax', a, c)).toBe(false);
     expect(agrees('exact', a, a)).toBe(true);
@@ -98,19 +114,38 @@ describe('signature compatibility', () => {
   });
   it('accepts the same inputs and outputs and names every difference otherwise', () => {
     expect(signatureIncompatibilities(sig([null, 784]), sig([null, 784]))).toEqual([]);
-    expect(signatureIncompatibilities(sig([null, 784]), sig([null, 4]))).toEqual([expect.stringMatching(/^input "x" has shape .*4.*, was .*784/)]);
-    expect(signatureIncompatibilities(sig([null, 784]), sig([null, 784], 'int64'))).toEqual(['input "x" is int64, was float32']);
-    expect(signatureIncompatibilities(sig([null, 784]), { inputs: sig([null, 784]).inputs, outputs: [] })).toEqual(['output "y" is missing']);
+    expect(signatureIncompatibilities(sig([null, 784]), sig([null, 4]))).toEqual([
+      expect.stringMatching(/^input "x" has shape .*4.*, was .*784/),
+    ]);
+    expect(signatureIncompatibilities(sig([null, 784]), sig([null, 784], 'int64'))).toEqual([
+      'input "x" is int64, was float32',
+    ]);
+    expect(signatureIncompatibilities(sig([null, 784]), { inputs: sig([null, 784]).inputs, outputs: [] })).toEqual([
+      'output "y" is missing',
+    ]);
   });
 });
 
 describe('guardrail check', () => {
-  const stats = (over: Partial<ReturnType<SlidingWindow['stats']>>) => ({ requests: 100, errors: 0, errorRate: 0, p50Ms: 1, p99Ms: 1, compared: 0, agreed: 0, agreement: undefined, ...over });
+  const stats = (over: Partial<ReturnType<SlidingWindow['stats']>>) => ({
+    requests: 100,
+    errors: 0,
+    errorRate: 0,
+    p50Ms: 1,
+    p99Ms: 1,
+    compared: 0,
+    agreed: 0,
+    agreement: undefined,
+    ...over,
+  });
   it('reports the breached rule only with enough evidence', () => {
     const limits = { minRequests: 50, maxErrorRate: 0.05, maxLatencyP99Ratio: 2, minShadowAgreement: 0.9 };
     expect(checkGuardrails(stats({ errorRate: 0.1 }), stats({}), limits)?.rule).toBe('error-rate');
     expect(checkGuardrails(stats({ errorRate: 0.1, requests: 10 }), stats({}), limits)).toBeUndefined();
-    expect(checkGuardrails(stats({ p99Ms: 3 }), stats({}), limits)).toMatchObject({ rule: 'latency-p99-ratio', value: 3 });
+    expect(checkGuardrails(stats({ p99Ms: 3 }), stats({}), limits)).toMatchObject({
+      rule: 'latency-p99-ratio',
+      value: 3,
+    });
     expect(checkGuardrails(stats({ compared: 60, agreement: 0.5 }), stats({}), limits)?.rule).toBe('agreement');
     expect(checkGuardrails(stats({ compared: 60, agreement: 0.95, p99Ms: 1.5 }), stats({}), limits)).toBeUndefined();
   });
@@ -118,7 +153,13 @@ describe('guardrail check', () => {
 
 describe('parseDuration', () => {
   it('reads ms, s, m and h and refuses the rest', () => {
-    expect([parseDuration('500ms'), parseDuration('60s'), parseDuration('5m'), parseDuration('1h'), parseDuration(42)]).toEqual([500, 60_000, 300_000, 3_600_000, 42]);
+    expect([
+      parseDuration('500ms'),
+      parseDuration('60s'),
+      parseDuration('5m'),
+      parseDuration('1h'),
+      parseDuration(42),
+    ]).toEqual([500, 60_000, 300_000, 3_600_000, 42]);
     expect(() => parseDuration('5 minutes')).toThrow(/duration/);
   });
 });

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeploymentWith, createLocalRegistry, loadModel, silentLogger, type Deployment, type DeploymentEvent, type DeploymentEvents, type LocalRegistry, type Logger } from 'modelship';
+import {
+  createDeploymentWith,
+  createLocalRegistry,
+  loadModel,
+  silentLogger,
+  type Deployment,
+  type DeploymentEvent,
+  type DeploymentEvents,
+  type LocalRegistry,
+  type Logger,
+} from 'modelship';
 import { createHttpRegistry, writeHttpRegistryIndex } from '../../src/registries/http/index.js';
 import { writeMlpClassifier } from '../../examples/shared/onnx-writer.js';
 import { digits, disagreeingMnist } from '../helpers/deployments.js';
@@ -9,7 +19,11 @@ import { FileTestServer } from '../servers/http/file-server.js';
 const { images } = digits(4);
 
 /** Resolves with the next `event` of `d` matching `accept`. */
-function next<E extends DeploymentEvent>(d: Deployment, event: E, accept: (e: DeploymentEvents[E]) => boolean = () => true): Promise<DeploymentEvents[E]> {
+function next<E extends DeploymentEvent>(
+  d: Deployment,
+  event: E,
+  accept: (e: DeploymentEvents[E]) => boolean = () => true,
+): Promise<DeploymentEvents[E]> {
   return new Promise((resolve) => {
     const off = d.on(event, (e) => {
       if (!accept(e)) return;
@@ -33,8 +47,13 @@ describe('a watching deployment while its registry flaps', () => {
     root = await tempDir('modelship-flap-');
     local = createLocalRegistry({ root });
     // Three different files (the cache is content-addressed: equal bytes would never be downloaded again).
-    const files = [tinyMnist().onnx, disagreeingMnist(), writeMlpClassifier({ layers: tinyMnist().layers, inputName: 'pixels', name: 'mnist_v3' })];
-    for (const [i, bytes] of files.entries()) await local.publish({ name: 'mnist', bytes, aliases: i === 0 ? ['production'] : [] });
+    const files = [
+      tinyMnist().onnx,
+      disagreeingMnist(),
+      writeMlpClassifier({ layers: tinyMnist().layers, inputName: 'pixels', name: 'mnist_v3' }),
+    ];
+    for (const [i, bytes] of files.entries())
+      await local.publish({ name: 'mnist', bytes, aliases: i === 0 ? ['production'] : [] });
     await writeHttpRegistryIndex({ root });
     server = new FileTestServer(root);
     await server.start();
@@ -87,7 +106,9 @@ describe('a watching deployment while its registry flaps', () => {
       // 1. The registry goes down, the alias moves meanwhile: polls fail, version 1 keeps answering.
       await server.stop();
       await moveAlias('2');
-      await new Promise<void>((resolve) => (onWarn = (line) => /watching mnist@production failed|REGISTRY_OFFLINE/.test(line) && resolve()));
+      await new Promise<void>(
+        (resolve) => (onWarn = (line) => /watching mnist@production failed|REGISTRY_OFFLINE/.test(line) && resolve()),
+      );
       expect(d.version).toBe('1');
       const toTwo = next(d, 'switch');
       await server.start();

@@ -5,7 +5,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDeploymentWith, createHandler, createRemoteVersion, silentLogger, type Deployment, type ServableModel } from 'modelship';
+import {
+  createDeploymentWith,
+  createHandler,
+  createRemoteVersion,
+  silentLogger,
+  type Deployment,
+  type ServableModel,
+} from 'modelship';
 import { serve } from 'modelship/node';
 import { createSageMakerVersion } from '../../src/backends/remote/sagemaker.js';
 import { postJson } from '../helpers/http.js';
@@ -15,11 +22,22 @@ import { startSageMakerServer, type SageMakerTestServer } from '../servers/sagem
 
 type Outputs = { name: unknown; datatype: string; shape: unknown; data: unknown[] }[];
 
-const META = { name: 'm', versions: ['1'], platform: 'onnx', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }] };
+const META = {
+  name: 'm',
+  versions: ['1'],
+  platform: 'onnx',
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }],
+};
 const GOOD: Outputs = [{ name: 'y', datatype: 'FP32', shape: [1, 4], data: [2, 3, 4, 5] }];
 
 /** A KServe v2 server answering /infer with whatever `answer` holds at the time; counts /infer requests. */
-async function upstream(): Promise<{ url: string; answer: { outputs: Outputs }; infers: number; close(): Promise<void> }> {
+async function upstream(): Promise<{
+  url: string;
+  answer: { outputs: Outputs };
+  infers: number;
+  close(): Promise<void>;
+}> {
   const state = { answer: { outputs: GOOD }, infers: 0 };
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -131,7 +149,10 @@ describe('remote version output names and shapes', () => {
         stable: { remote: { protocol: 'v2', url: up.url, model: 'm', retries: 0 } },
         logger: silentLogger,
       });
-      const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), { port: 0, host: '127.0.0.1' });
+      const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), {
+        port: 0,
+        host: '127.0.0.1',
+      });
       try {
         const res = await postJson(`${server.url}/models/remote/predict`, { inputs: [[1, 2, 3, 4]] });
         expect(res.status).toBe(200);

@@ -11,7 +11,15 @@ async function v2Server(versions: string[]): Promise<{ url: string; hits: string
     hits.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ name: 'm', versions, platform: 'onnx', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }] }));
+      res.end(
+        JSON.stringify({
+          name: 'm',
+          versions,
+          platform: 'onnx',
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
+          outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }],
+        }),
+      );
       return;
     }
     res.writeHead(503, { 'content-type': 'application/json' });
@@ -48,7 +56,14 @@ describe('remote version labels', () => {
   it('refuses a label that cannot be an x-modelship-version header at option parsing (INVALID_OPTIONS)', async () => {
     for (const version of BAD_LABELS) {
       const remote = { protocol: 'v2' as const, url: upstream.url, model: 'm', version };
-      const e = await errorOf(createDeploymentWith(loaderWith(registry), { name: 'mnist', stable: 'mnist/1', canary: { ref: { remote }, weight: 0.5 }, logger: silentLogger }));
+      const e = await errorOf(
+        createDeploymentWith(loaderWith(registry), {
+          name: 'mnist',
+          stable: 'mnist/1',
+          canary: { ref: { remote }, weight: 0.5 },
+          logger: silentLogger,
+        }),
+      );
       expect({ version, code: e.code }).toEqual({ version, code: 'INVALID_OPTIONS' });
       expect(e.message).toMatch(/printable ASCII/);
       expect((await errorOf(createRemoteVersion(remote))).code).toBe('INVALID_OPTIONS');
@@ -74,9 +89,18 @@ describe('remote version labels', () => {
   it('refuses a version a custom loader labels that way', async () => {
     const loader = async (ref: string) => {
       const model = await loaderWith(registry)(ref);
-      return ref === 'mnist/2' ? { ...wrap(model, (i, o) => model.predict(i, o)), version: '2\r\nset-cookie: x=1' } : model;
+      return ref === 'mnist/2'
+        ? { ...wrap(model, (i, o) => model.predict(i, o)), version: '2\r\nset-cookie: x=1' }
+        : model;
     };
-    const e = await errorOf(createDeploymentWith(loader, { name: 'mnist', stable: 'mnist/1', canary: { ref: 'mnist/2', weight: 0.5 }, logger: silentLogger }));
+    const e = await errorOf(
+      createDeploymentWith(loader, {
+        name: 'mnist',
+        stable: 'mnist/1',
+        canary: { ref: 'mnist/2', weight: 0.5 },
+        logger: silentLogger,
+      }),
+    );
     expect(e.code).toBe('MODEL_LOAD_FAILED');
     expect(e.message).toMatch(/printable ASCII/);
   });
@@ -85,15 +109,25 @@ describe('remote version labels', () => {
 describe('remote version credentials', () => {
   it('refuses a URL with user:password at option parsing, never echoing the password', async () => {
     const password = 'hunter2-s3cret-pw';
-    for (const url of [`http://admin:${password}@127.0.0.1:1`, `http://admin:${password}@127.0.0.1:1/`, `http://${password}@127.0.0.1:1`]) {
+    for (const url of [
+      `http://admin:${password}@127.0.0.1:1`,
+      `http://admin:${password}@127.0.0.1:1/`,
+      `http://${password}@127.0.0.1:1`,
+    ]) {
       for (const attempt of [
         createRemoteVersion({ protocol: 'v2', url, model: 'm', retries: 0 }),
-        createDeploymentWith(async () => Promise.reject(new Error('not used')), { name: 'x', stable: { remote: { protocol: 'v2', url, model: 'm', retries: 0 } }, logger: silentLogger }),
+        createDeploymentWith(async () => Promise.reject(new Error('not used')), {
+          name: 'x',
+          stable: { remote: { protocol: 'v2', url, model: 'm', retries: 0 } },
+          logger: silentLogger,
+        }),
       ]) {
         const e = await errorOf(attempt);
         expect(e.code).toBe('INVALID_OPTIONS');
         expect(e.message).toMatch(/headers/);
-        expect(JSON.stringify({ message: e.message, details: (e as { details?: unknown }).details })).not.toContain(password);
+        expect(JSON.stringify({ message: e.message, details: (e as { details?: unknown }).details })).not.toContain(
+          password,
+        );
       }
     }
   });
@@ -101,7 +135,12 @@ describe('remote version credentials', () => {
   it('never puts query strings of the URL in errors or status', async () => {
     const upstream = await v2Server(['1']);
     try {
-      const remote = await createRemoteVersion({ protocol: 'v2', url: `${upstream.url}/?sig=s3cret-query`, model: 'm', retries: 0 });
+      const remote = await createRemoteVersion({
+        protocol: 'v2',
+        url: `${upstream.url}/?sig=s3cret-query`,
+        model: 'm',
+        retries: 0,
+      });
       const e = await errorOf(remote.predict([[1, 2, 3, 4]]));
       expect(e.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(e.message).not.toContain('s3cret-query');

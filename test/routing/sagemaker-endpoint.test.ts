@@ -24,10 +24,20 @@ describe('SageMaker endpoints as deployment versions', () => {
       seen.push({ variant });
       const inputs = (body as { inputs: { name: string; shape: number[]; data: number[] }[] }).inputs;
       const first = inputs[0]!;
-      const rows = Array.from({ length: first.shape[0]! }, (_, i) => first.data.slice(i * first.shape[1]!, (i + 1) * first.shape[1]!));
+      const rows = Array.from({ length: first.shape[0]! }, (_, i) =>
+        first.data.slice(i * first.shape[1]!, (i + 1) * first.shape[1]!),
+      );
       const out = await container.predict(rows);
       return {
-        body: { model_name: 'mnist', outputs: Object.entries(out).map(([name, t]) => ({ name, datatype: toOipDatatype(t.dtype), shape: t.shape, data: Array.from(t.data as ArrayLike<number | bigint>, Number) })) },
+        body: {
+          model_name: 'mnist',
+          outputs: Object.entries(out).map(([name, t]) => ({
+            name,
+            datatype: toOipDatatype(t.dtype),
+            shape: t.shape,
+            data: Array.from(t.data as ArrayLike<number | bigint>, Number),
+          })),
+        },
         ...(variant === undefined ? {} : { variant }),
       };
     });
@@ -39,19 +49,35 @@ describe('SageMaker endpoints as deployment versions', () => {
   });
 
   const remote = (endpointName: string, extra: Record<string, unknown> = {}) => ({
-    remote: { protocol: 'sagemaker' as const, endpointName, signature: container.signature as never, endpoint: server.url, region: 'us-east-1', credentials, retries: 1, ...extra },
+    remote: {
+      protocol: 'sagemaker' as const,
+      endpointName,
+      signature: container.signature as never,
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials,
+      retries: 1,
+      ...extra,
+    },
   });
 
   it('serves a deployment canary from InvokeEndpoint with v2 JSON bodies and TargetVariant', async () => {
     const registry = await deploymentRegistry();
-    const d = await createDeploymentWith(loaderWith(registry), { name: 'mnist', stable: 'mnist/1', canary: { ref: remote('mnist-endpoint', { targetVariant: 'blue' }), weight: 1 }, logger: silentLogger });
+    const d = await createDeploymentWith(loaderWith(registry), {
+      name: 'mnist',
+      stable: 'mnist/1',
+      canary: { ref: remote('mnist-endpoint', { targetVariant: 'blue' }), weight: 1 },
+      logger: silentLogger,
+    });
     try {
       for (let i = 0; i < images.length; i++) {
         const answer = await d.predict([images[i]!], { routingKey: `k${i}` });
         expect(answer.version).toBe('mnist-endpoint/blue');
         // The same answer the model gives in-process.
         const local = await container.predict([images[i]!]);
-        expect(Number((answer.outputs.label!.data as BigInt64Array)[0])).toBe(Number((local.label!.data as BigInt64Array)[0]));
+        expect(Number((answer.outputs.label!.data as BigInt64Array)[0])).toBe(
+          Number((local.label!.data as BigInt64Array)[0]),
+        );
       }
       expect(seen.every((s) => s.variant === 'blue')).toBe(true);
       expect(server.state.requests.filter((r) => r.target === 'InvokeEndpoint').length).toBe(images.length);
@@ -67,7 +93,10 @@ describe('SageMaker endpoints as deployment versions', () => {
     try {
       server.state.faults.push({ path: /invocations$/, status: 503, times: 1 });
       expect((await version.predict([images[0]!])).label).toBeDefined();
-      for (const [m, why] of [[broken, /ModelError.*container status 500/], [missing, /ValidationError/]] as const) {
+      for (const [m, why] of [
+        [broken, /ModelError.*container status 500/],
+        [missing, /ValidationError/],
+      ] as const) {
         const error = await m.predict([images[0]!]).catch((e: unknown) => e);
         expect(ModelshipError.hasCode(error, 'UPSTREAM_ERROR'), String(error)).toBe(true);
         expect((error as Error).message).toMatch(why);

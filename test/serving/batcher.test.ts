@@ -34,7 +34,12 @@ class ManualExecutor implements BatchExecutor {
 
   run(feeds: Feeds): Promise<Record<string, TensorLike>> {
     return new Promise((resolve, reject) => {
-      this.calls.push({ feeds, rows: (feeds.x as TensorLike).shape[0] as number, release: () => resolve(this.transform(feeds)), fail: reject });
+      this.calls.push({
+        feeds,
+        rows: (feeds.x as TensorLike).shape[0] as number,
+        release: () => resolve(this.transform(feeds)),
+        fail: reject,
+      });
       for (const w of this.#waiters.splice(0)) w();
     });
   }
@@ -66,11 +71,13 @@ const expected = (feeds: Feeds): number[] => Array.from((feeds.x as TensorLike).
 const values = (out: Record<string, TensorLike>): number[] => Array.from(out.y?.data as Float32Array);
 
 /** Every request was answered with the results of its own rows, whatever batch it ran in. */
-async function expectOwnAnswers(pending: readonly Promise<Record<string, TensorLike>>[], requests: readonly Feeds[]): Promise<void> {
+async function expectOwnAnswers(
+  pending: readonly Promise<Record<string, TensorLike>>[],
+  requests: readonly Feeds[],
+): Promise<void> {
   const outs = await Promise.all(pending);
   outs.forEach((out, i) => expect(values(out)).toEqual(expected(requests[i] as Feeds)));
 }
-
 
 describe('Batcher', () => {
   it('joins requests of mixed sizes that queued while the executor was busy, and splits the result per request', async () => {
@@ -248,7 +255,10 @@ describe('Batcher', () => {
     // One running and two queued on the same signal, one queued on another: the abort takes the three.
     const running = rejection(batcher.submit(rowsOf(3, 1), { signal: shared.signal }));
     const held = await exec.started(4);
-    const queued = [rejection(batcher.submit(rowsOf(4, 1), { signal: shared.signal })), rejection(batcher.submit(rowsOf(5, 1), { signal: shared.signal }))];
+    const queued = [
+      rejection(batcher.submit(rowsOf(4, 1), { signal: shared.signal })),
+      rejection(batcher.submit(rowsOf(5, 1), { signal: shared.signal })),
+    ];
     const other = batcher.submit(rowsOf(6, 1), { signal: new AbortController().signal });
     shared.abort();
     expect((await running).code).toBe('ABORTED');
@@ -289,7 +299,9 @@ describe('Batcher', () => {
     held.release();
     for (let i = 2; i <= 4; i++) (await exec.started(i)).release();
     await Promise.all([blocker, ...p]);
-    expect(exec.calls.slice(1).map((c) => ((c.feeds.x as TensorLike).data as Float32Array)[0])).toEqual([300, 200, 100]);
+    expect(exec.calls.slice(1).map((c) => ((c.feeds.x as TensorLike).data as Float32Array)[0])).toEqual([
+      300, 200, 100,
+    ]);
     expect(order).toEqual(['high', 'normal', 'low']);
   });
 

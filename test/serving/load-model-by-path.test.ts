@@ -22,7 +22,13 @@ const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).di
 const fast = { logger: silentLogger };
 
 /** The Node runtime with a backend that records what it is given, and a `readFile` that counts its calls. */
-function spied(): { runtime: ServingRuntime; sources: ModelSource[]; sessions: BackendSession[]; events: BackendEvent[]; reads: string[] } {
+function spied(): {
+  runtime: ServingRuntime;
+  sources: ModelSource[];
+  sessions: BackendSession[];
+  events: BackendEvent[];
+  reads: string[];
+} {
   const real = createOnnxNodeBackend();
   const sources: ModelSource[] = [];
   const sessions: BackendSession[] = [];
@@ -32,7 +38,10 @@ function spied(): { runtime: ServingRuntime; sources: ModelSource[]; sessions: B
     ...real,
     async createSession(source: ModelSource, options: Parameters<typeof real.createSession>[1] = {}) {
       sources.push(source);
-      const session = await real.createSession(source, { ...options, onEvent: (e) => (events.push(e), options.onEvent?.(e)) });
+      const session = await real.createSession(source, {
+        ...options,
+        onEvent: (e) => (events.push(e), options.onEvent?.(e)),
+      });
       sessions.push(session);
       return session;
     },
@@ -80,8 +89,16 @@ describe('loading models by path', () => {
       await loadModelWith(runtime, local, { ...fast, workers: 2 }),
     ];
     expect(reads).toEqual([]);
-    expect(sources.map((s) => Object.keys(s).sort())).toEqual([['path', 'sha256'], ['path', 'sha256'], ['path', 'sha256']]);
-    expect(sources.map((s) => ('sha256' in s ? s.sha256 : undefined))).toEqual([sha(mnist), sha(addOneModel()), sha(addOneModel())]);
+    expect(sources.map((s) => Object.keys(s).sort())).toEqual([
+      ['path', 'sha256'],
+      ['path', 'sha256'],
+      ['path', 'sha256'],
+    ]);
+    expect(sources.map((s) => ('sha256' in s ? s.sha256 : undefined))).toEqual([
+      sha(mnist),
+      sha(addOneModel()),
+      sha(addOneModel()),
+    ]);
     expect((sources[0] as { path: string }).path.startsWith(cacheDir)).toBe(true);
     expect(models.map((m) => [m.sha256, m.size])).toEqual([
       [sha(mnist), mnist.byteLength],
@@ -99,13 +116,18 @@ describe('loading models by path', () => {
     const fromBytes = await loadModelWith(runtime, addOneModel(), { ...fast, workers: 2 });
     expect('path' in (sources[0] as ModelSource)).toBe(true);
     expect('bytes' in (sources[1] as ModelSource)).toBe(true);
-    for (const model of [onThread, fromBytes]) expect((await model.predict([[1, 2, 3, 4]])).y?.toArray()).toEqual([[2, 3, 4, 5]]);
+    for (const model of [onThread, fromBytes])
+      expect((await model.predict([[1, 2, 3, 4]])).y?.toArray()).toEqual([[2, 3, 4, 5]]);
     await Promise.all([onThread.close(), fromBytes.close()]);
   });
 
   it('keeps the cached file leased until close(): a crashed worker is replaced from it even past an eviction', async () => {
     const { runtime, sessions, events } = spied();
-    const model = await loadModelWith(runtime, `${server.url}/mnist.onnx#sha256=${sha(mnist)}`, { ...fast, cacheDir, workers: 1 });
+    const model = await loadModelWith(runtime, `${server.url}/mnist.onnx#sha256=${sha(mnist)}`, {
+      ...fast,
+      cacheDir,
+      workers: 1,
+    });
     await model.ready();
     expect(await leasesOf(cacheDir, sha(mnist))).toHaveLength(1);
     // A cache with no room left evicts everything it may: not the leased blob.
@@ -137,7 +159,9 @@ describe('loading models by path', () => {
 
   it('refuses a file whose digest differs from the expected one before any session is created', async () => {
     const { runtime, sources } = spied();
-    const e = await rejection(loadModelWith(runtime, await tempFile(addOneModel(), 'adder.onnx'), { ...fast, sha256: '0'.repeat(64) }));
+    const e = await rejection(
+      loadModelWith(runtime, await tempFile(addOneModel(), 'adder.onnx'), { ...fast, sha256: '0'.repeat(64) }),
+    );
     expect(e.code).toBe('INTEGRITY_MISMATCH');
     expect(sources).toEqual([]);
   });

@@ -7,12 +7,16 @@ import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { addOneModel, tempDir, tempFile, tinyMnist } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';
 
-
 describe('loadModel', () => {
   let registry: LocalRegistry;
   beforeAll(async () => {
     registry = createLocalRegistry({ root: await tempDir() });
-    await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx, aliases: ['production'], metadata: { accuracy: tinyMnist().accuracy } });
+    await registry.publish({
+      name: 'mnist',
+      bytes: tinyMnist().onnx,
+      aliases: ['production'],
+      metadata: { accuracy: tinyMnist().accuracy },
+    });
     await registry.publish({ name: 'mnist', bytes: addOneModel(), aliases: ['candidate'] });
   });
 
@@ -32,9 +36,15 @@ describe('loadModel', () => {
     });
     const { test, layers } = tinyMnist();
     const n = 50;
-    const rows = Array.from({ length: n }, (_, i) => Array.from(test.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)));
+    const rows = Array.from({ length: n }, (_, i) =>
+      Array.from(test.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE)),
+    );
     const out = await model.predict(rows);
-    const expected = evaluate(layers, { images: test.images.subarray(0, n * IMAGE_SIZE), labels: test.labels.subarray(0, n), count: n });
+    const expected = evaluate(layers, {
+      images: test.images.subarray(0, n * IMAGE_SIZE),
+      labels: test.labels.subarray(0, n),
+      count: n,
+    });
     expect(out.label?.toArray()).toEqual(Array.from(expected.predictions));
     expect(out.probabilities?.shape).toEqual([n, 10]);
     await model.close();
@@ -83,7 +93,9 @@ describe('loadModel', () => {
   });
 
   it('turns corrupt or truncated ONNX bytes into MODEL_LOAD_FAILED, not a crash', async () => {
-    const garbage = await rejection(loadModel(new TextEncoder().encode('version https://git-lfs.github.com/spec/v1\n')));
+    const garbage = await rejection(
+      loadModel(new TextEncoder().encode('version https://git-lfs.github.com/spec/v1\n')),
+    );
     expect(garbage.code).toBe('MODEL_LOAD_FAILED');
     expect(garbage.message).toContain('onnxruntime could not load the model');
     const truncated = await rejection(loadModel(tinyMnist().onnx.subarray(0, 1000)));
@@ -139,7 +151,9 @@ describe('loadModel', () => {
       const error = await rejection(model.predict([[1, 2, 3, 4]], options as never));
       expect(error.code, JSON.stringify(options)).toBe('INVALID_ARGUMENT');
     }
-    expect((await model.predict([[1, 2, 3, 4]], { deadlineMs: 10_000, priority: 'high' })).y?.toArray()).toEqual([[2, 3, 4, 5]]);
+    expect((await model.predict([[1, 2, 3, 4]], { deadlineMs: 10_000, priority: 'high' })).y?.toArray()).toEqual([
+      [2, 3, 4, 5],
+    ]);
     await model.close();
   });
 
@@ -166,7 +180,10 @@ describe('loadModel', () => {
     await model.ready();
     expect(model.state).toBe('ready');
     expect(warnings.join()).toContain('Warm-up');
-    const out = await model.predict([[1, 2, 3, 4], [5, 6, 7, 8]]);
+    const out = await model.predict([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
     expect(out.y?.shape).toEqual([1, 8]);
     await model.close();
   });
@@ -180,7 +197,9 @@ describe('loadModel', () => {
     expect(late.code).toBe('NOT_READY');
     expect(late.retryable).toBe(true);
     const results = await Promise.all(calls);
-    expect(results.map((r) => (r.y?.toArray() as number[][])[0]?.[0])).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(results.map((r) => (r.y?.toArray() as number[][])[0]?.[0])).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     await closed;
     expect(model.state).toBe('closed');
   });

@@ -16,7 +16,6 @@ import { rejection } from '../helpers/errors.js';
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const fast = { logger: silentLogger };
 
-
 /** Nothing half-written: the temp area is empty and every blob's name is the sha256 of its content. */
 async function expectCacheClean(cacheDir: string): Promise<void> {
   expect(await readdir(join(cacheDir, 'tmp')).catch(() => [])).toEqual([]);
@@ -64,9 +63,17 @@ describe('models from URLs', () => {
     const progress: DownloadProgress[] = [];
     const url = `${server.url}/mnist.onnx#sha256=${sha(mnist)}`;
     const model = await loadModel(url, { ...fast, cacheDir, onProgress: (p) => progress.push(p) });
-    expect([model.name, model.sha256, model.source]).toEqual(['mnist', sha(mnist), { ref: `${server.url}/mnist.onnx`, registry: 'url' }]);
+    expect([model.name, model.sha256, model.source]).toEqual([
+      'mnist',
+      sha(mnist),
+      { ref: `${server.url}/mnist.onnx`, registry: 'url' },
+    ]);
     expect((await model.predict([digit])).label?.toArray()).toHaveLength(1);
-    expect(progress.at(-1)).toEqual({ url: `${server.url}/mnist.onnx`, loaded: mnist.byteLength, total: mnist.byteLength });
+    expect(progress.at(-1)).toEqual({
+      url: `${server.url}/mnist.onnx`,
+      loaded: mnist.byteLength,
+      total: mnist.byteLength,
+    });
     await model.close();
     const again = await loadModel(url, { ...fast, cacheDir });
     expect(server.requests).toHaveLength(1);
@@ -76,7 +83,9 @@ describe('models from URLs', () => {
 
   it('shares one download between concurrent loads of the same URL', async () => {
     const url = `${server.url}/adder.onnx`;
-    const models = await Promise.all(Array.from({ length: 4 }, () => loadModel(url, { ...fast, cacheDir, warmup: false })));
+    const models = await Promise.all(
+      Array.from({ length: 4 }, () => loadModel(url, { ...fast, cacheDir, warmup: false })),
+    );
     expect(server.requests.filter((r) => r.path === '/adder.onnx')).toHaveLength(1);
     await Promise.all(models.map((m) => m.close()));
     await stillServing();
@@ -125,7 +134,9 @@ describe('models from URLs', () => {
 
   it('maps 401 and 404 without leaking query strings or credentials', async () => {
     server.authorization = 'Bearer right';
-    const denied = await rejection(loadModel(`${server.url}/mnist.onnx?X-Amz-Signature=topsecret`, { ...fast, cacheDir }));
+    const denied = await rejection(
+      loadModel(`${server.url}/mnist.onnx?X-Amz-Signature=topsecret`, { ...fast, cacheDir }),
+    );
     expect(denied.code).toBe('REGISTRY_AUTH_FAILED');
     expect(denied.message).not.toContain('topsecret');
     server.authorization = undefined;
@@ -139,12 +150,21 @@ describe('models from URLs', () => {
   it('refuses a 2 GiB Content-Length over the limit before downloading it', async () => {
     server.fail('/mnist.onnx', { kind: 'huge', length: 2 * 1024 ** 3 });
     const progress: DownloadProgress[] = [];
-    const e = await rejection(loadModel(`${server.url}/mnist.onnx`, { ...fast, cacheDir, maxDownloadBytes: 1024 ** 3, onProgress: (p) => progress.push(p) }));
+    const e = await rejection(
+      loadModel(`${server.url}/mnist.onnx`, {
+        ...fast,
+        cacheDir,
+        maxDownloadBytes: 1024 ** 3,
+        onProgress: (p) => progress.push(p),
+      }),
+    );
     expect(e.code).toBe('DOWNLOAD_TOO_LARGE');
     expect(e.details).toMatchObject({ size: 2 * 1024 ** 3, maxBytes: 1024 ** 3 });
     expect(progress).toEqual([]);
     // And a server that streams more than the limit without announcing it is cut off while streaming.
-    const streamed = await rejection(loadModel(`${server.url}/mnist.onnx`, { ...fast, cacheDir, maxDownloadBytes: 1000 }));
+    const streamed = await rejection(
+      loadModel(`${server.url}/mnist.onnx`, { ...fast, cacheDir, maxDownloadBytes: 1000 }),
+    );
     expect(streamed.code).toBe('DOWNLOAD_TOO_LARGE');
     await stillServing();
   });
@@ -156,7 +176,12 @@ describe('models from URLs', () => {
     await first.close();
     await down.stop();
     const warnings: RegistryWarning[] = [];
-    const offline = await loadModel(`${base}/adder.onnx`, { ...fast, cacheDir, warmup: false, onWarning: (w) => warnings.push(w) });
+    const offline = await loadModel(`${base}/adder.onnx`, {
+      ...fast,
+      cacheDir,
+      warmup: false,
+      onWarning: (w) => warnings.push(w),
+    });
     expect(offline.sha256).toBe(sha(addOneModel()));
     expect(warnings.map((w) => w.code)).toEqual(['REGISTRY_OFFLINE']);
     await offline.close();
@@ -167,12 +192,17 @@ describe('models from URLs', () => {
 });
 
 describe('loadModel with the MLflow registry', () => {
-  it("serves models:/mnist@production from MLflow, and again after the server is stopped", async () => {
+  it('serves models:/mnist@production from MLflow, and again after the server is stopped', async () => {
     const server = new MlflowTestServer();
     const trackingUri = await server.start();
     const cacheDir = await tempDir();
     const registry = createMlflowRegistry({ trackingUri, cacheDir, retries: 1, retryDelayMs: 1 });
-    await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx, aliases: ['production'], metadata: { accuracy: tinyMnist().accuracy } });
+    await registry.publish({
+      name: 'mnist',
+      bytes: tinyMnist().onnx,
+      aliases: ['production'],
+      metadata: { accuracy: tinyMnist().accuracy },
+    });
     const digit = Array.from(tinyMnist().test.images.subarray(0, 784));
     const online = await loadModel('models:/mnist@production', { registry, ...fast });
     const expected = (await online.predict([digit])).label?.toArray();
@@ -182,7 +212,11 @@ describe('loadModel with the MLflow registry', () => {
     await server.stop();
     const warnings: RegistryWarning[] = [];
     const restarted = createMlflowRegistry({ trackingUri, cacheDir, retries: 1, retryDelayMs: 1 });
-    const offline = await loadModel('models:/mnist@production', { registry: restarted, ...fast, onWarning: (w) => warnings.push(w) });
+    const offline = await loadModel('models:/mnist@production', {
+      registry: restarted,
+      ...fast,
+      onWarning: (w) => warnings.push(w),
+    });
     expect([offline.version, offline.sha256]).toEqual(['1', online.sha256]);
     expect((await offline.predict([digit])).label?.toArray()).toEqual(expected);
     expect(warnings[0]?.message).toMatch(/unreachable/);

@@ -56,7 +56,12 @@ describe('a third-party model (Silero VAD)', () => {
     });
     for (const name of ['output', 'hn', 'cn']) {
       expect(ours[name]?.shape).toEqual(theirs[name]?.dims);
-      expect(Buffer.from((ours[name]?.data as Float32Array).buffer).equals(Buffer.from((theirs[name]?.data as Float32Array).buffer)), name).toBe(true);
+      expect(
+        Buffer.from((ours[name]?.data as Float32Array).buffer).equals(
+          Buffer.from((theirs[name]?.data as Float32Array).buffer),
+        ),
+        name,
+      ).toBe(true);
     }
     // The same call with JSON-shaped values (nested arrays, a bare scalar) gives the same numbers.
     const json = await model.predict({
@@ -87,14 +92,23 @@ describe('a third-party model (Silero VAD)', () => {
     );
     expect(res.status).toBe(200);
     const body = (await res.json()) as { outputs: Array<{ name: string; shape: number[]; data: number[] }> };
-    const local = await model.predict({ input: [Array.from(audio)], sr: 16000, h: { data: state(), shape: [2, 1, 64] }, c: { data: state(), shape: [2, 1, 64] } });
-    expect(body.outputs).toEqual([{ name: 'output', shape: [1, 1], datatype: 'FP32', data: local.output?.toFlatArray() }]);
+    const local = await model.predict({
+      input: [Array.from(audio)],
+      sr: 16000,
+      h: { data: state(), shape: [2, 1, 64] },
+      c: { data: state(), shape: [2, 1, 64] },
+    });
+    expect(body.outputs).toEqual([
+      { name: 'output', shape: [1, 1], datatype: 'FP32', data: local.output?.toFlatArray() },
+    ]);
   });
 
   it('reports a failure only the runtime can detect as INFERENCE_FAILED, and keeps serving', async () => {
     // sr has no declared shape, so only the model's own If node can tell that two sample rates are wrong.
     const st = (): { data: Float32Array; shape: number[] } => ({ data: state(), shape: [2, 1, 64] });
-    await expect(model.predict({ input: [Array.from(audio)], sr: [16000, 8000], h: st(), c: st() })).rejects.toMatchObject({
+    await expect(
+      model.predict({ input: [Array.from(audio)], sr: [16000, 8000], h: st(), c: st() }),
+    ).rejects.toMatchObject({
       code: 'INFERENCE_FAILED',
       message: expect.stringContaining('condition input must have exactly one element'),
     });

@@ -81,8 +81,16 @@ async function harness(warmup: boolean): Promise<Harness> {
   sink.model = model;
   open.push(model);
   await model.ready();
-  return { model, session, timers, events, errorLogs, clock, next: (type) => new Promise((resolve) => waiting.push({ type, resolve })),
-    timerSet: () => (timers.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => timerWaiters.push(resolve))),
+  return {
+    model,
+    session,
+    timers,
+    events,
+    errorLogs,
+    clock,
+    next: (type) => new Promise((resolve) => waiting.push({ type, resolve })),
+    timerSet: () =>
+      timers.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => timerWaiters.push(resolve)),
   };
 }
 

@@ -8,18 +8,32 @@ import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, loadModel, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
-import { defaultWorkerNice, withoutRefusedFlags, workerExecArgv, type WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
+import {
+  defaultWorkerNice,
+  withoutRefusedFlags,
+  workerExecArgv,
+  type WorkerPoolSession,
+} from '../../src/backends/onnx-node/worker-pool.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { slowModel, tinyMnist } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';
 
-
-async function pooled(bytes: Uint8Array, workers: number): Promise<{ model: Model; session: WorkerPoolSession; events: string[] }> {
+async function pooled(
+  bytes: Uint8Array,
+  workers: number,
+): Promise<{ model: Model; session: WorkerPoolSession; events: string[] }> {
   const events: string[] = [];
   const sink: { model?: ReturnType<typeof createModel> } = {};
   const session = (await createOnnxNodeBackend().createSession(
     { bytes },
-    { workers, intraOpNumThreads: 1, onEvent: (e) => { events.push(e.type); sink.model?.backendEvent(e); } },
+    {
+      workers,
+      intraOpNumThreads: 1,
+      onEvent: (e) => {
+        events.push(e.type);
+        sink.model?.backendEvent(e);
+      },
+    },
   )) as WorkerPoolSession;
   const model = createModel({
     name: 'm',
@@ -37,7 +51,6 @@ async function pooled(bytes: Uint8Array, workers: number): Promise<{ model: Mode
   await model.ready();
   return { model, session, events };
 }
-
 
 const open: Model[] = [];
 afterAll(async () => {
@@ -57,15 +70,21 @@ describe('worker pool', () => {
     const refProbs = reference.probabilities?.data as Float32Array;
     const refLabels = reference.label?.data as BigInt64Array;
     // 50 concurrent single-row calls: they are batched together in whatever groups the queue forms.
-    const outs = await Promise.all(Array.from({ length: rows }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))));
+    const outs = await Promise.all(
+      Array.from({ length: rows }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))),
+    );
     outs.forEach((out, i) => {
       const probs = out.probabilities?.data as Float32Array;
-      expect(new Uint32Array(probs.buffer, probs.byteOffset, 10)).toEqual(new Uint32Array(refProbs.buffer, refProbs.byteOffset + i * 40, 10));
+      expect(new Uint32Array(probs.buffer, probs.byteOffset, 10)).toEqual(
+        new Uint32Array(refProbs.buffer, refProbs.byteOffset + i * 40, 10),
+      );
       expect(out.label?.data).toEqual(refLabels.subarray(i, i + 1));
     });
     // One call with all rows at once.
     const whole = await model.predict({ pixels: { data: images, shape: [rows, IMAGE_SIZE] } });
-    expect(new Uint32Array((whole.probabilities?.data as Float32Array).buffer)).toEqual(new Uint32Array(refProbs.buffer, refProbs.byteOffset, rows * 10));
+    expect(new Uint32Array((whole.probabilities?.data as Float32Array).buffer)).toEqual(
+      new Uint32Array(refProbs.buffer, refProbs.byteOffset, rows * 10),
+    );
     await direct.release();
   });
 
@@ -78,12 +97,17 @@ describe('worker pool', () => {
     const direct = await ort.InferenceSession.create(onnx);
     const rows = 40;
     const images = test.images.subarray(0, rows * IMAGE_SIZE);
-    const reference = (await direct.run({ pixels: new ort.Tensor('float32', images, [rows, IMAGE_SIZE]) })).probabilities?.data as Float32Array;
+    const reference = (await direct.run({ pixels: new ort.Tensor('float32', images, [rows, IMAGE_SIZE]) }))
+      .probabilities?.data as Float32Array;
     for (const group of [rows, 7, 23]) {
-      const outs = await Promise.all(Array.from({ length: group }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))));
+      const outs = await Promise.all(
+        Array.from({ length: group }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))),
+      );
       outs.forEach((out, i) => {
         const probs = out.probabilities?.data as Float32Array;
-        expect(new Uint32Array(probs.buffer, probs.byteOffset, 10)).toEqual(new Uint32Array(reference.buffer, reference.byteOffset + i * 40, 10));
+        expect(new Uint32Array(probs.buffer, probs.byteOffset, 10)).toEqual(
+          new Uint32Array(reference.buffer, reference.byteOffset + i * 40, 10),
+        );
       });
     }
     await direct.release();
@@ -140,46 +164,64 @@ describe('worker pool', () => {
     expect(model.state).toBe('closed');
   });
 
-  it.runIf(process.platform === 'linux')('runs the workers (and their onnxruntime threads) nice levels below the loading thread: 10 by default (with several cores), as asked, or not at all', async () => {
-    /** Nice values of this process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
-    const niceOfThreads = (): Map<string, number> =>
-      new Map(
-        readdirSync('/proc/self/task').map((tid) => {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-          return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
-        }),
-      );
-    const mine = niceOfThreads().get(readlinkSync('/proc/thread-self').split('/').pop() as string) as number;
-    const started = async (options: { workerNice?: number }): Promise<number[]> => {
-      const before = new Set(niceOfThreads().keys());
-      const model = await loadModel(tinyMnist().onnx, { name: 'nice', version: '1', workers: 2, logger: silentLogger, ...options });
-      await model.ready();
-      const added = [...niceOfThreads()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
-      await model.close();
-      return added;
-    };
-    const byDefault = await started({});
-    const defaultNice = defaultWorkerNice();
-    expect(defaultNice).toBe(availableParallelism() > 1 ? 10 : 0); // nothing to gain on a single core
-    expect(byDefault.filter((n) => n === Math.min(19, mine + defaultNice)).length).toBeGreaterThanOrEqual(2);
-    const asked = await started({ workerNice: 3 });
-    expect(asked.filter((n) => n === Math.min(19, mine + 3)).length).toBeGreaterThanOrEqual(2);
-    if (mine + 10 <= 19) expect(asked).not.toContain(mine + 10);
-    const none = await started({ workerNice: 0 });
-    expect(none.length).toBeGreaterThanOrEqual(2);
-    expect(none.every((n) => n === mine)).toBe(true);
-    for (const workerNice of [20, -1, 1.5]) {
-      await expect(loadModel(tinyMnist().onnx, { workerNice }), String(workerNice)).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
-    }
-  });
+  it.runIf(process.platform === 'linux')(
+    'runs the workers (and their onnxruntime threads) nice levels below the loading thread: 10 by default (with several cores), as asked, or not at all',
+    async () => {
+      /** Nice values of this process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
+      const niceOfThreads = (): Map<string, number> =>
+        new Map(
+          readdirSync('/proc/self/task').map((tid) => {
+            const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+            return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+          }),
+        );
+      const mine = niceOfThreads().get(readlinkSync('/proc/thread-self').split('/').pop() as string) as number;
+      const started = async (options: { workerNice?: number }): Promise<number[]> => {
+        const before = new Set(niceOfThreads().keys());
+        const model = await loadModel(tinyMnist().onnx, {
+          name: 'nice',
+          version: '1',
+          workers: 2,
+          logger: silentLogger,
+          ...options,
+        });
+        await model.ready();
+        const added = [...niceOfThreads()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
+        await model.close();
+        return added;
+      };
+      const byDefault = await started({});
+      const defaultNice = defaultWorkerNice();
+      expect(defaultNice).toBe(availableParallelism() > 1 ? 10 : 0); // nothing to gain on a single core
+      expect(byDefault.filter((n) => n === Math.min(19, mine + defaultNice)).length).toBeGreaterThanOrEqual(2);
+      const asked = await started({ workerNice: 3 });
+      expect(asked.filter((n) => n === Math.min(19, mine + 3)).length).toBeGreaterThanOrEqual(2);
+      if (mine + 10 <= 19) expect(asked).not.toContain(mine + 10);
+      const none = await started({ workerNice: 0 });
+      expect(none.length).toBeGreaterThanOrEqual(2);
+      expect(none.every((n) => n === mine)).toBe(true);
+      for (const workerNice of [20, -1, 1.5]) {
+        await expect(loadModel(tinyMnist().onnx, { workerNice }), String(workerNice)).rejects.toMatchObject({
+          code: 'INVALID_OPTIONS',
+        });
+      }
+    },
+  );
 
-  it('starts workers with the parent\'s flags, minus --input-type and what workers refuse', () => {
+  it("starts workers with the parent's flags, minus --input-type and what workers refuse", () => {
     expect(workerExecArgv(['--max-old-space-size=4096', '--import', 'tsx'])).toBeUndefined(); // Node passes what applies
-    expect(workerExecArgv(['--input-type=module', '--max-old-space-size=4096', '-e', 'x'])).toEqual(['--max-old-space-size=4096', '-e', 'x']);
-    expect(workerExecArgv(['--input-type', 'module', '--conditions', 'dev'])).toEqual(['--conditions', 'dev']);
-    expect(withoutRefusedFlags(['--max-old-space-size=4096', '--stack-size', '2000', '--conditions=dev'], ['--max-old-space-size=4096', '--stack-size'])).toEqual([
-      '--conditions=dev',
+    expect(workerExecArgv(['--input-type=module', '--max-old-space-size=4096', '-e', 'x'])).toEqual([
+      '--max-old-space-size=4096',
+      '-e',
+      'x',
     ]);
+    expect(workerExecArgv(['--input-type', 'module', '--conditions', 'dev'])).toEqual(['--conditions', 'dev']);
+    expect(
+      withoutRefusedFlags(
+        ['--max-old-space-size=4096', '--stack-size', '2000', '--conditions=dev'],
+        ['--max-old-space-size=4096', '--stack-size'],
+      ),
+    ).toEqual(['--conditions=dev']);
   });
 
   it('reports a runtime input error from the worker as INVALID_INPUT, and keeps serving', async () => {

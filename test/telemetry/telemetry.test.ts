@@ -41,13 +41,18 @@ describe('OpenTelemetry', () => {
 
   it('records durations in seconds with explicit buckets, batch sizes and outcomes', async () => {
     const images = tinyMnist().test.images;
-    await Promise.all(Array.from({ length: 20 }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => model.predict(images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE))),
+    );
     await model.predict([[1, 2]]).catch(() => undefined);
     const { resourceMetrics } = await reader.collect();
 
     const duration = find(resourceMetrics, 'modelship.request.duration');
     expect(duration?.descriptor.unit).toBe('s');
-    const points = duration?.dataPoints as { attributes: Record<string, unknown>; value: { count: number; buckets: { boundaries: number[] } } }[];
+    const points = duration?.dataPoints as {
+      attributes: Record<string, unknown>;
+      value: { count: number; buckets: { boundaries: number[] } };
+    }[];
     const ok = points.find((p) => p.attributes.outcome === 'success');
     expect(ok?.attributes).toEqual({ 'model.name': 'mnist', 'model.version': '3', outcome: 'success' });
     expect(ok?.value.count).toBe(20);
@@ -58,11 +63,16 @@ describe('OpenTelemetry', () => {
     for (const name of ['modelship.queue.duration', 'modelship.inference.duration']) {
       expect(find(resourceMetrics, name)?.descriptor.unit, name).toBe('s');
     }
-    const batch = find(resourceMetrics, 'modelship.batch.size')?.dataPoints[0] as { value: { sum: number; count: number } };
+    const batch = find(resourceMetrics, 'modelship.batch.size')?.dataPoints[0] as {
+      value: { sum: number; count: number };
+    };
     // 20 rows went through, in at most 20 batches (fewer when they were joined).
     expect(batch.value.sum).toBe(20);
     expect(batch.value.count).toBeLessThanOrEqual(20);
-    const requests = find(resourceMetrics, 'modelship.requests')?.dataPoints as { attributes: Record<string, unknown>; value: number }[];
+    const requests = find(resourceMetrics, 'modelship.requests')?.dataPoints as {
+      attributes: Record<string, unknown>;
+      value: number;
+    }[];
     expect(requests.find((p) => p.attributes.outcome === 'success')?.value).toBe(20);
     const depth = find(resourceMetrics, 'modelship.queue.depth')?.dataPoints[0] as { value: number };
     expect(depth.value).toBe(0);
@@ -78,7 +88,8 @@ describe('OpenTelemetry', () => {
     const queue = finished.find((s) => s.name === 'modelship.queue');
     const inference = finished.find((s) => s.name === 'modelship.inference');
     expect(predict && queue && inference).toBeTruthy();
-    const parentOf = (s: typeof queue) => (s as unknown as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId;
+    const parentOf = (s: typeof queue) =>
+      (s as unknown as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId;
     expect(parentOf(queue)).toBe(predict?.spanContext().spanId);
     expect(parentOf(inference)).toBe(predict?.spanContext().spanId);
     expect(predict?.attributes).toMatchObject({ 'model.name': 'mnist', 'model.version': '3' });

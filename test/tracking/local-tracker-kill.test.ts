@@ -13,7 +13,11 @@ const child = fileURLToPath(new URL('./fixtures/local-tracker-child.ts', import.
 it('applies what a process killed with SIGKILL had logged when the next local tracker starts on the directory', async () => {
   const root = join(await tempDir(), 'mlruns');
   const [steps, keys] = [2000, 50];
-  const proc = fork(child, [root, String(steps), String(keys)], { cwd: repoRoot, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(child, [root, String(steps), String(keys)], {
+    cwd: repoRoot,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const logged = await new Promise<{ runId: string }>((resolve, reject) => {
     proc.on('message', (m: { type: string; runId: string }) => m.type === 'logged' && resolve(m));
     proc.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
@@ -34,7 +38,9 @@ it('applies what a process killed with SIGKILL had logged when the next local tr
   for (let k = 0; k < keys; k++) {
     const lines = (await readFile(join(runDir, 'metrics', `m${k}`), 'utf8')).trim().split('\n');
     // At least once: a batch applied just before the kill may be applied again, never skipped.
-    expect(new Set(lines.map((l) => Number(l.split(' ')[2])))).toEqual(new Set(Array.from({ length: steps }, (_, i) => i)));
+    expect(new Set(lines.map((l) => Number(l.split(' ')[2])))).toEqual(
+      new Set(Array.from({ length: steps }, (_, i) => i)),
+    );
   }
   expect(await readFile(join(runDir, 'meta.yaml'), 'utf8')).toMatch(/status: 5\n/);
 });

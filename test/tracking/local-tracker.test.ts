@@ -46,10 +46,24 @@ describe('local tracker (MLflow file store)', () => {
     const defaultExp = parse(await readFile(join(t.root, '0', 'meta.yaml'), 'utf8'));
     expect(defaultExp).toMatchObject({ experiment_id: '0', name: 'Default', lifecycle_stage: 'active' });
     const exp = parse(await readFile(join(t.root, experimentId as string, 'meta.yaml'), 'utf8'));
-    expect(exp).toMatchObject({ experiment_id: experimentId, name: 'mnist', lifecycle_stage: 'active', artifact_location: pathToFileURL(join(t.root, experimentId as string)).href });
+    expect(exp).toMatchObject({
+      experiment_id: experimentId,
+      name: 'mnist',
+      lifecycle_stage: 'active',
+      artifact_location: pathToFileURL(join(t.root, experimentId as string)).href,
+    });
     const dir = join(t.root, experimentId as string, runId as string);
     const meta = parse(await readFile(join(dir, 'meta.yaml'), 'utf8'));
-    expect(meta).toMatchObject({ run_id: runId, run_uuid: runId, run_name: 'baseline', experiment_id: experimentId, status: 3, lifecycle_stage: 'active', source_type: 4, tags: [] });
+    expect(meta).toMatchObject({
+      run_id: runId,
+      run_uuid: runId,
+      run_name: 'baseline',
+      experiment_id: experimentId,
+      status: 3,
+      lifecycle_stage: 'active',
+      source_type: 4,
+      tags: [],
+    });
     expect(meta.end_time).toEqual(expect.any(Number));
     expect(await readFile(join(dir, 'metrics', 'loss'), 'utf8')).toBe('1700000000123 0.5 3\n1700000000456 nan 4\n');
     expect(await readFile(join(dir, 'metrics', 'eval', 'acc'), 'utf8')).toBe('1700000000123 0.9 3\n');
@@ -70,7 +84,8 @@ describe('local tracker (MLflow file store)', () => {
     expect(new Set(refs.map((r) => r.runId)).size).toBe(4);
     const experiments = (await readdir(root)).filter((d) => !d.startsWith('.') && d !== '0');
     expect(experiments).toEqual([refs[0]?.experimentId]);
-    for (const [i, ref] of refs.entries()) expect((await readLocalRun(root, ref)).metrics.i).toEqual([{ step: 0, value: i }]);
+    for (const [i, ref] of refs.entries())
+      expect((await readLocalRun(root, ref)).metrics.i).toEqual([{ step: 0, value: i }]);
   });
 
   it('finds an experiment created by MLflow itself (any id) by name', async () => {
@@ -80,7 +95,10 @@ describe('local tracker (MLflow file store)', () => {
     await t.flush();
     const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(join(root, '123456789'));
-    await writeFile(join(root, '123456789', 'meta.yaml'), "artifact_location: file:///x/123456789\nexperiment_id: '123456789'\nlifecycle_stage: active\nname: from python\n");
+    await writeFile(
+      join(root, '123456789', 'meta.yaml'),
+      "artifact_location: file:///x/123456789\nexperiment_id: '123456789'\nlifecycle_stage: active\nname: from python\n",
+    );
     const run = await t.startRun({ experiment: 'from python' });
     expect((await run.remote()).experimentId).toBe('123456789');
   });
@@ -96,7 +114,9 @@ describe('local tracker (MLflow file store)', () => {
     // logArtifact resolves once the copy is in the spool; flush() once it is in the run directory.
     await t.flush();
     const { runId, experimentId } = await run.remote();
-    expect(await readFile(join(t.root, experimentId as string, runId as string, 'artifacts', 'model', 'model.onnx'), 'utf8')).toBe('onnx bytes');
+    expect(
+      await readFile(join(t.root, experimentId as string, runId as string, 'artifacts', 'model', 'model.onnx'), 'utf8'),
+    ).toBe('onnx bytes');
   });
 
   it('createTracker() is local unless MLFLOW_TRACKING_URI points at a server', async () => {
@@ -104,7 +124,10 @@ describe('local tracker (MLflow file store)', () => {
     const local = createTracker({}, { MLFLOW_TRACKING_URI: pathToFileURL(root).href });
     expect(local.kind).toBe('local');
     expect(local.trackingUri).toBe(pathToFileURL(root).href);
-    const remote = createTracker({ mlflow: { spoolDir: await tempDir() } }, { MLFLOW_TRACKING_URI: 'http://127.0.0.1:1' });
+    const remote = createTracker(
+      { mlflow: { spoolDir: await tempDir() } },
+      { MLFLOW_TRACKING_URI: 'http://127.0.0.1:1' },
+    );
     expect(remote.kind).toBe('mlflow');
     await Promise.all([local.close(), remote.close({ timeoutMs: 10 })]);
   });

@@ -92,14 +92,20 @@ describe('MLflow tracker', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ code: 'INVALID_PARAM', details: { param: 'description', length: 7000, limit: 6000 } });
+    expect(error).toMatchObject({
+      code: 'INVALID_PARAM',
+      details: { param: 'description', length: 7000, limit: 6000 },
+    });
     expect(await t.flush()).toMatchObject({ delivered: true, pendingRecords: 0 });
     expect(s.state.requests.length).toBe(before);
   });
 
   it('honours Retry-After on 429 and 503 and reports each failed attempt without throwing', async () => {
     const s = await server();
-    s.state.faults.push({ path: /log-batch/, status: 429, times: 1, retryAfterSeconds: 0 }, { path: /log-batch/, status: 503, times: 1, retryAfterSeconds: 0 });
+    s.state.faults.push(
+      { path: /log-batch/, status: 429, times: 1, retryAfterSeconds: 0 },
+      { path: /log-batch/, status: 503, times: 1, retryAfterSeconds: 0 },
+    );
     const errors: ModelshipError[] = [];
     const t = tracker({ trackingUri: s.url, spoolDir }, errors);
     const run = await t.startRun({ experiment: 'retry' });
@@ -140,7 +146,11 @@ describe('MLflow tracker', () => {
     run.logMetrics({ loss: 1 });
     expect(await t.flush()).toMatchObject({ delivered: true, pendingRecords: 0 });
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: 'TRACKING_REJECTED', retryable: false, details: { status: 404, serverCode: 'RESOURCE_DOES_NOT_EXIST' } });
+    expect(errors[0]).toMatchObject({
+      code: 'TRACKING_REJECTED',
+      retryable: false,
+      details: { status: 404, serverCode: 'RESOURCE_DOES_NOT_EXIST' },
+    });
   });
 
   it('creates a run once even when the answer to runs/create is lost', async () => {
@@ -228,7 +238,8 @@ describe('MLflow tracker', () => {
     expect([unauth.status, unauth.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="mlflow"']);
     const saved = { ...process.env };
     try {
-      for (const key of ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD']) delete process.env[key];
+      for (const key of ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD'])
+        delete process.env[key];
       process.env.MLFLOW_TRACKING_TOKEN = 'a-token-for-another-server';
       const errors: ModelshipError[] = [];
       const viaUri = tracker({ trackingUri: `http://ann:s3cret@${s.url.slice('http://'.length)}`, spoolDir }, errors);
@@ -255,7 +266,9 @@ describe('MLflow tracker', () => {
       expect(t.trackingUri).toBe('http://mlflow.example:5000');
       delete process.env.MLFLOW_TRACKING_URI;
       expect(() => createMlflowTracker({ spoolDir })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
-      expect(() => createMlflowTracker({ trackingUri: 'ftp://x', spoolDir })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+      expect(() => createMlflowTracker({ trackingUri: 'ftp://x', spoolDir })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      );
     } finally {
       process.env = saved;
     }

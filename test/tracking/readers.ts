@@ -24,7 +24,9 @@ export function readMlflowRun(state: MlflowTrackingState, ref: RemoteRunRef): St
     params: Object.fromEntries(run.params),
     tags: Object.fromEntries(run.tags),
     metrics: group(run.metrics),
-    artifacts: Object.fromEntries([...state.artifacts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])),
+    artifacts: Object.fromEntries(
+      [...state.artifacts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]),
+    ),
   };
 }
 
@@ -36,13 +38,16 @@ export function readWandbRun(state: WandbState, ref: RemoteRunRef): StoredRunVie
       .filter(([k]) => !k.startsWith('_'))
       .map(([key, value]) => ({ key, step: row._step as number, value: value as number })),
   );
-  const status = run.state === 'running' ? 'RUNNING' : run.exitcode === 0 ? 'FINISHED' : run.exitcode === 130 ? 'KILLED' : 'FAILED';
+  const status =
+    run.state === 'running' ? 'RUNNING' : run.exitcode === 0 ? 'FINISHED' : run.exitcode === 130 ? 'KILLED' : 'FAILED';
   return {
     name: run.displayName ?? run.name,
     experiment: run.group ?? '?',
     status,
     params: Object.fromEntries(Object.entries(run.config).map(([k, v]) => [k, String(v.value)])),
-    tags: Object.fromEntries(run.tags.map((t) => (t.includes(':') ? [t.slice(0, t.indexOf(':')), t.slice(t.indexOf(':') + 1)] : [t, '']))),
+    tags: Object.fromEntries(
+      run.tags.map((t) => (t.includes(':') ? [t.slice(0, t.indexOf(':')), t.slice(t.indexOf(':') + 1)] : [t, ''])),
+    ),
     metrics: group(points),
     artifacts: Object.fromEntries(run.files),
   };
@@ -67,8 +72,12 @@ const STATUS: Record<number, StoredRunView['status']> = { 1: 'RUNNING', 3: 'FINI
 export async function readLocalRun(root: string, ref: RemoteRunRef): Promise<StoredRunView> {
   const dir = join(root, ref.experimentId as string, ref.runId as string);
   const meta = parse(await readFile(join(dir, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
-  const experiment = parse(await readFile(join(root, ref.experimentId as string, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
-  const text = (files: Record<string, Buffer>): Record<string, string> => Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.toString('utf8')]));
+  const experiment = parse(await readFile(join(root, ref.experimentId as string, 'meta.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const text = (files: Record<string, Buffer>): Record<string, string> =>
+    Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.toString('utf8')]));
   const metrics: StoredRunView['metrics'] = {};
   for (const [key, content] of Object.entries(await readTree(join(dir, 'metrics')))) {
     metrics[key] = content
@@ -77,7 +86,14 @@ export async function readLocalRun(root: string, ref: RemoteRunRef): Promise<Sto
       .split('\n')
       .map((line) => {
         const [, value, step] = line.split(' ');
-        const v = value === 'nan' ? Number.NaN : value === 'inf' ? Number.POSITIVE_INFINITY : value === '-inf' ? Number.NEGATIVE_INFINITY : Number(value);
+        const v =
+          value === 'nan'
+            ? Number.NaN
+            : value === 'inf'
+              ? Number.POSITIVE_INFINITY
+              : value === '-inf'
+                ? Number.NEGATIVE_INFINITY
+                : Number(value);
         return { step: Number(step), value: v };
       });
   }

@@ -23,15 +23,27 @@ describe('chunkLogBatch', () => {
 
   it('keeps params and tags at 100 each and the total at 1000 per request', () => {
     const records: SpoolRecord[] = [
-      { seq: 1, run: 'r', kind: 'params', params: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`p${i}`, 'v'])) },
-      { seq: 2, run: 'r', kind: 'tags', tags: Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`t${i}`, 'v'])) },
+      {
+        seq: 1,
+        run: 'r',
+        kind: 'params',
+        params: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`p${i}`, 'v'])),
+      },
+      {
+        seq: 2,
+        run: 'r',
+        kind: 'tags',
+        tags: Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`t${i}`, 'v'])),
+      },
       metrics(3, 950),
     ];
     const batches = chunkLogBatch('run', records);
     for (const b of batches) {
       expect(b.body.params.length).toBeLessThanOrEqual(MLFLOW_BATCH_LIMITS.params);
       expect(b.body.tags.length).toBeLessThanOrEqual(MLFLOW_BATCH_LIMITS.tags);
-      expect(b.body.metrics.length + b.body.params.length + b.body.tags.length).toBeLessThanOrEqual(MLFLOW_BATCH_LIMITS.total);
+      expect(b.body.metrics.length + b.body.params.length + b.body.tags.length).toBeLessThanOrEqual(
+        MLFLOW_BATCH_LIMITS.total,
+      );
     }
     expect(batches.flatMap((b) => b.body.params)).toHaveLength(250);
     expect(batches.flatMap((b) => b.body.tags)).toHaveLength(150);
@@ -48,7 +60,8 @@ describe('chunkLogBatch', () => {
       params: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`p${r}_${i}`, big])),
     }));
     const batches = chunkLogBatch('run', records);
-    for (const b of batches) expect(new TextEncoder().encode(JSON.stringify(b.body)).byteLength).toBeLessThanOrEqual(1_000_000);
+    for (const b of batches)
+      expect(new TextEncoder().encode(JSON.stringify(b.body)).byteLength).toBeLessThanOrEqual(1_000_000);
     expect(batches.length).toBeGreaterThan(2);
     expect(batches.flatMap((b) => b.body.params)).toHaveLength(500);
   });
@@ -67,7 +80,14 @@ describe('chunkLogBatch', () => {
 
 describe('spool records', () => {
   it('round-trip NaN and ±Infinity, and reject torn lines', () => {
-    const record: SpoolRecord = { seq: 4, run: 'r', kind: 'metrics', metrics: { a: Number.NaN, b: Number.POSITIVE_INFINITY, c: -1 }, step: 0, time: 1 };
+    const record: SpoolRecord = {
+      seq: 4,
+      run: 'r',
+      kind: 'metrics',
+      metrics: { a: Number.NaN, b: Number.POSITIVE_INFINITY, c: -1 },
+      step: 0,
+      time: 1,
+    };
     expect(decodeRecord(encodeRecord(record))).toEqual(record);
     expect(decodeRecord(encodeRecord(record).slice(0, 20))).toBeUndefined();
     expect(decodeRecord('{"hello":1}')).toBeUndefined();
@@ -96,15 +116,25 @@ describe('backoff', () => {
 describe('tracking validation', () => {
   it('names the param over 6000 characters and the limit', () => {
     expect(() => validateParams({ description: 'x'.repeat(6001) }, new Map())).toThrow(
-      expect.objectContaining({ code: 'INVALID_PARAM', message: expect.stringMatching(/"description" is 6001 characters long; trackers accept at most 6000/) }),
+      expect.objectContaining({
+        code: 'INVALID_PARAM',
+        message: expect.stringMatching(/"description" is 6001 characters long; trackers accept at most 6000/),
+      }),
     );
-    expect(validateParams({ a: 'x'.repeat(6000), b: 2, c: false }, new Map())).toEqual({ a: 'x'.repeat(6000), b: '2', c: 'false' });
+    expect(validateParams({ a: 'x'.repeat(6000), b: 2, c: false }, new Map())).toEqual({
+      a: 'x'.repeat(6000),
+      b: '2',
+      c: 'false',
+    });
   });
 
   it("applies MLflow's key rules: letters, digits, _ - . space /, no path tricks, at most 250 characters", () => {
-    for (const key of ['a/b', 'eval acc', 'ü-ñ_1.2']) expect(() => validateMetrics({ [key]: 1 }, undefined, -1)).not.toThrow();
+    for (const key of ['a/b', 'eval acc', 'ü-ñ_1.2'])
+      expect(() => validateMetrics({ [key]: 1 }, undefined, -1)).not.toThrow();
     for (const key of ['', 'a*b', '/abs', 'a//b', 'a/../b', 'x'.repeat(251)]) {
-      expect(() => validateMetrics({ [key]: 1 }, undefined, -1)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(() => validateMetrics({ [key]: 1 }, undefined, -1)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
     }
   });
 
@@ -113,7 +143,9 @@ describe('tracking validation', () => {
     const { step, timestamp } = validateMetrics({ a: 1 }, undefined, 41);
     expect(step).toBe(42);
     expect(timestamp).toBeGreaterThanOrEqual(before);
-    expect(() => validateMetrics({ a: 1 }, { timestamp: -1 }, 0)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => validateMetrics({ a: 1 }, { timestamp: -1 }, 0)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 
   it('needs an experiment name', () => {

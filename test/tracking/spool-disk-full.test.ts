@@ -48,7 +48,13 @@ it('reports failed appends as SPOOL_WRITE_FAILED, loses nothing it already wrote
   const spoolDir = join(mountPoint, 'spool');
   await mkdir(spoolDir);
   const errors: ModelshipError[] = [];
-  let tracker: MlflowTracker | undefined = createMlflowTracker({ trackingUri: server.url, spoolDir, lingerMs: 0, onError: (e) => errors.push(e), retry: { initialDelayMs: 20, maxDelayMs: 50 } });
+  let tracker: MlflowTracker | undefined = createMlflowTracker({
+    trackingUri: server.url,
+    spoolDir,
+    lingerMs: 0,
+    onError: (e) => errors.push(e),
+    retry: { initialDelayMs: 20, maxDelayMs: 50 },
+  });
   try {
     const run = await tracker.startRun({ experiment: 'full-disk', name: 'full' });
     const log = (from: number, to: number): void => {

@@ -18,16 +18,29 @@ afterEach(async () => {
   await server?.close();
 });
 
-async function setup(): Promise<{ spoolDir: string; base: string; errors: ModelshipError[]; start: () => MlflowTracker }> {
+async function setup(): Promise<{
+  spoolDir: string;
+  base: string;
+  errors: ModelshipError[];
+  start: () => MlflowTracker;
+}> {
   server = await startMlflowTrackingServer();
   const spoolDir = await tempDir('modelship-spool-');
   const errors: ModelshipError[] = [];
-  const start = (): MlflowTracker => (tracker = createMlflowTracker({ trackingUri: (server as MlflowTrackingServer).url, spoolDir, lingerMs: 0, onError: (e) => errors.push(e) }));
+  const start = (): MlflowTracker =>
+    (tracker = createMlflowTracker({
+      trackingUri: (server as MlflowTrackingServer).url,
+      spoolDir,
+      lingerMs: 0,
+      onError: (e) => errors.push(e),
+    }));
   return { spoolDir, base: mlflowSpoolBase(spoolDir, server.url), errors, start };
 }
 
-const runNamed = (name: string): StoredRun | undefined => [...(server as MlflowTrackingServer).state.runs.values()].find((r) => r.runName === name);
-const steps = (run: StoredRun | undefined): number[] => (run === undefined ? [] : metricHistory(run, 'loss').map((p) => p.step));
+const runNamed = (name: string): StoredRun | undefined =>
+  [...(server as MlflowTrackingServer).state.runs.values()].find((r) => r.runName === name);
+const steps = (run: StoredRun | undefined): number[] =>
+  run === undefined ? [] : metricHistory(run, 'loss').map((p) => p.step);
 const released = ownerOf(process.pid, { released: true });
 
 describe('damaged spools', () => {
@@ -42,7 +55,9 @@ describe('damaged spools', () => {
     expect(await t.flush({ timeoutMs: 20_000 })).toMatchObject({ delivered: true, pendingRecords: 0 });
     const aside = (await readdir(base)).filter((n) => /\.corrupt-\d+$/.test(n));
     expect(aside).toHaveLength(1);
-    expect(errors.filter((e) => e.code === 'SPOOL_CORRUPT').map((e) => e.details?.file)).toEqual([join(base, aside[0] as string, 'ack.json')]);
+    expect(errors.filter((e) => e.code === 'SPOOL_CORRUPT').map((e) => e.details?.file)).toEqual([
+      join(base, aside[0] as string, 'ack.json'),
+    ]);
     expect(runNamed('damaged-ack')?.status).toBe('FINISHED');
     expect(steps(runNamed('damaged-ack'))).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(steps(runNamed('after'))).toEqual([0]);
@@ -78,10 +93,13 @@ describe('damaged spools', () => {
     const corrupt = errors.filter((e) => e.code === 'SPOOL_CORRUPT');
     expect(corrupt.length).toBeGreaterThanOrEqual(2);
     // Reported under the name the spool was adopted as: only the segment's file name stays the same.
-    const unreadable = (name: string): unknown[] => corrupt.filter((e) => String(e.details?.file).endsWith(`/${name}`)).map((e) => e.details?.unreadableLines);
+    const unreadable = (name: string): unknown[] =>
+      corrupt.filter((e) => String(e.details?.file).endsWith(`/${name}`)).map((e) => e.details?.unreadableLines);
     expect(unreadable(first as string)).toEqual([1]);
     expect(unreadable(last)).toEqual([1]);
-    expect(corrupt.filter((e) => e.details?.lostRecords !== undefined).map((e) => [e.details?.fromSeq, e.details?.toSeq])).toEqual([[10, 10]]);
+    expect(
+      corrupt.filter((e) => e.details?.lostRecords !== undefined).map((e) => [e.details?.fromSeq, e.details?.toSeq]),
+    ).toEqual([[10, 10]]);
     expect(steps(runNamed('garbled'))).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((s) => s !== 7));
     expect(runNamed('garbled')?.status).toBe('FINISHED');
   });

@@ -29,7 +29,12 @@ it('replays a spool whose owner had this very PID but was an earlier process (a 
   const spoolDir = await tempDir('modelship-spool-');
   const base = mlflowSpoolBase(spoolDir, server.url);
   // Exactly what a crashed predecessor with the same PID and hostname leaves: its own start time and nonce.
-  await writeSpool(base, 'predecessor', runRecords('k1', 'before-restart', 100), ownerOf(process.pid, { nonce: 'an-earlier-process', startTicks: 1 }));
+  await writeSpool(
+    base,
+    'predecessor',
+    runRecords('k1', 'before-restart', 100),
+    ownerOf(process.pid, { nonce: 'an-earlier-process', startTicks: 1 }),
+  );
   tracker = createMlflowTracker({ trackingUri: server.url, spoolDir, lingerMs: 0 });
   expect(await tracker.flush({ timeoutMs: 20_000 })).toMatchObject({ delivered: true, pendingRecords: 0 });
   await until(() => tracker?.stats().spools === 1, "the predecessor's spool to be delivered and removed");
@@ -43,7 +48,12 @@ it('replays a spool whose owner PID now belongs to another live process that sta
   if (readStartTicks(process.ppid) === undefined) ctx.skip(); // no /proc: only the heartbeat can tell
   server = await startMlflowTrackingServer();
   const spoolDir = await tempDir('modelship-spool-');
-  await writeSpool(mlflowSpoolBase(spoolDir, server.url), 'reused', runRecords('k1', 'reused-pid', 3), ownerOf(process.ppid, { nonce: 'x', startTicks: 1 }));
+  await writeSpool(
+    mlflowSpoolBase(spoolDir, server.url),
+    'reused',
+    runRecords('k1', 'reused-pid', 3),
+    ownerOf(process.ppid, { nonce: 'x', startTicks: 1 }),
+  );
   tracker = createMlflowTracker({ trackingUri: server.url, spoolDir, lingerMs: 0 });
   expect(await tracker.flush({ timeoutMs: 20_000 })).toMatchObject({ delivered: true, pendingRecords: 0 });
   expect([...server.state.runs.values()].map((r) => r.runName)).toEqual(['reused-pid']);
@@ -52,7 +62,12 @@ it('replays a spool whose owner PID now belongs to another live process that sta
 it('a spool left by a legacy owner file with this PID (no nonce) is replayed too', async () => {
   server = await startMlflowTrackingServer();
   const spoolDir = await tempDir('modelship-spool-');
-  await writeSpool(mlflowSpoolBase(spoolDir, server.url), 'legacy', runRecords('k1', 'legacy', 3), ownerOf(process.pid));
+  await writeSpool(
+    mlflowSpoolBase(spoolDir, server.url),
+    'legacy',
+    runRecords('k1', 'legacy', 3),
+    ownerOf(process.pid),
+  );
   tracker = createMlflowTracker({ trackingUri: server.url, spoolDir, lingerMs: 0 });
   expect(await tracker.flush({ timeoutMs: 20_000 })).toMatchObject({ delivered: true, pendingRecords: 0 });
   expect([...server.state.runs.values()].map((r) => r.runName)).toEqual(['legacy']);
@@ -62,7 +77,11 @@ it('does not take the spool of a live process, nor the spools of another tracker
   server = await startMlflowTrackingServer();
   await server.stop();
   const spoolDir = await tempDir('modelship-spool-');
-  const proc = fork(child, [server.url, spoolDir, '50'], { cwd: repoRoot, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(child, [server.url, spoolDir, '50'], {
+    cwd: repoRoot,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   cleanups.push(() => proc.kill('SIGKILL'));
   await new Promise<void>((resolve, reject) => {
     proc.on('message', (m: { type: string }) => m.type === 'spooled' && resolve());
@@ -81,5 +100,7 @@ it('does not take the spool of a live process, nor the spools of another tracker
   expect(sibling.stats().spools).toBe(1);
   const owner = JSON.parse(await readFile(join(base, childDir as string, 'owner.json'), 'utf8')) as { pid: number };
   expect(owner.pid).toBe(proc.pid);
-  expect((await readdir(base)).sort()).toEqual([childDir, sibling.spoolDir?.split('/').pop(), tracker.spoolDir?.split('/').pop()].sort());
+  expect((await readdir(base)).sort()).toEqual(
+    [childDir, sibling.spoolDir?.split('/').pop(), tracker.spoolDir?.split('/').pop()].sort(),
+  );
 });

@@ -23,7 +23,11 @@ it('replays the spool of a process killed with SIGKILL when the next tracker sta
   server = await startMlflowTrackingServer();
   await server.stop();
   const spoolDir = await tempDir('modelship-spool-');
-  const proc = fork(child, [server.url, spoolDir, '500'], { cwd: repoRoot, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(child, [server.url, spoolDir, '500'], {
+    cwd: repoRoot,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const spooled = await new Promise<{ pending: number }>((resolve, reject) => {
     proc.on('message', (m: { type: string; pending: number }) => m.type === 'spooled' && resolve(m));
     proc.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
@@ -38,7 +42,7 @@ it('replays the spool of a process killed with SIGKILL when the next tracker sta
   tracker = createMlflowTracker({ trackingUri: server.url, spoolDir, lingerMs: 0 });
   await tracker.ready();
   expect(await tracker.flush({ timeoutMs: 20_000 })).toMatchObject({ delivered: true, pendingRecords: 0 });
-  await until(() => tracker?.stats().spools === 1, 'the dead process\'s spool to be removed');
+  await until(() => tracker?.stats().spools === 1, "the dead process's spool to be removed");
 
   const runs = [...server.state.runs.values()];
   expect(runs.map((r) => [r.runName, r.status])).toEqual([['child', 'KILLED']]);

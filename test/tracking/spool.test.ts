@@ -32,7 +32,9 @@ describe('spool', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.jsonl')).length).toBeGreaterThan(5);
     const seen = await drainAll(spool);
     expect(seen.map((r) => r.seq)).toEqual(Array.from({ length: 301 }, (_, i) => i + 1));
-    expect(seen.slice(1).map((r) => (r as Extract<SpoolRecord, { kind: 'metrics' }>).metrics.m)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(seen.slice(1).map((r) => (r as Extract<SpoolRecord, { kind: 'metrics' }>).metrics.m)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i),
+    );
     expect(spool.pending()).toBe(0);
     expect(spool.openRuns).toEqual(new Set(['r']));
     expect((await readdir(dir)).filter((f) => f.endsWith('.jsonl'))).toHaveLength(1);
@@ -84,7 +86,9 @@ describe('spool', () => {
     expect(second.lastSeq).toBe(100);
     expect((await drainAll(second)).length).toBe(95 - gone);
     expect(second.lost()).toBe(gone);
-    expect(reported.map((e) => [e.code, e.details?.fromSeq, e.details?.toSeq])).toEqual([['SPOOL_CORRUPT', 101 - gone, 100]]);
+    expect(reported.map((e) => [e.code, e.details?.fromSeq, e.details?.toSeq])).toEqual([
+      ['SPOOL_CORRUPT', 101 - gone, 100],
+    ]);
     await second.close();
   });
 });

@@ -18,8 +18,21 @@ async function server(): Promise<WandbTestServer> {
   return s;
 }
 
-async function tracker(s: WandbTestServer, options: Partial<WandbTrackerOptions> = {}, errors: ModelshipError[] = []): Promise<WandbTracker> {
-  const t = createWandbTracker({ baseUrl: s.url, apiKey: s.state.apiKey, entity: 'team', project: 'mnist', spoolDir: await tempDir(), ...FAST, onError: (e) => errors.push(e), ...options });
+async function tracker(
+  s: WandbTestServer,
+  options: Partial<WandbTrackerOptions> = {},
+  errors: ModelshipError[] = [],
+): Promise<WandbTracker> {
+  const t = createWandbTracker({
+    baseUrl: s.url,
+    apiKey: s.state.apiKey,
+    entity: 'team',
+    project: 'mnist',
+    spoolDir: await tempDir(),
+    ...FAST,
+    onError: (e) => errors.push(e),
+    ...options,
+  });
   trackers.push(t);
   return t;
 }
@@ -33,7 +46,12 @@ testTracker('wandb', async () => {
   const s = await server();
   const errors: ModelshipError[] = [];
   const t = await tracker(s, {}, errors);
-  return { tracker: t, errors, read: async (ref) => readWandbRun(s.state, ref), requestCount: () => s.state.requests.length };
+  return {
+    tracker: t,
+    errors,
+    read: async (ref) => readWandbRun(s.state, ref),
+    requestCount: () => s.state.requests.length,
+  };
 });
 
 describe('W&B tracker', () => {
@@ -49,7 +67,11 @@ describe('W&B tracker', () => {
     expect(await t.flush()).toMatchObject({ delivered: true });
     const stored = s.state.runs.get(`team/mnist/${run.id}`)!;
     expect(stored).toMatchObject({ displayName: 'lr-0.1', group: 'sweep-1', state: 'failed', exitcode: 1 });
-    expect(stored.config).toEqual({ lr: { value: 0.1, desc: null }, optimizer: { value: 'adam', desc: null }, nesterov: { value: false, desc: null } });
+    expect(stored.config).toEqual({
+      lr: { value: 0.1, desc: null },
+      optimizer: { value: 'adam', desc: null },
+      nesterov: { value: false, desc: null },
+    });
     expect(stored.tags.sort()).toEqual(['baseline', 'owner:ana']);
     expect(stored.history).toHaveLength(2);
     expect(stored.history[1]).toMatchObject({ loss: 0.25, acc: 0.9, _step: 1, _timestamp: 1_700_000_001.5 });
@@ -57,7 +79,11 @@ describe('W&B tracker', () => {
     expect(stored.summary).toMatchObject({ loss: 0.25, acc: 0.9 });
     const streams = s.state.requests.filter((r) => r.path.endsWith('/file_stream'));
     expect(streams.every((r) => r.path === `/files/team/mnist/${run.id}/file_stream`)).toBe(true);
-    expect(await run.remote()).toEqual({ trackingUri: `${s.url}/team/mnist`, runId: run.id, url: `${s.url}/team/mnist/runs/${run.id}` });
+    expect(await run.remote()).toEqual({
+      trackingUri: `${s.url}/team/mnist`,
+      runId: run.id,
+      url: `${s.url}/team/mnist/runs/${run.id}`,
+    });
   });
 
   it('refuses a wrong API key with 401 and keeps the records until the key is accepted', async () => {
@@ -104,8 +130,15 @@ describe('W&B tracker', () => {
     const saved = { ...process.env };
     try {
       delete process.env.WANDB_API_KEY;
-      expect(() => createWandbTracker({ entity: 'e', project: 'p' })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/apiKey is required/) }));
-      Object.assign(process.env, { WANDB_API_KEY: 'k', WANDB_ENTITY: 'e', WANDB_PROJECT: 'p', WANDB_BASE_URL: 'http://127.0.0.1:1' });
+      expect(() => createWandbTracker({ entity: 'e', project: 'p' })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/apiKey is required/) }),
+      );
+      Object.assign(process.env, {
+        WANDB_API_KEY: 'k',
+        WANDB_ENTITY: 'e',
+        WANDB_PROJECT: 'p',
+        WANDB_BASE_URL: 'http://127.0.0.1:1',
+      });
       const t = createWandbTracker({ spoolDir });
       expect(t.trackingUri).toBe('http://127.0.0.1:1/e/p');
       await t.close({ timeoutMs: 10 });

@@ -38,14 +38,21 @@ export function DigitCard({ index, label, pixels }: { index: number; label: numb
 
   return (
     <figure style={{ margin: 0, textAlign: 'center' }} data-index={index}>
-      <canvas ref={canvas} width={28} height={28} style={{ width: 112, height: 112, imageRendering: 'pixelated', borderRadius: 6 }} />
+      <canvas
+        ref={canvas}
+        width={28}
+        height={28}
+        style={{ width: 112, height: 112, imageRendering: 'pixelated', borderRadius: 6 }}
+      />
       <figcaption>
         a {label} ·{' '}
         <button type="button" onClick={predict}>
           Predict
         </button>
         <div className="result">
-          {typeof result === 'object' ? `model: ${result.label} (${(result.probability * 100).toFixed(1)}%)` : (result ?? ' ')}
+          {typeof result === 'object'
+            ? `model: ${result.label} (${(result.probability * 100).toFixed(1)}%)`
+            : (result ?? ' ')}
         </div>
       </figcaption>
     </figure>

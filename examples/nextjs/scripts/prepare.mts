@@ -9,7 +9,10 @@ import { writeDemoModel } from '../../shared/write-model.js';
 
 await writeDemoModel('models/mnist.onnx', (line) => console.log(line));
 const { test } = loadMnist();
-const samples = [0, 1, 2, 3, 4, 5].map((i) => ({ label: test.labels[i] as number, pixels: digitImage(test, i).map((v) => Math.round(v * 1000) / 1000) }));
+const samples = [0, 1, 2, 3, 4, 5].map((i) => ({
+  label: test.labels[i] as number,
+  pixels: digitImage(test, i).map((v) => Math.round(v * 1000) / 1000),
+}));
 await mkdir('public', { recursive: true });
 await copyFile('models/mnist.onnx', 'public/mnist.onnx');
 await writeFile('models/samples.json', JSON.stringify(samples));

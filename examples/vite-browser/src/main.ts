@@ -16,7 +16,9 @@ function showProgress({ loaded, total, cached }: DownloadProgress): void {
     return;
   }
   const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
-  status.textContent = total ? `Downloading the model: ${kb(loaded)} of ${kb(total)}` : `Downloading the model: ${kb(loaded)}`;
+  status.textContent = total
+    ? `Downloading the model: ${kb(loaded)} of ${kb(total)}`
+    : `Downloading the model: ${kb(loaded)}`;
   progress.value = total ? loaded / total : 0;
 }
 
@@ -46,11 +48,18 @@ const useWorker = new URLSearchParams(location.search).get('worker') !== '0';
 let model: Model;
 
 async function start(): Promise<void> {
-  const manifest = (await (await fetch('./mnist.json', { cache: 'no-cache' })).json()) as { sha256: string; accuracy: number };
+  const manifest = (await (await fetch('./mnist.json', { cache: 'no-cache' })).json()) as {
+    sha256: string;
+    accuracy: number;
+  };
   const backend = useWorker
     ? createWorkerBackend(new Worker(new URL('./inference.worker.ts', import.meta.url), { type: 'module' }))
     : undefined;
-  model = await loadModel('./mnist.onnx', { sha256: manifest.sha256, onProgress: showProgress, ...(backend ? { backend } : {}) });
+  model = await loadModel('./mnist.onnx', {
+    sha256: manifest.sha256,
+    onProgress: showProgress,
+    ...(backend ? { backend } : {}),
+  });
   await model.ready();
   status.textContent += ` Ready (${useWorker ? 'Web Worker' : 'main thread'}, ${crossOriginIsolated ? 'multithreaded' : 'single-threaded'} WebAssembly, test accuracy ${(manifest.accuracy * 100).toFixed(1)}%): draw a digit.`;
   document.body.dataset.ready = 'true';
@@ -59,7 +68,10 @@ async function start(): Promise<void> {
 /** Runs the model on rows of 784 pixels; also what the browser tests call (`window.demo.predict`). */
 async function predict(pixels: ArrayLike<number>[]): Promise<{ probabilities: number[][]; labels: number[] }> {
   const out = await model.predict({ pixels: pixels.map((row) => Array.from(row)) });
-  return { probabilities: out.probabilities?.toArray() as number[][], labels: (out.label?.toArray() as bigint[] | number[]).map(Number) };
+  return {
+    probabilities: out.probabilities?.toArray() as number[][],
+    labels: (out.label?.toArray() as bigint[] | number[]).map(Number),
+  };
 }
 
 // --- drawing ---------------------------------------------------------------------------------------------
@@ -123,7 +135,9 @@ pad.addEventListener('pointerup', () => {
 $('clear').addEventListener('click', clear);
 
 function fail(error: unknown): void {
-  status.textContent = ModelshipError.isInstance(error) ? `Error ${error.code}: ${error.message}` : `Error: ${String(error)}`;
+  status.textContent = ModelshipError.isInstance(error)
+    ? `Error ${error.code}: ${error.message}`
+    : `Error: ${String(error)}`;
   document.body.dataset.error = ModelshipError.isInstance(error) ? error.code : 'UNKNOWN';
 }
 

@@ -8,7 +8,10 @@ const BOX = 20;
 
 /** `ink` is row-major `width × height` with values in 0..1 (1 = ink). Returns 784 values, all 0 for an empty drawing. */
 export function toMnistPixels(ink: Float32Array, width: number, height: number): Float32Array {
-  let top = height, left = width, bottom = -1, right = -1;
+  let top = height,
+    left = width,
+    bottom = -1,
+    right = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if ((ink[y * width + x] as number) > 0.05) {
@@ -40,7 +43,9 @@ export function toMnistPixels(ink: Float32Array, width: number, height: number):
     }
   }
   // Centre of mass of the scaled digit, moved to the centre of the 28 × 28 image.
-  let mass = 0, cx = 0, cy = 0;
+  let mass = 0,
+    cx = 0,
+    cy = 0;
   for (let y = 0; y < sh; y++) {
     for (let x = 0; x < sw; x++) {
       const v = small[y * sw + x] as number;

@@ -7,14 +7,17 @@ import { fromOrtTensor, toOrtTensor, toTensorSpec } from './convert.js';
 /** The part of an onnxruntime module (onnxruntime-node or onnxruntime-web) the shared session code uses. */
 export interface OrtModule {
   readonly Tensor: typeof OrtTensor;
-  readonly InferenceSession: { create(model: Uint8Array | string, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  readonly InferenceSession: {
+    create(model: Uint8Array | string, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+  };
 }
 
 /**
  * onnxruntime reports bad feeds with messages like "Got invalid dimensions for input: x". Those are the
  * caller's fault (400), everything else is the model's or the runtime's (500).
  */
-const INPUT_ERROR = /invalid dimensions|invalid rank|unexpected input data type|input .* not (found|provided)|missing input/i;
+const INPUT_ERROR =
+  /invalid dimensions|invalid rank|unexpected input data type|input .* not (found|provided)|missing input/i;
 
 /** Removes source paths and runtime prefixes so a runtime message is safe to show to an HTTP client. */
 export function cleanRuntimeMessage(message: string): string {
@@ -25,7 +28,8 @@ export function cleanRuntimeMessage(message: string): string {
     .trim();
 }
 
-const messageOf = (cause: unknown): string => cleanRuntimeMessage(cause instanceof Error ? cause.message : String(cause));
+const messageOf = (cause: unknown): string =>
+  cleanRuntimeMessage(cause instanceof Error ? cause.message : String(cause));
 
 /** Session options both runtimes understand; each backend adds its own (execution providers, threads). */
 export function baseSessionOptions(options: BackendSessionOptions): InferenceSession.SessionOptions {
@@ -83,7 +87,10 @@ export class OrtBackendSession implements BackendSession {
     }
   }
 
-  async run(feeds: Readonly<Record<string, TensorLike>>, options: RunOptions = {}): Promise<Record<string, TensorLike>> {
+  async run(
+    feeds: Readonly<Record<string, TensorLike>>,
+    options: RunOptions = {},
+  ): Promise<Record<string, TensorLike>> {
     options.signal?.throwIfAborted();
     const ortFeeds: Record<string, OrtTensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(this.#Tensor, t);

@@ -74,6 +74,11 @@ export class CrashLoop {
     const capped = backoff.baseMs * 2 ** attempt >= backoff.maxMs;
     const report = !this.#quiet;
     if (capped) this.#quiet = true;
-    return { failures, delayMs: Math.round(backoffDelay(attempt, backoff, undefined, this.#policy.random)), report, capped: capped && report };
+    return {
+      failures,
+      delayMs: Math.round(backoffDelay(attempt, backoff, undefined, this.#policy.random)),
+      report,
+      capped: capped && report,
+    };
   }
 }

@@ -52,10 +52,13 @@ export function createOnnxNodeBackend(): InferenceBackend {
         return WorkerPoolSession.create(source, { ...options, intraOpNumThreads }, workers);
       }
       const label = `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim();
-      if ('bytes' in source) return OrtBackendSession.create(ort, await createOrtSession(ort, source.bytes, sessionOptions(options), label));
-      const session = await createOrtSession(ort, source.path, sessionOptions(options), label).catch((error: unknown) => {
-        throw withoutPath(error, source.path);
-      });
+      if ('bytes' in source)
+        return OrtBackendSession.create(ort, await createOrtSession(ort, source.bytes, sessionOptions(options), label));
+      const session = await createOrtSession(ort, source.path, sessionOptions(options), label).catch(
+        (error: unknown) => {
+          throw withoutPath(error, source.path);
+        },
+      );
       return OrtBackendSession.create(ort, session);
     },
   };

@@ -29,7 +29,9 @@ function post(status: WorkerStatus): void {
 
 function encodeError(error: unknown): { code: string; message: string; details?: Record<string, unknown> } {
   const e = toModelshipError(error, 'INFERENCE_FAILED');
-  return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+  return e.details === undefined
+    ? { code: e.code, message: e.message }
+    : { code: e.code, message: e.message, details: e.details };
 }
 
 async function main(): Promise<void> {
@@ -37,7 +39,8 @@ async function main(): Promise<void> {
   // Before the session exists, so that onnxruntime's own threads inherit the priority (the pool resolved the default).
   lowerThreadPriority(data.options.workerNice ?? 0);
   // onnxruntime wants an ordinary ArrayBuffer for the model, so the shared copy is copied once per worker.
-  const source = data.model.kind === 'bytes' ? { bytes: new Uint8Array(data.model.bytes).slice() } : { path: data.model.path };
+  const source =
+    data.model.kind === 'bytes' ? { bytes: new Uint8Array(data.model.bytes).slice() } : { path: data.model.path };
   const options: BackendSessionOptions = { ...data.options, workers: 0 };
   const session = await createOnnxNodeBackend().createSession(source, options);
   const inputNames = session.signature.inputs.map((s) => s.name);
@@ -53,7 +56,10 @@ async function main(): Promise<void> {
       for (const { slot, tensor } of request.tensors) feeds[inputNames[slot] as string] = tensor;
       const fetch = request.extra.map((i) => outputNames[i] as string);
       const out = await session.run(feeds, { outputs: fetch });
-      return { tensors: fetch.map((name, i) => ({ slot: request.extra[i] as number, tensor: out[name] as TensorLike })), extra: [] };
+      return {
+        tensors: fetch.map((name, i) => ({ slot: request.extra[i] as number, tensor: out[name] as TensorLike })),
+        extra: [],
+      };
     },
     encodeError,
     data.spinMs,

@@ -3,13 +3,25 @@ import { ModelshipError } from '../../errors/index.js';
 import { type ChannelClient, ChannelClosedError, type CallerWait } from '../../platform/node/worker-channel/channel.js';
 import { lightlyLoaded } from '../../platform/node/worker-channel/load-monitor.js';
 import type { SlotTensor } from '../../platform/node/worker-channel/tensor-codec.js';
-import type { BackendEvent, BackendSession, BackendSessionOptions, ModelSource, RunOptions } from '../../spec/backend.js';
+import type {
+  BackendEvent,
+  BackendSession,
+  BackendSessionOptions,
+  ModelSource,
+  RunOptions,
+} from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
 import { CrashLoop, DEFAULT_RESPAWN_POLICY, type RespawnPolicy } from './crash-loop.js';
 import { OP_RUN, type WorkerData } from './worker-protocol.js';
 import { fromChannelError, startWorker, stopWorker, type StartedWorker } from './worker-start.js';
 
-export { defaultIntraOpThreads, defaultWorkerCount, defaultWorkerNice, withoutRefusedFlags, workerExecArgv } from './worker-start.js';
+export {
+  defaultIntraOpThreads,
+  defaultWorkerCount,
+  defaultWorkerNice,
+  withoutRefusedFlags,
+  workerExecArgv,
+} from './worker-start.js';
 export type { RespawnPolicy } from './crash-loop.js';
 
 const CALLER_SPIN = process.env.MODELSHIP_CALLER_SPIN !== '0';
@@ -51,7 +63,13 @@ export class WorkerPoolSession implements BackendSession {
   /** When two runs last overlapped (performance.now()). */
   #overlapAt = -Infinity;
 
-  private constructor(signature: ModelSignature, model: WorkerData['model'], options: BackendSessionOptions, count: number, policy: RespawnPolicy) {
+  private constructor(
+    signature: ModelSignature,
+    model: WorkerData['model'],
+    options: BackendSessionOptions,
+    count: number,
+    policy: RespawnPolicy,
+  ) {
     this.signature = signature;
     this.#policy = policy;
     this.concurrency = count;
@@ -92,7 +110,9 @@ export class WorkerPoolSession implements BackendSession {
     const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(model, options)));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client) : undefined)));
+      await Promise.all(
+        started.map((r) => (r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client) : undefined)),
+      );
       throw failed.reason;
     }
     const workers = started.map((r) => (r as PromiseFulfilledResult<StartedWorker>).value);
@@ -118,10 +138,14 @@ export class WorkerPoolSession implements BackendSession {
     return this.#slots.filter((s) => s.state === 'idle' || s.state === 'busy').length;
   }
 
-  async run(feeds: Readonly<Record<string, TensorLike>>, options: RunOptions = {}): Promise<Record<string, TensorLike>> {
+  async run(
+    feeds: Readonly<Record<string, TensorLike>>,
+    options: RunOptions = {},
+  ): Promise<Record<string, TensorLike>> {
     options.signal?.throwIfAborted();
     const tensors: SlotTensor[] = [];
-    for (const name in feeds) tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
+    for (const name in feeds)
+      tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
     const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
     const slot = this.#idle.pop() ?? (await this.#waitForWorker());
     this.#busy(slot);
@@ -131,7 +155,10 @@ export class WorkerPoolSession implements BackendSession {
     const started = performance.now();
     const lone = this.#idle.length === this.concurrency - 1;
     if (!lone) this.#overlapAt = started;
-    const wait = CALLER_SPIN && lone && started - this.#overlapAt > 10 && lightlyLoaded() ? callerWait(this.#roundTripMs) : undefined;
+    const wait =
+      CALLER_SPIN && lone && started - this.#overlapAt > 10 && lightlyLoaded()
+        ? callerWait(this.#roundTripMs)
+        : undefined;
     let reply;
     try {
       reply = await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: fetch }, wait);
@@ -199,7 +226,10 @@ export class WorkerPoolSession implements BackendSession {
   }
 
   async #runOn(slot: Slot, feeds: Readonly<Record<string, TensorLike>>): Promise<void> {
-    const tensors: SlotTensor[] = Object.entries(feeds).map(([name, tensor]) => ({ slot: this.#inputIndex.get(name) as number, tensor }));
+    const tensors: SlotTensor[] = Object.entries(feeds).map(([name, tensor]) => ({
+      slot: this.#inputIndex.get(name) as number,
+      tensor,
+    }));
     try {
       const started = performance.now();
       await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: this.#allOutputs });
@@ -258,12 +288,16 @@ export class WorkerPoolSession implements BackendSession {
         started = s;
         if (this.#crashForTesting === 'run') s.client.crashOnNextCall();
         // Not attached yet: a worker dying during its warm-up must fail the warm-up, not leave it waiting forever.
-        const onExit = (code: number): void => s.client.close(new ChannelClosedError(`Worker ${slot.index} exited with code ${code} while warming up.`));
+        const onExit = (code: number): void =>
+          s.client.close(new ChannelClosedError(`Worker ${slot.index} exited with code ${code} while warming up.`));
         s.worker.once('exit', onExit);
         try {
           for (const f of this.#released ? [] : this.#warmup) {
             await s.client.call(OP_RUN, {
-              tensors: Object.entries(f).map(([name, tensor]) => ({ slot: this.#inputIndex.get(name) as number, tensor })),
+              tensors: Object.entries(f).map(([name, tensor]) => ({
+                slot: this.#inputIndex.get(name) as number,
+                tensor,
+              })),
               extra: this.#allOutputs,
             });
           }
@@ -280,7 +314,10 @@ export class WorkerPoolSession implements BackendSession {
       .catch((error: unknown) => {
         if (started && started.worker.threadId !== -1) void started.worker.terminate();
         if (this.#released) return;
-        this.#failed(slot, error instanceof ChannelClosedError ? error.message : fromChannelError(error, slot.index).message);
+        this.#failed(
+          slot,
+          error instanceof ChannelClosedError ? error.message : fromChannelError(error, slot.index).message,
+        );
       });
   }
 

@@ -9,7 +9,8 @@ export const OP_RUN = 1;
 export interface WorkerData {
   readonly channel: ChannelInit;
   /** The model: bytes in shared memory (one copy for every worker), or a path each worker opens. */
-  readonly model: { readonly kind: 'bytes'; readonly bytes: SharedArrayBuffer } | { readonly kind: 'path'; readonly path: string };
+  readonly model:
+    { readonly kind: 'bytes'; readonly bytes: SharedArrayBuffer } | { readonly kind: 'path'; readonly path: string };
   readonly options: BackendSessionOptions;
   /** How long the worker polls for the next call before sleeping (ms). */
   readonly spinMs?: number;

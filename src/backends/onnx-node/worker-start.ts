@@ -9,7 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { ModelshipError } from '../../errors/index.js';
-import { ChannelClient, ChannelClosedError, createChannelMemory, OP_STOP, type ChannelError } from '../../platform/node/worker-channel/channel.js';
+import {
+  ChannelClient,
+  ChannelClosedError,
+  createChannelMemory,
+  OP_STOP,
+  type ChannelError,
+} from '../../platform/node/worker-channel/channel.js';
 import type { BackendSessionOptions } from '../../spec/backend.js';
 import type { ModelSignature } from '../../spec/tensor.js';
 import type { WorkerData, WorkerStatus } from './worker-protocol.js';
@@ -25,7 +31,8 @@ const STOP_TIMEOUT_MS = 5000;
 function tsxEsmApi(from: string): string {
   const pkgPath = createRequire(from).resolve('tsx/package.json');
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return new URL((pkg.exports['./esm/api'] as { import: { default: string } }).import.default, pathToFileURL(pkgPath)).href;
+  return new URL((pkg.exports['./esm/api'] as { import: { default: string } }).import.default, pathToFileURL(pkgPath))
+    .href;
 }
 
 function workerEntry(): { script: URL | string; eval: boolean } {
@@ -117,7 +124,10 @@ function spawnWorker(script: URL | string, options: ConstructorParameters<typeof
     return new Worker(script, { ...options, execArgv });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
-    const refused = (error as Error).message.slice((error as Error).message.indexOf(':') + 1).split(',').map((f) => f.trim());
+    const refused = (error as Error).message
+      .slice((error as Error).message.indexOf(':') + 1)
+      .split(',')
+      .map((f) => f.trim());
     return new Worker(script, { ...options, execArgv: withoutRefusedFlags(execArgv, refused) });
   }
 }
@@ -130,7 +140,11 @@ export interface StartedWorker {
 }
 
 /** Starts a worker and resolves once its session is loaded (rejects with `MODEL_LOAD_FAILED` or the load's error). */
-export function startWorker(model: WorkerData['model'], options: BackendSessionOptions, exitOnStartForTesting = false): Promise<StartedWorker> {
+export function startWorker(
+  model: WorkerData['model'],
+  options: BackendSessionOptions,
+  exitOnStartForTesting = false,
+): Promise<StartedWorker> {
   const { control, arena } = createChannelMemory();
   const { port1, port2 } = new MessageChannel();
   const { onEvent: _onEvent, ...sessionOptions } = options;
@@ -149,15 +163,23 @@ export function startWorker(model: WorkerData['model'], options: BackendSessionO
     worker = spawnWorker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
   } catch (cause) {
     return Promise.reject(
-      new ModelshipError('MODEL_LOAD_FAILED', `The worker thread could not be started: ${(cause as Error).message}`, { cause }),
+      new ModelshipError('MODEL_LOAD_FAILED', `The worker thread could not be started: ${(cause as Error).message}`, {
+        cause,
+      }),
     );
   }
   return new Promise<StartedWorker>((resolve, reject) => {
     const onExit = (code: number): void => {
-      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread exited with code ${code} while loading the model.`));
+      reject(
+        new ModelshipError('MODEL_LOAD_FAILED', `The worker thread exited with code ${code} while loading the model.`),
+      );
     };
     const onError = (error: Error): void => {
-      reject(new ModelshipError('MODEL_LOAD_FAILED', `The worker thread failed while loading the model: ${error.message}`, { cause: error }));
+      reject(
+        new ModelshipError('MODEL_LOAD_FAILED', `The worker thread failed while loading the model: ${error.message}`, {
+          cause: error,
+        }),
+      );
     };
     worker.once('exit', onExit);
     worker.once('error', onError);

@@ -1,6 +1,12 @@
 import type { InferenceSession } from 'onnxruntime-web';
 import { ModelshipError } from '../../errors/index.js';
-import type { BackendSession, BackendSessionOptions, InferenceBackend, ModelSource, RunOptions } from '../../spec/backend.js';
+import type {
+  BackendSession,
+  BackendSessionOptions,
+  InferenceBackend,
+  ModelSource,
+  RunOptions,
+} from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
 import { baseSessionOptions, createOrtSession, OrtBackendSession } from '../onnx-common/ort-session.js';
 import { configureEnvironment, webGpuAvailable } from './environment.js';
@@ -54,14 +60,26 @@ async function plan(requested: readonly string[] | undefined, logger: OnnxWebLog
   return { build: 'wasm', providers: ['wasm'] };
 }
 
-async function open(build: OrtWebBuild, providers: string[], model: Uint8Array, options: BackendSessionOptions, config: ReturnType<typeof parseOnnxWebBackendOptions>, logger: OnnxWebLogger): Promise<BackendSession> {
+async function open(
+  build: OrtWebBuild,
+  providers: string[],
+  model: Uint8Array,
+  options: BackendSessionOptions,
+  config: ReturnType<typeof parseOnnxWebBackendOptions>,
+  logger: OnnxWebLogger,
+): Promise<BackendSession> {
   const ort = await loadOnnxWeb(build);
   configureEnvironment(ort, config, logger);
   const sessionOptions: InferenceSession.SessionOptions = {
     ...baseSessionOptions(options),
     executionProviders: providers as InferenceSession.ExecutionProviderConfig[],
   };
-  const session = await createOrtSession(ort, model, sessionOptions, `onnxruntime-web ${ort.env.versions.web ?? ''}`.trim());
+  const session = await createOrtSession(
+    ort,
+    model,
+    sessionOptions,
+    `onnxruntime-web ${ort.env.versions.web ?? ''}`.trim(),
+  );
   return OrtBackendSession.create(ort, session);
 }
 
@@ -78,14 +96,21 @@ async function open(build: OrtWebBuild, providers: string[], model: Uint8Array, 
  */
 export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): InferenceBackend {
   const config = parseOnnxWebBackendOptions(options);
-  // eslint-disable-next-line no-console -- the default for direct users; loadModel passes its own logger
-  const logger: OnnxWebLogger = config.logger ?? { debug: () => undefined, warn: (m) => console.warn(`[modelship] ${m}`) };
+  // The default for direct users; loadModel passes its own logger.
+  const logger: OnnxWebLogger = config.logger ?? {
+    debug: () => undefined,
+    // eslint-disable-next-line no-console
+    warn: (m) => console.warn(`[modelship] ${m}`),
+  };
   return {
     specificationVersion: 'v1',
     name: 'onnxruntime-web',
     async createSession(source: ModelSource, sessionOptions: BackendSessionOptions = {}): Promise<BackendSession> {
       if (!('bytes' in source)) {
-        throw new ModelshipError('INVALID_ARGUMENT', 'onnxruntime-web loads models from bytes; fetch the file first (loadModel does).');
+        throw new ModelshipError(
+          'INVALID_ARGUMENT',
+          'onnxruntime-web loads models from bytes; fetch the file first (loadModel does).',
+        );
       }
       const { build, providers } = await plan(sessionOptions.executionProviders, logger);
       try {

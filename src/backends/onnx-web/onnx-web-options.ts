@@ -8,7 +8,10 @@ export interface OnnxWebLogger {
 }
 
 const isLogger = (v: unknown): v is OnnxWebLogger =>
-  typeof v === 'object' && v !== null && typeof (v as OnnxWebLogger).warn === 'function' && typeof (v as OnnxWebLogger).debug === 'function';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as OnnxWebLogger).warn === 'function' &&
+  typeof (v as OnnxWebLogger).debug === 'function';
 
 /**
  * Options for `createOnnxWebBackend`. Parsed once; invalid options fail with `INVALID_OPTIONS`. `wasmPaths` and

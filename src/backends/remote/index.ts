@@ -1,5 +1,13 @@
 export { createRemoteVersion } from './kserve-v2.js';
 export { createSageMakerVersion } from './sagemaker.js';
 export { loadRemoteVersion } from './load-remote.js';
-export { describeRemote, remoteEndpointSchemas, remoteVersionSchema, sageMakerVersionSchema, type RemoteEndpoint, type RemoteVersion, type SageMakerVersion } from './remote-options.js';
+export {
+  describeRemote,
+  remoteEndpointSchemas,
+  remoteVersionSchema,
+  sageMakerVersionSchema,
+  type RemoteEndpoint,
+  type RemoteVersion,
+  type SageMakerVersion,
+} from './remote-options.js';
 export type { RemotePredictOptions, RemoteServable } from './remote-servable.js';

@@ -14,5 +14,7 @@ import { createSageMakerVersion } from './sagemaker.js';
  * ```
  */
 export function loadRemoteVersion(remote: RemoteEndpoint): Promise<RemoteServable> {
-  return remote.protocol === 'sagemaker' ? createSageMakerVersion(remote as SageMakerVersion) : createRemoteVersion(remote as RemoteVersion);
+  return remote.protocol === 'sagemaker'
+    ? createSageMakerVersion(remote as SageMakerVersion)
+    : createRemoteVersion(remote as RemoteVersion);
 }

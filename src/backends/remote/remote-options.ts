@@ -20,7 +20,10 @@ export const remoteVersionSchema = z.strictObject({
       .string()
       .url()
       // Refused rather than used: the URL is shown in errors, logs and status, where a password must never be.
-      .refine(withoutUserInfo, 'the url must not contain user:password@; send credentials in headers, e.g. { authorization: "Basic …" }'),
+      .refine(
+        withoutUserInfo,
+        'the url must not contain user:password@; send credentials in headers, e.g. { authorization: "Basic …" }',
+      ),
     /** Model name on that server. */
     model: z.string().min(1),
     /** Model version on that server (its default when absent); also the version label reported. */
@@ -34,8 +37,26 @@ export const remoteVersionSchema = z.strictObject({
   }),
 });
 
-const DTYPES = ['float32', 'float64', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'string'] as const;
-const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(DTYPES), shape: z.array(z.number().int().nonnegative().nullable()) });
+const DTYPES = [
+  'float32',
+  'float64',
+  'float16',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'bool',
+  'string',
+] as const;
+const tensorSpec = z.object({
+  name: z.string().min(1),
+  dtype: z.enum(DTYPES),
+  shape: z.array(z.number().int().nonnegative().nullable()),
+});
 
 /**
  * A version served by a SageMaker real-time endpoint, called with `InvokeEndpoint` (`@aws-sdk/client-sagemaker-runtime`,
@@ -44,7 +65,9 @@ const tensorSpec = z.object({ name: z.string().min(1), dtype: z.enum(DTYPES), sh
 export const sageMakerVersionSchema = z.strictObject({
   remote: z.strictObject({
     protocol: z.literal('sagemaker'),
-    endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpointName must be a SageMaker endpoint name'),
+    endpointName: z
+      .string()
+      .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'endpointName must be a SageMaker endpoint name'),
     /** Send every request to this production variant (`TargetVariant`). */
     targetVariant: versionLabelSchema.optional(),
     /** The endpoint's inputs and outputs (SageMaker has no metadata call to ask). */
@@ -56,7 +79,9 @@ export const sageMakerVersionSchema = z.strictObject({
     /** A custom SageMaker runtime endpoint (a VPC endpoint, or a test server). */
     endpoint: z.string().url().optional(),
     /** Explicit credentials; omit to use the AWS credential chain. */
-    credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() }).optional(),
+    credentials: z
+      .object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() })
+      .optional(),
     /** Per-attempt timeout in ms (default 10 000). */
     timeoutMs: z.number().int().positive().optional(),
     /** Retries after a connection failure, throttling or a 5xx (default 2); inference is idempotent. */
@@ -82,6 +107,7 @@ export type RemoteEndpoint = RemoteVersion | SageMakerVersion;
  * query) or `sagemaker-endpoint:name[/variant]`.
  */
 export function describeRemote(remote: z.input<(typeof remoteEndpointSchemas)[number]>['remote']): string {
-  if (remote.protocol === 'sagemaker') return `sagemaker-endpoint:${remote.endpointName}${remote.targetVariant === undefined ? '' : `/${remote.targetVariant}`}`;
+  if (remote.protocol === 'sagemaker')
+    return `sagemaker-endpoint:${remote.endpointName}${remote.targetVariant === undefined ? '' : `/${remote.targetVariant}`}`;
   return `${redactUrl(remote.url)}#${remote.model}`;
 }

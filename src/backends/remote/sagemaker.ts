@@ -13,7 +13,11 @@ async function loadRuntime(): Promise<typeof Runtime> {
     const specifier = '@aws-sdk/client-sagemaker-runtime';
     return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as typeof Runtime;
   } catch (cause) {
-    throw new ModelshipError('DEPENDENCY_MISSING', 'SageMaker endpoint versions need the optional peer dependency @aws-sdk/client-sagemaker-runtime: npm install @aws-sdk/client-sagemaker-runtime', { cause });
+    throw new ModelshipError(
+      'DEPENDENCY_MISSING',
+      'SageMaker endpoint versions need the optional peer dependency @aws-sdk/client-sagemaker-runtime: npm install @aws-sdk/client-sagemaker-runtime',
+      { cause },
+    );
   }
 }
 
@@ -29,8 +33,14 @@ interface AwsError {
 /** Whether an InvokeEndpoint failure is worth retrying: throttling, 5xx, or no answer at all. */
 function retryable(e: AwsError): boolean {
   const status = e.$metadata?.httpStatusCode;
-  if (e.name === 'ModelError' || e.name === 'ValidationError' || e.name === 'ModelNotReadyException') return e.name === 'ModelNotReadyException';
-  return status === undefined || status >= 500 || status === 429 || /Throttling|ServiceUnavailable|InternalFailure|InternalDependency/.test(e.name ?? '');
+  if (e.name === 'ModelError' || e.name === 'ValidationError' || e.name === 'ModelNotReadyException')
+    return e.name === 'ModelNotReadyException';
+  return (
+    status === undefined ||
+    status >= 500 ||
+    status === 429 ||
+    /Throttling|ServiceUnavailable|InternalFailure|InternalDependency/.test(e.name ?? '')
+  );
 }
 
 /**
@@ -78,12 +88,21 @@ export async function createSageMakerVersion(options: SageMakerVersion): Promise
         }
       } catch (error) {
         if (ModelshipError.isInstance(error)) throw error;
-        if (signal?.aborted) throw new ModelshipError('ABORTED', `The request to ${where} was cancelled.`, { cause: error });
+        if (signal?.aborted)
+          throw new ModelshipError('ABORTED', `The request to ${where} was cancelled.`, { cause: error });
         const e = error as AwsError;
         if (!retryable(e)) {
-          throw new ModelshipError('UPSTREAM_ERROR', `${where} refused the request (${e.name ?? 'error'}${e.OriginalStatusCode === undefined ? '' : `, container status ${e.OriginalStatusCode}`}: ${(e.message ?? '').slice(0, 300)}).`, { cause: error });
+          throw new ModelshipError(
+            'UPSTREAM_ERROR',
+            `${where} refused the request (${e.name ?? 'error'}${e.OriginalStatusCode === undefined ? '' : `, container status ${e.OriginalStatusCode}`}: ${(e.message ?? '').slice(0, 300)}).`,
+            { cause: error },
+          );
         }
-        lastError = new ModelshipError('UPSTREAM_UNAVAILABLE', `${where} could not answer (${e.name ?? 'network error'}).`, { cause: error });
+        lastError = new ModelshipError(
+          'UPSTREAM_UNAVAILABLE',
+          `${where} could not answer (${e.name ?? 'network error'}).`,
+          { cause: error },
+        );
       }
     }
     throw lastError;
@@ -91,7 +110,9 @@ export async function createSageMakerVersion(options: SageMakerVersion): Promise
 
   return {
     name: remote.endpointName,
-    version: remote.version ?? (remote.targetVariant === undefined ? remote.endpointName : `${remote.endpointName}/${remote.targetVariant}`),
+    version:
+      remote.version ??
+      (remote.targetVariant === undefined ? remote.endpointName : `${remote.endpointName}/${remote.targetVariant}`),
     signature,
     platform: 'sagemaker',
     metadata: { remote: `sagemaker:${remote.endpointName}` },

@@ -18,24 +18,40 @@ const MAX_OUTPUT_NAME = 256;
 const MAX_EMPTY_EXTENT = 65_536;
 
 function upstreamError(where: string, message: string, cause?: unknown): ModelshipError {
-  return new ModelshipError('UPSTREAM_ERROR', `${where} answered ${message}`, cause === undefined ? undefined : { cause });
+  return new ModelshipError(
+    'UPSTREAM_ERROR',
+    `${where} answered ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** `name` as an upstream output name, or UPSTREAM_ERROR: a non-empty string, bounded, without control characters. */
 function outputName(name: unknown, index: number, where: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_OUTPUT_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    name.length > MAX_OUTPUT_NAME ||
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f]/.test(name)
+  ) {
     const shown = typeof name === 'string' ? JSON.stringify(clipName(name)) : typeof name;
-    throw upstreamError(where, `outputs[${index}] with the name ${shown}; output names are 1 to ${MAX_OUTPUT_NAME} characters without control characters.`);
+    throw upstreamError(
+      where,
+      `outputs[${index}] with the name ${shown}; output names are 1 to ${MAX_OUTPUT_NAME} characters without control characters.`,
+    );
   }
   return name;
 }
 
 /** A v2 output tensor as a modelship tensor; UPSTREAM_ERROR when it is not a well-formed one. */
-export function toTensor(output: { name: string; datatype: string; shape: number[]; data: unknown[] }, where = 'The remote server'): Tensor {
+export function toTensor(
+  output: { name: string; datatype: string; shape: number[]; data: unknown[] },
+  where = 'The remote server',
+): Tensor {
   const what = `${JSON.stringify(clipName(output.name))}`;
   const dtype = fromOipDatatype(output.datatype);
-  if (dtype === undefined || !Array.isArray(output.data)) throw upstreamError(where, `output ${what} that is not a v2 tensor.`);
+  if (dtype === undefined || !Array.isArray(output.data))
+    throw upstreamError(where, `output ${what} that is not a v2 tensor.`);
   const shape: unknown = output.shape;
   if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw upstreamError(where, `output ${what} whose shape is not at most ${MAX_RANK} non-negative integers.`);
@@ -61,7 +77,9 @@ export function toTensor(output: { name: string; datatype: string; shape: number
  * is not well formed. The record has no prototype, so an output named `__proto__` is a plain output.
  */
 export function v2Outputs(answer: unknown, where: string): RemoteOutputs {
-  const outputs = (answer as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] } | null)?.outputs;
+  const outputs = (
+    answer as { outputs?: { name: string; datatype: string; shape: number[]; data: unknown[] }[] } | null
+  )?.outputs;
   if (!Array.isArray(outputs)) throw new ModelshipError('UPSTREAM_ERROR', `${where} answered without v2 outputs.`);
   const out = Object.create(null) as RemoteOutputs;
   for (let i = 0; i < outputs.length; i++) {
@@ -97,9 +115,11 @@ export function remoteSignal(options: RemotePredictOptions): AbortSignal | undef
   const { deadlineMs, signal } = options;
   if (deadlineMs === undefined) return signal;
   if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_DEADLINE_MS)) {
-    throw new ModelshipError('INVALID_ARGUMENT', `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`);
+    throw new ModelshipError(
+      'INVALID_ARGUMENT',
+      `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`,
+    );
   }
   const timeout = AbortSignal.timeout(deadlineMs);
   return signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
 }
-

@@ -5,7 +5,13 @@ import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
 /** Requests the main thread sends to the worker hosting a backend. */
 export type WorkerRequest =
   | { readonly id: number; readonly op: 'create'; readonly bytes: Uint8Array; readonly options: BackendSessionOptions }
-  | { readonly id: number; readonly op: 'run'; readonly session: number; readonly feeds: Record<string, TensorLike>; readonly outputs?: readonly string[] }
+  | {
+      readonly id: number;
+      readonly op: 'run';
+      readonly session: number;
+      readonly feeds: Record<string, TensorLike>;
+      readonly outputs?: readonly string[];
+    }
   | { readonly id: number; readonly op: 'release'; readonly session: number };
 
 /** A modelship error as it crosses the thread boundary (the code survives; stack and cause stay behind). */
@@ -17,7 +23,13 @@ export interface WireError {
 
 /** The worker's answers, matched to requests by `id`. */
 export type WorkerResponse =
-  | { readonly id: number; readonly ok: true; readonly session?: number; readonly signature?: ModelSignature; readonly outputs?: Record<string, TensorLike> }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly session?: number;
+      readonly signature?: ModelSignature;
+      readonly outputs?: Record<string, TensorLike>;
+    }
   | { readonly id: number; readonly ok: false; readonly error: WireError };
 
 /** Marks messages as modelship's, so a worker can carry other traffic too. */

@@ -24,7 +24,10 @@ function transferables(outputs: Record<string, TensorLike>): Transferable[] {
  * serveBackend(createOnnxWebBackend());
  * ```
  */
-export function serveBackend(backend: InferenceBackend, endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint): () => void {
+export function serveBackend(
+  backend: InferenceBackend,
+  endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint,
+): () => void {
   const sessions = new Map<number, BackendSession>();
   let nextSession = 1;
 
@@ -48,7 +51,10 @@ export function serveBackend(backend: InferenceBackend, endpoint: MessageEndpoin
       return { response: { id, ok: true }, transfer: [] };
     } catch (error) {
       const e = toModelshipError(error, request.op === 'create' ? 'MODEL_LOAD_FAILED' : 'INFERENCE_FAILED');
-      const wire = e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+      const wire =
+        e.details === undefined
+          ? { code: e.code, message: e.message }
+          : { code: e.code, message: e.message, details: e.details };
       return { response: { id, ok: false, error: wire }, transfer: [] };
     }
   };
@@ -56,7 +62,9 @@ export function serveBackend(backend: InferenceBackend, endpoint: MessageEndpoin
   const listener = (event: MessageEvent): void => {
     const data = event.data as { channel?: string; request?: WorkerRequest } | null;
     if (data?.channel !== CHANNEL || !data.request) return;
-    void handle(data.request).then(({ response, transfer }) => endpoint.postMessage({ channel: CHANNEL, response }, transfer));
+    void handle(data.request).then(({ response, transfer }) =>
+      endpoint.postMessage({ channel: CHANNEL, response }, transfer),
+    );
   };
   endpoint.addEventListener('message', listener);
   (endpoint as { start?: () => void }).start?.(); // a MessagePort delivers nothing until started

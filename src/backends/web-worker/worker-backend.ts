@@ -1,5 +1,11 @@
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
-import type { BackendSession, BackendSessionOptions, InferenceBackend, ModelSource, RunOptions } from '../../spec/backend.js';
+import type {
+  BackendSession,
+  BackendSessionOptions,
+  InferenceBackend,
+  ModelSource,
+  RunOptions,
+} from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
 import { CHANNEL, type MessageEndpoint, type WorkerRequest, type WorkerResponse } from './protocol.js';
 
@@ -50,7 +56,14 @@ export function createWorkerBackend(worker: WorkerLike, options: { name?: string
     if (!waiter) return;
     pending.delete(response.id);
     if (response.ok) waiter.resolve(response);
-    else waiter.reject(new ModelshipError(response.error.code, response.error.message, response.error.details ? { details: response.error.details } : {}));
+    else
+      waiter.reject(
+        new ModelshipError(
+          response.error.code,
+          response.error.message,
+          response.error.details ? { details: response.error.details } : {},
+        ),
+      );
   });
   worker.addEventListener('error', (event: ErrorEvent) => {
     event.preventDefault?.();
@@ -89,8 +102,16 @@ export function createWorkerBackend(worker: WorkerLike, options: { name?: string
       readonly signature: ModelSignature,
     ) {}
 
-    async run(feeds: Readonly<Record<string, TensorLike>>, runOptions: RunOptions = {}): Promise<Record<string, TensorLike>> {
-      const request: Body = { op: 'run', session: this.handle, feeds: { ...feeds }, ...(runOptions.outputs ? { outputs: runOptions.outputs } : {}) };
+    async run(
+      feeds: Readonly<Record<string, TensorLike>>,
+      runOptions: RunOptions = {},
+    ): Promise<Record<string, TensorLike>> {
+      const request: Body = {
+        op: 'run',
+        session: this.handle,
+        feeds: { ...feeds },
+        ...(runOptions.outputs ? { outputs: runOptions.outputs } : {}),
+      };
       const { outputs } = await call(request, runOptions.signal);
       return outputs ?? {};
     }
@@ -105,11 +126,16 @@ export function createWorkerBackend(worker: WorkerLike, options: { name?: string
     specificationVersion: 'v1',
     name: options.name ?? 'web-worker',
     async createSession(source: ModelSource, sessionOptions: BackendSessionOptions = {}): Promise<BackendSession> {
-      if (!('bytes' in source)) throw new ModelshipError('INVALID_ARGUMENT', 'A worker backend loads models from bytes; fetch the file first (loadModel does).');
+      if (!('bytes' in source))
+        throw new ModelshipError(
+          'INVALID_ARGUMENT',
+          'A worker backend loads models from bytes; fetch the file first (loadModel does).',
+        );
       // Callbacks stay on this side: they cannot be cloned into the worker.
       const { onEvent: _onEvent, ...options } = sessionOptions;
       const { session, signature } = await call({ op: 'create', bytes: source.bytes, options });
-      if (session === undefined || signature === undefined) throw new ModelshipError('INTERNAL', 'The inference worker answered without a session.');
+      if (session === undefined || signature === undefined)
+        throw new ModelshipError('INTERNAL', 'The inference worker answered without a session.');
       return new WorkerSession(session, signature);
     },
     close(): void {

@@ -9,6 +9,10 @@ export async function loadSageMaker(): Promise<SageMakerModule> {
   try {
     return await import('@aws-sdk/client-sagemaker');
   } catch (cause) {
-    throw new ModelshipError('DEPENDENCY_MISSING', 'The SageMaker registry needs the optional peer dependency @aws-sdk/client-sagemaker: npm install @aws-sdk/client-sagemaker @aws-sdk/client-s3', { cause });
+    throw new ModelshipError(
+      'DEPENDENCY_MISSING',
+      'The SageMaker registry needs the optional peer dependency @aws-sdk/client-sagemaker: npm install @aws-sdk/client-sagemaker @aws-sdk/client-s3',
+      { cause },
+    );
   }
 }

@@ -52,7 +52,10 @@ export function createMlflowRest(trackingUri: string, http: HttpClient): MlflowR
     const qs = params.toString();
     const what = `calling MLflow ${call.method} ${call.path}`;
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-    const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    };
     const request: HttpCall = {
       method: call.method,
       url: `${base}${call.path}${qs === '' ? '' : `?${qs}`}`,
@@ -67,7 +70,11 @@ export function createMlflowRest(trackingUri: string, http: HttpClient): MlflowR
         try {
           return (res.text.trim() === '' ? {} : JSON.parse(res.text)) as T;
         } catch (cause) {
-          throw new ModelshipError('REGISTRY_UNAVAILABLE', `MLflow sent a response that is not JSON while ${what}; is ${trackingUri} an MLflow server?`, { cause, retryable: false });
+          throw new ModelshipError(
+            'REGISTRY_UNAVAILABLE',
+            `MLflow sent a response that is not JSON while ${what}; is ${trackingUri} an MLflow server?`,
+            { cause, retryable: false },
+          );
         }
       }
       let parsed: MlflowErrorBody | undefined;
@@ -85,7 +92,12 @@ export function createMlflowRest(trackingUri: string, http: HttpClient): MlflowR
 }
 
 /** Maps an MLflow API error to a modelship code chosen by the caller for 404s and "not found" 400s. */
-export function apiError(error: MlflowApiError, code: ErrorCode, message: string, details?: Record<string, unknown>): ModelshipError {
+export function apiError(
+  error: MlflowApiError,
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): ModelshipError {
   return new ModelshipError(code, `${message} (MLflow: ${error.errorCode ?? error.status}: ${error.message})`, {
     cause: error,
     ...(details === undefined ? {} : { details }),

@@ -32,5 +32,7 @@ export function wandbEnv(env: NodeJS.ProcessEnv = process.env): WandbSettings {
 
 /** How W&B clients authenticate: HTTP Basic `api:<key>`; no header without a key. */
 export function wandbAuth(apiKey: string | undefined): Record<string, string> {
-  return apiKey === undefined || apiKey === '' ? {} : { authorization: `Basic ${Buffer.from(`api:${apiKey}`).toString('base64')}` };
+  return apiKey === undefined || apiKey === ''
+    ? {}
+    : { authorization: `Basic ${Buffer.from(`api:${apiKey}`).toString('base64')}` };
 }

@@ -47,6 +47,7 @@ export function createWandbClient(options: WandbClientOptions): WandbClient {
     http,
     graphql: createWandbGraphql(baseUrl, http),
     graphqlUrl: `${baseUrl}/graphql`,
-    fileStreamUrl: (entity, project, run) => `${baseUrl}/files/${segment(entity)}/${segment(project)}/${segment(run)}/file_stream`,
+    fileStreamUrl: (entity, project, run) =>
+      `${baseUrl}/files/${segment(entity)}/${segment(project)}/${segment(run)}/file_stream`,
   };
 }

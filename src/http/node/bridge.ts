@@ -72,7 +72,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response, m
  * `budget`, the server-wide in-flight limit), and the abort signal (client gone) is only created when a
  * route asks for it.
  */
-export function fromNodeRequest(req: IncomingMessage, options?: ToWebRequestOptions, budget?: BodyBudget): InboundRequest {
+export function fromNodeRequest(
+  req: IncomingMessage,
+  options?: ToWebRequestOptions,
+  budget?: BodyBudget,
+): InboundRequest {
   return new NodeInboundRequest(req, options?.parsedBody, budget);
 }
 
@@ -126,7 +130,8 @@ class NodeInboundRequest implements InboundRequest {
   }
 
   bytes(limit: number): Promise<Uint8Array> {
-    if (this.#parsedBody !== undefined) return Promise.resolve(new TextEncoder().encode(JSON.stringify(this.#parsedBody)));
+    if (this.#parsedBody !== undefined)
+      return Promise.resolve(new TextEncoder().encode(JSON.stringify(this.#parsedBody)));
     return readNodeBody(this.#req, limit, this.#budget);
   }
 }
@@ -202,7 +207,8 @@ function readNodeBody(req: IncomingMessage, limit: number, budget: BodyBudget | 
     const settle = (cause?: unknown): void => {
       if (budget !== undefined) budget.inFlight -= held;
       held = 0;
-      const body = cause === undefined ? (chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0))) : undefined;
+      const body =
+        cause === undefined ? (chunks ? concatBytes(chunks, total) : (first ?? new Uint8Array(0))) : undefined;
       // The listeners stay on the request until it is collected; they should not keep the body alive with it.
       first = undefined;
       chunks = undefined;
@@ -221,15 +227,25 @@ function readNodeBody(req: IncomingMessage, limit: number, budget: BodyBudget | 
  */
 function bodyCutShort(req: IncomingMessage, cause: unknown): ModelshipError {
   if ((req.socket as TimedSocket | null)?.[REQUEST_TIMED_OUT] === true) return requestTimeout(cause);
-  return new ModelshipError('ABORTED', 'The client closed the connection before the request body was complete.', { cause });
+  return new ModelshipError('ABORTED', 'The client closed the connection before the request body was complete.', {
+    cause,
+  });
 }
 
 /**
  * Writes an answer to a node:http response in one go; `last` (the server is shutting down) makes it the
  * connection's last answer.
  */
-export function sendResponse(req: IncomingMessage, res: ServerResponse, response: OutboundResponse, last = false): void {
-  const headers: Record<string, string | number> = { ...response.headers, 'content-length': Buffer.byteLength(response.body) };
+export function sendResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: OutboundResponse,
+  last = false,
+): void {
+  const headers: Record<string, string | number> = {
+    ...response.headers,
+    'content-length': Buffer.byteLength(response.body),
+  };
   if (last || answerEndsConnection(req)) headers.connection = 'close';
   res.writeHead(response.status, headers);
   res.end(req.method === 'HEAD' ? undefined : response.body);

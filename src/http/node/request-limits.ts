@@ -68,7 +68,8 @@ export function onClientError(error: NodeJS.ErrnoException, socket: Duplex): voi
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       (socket as TimedSocket)[REQUEST_TIMED_OUT] = true;
       const body = JSON.stringify({ error: requestTimeout().toJSON() });
-      const head = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n';
+      const head =
+        'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n';
       socket.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       // Counted here only when no body reader is waiting (it reports the 408 itself).
       if (inFlight === undefined) recordHttpError('REQUEST_TIMEOUT');

@@ -28,7 +28,10 @@ export const serveOptionsSchema = z.strictObject({
    * `/metrics`, a static page, another app.
    */
   fallback: z
-    .custom<(req: IncomingMessage, res: ServerResponse) => void>((v) => typeof v === 'function', 'fallback must be a function (req, res) => void')
+    .custom<(req: IncomingMessage, res: ServerResponse) => void>(
+      (v) => typeof v === 'function',
+      'fallback must be a function (req, res) => void',
+    )
     .optional(),
 });
 

@@ -56,7 +56,8 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
   const timeouts = {
     requestTimeout,
     headersTimeout: requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout),
-    connectionsCheckingInterval: requestTimeout === 0 ? 30_000 : Math.min(30_000, Math.max(10, Math.floor(requestTimeout / 4))),
+    connectionsCheckingInterval:
+      requestTimeout === 0 ? 30_000 : Math.min(30_000, Math.max(10, Math.floor(requestTimeout / 4))),
   };
   const hasCore = typeof (handler as Partial<ModelshipHandler>).dispatch === 'function';
   // A fetch-only handler (any `(Request) => Promise<Response>`) has no core: it gets a fetch Request.
@@ -104,7 +105,8 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
     throw cause;
   }
   const { port } = server.address() as AddressInfo;
-  const host = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const host =
+    options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const close = (): Promise<void> => {

@@ -9,7 +9,11 @@ import { fromOipDatatype, OIP_DATATYPES, toOipDatatype } from '../../core/oip-da
 
 /** OIP metadata for one tensor: dynamic dimensions are -1, an undeclared shape is `[-1]`. */
 export function toOipTensorMetadata(spec: TensorSpec): { name: string; datatype: string; shape: number[] } {
-  return { name: spec.name, datatype: toOipDatatype(spec.dtype), shape: spec.shape === null ? [-1] : spec.shape.map((d) => d ?? -1) };
+  return {
+    name: spec.name,
+    datatype: toOipDatatype(spec.dtype),
+    shape: spec.shape === null ? [-1] : spec.shape.map((d) => d ?? -1),
+  };
 }
 
 /** One OIP request input, after JSON parsing. */
@@ -63,7 +67,9 @@ function rowMajor(name: string, data: unknown[], shape: readonly number[]): unkn
       for (let j = 0; j < node.length; j++) {
         const v: unknown = node[j];
         if (Array.isArray(v)) {
-          throw bad(`${dataPath(name, [...index, j])}: expected a value, got an array; data is nested deeper than shape ${formatShape(shape)}.`);
+          throw bad(
+            `${dataPath(name, [...index, j])}: expected a value, got an array; data is nested deeper than shape ${formatShape(shape)}.`,
+          );
         }
         out.push(v);
       }
@@ -123,6 +129,9 @@ export function decodeOipInputs(inputs: unknown, specs: readonly TensorSpec[]): 
 }
 
 /** Encodes one output tensor as an OIP response output (flat row-major `data`). */
-export function encodeOipOutput(name: string, tensor: Tensor): { name: string; shape: number[]; datatype: string; data: unknown[] } {
+export function encodeOipOutput(
+  name: string,
+  tensor: Tensor,
+): { name: string; shape: number[]; datatype: string; data: unknown[] } {
   return { name, shape: [...tensor.shape], datatype: toOipDatatype(tensor.dtype), data: tensor.toFlatArray() };
 }

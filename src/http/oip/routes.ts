@@ -83,7 +83,10 @@ function startInfer(ctx: RouteContext, model: Servable, body: unknown): Promise<
     if (!Array.isArray(request.outputs) || !request.outputs.every((o) => typeof o === 'object' && o !== null)) {
       throw new ModelshipError('INVALID_INPUT', '"outputs" must be an array of { name } objects.');
     }
-    outputs = readRequestedOutputs(request.outputs.map((o: { name?: unknown }) => o.name), 'outputs[].name');
+    outputs = readRequestedOutputs(
+      request.outputs.map((o: { name?: unknown }) => o.name),
+      'outputs[].name',
+    );
   }
   const name = model.name;
   return predictVersioned(model, inputs, {

@@ -13,9 +13,14 @@ const encoder = new TextEncoder();
  * first (equal lengths, and nothing about the secret's length leaks), then every byte is compared.
  */
 export async function tokensMatch(presented: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([presented, expected].map(async (t) => new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', encoder.encode(t)))));
+  const [a, b] = await Promise.all(
+    [presented, expected].map(
+      async (t) => new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', encoder.encode(t))),
+    ),
+  );
   let diff = 0;
-  for (let i = 0; i < (a as Uint8Array).length; i++) diff |= ((a as Uint8Array)[i] as number) ^ ((b as Uint8Array)[i] as number);
+  for (let i = 0; i < (a as Uint8Array).length; i++)
+    diff |= ((a as Uint8Array)[i] as number) ^ ((b as Uint8Array)[i] as number);
   return diff === 0;
 }
 
@@ -27,7 +32,10 @@ async function authorize(ctx: RouteContext, token: string): Promise<void> {
   const header = ctx.request.header('authorization') ?? '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (m === null || !(await tokensMatch(m[1] as string, token))) {
-    throw new ModelshipError('UNAUTHORIZED', 'The admin routes need "Authorization: Bearer <token>" with the token given to createHandler({ admin }).');
+    throw new ModelshipError(
+      'UNAUTHORIZED',
+      'The admin routes need "Authorization: Bearer <token>" with the token given to createHandler({ admin }).',
+    );
   }
 }
 
@@ -46,7 +54,11 @@ export async function handleAdmin(ctx: RouteContext, token: string): Promise<Out
     return json({ deployments: ctx.table.all.filter(isDeployment).map((d) => shown(d.status())) });
   }
   const model = ctx.table.get(name);
-  if (!isDeployment(model)) throw new ModelshipError('MODEL_NOT_FOUND', `"${name}" is a model, not a deployment; admin routes manage deployments.`);
+  if (!isDeployment(model))
+    throw new ModelshipError(
+      'MODEL_NOT_FOUND',
+      `"${name}" is a model, not a deployment; admin routes manage deployments.`,
+    );
   requireMethod(ctx, 'GET', 'POST');
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return json(shown(model.status()));
   const body = (await ctx.body()) as { action?: unknown; weight?: unknown; ref?: unknown } | null;
@@ -63,13 +75,23 @@ export async function handleAdmin(ctx: RouteContext, token: string): Promise<Out
       throw switchFailure(error, ref, model);
     }
   }
-  throw new ModelshipError('INVALID_INPUT', 'The body must be {"action": "promote" | "rollback" | "weights" (with "weight": 0–1) | "switch" (with "ref": "2", "name/2" or "name@alias")}.');
+  throw new ModelshipError(
+    'INVALID_INPUT',
+    'The body must be {"action": "promote" | "rollback" | "weights" (with "weight": 0–1) | "switch" (with "ref": "2", "name/2" or "name@alias")}.',
+  );
 }
 
 /** Refs as an operator may see them: a file a version was loaded from (by the application) shows as its name only. */
 function shown(status: DeploymentStatus): DeploymentStatus {
-  const hide = <T extends { ref: string } | undefined>(v: T): T => (v !== undefined && isPathRef(v.ref) ? { ...v, ref: `file:${v.ref.split(/[\\/]/).pop() ?? ''}` } : v);
-  return { ...status, stable: hide(status.stable), canary: hide(status.canary), shadow: hide(status.shadow), previous: hide(status.previous) };
+  const hide = <T extends { ref: string } | undefined>(v: T): T =>
+    v !== undefined && isPathRef(v.ref) ? { ...v, ref: `file:${v.ref.split(/[\\/]/).pop() ?? ''}` } : v;
+  return {
+    ...status,
+    stable: hide(status.stable),
+    canary: hide(status.canary),
+    shadow: hide(status.shadow),
+    previous: hide(status.previous),
+  };
 }
 
 const NOT_FOUND = new Set(['MODEL_NOT_FOUND', 'VERSION_NOT_FOUND', 'ALIAS_NOT_FOUND']);
@@ -81,7 +103,17 @@ const NOT_FOUND = new Set(['MODEL_NOT_FOUND', 'VERSION_NOT_FOUND', 'ALIAS_NOT_FO
  */
 function switchFailure(error: unknown, ref: string, deployment: Deployment): ModelshipError {
   const e = toModelshipError(error, 'MODEL_LOAD_FAILED');
-  if (e.code === 'INCOMPATIBLE_SIGNATURE' || e.code === 'NOT_READY' || (e.code === 'VALIDATION_FAILED' && e.cause === undefined)) return e;
-  const what = NOT_FOUND.has(e.code) ? `The registry of deployment ${deployment.name} has no ${ref}` : `Switching deployment ${deployment.name} to ${ref} failed (${e.code})`;
-  return new ModelshipError(e.code, `${what}; version ${deployment.version} keeps serving. The server log has the details.`);
+  if (
+    e.code === 'INCOMPATIBLE_SIGNATURE' ||
+    e.code === 'NOT_READY' ||
+    (e.code === 'VALIDATION_FAILED' && e.cause === undefined)
+  )
+    return e;
+  const what = NOT_FOUND.has(e.code)
+    ? `The registry of deployment ${deployment.name} has no ${ref}`
+    : `Switching deployment ${deployment.name} to ${ref} failed (${e.code})`;
+  return new ModelshipError(
+    e.code,
+    `${what}; version ${deployment.version} keeps serving. The server log has the details.`,
+  );
 }

@@ -47,7 +47,9 @@ function startPredict(ctx: RouteContext, model: Servable, body: unknown): Promis
     ...(outputs === undefined ? {} : { outputs }),
   }).then((answer) => {
     try {
-      return json({ model: name, version: answer.version, outputs: answer.outputs }, 200, { [VERSION_HEADER]: answer.version });
+      return json({ model: name, version: answer.version, outputs: answer.outputs }, 200, {
+        [VERSION_HEADER]: answer.version,
+      });
     } catch (error) {
       throw unanswered(answer, error);
     }

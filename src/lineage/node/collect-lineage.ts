@@ -69,7 +69,11 @@ async function resolveRun(run: NonNullable<CollectLineageOptions['run']>, timeou
     };
   }
   const ref = run as RemoteRunRef | LineageRun;
-  if (ref.runId === undefined) throw new ModelshipError('INVALID_ARGUMENT', 'collectLineage(): run has no runId yet; pass the run handle instead, which waits for it.');
+  if (ref.runId === undefined)
+    throw new ModelshipError(
+      'INVALID_ARGUMENT',
+      'collectLineage(): run has no runId yet; pass the run handle instead, which waits for it.',
+    );
   return { ...ref, runId: ref.runId } as LineageRun;
 }
 
@@ -101,7 +105,10 @@ export async function collectLineage(options: CollectLineageOptions = {}): Promi
   for (const given of options.datasets ?? []) {
     const path = resolvePath(cwd, given);
     const info = await stat(path).catch((error: unknown) => {
-      if (hasErrnoCode(error, 'ENOENT')) throw new ModelshipError('INVALID_ARGUMENT', `collectLineage(): no dataset at ${path}.`, { details: { path: given } });
+      if (hasErrnoCode(error, 'ENOENT'))
+        throw new ModelshipError('INVALID_ARGUMENT', `collectLineage(): no dataset at ${path}.`, {
+          details: { path: given },
+        });
       throw error;
     });
     if (info.isDirectory()) {
@@ -115,7 +122,12 @@ export async function collectLineage(options: CollectLineageOptions = {}): Promi
         lines.push(`${toPosix(relative(path, file))}\t${digest.sha256 ?? digest.pointer?.oid}\n`);
         size += digest.size;
       }
-      datasets.push({ path: rel(path), sha256: createHash('sha256').update(lines.join('')).digest('hex'), size, files: files.length });
+      datasets.push({
+        path: rel(path),
+        sha256: createHash('sha256').update(lines.join('')).digest('hex'),
+        size,
+        files: files.length,
+      });
     } else {
       const digest = await fileDigest(path);
       if (digest.pointer !== undefined) {
@@ -129,21 +141,30 @@ export async function collectLineage(options: CollectLineageOptions = {}): Promi
   }
   // Fetched files that git stores through LFS: the LFS oid is the sha256 of their content.
   const root = (await gitRoot(cwd)) ?? cwd;
-  const viaLfs = await lfsTracked(cwd, [...hashed.keys()].map((f) => relative(cwd, f)));
+  const viaLfs = await lfsTracked(
+    cwd,
+    [...hashed.keys()].map((f) => relative(cwd, f)),
+  );
   for (const [file, sha] of hashed) {
-    if (viaLfs.has(relative(cwd, file))) lfs.push({ path: rel(file), oid: `sha256:${sha}`, size: (await stat(file)).size });
+    if (viaLfs.has(relative(cwd, file)))
+      lfs.push({ path: rel(file), oid: `sha256:${sha}`, size: (await stat(file)).size });
   }
 
   const dvc: LineageDvcOut[] = [];
   if (options.dvc !== false) {
     const sources =
       options.dvc === undefined || options.dvc === true
-        ? [join(root, 'dvc.lock'), ...(options.datasets ?? []).map((d) => `${resolvePath(cwd, d).replace(/[\\/]+$/, '')}.dvc`)]
+        ? [
+            join(root, 'dvc.lock'),
+            ...(options.datasets ?? []).map((d) => `${resolvePath(cwd, d).replace(/[\\/]+$/, '')}.dvc`),
+          ]
         : options.dvc.map((f) => resolvePath(cwd, f));
     for (const source of sources) {
       const text = await readFile(source, 'utf8').catch((error: unknown) => {
         if (hasErrnoCode(error, 'ENOENT') && options.dvc !== undefined && options.dvc !== true) {
-          throw new ModelshipError('INVALID_ARGUMENT', `collectLineage(): no DVC file at ${source}.`, { details: { path: source } });
+          throw new ModelshipError('INVALID_ARGUMENT', `collectLineage(): no DVC file at ${source}.`, {
+            details: { path: source },
+          });
         }
         return undefined;
       });

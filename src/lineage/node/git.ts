@@ -4,7 +4,9 @@ import type { LineageGit } from '../../spec/lineage.js';
 /** Runs git in `cwd`; resolves its stdout, or `undefined` when git is missing or the command fails. */
 export function git(cwd: string, args: readonly string[], input?: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = execFile('git', [...args], { cwd, maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (error, stdout) => resolve(error ? undefined : stdout));
+    const child = execFile('git', [...args], { cwd, maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (error, stdout) =>
+      resolve(error ? undefined : stdout),
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
@@ -23,7 +25,11 @@ export async function gitState(cwd: string): Promise<LineageGit | undefined> {
   if (commit === undefined || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return undefined;
   const status = await git(cwd, ['status', '--porcelain', '--untracked-files=no']);
   const branch = (await git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']))?.trim();
-  return { commit, dirty: status === undefined ? true : status.trim().length > 0, ...(branch && branch !== 'HEAD' ? { branch } : {}) };
+  return {
+    commit,
+    dirty: status === undefined ? true : status.trim().length > 0,
+    ...(branch && branch !== 'HEAD' ? { branch } : {}),
+  };
 }
 
 /** Which of `paths` (relative to `cwd`) git stores through the LFS filter, per `.gitattributes`. */

@@ -38,9 +38,13 @@ function reason(cause: unknown): string {
 function statusError(url: string, response: Response): ModelshipError {
   const status = response.status;
   if (status === 404 || status === 410) {
-    return new ModelshipError('MODEL_NOT_FOUND', `No model at ${url} (HTTP ${status}). Check the URL; relative URLs resolve against the page.`, {
-      details: { status },
-    });
+    return new ModelshipError(
+      'MODEL_NOT_FOUND',
+      `No model at ${url} (HTTP ${status}). Check the URL; relative URLs resolve against the page.`,
+      {
+        details: { status },
+      },
+    );
   }
   const retryable = status >= 500 || status === 408 || status === 429;
   return new ModelshipError(
@@ -55,21 +59,29 @@ function statusError(url: string, response: Response): ModelshipError {
  * (404/410), REGISTRY_UNAVAILABLE (5xx, 408, 429: retryable) or MODEL_LOAD_FAILED; network failures are
  * REGISTRY_UNAVAILABLE; an abort is ABORTED.
  */
-export async function download(url: string, options: { fetch?: FetchLike; signal?: AbortSignal; onProgress?: ProgressListener } = {}): Promise<Uint8Array> {
+export async function download(
+  url: string,
+  options: { fetch?: FetchLike; signal?: AbortSignal; onProgress?: ProgressListener } = {},
+): Promise<Uint8Array> {
   const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   let response: Response;
   try {
     response = await fetchFn(url, options.signal ? { signal: options.signal } : {});
   } catch (cause) {
     if (options.signal?.aborted) throw toModelshipError(options.signal.reason);
-    throw new ModelshipError('REGISTRY_UNAVAILABLE', `Could not download ${url}: ${reason(cause)}. Check the network and that the server allows this origin (CORS).`, { cause });
+    throw new ModelshipError(
+      'REGISTRY_UNAVAILABLE',
+      `Could not download ${url}: ${reason(cause)}. Check the network and that the server allows this origin (CORS).`,
+      { cause },
+    );
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
     throw statusError(url, response);
   }
   const total = contentLength(response);
-  const report = (loaded: number): void => options.onProgress?.({ url, loaded, ...(total === undefined ? {} : { total }), cached: false });
+  const report = (loaded: number): void =>
+    options.onProgress?.({ url, loaded, ...(total === undefined ? {} : { total }), cached: false });
   report(0);
   if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -89,7 +101,11 @@ export async function download(url: string, options: { fetch?: FetchLike; signal
     }
   } catch (cause) {
     if (options.signal?.aborted) throw toModelshipError(options.signal.reason);
-    throw new ModelshipError('REGISTRY_UNAVAILABLE', `The download of ${url} broke off after ${loaded} bytes: ${reason(cause)}.`, { cause });
+    throw new ModelshipError(
+      'REGISTRY_UNAVAILABLE',
+      `The download of ${url} broke off after ${loaded} bytes: ${reason(cause)}.`,
+      { cause },
+    );
   }
   return concatBytes(chunks, loaded);
 }

@@ -59,7 +59,10 @@ class CacheStorageModelCache implements ModelCache {
 
   async put(sha256: string, bytes: Uint8Array): Promise<void> {
     const body = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
-    await this.#cache.put(contentKey(sha256), new Response(body, { headers: { 'content-length': String(bytes.byteLength) } }));
+    await this.#cache.put(
+      contentKey(sha256),
+      new Response(body, { headers: { 'content-length': String(bytes.byteLength) } }),
+    );
   }
 
   async lookup(url: string): Promise<string | undefined> {
@@ -122,7 +125,11 @@ const refKey = (key: string): string => `${KEY_BASE}ref?k=${encodeURIComponent(k
  * only when it matches the sha256 its registry recorded.
  */
 export function createBrowserModelStore(options: BrowserModelStoreOptions): ModelStore<BytesArtifact> {
-  const entry = (bytes: Uint8Array, sha256: string): StoredModel<BytesArtifact> => ({ sha256, size: bytes.byteLength, artifact: { kind: 'bytes', bytes } });
+  const entry = (bytes: Uint8Array, sha256: string): StoredModel<BytesArtifact> => ({
+    sha256,
+    size: bytes.byteLength,
+    artifact: { kind: 'bytes', bytes },
+  });
   const storage = async (): Promise<Cache | undefined> => {
     const c = await options.open();
     return c instanceof CacheStorageModelCache ? c.cache : undefined;
@@ -133,7 +140,8 @@ export function createBrowserModelStore(options: BrowserModelStoreOptions): Mode
       const digest = sha256.toLowerCase();
       const bytes = await (await options.open())?.get(digest);
       if (bytes === undefined) return undefined;
-      if (hooks?.url !== undefined) options.onProgress?.({ url: hooks.url, loaded: bytes.byteLength, total: bytes.byteLength, cached: true });
+      if (hooks?.url !== undefined)
+        options.onProgress?.({ url: hooks.url, loaded: bytes.byteLength, total: bytes.byteLength, cached: true });
       return entry(bytes, digest);
     },
     obtain: async (file) => {
@@ -145,7 +153,8 @@ export function createBrowserModelStore(options: BrowserModelStoreOptions): Mode
       const actual = await sha256Hex(bytes);
       const store = await options.open();
       // Only bytes that match what the registry recorded are kept; loadModel reports a mismatch.
-      if (store && expected.sha256 !== undefined && actual === expected.sha256.toLowerCase()) await store.put(actual, bytes).catch(options.onCacheError);
+      if (store && expected.sha256 !== undefined && actual === expected.sha256.toLowerCase())
+        await store.put(actual, bytes).catch(options.onCacheError);
       return { ...entry(bytes, actual), downloaded: artifact.kind === 'bytes' ? 0 : bytes.byteLength };
     },
     async readRef(key) {
@@ -154,7 +163,12 @@ export function createBrowserModelStore(options: BrowserModelStoreOptions): Mode
       return record?.key === key && typeof record.resolved === 'object' ? record : undefined;
     },
     async writeRef(record) {
-      await (await storage())?.put(refKey(record.key), new Response(JSON.stringify(record), { headers: { 'content-type': 'application/json' } }));
+      await (
+        await storage()
+      )?.put(
+        refKey(record.key),
+        new Response(JSON.stringify(record), { headers: { 'content-type': 'application/json' } }),
+      );
     },
   };
 }

@@ -131,7 +131,11 @@ export async function readJsonFile(path: string): Promise<unknown> {
 
 /** The errno code (ENOSPC, EDQUOT) when `error` or one of its causes says the disk or quota is full. */
 export function diskFullCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    e !== undefined && e !== null && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (hasErrnoCode(e, 'ENOSPC', 'EDQUOT')) return (e as NodeJS.ErrnoException).code;
   }
   return undefined;

@@ -64,11 +64,20 @@ export function idleTimer(timeoutMs: number, signal: AbortSignal | undefined): I
  * Sends one request under an idle timer. The caller's `signal` aborting rejects with ABORTED; the timer firing
  * (no response or no body progress for `timeoutMs`) aborts the exchange with a timeout error.
  */
-export async function open(config: HttpClientConfig, req: Omit<TransportRequest, 'signal'>, signal: AbortSignal | undefined, what: string): Promise<Exchange> {
+export async function open(
+  config: HttpClientConfig,
+  req: Omit<TransportRequest, 'signal'>,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<Exchange> {
   signal?.throwIfAborted();
   const timer = idleTimer(config.timeoutMs, signal);
   try {
-    const response = await config.transport({ ...req, headers: { ...config.headers, ...req.headers }, signal: timer.signal });
+    const response = await config.transport({
+      ...req,
+      headers: { ...config.headers, ...req.headers },
+      signal: timer.signal,
+    });
     timer.touch();
     return { response, signal: timer.signal, touch: timer.touch, done: timer.done };
   } catch (error) {
@@ -105,7 +114,9 @@ export async function withRetries<T>(
       if (signal?.aborted || !isRetryable(error)) throw error;
       failures = madeProgress() ? 1 : failures + 1;
       if (failures > config.retries) throw error;
-      const retryAfter = ModelshipError.isInstance(error) ? (error.details?.retryAfterMs as number | undefined) : undefined;
+      const retryAfter = ModelshipError.isInstance(error)
+        ? (error.details?.retryAfterMs as number | undefined)
+        : undefined;
       try {
         await sleep(backoffDelay(failures - 1, config.backoff, retryAfter), undefined, { signal });
       } catch {
@@ -128,7 +139,9 @@ export async function readAll(exchange: Exchange, limit: number, what: string): 
     exchange.touch();
     size += chunk.byteLength;
     if (size > limit) {
-      throw new ModelshipError('REGISTRY_UNAVAILABLE', `The response was larger than ${limit} bytes while ${what}.`, { retryable: false });
+      throw new ModelshipError('REGISTRY_UNAVAILABLE', `The response was larger than ${limit} bytes while ${what}.`, {
+        retryable: false,
+      });
     }
     chunks.push(chunk);
   }
@@ -198,11 +211,20 @@ const decoder = new TextDecoder();
  */
 export function notResent(error: unknown): unknown {
   if (!ModelshipError.isInstance(error) || !error.retryable || connectionRefused(error)) return error;
-  return new ModelshipError(error.code, error.message, { cause: error.cause, details: error.details, retryable: false });
+  return new ModelshipError(error.code, error.message, {
+    cause: error.cause,
+    details: error.details,
+    retryable: false,
+  });
 }
 
 async function sendOnce<T>(config: HttpClientConfig, call: HttpCall, accept: (reply: HttpReply) => T): Promise<T> {
-  const request = { url: call.url, method: call.method, headers: call.headers ?? {}, ...(call.body === undefined ? {} : { body: call.body }) };
+  const request = {
+    url: call.url,
+    method: call.method,
+    headers: call.headers ?? {},
+    ...(call.body === undefined ? {} : { body: call.body }),
+  };
   const exchange = await open(config, request, call.signal, call.what);
   let reply: HttpReply;
   try {

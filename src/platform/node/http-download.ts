@@ -38,7 +38,12 @@ function contentLength(value: string | undefined): number | undefined {
  * ranges, or the object changed) is noticed and the file starts over. The announced size is checked against
  * `maxBytes` before any byte is written, and the running total while streaming.
  */
-export async function downloadHttp(config: HttpClientConfig, url: string, dest: string, options: DownloadOptions): Promise<DownloadResult> {
+export async function downloadHttp(
+  config: HttpClientConfig,
+  url: string,
+  dest: string,
+  options: DownloadOptions,
+): Promise<DownloadResult> {
   const what = describe('downloading', url);
   const publicUrl = redactUrl(url);
   const handle: FileHandle = await openFile(dest, 'w');
@@ -68,7 +73,10 @@ export async function downloadHttp(config: HttpClientConfig, url: string, dest: 
               await res.discard();
               await handle.truncate(0);
               written = 0;
-              throw new ModelshipError('REGISTRY_UNAVAILABLE', `The server sent an unexpected range while ${what}; starting over.`);
+              throw new ModelshipError(
+                'REGISTRY_UNAVAILABLE',
+                `The server sent an unexpected range while ${what}; starting over.`,
+              );
             }
             total = range.total ?? total;
           } else if (res.status === 200) {
@@ -106,16 +114,25 @@ export async function downloadHttp(config: HttpClientConfig, url: string, dest: 
             options.onProgress?.({ url: publicUrl, loaded: written, ...(total === undefined ? {} : { total }) });
           }
           if (total !== undefined && written < total) {
-            throw new ModelshipError('REGISTRY_UNAVAILABLE', `The body ended after ${written} of ${total} bytes while ${what}.`, {
-              details: { loaded: written, total },
-            });
+            throw new ModelshipError(
+              'REGISTRY_UNAVAILABLE',
+              `The body ended after ${written} of ${total} bytes while ${what}.`,
+              {
+                details: { loaded: written, total },
+              },
+            );
           }
           if (total !== undefined && written > total) {
-            throw new ModelshipError('REGISTRY_UNAVAILABLE', `The server sent ${written} bytes but announced ${total} while ${what}.`, { retryable: false });
+            throw new ModelshipError(
+              'REGISTRY_UNAVAILABLE',
+              `The server sent ${written} bytes but announced ${total} while ${what}.`,
+              { retryable: false },
+            );
           }
         } catch (error) {
           // A full disk is this machine's problem, not the server's: never retried as a network failure.
-          if (diskFullCode(error) !== undefined) throw new ModelshipError('INTERNAL', `Out of disk space while ${what}.`, { cause: error });
+          if (diskFullCode(error) !== undefined)
+            throw new ModelshipError('INTERNAL', `Out of disk space while ${what}.`, { cause: error });
           throw failure(error, options.signal, what);
         } finally {
           exchange.done();

@@ -10,7 +10,12 @@ export function describe(action: string, url: string): string {
  * The typed error for an unexpected HTTP status. 401/403 → REGISTRY_AUTH_FAILED, 404 → `notFound`,
  * 408/429/5xx → REGISTRY_UNAVAILABLE (retryable), anything else → REGISTRY_UNAVAILABLE, not retryable.
  */
-export function statusError(status: number, what: string, notFound: ErrorCode = 'MODEL_NOT_FOUND', detail = ''): ModelshipError {
+export function statusError(
+  status: number,
+  what: string,
+  notFound: ErrorCode = 'MODEL_NOT_FOUND',
+  detail = '',
+): ModelshipError {
   const suffix = detail === '' ? '' : `: ${detail}`;
   const details = { status };
   if (status === 401 || status === 403) {
@@ -22,15 +27,25 @@ export function statusError(status: number, what: string, notFound: ErrorCode = 
   }
   if (status === 404) return new ModelshipError(notFound, `Not found (HTTP 404) while ${what}${suffix}.`, { details });
   if (status === 408 || status === 429 || status >= 500) {
-    return new ModelshipError('REGISTRY_UNAVAILABLE', `The server answered HTTP ${status} while ${what}${suffix}. Retry later.`, { details });
+    return new ModelshipError(
+      'REGISTRY_UNAVAILABLE',
+      `The server answered HTTP ${status} while ${what}${suffix}. Retry later.`,
+      { details },
+    );
   }
-  return new ModelshipError('REGISTRY_UNAVAILABLE', `Unexpected HTTP ${status} while ${what}${suffix}.`, { details, retryable: false });
+  return new ModelshipError('REGISTRY_UNAVAILABLE', `Unexpected HTTP ${status} while ${what}${suffix}.`, {
+    details,
+    retryable: false,
+  });
 }
 
 /** `error` with the server's `Retry-After` (ms) in its details, for the retry loop to honour; as it is without one. */
 export function withRetryAfter(error: ModelshipError, retryAfterMs: number | undefined): ModelshipError {
   if (retryAfterMs === undefined) return error;
-  return new ModelshipError(error.code, error.message, { details: { ...error.details, retryAfterMs }, retryable: error.retryable });
+  return new ModelshipError(error.code, error.message, {
+    details: { ...error.details, retryAfterMs },
+    retryable: error.retryable,
+  });
 }
 
 /**
@@ -39,16 +54,26 @@ export function withRetryAfter(error: ModelshipError, retryAfterMs: number | und
  * is not retryable: the same call would fail the same way.
  */
 export function networkError(cause: unknown, what: string): ModelshipError {
-  const code = (cause as { code?: unknown; cause?: { code?: unknown } } | null)?.code ?? (cause as { cause?: { code?: unknown } } | null)?.cause?.code;
+  const code =
+    (cause as { code?: unknown; cause?: { code?: unknown } } | null)?.code ??
+    (cause as { cause?: { code?: unknown } } | null)?.cause?.code;
   const why = typeof code === 'string' ? code : cause instanceof Error ? cause.name : 'network error';
-  return new ModelshipError('REGISTRY_UNAVAILABLE', `Could not reach the server while ${what} (${why}). Retry later; cached models keep serving meanwhile.`, {
-    cause,
-    retryable: !isProgrammingError(cause),
-  });
+  return new ModelshipError(
+    'REGISTRY_UNAVAILABLE',
+    `Could not reach the server while ${what} (${why}). Retry later; cached models keep serving meanwhile.`,
+    {
+      cause,
+      retryable: !isProgrammingError(cause),
+    },
+  );
 }
 
 /** Codes of modelship's own errors that mean "the other side is unavailable right now". */
-const TRANSIENT_CODES: ReadonlySet<string> = new Set(['REGISTRY_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'TRACKING_UNAVAILABLE']);
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'REGISTRY_UNAVAILABLE',
+  'UPSTREAM_UNAVAILABLE',
+  'TRACKING_UNAVAILABLE',
+]);
 
 /**
  * Node and undici error codes of failures that another try may not meet: the connection refused, reset or cut,
@@ -81,7 +106,11 @@ const ARGUMENT_CODES = /^(?:UND_ERR_INVALID_ARG|UND_ERR_NOT_SUPPORTED|ERR_INVALI
 
 /** `error` and its `cause` chain, a few levels deep (`TypeError: fetch failed` → SocketError → …). */
 function* causes(error: unknown): Generator<{ code?: unknown }> {
-  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    typeof e === 'object' && e !== null && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     yield e as { code?: unknown };
   }
 }
@@ -98,7 +127,12 @@ function isProgrammingError(error: unknown): boolean {
   if (isNetworkFailure(error)) return false;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && ARGUMENT_CODES.test(code)) return true;
-  return error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError;
+  return (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof ReferenceError ||
+    error instanceof SyntaxError
+  );
 }
 
 /**
@@ -114,7 +148,11 @@ export function isRetryable(error: unknown): boolean {
 
 /** Whether the connection was refused, i.e. the request never reached the server (safe to resend a mutation). */
 export function connectionRefused(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    e !== undefined && e !== null && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
   }
   return false;

@@ -25,7 +25,8 @@ export async function openRegularFile(path: string, notRegular: () => ModelshipE
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const info = await handle.stat();
-    if (info.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' });
+    if (info.isDirectory())
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' });
     if (!info.isFile()) throw notRegular();
     return { handle, size: info.size };
   } catch (error) {
@@ -52,7 +53,10 @@ export async function readAtMost(file: RegularFile, max: number): Promise<Uint8A
 
 /** At most the first `max` bytes of a regular file: for small side files (pointers, `.dvc` files) that must stay small. */
 export async function readSmallFile(path: string, max: number): Promise<Uint8Array> {
-  const file = await openRegularFile(path, () => new ModelshipError('MODEL_LOAD_FAILED', `${path} is not a regular file.`));
+  const file = await openRegularFile(
+    path,
+    () => new ModelshipError('MODEL_LOAD_FAILED', `${path} is not a regular file.`),
+  );
   try {
     return await readAtMost(file, max);
   } finally {
@@ -84,7 +88,11 @@ async function withModelFile<T>(pathOrUrl: string, use: (file: RegularFile, path
   try {
     const file = await openRegularFile(
       path,
-      () => new ModelshipError('MODEL_LOAD_FAILED', `${path} is not a regular file (a device, FIFO or socket); copy the model into a file and load that.`),
+      () =>
+        new ModelshipError(
+          'MODEL_LOAD_FAILED',
+          `${path} is not a regular file (a device, FIFO or socket); copy the model into a file and load that.`,
+        ),
     );
     try {
       return await use(file, path);
@@ -98,10 +106,16 @@ async function withModelFile<T>(pathOrUrl: string, use: (file: RegularFile, path
       // A DVC-tracked file that was never pulled leaves only its .dvc file behind.
       const dvc = await readSmallFile(`${path}.dvc`, 64 * 1024).catch(() => undefined);
       if (dvc !== undefined) throw unresolvedPointerError(path, detectUnresolvedPointer(dvc) ?? { kind: 'dvc' });
-      throw new ModelshipError('MODEL_NOT_FOUND', `No model file at ${path}. Check the path (it is resolved from ${process.cwd()}).`, { cause });
+      throw new ModelshipError(
+        'MODEL_NOT_FOUND',
+        `No model file at ${path}. Check the path (it is resolved from ${process.cwd()}).`,
+        { cause },
+      );
     }
     if (code === 'EISDIR') {
-      throw new ModelshipError('MODEL_NOT_FOUND', `${path} is a directory; point at the .onnx file inside it.`, { cause });
+      throw new ModelshipError('MODEL_NOT_FOUND', `${path} is a directory; point at the .onnx file inside it.`, {
+        cause,
+      });
     }
     throw new ModelshipError('MODEL_LOAD_FAILED', `Could not read ${path}: ${(cause as Error).message}`, { cause });
   }
@@ -139,7 +153,12 @@ async function hashAtMost(file: RegularFile): Promise<string> {
   const buffer = new Uint8Array(Math.min(HASH_CHUNK, Math.max(1, file.size)));
   let position = 0;
   while (position < file.size) {
-    const { bytesRead } = await file.handle.read(buffer, 0, Math.min(buffer.byteLength, file.size - position), position);
+    const { bytesRead } = await file.handle.read(
+      buffer,
+      0,
+      Math.min(buffer.byteLength, file.size - position),
+      position,
+    );
     if (bytesRead === 0) break;
     hash.update(buffer.subarray(0, bytesRead));
     position += bytesRead;

@@ -17,7 +17,11 @@ export interface S3Options {
   /** Address buckets as `endpoint/bucket/key` (needed by most S3-compatible stores). */
   readonly forcePathStyle?: boolean;
   /** Explicit credentials; omit to use the standard AWS credential chain (env, profile, SSO, instance role…). */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
 }
 
 /** Object access on `s3://bucket/key` URLs. */
@@ -33,7 +37,11 @@ async function loadS3(): Promise<S3Module> {
   try {
     return await import('@aws-sdk/client-s3');
   } catch (cause) {
-    throw new ModelshipError('DEPENDENCY_MISSING', 's3:// URLs need the optional peer dependency @aws-sdk/client-s3: npm install @aws-sdk/client-s3', { cause });
+    throw new ModelshipError(
+      'DEPENDENCY_MISSING',
+      's3:// URLs need the optional peer dependency @aws-sdk/client-s3: npm install @aws-sdk/client-s3',
+      { cause },
+    );
   }
 }
 
@@ -56,7 +64,11 @@ function s3Error(error: unknown, what: string): ModelshipError {
   if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) {
     return new ModelshipError('MODEL_NOT_FOUND', `Not found (${name || 'HTTP 404'}) while ${what}.`, { cause: error });
   }
-  if (status === 401 || status === 403 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|CredentialsProvider/.test(name)) {
+  if (
+    status === 401 ||
+    status === 403 ||
+    /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|CredentialsProvider/.test(name)
+  ) {
     return new ModelshipError(
       'REGISTRY_AUTH_FAILED',
       `S3 refused the credentials (${name || `HTTP ${status}`}) while ${what}. Check the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE…) and the bucket policy.`,
@@ -64,13 +76,19 @@ function s3Error(error: unknown, what: string): ModelshipError {
     );
   }
   if (status !== undefined && status < 500 && status !== 408 && status !== 429) {
-    return new ModelshipError('REGISTRY_UNAVAILABLE', `S3 answered ${name} (HTTP ${status}) while ${what}.`, { cause: error, retryable: false });
+    return new ModelshipError('REGISTRY_UNAVAILABLE', `S3 answered ${name} (HTTP ${status}) while ${what}.`, {
+      cause: error,
+      retryable: false,
+    });
   }
   return networkError(error, what);
 }
 
 /** S3 access with the given client options; the SDK is imported on first use. Retries are ours, not the SDK's. */
-export function createS3Access(options: S3Options, config: Pick<HttpClientConfig, 'timeoutMs' | 'retries' | 'backoff'>): S3Access {
+export function createS3Access(
+  options: S3Options,
+  config: Pick<HttpClientConfig, 'timeoutMs' | 'retries' | 'backoff'>,
+): S3Access {
   let client: Promise<{ sdk: S3Module; client: S3.S3Client }> | undefined;
   const getClient = (): Promise<{ sdk: S3Module; client: S3.S3Client }> => {
     client ??= loadS3().then((sdk) => ({
@@ -125,14 +143,16 @@ export function createS3Access(options: S3Options, config: Pick<HttpClientConfig
             }
             timer.touch();
             etag ??= res.ETag;
-            const total = written > 0 ? Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? Number.NaN) : res.ContentLength;
+            const total =
+              written > 0 ? Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? Number.NaN) : res.ContentLength;
             const known = total !== undefined && Number.isFinite(total) ? total : undefined;
             if (known !== undefined && known > opts.maxBytes) {
               (res.Body as Readable | undefined)?.destroy?.();
               throw tooLarge(url, known, opts.maxBytes, true);
             }
             const body = res.Body as Readable | undefined;
-            if (body === undefined) throw new ModelshipError('REGISTRY_UNAVAILABLE', `S3 returned no body while ${what}.`);
+            if (body === undefined)
+              throw new ModelshipError('REGISTRY_UNAVAILABLE', `S3 returned no body while ${what}.`);
             const publicUrl = redactUrl(url);
             for await (const chunk of body as AsyncIterable<Uint8Array>) {
               timer.touch();
@@ -149,7 +169,10 @@ export function createS3Access(options: S3Options, config: Pick<HttpClientConfig
               opts.onProgress?.({ url: publicUrl, loaded: written, ...(known === undefined ? {} : { total: known }) });
             }
             if (known !== undefined && written < known) {
-              throw new ModelshipError('REGISTRY_UNAVAILABLE', `The body ended after ${written} of ${known} bytes while ${what}.`);
+              throw new ModelshipError(
+                'REGISTRY_UNAVAILABLE',
+                `The body ended after ${written} of ${known} bytes while ${what}.`,
+              );
             }
           } catch (error) {
             throw opts.signal?.aborted ? failure(error, opts.signal, what) : s3Error(error, what);
@@ -173,7 +196,9 @@ export function createS3Access(options: S3Options, config: Pick<HttpClientConfig
     return withRetries(config, signal, async () => {
       const timer = idleTimer(config.timeoutMs, signal);
       try {
-        const res = await s3.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: timer.signal });
+        const res = await s3.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), {
+          abortSignal: timer.signal,
+        });
         return (await res.Body?.transformToByteArray()) ?? new Uint8Array();
       } catch (error) {
         throw signal?.aborted ? failure(error, signal, what) : s3Error(error, what);
@@ -190,7 +215,9 @@ export function createS3Access(options: S3Options, config: Pick<HttpClientConfig
     await withRetries(config, signal, async () => {
       const timer = idleTimer(config.timeoutMs, signal);
       try {
-        await s3.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal: timer.signal });
+        await s3.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), {
+          abortSignal: timer.signal,
+        });
       } catch (error) {
         throw signal?.aborted ? failure(error, signal, what) : s3Error(error, what);
       } finally {

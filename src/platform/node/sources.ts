@@ -24,7 +24,10 @@ const SMALL_LIMIT = 16 * 1024 * 1024;
 function scheme(url: string): 'http' | 's3' {
   if (/^https?:\/\//i.test(url)) return 'http';
   if (/^s3:\/\//i.test(url)) return 's3';
-  throw new ModelshipError('INVALID_REF', `Unsupported URL scheme in ${JSON.stringify(url.split(/[?#]/)[0])}: use http://, https:// or s3://.`);
+  throw new ModelshipError(
+    'INVALID_REF',
+    `Unsupported URL scheme in ${JSON.stringify(url.split(/[?#]/)[0])}: use http://, https:// or s3://.`,
+  );
 }
 
 /** Sources over `config` (undici or an injected fetch) and, for `s3://`, the AWS SDK configured by `s3`. */
@@ -35,7 +38,9 @@ export function createRemoteSources(config: HttpClientConfig, s3: S3Options = {}
 
   return {
     download(url, dest, options) {
-      return scheme(url) === 's3' ? s3Access.download(url, dest, options) : downloadHttp(withHeaders(options.headers), url, dest, options);
+      return scheme(url) === 's3'
+        ? s3Access.download(url, dest, options)
+        : downloadHttp(withHeaders(options.headers), url, dest, options);
     },
 
     async getBytes(url, options = {}) {
@@ -63,7 +68,12 @@ export function createRemoteSources(config: HttpClientConfig, s3: S3Options = {}
       const what = describe('uploading', url);
       const client = withHeaders(options.headers);
       await withRetries(client, options.signal, async () => {
-        const exchange = await open(client, { url, method: 'PUT', headers: { 'content-type': contentType }, body }, options.signal, what);
+        const exchange = await open(
+          client,
+          { url, method: 'PUT', headers: { 'content-type': contentType }, body },
+          options.signal,
+          what,
+        );
         try {
           const status = exchange.response.status;
           await exchange.response.discard();

@@ -40,9 +40,13 @@ export interface ExtractedFile {
 }
 
 const reject = (archive: string, entry: string | undefined, why: string): ModelshipError =>
-  new ModelshipError('ARCHIVE_REJECTED', `Refused ${archive}${entry === undefined ? '' : ` at entry ${JSON.stringify(entry)}`}: ${why}. Nothing from it was used.`, {
-    details: { archive, ...(entry === undefined ? {} : { entry }) },
-  });
+  new ModelshipError(
+    'ARCHIVE_REJECTED',
+    `Refused ${archive}${entry === undefined ? '' : ` at entry ${JSON.stringify(entry)}`}: ${why}. Nothing from it was used.`,
+    {
+      details: { archive, ...(entry === undefined ? {} : { entry }) },
+    },
+  );
 
 /** Reads exact byte counts from an async byte stream. */
 class Reader {
@@ -99,10 +103,14 @@ function checksumOk(h: Buffer): boolean {
 /** `name` normalised for extraction, or the reason it is refused. */
 function safeName(name: string): { ok: string } | { why: string } {
   if (name.includes('\0')) return { why: 'the name contains a NUL byte' };
-  if (name.startsWith('/') || /^[A-Za-z]:[\\/]/.test(name) || name.startsWith('\\')) return { why: 'the path is absolute' };
+  if (name.startsWith('/') || /^[A-Za-z]:[\\/]/.test(name) || name.startsWith('\\'))
+    return { why: 'the path is absolute' };
   if (name.includes('\\')) return { why: 'the path contains a backslash' };
   if (name.split('/').includes('..')) return { why: 'the path contains a ".." segment' };
-  const normal = posix.normalize(name).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  const normal = posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
   return { ok: normal === '.' ? '' : normal };
 }
 
@@ -157,7 +165,8 @@ async function writeEntry(reader: Reader, path: string, size: number): Promise<b
 /** Why a name cannot be written on common filesystems, if it cannot. */
 function tooLong(name: string): string | undefined {
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `the name is longer than ${MAX_NAME_BYTES} bytes`;
-  if (name.split('/').some((part) => Buffer.byteLength(part) > MAX_COMPONENT_BYTES)) return `a path component is longer than ${MAX_COMPONENT_BYTES} bytes`;
+  if (name.split('/').some((part) => Buffer.byteLength(part) > MAX_COMPONENT_BYTES))
+    return `a path component is longer than ${MAX_COMPONENT_BYTES} bytes`;
   return undefined;
 }
 
@@ -171,7 +180,12 @@ function tooLong(name: string): string | undefined {
  * Links and directories are not created (a model needs none, and not creating them means no later entry can be
  * written through one). Caller removes `dest` on failure.
  */
-export async function extractTarGz(archive: string, dest: string, limits: ExtractLimits = {}, label = archive): Promise<ExtractedFile[]> {
+export async function extractTarGz(
+  archive: string,
+  dest: string,
+  limits: ExtractLimits = {},
+  label = archive,
+): Promise<ExtractedFile[]> {
   const maxBytes = limits.maxBytes ?? EXTRACT_DEFAULTS.maxBytes;
   const maxEntries = limits.maxEntries ?? EXTRACT_DEFAULTS.maxEntries;
   const maxRatio = limits.maxRatio ?? EXTRACT_DEFAULTS.maxRatio;
@@ -193,14 +207,17 @@ export async function extractTarGz(archive: string, dest: string, limits: Extrac
   try {
     for (;;) {
       const header = await reader.read(512);
-      if (header.length === 0) throw reject(label, undefined, 'the archive ends without its end-of-archive marker (truncated?)');
+      if (header.length === 0)
+        throw reject(label, undefined, 'the archive ends without its end-of-archive marker (truncated?)');
       if (header.length < 512) throw reject(label, undefined, 'the archive is truncated inside a header');
       if (header.every((b) => b === 0)) break;
-      if (!checksumOk(header)) throw reject(label, undefined, 'a header checksum is wrong (not a tar archive, or corrupt)');
+      if (!checksumOk(header))
+        throw reject(label, undefined, 'a header checksum is wrong (not a tar archive, or corrupt)');
       entries += 1;
       const ustar = header.subarray(257, 262).toString() === 'ustar';
       const prefix = ustar ? cstr(header, 345, 155) : '';
-      const rawName = pax.path ?? longName ?? (prefix === '' ? cstr(header, 0, 100) : `${prefix}/${cstr(header, 0, 100)}`);
+      const rawName =
+        pax.path ?? longName ?? (prefix === '' ? cstr(header, 0, 100) : `${prefix}/${cstr(header, 0, 100)}`);
       const linkName = pax.linkpath ?? longLink ?? cstr(header, 157, 100);
       const size = entrySize(pax, header);
       const type = String.fromCharCode(header[156] as number);
@@ -227,11 +244,16 @@ export async function extractTarGz(archive: string, dest: string, limits: Extrac
       if ('why' in checked) throw reject(label, rawName, checked.why);
       const name = checked.ok;
       if (type === '2' || type === '1') {
-        if (linkName.startsWith('/') || /^[A-Za-z]:/.test(linkName)) throw reject(label, rawName, `the link points at the absolute path ${JSON.stringify(linkName)}`);
-        const target = type === '2' ? posix.normalize(posix.join(posix.dirname(name), linkName)) : posix.normalize(linkName);
-        if (target === '..' || target.startsWith('../')) throw reject(label, rawName, `the link points outside the archive (${JSON.stringify(linkName)})`);
+        if (linkName.startsWith('/') || /^[A-Za-z]:/.test(linkName))
+          throw reject(label, rawName, `the link points at the absolute path ${JSON.stringify(linkName)}`);
+        const target =
+          type === '2' ? posix.normalize(posix.join(posix.dirname(name), linkName)) : posix.normalize(linkName);
+        if (target === '..' || target.startsWith('../'))
+          throw reject(label, rawName, `the link points outside the archive (${JSON.stringify(linkName)})`);
       } else if (type !== '0' && type !== '\0' && type !== '7' && type !== '5') {
-        const kind = { '3': 'a character device', '4': 'a block device', '6': 'a FIFO' }[type] ?? `an unsupported entry type ${JSON.stringify(type)}`;
+        const kind =
+          { '3': 'a character device', '4': 'a block device', '6': 'a FIFO' }[type] ??
+          `an unsupported entry type ${JSON.stringify(type)}`;
         throw reject(label, rawName, `the entry is ${kind}`);
       }
       const file = type === '0' || type === '\0' || type === '7';
@@ -239,7 +261,11 @@ export async function extractTarGz(archive: string, dest: string, limits: Extrac
       total += size;
       if (total > maxBytes) throw reject(label, rawName, `the entries add up to more than ${maxBytes} bytes`);
       if (total > maxExpanded) {
-        throw reject(label, rawName, `the entries declare ${total}+ bytes from a ${compressed}-byte archive, more than ${maxRatio} times its size (a decompression bomb?)`);
+        throw reject(
+          label,
+          rawName,
+          `the entries declare ${total}+ bytes from a ${compressed}-byte archive, more than ${maxRatio} times its size (a decompression bomb?)`,
+        );
       }
       if (file && name === '') throw reject(label, rawName, 'a file has an empty name');
       if (file && select(name)) {
@@ -270,7 +296,12 @@ export async function extractTarGz(archive: string, dest: string, limits: Extrac
   } catch (error) {
     if (ModelshipError.isInstance(error)) throw error;
     const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('Z_')) throw new ModelshipError('ARCHIVE_REJECTED', `Refused ${label}: the gzip stream is truncated or corrupt (${code}). Nothing from it was used.`, { cause: error, details: { archive: label } });
+    if (typeof code === 'string' && code.startsWith('Z_'))
+      throw new ModelshipError(
+        'ARCHIVE_REJECTED',
+        `Refused ${label}: the gzip stream is truncated or corrupt (${code}). Nothing from it was used.`,
+        { cause: error, details: { archive: label } },
+      );
     throw error;
   } finally {
     source.destroy();

@@ -102,7 +102,10 @@ export function fetchTransport(fetchFn: FetchLike): Transport {
 }
 
 /** The transport for an injected `fetch` if there is one, else undici (with `dispatcher`, if given). */
-export function transportFor(options: { readonly fetch?: FetchLike | undefined; readonly dispatcher?: Dispatcher | undefined }): Transport {
+export function transportFor(options: {
+  readonly fetch?: FetchLike | undefined;
+  readonly dispatcher?: Dispatcher | undefined;
+}): Transport {
   return options.fetch !== undefined ? fetchTransport(options.fetch) : undiciTransport(options.dispatcher);
 }
 

@@ -21,5 +21,10 @@ export type HttpRegistryOptions = z.input<typeof httpRegistryOptionsSchema>;
 
 /** Validates options once at the boundary; throws INVALID_OPTIONS describing every problem. */
 export function parseHttpRegistryOptions(options: unknown): z.output<typeof httpRegistryOptionsSchema> {
-  return parseOptions(httpRegistryOptionsSchema, options, 'HTTP registry', "Pass at least { baseUrl: 'https://models.example.com/registry' }.");
+  return parseOptions(
+    httpRegistryOptionsSchema,
+    options,
+    'HTTP registry',
+    "Pass at least { baseUrl: 'https://models.example.com/registry' }.",
+  );
 }

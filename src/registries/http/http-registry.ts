@@ -1,7 +1,13 @@
 import { assertModelName, parseNamedRef } from '../../core/ref.js';
 import { redactUrl } from '../../core/redact.js';
 import { ModelshipError } from '../../errors/index.js';
-import type { ModelVersionInfo, RegistryAdapter, RegistryCallOptions, ResolvedModel, WatchListener } from '../../spec/registry.js';
+import type {
+  ModelVersionInfo,
+  RegistryAdapter,
+  RegistryCallOptions,
+  ResolvedModel,
+  WatchListener,
+} from '../../spec/registry.js';
 import { aliasNotFound, assertVersionArgument } from '../errors.js';
 import { defineRegistry } from '../kit/define-registry.js';
 import type { PollWatchOptions } from '../kit/poll-ref.js';
@@ -16,7 +22,10 @@ export interface HttpRegistry extends RegistryAdapter {
   /** The base URL without credentials or query string. */
   readonly baseUrl: string;
   /** Downloads into the cache (or finds it there) and returns the cached file; call `release()` after reading. */
-  fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  fetch(
+    model: ResolvedModel,
+    options?: RegistryCallOptions,
+  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;
 }
@@ -43,7 +52,9 @@ export function createHttpRegistry(options: HttpRegistryOptions): HttpRegistry {
   const { store, sources } = createRemoteStore(parsed);
   const origin = /^https?:/i.test(base) ? new URL(base).origin : undefined;
   const headersFor = (url: string): Record<string, string> | undefined =>
-    parsed.headers !== undefined && origin !== undefined && /^https?:/i.test(url) && new URL(url).origin === origin ? parsed.headers : undefined;
+    parsed.headers !== undefined && origin !== undefined && /^https?:/i.test(url) && new URL(url).origin === origin
+      ? parsed.headers
+      : undefined;
 
   async function readIndex(name: string, signal: AbortSignal | undefined): Promise<HttpIndex & { url: string }> {
     assertModelName(name);
@@ -53,9 +64,13 @@ export function createHttpRegistry(options: HttpRegistryOptions): HttpRegistry {
       bytes = await sources.getBytes(url, { signal, headers: headersFor(url) });
     } catch (error) {
       if (ModelshipError.hasCode(error, 'MODEL_NOT_FOUND')) {
-        throw new ModelshipError('MODEL_NOT_FOUND', `Model ${JSON.stringify(name)} not found: ${publicBase}/${name}/${HTTP_INDEX_FILE} does not exist.`, {
-          details: { name },
-        });
+        throw new ModelshipError(
+          'MODEL_NOT_FOUND',
+          `Model ${JSON.stringify(name)} not found: ${publicBase}/${name}/${HTTP_INDEX_FILE} does not exist.`,
+          {
+            details: { name },
+          },
+        );
       }
       throw error;
     }
@@ -63,14 +78,22 @@ export function createHttpRegistry(options: HttpRegistryOptions): HttpRegistry {
     try {
       json = JSON.parse(new TextDecoder().decode(bytes));
     } catch (cause) {
-      throw new ModelshipError('REGISTRY_UNAVAILABLE', `${publicBase}/${name}/${HTTP_INDEX_FILE} is not valid JSON; fix the index.`, { cause, retryable: false });
+      throw new ModelshipError(
+        'REGISTRY_UNAVAILABLE',
+        `${publicBase}/${name}/${HTTP_INDEX_FILE} is not valid JSON; fix the index.`,
+        { cause, retryable: false },
+      );
     }
     const result = httpIndexSchema.safeParse(json);
     if (!result.success) {
-      throw new ModelshipError('REGISTRY_UNAVAILABLE', `${publicBase}/${name}/${HTTP_INDEX_FILE} is not a valid index: ${result.error.issues[0]?.message ?? 'invalid'}.`, {
-        cause: result.error,
-        retryable: false,
-      });
+      throw new ModelshipError(
+        'REGISTRY_UNAVAILABLE',
+        `${publicBase}/${name}/${HTTP_INDEX_FILE} is not a valid index: ${result.error.issues[0]?.message ?? 'invalid'}.`,
+        {
+          cause: result.error,
+          retryable: false,
+        },
+      );
     }
     return { ...result.data, url };
   }
@@ -95,12 +118,16 @@ export function createHttpRegistry(options: HttpRegistryOptions): HttpRegistry {
     const { name, selector } = parseNamedRef(ref);
     const index = await readIndex(name, signal);
     const versions = [...index.versions].sort(compareVersions);
-    if (versions.length === 0) throw new ModelshipError('MODEL_NOT_FOUND', `Model ${JSON.stringify(name)} has no versions in ${publicBase}.`, { details: { name } });
+    if (versions.length === 0)
+      throw new ModelshipError('MODEL_NOT_FOUND', `Model ${JSON.stringify(name)} has no versions in ${publicBase}.`, {
+        details: { name },
+      });
     let chosen: HttpIndexVersion | undefined;
     if (selector.kind === 'latest') chosen = versions.at(-1);
     else {
       const version = selector.kind === 'version' ? selector.version : index.aliases?.[selector.alias];
-      if (version === undefined && selector.kind === 'alias') throw aliasNotFound(name, selector.alias, { ...index.aliases });
+      if (version === undefined && selector.kind === 'alias')
+        throw aliasNotFound(name, selector.alias, { ...index.aliases });
       chosen = versions.find((v) => v.version === version);
       if (chosen === undefined) {
         throw new ModelshipError(
@@ -124,7 +151,11 @@ export function createHttpRegistry(options: HttpRegistryOptions): HttpRegistry {
       assertVersionArgument(model.version);
     },
     async locate(model) {
-      if (!/^(https?|s3):\/\//i.test(model.location)) throw new ModelshipError('INVALID_ARGUMENT', 'The resolved model has no downloadable location; resolve it with this registry.');
+      if (!/^(https?|s3):\/\//i.test(model.location))
+        throw new ModelshipError(
+          'INVALID_ARGUMENT',
+          'The resolved model has no downloadable location; resolve it with this registry.',
+        );
       return { url: model.location, headers: headersFor(model.location) };
     },
     async listVersions(name, signal) {

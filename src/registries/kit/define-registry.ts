@@ -69,7 +69,9 @@ export type RegistryDriver<P extends PublishInput = PublishInput> = CacheableReg
  * const registry = withModelCache(driver, store);
  * ```
  */
-export function defineRegistry<P extends PublishInput = PublishInput>(definition: RegistryDefinition<P>): RegistryDriver<P> {
+export function defineRegistry<P extends PublishInput = PublishInput>(
+  definition: RegistryDefinition<P>,
+): RegistryDriver<P> {
   const d = definition;
   const resolve = async (ref: string, options?: RegistryCallOptions): Promise<ResolvedModel> => {
     throwIfAborted(options?.signal);
@@ -85,7 +87,10 @@ export function defineRegistry<P extends PublishInput = PublishInput>(definition
       throwIfAborted(options?.signal);
       d.validate?.(model);
       if (d.fetch !== undefined) return d.fetch(model, options);
-      throw new ModelshipError('INVALID_OPTIONS', `The ${d.kind} registry downloads into a model cache; wrap its driver with withModelCache.`);
+      throw new ModelshipError(
+        'INVALID_OPTIONS',
+        `The ${d.kind} registry downloads into a model cache; wrap its driver with withModelCache.`,
+      );
     },
   };
   const out = driver as { -readonly [K in keyof RegistryDriver<P>]: RegistryDriver<P>[K] };
@@ -113,7 +118,8 @@ export function defineRegistry<P extends PublishInput = PublishInput>(definition
     const parseRef = (ref: string): unknown => d.parseRef(ref);
     if (throughCache) out.watchThroughCache = { intervalMs, jitter, parseRef };
     // Polls without the cache fallback: during an outage the errors go to onError instead of replaying the cache.
-    out.watch = (ref, listener, options) => pollRef((r) => d.resolve(r, undefined), intervalMs, ref, listener, options, parseRef, jitter);
+    out.watch = (ref, listener, options) =>
+      pollRef((r) => d.resolve(r, undefined), intervalMs, ref, listener, options, parseRef, jitter);
   }
   return driver;
 }

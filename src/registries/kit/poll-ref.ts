@@ -54,9 +54,11 @@ export function pollRef(
   parseRef(ref); // fail fast on a bad ref instead of erroring on every poll
   if (typeof listener !== 'function') throw invalidArgument('watch() needs a listener function.');
   const interval = options.intervalMs ?? defaultIntervalMs;
-  if (!Number.isFinite(interval) || interval <= 0) throw invalidArgument(`intervalMs must be a positive number, got ${interval}.`);
+  if (!Number.isFinite(interval) || interval <= 0)
+    throw invalidArgument(`intervalMs must be a positive number, got ${interval}.`);
   const jitter = options.jitter ?? defaultJitter;
-  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw invalidArgument(`jitter must be between 0 and 1, got ${jitter}.`);
+  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1)
+    throw invalidArgument(`jitter must be between 0 and 1, got ${jitter}.`);
   let current: Baseline | undefined = options.since;
   let primed = options.since !== undefined;
   let stopped = false;

@@ -21,7 +21,12 @@ export const remoteOptionsShape = {
   /** Longest backoff delay in ms (default 10 000). */
   maxRetryDelayMs: z.number().int().min(0).optional(),
   /** An undici dispatcher (Agent, ProxyAgent, MockAgent) for HTTP requests. */
-  dispatcher: z.custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as Dispatcher).dispatch === 'function', 'dispatcher must be an undici Dispatcher').optional(),
+  dispatcher: z
+    .custom<Dispatcher>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as Dispatcher).dispatch === 'function',
+      'dispatcher must be an undici Dispatcher',
+    )
+    .optional(),
   /** A WHATWG fetch to send every HTTP request through instead of undici. */
   fetch: fn<typeof globalThis.fetch>('fetch').optional(),
   /** S3 client settings for `s3://` locations (endpoint and forcePathStyle for MinIO-style stores). */
@@ -30,7 +35,9 @@ export const remoteOptionsShape = {
       region: z.string().min(1).optional(),
       endpoint: z.string().url().optional(),
       forcePathStyle: z.boolean().optional(),
-      credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() }).optional(),
+      credentials: z
+        .object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() })
+        .optional(),
     })
     .optional(),
   /** Default download progress callback (a call's own `onProgress` takes precedence). */

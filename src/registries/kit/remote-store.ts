@@ -31,6 +31,9 @@ export function httpClientSettings(options: RemoteOptions): HttpClientConfig {
     transport: options.fetch !== undefined ? fetchTransport(options.fetch) : undiciTransport(options.dispatcher),
     timeoutMs: options.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
     retries: options.retries ?? REMOTE_DEFAULTS.retries,
-    backoff: { baseMs: options.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs, maxMs: options.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs },
+    backoff: {
+      baseMs: options.retryDelayMs ?? REMOTE_DEFAULTS.retryDelayMs,
+      maxMs: options.maxRetryDelayMs ?? REMOTE_DEFAULTS.maxRetryDelayMs,
+    },
   };
 }

@@ -1,6 +1,13 @@
 import { ModelshipError } from '../../errors/index.js';
 import type { BlobDamage, ModelFile, ModelStore, StoredModel } from '../../platform/model-store.js';
-import type { ModelArtifact, RegistryAdapter, RegistryCallOptions, RegistryWarning, ResolvedModel, WatchListener } from '../../spec/registry.js';
+import type {
+  ModelArtifact,
+  RegistryAdapter,
+  RegistryCallOptions,
+  RegistryWarning,
+  ResolvedModel,
+  WatchListener,
+} from '../../spec/registry.js';
 import { throwIfAborted } from '../errors.js';
 import { recordDownload, recordOfflineFallback } from '../../telemetry/registry-metrics.js';
 import { pollRef, type PollWatchOptions } from './poll-ref.js';
@@ -26,7 +33,10 @@ export interface ModelCacheDecoratorOptions {
 }
 
 /** A registry whose `fetch` answers from the cache, with `A` the cache's artifact type. */
-export type CachedRegistry<R extends RegistryAdapter, A extends ModelArtifact> = Omit<R, 'fetch' | 'locate' | 'cacheName' | 'validate' | 'identity' | 'watchThroughCache'> & {
+export type CachedRegistry<R extends RegistryAdapter, A extends ModelArtifact> = Omit<
+  R,
+  'fetch' | 'locate' | 'cacheName' | 'validate' | 'identity' | 'watchThroughCache'
+> & {
   fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<A>;
 };
 
@@ -79,7 +89,13 @@ export function withModelCache<R extends CacheableRegistry, A extends ModelArtif
   }
 
   /** Tells the call's and the registry's listeners that a damaged cached copy is being replaced. */
-  function repaired(options: RegistryCallOptions | undefined, what: string, ref: string, damage: BlobDamage, version?: string): void {
+  function repaired(
+    options: RegistryCallOptions | undefined,
+    what: string,
+    ref: string,
+    damage: BlobDamage,
+    version?: string,
+  ): void {
     warn(options, {
       code: 'CACHE_REPAIRED',
       message: `The cached copy of ${what} did not match its sha256 ${damage.sha256.slice(0, 12)}… (it has ${damage.actual.sha256.slice(0, 12)}…, ${damage.actual.size} bytes): it was removed and is downloaded again from the ${kind} registry.`,
@@ -97,7 +113,8 @@ export function withModelCache<R extends CacheableRegistry, A extends ModelArtif
       if (!isOutage(error)) throw error;
       const record = await store.readRef(refKey(ref));
       let damage: BlobDamage | undefined;
-      const blob = record?.sha256 === undefined ? undefined : await store.open(record.sha256, { onDamaged: (d) => (damage = d) });
+      const blob =
+        record?.sha256 === undefined ? undefined : await store.open(record.sha256, { onDamaged: (d) => (damage = d) });
       if (damage !== undefined) throw damagedAndOffline(ref, damage, error);
       if (record === undefined || blob === undefined) {
         throw new ModelshipError(
@@ -107,7 +124,12 @@ export function withModelCache<R extends CacheableRegistry, A extends ModelArtif
         );
       }
       if (blob.artifact.kind === 'file') blob.artifact.release?.();
-      const cached = { ...(record.resolved as unknown as ResolvedModel), ref, sha256: record.sha256, size: record.size } as ResolvedModel;
+      const cached = {
+        ...(record.resolved as unknown as ResolvedModel),
+        ref,
+        sha256: record.sha256,
+        size: record.size,
+      } as ResolvedModel;
       recordOfflineFallback(kind, cached.name);
       warn(options, {
         code: 'REGISTRY_OFFLINE',
@@ -122,7 +144,11 @@ export function withModelCache<R extends CacheableRegistry, A extends ModelArtif
     }
     // Keep the digest learnt by an earlier fetch of the same version, so an offline start can find the blob.
     const previous = await store.readRef(refKey(ref));
-    const known = resolved.sha256 ?? (previous?.resolved.name === resolved.name && previous?.resolved.version === resolved.version ? previous.sha256 : undefined);
+    const known =
+      resolved.sha256 ??
+      (previous?.resolved.name === resolved.name && previous?.resolved.version === resolved.version
+        ? previous.sha256
+        : undefined);
     await store
       .writeRef({
         key: refKey(ref),
@@ -135,13 +161,33 @@ export function withModelCache<R extends CacheableRegistry, A extends ModelArtif
   }
 
   /** Downloads (or finds) the model: the located file streamed into the store, else what the registry's fetch gives. */
-  async function bring(model: ResolvedModel, options: RegistryCallOptions | undefined, onDamaged: (d: BlobDamage) => void): Promise<StoredModel<A>> {
-    const transfer = { ...(options?.signal === undefined ? {} : { signal: options.signal }), ...(options?.onProgress === undefined ? {} : { onProgress: options.onProgress }) };
+  async function bring(
+    model: ResolvedModel,
+    options: RegistryCallOptions | undefined,
+    onDamaged: (d: BlobDamage) => void,
+  ): Promise<StoredModel<A>> {
+    const transfer = {
+      ...(options?.signal === undefined ? {} : { signal: options.signal }),
+      ...(options?.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    };
     const got =
       driver.locate === undefined
-        ? await store.admit(await driver.fetch(model, options), { url: model.location, ...(model.sha256 === undefined ? {} : { sha256: model.sha256 }) }, transfer)
+        ? await store.admit(
+            await driver.fetch(model, options),
+            { url: model.location, ...(model.sha256 === undefined ? {} : { sha256: model.sha256 }) },
+            transfer,
+          )
         : await driver.locate(model, options).then((file) =>
-            store.obtain({ ...file, key: `${identity}\nurl ${file.url}`, sha256: file.sha256 ?? model.sha256, size: file.size ?? model.size, onDamaged }, transfer),
+            store.obtain(
+              {
+                ...file,
+                key: `${identity}\nurl ${file.url}`,
+                sha256: file.sha256 ?? model.sha256,
+                size: file.size ?? model.size,
+                onDamaged,
+              },
+              transfer,
+            ),
           );
     if (got.downloaded > 0) recordDownload(kind, got.downloaded);
     return got;
@@ -176,18 +222,39 @@ export function withModelCache<R extends CacheableRegistry, A extends ModelArtif
       [vKey, refKey(resolved.ref)].map(async (key) => {
         const current = key === vKey ? (byVersion ?? (await store.readRef(key))) : await store.readRef(key);
         if (current?.sha256 === fetched.sha256 && current.resolved.version === resolved.version) return;
-        await store.writeRef({ key, resolvedAt: current?.resolvedAt ?? new Date().toISOString(), resolved: plain, sha256: fetched.sha256, size: fetched.size });
+        await store.writeRef({
+          key,
+          resolvedAt: current?.resolvedAt ?? new Date().toISOString(),
+          resolved: plain,
+          sha256: fetched.sha256,
+          size: fetched.size,
+        });
       }),
     ).catch(() => undefined);
     return fetched.artifact;
   }
 
   // Everything else (listVersions, publish, setAlias, a vendor's own methods) is the driver's, unchanged.
-  const { locate: _locate, cacheName: _cacheName, validate: _validate, identity: _identity, watchThroughCache, ...rest } = driver;
+  const {
+    locate: _locate,
+    cacheName: _cacheName,
+    validate: _validate,
+    identity: _identity,
+    watchThroughCache,
+    ...rest
+  } = driver;
   const cached = { ...rest, resolve, fetch } as unknown as CachedRegistry<R, A>;
   if (watchThroughCache !== undefined) {
     (cached as { watch?: unknown }).watch = (ref: string, onChange: WatchListener, watchOptions?: PollWatchOptions) =>
-      pollRef(resolve, watchThroughCache.intervalMs, ref, onChange, watchOptions, watchThroughCache.parseRef, watchThroughCache.jitter);
+      pollRef(
+        resolve,
+        watchThroughCache.intervalMs,
+        ref,
+        onChange,
+        watchOptions,
+        watchThroughCache.parseRef,
+        watchThroughCache.jitter,
+      );
   }
   return cached;
 }

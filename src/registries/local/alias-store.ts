@@ -60,14 +60,25 @@ export function createAliasStore(layout: LocalLayout, lockStaleMs: number): Alia
     return aliases;
   }
 
-  async function lock(name: string, dir: string, lockPath: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
+  async function lock(
+    name: string,
+    dir: string,
+    lockPath: string,
+    onCompromised: (error: Error) => void,
+  ): Promise<() => Promise<void>> {
     try {
       return await lockfile.lock(dir, {
         realpath: false,
         lockfilePath: lockPath,
         stale: lockStaleMs,
         // Enough patience to outlast a crashed holder's lock going stale, with jitter to spread contenders.
-        retries: { retries: Math.ceil((2 * lockStaleMs) / 250) + 20, factor: 1.3, minTimeout: 5, maxTimeout: 250, randomize: true },
+        retries: {
+          retries: Math.ceil((2 * lockStaleMs) / 250) + 20,
+          factor: 1.3,
+          minTimeout: 5,
+          maxTimeout: 250,
+          randomize: true,
+        },
         onCompromised,
       });
     } catch (error) {
@@ -93,11 +104,18 @@ export function createAliasStore(layout: LocalLayout, lockStaleMs: number): Alia
         const aliases = await read(name);
         await mutate(aliases);
         if (compromised !== undefined) {
-          throw new ModelshipError('REGISTRY_UNAVAILABLE', `Lost the alias lock of ${JSON.stringify(name)} before writing (${compromised.message}); retry.`, {
-            cause: compromised,
-          });
+          throw new ModelshipError(
+            'REGISTRY_UNAVAILABLE',
+            `Lost the alias lock of ${JSON.stringify(name)} before writing (${compromised.message}); retry.`,
+            {
+              cause: compromised,
+            },
+          );
         }
-        await writeFileAtomic(join(dir, LOCAL_ALIASES_FILE), `${JSON.stringify(Object.fromEntries(sortedEntries(aliases)), null, 2)}\n`);
+        await writeFileAtomic(
+          join(dir, LOCAL_ALIASES_FILE),
+          `${JSON.stringify(Object.fromEntries(sortedEntries(aliases)), null, 2)}\n`,
+        );
       } finally {
         await release().catch(() => undefined);
       }

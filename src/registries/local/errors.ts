@@ -18,12 +18,24 @@ export function createGuard(root: string): Guard {
     }
     const message = error instanceof Error ? error.message : String(error);
     if (hasErrnoCode(error, 'EACCES', 'EPERM', 'EROFS')) {
-      return new ModelshipError('INTERNAL', `Permission denied while ${action} (${message}). Check that this process can read and write ${root}.`, { cause: error });
+      return new ModelshipError(
+        'INTERNAL',
+        `Permission denied while ${action} (${message}). Check that this process can read and write ${root}.`,
+        { cause: error },
+      );
     }
     if (hasErrnoCode(error, 'ENOSPC', 'EDQUOT')) {
-      return new ModelshipError('INTERNAL', `Out of disk space while ${action} (${message}). Free space on the volume holding ${root}.`, { cause: error });
+      return new ModelshipError(
+        'INTERNAL',
+        `Out of disk space while ${action} (${message}). Free space on the volume holding ${root}.`,
+        { cause: error },
+      );
     }
-    return new ModelshipError('REGISTRY_UNAVAILABLE', `Filesystem error while ${action}: ${message}. Retry; if it persists, check ${root}.`, { cause: error });
+    return new ModelshipError(
+      'REGISTRY_UNAVAILABLE',
+      `Filesystem error while ${action}: ${message}. Retry; if it persists, check ${root}.`,
+      { cause: error },
+    );
   }
 
   return async (action, signal, task) => {
@@ -49,7 +61,12 @@ export async function modelNotFound(layout: LocalLayout, name: string): Promise<
 }
 
 /** VERSION_NOT_FOUND listing recent versions; MODEL_NOT_FOUND when the model has none. `why` is appended as given. */
-export async function versionNotFound(layout: LocalLayout, name: string, version: string, why = ''): Promise<ModelshipError> {
+export async function versionNotFound(
+  layout: LocalLayout,
+  name: string,
+  version: string,
+  why = '',
+): Promise<ModelshipError> {
   const versions = await layout.visibleVersions(name);
   if (versions.length === 0) return modelNotFound(layout, name);
   const recent = versions.slice(-10);

@@ -162,7 +162,16 @@ export function createLayout(root: string): LocalLayout {
     if (read === undefined) return undefined;
     const m = read.data;
     // The directory is the truth: a hand-copied version directory keeps working under its new number.
-    return toMeta({ name, version, sha256: m.sha256, size: m.size, createdAt: m.createdAt, metadata: m.metadata ?? {}, source: m.source, lineage: m.lineage as ModelLineage | undefined });
+    return toMeta({
+      name,
+      version,
+      sha256: m.sha256,
+      size: m.size,
+      createdAt: m.createdAt,
+      metadata: m.metadata ?? {},
+      source: m.source,
+      lineage: m.lineage as ModelLineage | undefined,
+    });
   }
 
   async function visibleVersions(name: string): Promise<string[]> {

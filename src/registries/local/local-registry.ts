@@ -16,7 +16,11 @@ import { createAliasStore } from './alias-store.js';
 import { aliasNotFound, assertVersionArgument } from '../errors.js';
 import { createGuard, modelNotFound, requireModel, versionNotFound } from './errors.js';
 import { createLayout, isMissing, toInfo, type LocalModelMeta, type LocalModelVersionInfo } from './layout.js';
-import { LOCAL_REGISTRY_DEFAULTS, parseLocalRegistryOptions, type LocalRegistryOptions } from './local-registry-options.js';
+import {
+  LOCAL_REGISTRY_DEFAULTS,
+  parseLocalRegistryOptions,
+  type LocalRegistryOptions,
+} from './local-registry-options.js';
 import { publishModel } from './publish.js';
 import { pollRef, type LocalWatchOptions } from './watch.js';
 
@@ -81,7 +85,8 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
     try {
       return await aliasStore.read(name);
     } catch (error) {
-      if (ModelshipError.isInstance(error) && error.details?.file !== undefined) return Object.create(null) as Record<string, string>;
+      if (ModelshipError.isInstance(error) && error.details?.file !== undefined)
+        return Object.create(null) as Record<string, string>;
       throw error;
     }
   }
@@ -93,7 +98,8 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
     let meta: LocalModelMeta | undefined;
     let aliases: Record<string, string> | undefined;
     if (selector.kind === 'latest') {
-      for (let i = dirs.length - 1; i >= 0 && meta === undefined; i--) meta = await layout.readMeta(name, dirs[i] as string);
+      for (let i = dirs.length - 1; i >= 0 && meta === undefined; i--)
+        meta = await layout.readMeta(name, dirs[i] as string);
       if (meta === undefined) throw await modelNotFound(layout, name);
     } else if (selector.kind === 'version') {
       meta = await layout.readMeta(name, selector.version);
@@ -107,7 +113,12 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
       }
       meta = await layout.readMeta(name, target);
       if (meta === undefined) {
-        throw await versionNotFound(layout, name, target, ` (alias ${JSON.stringify(selector.alias)} points at it; move the alias with setAlias)`);
+        throw await versionNotFound(
+          layout,
+          name,
+          target,
+          ` (alias ${JSON.stringify(selector.alias)} points at it; move the alias with setAlias)`,
+        );
       }
     }
     aliases ??= await aliasesOrNone(name);
@@ -136,16 +147,25 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
           info = await stat(path);
         } catch (error) {
           if (!isMissing(error)) throw error;
-          if ((await layout.readMeta(model.name, model.version)) === undefined) throw await versionNotFound(layout, model.name, model.version);
-          throw new ModelshipError('INTEGRITY_MISMATCH', `${path} is missing although its meta.json exists. Restore the file (git lfs pull / dvc pull?) or publish again.`, {
-            details: { name: model.name, version: model.version },
-          });
+          if ((await layout.readMeta(model.name, model.version)) === undefined)
+            throw await versionNotFound(layout, model.name, model.version);
+          throw new ModelshipError(
+            'INTEGRITY_MISMATCH',
+            `${path} is missing although its meta.json exists. Restore the file (git lfs pull / dvc pull?) or publish again.`,
+            {
+              details: { name: model.name, version: model.version },
+            },
+          );
         }
         // stat follows symlinks: a model.onnx linked to /dev/zero or a FIFO has no size to check and never ends.
         if (!info.isFile()) {
-          throw new ModelshipError('INTEGRITY_MISMATCH', `${path} is not a regular file (a device, FIFO or socket, or a link to one); nothing was read. Restore the model file or publish again.`, {
-            details: { name: model.name, version: model.version },
-          });
+          throw new ModelshipError(
+            'INTEGRITY_MISMATCH',
+            `${path} is not a regular file (a device, FIFO or socket, or a link to one); nothing was read. Restore the model file or publish again.`,
+            {
+              details: { name: model.name, version: model.version },
+            },
+          );
         }
         if (model.size !== undefined && info.size !== model.size) {
           const pointer = info.size <= 1024 ? detectUnresolvedPointer(await readSmallFile(path, 1024)) : undefined;
@@ -163,7 +183,9 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
       guard(`listing versions of ${JSON.stringify(name)}`, options?.signal, async () => {
         assertModelName(name);
         const dirs = (await layout.versionDirs(name)) ?? [];
-        const metas = (await Promise.all(dirs.map((v) => layout.readMeta(name, v)))).filter((m): m is LocalModelMeta => m !== undefined);
+        const metas = (await Promise.all(dirs.map((v) => layout.readMeta(name, v)))).filter(
+          (m): m is LocalModelMeta => m !== undefined,
+        );
         if (metas.length === 0) throw await modelNotFound(layout, name);
         const aliases = await aliasStore.read(name);
         return metas.map((m) => toInfo(m, aliases));

@@ -37,7 +37,8 @@ async function cleanStale(dir: string): Promise<void> {
         // A huge copy can take long; the file being written keeps its mtime fresh even when the dir's isn't.
         let newest = (await stat(path)).mtimeMs;
         if (e.isDirectory()) {
-          for (const child of await readdir(path)) newest = Math.max(newest, (await stat(join(path, child)).catch(() => ({ mtimeMs: 0 }))).mtimeMs);
+          for (const child of await readdir(path))
+            newest = Math.max(newest, (await stat(join(path, child)).catch(() => ({ mtimeMs: 0 }))).mtimeMs);
         }
         if (newest < cutoff) await rm(path, { recursive: true, force: true });
       })
@@ -45,10 +46,16 @@ async function cleanStale(dir: string): Promise<void> {
   );
 }
 
-function validatePublishInput(input: PublishInput): { aliases: string[]; metadata: Record<string, unknown>; lineage: ModelLineage | undefined } {
-  if (typeof input !== 'object' || input === null) throw invalidArgument('publish() takes an object: { name, file | bytes, aliases?, metadata?, source?, lineage? }.');
+function validatePublishInput(input: PublishInput): {
+  aliases: string[];
+  metadata: Record<string, unknown>;
+  lineage: ModelLineage | undefined;
+} {
+  if (typeof input !== 'object' || input === null)
+    throw invalidArgument('publish() takes an object: { name, file | bytes, aliases?, metadata?, source?, lineage? }.');
   assertModelName(input.name);
-  if (input.aliases !== undefined && !Array.isArray(input.aliases)) throw invalidArgument('aliases must be an array of alias names.');
+  if (input.aliases !== undefined && !Array.isArray(input.aliases))
+    throw invalidArgument('aliases must be an array of alias names.');
   const aliases = [...new Set(input.aliases ?? [])];
   for (const alias of aliases) assertAlias(alias);
   const hasFile = input.file !== undefined;
@@ -60,18 +67,24 @@ function validatePublishInput(input: PublishInput): { aliases: string[]; metadat
         : 'publish() needs the model: pass file (a path to a .onnx file) or bytes (a Uint8Array).',
     );
   }
-  if (hasFile && (typeof input.file !== 'string' || input.file.length === 0)) throw invalidArgument('file must be a non-empty path string.');
-  if (hasBytes && !(input.bytes instanceof Uint8Array)) throw invalidArgument('bytes must be a Uint8Array (a Buffer is fine).');
+  if (hasFile && (typeof input.file !== 'string' || input.file.length === 0))
+    throw invalidArgument('file must be a non-empty path string.');
+  if (hasBytes && !(input.bytes instanceof Uint8Array))
+    throw invalidArgument('bytes must be a Uint8Array (a Buffer is fine).');
   if (hasBytes && input.bytes?.byteLength === 0) throw invalidArgument('bytes is empty; pass the model file content.');
-  if (input.source !== undefined && typeof input.source !== 'string') throw invalidArgument('source must be a string (a run id, URL or path).');
+  if (input.source !== undefined && typeof input.source !== 'string')
+    throw invalidArgument('source must be a string (a run id, URL or path).');
   const meta = input.metadata ?? {};
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw invalidArgument('metadata must be a plain object.');
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta))
+    throw invalidArgument('metadata must be a plain object.');
   let metadata: Record<string, unknown>;
   try {
     // Round-trip so the caller gets back exactly what later reads will return.
     metadata = JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;
   } catch (error) {
-    throw new ModelshipError('INVALID_ARGUMENT', `metadata must be JSON-serializable (${(error as Error).message}).`, { cause: error });
+    throw new ModelshipError('INVALID_ARGUMENT', `metadata must be JSON-serializable (${(error as Error).message}).`, {
+      cause: error,
+    });
   }
   return { aliases, metadata, lineage: input.lineage === undefined ? undefined : parseLineage(input.lineage) };
 }
@@ -82,15 +95,21 @@ async function checkSourceFile(file: string): Promise<void> {
   try {
     info = await stat(path);
   } catch (error) {
-    if (isMissing(error)) throw invalidArgument(`Model file not found: ${path}. Check the path passed as file.`, { file: path });
+    if (isMissing(error))
+      throw invalidArgument(`Model file not found: ${path}. Check the path passed as file.`, { file: path });
     throw error;
   }
-  if (!info.isFile()) throw invalidArgument(`${path} is not a regular file; pass the path of a .onnx file.`, { file: path });
+  if (!info.isFile())
+    throw invalidArgument(`${path} is not a regular file; pass the path of a .onnx file.`, { file: path });
   if (info.size === 0) throw invalidArgument(`${path} is empty; pass a model file with content.`, { file: path });
 }
 
 /** Writes the model into `target` and hashes it. */
-async function writeModel(input: PublishInput, target: string, signal: AbortSignal | undefined): Promise<ContentDigest> {
+async function writeModel(
+  input: PublishInput,
+  target: string,
+  signal: AbortSignal | undefined,
+): Promise<ContentDigest> {
   if (input.file === undefined) {
     const bytes = input.bytes as Uint8Array;
     await writeFileDurable(target, bytes);
@@ -122,7 +141,9 @@ async function claimVersion(
       return version;
     } catch (error) {
       // The version directory already exists: a concurrent publisher claimed this number first.
-      const lost = hasErrnoCode(error, 'EEXIST', 'ENOTEMPTY') || (process.platform === 'win32' && hasErrnoCode(error, 'EPERM', 'EACCES'));
+      const lost =
+        hasErrnoCode(error, 'EEXIST', 'ENOTEMPTY') ||
+        (process.platform === 'win32' && hasErrnoCode(error, 'EPERM', 'EACCES'));
       if (!lost || attempt >= MAX_CLAIM_ATTEMPTS) throw error;
     }
   }
@@ -139,7 +160,11 @@ export interface PublishContext {
  * Publishes `input` as the model's next version: crash-safe (the version appears all at once or not at all) and
  * safe to run from several processes at once. Aliases in `input.aliases` are moved to it afterwards.
  */
-export async function publishModel(context: PublishContext, input: PublishInput, options?: RegistryCallOptions): Promise<PublishedModel> {
+export async function publishModel(
+  context: PublishContext,
+  input: PublishInput,
+  options?: RegistryCallOptions,
+): Promise<PublishedModel> {
   const { layout, guard } = context;
   const signal = options?.signal;
   throwIfAborted(signal);
@@ -163,7 +188,8 @@ export async function publishModel(context: PublishContext, input: PublishInput,
         layout,
         name,
         staging,
-        (v) => `${JSON.stringify(toMeta({ name, version: v, sha256, size, createdAt, metadata, source: input.source, lineage }), null, 2)}\n`,
+        (v) =>
+          `${JSON.stringify(toMeta({ name, version: v, sha256, size, createdAt, metadata, source: input.source, lineage }), null, 2)}\n`,
         signal,
       );
     } catch (error) {

@@ -23,7 +23,8 @@ const encodePath = (path: string): string =>
     .map(encodeURIComponent)
     .join('/');
 
-const join = (a: string, b: string): string => [a.replace(/\/+$/, ''), b.replace(/^\/+/, '')].filter((s) => s !== '').join('/');
+const join = (a: string, b: string): string =>
+  [a.replace(/\/+$/, ''), b.replace(/^\/+/, '')].filter((s) => s !== '').join('/');
 
 /** The artifact proxy URL of `path` (relative to the server's artifact root). */
 export function proxyUrl(trackingUri: string, path: string, host?: string): string {
@@ -42,15 +43,34 @@ export function proxyListUrl(trackingUri: string, path: string): string {
  * proxy, `s3://` and `http(s)://` are read directly. Local `file:` paths live on the server's disk and cannot be
  * read from here.
  */
-export async function artifactDir(uri: string, trackingUri: string, rest: MlflowRest, signal: AbortSignal | undefined, depth = 0): Promise<ArtifactDir> {
+export async function artifactDir(
+  uri: string,
+  trackingUri: string,
+  rest: MlflowRest,
+  signal: AbortSignal | undefined,
+  depth = 0,
+): Promise<ArtifactDir> {
   const display = redactUrl(uri) === '<invalid URL>' ? uri.replace(/[?#].*$/, '') : redactUrl(uri);
   if (uri.startsWith('runs:/')) {
     if (depth > 2) throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `${display}: runs:/ URIs point at each other.`);
     const m = /^runs:\/+([^/]+)\/?(.*)$/.exec(uri);
-    if (!m) throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `Cannot parse the artifact URI ${display}; expected runs:/<run_id>/<path>.`);
-    const { run } = await rest<{ run?: { info?: { artifact_uri?: string } } }>({ method: 'GET', path: 'runs/get', query: { run_id: m[1] }, idempotent: true, signal });
+    if (!m)
+      throw new ModelshipError(
+        'UNSUPPORTED_MODEL_FORMAT',
+        `Cannot parse the artifact URI ${display}; expected runs:/<run_id>/<path>.`,
+      );
+    const { run } = await rest<{ run?: { info?: { artifact_uri?: string } } }>({
+      method: 'GET',
+      path: 'runs/get',
+      query: { run_id: m[1] },
+      idempotent: true,
+      signal,
+    });
     const root = run?.info?.artifact_uri;
-    if (root === undefined) throw new ModelshipError('REGISTRY_UNAVAILABLE', `MLflow returned no artifact_uri for run ${m[1]}.`, { retryable: false });
+    if (root === undefined)
+      throw new ModelshipError('REGISTRY_UNAVAILABLE', `MLflow returned no artifact_uri for run ${m[1]}.`, {
+        retryable: false,
+      });
     return artifactDir(join(root, m[2] ?? ''), trackingUri, rest, signal, depth + 1);
   }
   if (uri.startsWith('mlflow-artifacts:')) {

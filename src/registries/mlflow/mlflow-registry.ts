@@ -27,7 +27,10 @@ export interface MlflowRegistry extends RegistryAdapter {
   readonly kind: 'mlflow';
   /** The tracking server, without credentials. */
   readonly trackingUri: string;
-  fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  fetch(
+    model: ResolvedModel,
+    options?: RegistryCallOptions,
+  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   /** Creates the registered model if absent, uploads `model.onnx` and an `MLmodel` through the artifact proxy, registers the version, sets aliases. */
   publish(input: MlflowPublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
@@ -56,10 +59,19 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
   const parsed = parseMlflowRegistryOptions(options);
   const given = parsed.trackingUri ?? mlflowEnv().trackingUri ?? '';
   if (!/^https?:\/\/[^/]/i.test(given)) {
-    throw new ModelshipError('INVALID_OPTIONS', 'createMlflowRegistry needs trackingUri (an http(s):// URL) or MLFLOW_TRACKING_URI.');
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      'createMlflowRegistry needs trackingUri (an http(s):// URL) or MLFLOW_TRACKING_URI.',
+    );
   }
   // Credentials in the URI become a header: requests go to (and messages show) the URI without them.
-  const mlflow = createMlflowClient({ ...httpClientSettings(parsed), trackingUri: given, token: parsed.token, username: parsed.username, password: parsed.password });
+  const mlflow = createMlflowClient({
+    ...httpClientSettings(parsed),
+    trackingUri: given,
+    token: parsed.token,
+    username: parsed.username,
+    password: parsed.password,
+  });
   const { trackingUri, auth, publicUri, rest } = mlflow;
   const { store, sources } = createRemoteStore(parsed);
 
@@ -69,7 +81,12 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
       await rest({ method: 'GET', path: 'registered-models/get', query: { name }, idempotent: true, signal });
     } catch (error) {
       if (error instanceof MlflowApiError && (error.status === 404 || error.errorCode === 'RESOURCE_DOES_NOT_EXIST')) {
-        return apiError(error, 'MODEL_NOT_FOUND', `Registered model ${JSON.stringify(name)} not found in MLflow at ${publicUri}.`, { name });
+        return apiError(
+          error,
+          'MODEL_NOT_FOUND',
+          `Registered model ${JSON.stringify(name)} not found in MLflow at ${publicUri}.`,
+          { name },
+        );
       }
       if (!(error instanceof MlflowApiError)) throw error;
     }
@@ -87,7 +104,12 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     } catch (error) {
       if (!(error instanceof MlflowApiError)) throw error;
       if (error.status === 404 || error.errorCode === 'RESOURCE_DOES_NOT_EXIST') {
-        throw apiError(error, 'MODEL_NOT_FOUND', `Registered model ${JSON.stringify(name)} not found in MLflow at ${publicUri}.`, { name });
+        throw apiError(
+          error,
+          'MODEL_NOT_FOUND',
+          `Registered model ${JSON.stringify(name)} not found in MLflow at ${publicUri}.`,
+          { name },
+        );
       }
       throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused to look up ${JSON.stringify(name)}`);
     }
@@ -125,12 +147,27 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
 
   async function getVersion(name: string, version: string, signal?: AbortSignal): Promise<MlflowModelVersion> {
     try {
-      const res = await rest<{ model_version: MlflowModelVersion }>({ method: 'GET', path: 'model-versions/get', query: { name, version }, idempotent: true, signal });
+      const res = await rest<{ model_version: MlflowModelVersion }>({
+        method: 'GET',
+        path: 'model-versions/get',
+        query: { name, version },
+        idempotent: true,
+        signal,
+      });
       return res.model_version;
     } catch (error) {
       if (!(error instanceof MlflowApiError)) throw error;
-      if (error.status !== 404 && error.errorCode !== 'RESOURCE_DOES_NOT_EXIST') throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused ${name}/${version}`);
-      throw await notFound(name, () => apiError(error, 'VERSION_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no version ${version}.`, { name, version }), signal);
+      if (error.status !== 404 && error.errorCode !== 'RESOURCE_DOES_NOT_EXIST')
+        throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused ${name}/${version}`);
+      throw await notFound(
+        name,
+        () =>
+          apiError(error, 'VERSION_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no version ${version}.`, {
+            name,
+            version,
+          }),
+        signal,
+      );
     }
   }
 
@@ -141,25 +178,55 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     if (selector.kind === 'version') mv = await getVersion(name, selector.version, signal);
     else if (selector.kind === 'alias') {
       try {
-        const res = await rest<{ model_version: MlflowModelVersion }>({ method: 'GET', path: 'registered-models/alias', query: { name, alias: selector.alias }, idempotent: true, signal });
+        const res = await rest<{ model_version: MlflowModelVersion }>({
+          method: 'GET',
+          path: 'registered-models/alias',
+          query: { name, alias: selector.alias },
+          idempotent: true,
+          signal,
+        });
         mv = res.model_version;
       } catch (error) {
         if (!(error instanceof MlflowApiError)) throw error;
         // MLflow answers 400 INVALID_PARAMETER_VALUE both for an unknown alias and for an unknown model.
-        throw await notFound(name, () => apiError(error, 'ALIAS_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(selector.alias)}.`, { name, alias: selector.alias }), signal);
+        throw await notFound(
+          name,
+          () =>
+            apiError(
+              error,
+              'ALIAS_NOT_FOUND',
+              `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(selector.alias)}.`,
+              { name, alias: selector.alias },
+            ),
+          signal,
+        );
       }
     } else {
-      const versions = (await versionsWithAliases(name, signal)).filter((v) => v.status === undefined || v.status === 'READY');
+      const versions = (await versionsWithAliases(name, signal)).filter(
+        (v) => v.status === undefined || v.status === 'READY',
+      );
       const newest = versions.sort((a, b) => Number(b.version) - Number(a.version))[0];
       if (newest === undefined) {
-        throw new ModelshipError('VERSION_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no READY version yet.`, { details: { name } });
+        throw new ModelshipError(
+          'VERSION_NOT_FOUND',
+          `Registered model ${JSON.stringify(name)} has no READY version yet.`,
+          { details: { name } },
+        );
       }
       mv = newest;
     }
-    return { ...toInfo(mv), ref, location: `models:/${mv.name}/${mv.version}`, versionRef: `models:/${mv.name}/${mv.version}` };
+    return {
+      ...toInfo(mv),
+      ref,
+      location: `models:/${mv.name}/${mv.version}`,
+      versionRef: `models:/${mv.name}/${mv.version}`,
+    };
   }
 
-  async function locateFile(model: ResolvedModel, signal?: AbortSignal): Promise<{ url: string; headers?: Record<string, string>; size?: number }> {
+  async function locateFile(
+    model: ResolvedModel,
+    signal?: AbortSignal,
+  ): Promise<{ url: string; headers?: Record<string, string>; size?: number }> {
     const { artifact_uri: uri } = await rest<{ artifact_uri?: string }>({
       method: 'GET',
       path: 'model-versions/get-download-uri',
@@ -167,10 +234,24 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
       idempotent: true,
       signal,
     }).catch(async (error: unknown) => {
-      if (error instanceof MlflowApiError) throw await notFound(model.name, () => apiError(error, 'VERSION_NOT_FOUND', `Registered model ${JSON.stringify(model.name)} has no version ${model.version}.`), signal);
+      if (error instanceof MlflowApiError)
+        throw await notFound(
+          model.name,
+          () =>
+            apiError(
+              error,
+              'VERSION_NOT_FOUND',
+              `Registered model ${JSON.stringify(model.name)} has no version ${model.version}.`,
+            ),
+          signal,
+        );
       throw error;
     });
-    if (uri === undefined || uri === '') throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `MLflow has no artifact location for ${model.name}/${model.version}.`);
+    if (uri === undefined || uri === '')
+      throw new ModelshipError(
+        'UNSUPPORTED_MODEL_FORMAT',
+        `MLflow has no artifact location for ${model.name}/${model.version}.`,
+      );
     const what = `${model.name}/${model.version} (${redactUrl(uri) === '<invalid URL>' ? uri : redactUrl(uri)})`;
     // A source that is the .onnx file itself (not an MLflow model directory) is used as is.
     if (/\.onnx$/i.test(uri.split(/[?#]/)[0] as string)) {
@@ -180,13 +261,21 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     }
     const dir = await artifactDir(uri, trackingUri, rest, signal);
     const headers = dir.authenticated ? auth : undefined;
-    const mlmodel = new TextDecoder().decode(await sources.getBytes(dir.fileUrl('MLmodel'), { signal, ...(headers === undefined ? {} : { headers }) }).catch((error: unknown) => {
-      // The artifact proxy answers a missing file with a 500; say what is missing rather than "server error".
-      if (ModelshipError.isInstance(error) && (error.code === 'MODEL_NOT_FOUND' || error.details?.status === 500)) {
-        throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `${what} has no readable MLmodel file; register an MLflow model directory (mlflow.onnx.log_model) or the .onnx file itself.`, { cause: error });
-      }
-      throw error;
-    }));
+    const mlmodel = new TextDecoder().decode(
+      await sources
+        .getBytes(dir.fileUrl('MLmodel'), { signal, ...(headers === undefined ? {} : { headers }) })
+        .catch((error: unknown) => {
+          // The artifact proxy answers a missing file with a 500; say what is missing rather than "server error".
+          if (ModelshipError.isInstance(error) && (error.code === 'MODEL_NOT_FOUND' || error.details?.status === 500)) {
+            throw new ModelshipError(
+              'UNSUPPORTED_MODEL_FORMAT',
+              `${what} has no readable MLmodel file; register an MLflow model directory (mlflow.onnx.log_model) or the .onnx file itself.`,
+              { cause: error },
+            );
+          }
+          throw error;
+        }),
+    );
     const file = onnxDataFile(parseMlmodel(mlmodel), what);
     return { url: dir.fileUrl(file), ...(headers === undefined ? {} : { headers }) };
   }
@@ -201,14 +290,29 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
       const versions = await versionsWithAliases(name, signal);
       return versions.map(toInfo).sort((a, b) => Number(a.version) - Number(b.version));
     },
-    publish: (input, callOptions) => publishToMlflow({ rest, sources, trackingUri, auth, registrationTimeoutMs: parsed.registrationTimeoutMs ?? 300_000 }, input, callOptions),
+    publish: (input, callOptions) =>
+      publishToMlflow(
+        { rest, sources, trackingUri, auth, registrationTimeoutMs: parsed.registrationTimeoutMs ?? 300_000 },
+        input,
+        callOptions,
+      ),
     async setAlias(name, alias, version) {
       assertMlflowAlias(alias);
       try {
-        await rest({ method: 'POST', path: 'registered-models/alias', body: { name, alias, version: String(version) }, idempotent: true });
+        await rest({
+          method: 'POST',
+          path: 'registered-models/alias',
+          body: { name, alias, version: String(version) },
+          idempotent: true,
+        });
       } catch (error) {
         if (!(error instanceof MlflowApiError)) throw error;
-        throw await notFound(name, () => apiError(error, 'VERSION_NOT_FOUND', `Cannot point ${JSON.stringify(alias)} at ${name}/${version}.`, { name, version }));
+        throw await notFound(name, () =>
+          apiError(error, 'VERSION_NOT_FOUND', `Cannot point ${JSON.stringify(alias)} at ${name}/${version}.`, {
+            name,
+            version,
+          }),
+        );
       }
     },
     async deleteAlias(name, alias) {
@@ -218,7 +322,14 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
         await rest({ method: 'DELETE', path: 'registered-models/alias', body: { name, alias }, idempotent: true });
       } catch (error) {
         if (!(error instanceof MlflowApiError)) throw error;
-        throw await notFound(name, () => apiError(error, 'ALIAS_NOT_FOUND', `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}.`, { name, alias }));
+        throw await notFound(name, () =>
+          apiError(
+            error,
+            'ALIAS_NOT_FOUND',
+            `Registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}.`,
+            { name, alias },
+          ),
+        );
       }
     },
     watch: { intervalMs: parsed.watchIntervalMs ?? 30_000 },

@@ -48,7 +48,8 @@ export function parseMlmodel(text: string): MlmodelInfo {
       if (keyIndent < 0) keyIndent = indent;
       if (indent !== keyIndent) continue;
       const value = (m[2] as string).trim();
-      if (value !== '' && value !== 'null' && value !== '~' && !value.startsWith('[') && !value.startsWith('{')) current[unquote(m[1] as string)] = unquote(value);
+      if (value !== '' && value !== 'null' && value !== '~' && !value.startsWith('[') && !value.startsWith('{'))
+        current[unquote(m[1] as string)] = unquote(value);
     }
   }
   return { flavors };
@@ -67,7 +68,10 @@ export function onnxDataFile(info: MlmodelInfo, what: string): string {
   }
   const data = onnx.data ?? 'model.onnx';
   if (data.startsWith('/') || data.split('/').includes('..')) {
-    throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `${what}: the onnx flavor's data path ${JSON.stringify(data)} points outside the model directory.`);
+    throw new ModelshipError(
+      'UNSUPPORTED_MODEL_FORMAT',
+      `${what}: the onnx flavor's data path ${JSON.stringify(data)} points outside the model directory.`,
+    );
   }
   return data;
 }
@@ -84,7 +88,13 @@ const REQUIREMENTS = ['mlflow>=2.10', 'onnx>=1.14', 'onnxruntime>=1.16'];
  * flavor and a `python_function` flavor (`loader_module: mlflow.onnx`, the same `data`, `python_version` and the
  * `env` files of {@link modelEnvFiles}), so `mlflow.pyfunc.load_model` and `mlflow models serve` take it.
  */
-export function writeMlmodel(fields: { artifactPath: string; data: string; runId?: string; modelUuid: string; createdAt: Date }): string {
+export function writeMlmodel(fields: {
+  artifactPath: string;
+  data: string;
+  runId?: string;
+  modelUuid: string;
+  createdAt: Date;
+}): string {
   const time = fields.createdAt.toISOString().replace('T', ' ').replace('Z', '000');
   const data = JSON.stringify(fields.data);
   return [
@@ -110,8 +120,27 @@ export function writeMlmodel(fields: { artifactPath: string; data: string; runId
 /** The environment files the python_function flavor names, as mlflow.onnx writes them beside the MLmodel. */
 export function modelEnvFiles(): Record<string, string> {
   return {
-    'conda.yaml': ['channels:', '- conda-forge', 'dependencies:', `- python=${PYTHON_VERSION}`, '- pip', '- pip:', ...REQUIREMENTS.map((r) => `  - ${r}`), 'name: mlflow-env', ''].join('\n'),
-    'python_env.yaml': [`python: ${PYTHON_VERSION}`, 'build_dependencies:', '- pip', '- setuptools', '- wheel', 'dependencies:', '- -r requirements.txt', ''].join('\n'),
+    'conda.yaml': [
+      'channels:',
+      '- conda-forge',
+      'dependencies:',
+      `- python=${PYTHON_VERSION}`,
+      '- pip',
+      '- pip:',
+      ...REQUIREMENTS.map((r) => `  - ${r}`),
+      'name: mlflow-env',
+      '',
+    ].join('\n'),
+    'python_env.yaml': [
+      `python: ${PYTHON_VERSION}`,
+      'build_dependencies:',
+      '- pip',
+      '- setuptools',
+      '- wheel',
+      'dependencies:',
+      '- -r requirements.txt',
+      '',
+    ].join('\n'),
     'requirements.txt': `${REQUIREMENTS.join('\n')}\n`,
   };
 }

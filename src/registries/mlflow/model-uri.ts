@@ -16,7 +16,10 @@ const VERSION = /^[1-9][0-9]{0,17}$/;
  */
 export function parseMlflowRef(ref: string): MlflowRef {
   const bad = (why: string): ModelshipError =>
-    new ModelshipError('INVALID_REF', `Invalid MLflow model reference ${JSON.stringify(ref)}: ${why}. Use models:/name/3, models:/name@alias or models:/name/latest.`);
+    new ModelshipError(
+      'INVALID_REF',
+      `Invalid MLflow model reference ${JSON.stringify(ref)}: ${why}. Use models:/name/3, models:/name@alias or models:/name/latest.`,
+    );
   if (typeof ref !== 'string' || ref.trim() === '') throw bad('empty');
   let body = ref;
   if (ref.startsWith('models:')) {
@@ -38,14 +41,21 @@ export function parseMlflowRef(ref: string): MlflowRef {
     if (name === '') throw bad('bad model name');
     if (selector.toLowerCase() === 'latest') return { name, kind: 'latest' };
     if (VERSION.test(selector)) return { name, kind: 'version', version: selector };
-    throw bad(`${JSON.stringify(selector)} is not a version; stages are deprecated in MLflow, use an alias (models:/${name}@${selector.toLowerCase()})`);
+    throw bad(
+      `${JSON.stringify(selector)} is not a version; stages are deprecated in MLflow, use an alias (models:/${name}@${selector.toLowerCase()})`,
+    );
   }
   return { name: body, kind: 'latest' };
 }
 
 /** Throws INVALID_ARGUMENT for alias names MLflow refuses (`latest`, `v<N>`, characters other than `\w` and `-`). */
 export function assertMlflowAlias(alias: string): void {
-  if (typeof alias !== 'string' || !/^[\w-]{1,255}$/.test(alias) || alias.toLowerCase() === 'latest' || /^[vV]\d+$/.test(alias)) {
+  if (
+    typeof alias !== 'string' ||
+    !/^[\w-]{1,255}$/.test(alias) ||
+    alias.toLowerCase() === 'latest' ||
+    /^[vV]\d+$/.test(alias)
+  ) {
     throw new ModelshipError(
       'INVALID_ARGUMENT',
       `Invalid alias ${JSON.stringify(alias)}: MLflow aliases use letters, digits, "_" and "-"; "latest" and "v<N>" are reserved.`,

@@ -14,7 +14,15 @@ import { modelEnvFiles, writeMlmodel } from './mlmodel.js';
 import { assertMlflowAlias } from './model-uri.js';
 import { apiError, MlflowApiError, type MlflowRest } from '../../clients/mlflow/rest.js';
 import { findInRun, type RunCopy } from './run-artifacts.js';
-import { lineageTags, TAG_METADATA, TAG_SHA256, TAG_SIZE, TAG_VALUE_LIMIT, toInfo, type MlflowModelVersion } from './versions.js';
+import {
+  lineageTags,
+  TAG_METADATA,
+  TAG_SHA256,
+  TAG_SIZE,
+  TAG_VALUE_LIMIT,
+  toInfo,
+  type MlflowModelVersion,
+} from './versions.js';
 
 /** What MLflow's `publish` takes: the usual input, optionally tied to the run that trained the model. */
 export interface MlflowPublishInput extends PublishInput {
@@ -31,9 +39,11 @@ interface PublishContext {
 }
 
 async function modelBytes(input: PublishInput): Promise<Uint8Array> {
-  if ((input.file === undefined) === (input.bytes === undefined)) throw invalidArgument('publish() needs exactly one of file (a path to a .onnx file) or bytes.');
+  if ((input.file === undefined) === (input.bytes === undefined))
+    throw invalidArgument('publish() needs exactly one of file (a path to a .onnx file) or bytes.');
   if (input.bytes !== undefined) {
-    if (!(input.bytes instanceof Uint8Array) || input.bytes.byteLength === 0) throw invalidArgument('bytes must be a non-empty Uint8Array.');
+    if (!(input.bytes instanceof Uint8Array) || input.bytes.byteLength === 0)
+      throw invalidArgument('bytes must be a non-empty Uint8Array.');
     return input.bytes;
   }
   try {
@@ -49,17 +59,24 @@ const REGISTRATION_POLL = { baseMs: 50, maxMs: 2000 };
 const codePoints = (text: string): number => [...text].length;
 
 /** Everything MLflow would refuse, checked before anything is uploaded: tag values and the description ≤ 5,000. */
-function versionTags(input: MlflowPublishInput, sha256: string, size: number): { tags: { key: string; value: string }[]; lineage: ModelLineage | undefined } {
+function versionTags(
+  input: MlflowPublishInput,
+  sha256: string,
+  size: number,
+): { tags: { key: string; value: string }[]; lineage: ModelLineage | undefined } {
   const metadata = JSON.stringify(JSON.parse(JSON.stringify(input.metadata ?? {})));
   if (codePoints(metadata) > TAG_VALUE_LIMIT) {
-    throw invalidArgument(`metadata is ${codePoints(metadata)} characters as JSON; MLflow keeps at most ${TAG_VALUE_LIMIT} in a version tag. Store large metadata as a file and record its location.`);
+    throw invalidArgument(
+      `metadata is ${codePoints(metadata)} characters as JSON; MLflow keeps at most ${TAG_VALUE_LIMIT} in a version tag. Store large metadata as a file and record its location.`,
+    );
   }
   if (input.source !== undefined && codePoints(`source: ${input.source}`) > TAG_VALUE_LIMIT) {
     throw invalidArgument(`source is longer than MLflow's ${TAG_VALUE_LIMIT}-character description.`);
   }
   const lineage = input.lineage === undefined ? undefined : parseLineage(input.lineage);
   const lineageTagList = lineage === undefined ? [] : lineageTags(lineage);
-  if (lineageTagList === undefined) throw invalidArgument('lineage is larger than 500,000 characters as JSON; record fewer data sets.');
+  if (lineageTagList === undefined)
+    throw invalidArgument('lineage is larger than 500,000 characters as JSON; record fewer data sets.');
   const tags = [
     { key: TAG_SHA256, value: sha256 },
     { key: TAG_SIZE, value: String(size) },
@@ -76,7 +93,11 @@ function versionTags(input: MlflowPublishInput, sha256: string, size: number): {
  * PENDING_REGISTRATION, then sets the aliases. With `runId`, an identical ONNX file the run already logged is
  * registered in place rather than stored again.
  */
-export async function publishToMlflow(p: PublishContext, input: MlflowPublishInput, options?: RegistryCallOptions): Promise<PublishedModel> {
+export async function publishToMlflow(
+  p: PublishContext,
+  input: MlflowPublishInput,
+  options?: RegistryCallOptions,
+): Promise<PublishedModel> {
   const signal = options?.signal;
   throwIfAborted(signal);
   if (typeof input !== 'object' || input === null || typeof input.name !== 'string' || input.name.trim() === '') {
@@ -88,17 +109,30 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
   const bytes = await modelBytes(input);
   const sha256 = await sha256Hex(bytes);
   const { tags, lineage } = versionTags(input, sha256, bytes.byteLength);
-  const put = (path: string, body: Uint8Array, type: string): Promise<void> => p.sources.put(proxyUrl(p.trackingUri, path), body, type, { signal, headers: p.auth });
+  const put = (path: string, body: Uint8Array, type: string): Promise<void> =>
+    p.sources.put(proxyUrl(p.trackingUri, path), body, type, { signal, headers: p.auth });
 
   let artifactPath: string;
   let reused: RunCopy | undefined;
   if (input.runId !== undefined) {
-    const { run } = await p.rest<{ run?: { info?: { artifact_uri?: string } } }>({ method: 'GET', path: 'runs/get', query: { run_id: input.runId }, idempotent: true, signal }).catch((error: unknown) => {
-      throw error instanceof MlflowApiError ? apiError(error, 'INVALID_ARGUMENT', `Run ${input.runId} not found`) : error;
-    });
+    const { run } = await p
+      .rest<{ run?: { info?: { artifact_uri?: string } } }>({
+        method: 'GET',
+        path: 'runs/get',
+        query: { run_id: input.runId },
+        idempotent: true,
+        signal,
+      })
+      .catch((error: unknown) => {
+        throw error instanceof MlflowApiError
+          ? apiError(error, 'INVALID_ARGUMENT', `Run ${input.runId} not found`)
+          : error;
+      });
     const root = run?.info?.artifact_uri ?? '';
     if (!root.startsWith('mlflow-artifacts:/') || root.startsWith('mlflow-artifacts://')) {
-      throw invalidArgument(`Run ${input.runId} stores artifacts at ${root.split('?')[0]}, not behind this server's artifact proxy; publish without runId or log the model with MLflow.`);
+      throw invalidArgument(
+        `Run ${input.runId} stores artifacts at ${root.split('?')[0]}, not behind this server's artifact proxy; publish without runId or log the model with MLflow.`,
+      );
     }
     const runRoot = root.slice('mlflow-artifacts:'.length).replace(/^\/+/, '').replace(/\/+$/, '');
     reused = await findInRun(p.sources, p.trackingUri, runRoot, bytes, sha256, { signal, headers: p.auth });
@@ -112,15 +146,22 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
     await p.rest({ method: 'POST', path: 'registered-models/create', body: { name }, idempotent: true, signal });
   } catch (error) {
     if (!(error instanceof MlflowApiError)) throw error;
-    if (error.errorCode !== 'RESOURCE_ALREADY_EXISTS') throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused to create registered model ${JSON.stringify(name)}`);
+    if (error.errorCode !== 'RESOURCE_ALREADY_EXISTS')
+      throw apiError(error, 'INVALID_ARGUMENT', `MLflow refused to create registered model ${JSON.stringify(name)}`);
   }
 
   const source = `mlflow-artifacts:/${artifactPath}`;
   if (reused === undefined) await put(`${artifactPath}/model.onnx`, bytes, 'application/octet-stream');
   if (reused?.isModel !== true) {
-    const fields = { artifactPath: artifactPath.split('/').pop() as string, data: reused?.file ?? 'model.onnx', modelUuid: randomUUID().replace(/-/g, ''), createdAt: new Date() };
+    const fields = {
+      artifactPath: artifactPath.split('/').pop() as string,
+      data: reused?.file ?? 'model.onnx',
+      modelUuid: randomUUID().replace(/-/g, ''),
+      createdAt: new Date(),
+    };
     const mlmodel = writeMlmodel({ ...fields, ...(input.runId === undefined ? {} : { runId: input.runId }) });
-    for (const [file, text] of Object.entries(modelEnvFiles())) await put(`${artifactPath}/${file}`, new TextEncoder().encode(text), 'text/plain');
+    for (const [file, text] of Object.entries(modelEnvFiles()))
+      await put(`${artifactPath}/${file}`, new TextEncoder().encode(text), 'text/plain');
     // The MLmodel last: a directory with an MLmodel is taken for a complete model.
     await put(`${artifactPath}/MLmodel`, new TextEncoder().encode(mlmodel), 'text/plain');
   }
@@ -130,22 +171,53 @@ export async function publishToMlflow(p: PublishContext, input: MlflowPublishInp
     ({ model_version: mv } = await p.rest<{ model_version: MlflowModelVersion }>({
       method: 'POST',
       path: 'model-versions/create',
-      body: { name, source, ...(input.runId === undefined ? {} : { run_id: input.runId }), tags, ...(input.source === undefined ? {} : { description: `source: ${input.source}` }) },
+      body: {
+        name,
+        source,
+        ...(input.runId === undefined ? {} : { run_id: input.runId }),
+        tags,
+        ...(input.source === undefined ? {} : { description: `source: ${input.source}` }),
+      },
       signal,
     }));
   } catch (error) {
-    throw error instanceof MlflowApiError ? apiError(error, 'INVALID_ARGUMENT', `MLflow refused the new version of ${JSON.stringify(name)}`) : error;
+    throw error instanceof MlflowApiError
+      ? apiError(error, 'INVALID_ARGUMENT', `MLflow refused the new version of ${JSON.stringify(name)}`)
+      : error;
   }
   const deadline = Date.now() + p.registrationTimeoutMs;
   for (let attempt = 0; mv.status === 'PENDING_REGISTRATION'; attempt++) {
-    if (Date.now() > deadline) throw new ModelshipError('REGISTRY_UNAVAILABLE', `${name}/${mv.version} is still PENDING_REGISTRATION after ${p.registrationTimeoutMs} ms.`);
+    if (Date.now() > deadline)
+      throw new ModelshipError(
+        'REGISTRY_UNAVAILABLE',
+        `${name}/${mv.version} is still PENDING_REGISTRATION after ${p.registrationTimeoutMs} ms.`,
+      );
     // The one backoff without jitter (random = 1 gives its ceiling): 50 ms doubling to 2 s.
-    await sleep(backoffDelay(attempt, REGISTRATION_POLL, undefined, () => 1), undefined, { signal });
-    ({ model_version: mv } = await p.rest<{ model_version: MlflowModelVersion }>({ method: 'GET', path: 'model-versions/get', query: { name, version: mv.version }, idempotent: true, signal }));
+    await sleep(
+      backoffDelay(attempt, REGISTRATION_POLL, undefined, () => 1),
+      undefined,
+      { signal },
+    );
+    ({ model_version: mv } = await p.rest<{ model_version: MlflowModelVersion }>({
+      method: 'GET',
+      path: 'model-versions/get',
+      query: { name, version: mv.version },
+      idempotent: true,
+      signal,
+    }));
   }
-  if (mv.status === 'FAILED_REGISTRATION') throw new ModelshipError('REGISTRY_UNAVAILABLE', `MLflow failed to register ${name}/${mv.version}.`, { retryable: false });
+  if (mv.status === 'FAILED_REGISTRATION')
+    throw new ModelshipError('REGISTRY_UNAVAILABLE', `MLflow failed to register ${name}/${mv.version}.`, {
+      retryable: false,
+    });
   for (const alias of aliases) {
-    await p.rest({ method: 'POST', path: 'registered-models/alias', body: { name, alias, version: mv.version }, idempotent: true, signal });
+    await p.rest({
+      method: 'POST',
+      path: 'registered-models/alias',
+      body: { name, alias, version: mv.version },
+      idempotent: true,
+      signal,
+    });
   }
   const info = toInfo({ ...mv, aliases });
   return { ...info, sha256, size: bytes.byteLength, ...(lineage === undefined ? {} : { lineage }) };

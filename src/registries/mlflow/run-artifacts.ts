@@ -13,7 +13,11 @@ export interface RunCopy {
 }
 
 interface Listing {
-  readonly files?: readonly { readonly path: string; readonly is_dir?: boolean; readonly file_size?: number | string }[];
+  readonly files?: readonly {
+    readonly path: string;
+    readonly is_dir?: boolean;
+    readonly file_size?: number | string;
+  }[];
 }
 
 // A run's artifacts are searched this deep and this wide at most: enough for `model/model.onnx` as trainers log it.
@@ -37,7 +41,15 @@ export async function findInRun(
   const call = { headers: options.headers, ...(options.signal === undefined ? {} : { signal: options.signal }) };
   const list = async (dir: string): Promise<Listing['files']> => {
     try {
-      return (JSON.parse(new TextDecoder().decode(await sources.getBytes(proxyListUrl(trackingUri, dir), { ...call, limit: 4 * 1024 * 1024 }))) as Listing).files ?? [];
+      return (
+        (
+          JSON.parse(
+            new TextDecoder().decode(
+              await sources.getBytes(proxyListUrl(trackingUri, dir), { ...call, limit: 4 * 1024 * 1024 }),
+            ),
+          ) as Listing
+        ).files ?? []
+      );
     } catch (error) {
       if (options.signal?.aborted) throw error;
       return [];
@@ -59,10 +71,12 @@ export async function findInRun(
       }
       if (!/\.onnx$/i.test(name) || Number(f.file_size) !== bytes.byteLength || candidates >= MAX_CANDIDATES) continue;
       candidates++;
-      const found = await sources.getBytes(proxyUrl(trackingUri, `${dir}/${name}`), { ...call, limit: bytes.byteLength }).catch((error: unknown) => {
-        if (options.signal?.aborted) throw error;
-        return undefined;
-      });
+      const found = await sources
+        .getBytes(proxyUrl(trackingUri, `${dir}/${name}`), { ...call, limit: bytes.byteLength })
+        .catch((error: unknown) => {
+          if (options.signal?.aborted) throw error;
+          return undefined;
+        });
       if (found === undefined || (await sha256Hex(found)) !== sha256) continue;
       const isModel = names.includes('MLmodel');
       // A directory that is another MLflow model (its MLmodel names another file) is left alone.
@@ -74,9 +88,17 @@ export async function findInRun(
 }
 
 /** The onnx data file named by `dir/MLmodel`, if it is an MLflow ONNX model. */
-async function modelData(sources: RemoteSources, trackingUri: string, dir: string, call: { headers: Record<string, string>; signal?: AbortSignal }): Promise<string | undefined> {
+async function modelData(
+  sources: RemoteSources,
+  trackingUri: string,
+  dir: string,
+  call: { headers: Record<string, string>; signal?: AbortSignal },
+): Promise<string | undefined> {
   try {
-    return onnxDataFile(parseMlmodel(new TextDecoder().decode(await sources.getBytes(proxyUrl(trackingUri, `${dir}/MLmodel`), call))), dir);
+    return onnxDataFile(
+      parseMlmodel(new TextDecoder().decode(await sources.getBytes(proxyUrl(trackingUri, `${dir}/MLmodel`), call))),
+      dir,
+    );
   } catch (error) {
     if (call.signal?.aborted) throw error;
     return undefined;

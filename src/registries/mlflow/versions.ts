@@ -37,7 +37,11 @@ export function lineageTags(lineage: ModelLineage): { key: string; value: string
   const chars = [...JSON.stringify(lineage)];
   if (chars.length <= TAG_VALUE_LIMIT) return [{ key: TAG_LINEAGE, value: chars.join('') }];
   const parts: { key: string; value: string }[] = [];
-  for (let i = 0; i * TAG_VALUE_LIMIT < chars.length; i++) parts.push({ key: `${TAG_LINEAGE}.${i}`, value: chars.slice(i * TAG_VALUE_LIMIT, (i + 1) * TAG_VALUE_LIMIT).join('') });
+  for (let i = 0; i * TAG_VALUE_LIMIT < chars.length; i++)
+    parts.push({
+      key: `${TAG_LINEAGE}.${i}`,
+      value: chars.slice(i * TAG_VALUE_LIMIT, (i + 1) * TAG_VALUE_LIMIT).join(''),
+    });
   return parts.length > MAX_LINEAGE_PARTS ? undefined : parts;
 }
 
@@ -45,7 +49,8 @@ function readLineage(tags: Readonly<Record<string, string>>): ModelLineage | und
   let json = tags[TAG_LINEAGE];
   if (json === undefined) {
     const parts: string[] = [];
-    for (let i = 0; i < MAX_LINEAGE_PARTS && tags[`${TAG_LINEAGE}.${i}`] !== undefined; i++) parts.push(tags[`${TAG_LINEAGE}.${i}`] as string);
+    for (let i = 0; i < MAX_LINEAGE_PARTS && tags[`${TAG_LINEAGE}.${i}`] !== undefined; i++)
+      parts.push(tags[`${TAG_LINEAGE}.${i}`] as string);
     if (parts.length === 0) return undefined;
     json = parts.join('');
   }
@@ -87,7 +92,9 @@ export function toInfo(mv: MlflowModelVersion): ModelVersionInfo {
       ...published,
       mlflow: {
         ...(mv.run_id ? { runId: mv.run_id } : {}),
-        ...(mv.source ? { source: mv.source.includes('://') && !mv.source.startsWith('runs:') ? redactUrl(mv.source) : mv.source } : {}),
+        ...(mv.source
+          ? { source: mv.source.includes('://') && !mv.source.startsWith('runs:') ? redactUrl(mv.source) : mv.source }
+          : {}),
         ...(mv.status ? { status: mv.status } : {}),
         ...(mv.current_stage ? { stage: mv.current_stage } : {}),
         ...(mv.description ? { description: mv.description } : {}),

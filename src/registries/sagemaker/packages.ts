@@ -22,7 +22,12 @@ export interface PackageArtifact {
 /** The artifact of a package: `ModelDataUrl` (a `model.tar.gz`) or `ModelDataSource.S3DataSource`. */
 export function packageArtifact(p: DescribeModelPackageCommandOutput): PackageArtifact | undefined {
   const c = p.InferenceSpecification?.Containers?.[0];
-  if (c?.ModelDataUrl) return { uri: c.ModelDataUrl, compressed: /\.tar\.gz$|\.tgz$/i.test(c.ModelDataUrl) || !/\.onnx$/i.test(c.ModelDataUrl), prefix: false };
+  if (c?.ModelDataUrl)
+    return {
+      uri: c.ModelDataUrl,
+      compressed: /\.tar\.gz$|\.tgz$/i.test(c.ModelDataUrl) || !/\.onnx$/i.test(c.ModelDataUrl),
+      prefix: false,
+    };
   const s = c?.ModelDataSource?.S3DataSource;
   if (s?.S3Uri) return { uri: s.S3Uri, compressed: s.CompressionType === 'Gzip', prefix: s.S3DataType === 'S3Prefix' };
   return undefined;
@@ -60,7 +65,9 @@ export function toInfo(p: DescribeModelPackageCommandOutput): ModelVersionInfo {
         approvalStatus: p.ModelApprovalStatus,
         status: p.ModelPackageStatus,
         ...(p.ModelPackageDescription ? { description: p.ModelPackageDescription } : {}),
-        ...(artifact === undefined ? {} : { artifact: redactUrl(artifact.uri) === '<invalid URL>' ? artifact.uri : redactUrl(artifact.uri) }),
+        ...(artifact === undefined
+          ? {}
+          : { artifact: redactUrl(artifact.uri) === '<invalid URL>' ? artifact.uri : redactUrl(artifact.uri) }),
       },
     },
   };

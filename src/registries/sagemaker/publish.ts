@@ -32,30 +32,63 @@ interface Deps {
  * group if absent, then `CreateModelPackage` with the archive as `ModelDataUrl`, the digest and metadata as customer
  * metadata properties, and the approval status.
  */
-export async function publishToSageMaker(deps: Deps, input: SageMakerPublishInput, options?: RegistryCallOptions): Promise<PublishedModel> {
+export async function publishToSageMaker(
+  deps: Deps,
+  input: SageMakerPublishInput,
+  options?: RegistryCallOptions,
+): Promise<PublishedModel> {
   const signal = options?.signal;
   const { bucket, image } = deps.options;
   if (bucket === undefined || image === undefined) {
-    throw new ModelshipError('INVALID_OPTIONS', 'SageMaker publish() needs { bucket } (where model.tar.gz goes) and { image } (the inference image SageMaker records) in createSageMakerRegistry.');
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      'SageMaker publish() needs { bucket } (where model.tar.gz goes) and { image } (the inference image SageMaker records) in createSageMakerRegistry.',
+    );
   }
   const group = input.name;
-  if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(group)) throw new ModelshipError('INVALID_ARGUMENT', `Invalid model package group name ${JSON.stringify(group)}: up to 63 letters, digits and hyphens.`);
+  if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(group))
+    throw new ModelshipError(
+      'INVALID_ARGUMENT',
+      `Invalid model package group name ${JSON.stringify(group)}: up to 63 letters, digits and hyphens.`,
+    );
   const bytes = input.bytes ?? (input.file !== undefined ? new Uint8Array(await readFile(input.file)) : undefined);
   if (bytes === undefined) throw new ModelshipError('INVALID_ARGUMENT', 'publish() needs file or bytes.');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const prefix = (deps.options.prefix ?? 'modelship').replace(/^\/+|\/+$/g, '');
   const url = `s3://${bucket}/${prefix === '' ? '' : `${prefix}/`}${group}/${randomUUID()}/model.tar.gz`;
-  await deps.sources.put(url, createTarGz([{ name: input.fileName ?? 'model.onnx', data: bytes }]), 'application/gzip', { ...(signal === undefined ? {} : { signal }) });
+  await deps.sources.put(
+    url,
+    createTarGz([{ name: input.fileName ?? 'model.onnx', data: bytes }]),
+    'application/gzip',
+    { ...(signal === undefined ? {} : { signal }) },
+  );
 
   const { sdk, client } = await deps.sm();
   if ((await deps.groupMissing(group, signal)) !== undefined) {
-    await deps.call('creating the model package group', (abortSignal) => client.send(new sdk.CreateModelPackageGroupCommand({ ModelPackageGroupName: group, ModelPackageGroupDescription: 'Created by modelship' }), { abortSignal }), { signal, idempotent: false }).catch((error: unknown) => {
-      // Another publisher created it first: fine.
-      if (!/already exists/i.test((error as Error).message ?? '')) throw error;
-    });
+    await deps
+      .call(
+        'creating the model package group',
+        (abortSignal) =>
+          client.send(
+            new sdk.CreateModelPackageGroupCommand({
+              ModelPackageGroupName: group,
+              ModelPackageGroupDescription: 'Created by modelship',
+            }),
+            { abortSignal },
+          ),
+        { signal, idempotent: false },
+      )
+      .catch((error: unknown) => {
+        // Another publisher created it first: fine.
+        if (!/already exists/i.test((error as Error).message ?? '')) throw error;
+      });
   }
   const props: Record<string, string> = { [META_SHA256]: sha256, [META_SIZE]: String(bytes.byteLength) };
-  for (const [k, v] of Object.entries({ ...(input.metadata ?? {}), ...(input.source === undefined ? {} : { source: input.source }) })) props[`${META_USER}${k}`] = JSON.stringify(v);
+  for (const [k, v] of Object.entries({
+    ...(input.metadata ?? {}),
+    ...(input.source === undefined ? {} : { source: input.source }),
+  }))
+    props[`${META_USER}${k}`] = JSON.stringify(v);
   const created = await deps.call(
     'creating a model package',
     (abortSignal) =>
@@ -77,9 +110,15 @@ export async function publishToSageMaker(deps: Deps, input: SageMakerPublishInpu
     { signal, idempotent: false },
   );
   const arn = created.ModelPackageArn;
-  const described = await deps.call('describing a model package', (abortSignal) => client.send(new sdk.DescribeModelPackageCommand({ ModelPackageName: arn }), { abortSignal }), { signal }).catch((error: unknown) => {
-    throw awsError(error, 'describing the new model package');
-  });
+  const described = await deps
+    .call(
+      'describing a model package',
+      (abortSignal) => client.send(new sdk.DescribeModelPackageCommand({ ModelPackageName: arn }), { abortSignal }),
+      { signal },
+    )
+    .catch((error: unknown) => {
+      throw awsError(error, 'describing the new model package');
+    });
   return {
     name: group,
     version: String(described.ModelPackageVersion),

@@ -16,7 +16,10 @@ const ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/([a-zA-Z
  */
 export function parseSageMakerRef(ref: string): SageMakerRef {
   const bad = (why: string): ModelshipError =>
-    new ModelshipError('INVALID_REF', `Invalid SageMaker model reference ${JSON.stringify(ref)}: ${why}. Use sagemaker:<ModelPackageGroupName>, sagemaker:<group>/<version>, sagemaker:<group>@<alias> or a model package ARN.`);
+    new ModelshipError(
+      'INVALID_REF',
+      `Invalid SageMaker model reference ${JSON.stringify(ref)}: ${why}. Use sagemaker:<ModelPackageGroupName>, sagemaker:<group>/<version>, sagemaker:<group>@<alias> or a model package ARN.`,
+    );
   if (typeof ref !== 'string' || ref.trim() === '') throw bad('empty');
   const body = ref.startsWith('sagemaker:') ? ref.slice('sagemaker:'.length) : ref;
   const arn = ARN.exec(body);

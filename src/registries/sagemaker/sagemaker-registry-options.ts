@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { parseOptions } from '../../core/options.js';
 import { remoteOptionsShape } from '../kit/remote-options.js';
 
-const credentials = z.object({ accessKeyId: z.string(), secretAccessKey: z.string(), sessionToken: z.string().optional() });
+const credentials = z.object({
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  sessionToken: z.string().optional(),
+});
 
 /** Options for {@link createSageMakerRegistry}. Region and credentials default to the standard AWS chain. */
 export const sageMakerRegistryOptionsSchema = z.strictObject({
@@ -38,5 +42,10 @@ export type SageMakerRegistryOptions = z.input<typeof sageMakerRegistryOptionsSc
 
 /** Validates options once at the boundary; throws INVALID_OPTIONS describing every problem. */
 export function parseSageMakerRegistryOptions(options: unknown): z.output<typeof sageMakerRegistryOptionsSchema> {
-  return parseOptions(sageMakerRegistryOptionsSchema, options ?? {}, 'SageMaker registry', "Pass { region: 'eu-west-1' } (credentials come from the AWS chain).");
+  return parseOptions(
+    sageMakerRegistryOptionsSchema,
+    options ?? {},
+    'SageMaker registry',
+    "Pass { region: 'eu-west-1' } (credentials come from the AWS chain).",
+  );
 }

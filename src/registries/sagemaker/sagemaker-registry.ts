@@ -2,7 +2,14 @@ import type * as SM from '@aws-sdk/client-sagemaker';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { ModelshipError } from '../../errors/index.js';
-import type { ModelVersionInfo, PublishedModel, RegistryAdapter, RegistryCallOptions, ResolvedModel, WatchListener } from '../../spec/registry.js';
+import type {
+  ModelVersionInfo,
+  PublishedModel,
+  RegistryAdapter,
+  RegistryCallOptions,
+  ResolvedModel,
+  WatchListener,
+} from '../../spec/registry.js';
 import { extractTarGz, type ExtractedFile } from '../../platform/node/tar-extract.js';
 import type { ModelFile } from '../../platform/model-store.js';
 import { defineRegistry } from '../kit/define-registry.js';
@@ -19,7 +26,10 @@ import { loadSageMaker, type SageMakerModule } from '../../clients/aws/sagemaker
 /** The SageMaker Model Registry as a modelship registry. */
 export interface SageMakerRegistry extends RegistryAdapter {
   readonly kind: 'sagemaker';
-  fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  fetch(
+    model: ResolvedModel,
+    options?: RegistryCallOptions,
+  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
   /** Every package of the group (any approval status), oldest first. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   /** Packs the model as `model.tar.gz`, uploads it to S3 and creates a package in the group (created if absent). */
@@ -74,11 +84,20 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
   async function groupMissing(group: string, signal?: AbortSignal): Promise<ModelshipError | undefined> {
     const { sdk, client: c } = await sm();
     try {
-      await call('describing the model package group', (abortSignal) => c.send(new sdk.DescribeModelPackageGroupCommand({ ModelPackageGroupName: group }), { abortSignal }), { signal });
+      await call(
+        'describing the model package group',
+        (abortSignal) =>
+          c.send(new sdk.DescribeModelPackageGroupCommand({ ModelPackageGroupName: group }), { abortSignal }),
+        { signal },
+      );
       return undefined;
     } catch (error) {
       if (!isAwsNotFound(error)) throw error;
-      return awsError(error, 'describing the model package group', { code: 'MODEL_NOT_FOUND', message: `SageMaker has no model package group ${JSON.stringify(group)} in ${region}.`, details: { name: group } });
+      return awsError(error, 'describing the model package group', {
+        code: 'MODEL_NOT_FOUND',
+        message: `SageMaker has no model package group ${JSON.stringify(group)} in ${region}.`,
+        details: { name: group },
+      });
     }
   }
 
@@ -103,7 +122,11 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
           ),
         { signal },
       ).catch((error: unknown) => {
-        throw awsError(error, 'listing model packages', { code: 'MODEL_NOT_FOUND', message: `SageMaker has no model package group ${JSON.stringify(group)}.`, details: { name: group } });
+        throw awsError(error, 'listing model packages', {
+          code: 'MODEL_NOT_FOUND',
+          message: `SageMaker has no model package group ${JSON.stringify(group)}.`,
+          details: { name: group },
+        });
       });
       all.push(...(page.ModelPackageSummaryList ?? []));
       token = page.NextToken || undefined;
@@ -113,16 +136,32 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
 
   async function describe(arn: string, signal?: AbortSignal): Promise<Package> {
     const { sdk, client: c } = await sm();
-    return call('describing a model package', (abortSignal) => c.send(new sdk.DescribeModelPackageCommand({ ModelPackageName: arn }), { abortSignal }), { signal }).catch((error: unknown) => {
-      throw awsError(error, 'describing a model package', { code: 'VERSION_NOT_FOUND', message: `SageMaker has no model package ${arn}.` });
+    return call(
+      'describing a model package',
+      (abortSignal) => c.send(new sdk.DescribeModelPackageCommand({ ModelPackageName: arn }), { abortSignal }),
+      { signal },
+    ).catch((error: unknown) => {
+      throw awsError(error, 'describing a model package', {
+        code: 'VERSION_NOT_FOUND',
+        message: `SageMaker has no model package ${arn}.`,
+      });
     });
   }
 
   async function findPackage(r: SageMakerRef, signal?: AbortSignal): Promise<Package> {
     if (r.kind === 'approved') {
-      const newest = (await listSummaries(r.group, true, signal)).sort((a, b) => (b.ModelPackageVersion ?? 0) - (a.ModelPackageVersion ?? 0))[0];
+      const newest = (await listSummaries(r.group, true, signal)).sort(
+        (a, b) => (b.ModelPackageVersion ?? 0) - (a.ModelPackageVersion ?? 0),
+      )[0];
       if (newest?.ModelPackageArn === undefined) {
-        throw (await groupMissing(r.group, signal)) ?? new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(r.group)} has no Approved package yet; approve one (UpdateModelPackage) or ask for sagemaker:${r.group}/<version>.`, { details: { name: r.group } });
+        throw (
+          (await groupMissing(r.group, signal)) ??
+          new ModelshipError(
+            'VERSION_NOT_FOUND',
+            `Model package group ${JSON.stringify(r.group)} has no Approved package yet; approve one (UpdateModelPackage) or ask for sagemaker:${r.group}/<version>.`,
+            { details: { name: r.group } },
+          )
+        );
       }
       return describe(newest.ModelPackageArn, signal);
     }
@@ -133,22 +172,45 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     }
     if (r.kind === 'version') {
       const hit = all.find((s) => s.ModelPackageVersion === r.version);
-      if (hit?.ModelPackageArn === undefined) throw new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(r.group)} has no version ${r.version}.`, { details: { name: r.group, version: String(r.version) } });
+      if (hit?.ModelPackageArn === undefined)
+        throw new ModelshipError(
+          'VERSION_NOT_FOUND',
+          `Model package group ${JSON.stringify(r.group)} has no version ${r.version}.`,
+          { details: { name: r.group, version: String(r.version) } },
+        );
       return describe(hit.ModelPackageArn, signal);
     }
-    const described = await Promise.all(all.filter((s) => s.ModelPackageArn !== undefined).map((s) => describe(s.ModelPackageArn as string, signal)));
-    const hit = described.filter((p) => p.CustomerMetadataProperties?.[`${META_ALIAS}${r.alias}`] !== undefined).sort((a, b) => (b.ModelPackageVersion ?? 0) - (a.ModelPackageVersion ?? 0))[0];
-    if (hit === undefined) throw new ModelshipError('ALIAS_NOT_FOUND', `Model package group ${JSON.stringify(r.group)} has no alias ${JSON.stringify(r.alias)}.`, { details: { name: r.group, alias: r.alias } });
+    const described = await Promise.all(
+      all.filter((s) => s.ModelPackageArn !== undefined).map((s) => describe(s.ModelPackageArn as string, signal)),
+    );
+    const hit = described
+      .filter((p) => p.CustomerMetadataProperties?.[`${META_ALIAS}${r.alias}`] !== undefined)
+      .sort((a, b) => (b.ModelPackageVersion ?? 0) - (a.ModelPackageVersion ?? 0))[0];
+    if (hit === undefined)
+      throw new ModelshipError(
+        'ALIAS_NOT_FOUND',
+        `Model package group ${JSON.stringify(r.group)} has no alias ${JSON.stringify(r.alias)}.`,
+        { details: { name: r.group, alias: r.alias } },
+      );
     return hit;
   }
 
   async function resolveOnline(ref: string, signal?: AbortSignal): Promise<ResolvedModel> {
     const p = await findPackage(parseSageMakerRef(ref), signal);
-    return { ...toInfo(p), ref, location: p.ModelPackageArn ?? '', versionRef: `sagemaker:${p.ModelPackageGroupName ?? ''}/${p.ModelPackageVersion ?? ''}` };
+    return {
+      ...toInfo(p),
+      ref,
+      location: p.ModelPackageArn ?? '',
+      versionRef: `sagemaker:${p.ModelPackageGroupName ?? ''}/${p.ModelPackageVersion ?? ''}`,
+    };
   }
 
   /** Downloads the archive next to `temp`, extracts it beside it, and moves the chosen `.onnx` into `temp`. */
-  async function fillFromArchive(temp: string, download: (dest: string) => Promise<number>, label: string): Promise<number> {
+  async function fillFromArchive(
+    temp: string,
+    download: (dest: string) => Promise<number>,
+    label: string,
+  ): Promise<number> {
     const archive = `${temp}.tar.gz`;
     const dir = `${temp}.d-${randomBytes(4).toString('hex')}`;
     try {
@@ -156,7 +218,18 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
       await mkdir(dir);
       // Only the candidates for the model are written; the rest of the archive is read past (the cached blob is one file).
       const skipped: string[] = [];
-      const files = await extractTarGz(archive, dir, { ...(parsed.maxArchiveBytes === undefined ? {} : { maxBytes: parsed.maxArchiveBytes }), ...(parsed.maxArchiveEntries === undefined ? {} : { maxEntries: parsed.maxArchiveEntries }), ...(parsed.maxArchiveRatio === undefined ? {} : { maxRatio: parsed.maxArchiveRatio }), select: isCandidate, onSkip: (name) => skipped.push(name) }, label);
+      const files = await extractTarGz(
+        archive,
+        dir,
+        {
+          ...(parsed.maxArchiveBytes === undefined ? {} : { maxBytes: parsed.maxArchiveBytes }),
+          ...(parsed.maxArchiveEntries === undefined ? {} : { maxEntries: parsed.maxArchiveEntries }),
+          ...(parsed.maxArchiveRatio === undefined ? {} : { maxRatio: parsed.maxArchiveRatio }),
+          select: isCandidate,
+          onSkip: (name) => skipped.push(name),
+        },
+        label,
+      );
       await rename(pickOnnx(files, skipped, label).path, temp);
       return size;
     } finally {
@@ -176,7 +249,9 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     const names = [...files.map((f) => f.name), ...skipped].slice(0, 20).join(', ') || 'no files';
     throw new ModelshipError(
       'UNSUPPORTED_MODEL_FORMAT',
-      hits.length === 0 ? `${label} has no ${wanted ?? '.onnx file'} (it has ${names}).` : `${label} has several .onnx files (${names}); pass { file } to createSageMakerRegistry to choose one.`,
+      hits.length === 0
+        ? `${label} has no ${wanted ?? '.onnx file'} (it has ${names}).`
+        : `${label} has several .onnx files (${names}); pass { file } to createSageMakerRegistry to choose one.`,
       { details: { files: [...files.map((f) => f.name), ...skipped].slice(0, 100) } },
     );
   }
@@ -184,7 +259,11 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
   async function locate(model: ResolvedModel, signal?: AbortSignal): Promise<ModelFile> {
     const p = await describe(model.location, signal);
     const artifact = packageArtifact(p);
-    if (artifact === undefined) throw new ModelshipError('UNSUPPORTED_MODEL_FORMAT', `Model package ${model.location} has no ModelDataUrl or S3DataSource to load.`);
+    if (artifact === undefined)
+      throw new ModelshipError(
+        'UNSUPPORTED_MODEL_FORMAT',
+        `Model package ${model.location} has no ModelDataUrl or S3DataSource to load.`,
+      );
     const label = `${model.name}/${model.version} (${artifact.uri.replace(/[?#].*$/, '')})`;
     if (artifact.prefix) {
       // An uncompressed S3 prefix: the model file sits under it.
@@ -197,27 +276,53 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
   async function updateProps(arn: string, set: Record<string, string>, remove: string[]): Promise<void> {
     const { sdk, client: c } = await sm();
     await call('updating a model package', (abortSignal) =>
-      c.send(new sdk.UpdateModelPackageCommand({ ModelPackageArn: arn, ...(Object.keys(set).length > 0 ? { CustomerMetadataProperties: set } : {}), ...(remove.length > 0 ? { CustomerMetadataPropertiesToRemove: remove } : {}) }), { abortSignal }),
+      c.send(
+        new sdk.UpdateModelPackageCommand({
+          ModelPackageArn: arn,
+          ...(Object.keys(set).length > 0 ? { CustomerMetadataProperties: set } : {}),
+          ...(remove.length > 0 ? { CustomerMetadataPropertiesToRemove: remove } : {}),
+        }),
+        { abortSignal },
+      ),
     );
   }
 
   const assertAlias = (alias: string): void => {
     if (typeof alias !== 'string' || !/^[\w-]{1,64}$/.test(alias) || alias === 'latest' || alias === 'approved') {
-      throw new ModelshipError('INVALID_ARGUMENT', `Invalid alias ${JSON.stringify(alias)}: use letters, digits, "_" and "-"; "latest" and "approved" mean the newest Approved package.`);
+      throw new ModelshipError(
+        'INVALID_ARGUMENT',
+        `Invalid alias ${JSON.stringify(alias)}: use letters, digits, "_" and "-"; "latest" and "approved" mean the newest Approved package.`,
+      );
     }
   };
 
   async function moveAlias(group: string, alias: string, target: string | undefined): Promise<void> {
     const key = `${META_ALIAS}${alias}`;
     const all = await listSummaries(group, false);
-    if (all.length === 0) throw (await groupMissing(group)) ?? new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(group)} has no packages.`);
+    if (all.length === 0)
+      throw (
+        (await groupMissing(group)) ??
+        new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(group)} has no packages.`)
+      );
     const described = await Promise.all(all.map((s) => describe(s.ModelPackageArn as string)));
-    const targetPkg = target === undefined ? undefined : described.find((p) => String(p.ModelPackageVersion) === target);
-    if (target !== undefined && targetPkg === undefined) throw new ModelshipError('VERSION_NOT_FOUND', `Model package group ${JSON.stringify(group)} has no version ${target}.`, { details: { name: group, version: target } });
+    const targetPkg =
+      target === undefined ? undefined : described.find((p) => String(p.ModelPackageVersion) === target);
+    if (target !== undefined && targetPkg === undefined)
+      throw new ModelshipError(
+        'VERSION_NOT_FOUND',
+        `Model package group ${JSON.stringify(group)} has no version ${target}.`,
+        { details: { name: group, version: target } },
+      );
     const holders = described.filter((p) => p.CustomerMetadataProperties?.[key] !== undefined && p !== targetPkg);
-    if (target === undefined && holders.length === 0) throw new ModelshipError('ALIAS_NOT_FOUND', `Model package group ${JSON.stringify(group)} has no alias ${JSON.stringify(alias)}.`, { details: { name: group, alias } });
+    if (target === undefined && holders.length === 0)
+      throw new ModelshipError(
+        'ALIAS_NOT_FOUND',
+        `Model package group ${JSON.stringify(group)} has no alias ${JSON.stringify(alias)}.`,
+        { details: { name: group, alias } },
+      );
     // Set first, then clear the old holders: a reader in between sees two holders and takes the newest, never none.
-    if (targetPkg !== undefined) await updateProps(targetPkg.ModelPackageArn as string, { [key]: new Date().toISOString() }, []);
+    if (targetPkg !== undefined)
+      await updateProps(targetPkg.ModelPackageArn as string, { [key]: new Date().toISOString() }, []);
     for (const p of holders) await updateProps(p.ModelPackageArn as string, {}, [key]);
   }
 
@@ -238,7 +343,11 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
       return described.map(toInfo).sort((a, b) => Number(a.version) - Number(b.version));
     },
     publish: async (input, callOptions) => {
-      const published = await publishToSageMaker({ sm, call, sources, options: parsed, groupMissing }, input, callOptions);
+      const published = await publishToSageMaker(
+        { sm, call, sources, options: parsed, groupMissing },
+        input,
+        callOptions,
+      );
       for (const alias of input.aliases ?? []) {
         assertAlias(alias);
         await moveAlias(published.name, alias, published.version);
@@ -256,13 +365,23 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     watch: { intervalMs: parsed.watchIntervalMs ?? 60_000 },
   });
 
-  async function approve(ref: string, callOptions?: RegistryCallOptions & { readonly description?: string }): Promise<ResolvedModel> {
+  async function approve(
+    ref: string,
+    callOptions?: RegistryCallOptions & { readonly description?: string },
+  ): Promise<ResolvedModel> {
     const target = await resolveOnline(ref, callOptions?.signal);
     const { sdk, client: c } = await sm();
     await call(
       'approving a model package',
       (abortSignal) =>
-        c.send(new sdk.UpdateModelPackageCommand({ ModelPackageArn: target.location, ModelApprovalStatus: 'Approved', ...(callOptions?.description === undefined ? {} : { ApprovalDescription: callOptions.description }) }), { abortSignal }),
+        c.send(
+          new sdk.UpdateModelPackageCommand({
+            ModelPackageArn: target.location,
+            ModelApprovalStatus: 'Approved',
+            ...(callOptions?.description === undefined ? {} : { ApprovalDescription: callOptions.description }),
+          }),
+          { abortSignal },
+        ),
       { signal: callOptions?.signal },
     );
     return resolveOnline(ref, callOptions?.signal);

@@ -30,7 +30,12 @@ export async function fetchModelUrl(ref: string, options: FetchUrlOptions): Prom
       // A throwing listener must not turn a successful load into a failure.
     }
   };
-  const blobOf = (m: StoredModel<CachedFileArtifact>): CachedBlob => ({ path: m.artifact.path, sha256: m.sha256, size: m.size, release: m.artifact.release });
+  const blobOf = (m: StoredModel<CachedFileArtifact>): CachedBlob => ({
+    path: m.artifact.path,
+    sha256: m.sha256,
+    size: m.size,
+    release: m.artifact.release,
+  });
   // The manifest is plain text on disk: key it by a hash of the full URL, never by a presigned query string.
   const publicUrl = redactUrl(url);
   const key = `url\nref ${publicUrl}#${createHash('sha256').update(url).digest('hex')}`;
@@ -55,14 +60,23 @@ export async function fetchModelUrl(ref: string, options: FetchUrlOptions): Prom
     const previous = await store.readRef(key);
     if (previous?.sha256 !== blob.sha256) {
       await store
-        .writeRef({ key, resolvedAt: new Date().toISOString(), resolved: { url: publicUrl }, sha256: blob.sha256, size: blob.size })
+        .writeRef({
+          key,
+          resolvedAt: new Date().toISOString(),
+          resolved: { url: publicUrl },
+          sha256: blob.sha256,
+          size: blob.size,
+        })
         .catch(() => undefined);
     }
     return blob;
   } catch (error) {
     if (!isOutage(error)) throw error;
     const record = await store.readRef(key);
-    const hit = record?.sha256 === undefined || (sha256 !== undefined && record.sha256 !== sha256) ? undefined : await store.open(record.sha256);
+    const hit =
+      record?.sha256 === undefined || (sha256 !== undefined && record.sha256 !== sha256)
+        ? undefined
+        : await store.open(record.sha256);
     const blob = hit === undefined ? undefined : blobOf(hit);
     if (record === undefined || blob === undefined) {
       throw new ModelshipError(
@@ -73,12 +87,12 @@ export async function fetchModelUrl(ref: string, options: FetchUrlOptions): Prom
     }
     recordOfflineFallback('url', publicUrl.split('/').pop() ?? 'model');
     warn({
-        code: 'REGISTRY_OFFLINE',
-        message: `${publicUrl} is unreachable (${(error as Error).message}); serving the copy downloaded at ${record.resolvedAt} (sha256 ${blob.sha256.slice(0, 12)}…).`,
-        registry: 'url',
-        ref: publicUrl,
-        resolvedAt: record.resolvedAt,
-        cause: error as Error,
+      code: 'REGISTRY_OFFLINE',
+      message: `${publicUrl} is unreachable (${(error as Error).message}); serving the copy downloaded at ${record.resolvedAt} (sha256 ${blob.sha256.slice(0, 12)}…).`,
+      registry: 'url',
+      ref: publicUrl,
+      resolvedAt: record.resolvedAt,
+      cause: error as Error,
     });
     return blob;
   }

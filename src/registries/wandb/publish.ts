@@ -31,7 +31,12 @@ export function manifestDigest(entries: Readonly<Record<string, { digest: string
 }
 
 const headersOf = (target: UploadTarget): Record<string, string> =>
-  Object.fromEntries((target.uploadHeaders ?? []).map((h) => [h.slice(0, h.indexOf(':')).trim().toLowerCase(), h.slice(h.indexOf(':') + 1).trim()]));
+  Object.fromEntries(
+    (target.uploadHeaders ?? []).map((h) => [
+      h.slice(0, h.indexOf(':')).trim().toLowerCase(),
+      h.slice(h.indexOf(':') + 1).trim(),
+    ]),
+  );
 
 /**
  * Creates an artifact version as the SDKs do: `createArtifact` (type, collection, manifest digest, aliases),
@@ -46,12 +51,21 @@ export async function publishToWandb(
   const signal = options?.signal;
   const gql: WandbGraphql = <T>(query: string, variables: Record<string, unknown>, o?: Parameters<WandbGraphql>[2]) =>
     deps.gql<T>(query, variables, o).catch((error: unknown): never => {
-      if (error instanceof WandbGraphqlError) throw new ModelshipError('REGISTRY_UNAVAILABLE', `W&B refused to publish ${input.name}: ${error.message}`, { cause: error, retryable: false });
+      if (error instanceof WandbGraphqlError)
+        throw new ModelshipError('REGISTRY_UNAVAILABLE', `W&B refused to publish ${input.name}: ${error.message}`, {
+          cause: error,
+          retryable: false,
+        });
       throw error;
     });
-  const [project, name] = input.name.includes('/') ? (input.name.split('/', 2) as [string, string]) : [deps.project, input.name];
+  const [project, name] = input.name.includes('/')
+    ? (input.name.split('/', 2) as [string, string])
+    : [deps.project, input.name];
   if (project === undefined || !/^[\w.-]+$/.test(project) || !/^[\w.-]+$/.test(name)) {
-    throw new ModelshipError('INVALID_ARGUMENT', `Cannot publish ${JSON.stringify(input.name)}: pass "project/name" or set the registry's project (WANDB_PROJECT); names use letters, digits, "_", "-" and ".".`);
+    throw new ModelshipError(
+      'INVALID_ARGUMENT',
+      `Cannot publish ${JSON.stringify(input.name)}: pass "project/name" or set the registry's project (WANDB_PROJECT); names use letters, digits, "_", "-" and ".".`,
+    );
   }
   const bytes = input.bytes ?? (input.file !== undefined ? new Uint8Array(await readFile(input.file)) : undefined);
   if (bytes === undefined) throw new ModelshipError('INVALID_ARGUMENT', 'publish() needs file or bytes.');
@@ -60,7 +74,13 @@ export async function publishToWandb(
   const digest = b64md5(bytes);
   const contents = { [fileName]: { digest, size: bytes.byteLength } };
   const aliases = [...new Set(input.aliases ?? [])];
-  const metadata = { ...(input.metadata ?? {}), ...(input.lineage === undefined ? {} : { lineage: input.lineage }), ...(input.source === undefined ? {} : { source: input.source }), [META_SHA256]: sha256, [META_SIZE]: bytes.byteLength };
+  const metadata = {
+    ...(input.metadata ?? {}),
+    ...(input.lineage === undefined ? {} : { lineage: input.lineage }),
+    ...(input.source === undefined ? {} : { source: input.source }),
+    [META_SHA256]: sha256,
+    [META_SIZE]: bytes.byteLength,
+  };
   const created = await gql<{ createArtifact: { artifact: { id: string; versionIndex: number } } }>(
     CREATE_ARTIFACT,
     {
@@ -87,17 +107,53 @@ export async function publishToWandb(
   );
   for (const { node } of files.createArtifactFiles.files.edges) {
     // A null uploadUrl means the server already has these bytes (deduplicated by MD5).
-    if (node.uploadUrl) await deps.sources.put(node.uploadUrl, bytes, 'application/octet-stream', { signal, headers: { 'content-md5': digest, ...headersOf(node) } });
+    if (node.uploadUrl)
+      await deps.sources.put(node.uploadUrl, bytes, 'application/octet-stream', {
+        signal,
+        headers: { 'content-md5': digest, ...headersOf(node) },
+      });
   }
-  const manifest = JSON.stringify({ version: 1, storagePolicy: 'wandb-storage-policy-v1', storagePolicyConfig: { storageLayout: 'V2' }, contents });
+  const manifest = JSON.stringify({
+    version: 1,
+    storagePolicy: 'wandb-storage-policy-v1',
+    storagePolicyConfig: { storageLayout: 'V2' },
+    contents,
+  });
   const m = await gql<{ createArtifactManifest: { artifactManifest: { file: UploadTarget } } }>(
     CREATE_ARTIFACT_MANIFEST,
-    { input: { artifactID, name: 'wandb_manifest.json', digest: createHash('md5').update(manifest).digest('hex'), entityName: deps.entity, projectName: project, includeUpload: true, type: 'FULL' } },
+    {
+      input: {
+        artifactID,
+        name: 'wandb_manifest.json',
+        digest: createHash('md5').update(manifest).digest('hex'),
+        entityName: deps.entity,
+        projectName: project,
+        includeUpload: true,
+        type: 'FULL',
+      },
+    },
     { signal, mutation: true },
   );
   const target = m.createArtifactManifest.artifactManifest.file;
-  if (target.uploadUrl) await deps.sources.put(target.uploadUrl, new TextEncoder().encode(manifest), 'application/json', { signal, headers: headersOf(target) });
-  const committed = await gql<{ commitArtifact: { artifact: { versionIndex: number } } }>(COMMIT_ARTIFACT, { input: { artifactID } }, { signal, mutation: true });
+  if (target.uploadUrl)
+    await deps.sources.put(target.uploadUrl, new TextEncoder().encode(manifest), 'application/json', {
+      signal,
+      headers: headersOf(target),
+    });
+  const committed = await gql<{ commitArtifact: { artifact: { versionIndex: number } } }>(
+    COMMIT_ARTIFACT,
+    { input: { artifactID } },
+    { signal, mutation: true },
+  );
   const versionIndex = committed.commitArtifact.artifact.versionIndex ?? created.createArtifact.artifact.versionIndex;
-  return { name, version: `v${versionIndex}`, sha256, size: bytes.byteLength, aliases: aliases.filter((a) => a !== 'latest').sort(), metadata: { ...(input.metadata ?? {}) }, createdAt: new Date().toISOString(), ...(input.lineage === undefined ? {} : { lineage: input.lineage }) };
+  return {
+    name,
+    version: `v${versionIndex}`,
+    sha256,
+    size: bytes.byteLength,
+    aliases: aliases.filter((a) => a !== 'latest').sort(),
+    metadata: { ...(input.metadata ?? {}) },
+    createdAt: new Date().toISOString(),
+    ...(input.lineage === undefined ? {} : { lineage: input.lineage }),
+  };
 }

@@ -72,7 +72,10 @@ export interface WandbArtifact {
   readonly metadata?: string | null;
   readonly createdAt?: string;
   readonly size?: number;
-  readonly aliases?: readonly { readonly alias: string; readonly artifactCollection?: { readonly name: string } | null }[];
+  readonly aliases?: readonly {
+    readonly alias: string;
+    readonly artifactCollection?: { readonly name: string } | null;
+  }[];
   readonly artifactType?: { readonly name: string };
   readonly artifactSequence?: { readonly name: string };
 }

@@ -14,12 +14,16 @@ export function toInfo(a: WandbArtifact, name: string): ModelVersionInfo {
   let meta: Record<string, unknown> = {};
   try {
     const parsed: unknown = typeof a.metadata === 'string' && a.metadata !== '' ? JSON.parse(a.metadata) : {};
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) meta = parsed as Record<string, unknown>;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      meta = parsed as Record<string, unknown>;
   } catch {
     meta = {};
   }
   const { [META_SHA256]: sha, [META_SIZE]: size, ...rest } = meta;
-  const aliases = (a.aliases ?? []).filter((x) => (x.artifactCollection?.name ?? name) === name).map((x) => x.alias).filter((x) => x !== 'latest');
+  const aliases = (a.aliases ?? [])
+    .filter((x) => (x.artifactCollection?.name ?? name) === name)
+    .map((x) => x.alias)
+    .filter((x) => x !== 'latest');
   return {
     name,
     version: `v${a.versionIndex}`,
@@ -27,6 +31,14 @@ export function toInfo(a: WandbArtifact, name: string): ModelVersionInfo {
     ...(typeof size === 'number' && Number.isSafeInteger(size) ? { size } : {}),
     aliases: [...new Set(aliases)].sort(),
     ...(a.createdAt === undefined ? {} : { createdAt: new Date(a.createdAt).toISOString() }),
-    metadata: { ...rest, wandb: { artifactId: a.id, ...(a.digest ? { digest: a.digest } : {}), ...(a.artifactType ? { type: a.artifactType.name } : {}), ...(a.description ? { description: a.description } : {}) } },
+    metadata: {
+      ...rest,
+      wandb: {
+        artifactId: a.id,
+        ...(a.digest ? { digest: a.digest } : {}),
+        ...(a.artifactType ? { type: a.artifactType.name } : {}),
+        ...(a.description ? { description: a.description } : {}),
+      },
+    },
   };
 }

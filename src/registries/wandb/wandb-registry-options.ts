@@ -7,7 +7,10 @@ export const wandbRegistryOptionsSchema = z.strictObject({
   /** API key, sent as HTTP Basic auth `api:<key>` (default `$WANDB_API_KEY`). */
   apiKey: z.string().min(1).optional(),
   /** The W&B server (default `$WANDB_BASE_URL`, else `https://api.wandb.ai`). */
-  baseUrl: z.string().regex(/^https?:\/\/[^/]/i, 'baseUrl must be an http(s):// URL of a W&B server').optional(),
+  baseUrl: z
+    .string()
+    .regex(/^https?:\/\/[^/]/i, 'baseUrl must be an http(s):// URL of a W&B server')
+    .optional(),
   /** Entity (user or team) for references and names that leave it out (default `$WANDB_ENTITY`). */
   entity: z.string().min(1).optional(),
   /** Project for `publish`, `listVersions` and references that leave it out (default `$WANDB_PROJECT`). */
@@ -24,5 +27,10 @@ export type WandbRegistryOptions = z.input<typeof wandbRegistryOptionsSchema>;
 
 /** Validates options once at the boundary; throws INVALID_OPTIONS describing every problem. */
 export function parseWandbRegistryOptions(options: unknown): z.output<typeof wandbRegistryOptionsSchema> {
-  return parseOptions(wandbRegistryOptionsSchema, options ?? {}, 'W&B registry', "Pass { apiKey, entity: 'my-team', project: 'my-project' } or set WANDB_API_KEY and WANDB_ENTITY.");
+  return parseOptions(
+    wandbRegistryOptionsSchema,
+    options ?? {},
+    'W&B registry',
+    "Pass { apiKey, entity: 'my-team', project: 'my-project' } or set WANDB_API_KEY and WANDB_ENTITY.",
+  );
 }

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { ModelshipError } from '../../errors/index.js';
-import type { ModelVersionInfo, PublishedModel, RegistryAdapter, RegistryCallOptions, ResolvedModel, WatchListener } from '../../spec/registry.js';
+import type {
+  ModelVersionInfo,
+  PublishedModel,
+  RegistryAdapter,
+  RegistryCallOptions,
+  ResolvedModel,
+  WatchListener,
+} from '../../spec/registry.js';
 import { defineRegistry } from '../kit/define-registry.js';
 import type { PollWatchOptions } from '../kit/poll-ref.js';
 import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
@@ -10,7 +17,16 @@ import { WandbGraphqlError } from '../../clients/wandb/graphql.js';
 import { createWandbClient } from '../../clients/wandb/wandb-client.js';
 import { WANDB_DEFAULT_BASE_URL, wandbEnv } from '../../clients/wandb/settings.js';
 import { publishToWandb, type WandbPublishInput } from './publish.js';
-import { ADD_ALIASES, ARTIFACT_BY_NAME, ARTIFACT_COLLECTION, ARTIFACT_FILES, DELETE_ALIASES, type Connection, type WandbArtifact, type WandbFile } from './queries.js';
+import {
+  ADD_ALIASES,
+  ARTIFACT_BY_NAME,
+  ARTIFACT_COLLECTION,
+  ARTIFACT_FILES,
+  DELETE_ALIASES,
+  type Connection,
+  type WandbArtifact,
+  type WandbFile,
+} from './queries.js';
 import { artifactName, parseWandbRef, type WandbRef } from './ref.js';
 import { parseWandbRegistryOptions, type WandbRegistryOptions } from './wandb-registry-options.js';
 import { toInfo } from './versions.js';
@@ -20,7 +36,10 @@ export interface WandbRegistry extends RegistryAdapter {
   readonly kind: 'wandb';
   /** The W&B server, without credentials. */
   readonly baseUrl: string;
-  fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  fetch(
+    model: ResolvedModel,
+    options?: RegistryCallOptions,
+  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
   /** Versions of `collection` or `project/collection` (or `entity/project/collection`), oldest first. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   /** Logs a `model` artifact version (create, upload file and manifest, commit) with aliases. */
@@ -58,7 +77,11 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
   const parsed = parseWandbRegistryOptions(options);
   const env = wandbEnv();
   const baseUrl = (parsed.baseUrl ?? env.baseUrl ?? WANDB_DEFAULT_BASE_URL).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/i.test(baseUrl)) throw new ModelshipError('INVALID_OPTIONS', 'createWandbRegistry needs baseUrl (an http(s):// URL) or WANDB_BASE_URL.');
+  if (!/^https?:\/\/[^/]/i.test(baseUrl))
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      'createWandbRegistry needs baseUrl (an http(s):// URL) or WANDB_BASE_URL.',
+    );
   const apiKey = parsed.apiKey ?? env.apiKey;
   const entity = parsed.entity ?? env.entity;
   const project = parsed.project ?? env.project;
@@ -68,19 +91,32 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
   const { store, sources } = createRemoteStore(parsed);
   const parse = (ref: string): WandbRef => parseWandbRef(ref, defaults);
   const full = (r: Pick<WandbRef, 'entity' | 'project' | 'name'>): string => `${r.entity}/${r.project}/${r.name}`;
-  const vars = (r: WandbRef, name: string): Record<string, unknown> => ({ entityName: r.entity, projectName: r.project, name });
+  const vars = (r: WandbRef, name: string): Record<string, unknown> => ({
+    entityName: r.entity,
+    projectName: r.project,
+    name,
+  });
 
   const mapGql = (error: unknown, code: 'MODEL_NOT_FOUND', message: string): never => {
     if (error instanceof WandbGraphqlError) {
       if (error.notFound) throw new ModelshipError(code, `${message} (W&B: ${error.message})`, { cause: error });
-      throw new ModelshipError('REGISTRY_UNAVAILABLE', `W&B refused the request: ${error.message}`, { cause: error, retryable: false });
+      throw new ModelshipError('REGISTRY_UNAVAILABLE', `W&B refused the request: ${error.message}`, {
+        cause: error,
+        retryable: false,
+      });
     }
     throw error;
   };
 
-  async function collection(r: WandbRef, signal?: AbortSignal, cursor?: string): Promise<{ artifacts: Connection<WandbArtifact> } | null> {
+  async function collection(
+    r: WandbRef,
+    signal?: AbortSignal,
+    cursor?: string,
+  ): Promise<{ artifacts: Connection<WandbArtifact> } | null> {
     try {
-      const data = await gql<{ project: { artifactCollection: { artifacts: Connection<WandbArtifact> } | null } | null }>(ARTIFACT_COLLECTION, { ...vars(r, r.name), cursor: cursor ?? null, perPage: PAGE }, { signal });
+      const data = await gql<{
+        project: { artifactCollection: { artifacts: Connection<WandbArtifact> } | null } | null;
+      }>(ARTIFACT_COLLECTION, { ...vars(r, r.name), cursor: cursor ?? null, perPage: PAGE }, { signal });
       return data.project?.artifactCollection ?? null;
     } catch (error) {
       return mapGql(error, 'MODEL_NOT_FOUND', `W&B has no artifact ${full(r)}.`);
@@ -88,28 +124,48 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
   }
 
   const missingModel = (r: WandbRef): ModelshipError =>
-    new ModelshipError('MODEL_NOT_FOUND', `W&B has no artifact collection ${full(r)} at ${publicUrl}; check the entity, project and name.`, { details: { name: full(r) } });
+    new ModelshipError(
+      'MODEL_NOT_FOUND',
+      `W&B has no artifact collection ${full(r)} at ${publicUrl}; check the entity, project and name.`,
+      { details: { name: full(r) } },
+    );
 
   async function resolveOnline(ref: string, signal?: AbortSignal): Promise<ResolvedModel> {
     const r = parse(ref);
     let artifact: WandbArtifact | null;
     try {
-      const data = await gql<{ project: { artifact: WandbArtifact | null } | null }>(ARTIFACT_BY_NAME, vars(r, artifactName(r)), { signal });
+      const data = await gql<{ project: { artifact: WandbArtifact | null } | null }>(
+        ARTIFACT_BY_NAME,
+        vars(r, artifactName(r)),
+        { signal },
+      );
       artifact = data.project?.artifact ?? null;
     } catch (error) {
-      if (!(error instanceof WandbGraphqlError && error.notFound)) return mapGql(error, 'MODEL_NOT_FOUND', `W&B has no artifact ${full(r)}.`);
+      if (!(error instanceof WandbGraphqlError && error.notFound))
+        return mapGql(error, 'MODEL_NOT_FOUND', `W&B has no artifact ${full(r)}.`);
       artifact = null;
     }
     if (artifact === null) {
       if ((await collection(r, signal)) === null) throw missingModel(r);
       const s = r.selector;
       throw s.kind === 'version'
-        ? new ModelshipError('VERSION_NOT_FOUND', `W&B artifact ${full(r)} has no version v${s.index}.`, { details: { name: full(r), version: `v${s.index}` } })
+        ? new ModelshipError('VERSION_NOT_FOUND', `W&B artifact ${full(r)} has no version v${s.index}.`, {
+            details: { name: full(r), version: `v${s.index}` },
+          })
         : s.alias === 'latest'
-          ? new ModelshipError('VERSION_NOT_FOUND', `W&B artifact ${full(r)} has no committed version yet.`, { details: { name: full(r) } })
-          : new ModelshipError('ALIAS_NOT_FOUND', `W&B artifact ${full(r)} has no alias ${JSON.stringify(s.alias)}.`, { details: { name: full(r), alias: s.alias } });
+          ? new ModelshipError('VERSION_NOT_FOUND', `W&B artifact ${full(r)} has no committed version yet.`, {
+              details: { name: full(r) },
+            })
+          : new ModelshipError('ALIAS_NOT_FOUND', `W&B artifact ${full(r)} has no alias ${JSON.stringify(s.alias)}.`, {
+              details: { name: full(r), alias: s.alias },
+            });
     }
-    return { ...toInfo(artifact, r.name), ref, location: `wandb:${full(r)}:v${artifact.versionIndex}`, versionRef: `wandb:${full(r)}:v${artifact.versionIndex}` };
+    return {
+      ...toInfo(artifact, r.name),
+      ref,
+      location: `wandb:${full(r)}:v${artifact.versionIndex}`,
+      versionRef: `wandb:${full(r)}:v${artifact.versionIndex}`,
+    };
   }
 
   async function listFiles(location: string, signal?: AbortSignal): Promise<WandbFile[]> {
@@ -118,9 +174,11 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
     let cursor: string | null = null;
     for (;;) {
       type Files = { project: { artifact: { files: Connection<WandbFile> } | null } | null };
-      const data: Files = await gql<Files>(ARTIFACT_FILES, { ...vars(r, artifactName(r)), cursor, perPage: PAGE }, { signal }).catch((e: unknown) =>
-        mapGql(e, 'MODEL_NOT_FOUND', `W&B has no artifact ${location}.`),
-      );
+      const data: Files = await gql<Files>(
+        ARTIFACT_FILES,
+        { ...vars(r, artifactName(r)), cursor, perPage: PAGE },
+        { signal },
+      ).catch((e: unknown) => mapGql(e, 'MODEL_NOT_FOUND', `W&B has no artifact ${location}.`));
       const page = data.project?.artifact?.files;
       if (page === undefined) throw new ModelshipError('MODEL_NOT_FOUND', `W&B no longer has ${location}.`);
       files.push(...page.edges.map((e) => e.node));
@@ -130,7 +188,9 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
   }
 
   function pick(files: WandbFile[], location: string): WandbFile {
-    const onnx = files.filter((f) => (parsed.file === undefined ? f.name.toLowerCase().endsWith('.onnx') : f.name === parsed.file));
+    const onnx = files.filter((f) =>
+      parsed.file === undefined ? f.name.toLowerCase().endsWith('.onnx') : f.name === parsed.file,
+    );
     if (onnx.length === 1) return onnx[0] as WandbFile;
     const names = files.map((f) => f.name).join(', ') || 'no files';
     throw new ModelshipError(
@@ -142,9 +202,17 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
     );
   }
 
-  async function locate(model: ResolvedModel, signal?: AbortSignal): Promise<{ url: string; size?: number; verify: (path: string) => Promise<void> }> {
+  async function locate(
+    model: ResolvedModel,
+    signal?: AbortSignal,
+  ): Promise<{ url: string; size?: number; verify: (path: string) => Promise<void> }> {
     const file = pick(await listFiles(model.location, signal), model.location);
-    if (!file.directUrl) throw new ModelshipError('REGISTRY_UNAVAILABLE', `W&B gave no download URL for ${file.name} of ${model.location}.`, { retryable: false });
+    if (!file.directUrl)
+      throw new ModelshipError(
+        'REGISTRY_UNAVAILABLE',
+        `W&B gave no download URL for ${file.name} of ${model.location}.`,
+        { retryable: false },
+      );
     const expected = file.digest ?? file.md5;
     return {
       url: file.directUrl,
@@ -154,23 +222,43 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
         if (expected === undefined) return;
         const actual = await md5Base64(path);
         if (actual !== expected) {
-          throw new ModelshipError('INTEGRITY_MISMATCH', `${file.name} of ${model.location} has MD5 ${actual}, but W&B recorded ${expected}. The download was discarded and nothing was loaded.`, {
-            details: { file: file.name, expected, actual },
-          });
+          throw new ModelshipError(
+            'INTEGRITY_MISMATCH',
+            `${file.name} of ${model.location} has MD5 ${actual}, but W&B recorded ${expected}. The download was discarded and nothing was loaded.`,
+            {
+              details: { file: file.name, expected, actual },
+            },
+          );
         }
       },
     };
   }
 
-  async function aliasMutation(mutation: string, name: string, alias: string, artifactID: string | undefined, r: WandbRef): Promise<void> {
-    await gql(mutation, { input: { ...(artifactID === undefined ? {} : { artifactID }), aliases: [{ entityName: r.entity, projectName: r.project, artifactCollectionName: r.name, alias }] } }, { mutation: true }).catch((e: unknown) =>
-      mapGql(e, 'MODEL_NOT_FOUND', `W&B has no artifact ${full(r)} (${name}).`),
-    );
+  async function aliasMutation(
+    mutation: string,
+    name: string,
+    alias: string,
+    artifactID: string | undefined,
+    r: WandbRef,
+  ): Promise<void> {
+    await gql(
+      mutation,
+      {
+        input: {
+          ...(artifactID === undefined ? {} : { artifactID }),
+          aliases: [{ entityName: r.entity, projectName: r.project, artifactCollectionName: r.name, alias }],
+        },
+      },
+      { mutation: true },
+    ).catch((e: unknown) => mapGql(e, 'MODEL_NOT_FOUND', `W&B has no artifact ${full(r)} (${name}).`));
   }
 
   const assertAlias = (alias: string): void => {
     if (typeof alias !== 'string' || !/^[\w.-]{1,128}$/.test(alias) || alias === 'latest' || /^v\d+$/.test(alias)) {
-      throw new ModelshipError('INVALID_ARGUMENT', `Invalid alias ${JSON.stringify(alias)}: use letters, digits, "_", "-" and "."; "latest" and "v<N>" are W&B's own.`);
+      throw new ModelshipError(
+        'INVALID_ARGUMENT',
+        `Invalid alias ${JSON.stringify(alias)}: use letters, digits, "_", "-" and "."; "latest" and "v<N>" are W&B's own.`,
+      );
     }
   };
 
@@ -189,14 +277,20 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
       for (;;) {
         const page = await collection(r, signal, cursor);
         if (page === null) throw missingModel(r);
-        all.push(...page.artifacts.edges.map((e) => e.node).filter((a) => a.state === undefined || a.state === 'COMMITTED'));
+        all.push(
+          ...page.artifacts.edges.map((e) => e.node).filter((a) => a.state === undefined || a.state === 'COMMITTED'),
+        );
         if (page.artifacts.pageInfo?.hasNextPage !== true || !page.artifacts.pageInfo.endCursor) break;
         cursor = page.artifacts.pageInfo.endCursor;
       }
       return all.sort((a, b) => a.versionIndex - b.versionIndex).map((a) => toInfo(a, r.name));
     },
     publish: (input, callOptions) => {
-      if (entity === undefined) throw new ModelshipError('INVALID_OPTIONS', 'publish() needs the entity: pass { entity } to createWandbRegistry or set WANDB_ENTITY.');
+      if (entity === undefined)
+        throw new ModelshipError(
+          'INVALID_OPTIONS',
+          'publish() needs the entity: pass { entity } to createWandbRegistry or set WANDB_ENTITY.',
+        );
       return publishToWandb({ gql, sources, entity, project }, input, callOptions);
     },
     async setAlias(name, alias, version) {

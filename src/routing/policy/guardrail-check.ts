@@ -21,7 +21,11 @@ export interface GuardrailBreach {
  * The first limit `target` breaches over its window, judged against `baseline` (the stable version) for the
  * latency ratio; undefined when within limits or when there is too little evidence.
  */
-export function checkGuardrails(target: WindowStats, baseline: WindowStats | undefined, limits: GuardrailLimits): GuardrailBreach | undefined {
+export function checkGuardrails(
+  target: WindowStats,
+  baseline: WindowStats | undefined,
+  limits: GuardrailLimits,
+): GuardrailBreach | undefined {
   const enough = target.requests >= limits.minRequests;
   if (enough && limits.maxErrorRate !== undefined && target.errorRate > limits.maxErrorRate) {
     return { rule: 'error-rate', value: target.errorRate, threshold: limits.maxErrorRate };
@@ -36,9 +40,15 @@ export function checkGuardrails(target: WindowStats, baseline: WindowStats | und
   ) {
     // A floor of 1 µs keeps a baseline measured at 0 (coarse timers) from making every ratio infinite.
     const ratio = target.p99Ms / Math.max(baseline.p99Ms, 0.001);
-    if (ratio > limits.maxLatencyP99Ratio) return { rule: 'latency-p99-ratio', value: ratio, threshold: limits.maxLatencyP99Ratio };
+    if (ratio > limits.maxLatencyP99Ratio)
+      return { rule: 'latency-p99-ratio', value: ratio, threshold: limits.maxLatencyP99Ratio };
   }
-  if (limits.minShadowAgreement !== undefined && target.agreement !== undefined && target.compared >= limits.minRequests && target.agreement < limits.minShadowAgreement) {
+  if (
+    limits.minShadowAgreement !== undefined &&
+    target.agreement !== undefined &&
+    target.compared >= limits.minRequests &&
+    target.agreement < limits.minShadowAgreement
+  ) {
     return { rule: 'agreement', value: target.agreement, threshold: limits.minShadowAgreement };
   }
   return undefined;

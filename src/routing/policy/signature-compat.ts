@@ -19,7 +19,8 @@ export function signatureIncompatibilities(current: ModelSignature, next: ModelS
     const other = nextInputs.get(spec.name);
     if (other === undefined) problems.push(`input "${spec.name}" is missing`);
     else if (other.dtype !== spec.dtype) problems.push(`input "${spec.name}" is ${other.dtype}, was ${spec.dtype}`);
-    else if (!shapesCompatible(spec.shape, other.shape)) problems.push(`input "${spec.name}" has shape ${formatShape(other.shape)}, was ${formatShape(spec.shape)}`);
+    else if (!shapesCompatible(spec.shape, other.shape))
+      problems.push(`input "${spec.name}" has shape ${formatShape(other.shape)}, was ${formatShape(spec.shape)}`);
   }
   const currentInputs = new Set(current.inputs.map((s) => s.name));
   for (const spec of next.inputs) if (!currentInputs.has(spec.name)) problems.push(`input "${spec.name}" is new`);
@@ -28,7 +29,8 @@ export function signatureIncompatibilities(current: ModelSignature, next: ModelS
     const other = nextOutputs.get(spec.name);
     if (other === undefined) problems.push(`output "${spec.name}" is missing`);
     else if (other.dtype !== spec.dtype) problems.push(`output "${spec.name}" is ${other.dtype}, was ${spec.dtype}`);
-    else if (!shapesCompatible(spec.shape, other.shape)) problems.push(`output "${spec.name}" has shape ${formatShape(other.shape)}, was ${formatShape(spec.shape)}`);
+    else if (!shapesCompatible(spec.shape, other.shape))
+      problems.push(`output "${spec.name}" has shape ${formatShape(other.shape)}, was ${formatShape(spec.shape)}`);
   }
   return problems;
 }

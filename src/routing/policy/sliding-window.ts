@@ -66,7 +66,8 @@ export class SlidingWindow {
 
   #expire(now: number): void {
     const oldest = now - this.#spanMs;
-    while (this.#buckets.length > 0 && (this.#buckets[0] as Bucket).start + this.#bucketMs <= oldest) this.#buckets.shift();
+    while (this.#buckets.length > 0 && (this.#buckets[0] as Bucket).start + this.#bucketMs <= oldest)
+      this.#buckets.shift();
   }
 
   /** One answered (or failed) request and how long it took. */

@@ -11,7 +11,8 @@ import type { ModelSignature, TensorLike, TensorStorage } from '../../spec/tenso
 
 /** True when the signature allows concatenating requests along dimension 0. */
 export function isBatchable(signature: ModelSignature): boolean {
-  const dynamicFirst = (shape: ReadonlyArray<number | null> | null): boolean => shape !== null && shape.length > 0 && shape[0] === null;
+  const dynamicFirst = (shape: ReadonlyArray<number | null> | null): boolean =>
+    shape !== null && shape.length > 0 && shape[0] === null;
   return (
     signature.inputs.length > 0 &&
     signature.outputs.length > 0 &&
@@ -24,7 +25,10 @@ export function isBatchable(signature: ModelSignature): boolean {
  * The rows of a request and the key of requests it can share a batch with, or undefined when its inputs do
  * not agree on dimension 0 (it then runs alone).
  */
-export function batchKey(feeds: Readonly<Record<string, TensorLike>>, outputs: readonly string[] | undefined): { rows: number; key: string } | undefined {
+export function batchKey(
+  feeds: Readonly<Record<string, TensorLike>>,
+  outputs: readonly string[] | undefined,
+): { rows: number; key: string } | undefined {
   let rows = -1;
   // JSON, not a join: ["y,label"] and ["y", "label"] (or [] and none) must not share a batch, which runs with
   // the first request's selection.
@@ -106,7 +110,11 @@ export function sliceRows(t: TensorLike, start: number, count: number): Tensor {
 }
 
 /** Rows `[start, start + count)` of every feed. */
-export function sliceFeeds(feeds: Readonly<Record<string, TensorLike>>, start: number, count: number): Record<string, TensorLike> {
+export function sliceFeeds(
+  feeds: Readonly<Record<string, TensorLike>>,
+  start: number,
+  count: number,
+): Record<string, TensorLike> {
   const out: Record<string, TensorLike> = {};
   for (const name in feeds) out[name] = sliceRows(feeds[name] as TensorLike, start, count);
   return out;

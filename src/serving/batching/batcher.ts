@@ -6,7 +6,6 @@ import { AbortWatchers, type AbortWatched } from './abort-watchers.js';
 import type { BatcherConfig, BatcherObserver, BatchExecutor, Feeds, Outputs, SubmitOptions } from './batcher-types.js';
 import { RequestQueue, type Priority } from './request-queue.js';
 
-
 interface Entry {
   dequeued: boolean;
   readonly priority: Priority;
@@ -118,12 +117,30 @@ export class Batcher {
         const entries: Entry[] = [];
         for (let i = 0; i < count; i++) {
           const rows = Math.min(max, shape.rows - i * max);
-          entries.push({ dequeued: false, priority, feeds: sliceFeeds(feeds, i * max, rows), rows, key: shape.key, outputs, enqueuedAt, request });
+          entries.push({
+            dequeued: false,
+            priority,
+            feeds: sliceFeeds(feeds, i * max, rows),
+            rows,
+            key: shape.key,
+            outputs,
+            enqueuedAt,
+            request,
+          });
         }
         request.entries = entries;
         for (const entry of entries) this.#queue.push(entry);
       } else {
-        const entry: Entry = { dequeued: false, priority, feeds, rows: shape?.rows ?? 0, key: shape?.key, outputs, enqueuedAt, request };
+        const entry: Entry = {
+          dequeued: false,
+          priority,
+          feeds,
+          rows: shape?.rows ?? 0,
+          key: shape?.key,
+          outputs,
+          enqueuedAt,
+          request,
+        };
         request.entries = [entry];
         this.#queue.push(entry);
       }
@@ -215,7 +232,8 @@ export class Batcher {
     // two workers each running half the rows answer sooner, and their results come back in two waves the
     // caller's thread can handle while the other half runs.
     const free = this.#executor.concurrency - this.#running;
-    const limit = maxQueueDelayMs <= 0 && free > 1 ? Math.min(maxBatchSize, Math.ceil(this.#queue.rows / free)) : maxBatchSize;
+    const limit =
+      maxQueueDelayMs <= 0 && free > 1 ? Math.min(maxBatchSize, Math.ceil(this.#queue.rows / free)) : maxBatchSize;
     const batch: Entry[] = [head];
     let rows = head.rows;
     let scanned = 0;
@@ -246,11 +264,14 @@ export class Batcher {
     if (this.#timer !== undefined && this.#timerAt <= at) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.#dispatch();
-    }, Math.max(0, at - now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Infinity;
+        this.#dispatch();
+      },
+      Math.max(0, at - now()),
+    );
   }
 
   #run(batch: Entry[]): void {
@@ -264,9 +285,17 @@ export class Batcher {
       if (timed && e.enqueuedAt > 0) waits.push((started - e.enqueuedAt) / 1000);
       e.request.onDispatch?.();
     }
-    if (timed) this.#observer.dispatched?.(batch.length === 1 && (batch[0] as Entry).key === undefined ? 1 : rows, waits);
+    if (timed)
+      this.#observer.dispatched?.(batch.length === 1 && (batch[0] as Entry).key === undefined ? 1 : rows, waits);
     const single = batch.length === 1 ? (batch[0] as Entry) : undefined;
-    const feeds = single ? single.feeds : concatFeeds(batch.map((e) => e.feeds), rows, this.#buffers, this.#config.maxBatchSize);
+    const feeds = single
+      ? single.feeds
+      : concatFeeds(
+          batch.map((e) => e.feeds),
+          rows,
+          this.#buffers,
+          this.#config.maxBatchSize,
+        );
     this.#executor.run(feeds, (batch[0] as Entry).outputs).then(
       (out) => {
         if (!single) releaseFeeds(feeds, this.#buffers);
@@ -306,7 +335,11 @@ export class Batcher {
     const parts = request.parts;
     const total = request.entries.reduce((n, e) => n + e.rows, 0);
     const joined: Outputs = {};
-    for (const name in parts[0]) joined[name] = concatFeeds(parts.map((p) => ({ x: p[name] as TensorLike })), total).x as TensorLike;
+    for (const name in parts[0])
+      joined[name] = concatFeeds(
+        parts.map((p) => ({ x: p[name] as TensorLike })),
+        total,
+      ).x as TensorLike;
     this.#succeed(request, joined);
   }
 
@@ -317,7 +350,11 @@ export class Batcher {
       'A batched run returned outputs whose first dimension is not the batch size, so requests are no longer batched for this model. Set batching: false to silence this.',
     );
     for (const e of batch) {
-      if (e.request.parts) this.#fail(e.request, new ModelshipError('INFERENCE_FAILED', 'The model cannot be run in parts; send at most maxBatchSize rows.'));
+      if (e.request.parts)
+        this.#fail(
+          e.request,
+          new ModelshipError('INFERENCE_FAILED', 'The model cannot be run in parts; send at most maxBatchSize rows.'),
+        );
     }
     const retry = batch
       .filter((e) => !e.request.settled)

@@ -30,23 +30,31 @@ export const batchingOptionsSchema = z.union([
       /** Requests allowed to wait (default 1024); more fail fast with QUEUE_FULL (HTTP 429). */
       maxQueueSize: z.number().int().positive().optional(),
     })
-    .refine((o) => (o.preferredBatchSizes ?? []).every((s) => s <= (o.maxBatchSize ?? BATCHING_DEFAULTS.maxBatchSize)), {
-      message: 'every preferredBatchSizes entry must be at most maxBatchSize',
-      path: ['preferredBatchSizes'],
-    }),
+    .refine(
+      (o) => (o.preferredBatchSizes ?? []).every((s) => s <= (o.maxBatchSize ?? BATCHING_DEFAULTS.maxBatchSize)),
+      {
+        message: 'every preferredBatchSizes entry must be at most maxBatchSize',
+        path: ['preferredBatchSizes'],
+      },
+    ),
 ]);
 
 /** The user-facing batching options. */
 export type BatchingOptions = z.input<typeof batchingOptionsSchema>;
 
 /** Resolves options (already parsed) into the batcher's configuration; `batchable` comes from the signature. */
-export function resolveBatching(options: z.output<typeof batchingOptionsSchema> | undefined, batchable: boolean): BatcherConfig {
+export function resolveBatching(
+  options: z.output<typeof batchingOptionsSchema> | undefined,
+  batchable: boolean,
+): BatcherConfig {
   const o = options === false ? { enabled: false } : (options ?? {});
   return {
     enabled: batchable && o.enabled !== false,
     maxBatchSize: ('maxBatchSize' in o && o.maxBatchSize) || BATCHING_DEFAULTS.maxBatchSize,
     maxQueueDelayMs: ('maxQueueDelayMs' in o && o.maxQueueDelayMs) || BATCHING_DEFAULTS.maxQueueDelayMs,
-    preferredBatchSizes: [...new Set(('preferredBatchSizes' in o && o.preferredBatchSizes) || [])].sort((a, b) => a - b),
+    preferredBatchSizes: [...new Set(('preferredBatchSizes' in o && o.preferredBatchSizes) || [])].sort(
+      (a, b) => a - b,
+    ),
     maxQueueSize: ('maxQueueSize' in o && o.maxQueueSize) || BATCHING_DEFAULTS.maxQueueSize,
   };
 }

@@ -65,7 +65,14 @@ export function createFileStore(root: string) {
     const now = Date.now();
     await writeFileAtomic(
       join(experimentDir(id), META),
-      yamlOf({ artifact_location: pathToFileURL(experimentDir(id)).href, creation_time: now, experiment_id: id, last_update_time: now, lifecycle_stage: 'active', name }),
+      yamlOf({
+        artifact_location: pathToFileURL(experimentDir(id)).href,
+        creation_time: now,
+        experiment_id: id,
+        last_update_time: now,
+        lifecycle_stage: 'active',
+        name,
+      }),
     );
   }
 
@@ -163,7 +170,11 @@ export function createFileStore(root: string) {
     writeParam: (run: NewRun, key: string, value: string) => writeKeyFile(run, 'params', key, value),
     writeTag: (run: NewRun, key: string, value: string) => writeKeyFile(run, 'tags', key, value),
     /** Appends points to metrics/<key>, one `timestamp value step` line each. */
-    async appendMetric(run: NewRun, key: string, points: readonly { time: number; value: number; step: number }[]): Promise<void> {
+    async appendMetric(
+      run: NewRun,
+      key: string,
+      points: readonly { time: number; value: number; step: number }[],
+    ): Promise<void> {
       const file = join(runDir(run.experimentId, run.runId), 'metrics', ...key.split('/'));
       await mkdir(dirname(file), { recursive: true });
       await appendFile(file, points.map((p) => `${p.time} ${formatValue(p.value)} ${p.step}\n`).join(''));

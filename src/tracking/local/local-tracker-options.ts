@@ -20,5 +20,10 @@ export type LocalTrackerOptions = z.input<typeof localTrackerOptionsSchema>;
 
 /** Parses options once at the boundary. */
 export function parseLocalTrackerOptions(options: unknown): z.output<typeof localTrackerOptionsSchema> {
-  return parseOptions(localTrackerOptionsSchema, options ?? {}, 'local tracker', "Pass { root: './mlruns' } or nothing.");
+  return parseOptions(
+    localTrackerOptionsSchema,
+    options ?? {},
+    'local tracker',
+    "Pass { root: './mlruns' } or nothing.",
+  );
 }

@@ -35,7 +35,11 @@ export function createLocalTransport(store: FileStore, trackingUri: string): Tra
       } catch (error) {
         const message = `Could not write ${what} under ${store.root}: ${(error as Error).message}.`;
         if (hasErrnoCode(error, ...TRANSIENT)) {
-          throw new ModelshipError('INTERNAL', `${message} Check the directory's permissions and free space; it is retried.`, { cause: error, retryable: true });
+          throw new ModelshipError(
+            'INTERNAL',
+            `${message} Check the directory's permissions and free space; it is retried.`,
+            { cause: error, retryable: true },
+          );
         }
         throw new ModelshipError('TRACKING_REJECTED', `${message} The record was dropped.`, { cause: error });
       }
@@ -45,7 +49,10 @@ export function createLocalTransport(store: FileStore, trackingUri: string): Tra
     const runs = ((ctx.state as LocalState).runs ??= {});
     initialized ??= store.init().catch((error: unknown) => {
       initialized = undefined;
-      throw new ModelshipError('INTERNAL', `Could not create ${store.root}: ${(error as Error).message}.`, { cause: error, retryable: true });
+      throw new ModelshipError('INTERNAL', `Could not create ${store.root}: ${(error as Error).message}.`, {
+        cause: error,
+        retryable: true,
+      });
     });
     await initialized;
     let i = 0;
@@ -55,7 +62,13 @@ export function createLocalTransport(store: FileStore, trackingUri: string): Tra
         const ok = await write(ctx, `run ${record.name}`, async () => {
           const experimentId = await store.ensureExperiment(record.experiment);
           const tags: Record<string, string> = { ...mlflowSystemTags(), ...record.tags, 'mlflow.runName': record.name };
-          const run: NewRun = { experimentId, runId: record.run, name: record.name, user: tags['mlflow.user'] ?? '', startTime: record.time };
+          const run: NewRun = {
+            experimentId,
+            runId: record.run,
+            name: record.name,
+            user: tags['mlflow.user'] ?? '',
+            startTime: record.time,
+          };
           await store.createRun(run, tags);
           runs[record.run] = { experimentId, name: run.name, user: run.user, startTime: run.startTime };
         });
@@ -67,7 +80,10 @@ export function createLocalTransport(store: FileStore, trackingUri: string): Tra
       if (record.kind === 'metrics') {
         // Consecutive metric records become one append per run and key.
         let j = i;
-        const points = new Map<string, { run: NewRun; key: string; points: { time: number; value: number; step: number }[] }>();
+        const points = new Map<
+          string,
+          { run: NewRun; key: string; points: { time: number; value: number; step: number }[] }
+        >();
         for (; j < records.length && (records[j] as SpoolRecord).kind === 'metrics'; j++) {
           const r = records[j] as Extract<SpoolRecord, { kind: 'metrics' }>;
           const state = runs[r.run];
@@ -79,7 +95,8 @@ export function createLocalTransport(store: FileStore, trackingUri: string): Tra
             points.set(id, entry);
           }
         }
-        for (const { run, key, points: p } of points.values()) await write(ctx, `metric ${key}`, () => store.appendMetric(run, key, p));
+        for (const { run, key, points: p } of points.values())
+          await write(ctx, `metric ${key}`, () => store.appendMetric(run, key, p));
         await ctx.commit((records[j - 1] as SpoolRecord).seq);
         i = j;
         continue;
@@ -87,10 +104,20 @@ export function createLocalTransport(store: FileStore, trackingUri: string): Tra
       const state = runs[record.run];
       if (state !== undefined && !('rejected' in state)) {
         const run: NewRun = { ...state, runId: record.run };
-        if (record.kind === 'params') await write(ctx, 'params', async () => { for (const [k, v] of Object.entries(record.params)) await store.writeParam(run, k, v); });
-        else if (record.kind === 'tags') await write(ctx, 'tags', async () => { for (const [k, v] of Object.entries(record.tags)) await store.writeTag(run, k, v); });
-        else if (record.kind === 'end') await write(ctx, `the end of run ${record.run}`, () => store.endRun(run, record.status, record.time));
-        else if (record.kind === 'artifact') await write(ctx, `artifact ${record.path}`, () => store.writeArtifact(run, record.path, join(ctx.spool.dir, record.file)));
+        if (record.kind === 'params')
+          await write(ctx, 'params', async () => {
+            for (const [k, v] of Object.entries(record.params)) await store.writeParam(run, k, v);
+          });
+        else if (record.kind === 'tags')
+          await write(ctx, 'tags', async () => {
+            for (const [k, v] of Object.entries(record.tags)) await store.writeTag(run, k, v);
+          });
+        else if (record.kind === 'end')
+          await write(ctx, `the end of run ${record.run}`, () => store.endRun(run, record.status, record.time));
+        else if (record.kind === 'artifact')
+          await write(ctx, `artifact ${record.path}`, () =>
+            store.writeArtifact(run, record.path, join(ctx.spool.dir, record.file)),
+          );
       }
       await ctx.commit(record.seq);
       i++;

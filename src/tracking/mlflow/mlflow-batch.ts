@@ -58,7 +58,11 @@ function itemsOf(record: SpoolRecord): Item[] {
  * may acknowledge it. A param repeated with the same value in one request is sent once (the server refuses
  * duplicate keys in a request).
  */
-export function chunkLogBatch(runId: string, records: readonly SpoolRecord[], limits = MLFLOW_BATCH_LIMITS): MlflowBatch[] {
+export function chunkLogBatch(
+  runId: string,
+  records: readonly SpoolRecord[],
+  limits = MLFLOW_BATCH_LIMITS,
+): MlflowBatch[] {
   const envelope = byteLength({ run_id: runId, metrics: [], params: [], tags: [] });
   const batches: MlflowBatch[] = [];
   let current: MlflowBatch['body'] = { run_id: runId, metrics: [], params: [], tags: [] };

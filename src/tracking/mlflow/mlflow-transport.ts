@@ -47,7 +47,10 @@ function artifactUrl(base: string, artifactUri: string, artifactPath: string): s
  * `runs/log-batch` chunked to the server's limits, `runs/update`, and artifacts through the artifact proxy. Calls go
  * through the MLflow client the registry uses too, sent once each (the flusher retries).
  */
-export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' | 'apiUrl'>, http: TrackerHttp): TrackerTransport {
+export function createMlflowTransport(
+  mlflow: Pick<MlflowClient, 'trackingUri' | 'apiUrl'>,
+  http: TrackerHttp,
+): TrackerTransport {
   const base = mlflow.trackingUri;
   const api = mlflow.apiUrl('').replace(/\/$/, '');
 
@@ -57,7 +60,11 @@ export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' |
     const find = async (): Promise<string | undefined> => {
       try {
         const found = await http.request<{ experiment: { experiment_id: string } }>(
-          { method: 'GET', url: `${api}/experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`, what: `looking up experiment ${JSON.stringify(name)}` },
+          {
+            method: 'GET',
+            url: `${api}/experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`,
+            what: `looking up experiment ${JSON.stringify(name)}`,
+          },
           signal,
         );
         return found.experiment.experiment_id;
@@ -69,8 +76,17 @@ export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' |
     let id = await find();
     if (id === undefined) {
       try {
-        id = (await http.request<{ experiment_id: string }>({ method: 'POST', url: `${api}/experiments/create`, json: { name }, what: `creating experiment ${JSON.stringify(name)}` }, signal))
-          .experiment_id;
+        id = (
+          await http.request<{ experiment_id: string }>(
+            {
+              method: 'POST',
+              url: `${api}/experiments/create`,
+              json: { name },
+              what: `creating experiment ${JSON.stringify(name)}`,
+            },
+            signal,
+          )
+        ).experiment_id;
       } catch (error) {
         // Another client created it between our lookup and our create.
         if (!(isRejected(error) && serverCode(error) === 'RESOURCE_ALREADY_EXISTS')) throw error;
@@ -82,7 +98,11 @@ export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' |
     return id;
   }
 
-  async function startRun(record: Extract<SpoolRecord, { kind: 'start' }>, state: MlflowState, signal: AbortSignal): Promise<RunState> {
+  async function startRun(
+    record: Extract<SpoolRecord, { kind: 'start' }>,
+    state: MlflowState,
+    signal: AbortSignal,
+  ): Promise<RunState> {
     const experiment = await experimentId(record.experiment, state, signal);
     const search = await http.request<{ runs?: CreatedRun['run'][] }>(
       {
@@ -123,11 +143,13 @@ export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' |
     while (i < records.length) {
       const record = records[i] as SpoolRecord;
       if (record.kind === 'start') {
-        await ctx.attempt(async () => {
-          runs()[record.run] = await startRun(record, state, ctx.signal);
-        }).then((ok) => {
-          if (!ok) runs()[record.run] = { rejected: 'the server refused to create the run' };
-        });
+        await ctx
+          .attempt(async () => {
+            runs()[record.run] = await startRun(record, state, ctx.signal);
+          })
+          .then((ok) => {
+            if (!ok) runs()[record.run] = { rejected: 'the server refused to create the run' };
+          });
         await ctx.commit(record.seq);
         i++;
         continue;
@@ -141,7 +163,12 @@ export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' |
       if (record.kind === 'end') {
         await ctx.attempt(() =>
           http.request(
-            { method: 'POST', url: `${api}/runs/update`, json: { run_id: run.runId, status: record.status, end_time: record.time }, what: `ending run ${run.runId}` },
+            {
+              method: 'POST',
+              url: `${api}/runs/update`,
+              json: { run_id: run.runId, status: record.status, end_time: record.time },
+              what: `ending run ${run.runId}`,
+            },
             ctx.signal,
           ),
         );
@@ -164,9 +191,24 @@ export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' |
         i++;
       } else {
         let j = i;
-        while (j < records.length && (records[j] as SpoolRecord).run === record.run && ['metrics', 'params', 'tags'].includes((records[j] as SpoolRecord).kind)) j++;
+        while (
+          j < records.length &&
+          (records[j] as SpoolRecord).run === record.run &&
+          ['metrics', 'params', 'tags'].includes((records[j] as SpoolRecord).kind)
+        )
+          j++;
         for (const batch of chunkLogBatch(run.runId, records.slice(i, j))) {
-          await ctx.attempt(() => http.request({ method: 'POST', url: `${api}/runs/log-batch`, json: batch.body, what: `logging a batch to run ${run.runId}` }, ctx.signal));
+          await ctx.attempt(() =>
+            http.request(
+              {
+                method: 'POST',
+                url: `${api}/runs/log-batch`,
+                json: batch.body,
+                what: `logging a batch to run ${run.runId}`,
+              },
+              ctx.signal,
+            ),
+          );
           if (batch.completesSeq !== undefined) await ctx.commit(batch.completesSeq);
         }
         i = j;
@@ -180,7 +222,12 @@ export function createMlflowTransport(mlflow: Pick<MlflowClient, 'trackingUri' |
     remote(key, state): RemoteRunRef {
       const run = (state as MlflowState).runs?.[key];
       if (run === undefined || 'rejected' in run) return { trackingUri: base, runId: undefined };
-      return { trackingUri: base, runId: run.runId, experimentId: run.experimentId, url: `${base}/#/experiments/${run.experimentId}/runs/${run.runId}` };
+      return {
+        trackingUri: base,
+        runId: run.runId,
+        experimentId: run.experimentId,
+        url: `${base}/#/experiments/${run.experimentId}/runs/${run.runId}`,
+      };
     },
   };
 }

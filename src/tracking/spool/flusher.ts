@@ -130,7 +130,10 @@ export function startFlusher(spools: Spool[], options: FlusherOptions): Flusher 
     } catch (error) {
       if (stopped) return attempt;
       // The acknowledgement could not be written (disk full): a spool problem, not the server's.
-      const failure = toModelshipError(error, hasErrnoCode(error, 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO') ? 'SPOOL_WRITE_FAILED' : 'TRACKING_UNAVAILABLE');
+      const failure = toModelshipError(
+        error,
+        hasErrnoCode(error, 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO') ? 'SPOOL_WRITE_FAILED' : 'TRACKING_UNAVAILABLE',
+      );
       if (failure.code === 'TRACKING_REJECTED') {
         // A refusal the transport did not place: drop the oldest record so delivery cannot stall on it.
         onError(failure);
@@ -148,7 +151,10 @@ export function startFlusher(spools: Spool[], options: FlusherOptions): Flusher 
       );
       notify();
       const retryAfter = failure.details?.retryAfterMs;
-      const delay = typeof retryAfter === 'number' ? Math.min(retryAfter, options.backoff.maxRetryAfterMs) : Math.round(backoffDelay(next - 1, options.backoff));
+      const delay =
+        typeof retryAfter === 'number'
+          ? Math.min(retryAfter, options.backoff.maxRetryAfterMs)
+          : Math.round(backoffDelay(next - 1, options.backoff));
       await sleeper.sleep(delay);
       return next;
     } finally {
@@ -166,7 +172,8 @@ export function startFlusher(spools: Spool[], options: FlusherOptions): Flusher 
         idle = undefined;
         continue;
       }
-      if (attempt === 0 && urgent === 0 && options.lingerMs > 0 && spool.pending() < options.batchRecords) await sleeper.sleep(options.lingerMs);
+      if (attempt === 0 && urgent === 0 && options.lingerMs > 0 && spool.pending() < options.batchRecords)
+        await sleeper.sleep(options.lingerMs);
       if (stopped) break;
       try {
         attempt = await deliverOnce(spool, attempt);

@@ -45,7 +45,12 @@ export function currentProcess(): ProcessIdentity {
   if (self === undefined) {
     const bootId = readBootId();
     const startTicks = readStartTicks(process.pid);
-    self = { pid: process.pid, nonce: randomBytes(8).toString('hex'), ...(bootId === undefined ? {} : { bootId }), ...(startTicks === undefined ? {} : { startTicks }) };
+    self = {
+      pid: process.pid,
+      nonce: randomBytes(8).toString('hex'),
+      ...(bootId === undefined ? {} : { bootId }),
+      ...(startTicks === undefined ? {} : { startTicks }),
+    };
   }
   return self;
 }
@@ -55,7 +60,12 @@ export function currentProcess(): ProcessIdentity {
  * told for sure, `undefined` when only "some process has this PID" is known (no /proc), so the caller falls back
  * to the owner's heartbeat.
  */
-export function isSameProcessAlive(owner: { pid: number; nonce?: unknown; bootId?: unknown; startTicks?: unknown }): boolean | undefined {
+export function isSameProcessAlive(owner: {
+  pid: number;
+  nonce?: unknown;
+  bootId?: unknown;
+  startTicks?: unknown;
+}): boolean | undefined {
   const me = currentProcess();
   // Same PID: either this very process (same nonce) or an earlier one whose PID we inherited.
   if (owner.pid === me.pid) return owner.nonce === me.nonce;

@@ -36,7 +36,13 @@ function newName(): string {
 
 async function writeOwner(dir: string, released = false): Promise<void> {
   const { pid, ...identity } = currentProcess();
-  const owner: Owner = { pid, host: hostname(), startedAt: new Date().toISOString(), ...identity, ...(released ? { released } : {}) };
+  const owner: Owner = {
+    pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    ...identity,
+    ...(released ? { released } : {}),
+  };
   await writeFileAtomic(join(dir, SPOOL_OWNER_FILE), JSON.stringify(owner));
 }
 
@@ -50,7 +56,9 @@ export async function createOwnedDir(base: string): Promise<string> {
 
 function isOwner(value: unknown): value is Owner {
   const owner = value as Partial<Owner> | null;
-  return typeof owner === 'object' && owner !== null && Number.isSafeInteger(owner.pid) && typeof owner.host === 'string';
+  return (
+    typeof owner === 'object' && owner !== null && Number.isSafeInteger(owner.pid) && typeof owner.host === 'string'
+  );
 }
 
 /** True once `file` (or the directory) has not been touched for `orphanAfterMs`. */
@@ -73,9 +81,13 @@ async function isOrphan(dir: string, options: OwnershipOptions): Promise<boolean
     // Written atomically, so garbage means damage. Its owner may still be alive and heartbeating: wait for staleness.
     const stale = await isStale(file, options);
     options.report(
-      new ModelshipError('SPOOL_CORRUPT', `${file} is not an owner record; the spool is ${stale ? 'adopted as abandoned' : `left alone until nothing has touched it for ${options.orphanAfterMs} ms`}.`, {
-        details: { file },
-      }),
+      new ModelshipError(
+        'SPOOL_CORRUPT',
+        `${file} is not an owner record; the spool is ${stale ? 'adopted as abandoned' : `left alone until nothing has touched it for ${options.orphanAfterMs} ms`}.`,
+        {
+          details: { file },
+        },
+      ),
     );
     return stale;
   }
@@ -92,27 +104,44 @@ async function isOrphan(dir: string, options: OwnershipOptions): Promise<boolean
  * records left). Each is claimed by renaming it, which only one contender can win, and returned under its
  * new name, owned by this process.
  */
-export async function adoptOrphans(base: string, exclude: ReadonlySet<string>, options: OwnershipOptions): Promise<string[]> {
+export async function adoptOrphans(
+  base: string,
+  exclude: ReadonlySet<string>,
+  options: OwnershipOptions,
+): Promise<string[]> {
   const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
   const adopted: string[] = [];
   for (const entry of entries) {
     const { name } = entry;
     const dir = join(base, name);
     if (!entry.isDirectory()) continue;
-    if (name.startsWith('.') || name.includes(CORRUPT_SUFFIX) || exclude.has(dir) || !(await isOrphan(dir, options))) continue;
+    if (name.startsWith('.') || name.includes(CORRUPT_SUFFIX) || exclude.has(dir) || !(await isOrphan(dir, options)))
+      continue;
     const claimed = join(base, newName());
     try {
       await rename(dir, claimed);
     } catch (error) {
       if (hasErrnoCode(error, 'ENOENT', 'EEXIST', 'ENOTEMPTY')) continue; // someone else won
-      options.report(toModelshipError(error, 'INTERNAL', `Could not claim the abandoned spool ${dir} (${(error as Error).message}); it is left as it is.`));
+      options.report(
+        toModelshipError(
+          error,
+          'INTERNAL',
+          `Could not claim the abandoned spool ${dir} (${(error as Error).message}); it is left as it is.`,
+        ),
+      );
       continue;
     }
     try {
       await writeOwner(claimed);
     } catch (error) {
       // Ours by the rename anyway; a missing owner file only means others wait orphanAfterMs before taking it.
-      options.report(toModelshipError(error, 'INTERNAL', `Could not write the owner file of ${claimed} (${(error as Error).message}).`));
+      options.report(
+        toModelshipError(
+          error,
+          'INTERNAL',
+          `Could not write the owner file of ${claimed} (${(error as Error).message}).`,
+        ),
+      );
     }
     adopted.push(claimed);
   }

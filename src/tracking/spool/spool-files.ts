@@ -30,13 +30,26 @@ export async function readAck(dir: string): Promise<AckFile> {
     raw = (await readJsonFile(file)) as Partial<AckFile> | null;
   } catch (error) {
     if (hasErrnoCode(error, 'ENOENT')) return { ackedSeq: 0, openRuns: [], state: {} };
-    throw new ModelshipError('SPOOL_CORRUPT', `Could not read ${file}: ${(error as Error).message}`, { cause: error, details: { file } });
+    throw new ModelshipError('SPOOL_CORRUPT', `Could not read ${file}: ${(error as Error).message}`, {
+      cause: error,
+      details: { file },
+    });
   }
   const valid =
-    typeof raw === 'object' && raw !== null && !Array.isArray(raw) && isSeq(raw.ackedSeq) &&
-    Array.isArray(raw.openRuns) && raw.openRuns.every((r) => typeof r === 'string') &&
-    typeof raw.state === 'object' && raw.state !== null && !Array.isArray(raw.state) && (raw.writtenSeq === undefined || isSeq(raw.writtenSeq));
-  if (!valid) throw new ModelshipError('SPOOL_CORRUPT', `${file} is not an acknowledgement record (ackedSeq, openRuns, state).`, { details: { file } });
+    typeof raw === 'object' &&
+    raw !== null &&
+    !Array.isArray(raw) &&
+    isSeq(raw.ackedSeq) &&
+    Array.isArray(raw.openRuns) &&
+    raw.openRuns.every((r) => typeof r === 'string') &&
+    typeof raw.state === 'object' &&
+    raw.state !== null &&
+    !Array.isArray(raw.state) &&
+    (raw.writtenSeq === undefined || isSeq(raw.writtenSeq));
+  if (!valid)
+    throw new ModelshipError('SPOOL_CORRUPT', `${file} is not an acknowledgement record (ackedSeq, openRuns, state).`, {
+      details: { file },
+    });
   return raw as AckFile;
 }
 
@@ -45,7 +58,9 @@ export const pad = (seq: number): string => String(seq).padStart(12, '0');
 
 /** The first sequence numbers of the segments in `dir`, oldest first. */
 export async function listSegments(dir: string): Promise<number[]> {
-  const names = await readdir(dir).catch((error: unknown) => (hasErrnoCode(error, 'ENOENT') ? [] : Promise.reject(error)));
+  const names = await readdir(dir).catch((error: unknown) =>
+    hasErrnoCode(error, 'ENOENT') ? [] : Promise.reject(error),
+  );
   return names
     .map((n) => SEGMENT.exec(n)?.[1])
     .filter((s): s is string => s !== undefined)
@@ -55,7 +70,9 @@ export async function listSegments(dir: string): Promise<number[]> {
 
 /** A segment's records, and how many of its lines could not be read (torn or damaged). */
 export async function readSegment(dir: string, first: number): Promise<{ records: SpoolRecord[]; unreadable: number }> {
-  const text = await readFile(join(dir, `${pad(first)}.jsonl`), 'utf8').catch((error: unknown) => (hasErrnoCode(error, 'ENOENT') ? '' : Promise.reject(error)));
+  const text = await readFile(join(dir, `${pad(first)}.jsonl`), 'utf8').catch((error: unknown) =>
+    hasErrnoCode(error, 'ENOENT') ? '' : Promise.reject(error),
+  );
   const records: SpoolRecord[] = [];
   let unreadable = 0;
   for (const line of text.split('\n')) {

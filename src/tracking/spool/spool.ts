@@ -63,7 +63,6 @@ export interface Spool {
   close(): Promise<void>;
 }
 
-
 function applyRuns(openRuns: Set<string>, record: SpoolRecord): void {
   if (record.kind === 'start') openRuns.add(record.run);
   else if (record.kind === 'end') openRuns.delete(record.run);
@@ -73,7 +72,11 @@ function applyRuns(openRuns: Set<string>, record: SpoolRecord): void {
  * Opens (or creates) the spool in `dir`, which the caller owns. An existing spool is scanned so appends
  * continue after its last record and delivery resumes after its last acknowledged one.
  */
-export async function openSpool(dir: string, limits: SpoolLimits, onError: (error: ModelshipError) => void): Promise<Spool> {
+export async function openSpool(
+  dir: string,
+  limits: SpoolLimits,
+  onError: (error: ModelshipError) => void,
+): Promise<Spool> {
   const ack = await readAck(dir);
   const segments = await listSegments(dir);
   const reportedSegments = new Set<number>();
@@ -84,16 +87,26 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
     if (unreadable > 0 && !reportedSegments.has(first)) {
       reportedSegments.add(first);
       const file = join(dir, `${pad(first)}.jsonl`);
-      onError(new ModelshipError('SPOOL_CORRUPT', `${file}: ${unreadable} unreadable line(s) skipped (a write torn by a crash, or damage).`, { details: { file, unreadableLines: unreadable } }));
+      onError(
+        new ModelshipError(
+          'SPOOL_CORRUPT',
+          `${file}: ${unreadable} unreadable line(s) skipped (a write torn by a crash, or damage).`,
+          { details: { file, unreadableLines: unreadable } },
+        ),
+      );
     }
     return records;
   }
   function noteLost(from: number, to: number): void {
     lostRecords += to - from + 1;
     onError(
-      new ModelshipError('SPOOL_CORRUPT', `Records ${from}–${to} of the spool in ${dir} are missing from its segment files (deleted or damaged); ${to - from + 1} record(s) cannot be delivered.`, {
-        details: { dir, fromSeq: from, toSeq: to, lostRecords: to - from + 1 },
-      }),
+      new ModelshipError(
+        'SPOOL_CORRUPT',
+        `Records ${from}–${to} of the spool in ${dir} are missing from its segment files (deleted or damaged); ${to - from + 1} record(s) cannot be delivered.`,
+        {
+          details: { dir, fromSeq: from, toSeq: to, lostRecords: to - from + 1 },
+        },
+      ),
     );
   }
   let lastSeq = ack.ackedSeq;
@@ -171,10 +184,14 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
     } catch (error) {
       if (!writeFailing) {
         onError(
-          new ModelshipError('SPOOL_WRITE_FAILED', `Could not write the tracker spool in ${dir} (${(error as Error).message}); the records wait in memory and are written as soon as the disk takes them.`, {
-            cause: error,
-            details: { dir, errno: (error as NodeJS.ErrnoException).code },
-          }),
+          new ModelshipError(
+            'SPOOL_WRITE_FAILED',
+            `Could not write the tracker spool in ${dir} (${(error as Error).message}); the records wait in memory and are written as soon as the disk takes them.`,
+            {
+              cause: error,
+              details: { dir, errno: (error as NodeJS.ErrnoException).code },
+            },
+          ),
         );
       }
       writeFailing = true;
@@ -231,7 +248,13 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
     append(record) {
       if (writeFailing && bufferBytes + (partial?.length ?? 0) > MAX_UNWRITTEN_BYTES) {
         if (dropped === 0) {
-          onError(new ModelshipError('SPOOL_WRITE_FAILED', `The tracker spool in ${dir} still cannot be written and ${MAX_UNWRITTEN_BYTES} bytes wait in memory; new records are dropped until the disk takes writes again.`, { details: { dir } }));
+          onError(
+            new ModelshipError(
+              'SPOOL_WRITE_FAILED',
+              `The tracker spool in ${dir} still cannot be written and ${MAX_UNWRITTEN_BYTES} bytes wait in memory; new records are dropped until the disk takes writes again.`,
+              { details: { dir } },
+            ),
+          );
         }
         dropped += 1;
         droppedTotal += 1;
@@ -265,7 +288,12 @@ export async function openSpool(dir: string, limits: SpoolLimits, onError: (erro
       const runs = new Set(openRuns);
       const done = memory.filter((r) => r.seq <= seq);
       for (const record of done) applyRuns(runs, record);
-      const body: AckFile = { ackedSeq: seq, openRuns: [...runs], state: nextState, writtenSeq: Math.max(writtenSeq, seq) };
+      const body: AckFile = {
+        ackedSeq: seq,
+        openRuns: [...runs],
+        state: nextState,
+        writtenSeq: Math.max(writtenSeq, seq),
+      };
       await writeFileAtomic(join(dir, SPOOL_ACK_FILE), JSON.stringify(body));
       ackedSeq = seq;
       state = nextState;

@@ -61,7 +61,13 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
   const { options, transport } = init;
   const report = createReporter(options);
   const spoolError = (error: unknown): void =>
-    report(toModelshipError(error, 'SPOOL_WRITE_FAILED', `Could not write the tracker spool (${(error as Error).message}); the records stay in memory and are written again.`));
+    report(
+      toModelshipError(
+        error,
+        'SPOOL_WRITE_FAILED',
+        `Could not write the tracker spool (${(error as Error).message}); the records stay in memory and are written again.`,
+      ),
+    );
   const logger = options.logger ?? defaultLogger;
   const root = resolvePath(options.spoolDir ?? process.env.MODELSHIP_SPOOL_DIR ?? join('.modelship', 'spool'));
   const base = join(root, `${init.kind}-${createHash('sha256').update(init.destination).digest('hex').slice(0, 16)}`);
@@ -104,10 +110,14 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
       const fresh = await createOwnedDir(base);
       await salvageSpool(aside, fresh);
       report(
-        new ModelshipError('SPOOL_CORRUPT', `${error.message} The spool was moved to ${aside} and its records are replayed from the oldest one kept.`, {
-          cause: error,
-          details: { ...error.details, file: join(aside, SPOOL_ACK_FILE), movedTo: aside },
-        }),
+        new ModelshipError(
+          'SPOOL_CORRUPT',
+          `${error.message} The spool was moved to ${aside} and its records are replayed from the oldest one kept.`,
+          {
+            cause: error,
+            details: { ...error.details, file: join(aside, SPOOL_ACK_FILE), movedTo: aside },
+          },
+        ),
       );
       return openSpool(fresh, limits, report);
     }
@@ -115,7 +125,11 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
 
   const ready = (async () => {
     await mkdir(base, { recursive: true }).catch((error: unknown) => {
-      throw toModelshipError(error, 'INTERNAL', `Could not create the tracker spool in ${base} (${(error as Error).message}); set spoolDir (or MODELSHIP_SPOOL_DIR) to a writable directory.`);
+      throw toModelshipError(
+        error,
+        'INTERNAL',
+        `Could not create the tracker spool in ${base} (${(error as Error).message}); set spoolDir (or MODELSHIP_SPOOL_DIR) to a writable directory.`,
+      );
     });
     const dir = await createOwnedDir(base);
     const orphans = await adoptOrphans(base, new Set([dir]), { orphanAfterMs, report });
@@ -123,7 +137,13 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     for (const orphan of orphans) {
       // Someone else's leftovers must never stop this tracker: what cannot be opened is reported and set aside.
       const spool = await openAdopted(orphan).catch((error: unknown) => {
-        report(toModelshipError(error, 'SPOOL_CORRUPT', `Could not open the abandoned spool ${orphan} (${(error as Error).message}); it is left for inspection.`));
+        report(
+          toModelshipError(
+            error,
+            'SPOOL_CORRUPT',
+            `Could not open the abandoned spool ${orphan} (${(error as Error).message}); it is left for inspection.`,
+          ),
+        );
         return undefined;
       });
       if (spool === undefined) continue;
@@ -132,7 +152,8 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     }
     own = await openSpool(dir, limits, spoolError);
     spools.push(own);
-    if (orphans.length > 0) logger.info(`tracker: replaying ${orphans.length} spool(s) left by earlier processes in ${base}`);
+    if (orphans.length > 0)
+      logger.info(`tracker: replaying ${orphans.length} spool(s) left by earlier processes in ${base}`);
     flusher = startFlusher(spools, {
       transport,
       backoff: {
@@ -147,7 +168,10 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     });
     for (const spool of adopted) if (spool.pending() === 0) await onDrained(spool);
     flusher.wake();
-    heartbeatTimer = setInterval(() => void heartbeat(flusher?.spools.map((s) => s.dir) ?? []), Math.max(1000, orphanAfterMs / 4));
+    heartbeatTimer = setInterval(
+      () => void heartbeat(flusher?.spools.map((s) => s.dir) ?? []),
+      Math.max(1000, orphanAfterMs / 4),
+    );
     heartbeatTimer.unref();
   })();
   ready.catch((error: unknown) => report(toModelshipError(error, 'INTERNAL')));
@@ -165,7 +189,9 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
       if (typeof source === 'string') {
         const info = await stat(source).catch(() => undefined);
         if (info === undefined || !info.isFile()) {
-          throw new ModelshipError('INVALID_ARGUMENT', `logArtifact(): no file at ${resolvePath(source)}.`, { details: { file: resolvePath(source) } });
+          throw new ModelshipError('INVALID_ARGUMENT', `logArtifact(): no file at ${resolvePath(source)}.`, {
+            details: { file: resolvePath(source) },
+          });
         }
         size = (await copyFileHashed(resolvePath(source), join(spool.dir, file))).size;
       } else {
@@ -177,7 +203,8 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     async remote(runId, timeoutMs) {
       await ready;
       const current = (): RemoteRunRef => transport.remote(runId, (own as Spool).state);
-      if (current().runId === undefined) await (flusher as Flusher).waitFor(() => current().runId !== undefined, timeoutMs);
+      if (current().runId === undefined)
+        await (flusher as Flusher).waitFor(() => current().runId !== undefined, timeoutMs);
       return current();
     },
     report,
@@ -188,7 +215,12 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     const pendingRecords = spools.reduce((n, s) => n + s.pending(), 0);
     const lostRecords = spools.reduce((n, s) => n + s.lost(), lostBefore);
     // Records found missing or unreadable were not sent: never call that delivered.
-    return { delivered: delivered && lostRecords === 0, pendingRecords, ...(lostRecords > 0 ? { lostRecords } : {}), ...(own === undefined ? {} : { spoolDir: own.dir }) };
+    return {
+      delivered: delivered && lostRecords === 0,
+      pendingRecords,
+      ...(lostRecords > 0 ? { lostRecords } : {}),
+      ...(own === undefined ? {} : { spoolDir: own.dir }),
+    };
   }
 
   async function flush(timeoutMs: number): Promise<FlushReport> {
@@ -203,7 +235,13 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
   }
 
   async function close(timeoutMs: number): Promise<FlushReport> {
-    if (!(await ready.then(() => true, () => false))) return summary(false);
+    if (
+      !(await ready.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return summary(false);
     await Promise.allSettled([...open.values()].map((run) => run.end('FINISHED')));
     const result = await flush(timeoutMs);
     clearInterval(heartbeatTimer);
@@ -215,7 +253,9 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     }
     const final = summary(result.delivered && result.pendingRecords === 0);
     if (final.pendingRecords > 0) {
-      logger.warn(`tracker: ${final.pendingRecords} record(s) not delivered before close; they stay in ${base} and are sent by the next tracker started there.`);
+      logger.warn(
+        `tracker: ${final.pendingRecords} record(s) not delivered before close; they stay in ${base} and are sent by the next tracker started there.`,
+      );
     }
     return final;
   }
@@ -231,7 +271,8 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
 
     async startRun(input): Promise<TrackingRun> {
       const { experiment, name, tags } = validateStartRun(input);
-      if (closing !== undefined) throw new ModelshipError('NOT_READY', 'startRun() on a closed tracker; create a new tracker.');
+      if (closing !== undefined)
+        throw new ModelshipError('NOT_READY', 'startRun() on a closed tracker; create a new tracker.');
       await ready;
       const id = transport.newRunId();
       const runName = name ?? `run-${id.slice(0, 8)}`;

@@ -12,7 +12,9 @@ export const wandbTrackerOptionsSchema = z.strictObject({
   /** The project (default `$WANDB_PROJECT`). */
   project: z.string().min(1).optional(),
   /** The API server (default `$WANDB_BASE_URL` or `https://api.wandb.ai`). */
-  baseUrl: z.url({ protocol: /^https?$/, message: 'baseUrl must be an http(s) URL such as https://api.wandb.ai' }).optional(),
+  baseUrl: z
+    .url({ protocol: /^https?$/, message: 'baseUrl must be an http(s) URL such as https://api.wandb.ai' })
+    .optional(),
   ...spoolOptionsShape,
 });
 
@@ -20,12 +22,21 @@ export const wandbTrackerOptionsSchema = z.strictObject({
 export type WandbTrackerOptions = z.input<typeof wandbTrackerOptionsSchema>;
 
 /** Parsed options with the environment's fallbacks applied. */
-export type ResolvedWandbTrackerOptions = z.output<typeof wandbTrackerOptionsSchema> & { apiKey: string; entity: string; project: string; baseUrl: string };
+export type ResolvedWandbTrackerOptions = z.output<typeof wandbTrackerOptionsSchema> & {
+  apiKey: string;
+  entity: string;
+  project: string;
+  baseUrl: string;
+};
 
-const HINT = "Pass { apiKey, entity: 'my-team', project: 'mnist' } or set WANDB_API_KEY, WANDB_ENTITY and WANDB_PROJECT.";
+const HINT =
+  "Pass { apiKey, entity: 'my-team', project: 'mnist' } or set WANDB_API_KEY, WANDB_ENTITY and WANDB_PROJECT.";
 
 /** Parses options once at the boundary, filling in `WANDB_*` environment variables. */
-export function parseWandbTrackerOptions(options: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedWandbTrackerOptions {
+export function parseWandbTrackerOptions(
+  options: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedWandbTrackerOptions {
   const given = (options ?? {}) as Record<string, unknown>;
   const fromEnv = wandbEnv(env);
   const withEnv: Record<string, unknown> = {

@@ -63,11 +63,14 @@ export function wandbJson(value: Record<string, unknown>): string {
 }
 
 /** MLflow-style key/value tags as W&B's string tags: `key:value`, or just `key` for an empty value. */
-const tagList = (tags: Record<string, string>): string[] => Object.entries(tags).map(([k, v]) => (v === '' ? k : `${k}:${v}`));
+const tagList = (tags: Record<string, string>): string[] =>
+  Object.entries(tags).map(([k, v]) => (v === '' ? k : `${k}:${v}`));
 
 /** W&B's config shape: every key wrapped as `{ value, desc }`. */
 const configJson = (config: Record<string, string>): string =>
-  JSON.stringify(Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value: numeric(value), desc: null }])));
+  JSON.stringify(
+    Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value: numeric(value), desc: null }])),
+  );
 
 // Params arrive as strings; numbers go back to numbers so W&B can plot and compare them.
 function numeric(value: string): string | number | boolean {
@@ -85,15 +88,31 @@ const EXIT_CODES = { FINISHED: 0, FAILED: 1, KILLED: 130 } as const;
  * `complete: true` and the exit code; artifacts are uploaded as run files through `RunUploadUrls`. Calls go through
  * the W&B client the registry uses too, sent once each (the flusher retries; W&B's `errors[]` are TRACKING_REJECTED).
  */
-export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graphqlUrl' | 'fileStreamUrl'>, target: WandbTarget, http: TrackerHttp): TrackerTransport {
+export function createWandbTransport(
+  wandb: Pick<WandbClient, 'baseUrl' | 'graphqlUrl' | 'fileStreamUrl'>,
+  target: WandbTarget,
+  http: TrackerHttp,
+): TrackerTransport {
   const { baseUrl } = wandb;
   const { entity, project } = target;
   const stream = (run: string): string => wandb.fileStreamUrl(entity, project, run);
 
-  async function graphql<T>(query: string, variables: Record<string, unknown>, what: string, signal: AbortSignal): Promise<T> {
-    const result = await http.request<{ data?: T; errors?: { message: string }[] }>({ method: 'POST', url: wandb.graphqlUrl, json: { query, variables }, what }, signal);
+  async function graphql<T>(
+    query: string,
+    variables: Record<string, unknown>,
+    what: string,
+    signal: AbortSignal,
+  ): Promise<T> {
+    const result = await http.request<{ data?: T; errors?: { message: string }[] }>(
+      { method: 'POST', url: wandb.graphqlUrl, json: { query, variables }, what },
+      signal,
+    );
     if (result.errors !== undefined && result.errors.length > 0) {
-      throw new ModelshipError('TRACKING_REJECTED', `W&B refused ${what}: ${result.errors.map((e) => e.message).join('; ')}`, { details: { errors: result.errors } });
+      throw new ModelshipError(
+        'TRACKING_REJECTED',
+        `W&B refused ${what}: ${result.errors.map((e) => e.message).join('; ')}`,
+        { details: { errors: result.errors } },
+      );
     }
     return result.data as T;
   }
@@ -101,12 +120,25 @@ export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graph
   const upsert = (run: string, state: RunState, signal: AbortSignal): Promise<unknown> =>
     graphql(
       UPSERT_BUCKET,
-      { name: run, project, entity, groupName: state.group, displayName: state.displayName, config: configJson(state.config), tags: tagList(state.tags) },
+      {
+        name: run,
+        project,
+        entity,
+        groupName: state.group,
+        displayName: state.displayName,
+        config: configJson(state.config),
+        tags: tagList(state.tags),
+      },
       `creating or updating run ${run}`,
       signal,
     );
 
-  async function sendHistory(run: string, state: RunState, records: Extract<SpoolRecord, { kind: 'metrics' }>[], ctx: DeliveryContext): Promise<void> {
+  async function sendHistory(
+    run: string,
+    state: RunState,
+    records: Extract<SpoolRecord, { kind: 'metrics' }>[],
+    ctx: DeliveryContext,
+  ): Promise<void> {
     let i = 0;
     while (i < records.length) {
       const lines: string[] = [];
@@ -115,7 +147,12 @@ export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graph
       let last = 0;
       while (i < records.length && lines.length < MAX_LINES && (bytes < MAX_BYTES || lines.length === 0)) {
         const record = records[i] as Extract<SpoolRecord, { kind: 'metrics' }>;
-        const line = wandbJson({ ...record.metrics, _step: record.step, _runtime: (record.time - state.startTime) / 1000, _timestamp: record.time / 1000 });
+        const line = wandbJson({
+          ...record.metrics,
+          _step: record.step,
+          _runtime: (record.time - state.startTime) / 1000,
+          _timestamp: record.time / 1000,
+        });
         lines.push(line);
         bytes += line.length;
         Object.assign(summary, record.metrics);
@@ -142,14 +179,37 @@ export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graph
     }
   }
 
-  async function uploadFile(run: string, record: Extract<SpoolRecord, { kind: 'artifact' }>, ctx: DeliveryContext): Promise<void> {
-    type Urls = { model?: { bucket?: { files?: { uploadHeaders?: string[]; edges: { node: { name: string; url: string } }[] } } } };
-    const data = await graphql<Urls>(RUN_UPLOAD_URLS, { name: project, entity, run, files: [record.path] }, `requesting an upload URL for ${record.path}`, ctx.signal);
+  async function uploadFile(
+    run: string,
+    record: Extract<SpoolRecord, { kind: 'artifact' }>,
+    ctx: DeliveryContext,
+  ): Promise<void> {
+    type Urls = {
+      model?: { bucket?: { files?: { uploadHeaders?: string[]; edges: { node: { name: string; url: string } }[] } } };
+    };
+    const data = await graphql<Urls>(
+      RUN_UPLOAD_URLS,
+      { name: project, entity, run, files: [record.path] },
+      `requesting an upload URL for ${record.path}`,
+      ctx.signal,
+    );
     const files = data.model?.bucket?.files;
     const url = files?.edges.find((e) => e.node.name === record.path)?.node.url;
-    if (url === undefined) throw new ModelshipError('TRACKING_REJECTED', `W&B gave no upload URL for ${record.path} of run ${run}.`);
-    const headers = Object.fromEntries((files?.uploadHeaders ?? []).map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1)]));
-    await http.request({ method: 'PUT', url, headers, body: await openAsBlob(join(ctx.spool.dir, record.file)), what: `uploading ${record.path} of run ${run}` }, ctx.signal);
+    if (url === undefined)
+      throw new ModelshipError('TRACKING_REJECTED', `W&B gave no upload URL for ${record.path} of run ${run}.`);
+    const headers = Object.fromEntries(
+      (files?.uploadHeaders ?? []).map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1)]),
+    );
+    await http.request(
+      {
+        method: 'PUT',
+        url,
+        headers,
+        body: await openAsBlob(join(ctx.spool.dir, record.file)),
+        what: `uploading ${record.path} of run ${run}`,
+      },
+      ctx.signal,
+    );
   }
 
   async function deliver(records: readonly SpoolRecord[], ctx: DeliveryContext): Promise<void> {
@@ -159,7 +219,15 @@ export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graph
     while (i < records.length) {
       const record = records[i] as SpoolRecord;
       if (record.kind === 'start') {
-        const run: RunState = { group: record.experiment, displayName: record.name, startTime: record.time, historyOffset: 0, config: {}, tags: { ...record.tags }, summary: {} };
+        const run: RunState = {
+          group: record.experiment,
+          displayName: record.name,
+          startTime: record.time,
+          historyOffset: 0,
+          config: {},
+          tags: { ...record.tags },
+          summary: {},
+        };
         if (!(await ctx.attempt(() => upsert(record.run, run, ctx.signal)))) run.rejected = true;
         runs[record.run] = run;
         await ctx.commit(record.seq);
@@ -168,12 +236,19 @@ export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graph
       }
       const run = runs[record.run];
       let j = i + 1;
-      while (j < records.length && (records[j] as SpoolRecord).run === record.run && (records[j] as SpoolRecord).kind === record.kind) j++;
+      while (
+        j < records.length &&
+        (records[j] as SpoolRecord).run === record.run &&
+        (records[j] as SpoolRecord).kind === record.kind
+      )
+        j++;
       const group = records.slice(i, j);
       i = j;
       if (run === undefined || run.rejected === true) continue;
       if (record.kind === 'metrics') {
-        await ctx.attempt(() => sendHistory(record.run, run, group as Extract<SpoolRecord, { kind: 'metrics' }>[], ctx));
+        await ctx.attempt(() =>
+          sendHistory(record.run, run, group as Extract<SpoolRecord, { kind: 'metrics' }>[], ctx),
+        );
       } else if (record.kind === 'params' || record.kind === 'tags') {
         const config = { ...run.config };
         const tags = { ...run.tags };
@@ -181,12 +256,24 @@ export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graph
           if (r.kind === 'params') Object.assign(config, r.params);
           if (r.kind === 'tags') Object.assign(tags, r.tags);
         }
-        if (await ctx.attempt(() => upsert(record.run, { ...run, config, tags }, ctx.signal))) Object.assign(run, { config, tags });
+        if (await ctx.attempt(() => upsert(record.run, { ...run, config, tags }, ctx.signal)))
+          Object.assign(run, { config, tags });
       } else if (record.kind === 'artifact') {
-        for (const r of group) await ctx.attempt(() => uploadFile(record.run, r as Extract<SpoolRecord, { kind: 'artifact' }>, ctx));
+        for (const r of group)
+          await ctx.attempt(() => uploadFile(record.run, r as Extract<SpoolRecord, { kind: 'artifact' }>, ctx));
       } else if (record.kind === 'end') {
         const exitcode = EXIT_CODES[record.status];
-        await ctx.attempt(() => http.request({ method: 'POST', url: stream(record.run), json: { complete: true, exitcode }, what: `finishing run ${record.run}` }, ctx.signal));
+        await ctx.attempt(() =>
+          http.request(
+            {
+              method: 'POST',
+              url: stream(record.run),
+              json: { complete: true, exitcode },
+              what: `finishing run ${record.run}`,
+            },
+            ctx.signal,
+          ),
+        );
       }
       const last = (group.at(-1) as SpoolRecord).seq;
       if (ctx.spool.ackedSeq < last) await ctx.commit(last);
@@ -200,7 +287,11 @@ export function createWandbTransport(wandb: Pick<WandbClient, 'baseUrl' | 'graph
     newRunId: () => Array.from(randomBytes(8), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join(''),
     remote(key, state): RemoteRunRef {
       const rejected = (state as WandbState).runs?.[key]?.rejected === true;
-      return { trackingUri: `${baseUrl}/${entity}/${project}`, runId: rejected ? undefined : key, url: `${appUrl}/${entity}/${project}/runs/${key}` };
+      return {
+        trackingUri: `${baseUrl}/${entity}/${project}`,
+        runId: rejected ? undefined : key,
+        url: `${appUrl}/${entity}/${project}/runs/${key}`,
+      };
     },
   };
 }

@@ -18,7 +18,9 @@ function mountSmall(dir: string): boolean {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
     return true;
   } catch (error) {
-    console.warn(`Skipping the disk-full tests: cannot mount a 1 MiB tmpfs (${(error as Error).message.split('\n')[0]}); they need root.`);
+    console.warn(
+      `Skipping the disk-full tests: cannot mount a 1 MiB tmpfs (${(error as Error).message.split('\n')[0]}); they need root.`,
+    );
     return false;
   }
 }

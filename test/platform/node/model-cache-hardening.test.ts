@@ -87,7 +87,11 @@ describe('a damaged blob in the model cache', () => {
   it('is repaired the same way for a pinned URL reference', async () => {
     await flipByte(blob, 30);
     const logger = recording();
-    const model = await loadModel(`${server.url}/addone/1/model.onnx#sha256=${expected}`, { cacheDir, logger, warmup: false });
+    const model = await loadModel(`${server.url}/addone/1/model.onnx#sha256=${expected}`, {
+      cacheDir,
+      logger,
+      warmup: false,
+    });
     expect(model.sha256).toBe(expected);
     await model.close();
     expect(logger.warnings).toHaveLength(1);

@@ -55,7 +55,9 @@ describe('the model cache', () => {
   it('verifies digests and leaves nothing behind on a mismatch', async () => {
     const cache = createModelCache({ dir: await tempDir() });
     const bytes = Buffer.from('content');
-    await expect(cache.obtain({ ...blobOf(bytes), sha256: 'f'.repeat(64) })).rejects.toMatchObject({ code: 'INTEGRITY_MISMATCH' });
+    await expect(cache.obtain({ ...blobOf(bytes), sha256: 'f'.repeat(64) })).rejects.toMatchObject({
+      code: 'INTEGRITY_MISMATCH',
+    });
     await expect(cache.obtain({ ...blobOf(bytes), size: 3 })).rejects.toMatchObject({ code: 'INTEGRITY_MISMATCH' });
     expect(await readdir(join(cache.root, 'tmp'))).toEqual([]);
     expect(await readdir(join(cache.root, 'blobs', 'sha256')).catch(() => [])).toEqual([]);

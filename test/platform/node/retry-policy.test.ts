@@ -45,7 +45,8 @@ describe('isRetryable', () => {
     const fetchFailed = await fetch(closedUrl).catch((e: unknown) => e);
     expect(fetchFailed).toBeInstanceOf(TypeError);
     expect(isRetryable(fetchFailed)).toBe(true);
-    for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']) expect(isRetryable(Object.assign(new Error(code), { code })), code).toBe(true);
+    for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'])
+      expect(isRetryable(Object.assign(new Error(code), { code })), code).toBe(true);
     expect(isRetryable(new undiciErrors.HeadersTimeoutError())).toBe(true);
     const timer = idleTimer(1, undefined);
     await new Promise((resolve) => timer.signal.addEventListener('abort', resolve, { once: true }));
@@ -62,7 +63,11 @@ describe('isRetryable', () => {
 
   it('treats adapter answers and programming errors as final', () => {
     expect(isRetryable(new WandbGraphqlError(200, [{ message: "artifact 'mnist:v9' not found" }]))).toBe(false);
-    const aws = Object.assign(new Error('ModelPackage mnist/9 does not exist.'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    const aws = Object.assign(new Error('ModelPackage mnist/9 does not exist.'), {
+      name: 'ValidationException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
     expect(isRetryable(aws)).toBe(false);
     expect(isRetryable(new TypeError('x.map is not a function'))).toBe(false);
     expect(isRetryable(new Error('boom'))).toBe(false);
@@ -70,7 +75,9 @@ describe('isRetryable', () => {
     expect(isRetryable(undefined)).toBe(false);
     // Mapped by failure() on the way out of an attempt: still final, not "could not reach the server, retry".
     expect(networkError(new TypeError('x.map is not a function'), 'testing').retryable).toBe(false);
-    expect(networkError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'testing').retryable).toBe(true);
+    expect(networkError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'testing').retryable).toBe(
+      true,
+    );
   });
 
   it('withRetries tries a network failure again but gives up at once on anything else', async () => {

@@ -22,7 +22,13 @@ describe('s3:// sources against s3rver', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'models', configs: [] }] });
+    s3rver = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: dir,
+      configureBuckets: [{ name: 'models', configs: [] }],
+    });
     const { port } = await s3rver.run();
     endpoint = `http://127.0.0.1:${port}`;
     client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials });
@@ -38,12 +44,22 @@ describe('s3:// sources against s3rver', () => {
     await client.send(new PutObjectCommand({ Bucket: 'models', Key: 'adder/model.onnx', Body: bytes }));
     const cacheDir = await tempDir();
     const s3 = { endpoint, forcePathStyle: true, credentials };
-    const model = await loadModel(`s3://models/adder/model.onnx#sha256=${sha(bytes)}`, { cacheDir, s3, logger: silentLogger });
+    const model = await loadModel(`s3://models/adder/model.onnx#sha256=${sha(bytes)}`, {
+      cacheDir,
+      s3,
+      logger: silentLogger,
+    });
     expect((await model.predict([[0, 0, 0, 0]])).y?.toArray()).toEqual([[1, 1, 1, 1]]);
     await model.close();
-    const missing = await loadModel('s3://models/nope.onnx', { cacheDir, s3, logger: silentLogger }).catch((e: unknown) => e);
+    const missing = await loadModel('s3://models/nope.onnx', { cacheDir, s3, logger: silentLogger }).catch(
+      (e: unknown) => e,
+    );
     expect((missing as { code?: string }).code).toBe('MODEL_NOT_FOUND');
-    const denied = await loadModel('s3://models/adder/model.onnx', { cacheDir, s3: { ...s3, credentials: { accessKeyId: 'UNKNOWN', secretAccessKey: 'S3RVER' } }, logger: silentLogger }).catch((e: unknown) => e);
+    const denied = await loadModel('s3://models/adder/model.onnx', {
+      cacheDir,
+      s3: { ...s3, credentials: { accessKeyId: 'UNKNOWN', secretAccessKey: 'S3RVER' } },
+      logger: silentLogger,
+    }).catch((e: unknown) => e);
     expect((denied as { code?: string }).code).toBe('REGISTRY_AUTH_FAILED');
   });
 
@@ -53,13 +69,25 @@ describe('s3:// sources against s3rver', () => {
     await local.publish({ name: 'adder', bytes: addOneModel(), aliases: ['production'] });
     await writeHttpRegistryIndex({ root });
     const walk = async (d: string): Promise<string[]> =>
-      (await readdir(d, { withFileTypes: true })).flatMap((e) => (e.isDirectory() ? [] : [join(d, e.name)])).concat(
-        ...(await Promise.all((await readdir(d, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => walk(join(d, e.name))))),
-      );
+      (await readdir(d, { withFileTypes: true }))
+        .flatMap((e) => (e.isDirectory() ? [] : [join(d, e.name)]))
+        .concat(
+          ...(await Promise.all(
+            (await readdir(d, { withFileTypes: true }))
+              .filter((e) => e.isDirectory())
+              .map((e) => walk(join(d, e.name))),
+          )),
+        );
     for (const file of await walk(root)) {
-      await client.send(new PutObjectCommand({ Bucket: 'models', Key: `registry/${relative(root, file)}`, Body: await readFile(file) }));
+      await client.send(
+        new PutObjectCommand({ Bucket: 'models', Key: `registry/${relative(root, file)}`, Body: await readFile(file) }),
+      );
     }
-    const registry = createHttpRegistry({ baseUrl: 's3://models/registry', cacheDir: await tempDir(), s3: { endpoint, forcePathStyle: true, credentials } });
+    const registry = createHttpRegistry({
+      baseUrl: 's3://models/registry',
+      cacheDir: await tempDir(),
+      s3: { endpoint, forcePathStyle: true, credentials },
+    });
     const model = await loadModel('adder@production', { registry, logger: silentLogger });
     expect([model.version, model.sha256]).toEqual(['1', sha(addOneModel())]);
     await model.close();

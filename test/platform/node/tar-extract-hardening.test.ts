@@ -31,7 +31,9 @@ function header(name: string, size: number, type = '0'): Buffer {
 
 /** A pax extended header carrying `records` (`key=value`). */
 function pax(records: string[]): Buffer[] {
-  const body = Buffer.from(records.map((r) => `${Buffer.byteLength(r) + 3 + String(Buffer.byteLength(r) + 3).length - 1} ${r}\n`).join(''));
+  const body = Buffer.from(
+    records.map((r) => `${Buffer.byteLength(r) + 3 + String(Buffer.byteLength(r) + 3).length - 1} ${r}\n`).join(''),
+  );
   return [header('PaxHeader', body.length, 'x'), body, Buffer.alloc((512 - (body.length % 512)) % 512)];
 }
 
@@ -64,7 +66,10 @@ describe('extractTarGz against hostile archives', () => {
   });
   afterAll(() => rm(sandbox, { recursive: true, force: true }));
 
-  async function attempt(archive: Buffer, limits: ExtractLimits = {}): Promise<{ error?: ModelshipError; files?: string[]; out: string }> {
+  async function attempt(
+    archive: Buffer,
+    limits: ExtractLimits = {},
+  ): Promise<{ error?: ModelshipError; files?: string[]; out: string }> {
     const root = join(sandbox, `case-${n++}`);
     const out = join(root, 'out');
     await mkdir(out, { recursive: true });
@@ -90,7 +95,11 @@ describe('extractTarGz against hostile archives', () => {
 
   it('reads past the entries it does not load without writing them, and honours maxRatio', async () => {
     const model = { name: 'model/net.onnx', data: new TextEncoder().encode('onnx') };
-    const archive = createTarGz([{ name: 'code/inference.py', data: new Uint8Array(200_000).fill(120) }, model, { name: 'data/x.bin', data: new Uint8Array(4096) }]);
+    const archive = createTarGz([
+      { name: 'code/inference.py', data: new Uint8Array(200_000).fill(120) },
+      model,
+      { name: 'data/x.bin', data: new Uint8Array(4096) },
+    ]);
     const skipped: string[] = [];
     const { files, out } = await attempt(archive, { select: onnxOnly, onSkip: (name) => skipped.push(name) });
     expect(files).toEqual(['model/net.onnx']);
@@ -107,9 +116,30 @@ describe('extractTarGz against hostile archives', () => {
   it('refuses name clashes and over-long names with ARCHIVE_REJECTED, not a raw EISDIR/EEXIST/ENAMETOOLONG', async () => {
     const data = new TextEncoder().encode('onnx');
     const cases: [string, Buffer, string][] = [
-      ['same file twice', createTarGz([{ name: 'm.onnx', data }, { name: 'm.onnx', data }]), 'm.onnx'],
-      ['file then a file inside it', createTarGz([{ name: 'a.onnx', data }, { name: 'a.onnx/b.onnx', data }]), 'a.onnx/b.onnx'],
-      ['file inside then the parent as a file', createTarGz([{ name: 'a.onnx/b.onnx', data }, { name: 'a.onnx', data }]), 'a.onnx'],
+      [
+        'same file twice',
+        createTarGz([
+          { name: 'm.onnx', data },
+          { name: 'm.onnx', data },
+        ]),
+        'm.onnx',
+      ],
+      [
+        'file then a file inside it',
+        createTarGz([
+          { name: 'a.onnx', data },
+          { name: 'a.onnx/b.onnx', data },
+        ]),
+        'a.onnx/b.onnx',
+      ],
+      [
+        'file inside then the parent as a file',
+        createTarGz([
+          { name: 'a.onnx/b.onnx', data },
+          { name: 'a.onnx', data },
+        ]),
+        'a.onnx',
+      ],
       ['a 300-byte component', createTarGz([{ name: `${'x'.repeat(300)}.onnx`, data }]), `${'x'.repeat(300)}.onnx`],
       ['a 2000-byte path', createTarGz([{ name: `${'d/'.repeat(1000)}m.onnx`, data }]), `${'d/'.repeat(1000)}m.onnx`],
     ];
@@ -122,7 +152,9 @@ describe('extractTarGz against hostile archives', () => {
 
   it('refuses a pax size that is not plain decimal ("0x10")', async () => {
     for (const size of ['0x10', '1e1', ' 16', '16 ']) {
-      const archive = gzipSync(Buffer.concat([...pax([`size=${size}`]), header('m.onnx', 0), Buffer.alloc(512, 0x41), Buffer.alloc(1024)]));
+      const archive = gzipSync(
+        Buffer.concat([...pax([`size=${size}`]), header('m.onnx', 0), Buffer.alloc(512, 0x41), Buffer.alloc(1024)]),
+      );
       const { error } = await attempt(archive);
       expect(error?.code, size).toBe('ARCHIVE_REJECTED');
       expect(error?.message, size).toMatch(/size is invalid/);

@@ -17,7 +17,10 @@ describe('extractTarGz', () => {
   afterAll(() => rm(sandbox, { recursive: true, force: true }));
 
   /** Extracts into `<case>/out`; returns the error (or files) and what `<case>` holds afterwards. */
-  async function attempt(archive: Buffer, limits = {}): Promise<{ error?: ModelshipError; files?: string[]; left: string[] }> {
+  async function attempt(
+    archive: Buffer,
+    limits = {},
+  ): Promise<{ error?: ModelshipError; files?: string[]; left: string[] }> {
     const root = join(sandbox, `case-${n++}`);
     const out = join(root, 'out');
     await mkdir(out, { recursive: true });
@@ -42,11 +45,19 @@ describe('extractTarGz', () => {
 
   it('extracts regular files, directories, long (pax) names and in-archive links', async () => {
     const long = `${'deep/'.repeat(30)}net.onnx`;
-    const { files } = await attempt(createTarGz([{ name: 'model/', type: '5' }, { name: 'model/net.onnx', data: onnx.data }, { name: long, data: onnx.data }, { name: 'model/alias.onnx', type: '2', linkname: 'net.onnx' }]));
+    const { files } = await attempt(
+      createTarGz([
+        { name: 'model/', type: '5' },
+        { name: 'model/net.onnx', data: onnx.data },
+        { name: long, data: onnx.data },
+        { name: 'model/alias.onnx', type: '2', linkname: 'net.onnx' },
+      ]),
+    );
     expect(files).toEqual(['model/net.onnx', long]);
   });
 
-  it('refuses a ".." path traversal', () => refused([onnx, { name: 'model/../../evil.onnx', data: onnx.data }], 'model/../../evil.onnx', /"\.\." segment/));
+  it('refuses a ".." path traversal', () =>
+    refused([onnx, { name: 'model/../../evil.onnx', data: onnx.data }], 'model/../../evil.onnx', /"\.\." segment/));
 
   it('refuses an absolute path, and writes nothing there', async () => {
     const target = join(sandbox, 'absolute-target', 'evil.onnx');
@@ -74,13 +85,18 @@ describe('extractTarGz', () => {
     expect(error?.message).toMatch(/more than 10000 entries/);
     expect(error?.details?.entry).toBe('f/10000');
     expect(left).toEqual(['model.tar.gz', 'out']);
-    const big = await attempt(createTarGz([onnx, { name: 'weights.bin', data: new Uint8Array(4096) }]), { maxBytes: 1024 });
+    const big = await attempt(createTarGz([onnx, { name: 'weights.bin', data: new Uint8Array(4096) }]), {
+      maxBytes: 1024,
+    });
     expect(big.error?.code).toBe('ARCHIVE_REJECTED');
     expect(big.error?.details?.entry).toBe('weights.bin');
   });
 
   it('refuses a truncated gzip and a file that is not a tar', async () => {
-    const whole = createTarGz([onnx, { name: 'weights.bin', data: new Uint8Array(64 * 1024).map((_, i) => (i * 7919) % 251) }]);
+    const whole = createTarGz([
+      onnx,
+      { name: 'weights.bin', data: new Uint8Array(64 * 1024).map((_, i) => (i * 7919) % 251) },
+    ]);
     const truncated = await attempt(whole.subarray(0, Math.floor(whole.length / 2)));
     expect(truncated.error?.code).toBe('ARCHIVE_REJECTED');
     expect(truncated.error?.message).toMatch(/truncated|corrupt/);

@@ -58,7 +58,11 @@ export class FileTestServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] as string);
-    this.requests.push({ path, ...(req.headers.range ? { range: req.headers.range } : {}), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    this.requests.push({
+      path,
+      ...(req.headers.range ? { range: req.headers.range } : {}),
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    });
     if (this.authorization !== undefined && req.headers.authorization !== this.authorization) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('unauthorized');
       return;
@@ -90,9 +94,17 @@ export class FileTestServer {
     const ifRange = req.headers['if-range'];
     if (range && !this.ignoreRange && (ifRange === undefined || ifRange === etag) && Number(range[1]) < bytes.length) {
       start = Number(range[1]);
-      res.writeHead(206, { etag, 'content-length': bytes.length - start, 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` });
+      res.writeHead(206, {
+        etag,
+        'content-length': bytes.length - start,
+        'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}`,
+      });
     } else {
-      res.writeHead(200, { etag, 'content-length': bytes.length, 'accept-ranges': this.ignoreRange ? 'none' : 'bytes' });
+      res.writeHead(200, {
+        etag,
+        'content-length': bytes.length,
+        'accept-ranges': this.ignoreRange ? 'none' : 'bytes',
+      });
     }
     const body = bytes.subarray(start);
     if (fault?.kind === 'drop' || fault?.kind === 'truncate') {

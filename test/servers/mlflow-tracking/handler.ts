@@ -26,7 +26,9 @@ class ApiError extends Error {
 
 const invalid = (message: string): ApiError => new ApiError(400, 'INVALID_PARAMETER_VALUE', message);
 const missing = (name: string): ApiError =>
-  invalid(`Missing value for required parameter '${name}'. See the API docs for more information about request parameters.`);
+  invalid(
+    `Missing value for required parameter '${name}'. See the API docs for more information about request parameters.`,
+  );
 
 function parseJson(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
@@ -61,7 +63,8 @@ function runJson(run: StoredRun): unknown {
   const latest = new Map<string, StoredRun['metrics'][number]>();
   for (const m of run.metrics) {
     const prev = latest.get(m.key);
-    if (prev === undefined || m.step > prev.step || (m.step === prev.step && m.timestamp >= prev.timestamp)) latest.set(m.key, m);
+    if (prev === undefined || m.step > prev.step || (m.step === prev.step && m.timestamp >= prev.timestamp))
+      latest.set(m.key, m);
   }
   return {
     info: {
@@ -93,14 +96,17 @@ function getRun(state: MlflowTrackingState, runId: unknown): StoredRun {
 }
 
 function logBatch(state: MlflowTrackingState, body: Record<string, unknown>, bytes: number): unknown {
-  if (bytes > MAX_BODY) throw invalid(`Batched logging API requests must be at most ${MAX_BODY} bytes, got a request of size ${bytes}.`);
+  if (bytes > MAX_BODY)
+    throw invalid(`Batched logging API requests must be at most ${MAX_BODY} bytes, got a request of size ${bytes}.`);
   const run = getRun(state, body.run_id ?? body.run_uuid);
   const metrics = (body.metrics ?? []) as Record<string, unknown>[];
   const params = (body.params ?? []) as Record<string, unknown>[];
   const tags = (body.tags ?? []) as Record<string, unknown>[];
   const limit = (name: string, max: number, n: number): void => {
     if (n > max) {
-      throw invalid(`A batch logging request can contain at most ${max} ${name}. Got ${n} ${name}. Please split up ${name} across multiple requests and try again.`);
+      throw invalid(
+        `A batch logging request can contain at most ${max} ${name}. Got ${n} ${name}. Please split up ${name} across multiple requests and try again.`,
+      );
     }
   };
   limit('metrics', LIMITS.metrics, metrics.length);
@@ -120,11 +126,15 @@ function logBatch(state: MlflowTrackingState, body: Record<string, unknown>, byt
     if (typeof p.key !== 'string') throw missing('params.key');
     if (typeof p.value !== 'string') throw missing('params.value');
     if (keys.has(p.key)) {
-      throw invalid(`Duplicate parameter keys have been submitted: ['${p.key}']. Please ensure the request contains only one param value per param key.`);
+      throw invalid(
+        `Duplicate parameter keys have been submitted: ['${p.key}']. Please ensure the request contains only one param value per param key.`,
+      );
     }
     keys.add(p.key);
     if (p.value.length > LIMITS.paramValue) {
-      throw invalid(`Param value '${p.value.slice(0, 250)}' had length ${p.value.length}, which exceeded length limit of ${LIMITS.paramValue}`);
+      throw invalid(
+        `Param value '${p.value.slice(0, 250)}' had length ${p.value.length}, which exceeded length limit of ${LIMITS.paramValue}`,
+      );
     }
     const existing = run.params.get(p.key);
     if (existing !== undefined && existing !== p.value) {
@@ -135,11 +145,16 @@ function logBatch(state: MlflowTrackingState, body: Record<string, unknown>, byt
   }
   for (const t of tags) {
     if (typeof t.key !== 'string' || typeof t.value !== 'string') throw missing('tags.key');
-    if (t.value.length > LIMITS.tagValue) throw invalid(`Tag value '${t.value.slice(0, 250)}' had length ${t.value.length}, which exceeded length limit of ${LIMITS.tagValue}`);
+    if (t.value.length > LIMITS.tagValue)
+      throw invalid(
+        `Tag value '${t.value.slice(0, 250)}' had length ${t.value.length}, which exceeded length limit of ${LIMITS.tagValue}`,
+      );
   }
   state.metricsReceived += parsedMetrics.length;
   for (const m of parsedMetrics) {
-    const same = run.metrics.some((x) => x.key === m.key && x.timestamp === m.timestamp && x.step === m.step && Object.is(x.value, m.value));
+    const same = run.metrics.some(
+      (x) => x.key === m.key && x.timestamp === m.timestamp && x.step === m.step && Object.is(x.value, m.value),
+    );
     if (!same) run.metrics.push(m);
   }
   for (const p of params) run.params.set(p.key as string, p.value as string);
@@ -155,7 +170,12 @@ function matchesFilter(run: StoredRun, filter: unknown): boolean {
   return run.tags.get((m[1] ?? m[2]) as string) === m[3];
 }
 
-async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState, res: ServerResponse): Promise<boolean> {
+async function route(
+  req: IncomingMessage,
+  url: URL,
+  state: MlflowTrackingState,
+  res: ServerResponse,
+): Promise<boolean> {
   const path = url.pathname;
   const artifactPrefix = '/api/2.0/mlflow-artifacts/artifacts/';
   if (path.startsWith(artifactPrefix)) {
@@ -179,14 +199,25 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
       const name = url.searchParams.get('experiment_name');
       if (name === null || name === '') throw missing('experiment_name');
       const exp = [...state.experiments.values()].find((e) => e.name === name);
-      if (exp === undefined) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name}'`);
-      sendJson(res, 200, { experiment: { experiment_id: exp.experimentId, name: exp.name, artifact_location: `mlflow-artifacts:/${exp.experimentId}`, lifecycle_stage: 'active', creation_time: exp.creationTime, last_update_time: exp.creationTime } });
+      if (exp === undefined)
+        throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name}'`);
+      sendJson(res, 200, {
+        experiment: {
+          experiment_id: exp.experimentId,
+          name: exp.name,
+          artifact_location: `mlflow-artifacts:/${exp.experimentId}`,
+          lifecycle_stage: 'active',
+          creation_time: exp.creationTime,
+          last_update_time: exp.creationTime,
+        },
+      });
       return true;
     }
     case 'POST experiments/create': {
       const name = body.name;
       if (typeof name !== 'string' || name === '') throw missing('name');
-      if ([...state.experiments.values()].some((e) => e.name === name)) throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists.`);
+      if ([...state.experiments.values()].some((e) => e.name === name))
+        throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists.`);
       const experimentId = String(state.nextExperimentId++);
       state.experiments.set(experimentId, { experimentId, name, creationTime: Date.now() });
       sendJson(res, 200, { experiment_id: experimentId });
@@ -194,10 +225,14 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
     }
     case 'POST runs/create': {
       const experimentId = String(body.experiment_id ?? '0');
-      if (!state.experiments.has(experimentId)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with ID ${experimentId}`);
+      if (!state.experiments.has(experimentId))
+        throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with ID ${experimentId}`);
       const runId = randomUUID().replace(/-/g, '');
       const tags = new Map(((body.tags ?? []) as { key: string; value: string }[]).map((t) => [t.key, t.value]));
-      const runName = typeof body.run_name === 'string' && body.run_name !== '' ? body.run_name : (tags.get('mlflow.runName') ?? `run-${runId.slice(0, 6)}`);
+      const runName =
+        typeof body.run_name === 'string' && body.run_name !== ''
+          ? body.run_name
+          : (tags.get('mlflow.runName') ?? `run-${runId.slice(0, 6)}`);
       tags.set('mlflow.runName', runName);
       const run: StoredRun = {
         runId,
@@ -221,7 +256,9 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
     }
     case 'POST runs/search': {
       const ids = (body.experiment_ids ?? []) as string[];
-      const found = [...state.runs.values()].filter((r) => ids.includes(r.experimentId) && matchesFilter(r, body.filter));
+      const found = [...state.runs.values()].filter(
+        (r) => ids.includes(r.experimentId) && matchesFilter(r, body.filter),
+      );
       const max = int64(body.max_results) ?? 1000;
       sendJson(res, 200, found.length === 0 ? {} : { runs: found.slice(0, max).map(runJson) });
       return true;
@@ -232,7 +269,8 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
     case 'POST runs/update': {
       const run = getRun(state, body.run_id ?? body.run_uuid);
       if (body.status !== undefined) {
-        if (!['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(body.status as string)) throw invalid(`Invalid value ${String(body.status)} for parameter 'status'`);
+        if (!['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(body.status as string))
+          throw invalid(`Invalid value ${String(body.status)} for parameter 'status'`);
         run.status = body.status as StoredRun['status'];
       }
       const end = int64(body.end_time);
@@ -250,15 +288,30 @@ async function route(req: IncomingMessage, url: URL, state: MlflowTrackingState,
  * Handles MLflow tracking routes; resolves `false` for any other path so a combined server can try its other
  * routes. Records every request in `state.requests` and honours `state.faults`, `state.token` and `state.basic`.
  */
-export async function handleMlflowTracking(req: IncomingMessage, res: ServerResponse, state: MlflowTrackingState): Promise<boolean> {
+export async function handleMlflowTracking(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: MlflowTrackingState,
+): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (!url.pathname.startsWith('/api/2.0/mlflow/') && !url.pathname.startsWith('/api/2.0/mlflow-artifacts/')) return false;
-  const entry = { method: req.method ?? 'GET', path: url.pathname, bytes: Number(req.headers['content-length'] ?? 0), status: 200 };
+  if (!url.pathname.startsWith('/api/2.0/mlflow/') && !url.pathname.startsWith('/api/2.0/mlflow-artifacts/'))
+    return false;
+  const entry = {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    bytes: Number(req.headers['content-length'] ?? 0),
+    status: 200,
+  };
   state.requests.push(entry);
   const fault = takeFault(state.faults, url.pathname);
   if (fault?.dropResponse === true) {
     // The server does the work, but the client never hears back: it must not create the run twice on retry.
-    const discard = { writeHead: () => discard, setHeader: () => discard, end: () => req.socket.destroy(), headersSent: false };
+    const discard = {
+      writeHead: () => discard,
+      setHeader: () => discard,
+      end: () => req.socket.destroy(),
+      headersSent: false,
+    };
     await route(req, url, state, discard as unknown as ServerResponse);
     return true;
   }
@@ -266,7 +319,10 @@ export async function handleMlflowTracking(req: IncomingMessage, res: ServerResp
     entry.status = fault.status;
     await readBody(req);
     res.setHeader('retry-after', String(fault.retryAfterSeconds ?? 0));
-    sendJson(res, fault.status, { error_code: fault.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE', message: 'Injected failure.' });
+    sendJson(res, fault.status, {
+      error_code: fault.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'TEMPORARILY_UNAVAILABLE',
+      message: 'Injected failure.',
+    });
     return true;
   }
   const expected =
@@ -280,14 +336,19 @@ export async function handleMlflowTracking(req: IncomingMessage, res: ServerResp
     await readBody(req);
     // mlflow/server/auth/__init__.py make_basic_auth_response(): a text body, 401 and a Basic challenge.
     res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'www-authenticate': 'Basic realm="mlflow"' });
-    res.end('You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.');
+    res.end(
+      'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.',
+    );
     return true;
   }
   try {
     const handled = await route(req, url, state, res);
     if (!handled) {
       entry.status = 404;
-      sendJson(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `No API endpoint ${req.method} ${url.pathname}` });
+      sendJson(res, 404, {
+        error_code: 'ENDPOINT_NOT_FOUND',
+        message: `No API endpoint ${req.method} ${url.pathname}`,
+      });
     }
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;

@@ -7,7 +7,9 @@ export interface MlflowTrackingServer extends RestartableServer {
   readonly state: MlflowTrackingState;
 }
 
-export async function startMlflowTrackingServer(state: MlflowTrackingState = createMlflowTrackingState()): Promise<MlflowTrackingServer> {
+export async function startMlflowTrackingServer(
+  state: MlflowTrackingState = createMlflowTrackingState(),
+): Promise<MlflowTrackingServer> {
   const server = await startRestartableServer((req, res) => handleMlflowTracking(req, res, state));
   return Object.assign(server, { state });
 }

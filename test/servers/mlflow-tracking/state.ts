@@ -53,7 +53,15 @@ export interface MlflowTrackingState {
 }
 
 export function createMlflowTrackingState(): MlflowTrackingState {
-  const state: MlflowTrackingState = { experiments: new Map(), runs: new Map(), artifacts: new Map(), requests: [], faults: [], nextExperimentId: 1, metricsReceived: 0 };
+  const state: MlflowTrackingState = {
+    experiments: new Map(),
+    runs: new Map(),
+    artifacts: new Map(),
+    requests: [],
+    faults: [],
+    nextExperimentId: 1,
+    metricsReceived: 0,
+  };
   // A real server always has the Default experiment.
   state.experiments.set('0', { experimentId: '0', name: 'Default', creationTime: 0 });
   return state;

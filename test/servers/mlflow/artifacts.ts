@@ -30,7 +30,12 @@ export function handleArtifacts(
     for (const [path, bytes] of artifacts) {
       if (!path.startsWith(prefix)) continue;
       const [head, ...rest] = path.slice(prefix.length).split('/');
-      names.set(head as string, rest.length ? { path: head as string, is_dir: true } : { path: head as string, is_dir: false, file_size: bytes.length });
+      names.set(
+        head as string,
+        rest.length
+          ? { path: head as string, is_dir: true }
+          : { path: head as string, is_dir: false, file_size: bytes.length },
+      );
     }
     return send(200, names.size ? { files: [...names.values()] } : {});
   }

@@ -16,9 +16,17 @@ export class ApiError extends Error {
  * characters other than alphanumerics, `_` and `-`, the reserved `latest` and version-like `v<N>`.
  */
 export function validateAlias(alias: unknown): string {
-  if (typeof alias !== 'string' || alias === '') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'Registered model alias name cannot be empty.');
-  if (!/^[\w-]*$/.test(alias)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`);
-  if (alias.toLowerCase() === 'latest') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "'latest' alias name (case insensitive) is reserved.");
-  if (/^[vV]\d+$/.test(alias)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Version alias name '${alias}' is reserved.`);
+  if (typeof alias !== 'string' || alias === '')
+    throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'Registered model alias name cannot be empty.');
+  if (!/^[\w-]*$/.test(alias))
+    throw new ApiError(
+      400,
+      'INVALID_PARAMETER_VALUE',
+      `Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`,
+    );
+  if (alias.toLowerCase() === 'latest')
+    throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "'latest' alias name (case insensitive) is reserved.");
+  if (/^[vV]\d+$/.test(alias))
+    throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Version alias name '${alias}' is reserved.`);
   return alias;
 }

@@ -93,7 +93,11 @@ export class MlflowTestServer {
   }
 
   /** Registers a version directly, as another MLflow client would have. */
-  addVersion(name: string, source: string, fields: { run_id?: string; tags?: Record<string, string>; status?: string } = {}): string {
+  addVersion(
+    name: string,
+    source: string,
+    fields: { run_id?: string; tags?: Record<string, string>; status?: string } = {},
+  ): string {
     const model = this.#ensureModel(name);
     const version = String(model.versions.size + 1);
     const now = this.#clock++;
@@ -157,7 +161,8 @@ export class MlflowTestServer {
 
   #version(name: string | undefined, version: string | undefined): Version {
     const v = name === undefined ? undefined : this.models.get(name)?.versions.get(String(version));
-    if (!v) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Model Version (name=${name}, version=${version}) not found`);
+    if (!v)
+      throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Model Version (name=${name}, version=${version}) not found`);
     return v;
   }
 
@@ -186,7 +191,9 @@ export class MlflowTestServer {
       // mlflow/server/auth/__init__.py make_basic_auth_response(): a text body (Flask's default content type), 401,
       // and a Basic challenge, for a missing header and for wrong credentials alike.
       res.writeHead(401, { 'content-type': 'text/html; charset=utf-8', 'www-authenticate': 'Basic realm="mlflow"' });
-      res.end('You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.');
+      res.end(
+        'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.',
+      );
       return;
     }
     if (this.failures.count > 0) {
@@ -210,8 +217,10 @@ export class MlflowTestServer {
     }
     const query = new URLSearchParams(rawQuery);
     try {
-      if (pathname.startsWith('/api/2.0/mlflow-artifacts/artifacts')) return handleArtifacts(this.artifacts, req, res, pathname, query, raw, send);
-      if (!pathname.startsWith('/api/2.0/mlflow/')) throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No endpoint ${pathname}`);
+      if (pathname.startsWith('/api/2.0/mlflow-artifacts/artifacts'))
+        return handleArtifacts(this.artifacts, req, res, pathname, query, raw, send);
+      if (!pathname.startsWith('/api/2.0/mlflow/'))
+        throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No endpoint ${pathname}`);
       let body: Record<string, unknown> = {};
       if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'DELETE') {
         if (!/^application\/json/.test(req.headers['content-type'] ?? '')) {
@@ -252,7 +261,8 @@ export class MlflowTestServer {
       case 'POST registered-models/create': {
         const name = body.name as string;
         if (!name) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'name'.");
-        if (this.models.has(name)) throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
+        if (this.models.has(name))
+          throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
         const m = this.#ensureModel(name);
         return { registered_model: { name: m.name, creation_timestamp: m.creation_timestamp } };
       }
@@ -263,7 +273,8 @@ export class MlflowTestServer {
         // MLflow 2.10's SQL store answers both cases with 400 INVALID_PARAMETER_VALUE.
         if (!model) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Registered model alias ${alias} not found.`);
         const version = model.aliases.get(alias);
-        if (version === undefined) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Registered model alias ${alias} not found.`);
+        if (version === undefined)
+          throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Registered model alias ${alias} not found.`);
         return { model_version: this.#versionJson(this.#version(name, version), true) };
       }
       case 'POST registered-models/alias': {
@@ -279,13 +290,22 @@ export class MlflowTestServer {
         return {};
       }
       case 'GET model-versions/get':
-        return { model_version: this.#versionJson(this.#version(q.get('name') ?? undefined, q.get('version') ?? undefined), true) };
+        return {
+          model_version: this.#versionJson(
+            this.#version(q.get('name') ?? undefined, q.get('version') ?? undefined),
+            true,
+          ),
+        };
       case 'GET model-versions/get-download-uri':
         return { artifact_uri: this.#version(q.get('name') ?? undefined, q.get('version') ?? undefined).source };
       case 'GET model-versions/search': {
         const max = Number(q.get('max_results') ?? 10000);
         if (!Number.isInteger(max) || max < 1 || max > 200_000) {
-          throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid value for max_results. It must be at most 200000, but got value ${q.get('max_results')}`);
+          throw new ApiError(
+            400,
+            'INVALID_PARAMETER_VALUE',
+            `Invalid value for max_results. It must be at most 200000, but got value ${q.get('max_results')}`,
+          );
         }
         const filter = q.get('filter') ?? '';
         const m = /^name\s*=\s*'([^']*)'$|^name\s*=\s*"([^"]*)"$/.exec(filter.trim());
@@ -305,21 +325,38 @@ export class MlflowTestServer {
           }
         }
         const page = all.slice(offset, offset + max);
-        const next = offset + max < all.length ? Buffer.from(JSON.stringify({ offset: offset + max })).toString('base64') : undefined;
-        return { ...(page.length ? { model_versions: page.map((v) => this.#versionJson(v, false)) } : {}), ...(next ? { next_page_token: next } : {}) };
+        const next =
+          offset + max < all.length
+            ? Buffer.from(JSON.stringify({ offset: offset + max })).toString('base64')
+            : undefined;
+        return {
+          ...(page.length ? { model_versions: page.map((v) => this.#versionJson(v, false)) } : {}),
+          ...(next ? { next_page_token: next } : {}),
+        };
       }
       case 'POST model-versions/create': {
         const model = this.#model(body.name as string);
         // _validate_model_version_tag: keys ≤ 250, values ≤ 5000 characters (MAX_MODEL_REGISTRY_TAG_*_LENGTH).
         for (const t of (body.tags as { key: string; value: string }[] | undefined) ?? []) {
-          if (t.key.length > 250) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Tag key '${t.key.slice(0, 250)}' had length ${t.key.length}, which exceeded length limit of 250`);
+          if (t.key.length > 250)
+            throw new ApiError(
+              400,
+              'INVALID_PARAMETER_VALUE',
+              `Tag key '${t.key.slice(0, 250)}' had length ${t.key.length}, which exceeded length limit of 250`,
+            );
           if ([...(t.value ?? '')].length > 5000) {
-            throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Tag value '${t.value.slice(0, 250)}' had length ${[...t.value].length}, which exceeded length limit of 5000`);
+            throw new ApiError(
+              400,
+              'INVALID_PARAMETER_VALUE',
+              `Tag value '${t.value.slice(0, 250)}' had length ${[...t.value].length}, which exceeded length limit of 5000`,
+            );
           }
         }
         const version = this.addVersion(model.name, body.source as string, {
           ...(body.run_id ? { run_id: body.run_id as string } : {}),
-          tags: Object.fromEntries(((body.tags as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, t.value])),
+          tags: Object.fromEntries(
+            ((body.tags as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, t.value]),
+          ),
         });
         return { model_version: this.#versionJson(this.#version(model.name, version), true) };
       }
@@ -327,7 +364,19 @@ export class MlflowTestServer {
         const id = q.get('run_id') ?? '';
         const uri = this.runs.get(id);
         if (uri === undefined) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run '${id}' not found.`);
-        return { run: { info: { run_id: id, run_uuid: id, experiment_id: '0', status: 'FINISHED', artifact_uri: uri, lifecycle_stage: 'active' }, data: {} } };
+        return {
+          run: {
+            info: {
+              run_id: id,
+              run_uuid: id,
+              experiment_id: '0',
+              status: 'FINISHED',
+              artifact_uri: uri,
+              lifecycle_stage: 'active',
+            },
+            data: {},
+          },
+        };
       }
       default:
         throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No endpoint ${key}`);

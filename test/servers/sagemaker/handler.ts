@@ -38,7 +38,15 @@ export interface SageMakerState {
   accessKeyId: string;
   region: string;
   account: string;
-  groups: Map<string, { ModelPackageGroupName: string; ModelPackageGroupArn: string; CreationTime: number; ModelPackageGroupDescription?: string }>;
+  groups: Map<
+    string,
+    {
+      ModelPackageGroupName: string;
+      ModelPackageGroupArn: string;
+      CreationTime: number;
+      ModelPackageGroupDescription?: string;
+    }
+  >;
   packages: StoredPackage[];
   endpoints: Map<string, EndpointHandler>;
   requests: { target: string; status: number }[];
@@ -46,7 +54,16 @@ export interface SageMakerState {
 }
 
 export function createSageMakerState(accessKeyId = 'AKIDMODELSHIP'): SageMakerState {
-  return { accessKeyId, region: 'us-east-1', account: '123456789012', groups: new Map(), packages: [], endpoints: new Map(), requests: [], faults: [] };
+  return {
+    accessKeyId,
+    region: 'us-east-1',
+    account: '123456789012',
+    groups: new Map(),
+    packages: [],
+    endpoints: new Map(),
+    requests: [],
+    faults: [],
+  };
 }
 
 class AwsFault extends Error {
@@ -62,19 +79,35 @@ const validation = (message: string): AwsFault => new AwsFault('ValidationExcept
 const now = (): number => Date.now() / 1000;
 
 function operation(state: SageMakerState, op: string, input: Record<string, unknown>): unknown {
-  const packageArn = (group: string, version: number): string => `arn:aws:sagemaker:${state.region}:${state.account}:model-package/${group.toLowerCase()}/${version}`;
+  const packageArn = (group: string, version: number): string =>
+    `arn:aws:sagemaker:${state.region}:${state.account}:model-package/${group.toLowerCase()}/${version}`;
   const findPackage = (name: unknown): StoredPackage => {
-    const p = state.packages.find((x) => x.ModelPackageArn === name || `${x.ModelPackageGroupName}/${x.ModelPackageVersion}` === name);
+    const p = state.packages.find(
+      (x) => x.ModelPackageArn === name || `${x.ModelPackageGroupName}/${x.ModelPackageVersion}` === name,
+    );
     if (p === undefined) throw validation(`ModelPackage ${String(name)} does not exist.`);
     return p;
   };
   switch (op) {
     case 'CreateModelPackageGroup': {
       const name = String(input.ModelPackageGroupName ?? '');
-      if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(name)) throw validation(`1 validation error detected: Value '${name}' at 'modelPackageGroupName' failed to satisfy constraint`);
-      if (state.groups.has(name)) throw validation(`Model Package Group already exists: arn:aws:sagemaker:${state.region}:${state.account}:model-package-group/${name.toLowerCase()}`);
+      if (!/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/.test(name))
+        throw validation(
+          `1 validation error detected: Value '${name}' at 'modelPackageGroupName' failed to satisfy constraint`,
+        );
+      if (state.groups.has(name))
+        throw validation(
+          `Model Package Group already exists: arn:aws:sagemaker:${state.region}:${state.account}:model-package-group/${name.toLowerCase()}`,
+        );
       const arn = `arn:aws:sagemaker:${state.region}:${state.account}:model-package-group/${name.toLowerCase()}`;
-      state.groups.set(name, { ModelPackageGroupName: name, ModelPackageGroupArn: arn, CreationTime: now(), ...(typeof input.ModelPackageGroupDescription === 'string' ? { ModelPackageGroupDescription: input.ModelPackageGroupDescription } : {}) });
+      state.groups.set(name, {
+        ModelPackageGroupName: name,
+        ModelPackageGroupArn: arn,
+        CreationTime: now(),
+        ...(typeof input.ModelPackageGroupDescription === 'string'
+          ? { ModelPackageGroupDescription: input.ModelPackageGroupDescription }
+          : {}),
+      });
       return { ModelPackageGroupArn: arn };
     }
     case 'DescribeModelPackageGroup': {
@@ -88,10 +121,15 @@ function operation(state: SageMakerState, op: string, input: Record<string, unkn
       const repeat = state.packages.find((p) => input.ClientToken !== undefined && p.ClientToken === input.ClientToken);
       if (repeat !== undefined) return { ModelPackageArn: repeat.ModelPackageArn };
       const spec = input.InferenceSpecification as { Containers?: { Image?: string }[] } | undefined;
-      if (spec !== undefined && (spec.Containers?.length ?? 0) === 0) throw validation('InferenceSpecification.Containers must have at least 1 element');
-      if (spec?.Containers?.some((c) => typeof c.Image !== 'string' || c.Image === '')) throw validation("Value null at 'inferenceSpecification.containers.1.member.image' failed to satisfy constraint: Member must not be null");
+      if (spec !== undefined && (spec.Containers?.length ?? 0) === 0)
+        throw validation('InferenceSpecification.Containers must have at least 1 element');
+      if (spec?.Containers?.some((c) => typeof c.Image !== 'string' || c.Image === ''))
+        throw validation(
+          "Value null at 'inferenceSpecification.containers.1.member.image' failed to satisfy constraint: Member must not be null",
+        );
       const props = (input.CustomerMetadataProperties ?? {}) as Record<string, string>;
-      for (const [k, v] of Object.entries(props)) if (k.length > 128 || v.length > 256) throw validation(`CustomerMetadataProperties entry ${k} is too long`);
+      for (const [k, v] of Object.entries(props))
+        if (k.length > 128 || v.length > 256) throw validation(`CustomerMetadataProperties entry ${k} is too long`);
       const version = state.packages.filter((p) => p.ModelPackageGroupName === group).length + 1;
       const pkg: StoredPackage = {
         ModelPackageGroupName: group,
@@ -101,7 +139,9 @@ function operation(state: SageMakerState, op: string, input: Record<string, unkn
         ModelPackageStatus: 'Completed',
         ModelApprovalStatus: String(input.ModelApprovalStatus ?? 'PendingManualApproval'),
         ...(spec === undefined ? {} : { InferenceSpecification: spec as Record<string, unknown> }),
-        ...(typeof input.ModelPackageDescription === 'string' ? { ModelPackageDescription: input.ModelPackageDescription } : {}),
+        ...(typeof input.ModelPackageDescription === 'string'
+          ? { ModelPackageDescription: input.ModelPackageDescription }
+          : {}),
         CustomerMetadataProperties: { ...props },
         ...(typeof input.ClientToken === 'string' ? { ClientToken: input.ClientToken } : {}),
       };
@@ -114,12 +154,25 @@ function operation(state: SageMakerState, op: string, input: Record<string, unkn
     }
     case 'ListModelPackages': {
       const max = input.MaxResults === undefined ? 10 : Number(input.MaxResults);
-      if (!Number.isInteger(max) || max < 1 || max > 100) throw validation(`Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100`);
-      let list = state.packages.filter((p) => input.ModelPackageGroupName === undefined || p.ModelPackageGroupName === input.ModelPackageGroupName);
-      if (input.ModelApprovalStatus !== undefined) list = list.filter((p) => p.ModelApprovalStatus === input.ModelApprovalStatus);
-      list.sort((a, b) => (input.SortBy === 'Name' ? a.ModelPackageArn.localeCompare(b.ModelPackageArn) : a.CreationTime - b.CreationTime || a.ModelPackageVersion - b.ModelPackageVersion));
+      if (!Number.isInteger(max) || max < 1 || max > 100)
+        throw validation(
+          `Value '${String(input.MaxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100`,
+        );
+      let list = state.packages.filter(
+        (p) => input.ModelPackageGroupName === undefined || p.ModelPackageGroupName === input.ModelPackageGroupName,
+      );
+      if (input.ModelApprovalStatus !== undefined)
+        list = list.filter((p) => p.ModelApprovalStatus === input.ModelApprovalStatus);
+      list.sort((a, b) =>
+        input.SortBy === 'Name'
+          ? a.ModelPackageArn.localeCompare(b.ModelPackageArn)
+          : a.CreationTime - b.CreationTime || a.ModelPackageVersion - b.ModelPackageVersion,
+      );
       if (input.SortOrder === 'Descending') list.reverse();
-      const start = typeof input.NextToken === 'string' ? Number(Buffer.from(input.NextToken, 'base64').toString().replace('page:', '')) : 0;
+      const start =
+        typeof input.NextToken === 'string'
+          ? Number(Buffer.from(input.NextToken, 'base64').toString().replace('page:', ''))
+          : 0;
       if (!Number.isInteger(start)) throw validation('Invalid pagination token');
       const page = list.slice(start, start + max);
       return {
@@ -140,7 +193,8 @@ function operation(state: SageMakerState, op: string, input: Record<string, unkn
       if (typeof input.ModelApprovalStatus === 'string') p.ModelApprovalStatus = input.ModelApprovalStatus;
       if (typeof input.ApprovalDescription === 'string') p.ApprovalDescription = input.ApprovalDescription;
       Object.assign(p.CustomerMetadataProperties, (input.CustomerMetadataProperties ?? {}) as Record<string, string>);
-      for (const k of (input.CustomerMetadataPropertiesToRemove ?? []) as string[]) delete p.CustomerMetadataProperties[k];
+      for (const k of (input.CustomerMetadataPropertiesToRemove ?? []) as string[])
+        delete p.CustomerMetadataProperties[k];
       return { ModelPackageArn: p.ModelPackageArn };
     }
     default:
@@ -148,18 +202,34 @@ function operation(state: SageMakerState, op: string, input: Record<string, unkn
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/x-amz-json-1.1', headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  type = 'application/x-amz-json-1.1',
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': 'test-request', ...headers });
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': 'test-request',
+    ...headers,
+  });
   res.end(text);
 }
 
 /** Handles the SageMaker API and runtime routes; resolves `false` for others. */
-export async function handleSageMaker(req: IncomingMessage, res: ServerResponse, state: SageMakerState): Promise<boolean> {
+export async function handleSageMaker(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: SageMakerState,
+): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const invoke = /^\/endpoints\/([^/]+)\/invocations$/.exec(url.pathname);
   const target = String(req.headers['x-amz-target'] ?? '');
-  if (!(req.method === 'POST' && ((url.pathname === '/' && target.startsWith('SageMaker.')) || invoke !== null))) return false;
+  if (!(req.method === 'POST' && ((url.pathname === '/' && target.startsWith('SageMaker.')) || invoke !== null)))
+    return false;
   const entry = { target: invoke !== null ? 'InvokeEndpoint' : target.slice('SageMaker.'.length), status: 200 };
   state.requests.push(entry);
   const raw = await readBody(req);
@@ -172,14 +242,26 @@ export async function handleSageMaker(req: IncomingMessage, res: ServerResponse,
   const auth = String(req.headers.authorization ?? '');
   if (!auth.startsWith(`AWS4-HMAC-SHA256 Credential=${state.accessKeyId}/`)) {
     entry.status = 400;
-    send(res, 400, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+    send(res, 400, {
+      __type: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+    });
     return true;
   }
   if (invoke !== null) {
     const endpoint = state.endpoints.get(decodeURIComponent(invoke[1] as string));
     if (endpoint === undefined) {
       entry.status = 400;
-      send(res, 400, { ErrorCode: 'ValidationError', message: `Endpoint ${decodeURIComponent(invoke[1] as string)} of account ${state.account} not found.` }, 'application/json', { 'x-amzn-errortype': 'ValidationError:http://internal.amazon.com/coral/com.amazon.sagemaker/' });
+      send(
+        res,
+        400,
+        {
+          ErrorCode: 'ValidationError',
+          message: `Endpoint ${decodeURIComponent(invoke[1] as string)} of account ${state.account} not found.`,
+        },
+        'application/json',
+        { 'x-amzn-errortype': 'ValidationError:http://internal.amazon.com/coral/com.amazon.sagemaker/' },
+      );
       return true;
     }
     let body: unknown;
@@ -193,11 +275,23 @@ export async function handleSageMaker(req: IncomingMessage, res: ServerResponse,
     entry.status = out.status ?? 200;
     if (entry.status !== 200) {
       // A model error: the container answered non-2xx; the runtime wraps it as ModelError (HTTP 424).
-      send(res, 424, { __type: 'ModelError', message: `Received client error (${entry.status}) from primary with message "${JSON.stringify(out.body)}".`, OriginalStatusCode: entry.status }, 'application/json', { 'x-amzn-errortype': 'ModelError:' });
+      send(
+        res,
+        424,
+        {
+          __type: 'ModelError',
+          message: `Received client error (${entry.status}) from primary with message "${JSON.stringify(out.body)}".`,
+          OriginalStatusCode: entry.status,
+        },
+        'application/json',
+        { 'x-amzn-errortype': 'ModelError:' },
+      );
       entry.status = 424;
       return true;
     }
-    send(res, 200, out.body, 'application/json', { 'x-amzn-invoked-production-variant': out.variant ?? variant?.toString() ?? 'AllTraffic' });
+    send(res, 200, out.body, 'application/json', {
+      'x-amzn-invoked-production-variant': out.variant ?? variant?.toString() ?? 'AllTraffic',
+    });
     return true;
   }
   if (!String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json-1.1')) {

@@ -6,7 +6,9 @@ export interface SageMakerTestServer extends RestartableServer {
   readonly state: SageMakerState;
 }
 
-export async function startSageMakerServer(state: SageMakerState = createSageMakerState()): Promise<SageMakerTestServer> {
+export async function startSageMakerServer(
+  state: SageMakerState = createSageMakerState(),
+): Promise<SageMakerTestServer> {
   const server = await startRestartableServer((req, res) => handleSageMaker(req, res, state));
   return Object.assign(server, { state });
 }

@@ -40,12 +40,21 @@ export interface ArtifactState {
 }
 
 export function createArtifactState(): ArtifactState {
-  return { artifacts: [], blobs: new Map(), uploads: new Map(), signature: randomBytes(8).toString('hex'), pageLimit: 50 };
+  return {
+    artifacts: [],
+    blobs: new Map(),
+    uploads: new Map(),
+    signature: randomBytes(8).toString('hex'),
+    pageLimit: 50,
+  };
 }
 
 type Result = { status: number; body: unknown } | undefined;
 const ok = (data: unknown): Result => ({ status: 200, body: { data } });
-const gqlError = (message: string, path: string[], data: unknown = null): Result => ({ status: 200, body: { errors: [{ message, path, locations: [{ line: 2, column: 3 }] }], data } });
+const gqlError = (message: string, path: string[], data: unknown = null): Result => ({
+  status: 200,
+  body: { errors: [{ message, path, locations: [{ line: 2, column: 3 }] }], data },
+});
 
 function node(a: StoredArtifact): Record<string, unknown> {
   return {
@@ -63,7 +72,12 @@ function node(a: StoredArtifact): Record<string, unknown> {
   };
 }
 
-function page<T>(items: T[], after: unknown, first: unknown, limit: number): { edges: { node: T; cursor: string }[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } {
+function page<T>(
+  items: T[],
+  after: unknown,
+  first: unknown,
+  limit: number,
+): { edges: { node: T; cursor: string }[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } {
   const start = typeof after === 'string' && after !== '' ? Number(Buffer.from(after, 'base64').toString()) + 1 : 0;
   const size = Math.min(typeof first === 'number' ? first : limit, limit);
   const slice = items.slice(start, start + size);
@@ -72,10 +86,20 @@ function page<T>(items: T[], after: unknown, first: unknown, limit: number): { e
 }
 
 /** Answers the artifact operations; `undefined` for others. `url` is the server's own URL for signed links. */
-export function artifactGraphql(state: ArtifactState, url: string, operation: string | undefined, v: Record<string, unknown>): Result {
+export function artifactGraphql(
+  state: ArtifactState,
+  url: string,
+  operation: string | undefined,
+  v: Record<string, unknown>,
+): Result {
   const committed = (entity: unknown, project: unknown, collection: string): StoredArtifact[] =>
-    state.artifacts.filter((a) => a.entity === entity && a.project === project && a.collection === collection && a.state === 'COMMITTED').sort((a, b) => a.versionIndex - b.versionIndex);
-  const projectExists = (entity: unknown, project: unknown): boolean => state.artifacts.some((a) => a.entity === entity && a.project === project);
+    state.artifacts
+      .filter(
+        (a) => a.entity === entity && a.project === project && a.collection === collection && a.state === 'COMMITTED',
+      )
+      .sort((a, b) => a.versionIndex - b.versionIndex);
+  const projectExists = (entity: unknown, project: unknown): boolean =>
+    state.artifacts.some((a) => a.entity === entity && a.project === project);
   const find = (entity: unknown, project: unknown, name: string): StoredArtifact | undefined => {
     const i = name.lastIndexOf(':');
     const [coll, sel] = i < 0 ? [name, 'latest'] : [name.slice(0, i), name.slice(i + 1)];
@@ -83,7 +107,8 @@ export function artifactGraphql(state: ArtifactState, url: string, operation: st
     const m = /^v(\d+)$/.exec(sel);
     return m ? versions.find((a) => a.versionIndex === Number(m[1])) : versions.find((a) => a.aliases.has(sel));
   };
-  const signed = (key: string): string => `${url}/wandb-storage/${key}?X-Amz-Expires=3600&X-Amz-Signature=${state.signature}`;
+  const signed = (key: string): string =>
+    `${url}/wandb-storage/${key}?X-Amz-Expires=3600&X-Amz-Signature=${state.signature}`;
 
   switch (operation) {
     case 'ArtifactByName':
@@ -92,23 +117,48 @@ export function artifactGraphql(state: ArtifactState, url: string, operation: st
       const a = find(v.entityName, v.projectName, String(v.name));
       if (operation === 'ArtifactByName') return ok({ project: { artifact: a === undefined ? null : node(a) } });
       if (a === undefined) return ok({ project: { artifact: null } });
-      const files = [...a.files].map(([name, f]) => ({ id: `${a.id}:${name}`, name, sizeBytes: state.blobs.get(f.key)?.byteLength ?? 0, digest: f.md5, md5: f.md5, directUrl: signed(f.key) }));
+      const files = [...a.files].map(([name, f]) => ({
+        id: `${a.id}:${name}`,
+        name,
+        sizeBytes: state.blobs.get(f.key)?.byteLength ?? 0,
+        digest: f.md5,
+        md5: f.md5,
+        directUrl: signed(f.key),
+      }));
       return ok({ project: { artifact: { files: page(files, v.cursor, v.perPage, state.pageLimit) } } });
     }
     case 'ArtifactCollection': {
       if (!projectExists(v.entityName, v.projectName)) return ok({ project: null });
       const versions = committed(v.entityName, v.projectName, String(v.name));
       if (versions.length === 0) return ok({ project: { artifactCollection: null } });
-      return ok({ project: { artifactCollection: { id: `coll:${String(v.name)}`, name: v.name, artifacts: page(versions.map(node), v.cursor, v.perPage, state.pageLimit) } } });
+      return ok({
+        project: {
+          artifactCollection: {
+            id: `coll:${String(v.name)}`,
+            name: v.name,
+            artifacts: page(versions.map(node), v.cursor, v.perPage, state.pageLimit),
+          },
+        },
+      });
     }
     case 'CreateArtifact': {
       const input = (v.input ?? {}) as Record<string, unknown>;
       const { entityName, projectName, artifactCollectionName: coll } = input;
-      if (typeof entityName !== 'string' || typeof projectName !== 'string' || typeof coll !== 'string' || typeof input.artifactTypeName !== 'string') {
-        return gqlError('entityName, projectName, artifactTypeName and artifactCollectionName are required', ['createArtifact']);
+      if (
+        typeof entityName !== 'string' ||
+        typeof projectName !== 'string' ||
+        typeof coll !== 'string' ||
+        typeof input.artifactTypeName !== 'string'
+      ) {
+        return gqlError('entityName, projectName, artifactTypeName and artifactCollectionName are required', [
+          'createArtifact',
+        ]);
       }
-      const existing = state.artifacts.filter((a) => a.entity === entityName && a.project === projectName && a.collection === coll);
-      if (existing.some((a) => a.type !== input.artifactTypeName)) return gqlError(`artifact collection ${coll} already exists with another type`, ['createArtifact']);
+      const existing = state.artifacts.filter(
+        (a) => a.entity === entityName && a.project === projectName && a.collection === coll,
+      );
+      if (existing.some((a) => a.type !== input.artifactTypeName))
+        return gqlError(`artifact collection ${coll} already exists with another type`, ['createArtifact']);
       const a: StoredArtifact = {
         id: Buffer.from(`Artifact:${randomBytes(6).toString('hex')}`).toString('base64'),
         entity: entityName,
@@ -126,7 +176,9 @@ export function artifactGraphql(state: ArtifactState, url: string, operation: st
         files: new Map(),
       };
       state.artifacts.push(a);
-      return ok({ createArtifact: { artifact: { id: a.id, state: a.state, versionIndex: a.versionIndex, digest: a.digest } } });
+      return ok({
+        createArtifact: { artifact: { id: a.id, state: a.state, versionIndex: a.versionIndex, digest: a.digest } },
+      });
     }
     case 'CreateArtifactFiles': {
       const input = (v.input ?? {}) as { artifactFiles?: { artifactID: string; name: string; md5: string }[] };
@@ -137,24 +189,41 @@ export function artifactGraphql(state: ArtifactState, url: string, operation: st
         const key = `${a.entity}/${a.project}/${createHash('sha256').update(`${a.id}/${f.name}`).digest('hex')}`;
         a.files.set(f.name, { md5: f.md5, key });
         state.uploads.set(key, f.md5);
-        edges.push({ node: { id: `${a.id}:${f.name}`, name: f.name, uploadUrl: signed(key), uploadHeaders: [`Content-MD5:${f.md5}`], artifact: { id: a.id } } });
+        edges.push({
+          node: {
+            id: `${a.id}:${f.name}`,
+            name: f.name,
+            uploadUrl: signed(key),
+            uploadHeaders: [`Content-MD5:${f.md5}`],
+            artifact: { id: a.id },
+          },
+        });
       }
       return ok({ createArtifactFiles: { files: { edges } } });
     }
     case 'CreateArtifactManifest': {
       const input = (v.input ?? {}) as { artifactID?: string; name?: string };
       const a = state.artifacts.find((x) => x.id === input.artifactID);
-      if (a === undefined) return gqlError(`artifact ${String(input.artifactID)} not found`, ['createArtifactManifest']);
+      if (a === undefined)
+        return gqlError(`artifact ${String(input.artifactID)} not found`, ['createArtifactManifest']);
       a.manifestKey = `${a.entity}/${a.project}/manifests/${a.id}/${input.name ?? 'wandb_manifest.json'}`;
       state.uploads.set(a.manifestKey, undefined);
-      return ok({ createArtifactManifest: { artifactManifest: { id: `${a.id}:manifest`, file: { id: a.manifestKey, name: input.name, uploadUrl: signed(a.manifestKey), uploadHeaders: [] } } } });
+      return ok({
+        createArtifactManifest: {
+          artifactManifest: {
+            id: `${a.id}:manifest`,
+            file: { id: a.manifestKey, name: input.name, uploadUrl: signed(a.manifestKey), uploadHeaders: [] },
+          },
+        },
+      });
     }
     case 'CommitArtifact': {
       const input = (v.input ?? {}) as { artifactID?: string };
       const a = state.artifacts.find((x) => x.id === input.artifactID);
       if (a === undefined) return gqlError(`artifact ${String(input.artifactID)} not found`, ['commitArtifact']);
       const missing = [...a.files.values()].filter((f) => !state.blobs.has(f.key));
-      if (missing.length > 0 || a.manifestKey === undefined || !state.blobs.has(a.manifestKey)) return gqlError('cannot commit artifact: files or manifest not uploaded', ['commitArtifact']);
+      if (missing.length > 0 || a.manifestKey === undefined || !state.blobs.has(a.manifestKey))
+        return gqlError('cannot commit artifact: files or manifest not uploaded', ['commitArtifact']);
       a.state = 'COMMITTED';
       for (const other of committed(a.entity, a.project, a.collection)) other.aliases.delete('latest');
       for (const alias of [...a.pendingAliases, 'latest']) moveAlias(a, alias);
@@ -162,9 +231,15 @@ export function artifactGraphql(state: ArtifactState, url: string, operation: st
     }
     case 'AddAliases':
     case 'DeleteAliases': {
-      const input = (v.input ?? {}) as { artifactID?: string; aliases?: { alias: string; artifactCollectionName: string }[] };
+      const input = (v.input ?? {}) as {
+        artifactID?: string;
+        aliases?: { alias: string; artifactCollectionName: string }[];
+      };
       const a = state.artifacts.find((x) => x.id === input.artifactID && x.state === 'COMMITTED');
-      if (a === undefined) return gqlError(`artifact ${String(input.artifactID)} not found`, [operation === 'AddAliases' ? 'addAliases' : 'deleteAliases']);
+      if (a === undefined)
+        return gqlError(`artifact ${String(input.artifactID)} not found`, [
+          operation === 'AddAliases' ? 'addAliases' : 'deleteAliases',
+        ]);
       for (const { alias } of input.aliases ?? []) {
         if (operation === 'AddAliases') moveAlias(a, alias);
         else a.aliases.delete(alias);
@@ -176,22 +251,35 @@ export function artifactGraphql(state: ArtifactState, url: string, operation: st
   }
 
   function moveAlias(a: StoredArtifact, alias: string): void {
-    for (const other of state.artifacts) if (other.entity === a.entity && other.project === a.project && other.collection === a.collection) other.aliases.delete(alias);
+    for (const other of state.artifacts)
+      if (other.entity === a.entity && other.project === a.project && other.collection === a.collection)
+        other.aliases.delete(alias);
     a.aliases.add(alias);
   }
 }
 
 /** Serves signed storage URLs: PUT (checks Content-MD5 when the file has one) and GET. Without the signature: 403. */
-export function artifactStorage(state: ArtifactState, method: string, key: string, signature: string | null, headers: Record<string, string | string[] | undefined>, body: Buffer): Result {
-  if (signature !== state.signature) return { status: 403, body: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' };
+export function artifactStorage(
+  state: ArtifactState,
+  method: string,
+  key: string,
+  signature: string | null,
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+): Result {
+  if (signature !== state.signature)
+    return { status: 403, body: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' };
   if (method === 'PUT') {
     if (!state.uploads.has(key)) return { status: 403, body: '<Error><Code>AccessDenied</Code></Error>' };
     const md5 = state.uploads.get(key);
     const actual = createHash('md5').update(body).digest('base64');
-    if (md5 !== undefined && (headers['content-md5'] !== md5 || actual !== md5)) return { status: 400, body: '<Error><Code>BadDigest</Code></Error>' };
+    if (md5 !== undefined && (headers['content-md5'] !== md5 || actual !== md5))
+      return { status: 400, body: '<Error><Code>BadDigest</Code></Error>' };
     state.blobs.set(key, body);
     return { status: 200, body: '' };
   }
   const blob = state.blobs.get(key);
-  return blob === undefined ? { status: 404, body: '<Error><Code>NoSuchKey</Code></Error>' } : { status: 200, body: blob };
+  return blob === undefined
+    ? { status: 404, body: '<Error><Code>NoSuchKey</Code></Error>' }
+    : { status: 200, body: blob };
 }

@@ -54,16 +54,27 @@ const runKey = (entity: string, project: string, name: string): string => `${ent
 export function parseWandbJson(line: string): Record<string, unknown> {
   const mark = '__non_finite__:';
   const text = line.replace(/(:\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, `$1"${mark}$2"`);
-  return JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && v.startsWith(mark) ? Number(v.slice(mark.length)) : v)) as Record<string, unknown>;
+  return JSON.parse(text, (_k, v: unknown) =>
+    typeof v === 'string' && v.startsWith(mark) ? Number(v.slice(mark.length)) : v,
+  ) as Record<string, unknown>;
 }
 
-function graphql(state: WandbState, body: { query?: string; variables?: Record<string, unknown> }): { status: number; body: unknown; operation?: string } {
+function graphql(
+  state: WandbState,
+  body: { query?: string; variables?: Record<string, unknown> },
+): { status: number; body: unknown; operation?: string } {
   const operation = /(?:mutation|query)\s+(\w+)/.exec(body.query ?? '')?.[1];
   const v = body.variables ?? {};
   const lacking = state.projectLacks?.find((field) => new RegExp(`\\b${field}\\s*\\(`).test(body.query ?? ''));
   if (lacking !== undefined) {
     const message = `Cannot query field "${lacking}" on type "Project".`;
-    return { status: 400, ...(operation === undefined ? {} : { operation }), body: { errors: [{ message, locations: [{ line: 2, column: 3 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] } };
+    return {
+      status: 400,
+      ...(operation === undefined ? {} : { operation }),
+      body: {
+        errors: [{ message, locations: [{ line: 2, column: 3 }], extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }],
+      },
+    };
   }
   const artifact = artifactGraphql(state.artifacts, state.url ?? '', operation, v);
   if (artifact !== undefined) return { ...artifact, ...(operation === undefined ? {} : { operation }) };
@@ -71,18 +82,41 @@ function graphql(state: WandbState, body: { query?: string; variables?: Record<s
     const entity = String(v.entity ?? '');
     const project = String(v.project ?? 'uncategorized');
     const name = String(v.name ?? '');
-    if (entity === '' || name === '') return { status: 200, operation, body: { errors: [{ message: 'entityName and name are required', path: ['upsertBucket'] }], data: { upsertBucket: null } } };
+    if (entity === '' || name === '')
+      return {
+        status: 200,
+        operation,
+        body: {
+          errors: [{ message: 'entityName and name are required', path: ['upsertBucket'] }],
+          data: { upsertBucket: null },
+        },
+      };
     let config: WandbRun['config'] | undefined;
     if (v.config !== undefined && v.config !== null) {
       try {
         config = JSON.parse(String(v.config)) as WandbRun['config'];
       } catch {
-        return { status: 400, operation, body: { errors: [{ message: 'Variable "$config" got invalid value; JSONString expected' }] } };
+        return {
+          status: 400,
+          operation,
+          body: { errors: [{ message: 'Variable "$config" got invalid value; JSONString expected' }] },
+        };
       }
     }
     const key = runKey(entity, project, name);
     const existing = state.runs.get(key);
-    const run: WandbRun = existing ?? { entity, project, name, config: {}, tags: [], history: [], historyWrites: 0, summary: {}, state: 'running', files: new Map() };
+    const run: WandbRun = existing ?? {
+      entity,
+      project,
+      name,
+      config: {},
+      tags: [],
+      history: [],
+      historyWrites: 0,
+      summary: {},
+      state: 'running',
+      files: new Map(),
+    };
     if (config !== undefined) run.config = config;
     if (Array.isArray(v.tags)) run.tags = v.tags as string[];
     if (typeof v.displayName === 'string') run.displayName = v.displayName;
@@ -100,19 +134,37 @@ function graphql(state: WandbState, body: { query?: string; variables?: Record<s
     const run = state.runs.get(runKey(String(v.entity), String(v.name), String(v.run)));
     if (run === undefined) return { status: 200, operation, body: { data: { model: { bucket: null } } } };
     const edges = ((v.files ?? []) as string[]).map((file) => ({
-      node: { name: file, url: `${state.url}/upload/${run.entity}/${run.project}/${run.name}/${file.split('/').map(encodeURIComponent).join('/')}` },
+      node: {
+        name: file,
+        url: `${state.url}/upload/${run.entity}/${run.project}/${run.name}/${file.split('/').map(encodeURIComponent).join('/')}`,
+      },
     }));
-    return { status: 200, operation, body: { data: { model: { bucket: { id: run.name, files: { uploadHeaders: [], edges } } } } } };
+    return {
+      status: 200,
+      operation,
+      body: { data: { model: { bucket: { id: run.name, files: { uploadHeaders: [], edges } } } } },
+    };
   }
-  return { status: 400, operation, body: { errors: [{ message: `Cannot query operation ${operation ?? '(none)'} on this test server` }] } };
+  return {
+    status: 400,
+    operation,
+    body: { errors: [{ message: `Cannot query operation ${operation ?? '(none)'} on this test server` }] },
+  };
 }
 
-function fileStream(state: WandbState, entity: string, project: string, name: string, body: Record<string, unknown>): { status: number; body: unknown } {
+function fileStream(
+  state: WandbState,
+  entity: string,
+  project: string,
+  name: string,
+  body: Record<string, unknown>,
+): { status: number; body: unknown } {
   const run = state.runs.get(runKey(entity, project, name));
   if (run === undefined) return { status: 404, body: { error: `run ${entity}/${project}/${name} not found` } };
   const files = (body.files ?? {}) as Record<string, { offset: number; content: string[] }>;
   for (const [file, chunk] of Object.entries(files)) {
-    if (!Number.isInteger(chunk.offset) || !Array.isArray(chunk.content)) return { status: 400, body: { error: `invalid chunk for ${file}` } };
+    if (!Number.isInteger(chunk.offset) || !Array.isArray(chunk.content))
+      return { status: 400, body: { error: `invalid chunk for ${file}` } };
     if (file === 'wandb-history.jsonl') {
       chunk.content.forEach((line, i) => {
         run.history[chunk.offset + i] = parseWandbJson(line);
@@ -149,15 +201,30 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
     return true;
   }
   if (storage !== null) {
-    const result = artifactStorage(state.artifacts, req.method ?? 'GET', decodeURIComponent(storage[1] as string), url.searchParams.get('X-Amz-Signature'), req.headers, raw);
+    const result = artifactStorage(
+      state.artifacts,
+      req.method ?? 'GET',
+      decodeURIComponent(storage[1] as string),
+      url.searchParams.get('X-Amz-Signature'),
+      req.headers,
+      raw,
+    );
     entry.status = result?.status ?? 404;
-    res.writeHead(entry.status, { 'content-type': Buffer.isBuffer(result?.body) ? 'application/octet-stream' : 'application/xml' });
+    res.writeHead(entry.status, {
+      'content-type': Buffer.isBuffer(result?.body) ? 'application/octet-stream' : 'application/xml',
+    });
     res.end(result?.body);
     return true;
   }
   if (upload !== null) {
     // Signed upload URLs carry their own authorization.
-    const run = state.runs.get(runKey(decodeURIComponent(upload[1] as string), decodeURIComponent(upload[2] as string), decodeURIComponent(upload[3] as string)));
+    const run = state.runs.get(
+      runKey(
+        decodeURIComponent(upload[1] as string),
+        decodeURIComponent(upload[2] as string),
+        decodeURIComponent(upload[3] as string),
+      ),
+    );
     if (req.method !== 'PUT' || run === undefined) entry.status = 404;
     else run.files.set(decodeURIComponent(upload[4] as string), raw);
     sendJson(res, entry.status, {});
@@ -178,7 +245,13 @@ export async function handleWandb(req: IncomingMessage, res: ServerResponse, sta
   }
   const result: { status: number; body: unknown; operation?: string } =
     stream !== null
-      ? fileStream(state, decodeURIComponent(stream[1] as string), decodeURIComponent(stream[2] as string), decodeURIComponent(stream[3] as string), body)
+      ? fileStream(
+          state,
+          decodeURIComponent(stream[1] as string),
+          decodeURIComponent(stream[2] as string),
+          decodeURIComponent(stream[3] as string),
+          body,
+        )
       : graphql(state, body);
   entry.status = result.status;
   if (result.operation !== undefined) entry.operation = result.operation;

@@ -14,7 +14,9 @@ export function InBrowser() {
       const { loadModel } = await import('modelship/browser');
       const samples = (await (await fetch('/samples.json')).json()) as { pixels: number[] }[];
       const model = await loadModel('/mnist.onnx', {
-        onProgress: ({ loaded, total, cached }) => !cancelled && setStatus(cached ? 'Model loaded from the cache.' : `Downloading: ${loaded} of ${total ?? '?'} bytes`),
+        onProgress: ({ loaded, total, cached }) =>
+          !cancelled &&
+          setStatus(cached ? 'Model loaded from the cache.' : `Downloading: ${loaded} of ${total ?? '?'} bytes`),
       });
       const out = await model.predict(samples.map((s) => s.pixels));
       if (!cancelled) {

@@ -7,8 +7,8 @@ export default function Page() {
     <main>
       <h1>The same model, in the browser</h1>
       <p>
-        This page loads <code>/mnist.onnx</code> with <code>modelship/browser</code> (onnxruntime-web, cached in the Cache API)
-        and classifies the same test digits without calling the server.
+        This page loads <code>/mnist.onnx</code> with <code>modelship/browser</code> (onnxruntime-web, cached in the
+        Cache API) and classifies the same test digits without calling the server.
       </p>
       <InBrowser />
     </main>

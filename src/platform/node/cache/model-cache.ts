@@ -209,7 +209,11 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
     const { sha256 } = await pending;
     const blob = await open(sha256);
     if (blob === undefined) {
-      throw new ModelshipError('INTERNAL', `The cached blob ${sha256} vanished right after download (another process evicted it?); retry.`, { retryable: true });
+      throw new ModelshipError(
+        'INTERNAL',
+        `The cached blob ${sha256} vanished right after download (another process evicted it?); retry.`,
+        { retryable: true },
+      );
     }
     await prune().catch(() => undefined);
     return blob;

@@ -35,7 +35,9 @@ const stored = (blob: CachedBlob): StoredModel<CachedFileArtifact> => ({
  * The Node implementation of the model store: the content-addressed filesystem cache (`createModelCache`), with
  * downloads streamed straight into its temp area through `sources`, so a model never passes through memory.
  */
-export function createNodeModelStore(options: NodeModelStoreOptions): ModelStore<CachedFileArtifact> & { readonly cache: ModelCache } {
+export function createNodeModelStore(
+  options: NodeModelStoreOptions,
+): ModelStore<CachedFileArtifact> & { readonly cache: ModelCache } {
   const cache = createModelCache({ dir: options.cacheDir, maxBytes: options.maxCacheBytes });
 
   async function fillFrom(file: ModelFile, temp: string, transfer: TransferOptions): Promise<number> {
@@ -54,7 +56,10 @@ export function createNodeModelStore(options: NodeModelStoreOptions): ModelStore
     return downloaded;
   }
 
-  async function obtain(file: StoreRequest, transfer: TransferOptions): Promise<StoredModel<CachedFileArtifact> & { downloaded: number }> {
+  async function obtain(
+    file: StoreRequest,
+    transfer: TransferOptions,
+  ): Promise<StoredModel<CachedFileArtifact> & { downloaded: number }> {
     let downloaded = 0;
     const blob = await cache.obtain({
       key: file.key,

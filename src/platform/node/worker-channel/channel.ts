@@ -180,7 +180,11 @@ export class ChannelClient {
     }
     const status = this.#control[STATUS];
     const ready =
-      status === STATUS_ERROR ? this.#error !== undefined : status === STATUS_PORT ? this.#payload !== undefined : readTag(this.#arena) === seq;
+      status === STATUS_ERROR
+        ? this.#error !== undefined
+        : status === STATUS_PORT
+          ? this.#payload !== undefined
+          : readTag(this.#arena) === seq;
     if (!ready) {
       setImmediate(() => this.#complete(seq));
       return;

@@ -51,7 +51,12 @@ export function encodedSize(tensors: readonly SlotTensor[], extraCount: number):
  * Encodes tensors at the start of `arena`, stamped with `tag` (the call's sequence number, so the reader can
  * tell the message from a stale one). The caller has checked {@link encodedSize} against its length.
  */
-export function writeTensors(arena: SharedArrayBuffer, tensors: readonly SlotTensor[], extra: readonly number[] = [], tag = 0): void {
+export function writeTensors(
+  arena: SharedArrayBuffer,
+  tensors: readonly SlotTensor[],
+  extra: readonly number[] = [],
+  tag = 0,
+): void {
   let words = 3 + extra.length;
   for (const { tensor } of tensors) words += 5 + tensor.shape.length;
   const header = new Int32Array(arena, 0, words);

@@ -13,10 +13,12 @@ export const dynamic = 'force-dynamic';
 let handler: Promise<ModelshipHandler> | undefined;
 
 function getHandler(): Promise<ModelshipHandler> {
-  handler ??= loadModel(join(process.cwd(), 'models', 'mnist.onnx'), { name: 'mnist', version: '1' }).then(async (model) => {
-    await model.ready();
-    return createHandler({ models: [model], basePath: '/api' });
-  });
+  handler ??= loadModel(join(process.cwd(), 'models', 'mnist.onnx'), { name: 'mnist', version: '1' }).then(
+    async (model) => {
+      await model.ready();
+      return createHandler({ models: [model], basePath: '/api' });
+    },
+  );
   handler.catch(() => (handler = undefined)); // a failed load is retried by the next request
   return handler;
 }
