@@ -1,6 +1,4 @@
 import type * as SM from '@aws-sdk/client-sagemaker';
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { ModelshipError } from '../../errors/index.js';
 import type {
   ModelVersionInfo,
@@ -10,13 +8,13 @@ import type {
   ResolvedModel,
   WatchListener,
 } from '../../spec/registry.js';
-import { extractTarGz, type ExtractedFile } from '../../platform/node/tar-extract.js';
 import type { ModelFile } from '../../platform/model-store.js';
 import { defineRegistry } from '../kit/define-registry.js';
 import type { PollWatchOptions } from '../kit/poll-ref.js';
 import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
 import { withModelCache } from '../kit/with-model-cache.js';
-import { META_ALIAS, packageArtifact, toInfo } from './packages.js';
+import { packageModelFile } from './model-archive.js';
+import { META_ALIAS, toInfo } from './packages.js';
 import { publishToSageMaker, type SageMakerPublishInput } from './publish.js';
 import { parseSageMakerRef, type SageMakerRef } from './ref.js';
 import { parseSageMakerRegistryOptions, type SageMakerRegistryOptions } from './sagemaker-registry-options.js';
@@ -205,72 +203,8 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     };
   }
 
-  /** Downloads the archive next to `temp`, extracts it beside it, and moves the chosen `.onnx` into `temp`. */
-  async function fillFromArchive(
-    temp: string,
-    download: (dest: string) => Promise<number>,
-    label: string,
-  ): Promise<number> {
-    const archive = `${temp}.tar.gz`;
-    const dir = `${temp}.d-${randomBytes(4).toString('hex')}`;
-    try {
-      const size = await download(archive);
-      await mkdir(dir);
-      // Only the candidates for the model are written; the rest of the archive is read past (the cached blob is one file).
-      const skipped: string[] = [];
-      const files = await extractTarGz(
-        archive,
-        dir,
-        {
-          ...(parsed.maxArchiveBytes === undefined ? {} : { maxBytes: parsed.maxArchiveBytes }),
-          ...(parsed.maxArchiveEntries === undefined ? {} : { maxEntries: parsed.maxArchiveEntries }),
-          ...(parsed.maxArchiveRatio === undefined ? {} : { maxRatio: parsed.maxArchiveRatio }),
-          select: isCandidate,
-          onSkip: (name) => skipped.push(name),
-        },
-        label,
-      );
-      await rename(pickOnnx(files, skipped, label).path, temp);
-      return size;
-    } finally {
-      await Promise.all([rm(archive, { force: true }), rm(dir, { recursive: true, force: true })]);
-    }
-  }
-
-  function isCandidate(name: string): boolean {
-    const wanted = parsed.file;
-    return wanted === undefined ? name.toLowerCase().endsWith('.onnx') : name === wanted || name.endsWith(`/${wanted}`);
-  }
-
-  function pickOnnx(files: readonly ExtractedFile[], skipped: readonly string[], label: string): ExtractedFile {
-    const wanted = parsed.file;
-    const hits = files.filter((f) => isCandidate(f.name));
-    if (hits.length === 1) return hits[0] as ExtractedFile;
-    const names = [...files.map((f) => f.name), ...skipped].slice(0, 20).join(', ') || 'no files';
-    throw new ModelshipError(
-      'UNSUPPORTED_MODEL_FORMAT',
-      hits.length === 0
-        ? `${label} has no ${wanted ?? '.onnx file'} (it has ${names}).`
-        : `${label} has several .onnx files (${names}); pass { file } to createSageMakerRegistry to choose one.`,
-      { details: { files: [...files.map((f) => f.name), ...skipped].slice(0, 100) } },
-    );
-  }
-
   async function locate(model: ResolvedModel, signal?: AbortSignal): Promise<ModelFile> {
-    const p = await describe(model.location, signal);
-    const artifact = packageArtifact(p);
-    if (artifact === undefined)
-      throw new ModelshipError(
-        'UNSUPPORTED_MODEL_FORMAT',
-        `Model package ${model.location} has no ModelDataUrl or S3DataSource to load.`,
-      );
-    const label = `${model.name}/${model.version} (${artifact.uri.replace(/[?#].*$/, '')})`;
-    if (artifact.prefix) {
-      // An uncompressed S3 prefix: the model file sits under it.
-      return { url: `${artifact.uri.replace(/\/+$/, '')}/${parsed.file ?? 'model.onnx'}` };
-    }
-    if (!artifact.compressed) return { url: artifact.uri };
-    return { url: artifact.uri, fill: (temp, download) => fillFromArchive(temp, download, label) };
+    return packageModelFile(await describe(model.location, signal), model, parsed);
   }
 
   async function updateProps(arn: string, set: Record<string, string>, remove: string[]): Promise<void> {
