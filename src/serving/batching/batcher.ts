@@ -1,39 +1,13 @@
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import type { TensorLike } from '../../spec/tensor.js';
-import { batchKey, concatFeeds, outputsSplittable, releaseFeeds, sliceFeeds, sliceRows } from './assemble.js';
+import { batchKey, concatFeeds, outputsSplittable, releaseFeeds, sliceRows } from './assemble.js';
 import { BatchBuffers } from './batch-buffers.js';
-import { AbortWatchers, type AbortWatched } from './abort-watchers.js';
+import { AbortWatchers } from './abort-watchers.js';
 import type { BatcherConfig, BatcherObserver, BatchExecutor, Feeds, Outputs, SubmitOptions } from './batcher-types.js';
-import { RequestQueue, type Priority } from './request-queue.js';
-
-interface Entry {
-  dequeued: boolean;
-  readonly priority: Priority;
-  readonly feeds: Feeds;
-  readonly rows: number;
-  /** Requests with the same key can share a batch; undefined runs alone. */
-  readonly key: string | undefined;
-  readonly outputs: readonly string[] | undefined;
-  readonly enqueuedAt: number;
-  readonly request: Pending;
-}
-
-/** One caller's request; split into several entries when it is bigger than `maxBatchSize`. */
-interface Pending extends AbortWatched<Pending> {
-  settled: boolean;
-  remaining: number;
-  parts: Outputs[] | undefined;
-  entries: Entry[];
-  resolve(out: Outputs): void;
-  reject(error: unknown): void;
-  deadline: ReturnType<typeof setTimeout> | undefined;
-  onDispatch: (() => void) | undefined;
-}
+import { makeEntries, joinPart, NO_ENTRIES, type Entry, type Pending } from './pending-request.js';
+import { RequestQueue } from './request-queue.js';
 
 const now = (): number => performance.now();
-
-/** What a request's `entries` holds until they are made (never added to: always replaced). */
-const NO_ENTRIES: Entry[] = [];
 
 /**
  * A dynamic batcher in front of an executor (Triton's dynamic batcher is the model): requests queue by
@@ -108,42 +82,8 @@ export class Batcher {
         nextWatcher: undefined,
       };
       const shape = this.#batching ? batchKey(feeds, outputs) : undefined;
-      const max = this.#config.maxBatchSize;
-      if (shape && shape.rows > max) {
-        // Too big for one batch: parts of maxBatchSize rows, joined again when all are done.
-        const count = Math.ceil(shape.rows / max);
-        request.remaining = count;
-        request.parts = new Array<Outputs>(count);
-        const entries: Entry[] = [];
-        for (let i = 0; i < count; i++) {
-          const rows = Math.min(max, shape.rows - i * max);
-          entries.push({
-            dequeued: false,
-            priority,
-            feeds: sliceFeeds(feeds, i * max, rows),
-            rows,
-            key: shape.key,
-            outputs,
-            enqueuedAt,
-            request,
-          });
-        }
-        request.entries = entries;
-        for (const entry of entries) this.#queue.push(entry);
-      } else {
-        const entry: Entry = {
-          dequeued: false,
-          priority,
-          feeds,
-          rows: shape?.rows ?? 0,
-          key: shape?.key,
-          outputs,
-          enqueuedAt,
-          request,
-        };
-        request.entries = [entry];
-        this.#queue.push(entry);
-      }
+      const entries = makeEntries(request, feeds, shape, this.#config.maxBatchSize, priority, outputs, enqueuedAt);
+      for (let i = 0; i < entries.length; i++) this.#queue.push(entries[i] as Entry);
       if (signal || deadlineMs !== undefined) this.#watch(request, signal, deadlineMs);
       this.#schedule();
     });
@@ -330,17 +270,8 @@ export class Batcher {
     const request = entry.request;
     if (request.settled) return;
     if (!request.parts) return this.#succeed(request, out);
-    request.parts[request.entries.indexOf(entry)] = out;
-    if (--request.remaining > 0) return;
-    const parts = request.parts;
-    const total = request.entries.reduce((n, e) => n + e.rows, 0);
-    const joined: Outputs = {};
-    for (const name in parts[0])
-      joined[name] = concatFeeds(
-        parts.map((p) => ({ x: p[name] as TensorLike })),
-        total,
-      ).x as TensorLike;
-    this.#succeed(request, joined);
+    const joined = joinPart(entry, out);
+    if (joined) this.#succeed(request, joined);
   }
 
   /** The model changed the batch dimension of an output: run these (and all later) requests one by one. */
