@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { ModelshipError } from '../../errors/index.js';
-import { type ChannelClient, ChannelClosedError, type CallerWait } from '../../platform/node/worker-channel/channel.js';
+import { type ChannelClient, ChannelClosedError } from '../../platform/node/worker-channel/channel.js';
 import { lightlyLoaded } from '../../platform/node/worker-channel/load-monitor.js';
 import type { SlotTensor } from '../../platform/node/worker-channel/tensor-codec.js';
 import type {
@@ -11,7 +11,11 @@ import type {
   RunOptions,
 } from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
-import { CrashLoop, DEFAULT_RESPAWN_POLICY, type RespawnPolicy } from './crash-loop.js';
+import { callerWait } from './caller-wait.js';
+import { DEFAULT_RESPAWN_POLICY, type RespawnPolicy } from './crash-loop.js';
+import { poolModel, startPoolWorkers } from './pool-start.js';
+import { crashEvent, crashLoopError, warmUpReplacement } from './worker-replacement.js';
+import { newSlot, type Slot, type Waiter } from './worker-slot.js';
 import { OP_RUN, type WorkerData } from './worker-protocol.js';
 import { fromChannelError, startWorker, stopWorker, type StartedWorker } from './worker-start.js';
 
@@ -25,20 +29,6 @@ export {
 export type { RespawnPolicy } from './crash-loop.js';
 
 const CALLER_SPIN = process.env.MODELSHIP_CALLER_SPIN !== '0';
-
-interface Slot {
-  readonly index: number;
-  worker: Worker | undefined;
-  client: ChannelClient | undefined;
-  /** `waiting`: its worker died and the next one starts after a backoff delay. */
-  state: 'starting' | 'idle' | 'busy' | 'waiting' | 'stopped';
-  readonly crashes: CrashLoop;
-}
-
-interface Waiter {
-  resolve: (slot: Slot) => void;
-  reject: (error: unknown) => void;
-}
 
 /** A session replicated on worker threads; `run` goes to an idle worker. */
 export class WorkerPoolSession implements BackendSession {
@@ -76,13 +66,7 @@ export class WorkerPoolSession implements BackendSession {
     this.#model = model;
     this.#options = options;
     this.#onEvent = options.onEvent;
-    this.#slots = Array.from({ length: count }, (_, index) => ({
-      index,
-      worker: undefined,
-      client: undefined,
-      state: 'starting',
-      crashes: new CrashLoop(policy),
-    }));
+    this.#slots = Array.from({ length: count }, (_, index) => newSlot(index, policy));
     this.#inputIndex = new Map(signature.inputs.map((s, i) => [s.name, i]));
     this.#outputIndex = new Map(signature.outputs.map((s, i) => [s.name, i]));
     this.#allOutputs = signature.outputs.map((_, i) => i);
@@ -98,24 +82,8 @@ export class WorkerPoolSession implements BackendSession {
     count: number,
     policy: Partial<RespawnPolicy> = {},
   ): Promise<WorkerPoolSession> {
-    let model: WorkerData['model'];
-    if ('bytes' in source) {
-      // One shared copy, however many workers (and replacements) read it.
-      const bytes = new SharedArrayBuffer(source.bytes.byteLength);
-      new Uint8Array(bytes).set(source.bytes);
-      model = { kind: 'bytes', bytes };
-    } else {
-      model = { kind: 'path', path: source.path };
-    }
-    const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(model, options)));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(
-        started.map((r) => (r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client) : undefined)),
-      );
-      throw failed.reason;
-    }
-    const workers = started.map((r) => (r as PromiseFulfilledResult<StartedWorker>).value);
+    const model = poolModel(source);
+    const workers = await startPoolWorkers(model, options, count);
     const pool = new WorkerPoolSession((workers[0] as StartedWorker).signature, model, options, count, {
       ...DEFAULT_RESPAWN_POLICY,
       ...policy,
@@ -259,18 +227,7 @@ export class WorkerPoolSession implements BackendSession {
   #failed(slot: Slot, message: string, exitCode?: number): void {
     const step = slot.crashes.failed();
     slot.state = 'waiting';
-    if (step.report) {
-      const fast = slot.crashes.failingFast ? ', and requests fail fast with WORKER_CRASHED until a worker is up' : '';
-      const note =
-        step.failures === 1
-          ? ''
-          : ` ${step.failures} failures in a row: the next start is in ${step.delayMs} ms${fast}${step.capped ? ' (not logged again while this repeats)' : ''}.`;
-      this.#onEvent?.(
-        exitCode === undefined
-          ? { type: 'worker-start-failed', worker: slot.index, message: `${message}${note}`, retryInMs: step.delayMs }
-          : { type: 'worker-crashed', worker: slot.index, exitCode, message: `${message}${note}` },
-      );
-    }
+    if (step.report) this.#onEvent?.(crashEvent(slot.index, step, slot.crashes.failingFast, message, exitCode));
     if (step.delayMs === 0) this.#restart(slot);
     else {
       this.#policy.schedule(() => {
@@ -287,23 +244,8 @@ export class WorkerPoolSession implements BackendSession {
       .then(async (s) => {
         started = s;
         if (this.#crashForTesting === 'run') s.client.crashOnNextCall();
-        // Not attached yet: a worker dying during its warm-up must fail the warm-up, not leave it waiting forever.
-        const onExit = (code: number): void =>
-          s.client.close(new ChannelClosedError(`Worker ${slot.index} exited with code ${code} while warming up.`));
-        s.worker.once('exit', onExit);
-        try {
-          for (const f of this.#released ? [] : this.#warmup) {
-            await s.client.call(OP_RUN, {
-              tensors: Object.entries(f).map(([name, tensor]) => ({
-                slot: this.#inputIndex.get(name) as number,
-                tensor,
-              })),
-              extra: this.#allOutputs,
-            });
-          }
-        } finally {
-          s.worker.off('exit', onExit);
-        }
+        const feeds = this.#released ? [] : this.#warmup;
+        await warmUpReplacement(s, slot.index, feeds, this.#inputIndex, this.#allOutputs);
         if (this.#released) {
           await stopWorker(s.worker, s.client);
           return;
@@ -362,24 +304,4 @@ export class WorkerPoolSession implements BackendSession {
       }),
     );
   }
-}
-
-function crashLoopError(): ModelshipError {
-  return new ModelshipError(
-    'WORKER_CRASHED',
-    "This model's workers keep crashing; replacements are retried in the background with a growing delay. Retry later, or check the model (a custom op that fails?).",
-  );
-}
-
-/**
- * Polling for a lone run on an otherwise idle event loop (the loop has nothing else to do meanwhile):
- * - the worker polls for the next call after answering, so it does not fall into a futex sleep from which it
- *   would start late and run cold (+10 µs per inference measured here);
- * - the caller polls for answers due within 40 µs (a small model), with room for jitter (3× the usual round
- *   trip, at most 0.1 ms): an event-loop wake-up would cost as much as the inference. For longer runs it
- *   waits on the event loop: the wake-up is then a small share, and on a 2-core machine a polling caller
- *   measurably slowed the worker's own run.
- */
-function callerWait(roundTripMs: number): CallerWait {
-  return { ms: roundTripMs < 0.04 ? Math.min(0.1, 3 * roundTripMs) : 0, workerPolls: true };
 }

@@ -1,0 +1,24 @@
+import type { Worker } from 'node:worker_threads';
+import type { ChannelClient } from '../../platform/node/worker-channel/channel.js';
+import { CrashLoop, type RespawnPolicy } from './crash-loop.js';
+
+/** One place in a worker pool: the worker filling it now (if any), its state, and its run of crashes. */
+export interface Slot {
+  readonly index: number;
+  worker: Worker | undefined;
+  client: ChannelClient | undefined;
+  /** `waiting`: its worker died and the next one starts after a backoff delay. */
+  state: 'starting' | 'idle' | 'busy' | 'waiting' | 'stopped';
+  readonly crashes: CrashLoop;
+}
+
+/** A `run` queued until a slot frees up (or the pool fails it: released, or crashing). */
+export interface Waiter {
+  resolve: (slot: Slot) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Slot `index` of a new pool, its first worker still starting. */
+export function newSlot(index: number, policy: RespawnPolicy): Slot {
+  return { index, worker: undefined, client: undefined, state: 'starting', crashes: new CrashLoop(policy) };
+}
