@@ -5,32 +5,25 @@ import type { ModelState, RoutedPredictOptions, VersionedPrediction } from '../s
 import type { ModelSignature } from '../spec/tensor.js';
 import { DeploymentTelemetry } from '../telemetry/index.js';
 import { countChanges, logChanges } from './change-observers.js';
-import { DEPLOYMENT_DEFAULTS, deploymentConfig, type DeploymentConfig } from './deployment-config.js';
+import { deploymentConfig, type DeploymentConfig } from './deployment-config.js';
+import { DeploymentControl } from './deployment-control.js';
 import { DeploymentEmitter } from './deployment-events.js';
 import { parseDeploymentOptions, type DeploymentOptions, type ParsedDeploymentOptions } from './deployment-options.js';
-import { initialState, transition, type DeploymentCommand, type Transition } from './deployment-state.js';
-import type {
-  ChangeReason,
-  Deployment,
-  DeploymentEvent,
-  DeploymentEvents,
-  DeploymentStatus,
-} from './deployment-types.js';
+import { initialState } from './deployment-state.js';
+import type { Deployment, DeploymentEvent, DeploymentEvents, DeploymentStatus } from './deployment-types.js';
 import { createEvidenceRecorder, type EvidenceRecorder } from './evidence-recorder.js';
-import { judge } from './guardrails.js';
 import { Mirror } from './mirror.js';
 import { countsAsFailure, SlotAnswer } from './slot-answer.js';
 import { Traffic } from './traffic.js';
-import { loadCandidate, loadVersions, type DeploymentLoaders, type LoadContext } from './version-loading.js';
+import { loadVersions, type DeploymentLoaders, type LoadContext } from './version-loading.js';
 import { registrySource, selectorToRef, type RegistrySource } from './version-selector.js';
 import { toEntry, VersionSet } from './version-set.js';
 import type { VersionSlot } from './version-slot.js';
-import { followRegistry } from './watch.js';
 
 /**
- * The shell of a deployment: it loads versions, routes and runs requests, runs the timers, and feeds commands
- * to the pure state machine (`deployment-state.ts`), then applies what it decided: which loaded version has
- * which role, which ones retire, which events go out. Logs, metrics and evidence subscribe to those events.
+ * The shell of a deployment: it loads versions, routes and runs requests, and hands every change (manual,
+ * guardrails, timers, the watch) to its `DeploymentControl`, which feeds them to the pure state machine
+ * (`deployment-state.ts`) and applies what it decided. Logs, metrics and evidence subscribe to its events.
  */
 class RoutedDeployment implements Deployment {
   readonly kind = 'deployment';
@@ -51,13 +44,10 @@ class RoutedDeployment implements Deployment {
   readonly #mirror: Mirror;
   readonly #evidence: EvidenceRecorder | undefined;
   #traffic!: Traffic<VersionSlot>;
+  #control!: DeploymentControl;
   /** The canary's requests since the progressive step began (the bake counts only with traffic). */
   #served = 0;
-  #previousTimer: ReturnType<typeof setTimeout> | undefined;
   #state: ModelState = 'warming';
-  #chain: Promise<unknown> = Promise.resolve();
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #unwatch: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(opts: ParsedDeploymentOptions, loaders: DeploymentLoaders) {
@@ -229,146 +219,58 @@ class RoutedDeployment implements Deployment {
         opts.shadow?.sampleRate ?? 1,
         opts.guardrails?.compareSampleRate ?? 1,
       );
-      this.#route();
+      this.#control = new DeploymentControl({
+        name: this.name,
+        opts,
+        config: this.#config,
+        logger: this.#logger,
+        load: this.#load,
+        versions,
+        traffic: this.#traffic,
+        events: this.#events,
+        evidence: this.#evidence,
+        now: this.#now,
+        state: () => this.#state,
+        status: () => this.status(),
+        served: () => this.#served,
+        resetServed: () => {
+          this.#served = 0;
+        },
+      });
+      this.#control.route();
     } catch (error) {
       this.#telemetry.close();
       this.#state = 'failed';
       throw error;
     }
     this.#state = 'ready';
-    const interval = this.#config.evaluateEveryMs;
-    if (interval !== undefined) {
-      this.#evidence?.restart(this.#now());
-      this.#timer = setInterval(() => this.evaluate(), interval);
-      (this.#timer as { unref?: () => void }).unref?.();
-    }
-    if (opts.watch) {
-      const intervalMs = typeof opts.watch === 'object' ? opts.watch.intervalMs : undefined;
-      this.#unwatch = followRegistry(opts.registry, opts.stable, intervalMs, DEPLOYMENT_DEFAULTS.interval, {
-        name: this.name,
-        logger: this.#logger,
-        serving: () => this.#state === 'ready',
-        stableVersion: () => versions.stable.version,
-        previousVersion: () => versions.previous?.version,
-        exclusive: (task) => this.#exclusive(task),
-        switchTo: (ref) => this.#switch(ref, 'watch'),
-        revert: () => this.#command({ type: 'revert', reason: 'watch' }),
-      });
-    }
+    this.#control.schedule();
   }
 
-  /** Points traffic at the versions the state names. */
-  #route(): void {
-    const v = this.#versions;
-    this.#traffic.set(v.stable, v.canary, v.state.canary?.weight ?? 0);
-  }
-
-  /** Runs `command` through the state machine and applies the outcome: roles, retirements, timers, events. */
-  #command(command: DeploymentCommand): void {
-    const before = this.#versions.state;
-    const { state, events }: Transition = transition(before, command, this.#config.machine, this.#now());
-    if (state === before) return;
-    this.#versions.apply(state);
-    this.#route();
-    if (state.progressive?.since !== before.progressive?.since) this.#served = 0;
-    if (state.previous?.key !== before.previous?.key) this.#keepPrevious();
-    for (const e of events) this.#events.emit(e.event, e.payload as never);
-  }
-
-  /** Arms the timer that retires the version kept for a rollback once `keepPrevious` runs out. */
-  #keepPrevious(): void {
-    clearTimeout(this.#previousTimer);
-    const previous = this.#versions.state.previous;
-    if (previous === undefined) return;
-    this.#previousTimer = setTimeout(
-      () => this.#command({ type: 'expire-previous', key: previous.key }),
-      this.#config.machine.keepPreviousMs,
-    );
-    (this.#previousTimer as { unref?: () => void }).unref?.();
-  }
-
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(task);
-    this.#chain = run.catch(() => undefined);
-    return run;
-  }
-
-  // ---- blue-green ----------------------------------------------------------------------------------------
+  // ---- changes: blue-green, manual, guardrails and progressive delivery (applied by DeploymentControl) ----
 
   switchTo(ref: string): Promise<DeploymentStatus> {
-    return this.#exclusive(async () => {
-      await this.#switch(ref, 'manual');
-      return this.status();
-    });
+    return this.#control.switchTo(ref);
   }
 
   ownVersionRef(selector: unknown): string {
     return selectorToRef(this.#source, selector, this.name);
   }
 
-  async #switch(ref: string, reason: ChangeReason): Promise<void> {
-    this.#assertOpen();
-    const outcome = await loadCandidate(
-      ref,
-      this.#load,
-      () => this.#versions.stable,
-      this.#opts.validate,
-      () => this.#assertOpen(),
-    );
-    if (outcome.refused) {
-      this.#events.emit('refused', {
-        ref,
-        ...(outcome.version === undefined ? {} : { version: outcome.version }),
-        reason,
-        error: outcome.refused,
-      });
-      throw outcome.refused;
-    }
-    if (outcome.slot === undefined) return;
-    // The switch itself is synchronous: a request routed before it runs on the old version, after it on the new.
-    this.#versions.add(outcome.slot);
-    this.#command({ type: 'switch', to: toEntry(outcome.slot), reason });
-  }
-
   rollback(): Promise<DeploymentStatus> {
-    return this.#manual({ type: 'rollback', reason: 'manual' });
+    return this.#control.manual({ type: 'rollback', reason: 'manual' });
   }
 
   promote(): Promise<DeploymentStatus> {
-    return this.#manual({ type: 'promote', reason: 'manual' });
+    return this.#control.manual({ type: 'promote', reason: 'manual' });
   }
 
   setWeight(weight: number): Promise<DeploymentStatus> {
-    return this.#manual({ type: 'set-weight', weight });
+    return this.#control.manual({ type: 'set-weight', weight });
   }
-
-  /** A change asked for by hand: NOT_READY thrown at once when closed, a refused command as a rejection. */
-  #manual(command: DeploymentCommand): Promise<DeploymentStatus> {
-    this.#assertOpen();
-    try {
-      this.#command(command);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return Promise.resolve(this.status());
-  }
-
-  // ---- guardrails and progressive delivery ---------------------------------------------------------------
 
   evaluate(): void {
-    if (this.#state !== 'ready') return;
-    const now = this.#now();
-    const v = this.#versions;
-    const shadow = v.shadow && toEntry(v.shadow);
-    for (const command of judge(v.state, shadow, v.statsOf, this.#served, this.#config.guardrails, now)) {
-      // The window a breach was read from starts over, so the next judgement sees only what came after the action.
-      if (command.type === 'breach')
-        v.all()
-          .find((s) => s.key === command.finding.key)
-          ?.window.reset();
-      this.#command(command);
-    }
-    this.#evidence?.tick(now);
+    this.#control.evaluate();
   }
 
   // ---- status, events, close -----------------------------------------------------------------------------
@@ -381,20 +283,12 @@ class RoutedDeployment implements Deployment {
     return this.#events.on(event, listener);
   }
 
-  #assertOpen(): void {
-    if (this.#state !== 'ready') throw new ModelshipError('NOT_READY', `Deployment ${this.name} is ${this.#state}.`);
-  }
-
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
-      if (this.#timer !== undefined) clearInterval(this.#timer);
-      this.#unwatch?.();
+      this.#control.stop();
       this.#mirror.close();
-      await this.#chain;
-      // The last sample covers the time since the previous one; then every run ends FINISHED.
-      await this.#evidence?.close();
-      clearTimeout(this.#previousTimer);
+      await this.#control.settle();
       await Promise.all(this.#versions.all().map((s) => s.retire()));
       this.#telemetry.close();
       this.#state = 'closed';
