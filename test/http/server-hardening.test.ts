@@ -70,8 +70,11 @@ function keepAliveLoad(url: string, clients: number, onAnswer: (load: Load) => v
         load.answered++;
         onAnswer(load);
       } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code !== 'ECONNREFUSED') load.failures.push(`${code}: ${(error as Error).message}`);
+        const { code, syscall } = error as { code?: string; syscall?: string };
+        // Refused, or reset while connecting: a connection still in the kernel's accept queue when the server
+        // stopped listening is reset by the kernel (`connect ECONNRESET`); the server never accepted it.
+        const neverAccepted = code === 'ECONNREFUSED' || (code === 'ECONNRESET' && syscall === 'connect');
+        if (!neverAccepted) load.failures.push(`${code}: ${(error as Error).message}`);
         return;
       }
     }
