@@ -193,6 +193,9 @@ describe('HTTP fuzz', () => {
   let campaign: Campaign;
   let warmup: Campaign;
   let rss: { before: number; after: number };
+  /** The V8 heap in use, and what JavaScript holds in all (the heap plus buffers and typed arrays outside it). */
+  let heap: { before: number; after: number };
+  let held: { before: number; after: number };
   const errorLogs: string[] = [];
   const warnings: string[] = [];
   const rejections: unknown[] = [];
@@ -229,15 +232,18 @@ describe('HTTP fuzz', () => {
     const gc = collector();
     warmup = await run(pool, SEED ^ 0x5bd1e995, WARMUP);
     gc();
-    const before = process.memoryUsage().rss;
+    const start = process.memoryUsage();
+    const before = start.rss;
     const started = performance.now();
     campaign = await run(pool, SEED, REQUESTS);
     gc();
     const memory = process.memoryUsage();
     rss = { before, after: memory.rss };
+    heap = { before: start.heapUsed, after: memory.heapUsed };
+    held = { before: start.heapUsed + start.external, after: memory.heapUsed + memory.external };
     const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
     console.log(
-      `HTTP fuzz: after the run heap ${mib(memory.heapUsed)}, external ${mib(memory.external)}, array buffers ${mib(memory.arrayBuffers)}`,
+      `HTTP fuzz: heap ${mib(heap.before)} → ${mib(heap.after)}, held by JavaScript ${mib(held.before)} → ${mib(held.after)}; after the run heap ${mib(memory.heapUsed)}, external ${mib(memory.external)}, array buffers ${mib(memory.arrayBuffers)}`,
     );
     console.log(
       `HTTP fuzz: ${campaign.sent} answers in ${((performance.now() - started) / 1000).toFixed(1)} s, statuses ${JSON.stringify(Object.fromEntries(campaign.statuses))}, RSS ${(rss.before / 2 ** 20).toFixed(0)} → ${(rss.after / 2 ** 20).toFixed(0)} MiB`,
@@ -279,7 +285,18 @@ describe('HTTP fuzz', () => {
     expect([...new Set(errorLogs)].slice(0, 8), `FUZZ_SEED=${SEED}: ${errorLogs.length} error lines`).toEqual([]);
   });
 
-  it('keeps memory flat: RSS after the run within 10 % of RSS after the warm-up', () => {
-    expect(rss.after, `FUZZ_SEED=${SEED}: ${rss.before} → ${rss.after}`).toBeLessThanOrEqual(rss.before * 1.1);
+  // What the server's JavaScript keeps (requests, bodies, listeners, tensors) is the leak signal here: after a
+  // collection the heap must be back within 10 %, and all JavaScript holds within 10 % plus 16 MiB (the batch
+  // buffers outside the heap are reused, not freed, and vary with the largest batches seen). This process's RSS
+  // also holds the fuzz client's multi-megabyte bodies, malloc's arenas and onnxruntime's per-session arenas,
+  // which grow to the largest batch seen and never shrink: it moved by -10 % to +21 % between runs with the heap
+  // flat, so it only has a backstop here. The 30-minute `npm run soak` asserts RSS growth under 10 % on a server
+  // in its own process (docs/reliability.md).
+  it('keeps memory flat: the heap back within 10 % after the run, RSS within 50 %', () => {
+    expect(heap.after, `FUZZ_SEED=${SEED}: heap ${heap.before} → ${heap.after}`).toBeLessThanOrEqual(heap.before * 1.1);
+    expect(held.after, `FUZZ_SEED=${SEED}: held ${held.before} → ${held.after}`).toBeLessThanOrEqual(
+      held.before * 1.1 + 16 * 2 ** 20,
+    );
+    expect(rss.after, `FUZZ_SEED=${SEED}: ${rss.before} → ${rss.after}`).toBeLessThanOrEqual(rss.before * 1.5);
   });
 });
