@@ -1,25 +1,11 @@
 /** fast-check generators shared by the property tests: tensor specs, values that fit them, and typed storage. */
 import fc from 'fast-check';
-import { storageConstructor, toFloat16Bits } from '../../src/core/dtype.js';
+import { DTYPES, storageConstructor, toFloat16Bits } from '../../src/core/dtype.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import type { DType, TensorSpec, TensorStorage } from '../../src/spec/tensor.js';
 
 /** Every dtype modelship converts. */
-export const ALL_DTYPES: readonly DType[] = [
-  'float32',
-  'float64',
-  'float16',
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint8',
-  'uint16',
-  'uint32',
-  'uint64',
-  'bool',
-  'string',
-];
+export const ALL_DTYPES: readonly DType[] = DTYPES;
 
 /** Input names, including the ones that collide with `Object.prototype` members. */
 export const inputName = fc.oneof(

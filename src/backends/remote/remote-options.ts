@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DTYPES } from '../../core/dtype.js';
+import type { DType } from '../../spec/tensor.js';
 import { redactUrl } from '../../core/redact.js';
 import { versionLabelSchema } from '../../core/version-label.js';
 
@@ -37,24 +39,9 @@ export const remoteVersionSchema = z.strictObject({
   }),
 });
 
-const DTYPES = [
-  'float32',
-  'float64',
-  'float16',
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint8',
-  'uint16',
-  'uint32',
-  'uint64',
-  'bool',
-  'string',
-] as const;
 const tensorSpec = z.object({
   name: z.string().min(1),
-  dtype: z.enum(DTYPES),
+  dtype: z.enum(DTYPES as [DType, ...DType[]]),
   shape: z.array(z.number().int().nonnegative().nullable()),
 });
 
