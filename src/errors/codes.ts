@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   NOT_READY: { httpStatus: 503, retryable: true },
   ABORTED: { httpStatus: 499, retryable: false },
   QUEUE_FULL: { httpStatus: 429, retryable: true },
+  SERVER_BUSY: { httpStatus: 503, retryable: true },
   DEADLINE_EXCEEDED: { httpStatus: 504, retryable: false },
   WORKER_CRASHED: { httpStatus: 503, retryable: true },
   REGISTRY_UNAVAILABLE: { httpStatus: 503, retryable: true },

@@ -27,11 +27,11 @@ export class BodyBudget {
     return this.inFlight === own || this.inFlight + adding <= (this.#max ?? 4 * limit);
   }
 
-  /** The 429 for a body past the budget (QUEUE_FULL: the server is full, retry after a moment). */
+  /** The 503 for a body past the budget (SERVER_BUSY: the server is full, retry after a moment). */
   refusal(limit: number): ModelshipError {
     const budget = this.#max ?? 4 * limit;
     return new ModelshipError(
-      'QUEUE_FULL',
+      'SERVER_BUSY',
       `The server is receiving as many request bytes as it takes at once (${budget}); retry in a moment or raise maxInFlightBodyBytes.`,
       { details: { maxInFlightBodyBytes: budget } },
     );

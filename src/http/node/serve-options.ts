@@ -12,7 +12,7 @@ export const serveOptionsSchema = z.strictObject({
   shutdownTimeoutMs: z.number().int().nonnegative().optional(),
   /**
    * Request body bytes the server reads at once, over all requests (default: four times the handler's
-   * `maxBodyBytes`). A body that would pass it is refused with 429 `QUEUE_FULL` and `Retry-After` before it is
+   * `maxBodyBytes`). A body that would pass it is refused with 503 `SERVER_BUSY` and `Retry-After` before it is
    * read; a body alone is always let in.
    */
   maxInFlightBodyBytes: z.number().int().positive().optional(),
