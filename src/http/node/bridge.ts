@@ -98,10 +98,8 @@ export function originForm(target: string): string {
 }
 
 /**
- * A class rather than an object literal: a literal with a getter (`signal` is lazy) is a dictionary-mode
- * object in V8, and with it a server under load promoted about 15 times as many bytes out of the young
- * generation per collection (600 KB against 40 KB, `--trace-gc-nvp`), whose young collections took about
- * twice as long.
+ * A class rather than an object literal with a getter (`signal` is lazy), which V8 keeps in dictionary mode:
+ * see docs/performance.md, "Nothing a request allocates outlives it by accident".
  */
 class NodeInboundRequest implements InboundRequest {
   readonly method: string;

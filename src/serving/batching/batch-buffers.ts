@@ -8,15 +8,10 @@ type NumericStorage = Exclude<TensorStorage, string[]>;
 export const MAX_POOLED_BYTES = 16 * 1024 * 1024;
 
 /**
- * Memory for the inputs of batches, reused from one batch to the next.
- *
- * A batch's inputs are the requests' rows copied into one tensor, so every batch used to allocate a fresh
- * typed array (32 rows of a 784-float MNIST input: 100 KB). V8 counts such off-heap memory against its
- * heap limits, and at tens of megabytes per second it made V8 start a full (mark-compact) collection after
- * nearly every young-generation one: measured in `npm run bench`, event-loop delay p99 under load went from
- * about 1 ms to 4–6 ms and throughput fell by a quarter. Buffers are sized for a full batch
- * (`capacityElements`), handed out as views of the length needed, and taken back when the batch's run has
- * settled; at most `maxSpare` wait per size (the batches that can run at once).
+ * Memory for the inputs of batches, reused from one batch to the next (why: docs/performance.md, "Batch memory
+ * is reused"). Buffers are sized for a full batch (`capacityElements`), handed out as views of the length
+ * needed, and taken back when the batch's run has settled; at most `maxSpare` wait per size (the batches that
+ * can run at once).
  */
 export class BatchBuffers {
   readonly #maxSpare: number;

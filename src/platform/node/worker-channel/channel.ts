@@ -218,11 +218,8 @@ export class ChannelClient {
 }
 
 /**
- * How long a worker polls for the next call before it sleeps in `Atomics.wait`. A thread woken from a futex
- * sleep starts late and runs its next inference measurably slower (cold caches: +10 µs on a 10 µs model
- * here); a lone caller sends the next call within microseconds, so a short poll keeps the worker hot for
- * it. The worker polls only when the caller asked for it with its last call (its event loop was idle): on a
- * busy machine the poll would take a core from the threads doing the work.
+ * How long a worker polls for the next call before it sleeps in `Atomics.wait`, when the caller asked for it
+ * with its last call (its event loop was idle). Why: docs/performance.md, "Polling only where it pays".
  */
 export const DEFAULT_WORKER_SPIN_MS = 0.05;
 
