@@ -9,7 +9,8 @@ export interface TarEntry {
   readonly linkname?: string;
 }
 
-function header(name: string, size: number, type: string, linkname: string): Buffer {
+/** One ustar header block with its checksum (exported for tests that build archives by hand). */
+export function tarHeader(name: string, size: number, type = '0', linkname = ''): Buffer {
   const h = Buffer.alloc(512);
   h.write(name, 0, 100, 'utf8');
   h.write('0000644\0', 100);
@@ -52,10 +53,10 @@ export function createTarGz(entries: readonly TarEntry[]): Buffer {
         return `${len} ${r}\n`;
       });
       const body = Buffer.from(records.join(''));
-      parts.push(header('PaxHeader', body.length, 'x', ''), body, pad(body.length));
+      parts.push(tarHeader('PaxHeader', body.length, 'x'), body, pad(body.length));
     }
     const size = type === '0' ? data.length : 0;
-    parts.push(header(e.name.slice(0, 100), size, type, linkname.slice(0, 100)));
+    parts.push(tarHeader(e.name.slice(0, 100), size, type, linkname.slice(0, 100)));
     if (size > 0) parts.push(data, pad(size));
   }
   parts.push(Buffer.alloc(1024));

@@ -3,38 +3,19 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelshipError } from '../../../src/errors/index.js';
-import { createTarGz } from '../../../src/platform/node/tar-create.js';
+import { createTarGz, tarHeader } from '../../../src/platform/node/tar-create.js';
 import { extractTarGz, type ExtractLimits } from '../../../src/platform/node/tar-extract.js';
 import { tempDir } from '../../helpers/models.js';
 
 const MiB = 1024 * 1024;
 const onnxOnly = (name: string): boolean => name.toLowerCase().endsWith('.onnx');
 
-/** A ustar header for a regular file (or `type`), with a correct checksum. */
-function header(name: string, size: number, type = '0'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-
 /** A pax extended header carrying `records` (`key=value`). */
 function pax(records: string[]): Buffer[] {
   const body = Buffer.from(
     records.map((r) => `${Buffer.byteLength(r) + 3 + String(Buffer.byteLength(r) + 3).length - 1} ${r}\n`).join(''),
   );
-  return [header('PaxHeader', body.length, 'x'), body, Buffer.alloc((512 - (body.length % 512)) % 512)];
+  return [tarHeader('PaxHeader', body.length, 'x'), body, Buffer.alloc((512 - (body.length % 512)) % 512)];
 }
 
 /**
@@ -43,7 +24,7 @@ function pax(records: string[]): Buffer[] {
  */
 function gzipBomb(size: number): Buffer {
   const block = gzipSync(Buffer.alloc(MiB), { level: 9 });
-  const members = [gzipSync(header('zeros.bin', size))];
+  const members = [gzipSync(tarHeader('zeros.bin', size))];
   for (let i = 0; i < size / MiB; i++) members.push(block);
   members.push(gzipSync(Buffer.alloc(1024)));
   return Buffer.concat(members);
@@ -153,7 +134,7 @@ describe('extractTarGz against hostile archives', () => {
   it('refuses a pax size that is not plain decimal ("0x10")', async () => {
     for (const size of ['0x10', '1e1', ' 16', '16 ']) {
       const archive = gzipSync(
-        Buffer.concat([...pax([`size=${size}`]), header('m.onnx', 0), Buffer.alloc(512, 0x41), Buffer.alloc(1024)]),
+        Buffer.concat([...pax([`size=${size}`]), tarHeader('m.onnx', 0), Buffer.alloc(512, 0x41), Buffer.alloc(1024)]),
       );
       const { error } = await attempt(archive);
       expect(error?.code, size).toBe('ARCHIVE_REJECTED');
