@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ModelshipError } from '../../errors/index.js';
+import { causeChain, ModelshipError } from '../../errors/index.js';
 
 /** The sha256 (lower-case hex) and byte length of some content. */
 export interface ContentDigest {
@@ -131,13 +131,7 @@ export async function readJsonFile(path: string): Promise<unknown> {
 
 /** The errno code (ENOSPC, EDQUOT) when `error` or one of its causes says the disk or quota is full. */
 export function diskFullCode(error: unknown): string | undefined {
-  for (
-    let e: unknown = error, depth = 0;
-    e !== undefined && e !== null && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    if (hasErrnoCode(e, 'ENOSPC', 'EDQUOT')) return (e as NodeJS.ErrnoException).code;
-  }
+  for (const e of causeChain(error)) if (hasErrnoCode(e, 'ENOSPC', 'EDQUOT')) return e.code as string;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { redactUrl } from '../../core/redact.js';
-import { ModelshipError, type ErrorCode } from '../../errors/index.js';
+import { causeChain, ModelshipError, type ErrorCode } from '../../errors/index.js';
 
 /** What failed, for messages: `downloading https://host/model.onnx`. Never contains a query string. */
 export function describe(action: string, url: string): string {
@@ -104,20 +104,9 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 /** Codes of errors the caller made: the same call fails the same way however often it is sent. */
 const ARGUMENT_CODES = /^(?:UND_ERR_INVALID_ARG|UND_ERR_NOT_SUPPORTED|ERR_INVALID_)/;
 
-/** `error` and its `cause` chain, a few levels deep (`TypeError: fetch failed` → SocketError → …). */
-function* causes(error: unknown): Generator<{ code?: unknown }> {
-  for (
-    let e: unknown = error, depth = 0;
-    typeof e === 'object' && e !== null && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    yield e as { code?: unknown };
-  }
-}
-
 /** Whether `error` (or what caused it) is recognisably a network failure or timeout worth another try. */
 export function isNetworkFailure(error: unknown): boolean {
-  for (const e of causes(error)) {
+  for (const e of causeChain(error)) {
     if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
   }
   return false;
@@ -148,12 +137,6 @@ export function isRetryable(error: unknown): boolean {
 
 /** Whether the connection was refused, i.e. the request never reached the server (safe to resend a mutation). */
 export function connectionRefused(error: unknown): boolean {
-  for (
-    let e: unknown = error, depth = 0;
-    e !== undefined && e !== null && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
-  }
+  for (const e of causeChain(error)) if (e.code === 'ECONNREFUSED') return true;
   return false;
 }
