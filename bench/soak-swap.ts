@@ -7,8 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { createDeployment, createHandler, createLocalRegistry, silentLogger, type Deployment } from 'modelship';
-import { serve } from 'modelship/node';
+import { moveAlias, serveFollowingDeployment } from './alias-swaps.js';
 import { digitImage } from '../examples/shared/mnist-data.js';
 import { buildTinyMnistModel } from '../examples/shared/demo-model.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,22 +26,8 @@ export interface SoakResult {
 export async function soakSwap(options: { swaps: number; everyMs: number; connections: number }): Promise<SoakResult> {
   const root = await mkdtemp(join(tmpdir(), 'modelship-soak-'));
   const mnist = buildTinyMnistModel();
-  const registry = createLocalRegistry({ root });
-  await registry.publish({ name: 'mnist', bytes: mnist.onnx, aliases: ['production'] });
-  await registry.publish({ name: 'mnist', bytes: buildTinyMnistModel({ seed: 2 }).onnx });
-  const deployment: Deployment = await createDeployment({
-    name: 'mnist',
-    registry,
-    stable: 'mnist@production',
-    watch: { intervalMs: 50 },
-    keepPrevious: 0, // every move loads, switches, drains and closes: the hardest path
-    modelOptions: { workers: 1 },
-    logger: silentLogger,
-  });
-  const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), {
-    port: 0,
-    host: '127.0.0.1',
-  });
+  const following = await serveFollowingDeployment(root, mnist.onnx, buildTinyMnistModel({ seed: 2 }).onnx, 50);
+  const { deployment, server } = following;
   let swaps = 0;
   deployment.on('switch', () => swaps++);
   deployment.on('rollback', () => swaps++);
@@ -63,32 +48,12 @@ export async function soakSwap(options: { swaps: number; everyMs: number; connec
         (error, result) => (error ? reject(error) : resolve(result)),
       );
     });
-    const swapped = (): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`swap ${swaps + 1} did not happen within 60 s`)), 60_000);
-        const offs = [
-          deployment.on('switch', done),
-          deployment.on('rollback', done),
-          deployment.on('refused', (e) => fail(e.error)),
-        ];
-        function done(): void {
-          clearTimeout(timer);
-          offs.forEach((off) => off());
-          resolve();
-        }
-        function fail(error: Error): void {
-          clearTimeout(timer);
-          offs.forEach((off) => off());
-          reject(error);
-        }
-      });
     try {
       for (let i = 1; i <= options.swaps; i++) {
         // Pacing, not synchronization: traffic runs a while on each version; the swap itself is awaited as an event.
         await new Promise((r) => setTimeout(r, options.everyMs));
-        const happened = swapped();
-        await registry.setAlias('mnist', 'production', i % 2 === 1 ? '2' : '1');
-        await happened;
+        const failure = await moveAlias(following, i % 2 === 1 ? '2' : '1', ['switch', 'rollback']);
+        if (failure !== undefined) throw new Error(`swap ${swaps + 1}: ${failure}`);
         versionsSeen.add(deployment.version);
       }
       await new Promise((r) => setTimeout(r, options.everyMs));

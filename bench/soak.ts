@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createDeployment, createHandler, createLocalRegistry, createMlflowTracker, silentLogger } from 'modelship';
-import { serve } from 'modelship/node';
+import { createMlflowTracker, silentLogger } from 'modelship';
+import { moveAlias, serveFollowingDeployment } from './alias-swaps.js';
 import type { LoadStats, LoadTarget, PeerCommand, PeerReply } from './soak-peer.js';
 
 export interface SoakOptions {
@@ -117,22 +117,8 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
   const peer = startPeer();
   const trackingUri = await peer.url;
   const { v1, v2, rows } = (await peer.send({ cmd: 'models' })).models as NonNullable<PeerReply['models']>;
-  const registry = createLocalRegistry({ root: join(root, 'registry') });
-  await registry.publish({ name: 'mnist', bytes: v1, aliases: ['production'] });
-  await registry.publish({ name: 'mnist', bytes: v2 });
-  const deployment = await createDeployment({
-    name: 'mnist',
-    registry,
-    stable: 'mnist@production',
-    watch: { intervalMs: 200 },
-    keepPrevious: 0, // every move loads, switches, drains and closes: the hardest path
-    modelOptions: { workers: 1 },
-    logger: silentLogger,
-  });
-  const server = await serve(createHandler({ models: [deployment], logger: silentLogger }), {
-    port: 0,
-    host: '127.0.0.1',
-  });
+  const following = await serveFollowingDeployment(root, v1, v2, 200);
+  const { deployment, server } = following;
   let trackerErrors = 0;
   const tracker = createMlflowTracker({
     trackingUri,
@@ -184,20 +170,7 @@ export async function soak(options: SoakOptions, log: (line: string) => void = c
   const swapping = (async () => {
     for (let i = 1; Date.now() + options.swapEveryMs < end; i++) {
       await until(Date.now() + options.swapEveryMs);
-      const happened = new Promise<string | undefined>((resolve) => {
-        const timer = setTimeout(() => finish(`swap ${i} did not happen within 60 s`), 60_000);
-        const offs = [
-          deployment.on('switch', () => finish(undefined)),
-          deployment.on('refused', (e) => finish(`swap ${i} refused: ${e.error.message}`)),
-        ];
-        function finish(failure: string | undefined): void {
-          clearTimeout(timer);
-          offs.forEach((off) => off());
-          resolve(failure);
-        }
-      });
-      await registry.setAlias('mnist', 'production', i % 2 === 1 ? '2' : '1');
-      const failure = await happened;
+      const failure = await moveAlias(following, i % 2 === 1 ? '2' : '1');
       if (failure === undefined) swaps++;
       else swapFailures.push(failure);
     }
