@@ -27,3 +27,13 @@ export function parseDeadlineHeader(header: string, value: string): number {
   }
   return ms;
 }
+
+/** Refuses a `deadlineMs` option that is not a positive number of milliseconds up to {@link MAX_DEADLINE_MS}. */
+export function assertDeadlineMs(deadlineMs: unknown): void {
+  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_DEADLINE_MS)) {
+    throw new ModelshipError(
+      'INVALID_ARGUMENT',
+      `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`,
+    );
+  }
+}

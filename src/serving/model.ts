@@ -1,7 +1,7 @@
 import { Batcher, isBatchable, resolveBatching, type BatcherConfig } from './batching/index.js';
 import { allocate, elementCount } from '../core/dtype.js';
 import { DEFAULT_MAX_ROWS, toFeeds, type InputLimits, type PredictInput } from '../core/input.js';
-import { MAX_DEADLINE_MS } from '../core/deadline.js';
+import { assertDeadlineMs } from '../core/deadline.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
 import type { BackendEvent, BackendSession } from '../spec/backend.js';
@@ -84,15 +84,7 @@ const PRIORITIES = new Set(['high', 'normal', 'low']);
 
 function checkPredictOptions(options: PredictOptions): void {
   const { deadlineMs, priority } = options;
-  if (
-    deadlineMs !== undefined &&
-    !(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_DEADLINE_MS)
-  ) {
-    throw new ModelshipError(
-      'INVALID_ARGUMENT',
-      `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`,
-    );
-  }
+  if (deadlineMs !== undefined) assertDeadlineMs(deadlineMs);
   if (priority !== undefined && !PRIORITIES.has(priority)) {
     throw new ModelshipError(
       'INVALID_ARGUMENT',

@@ -1,4 +1,4 @@
-import { MAX_DEADLINE_MS } from '../../core/deadline.js';
+import { assertDeadlineMs } from '../../core/deadline.js';
 import { allocate, elementCount } from '../../core/dtype.js';
 import { clipName } from '../../core/echo.js';
 import { MAX_RANK, toFeeds, type PredictInput } from '../../core/input.js';
@@ -108,18 +108,13 @@ export function v2Request(signature: ModelSignature, input: PredictInput, output
 
 /**
  * The abort signal for a remote call: the caller's, joined with a timer for `deadlineMs`. A deadline a timer
- * cannot hold (past {@link MAX_DEADLINE_MS}) is INVALID_ARGUMENT, as for local models: Node would fire the timer
+ * cannot hold (past `MAX_DEADLINE_MS`, 2^31 - 1) is INVALID_ARGUMENT, as for local models: Node would fire the timer
  * at once with a TimeoutOverflowWarning.
  */
 export function remoteSignal(options: RemotePredictOptions): AbortSignal | undefined {
   const { deadlineMs, signal } = options;
   if (deadlineMs === undefined) return signal;
-  if (!(typeof deadlineMs === 'number' && deadlineMs > 0 && deadlineMs <= MAX_DEADLINE_MS)) {
-    throw new ModelshipError(
-      'INVALID_ARGUMENT',
-      `deadlineMs must be a positive number of milliseconds up to ${MAX_DEADLINE_MS}, got ${String(deadlineMs)}.`,
-    );
-  }
+  assertDeadlineMs(deadlineMs);
   const timeout = AbortSignal.timeout(deadlineMs);
   return signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
 }
