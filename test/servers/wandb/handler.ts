@@ -39,7 +39,9 @@ export interface WandbState {
   url?: string;
   /**
    * Fields of `Project` this server's schema lacks (an older W&B Server): a query calling one (`field(…)`) is
-   * refused before it runs, as GraphQL servers do, with HTTP 400 and `errors[]` "Cannot query field …".
+   * refused before it runs, as GraphQL servers do, with `errors[]` "Cannot query field …" (graphql-js's wording).
+   * The status is 400 as the GraphQL-over-HTTP spec gives for a request that fails validation; what W&B's own
+   * server sends was not checked, and the adapter reads `errors[]` before the status, so 200 would end the same.
    */
   projectLacks?: readonly string[];
 }
