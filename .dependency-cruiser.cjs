@@ -32,10 +32,24 @@ module.exports = {
     })),
     {
       name: 'layers-not-entries',
-      comment: 'Only entry points import other entry points',
+      comment: 'Only entry points (and cli/, which is built on the public API) import entry points',
       severity: 'error',
-      from: { path: '^src/[^/]+/' },
+      from: { path: '^src/[^/]+/', pathNot: '^src/cli/' },
       to: { path: '^src/[^/]+\\.ts$' },
+    },
+    {
+      name: 'cli-public-api-only',
+      comment: 'The modelship command is built on the public API only: cli/ imports entry points, never the layers behind them',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/(?!cli/)[^/]+/' },
+    },
+    {
+      name: 'nothing-imports-cli',
+      comment: 'The command (and its argument parser and progress bar) stays out of the library: only cli/ imports cli/',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
     },
     {
       name: 'runtime-only-from-entries',

@@ -8,3 +8,4 @@ export { serve, type ServeOptions, type ModelshipServer } from './http/node/serv
 export { toWebRequest, sendWebResponse, type ToWebRequestOptions } from './http/node/bridge.js';
 export { createOnnxNodeBackend } from './backends/onnx-node/index.js';
 export { defaultModelsDir } from './serving/node-runtime.js';
+export { optionSchemas } from './runtime/option-schemas.js';
