@@ -11,6 +11,7 @@ import type { TensorLike } from '../../spec/tensor.js';
 import { baseSessionOptions, createOrtSession, OrtBackendSession } from '../onnx-common/ort-session.js';
 import { configureEnvironment, webGpuAvailable } from './environment.js';
 import { loadOnnxWeb, type OrtWebBuild } from './load-runtime.js';
+import { defaultLogger } from '../../core/logger.js';
 import { parseOnnxWebBackendOptions, type OnnxWebBackendOptions, type OnnxWebLogger } from './onnx-web-options.js';
 import { RunQueue } from './run-queue.js';
 
@@ -97,11 +98,7 @@ async function open(
 export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): InferenceBackend {
   const config = parseOnnxWebBackendOptions(options);
   // The default for direct users; loadModel passes its own logger.
-  const logger: OnnxWebLogger = config.logger ?? {
-    debug: () => undefined,
-    // eslint-disable-next-line no-console
-    warn: (m) => console.warn(`[modelship] ${m}`),
-  };
+  const logger: OnnxWebLogger = config.logger ?? defaultLogger;
   return {
     specificationVersion: 'v1',
     name: 'onnxruntime-web',
