@@ -6,6 +6,7 @@ import { formatShape } from '../../core/signature.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { TensorSpec } from '../../spec/tensor.js';
 import { fromOipDatatype, OIP_DATATYPES, toOipDatatype } from '../../core/oip-datatype.js';
+import { decodeRawTensor } from './raw-tensor.js';
 
 /** OIP metadata for one tensor: dynamic dimensions are -1, an undeclared shape is `[-1]`. */
 export function toOipTensorMetadata(spec: TensorSpec): { name: string; datatype: string; shape: number[] } {
@@ -95,8 +96,16 @@ function rowMajor(name: string, data: unknown[], shape: readonly number[]): unkn
  * Converts an OIP `inputs` array into modelship tensor inputs keyed by name, checking each entry's form
  * and that its datatype is the one the model declares. The record has no prototype, so inputs named
  * `constructor` or `__proto__` are plain names.
+ *
+ * `blobs[i]`, when given, is the binary data of `inputs[i]` (the HTTP binary data extension's blob, or gRPC's
+ * `raw_input_contents[i]`); that input must then have no `data`, and its bytes become a typed-array view
+ * (see `decodeRawTensor`), never an element-by-element copy.
  */
-export function decodeOipInputs(inputs: unknown, specs: readonly TensorSpec[]): Record<string, TensorInputObject> {
+export function decodeOipInputs(
+  inputs: unknown,
+  specs: readonly TensorSpec[],
+  blobs?: ReadonlyArray<Uint8Array | undefined>,
+): Record<string, TensorInputObject> {
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw bad('"inputs" must be a non-empty array of { name, shape, datatype, data }.');
   }
@@ -115,15 +124,25 @@ export function decodeOipInputs(inputs: unknown, specs: readonly TensorSpec[]): 
     if (dtype === undefined) {
       throw bad(`${where}.datatype must be one of ${OIP_DATATYPES.join(', ')}.`);
     }
-    if (!Array.isArray(input.data)) {
-      throw bad(`${where}.data must be an array (flat or nested, row-major); binary data is not supported.`);
+    const bytes = blobs?.[i];
+    if (bytes !== undefined && input.data !== undefined) {
+      throw bad(`${where} has both "data" and binary data; send one of them.`);
+    }
+    if (bytes === undefined && !Array.isArray(input.data)) {
+      throw bad(
+        `${where}.data must be an array (flat or nested, row-major), or send the tensor as binary data (parameters.binary_data_size).`,
+      );
     }
     if (Object.hasOwn(out, input.name)) throw bad(`${where}: input ${quoteName(input.name)} is given twice.`);
     const spec = specs.find((s) => s.name === input.name);
     if (spec && spec.dtype !== dtype) {
       throw bad(`${where}: the model expects datatype ${toOipDatatype(spec.dtype)}, got ${input.datatype}.`);
     }
-    out[input.name] = { data: rowMajor(input.name, input.data, shape) as number[], shape, dtype };
+    const data =
+      bytes === undefined
+        ? (rowMajor(input.name, input.data as unknown[], shape) as number[])
+        : (decodeRawTensor(input.name, dtype, shape, bytes) as TensorInputObject['data']);
+    out[input.name] = { data, shape, dtype };
   }
   return out;
 }
