@@ -26,11 +26,14 @@ export interface InboundRequest {
   readonly signal: AbortSignal | undefined;
 }
 
-/** What the handler's core answers: a status, headers (names in lower case) and a (JSON) text body. */
+/**
+ * What the handler's core answers: a status, headers (names in lower case) and a body: text (JSON) for most
+ * routes, bytes for binary answers (the OIP binary data extension, compressed answers).
+ */
 export interface OutboundResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  readonly body: string | Uint8Array<ArrayBuffer>;
 }
 
 /** The 413 every body reader raises. */
