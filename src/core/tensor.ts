@@ -49,6 +49,7 @@ export class Tensor<D extends DType = DType> implements TensorLike {
     return flatValues(this.dtype, this.data);
   }
 
+  /** What `JSON.stringify` writes: the values as nested arrays (`toArray()`). */
   toJSON(): NestedArray {
     return this.toArray();
   }

@@ -92,8 +92,10 @@ export interface Deployment extends RoutedServable, AsyncDisposable {
   promote(): Promise<DeploymentStatus>;
   /** Sets the canary's share of traffic (0–1). */
   setWeight(weight: number): Promise<DeploymentStatus>;
+  /** Roles, weights, versions and their windowed stats now (what `GET /admin/deployments/{name}` answers). */
   status(): DeploymentStatus;
   /** Runs one guardrail and progressive evaluation now (the timer does this every `guardrails.interval`). */
   evaluate(): void;
+  /** Subscribes to an event (`change`, `breach`, …); returns the function that unsubscribes. */
   on<E extends DeploymentEvent>(event: E, listener: (payload: DeploymentEvents[E]) => void): () => void;
 }

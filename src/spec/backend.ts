@@ -88,5 +88,6 @@ export interface InferenceBackend {
   readonly specificationVersion: 'v1';
   /** A short identifier such as `onnxruntime-node`. */
   readonly name: string;
+  /** Opens a session on a model (its bytes, or a file path where the runtime reads files). */
   createSession(source: ModelSource, options?: BackendSessionOptions): Promise<BackendSession>;
 }

@@ -91,6 +91,7 @@ export interface TrackingClient extends AsyncDisposable {
   readonly kind: string;
   /** Where runs go (see {@link RemoteRunRef.trackingUri}). */
   readonly trackingUri: string;
+  /** Starts a run in an experiment (created when missing); log to the run it resolves with, then `end()` it. */
   startRun(input: StartRunInput): Promise<TrackingRun>;
   /** Waits until everything recorded so far is delivered, or `timeoutMs` passes (default 30 s). Never rejects. */
   flush(options?: { readonly timeoutMs?: number }): Promise<FlushReport>;

@@ -3,7 +3,9 @@ import { parseOptions } from '../../core/options.js';
 
 /** Where onnxruntime-web reports what it decided (single-threaded, WebGPU fallback). Console-compatible. */
 export interface OnnxWebLogger {
+  /** Decisions nobody needs to act on (no WebGPU adapter, so WebAssembly). */
   debug(message: string): void;
+  /** Something worth fixing (single-threaded because the page is not cross-origin isolated). */
   warn(message: string): void;
 }
 

@@ -37,7 +37,10 @@ export const CHANNEL = 'modelship.backend.v1';
 
 /** The part of `Worker`, `MessagePort` and a worker's global scope the protocol uses. */
 export interface MessageEndpoint {
+  /** Sends a request or an answer; tensors' buffers go in `transfer`, so they move instead of being copied. */
   postMessage(message: unknown, transfer?: Transferable[]): void;
+  /** Listens for requests or answers. */
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  /** Stops listening (used when present). */
   removeEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
 }

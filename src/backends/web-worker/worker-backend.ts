@@ -14,9 +14,13 @@ type Ok = Extract<WorkerResponse, { ok: true }>;
 
 /** A `Worker`, or anything that talks like one (a MessagePort); `terminate` is used by `close()` when present. */
 export interface WorkerLike extends MessageEndpoint {
+  /** Answers from the worker. */
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  /** The worker failed to start or threw: every pending call fails. */
   addEventListener(type: 'error', listener: (event: ErrorEvent) => void): void;
+  /** Stops the worker (a `Worker`'s own); called by `close()` when present. */
   terminate?(): void;
+  /** Starts delivering messages (a `MessagePort`'s own); called once when present. */
   start?(): void;
 }
 

@@ -25,7 +25,13 @@ export interface HttpRegistry extends RegistryAdapter {
   fetch(
     model: ResolvedModel,
     options?: RegistryCallOptions,
-  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  ): Promise<{
+    readonly kind: 'file';
+    readonly path: string;
+    /** Unpins the cached file (the cache may evict it after); call it once the file has been read. */
+    readonly release: () => void;
+  }>;
+  /** Every version of a model, oldest first. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;
 }

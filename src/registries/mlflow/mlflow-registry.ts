@@ -30,11 +30,19 @@ export interface MlflowRegistry extends RegistryAdapter {
   fetch(
     model: ResolvedModel,
     options?: RegistryCallOptions,
-  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  ): Promise<{
+    readonly kind: 'file';
+    readonly path: string;
+    /** Unpins the cached file (the cache may evict it after); call it once the file has been read. */
+    readonly release: () => void;
+  }>;
+  /** Every version of a model, oldest first. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   /** Creates the registered model if absent, uploads `model.onnx` and an `MLmodel` through the artifact proxy, registers the version, sets aliases. */
   publish(input: MlflowPublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
+  /** Points an alias at a version (moving it if it pointed elsewhere). */
   setAlias(name: string, alias: string, version: string): Promise<void>;
+  /** Removes an alias; the version stays. */
   deleteAlias(name: string, alias: string): Promise<void>;
   watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;
 }

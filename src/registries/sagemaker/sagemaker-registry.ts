@@ -27,14 +27,21 @@ export interface SageMakerRegistry extends RegistryAdapter {
   fetch(
     model: ResolvedModel,
     options?: RegistryCallOptions,
-  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  ): Promise<{
+    readonly kind: 'file';
+    readonly path: string;
+    /** Unpins the cached file (the cache may evict it after); call it once the file has been read. */
+    readonly release: () => void;
+  }>;
   /** Every package of the group (any approval status), oldest first. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   /** Packs the model as `model.tar.gz`, uploads it to S3 and creates a package in the group (created if absent). */
   publish(input: SageMakerPublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
   /** Sets a package's approval status to Approved (`UpdateModelPackage`); `sagemaker:<group>` then resolves to it if newest. */
   approve(ref: string, options?: RegistryCallOptions & { readonly description?: string }): Promise<ResolvedModel>;
+  /** Points an alias at a version (moving it if it pointed elsewhere). */
   setAlias(name: string, alias: string, version: string): Promise<void>;
+  /** Removes an alias; the version stays. */
   deleteAlias(name: string, alias: string): Promise<void>;
   /** Reports a newly approved package for `sagemaker:<group>`, or a moved alias for `@alias`. */
   watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;

@@ -39,13 +39,19 @@ export interface WandbRegistry extends RegistryAdapter {
   fetch(
     model: ResolvedModel,
     options?: RegistryCallOptions,
-  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  ): Promise<{
+    readonly kind: 'file';
+    readonly path: string;
+    /** Unpins the cached file (the cache may evict it after); call it once the file has been read. */
+    readonly release: () => void;
+  }>;
   /** Versions of `collection` or `project/collection` (or `entity/project/collection`), oldest first. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   /** Logs a `model` artifact version (create, upload file and manifest, commit) with aliases. */
   publish(input: WandbPublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
   /** Points `alias` at `version` (`v3`); W&B moves it off the version that had it. */
   setAlias(name: string, alias: string, version: string): Promise<void>;
+  /** Removes an alias from the version that has it; the version stays. */
   deleteAlias(name: string, alias: string): Promise<void>;
   watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;
 }

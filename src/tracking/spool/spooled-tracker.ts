@@ -39,6 +39,7 @@ export interface SpooledTracker extends TrackingClient {
   readonly spoolDir: string | undefined;
   /** Resolves once the spool is open and abandoned spools (from processes that died) have been adopted. */
   ready(): Promise<void>;
+  /** Records waiting for the server (in memory and on disk) and the spools being delivered. */
   stats(): TrackerStats;
 }
 

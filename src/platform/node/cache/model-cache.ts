@@ -57,6 +57,7 @@ export interface BlobRequest {
 export interface ModelCache {
   readonly root: string;
   readonly maxBytes: number | undefined;
+  /** Where the blob with this sha256 is (or would be) stored. */
   blobPath(sha256: string): string;
   /**
    * A pinned cached blob, or `undefined` when absent. Marks it recently used. The content is checked against its
@@ -66,7 +67,9 @@ export interface ModelCache {
   open(sha256: string, hooks?: OpenHooks): Promise<CachedBlob | undefined>;
   /** The blob for `request`: from the cache, or downloaded once, hashed, verified and added. */
   obtain(request: BlobRequest): Promise<CachedBlob>;
+  /** What a reference resolved to last time (for serving from the cache while the registry is down). */
   readRef(key: string): Promise<RefRecord | undefined>;
+  /** Records what a reference resolved to, replacing the previous record atomically. */
   writeRef(record: RefRecord): Promise<void>;
   /** Evicts least recently used blobs until under `maxBytes`, skipping those in use. Returns what was removed. */
   prune(): Promise<string[]>;
