@@ -45,6 +45,9 @@ export const ERROR_CODES = {
   NOTHING_TO_ROLL_BACK: { httpStatus: 409, retryable: false },
   UPSTREAM_UNAVAILABLE: { httpStatus: 503, retryable: true },
   UPSTREAM_ERROR: { httpStatus: 502, retryable: false },
+  FLEET_CONFLICT: { httpStatus: 409, retryable: true },
+  FLEET_STATE_INVALID: { httpStatus: 500, retryable: false },
+  INVALID_BASELINE: { httpStatus: 500, retryable: false },
   INTERNAL: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 

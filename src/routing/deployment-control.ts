@@ -4,9 +4,16 @@ import type { ModelState } from '../serving/servable.js';
 import { DEPLOYMENT_DEFAULTS, type DeploymentConfig } from './deployment-config.js';
 import type { DeploymentEmitter } from './deployment-events.js';
 import type { ParsedDeploymentOptions } from './deployment-options.js';
-import { transition, type DeploymentCommand, type Transition } from './deployment-state.js';
+import {
+  transition,
+  type DeploymentCommand,
+  type DeploymentState,
+  type EmittedEvent,
+  type Transition,
+} from './deployment-state.js';
 import type { ChangeReason, DeploymentStatus } from './deployment-types.js';
 import type { EvidenceRecorder } from './evidence-recorder.js';
+import { createFleet, type Fleet } from './fleet/fleet.js';
 import { judge } from './guardrails.js';
 import type { Traffic } from './traffic.js';
 import { loadCandidate, type LoadContext } from './version-loading.js';
@@ -45,9 +52,22 @@ export class DeploymentControl {
   #chain: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
+  /** With `fleet`: the shared state in the registry every change goes through. */
+  readonly #fleet: Fleet | undefined;
+  #evaluating = false;
 
   constructor(host: ControlHost) {
     this.#host = host;
+    this.#fleet = createFleet(
+      host,
+      (before, state, events) => this.#apply(before, state, events),
+      (task) => this.#exclusive(task),
+    );
+  }
+
+  /** With `fleet`: joins the replicas (applies the shared state, or writes the first one) before serving. */
+  join(): Promise<void> {
+    return this.#fleet?.sync.join() ?? Promise.resolve();
   }
 
   /** Arms what runs once the deployment is ready: the evaluation timer and the registry watch. */
@@ -61,6 +81,7 @@ export class DeploymentControl {
       this.#timer = setInterval(() => this.evaluate(), interval);
       (this.#timer as { unref?: () => void }).unref?.();
     }
+    this.#fleet?.start();
     if (opts.watch) {
       const intervalMs = typeof opts.watch === 'object' ? opts.watch.intervalMs : undefined;
       this.#unwatch = followRegistry(opts.registry, opts.stable, intervalMs, DEPLOYMENT_DEFAULTS.interval, {
@@ -71,7 +92,7 @@ export class DeploymentControl {
         previousVersion: () => versions.previous?.version,
         exclusive: (task) => this.#exclusive(task),
         switchTo: (ref) => this.#switch(ref, 'watch'),
-        revert: () => this.#command({ type: 'revert', reason: 'watch' }),
+        revert: () => this.#command({ type: 'revert', reason: 'watch' }) ?? Promise.resolve(),
       });
     }
   }
@@ -82,11 +103,21 @@ export class DeploymentControl {
     this.#host.traffic.set(v.stable, v.canary, v.state.canary?.weight ?? 0);
   }
 
-  /** Runs `command` through the state machine and applies the outcome: roles, retirements, timers, events. */
-  #command(command: DeploymentCommand): void {
+  /**
+   * Runs `command` through the state machine and applies the outcome: roles, retirements, timers, events. With
+   * `fleet` the command is decided on the shared state and written first (a promise; callers are in the chain).
+   */
+  #command(command: DeploymentCommand): Promise<void> | undefined {
     const host = this.#host;
+    if (this.#fleet) return this.#fleet.sync.propose(() => [command]).then(() => undefined);
     const before = host.versions.state;
     const { state, events }: Transition = transition(before, command, host.config.machine, host.now());
+    this.#apply(before, state, events);
+    return undefined;
+  }
+
+  #apply(before: DeploymentState, state: DeploymentState, events: readonly EmittedEvent[]): void {
+    const host = this.#host;
     if (state === before) return;
     host.versions.apply(state);
     this.route();
@@ -100,10 +131,19 @@ export class DeploymentControl {
     clearTimeout(this.#previousTimer);
     const previous = this.#host.versions.state.previous;
     if (previous === undefined) return;
-    this.#previousTimer = setTimeout(
-      () => this.#command({ type: 'expire-previous', key: previous.key }),
-      this.#host.config.machine.keepPreviousMs,
-    );
+    const expire = (): void => {
+      if (this.#fleet === undefined) return void this.#command({ type: 'expire-previous', key: previous.key });
+      // Every replica's timer runs out; the first write retires it, the others find nothing left to do.
+      const ref = this.#fleet.sync.pinOf(previous);
+      void this.#exclusive(() =>
+        (this.#fleet as Fleet).sync.propose((s) =>
+          s.previous !== undefined && (this.#fleet as Fleet).sync.pinOf(s.previous) === ref
+            ? [{ type: 'expire-previous', key: s.previous.key }]
+            : [],
+        ),
+      ).catch((error: unknown) => this.#fleet?.warn(error));
+    };
+    this.#previousTimer = setTimeout(expire, Math.max(0, previous.closesAt - this.#host.now()));
     (this.#previousTimer as { unref?: () => void }).unref?.();
   }
 
@@ -143,14 +183,27 @@ export class DeploymentControl {
       throw outcome.refused;
     }
     if (outcome.slot === undefined) return;
+    const slot = outcome.slot;
+    if (this.#fleet) {
+      const sync = this.#fleet.sync;
+      const to = toEntry(slot);
+      // Decided on the shared state: when another replica already switched to this version there is nothing to do.
+      await sync
+        .propose((s) => (sync.pinOf(s.stable) === sync.pinOf(to) ? [] : [{ type: 'switch', to, reason }]), slot)
+        .finally(() => {
+          if (!host.versions.all().includes(slot)) void slot.retire();
+        });
+      return;
+    }
     // The switch itself is synchronous: a request routed before it runs on the old version, after it on the new.
-    host.versions.add(outcome.slot);
-    this.#command({ type: 'switch', to: toEntry(outcome.slot), reason });
+    host.versions.add(slot);
+    this.#command({ type: 'switch', to: toEntry(slot), reason });
   }
 
   /** A change asked for by hand: NOT_READY thrown at once when closed, a refused command as a rejection. */
   manual(command: DeploymentCommand): Promise<DeploymentStatus> {
     this.#assertOpen();
+    if (this.#fleet) return this.#exclusive(async () => (await this.#command(command), this.#host.status()));
     try {
       this.#command(command);
     } catch (error) {
@@ -168,6 +221,14 @@ export class DeploymentControl {
     const now = host.now();
     const v = host.versions;
     const shadow = v.shadow && toEntry(v.shadow);
+    if (this.#fleet) {
+      if (!this.#evaluating) {
+        this.#evaluating = true;
+        this.#fleet.evaluate(shadow, now).finally(() => (this.#evaluating = false));
+      }
+      host.evidence?.tick(now);
+      return;
+    }
     for (const command of judge(v.state, shadow, v.statsOf, host.served(), host.config.guardrails, now)) {
       // The window a breach was read from starts over, so the next judgement sees only what came after the action.
       if (command.type === 'breach')
@@ -190,6 +251,7 @@ export class DeploymentControl {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#unwatch?.();
+    this.#fleet?.stop();
   }
 
   /** Waits for the changes under way, closes the evidence, then drops the timer retiring the previous version. */

@@ -88,6 +88,20 @@ export const deploymentOptionsSchema = z.strictObject({
     .optional(),
   /** Follow the registry: the stable reference moving to another version triggers a blue-green switch. */
   watch: z.union([z.boolean(), z.strictObject({ intervalMs: z.number().int().positive().optional() })]).optional(),
+  /**
+   * Share the routing state with the other replicas through the registry (it must offer `sharedState`: the local
+   * or MLflow registry): every change is written once with compare-and-set, and each replica reads it every
+   * `intervalMs` (default 2000) and applies it. `replica` names this process in the shared state.
+   */
+  fleet: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        intervalMs: z.number().int().positive().optional(),
+        replica: z.string().min(1).max(128).optional(),
+      }),
+    ])
+    .optional(),
   /** Checks a new version must pass before it takes over (`switchTo`, `watch`). */
   validate: z
     .strictObject({

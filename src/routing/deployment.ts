@@ -238,6 +238,11 @@ class RoutedDeployment implements Deployment {
         },
       });
       this.#control.route();
+      // A replica that cannot join its fleet does not serve: it would serve a state the others left.
+      await this.#control.join().catch(async (error: unknown) => {
+        await Promise.all(versions.all().map((s) => s.retire().catch(() => undefined)));
+        throw error;
+      });
     } catch (error) {
       this.#telemetry.close();
       this.#state = 'failed';

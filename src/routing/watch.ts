@@ -14,7 +14,7 @@ export interface WatchHost {
   /** Runs `task` after every change queued before it. */
   exclusive<T>(task: () => Promise<T>): Promise<T>;
   switchTo(ref: string): Promise<void>;
-  revert(): void;
+  revert(): Promise<void>;
 }
 
 /**
@@ -48,7 +48,7 @@ export function followRegistry(
       .exclusive(async () => {
         if (!host.serving() || watched !== ref || version === host.stableVersion()) return;
         host.logger.info(`Deployment ${host.name}: ${stable} moved to version ${version}.`);
-        if (host.previousVersion() === version) host.revert();
+        if (host.previousVersion() === version) await host.revert();
         else await host.switchTo(ref);
       })
       .catch((error: unknown) => {

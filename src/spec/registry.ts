@@ -1,4 +1,5 @@
 import type { ModelLineage } from './lineage.js';
+import type { SharedStateStore } from './shared-state.js';
 
 /**
  * What a registry knows about one model version after resolving a reference such as `mnist@production`.
@@ -62,6 +63,8 @@ export interface PublishInput {
   readonly source?: string;
   /** Training run, git commit, data sets and data versions; see `collectLineage`. Validated, then recorded. */
   readonly lineage?: ModelLineage;
+  /** A drift baseline (`createBaseline`), stored with the version; `loadModel(ref, { monitoring })` uses it. */
+  readonly baseline?: unknown;
 }
 
 /** What `publish` returns. */
@@ -148,4 +151,6 @@ export interface RegistryAdapter {
   deleteAlias?(name: string, alias: string): Promise<void>;
   /** Calls `listener` whenever `ref` starts resolving to another version. Returns a function that stops watching. */
   watch?(ref: string, listener: WatchListener, options?: WatchOptions): () => void;
+  /** Compare-and-set documents kept in the registry: what a deployment with `fleet` shares with its replicas. */
+  readonly sharedState?: SharedStateStore;
 }

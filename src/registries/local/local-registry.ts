@@ -12,6 +12,7 @@ import type {
   ResolvedModel,
   WatchListener,
 } from '../../spec/registry.js';
+import type { SharedStateStore } from '../../spec/shared-state.js';
 import { createAliasStore } from './alias-store.js';
 import { aliasNotFound, assertVersionArgument } from '../errors.js';
 import { createGuard, modelNotFound, requireModel, versionNotFound } from './errors.js';
@@ -22,6 +23,7 @@ import {
   type LocalRegistryOptions,
 } from './local-registry-options.js';
 import { publishModel } from './publish.js';
+import { createLocalSharedState } from './shared-state.js';
 import { pollRef, type LocalWatchOptions } from './watch.js';
 
 /** A registry stored as plain directories: `<root>/<name>/<version>/model.onnx` + `meta.json`. */
@@ -38,6 +40,8 @@ export interface LocalRegistry extends RegistryAdapter {
   setAlias(name: string, alias: string, version: string): Promise<void>;
   deleteAlias(name: string, alias: string): Promise<void>;
   watch(ref: string, listener: WatchListener, options?: LocalWatchOptions): () => void;
+  /** Compare-and-set documents under `<root>/.modelship/state/` (a fleet's deployment state). */
+  readonly sharedState: SharedStateStore;
   /** One version's info; MODEL_NOT_FOUND / VERSION_NOT_FOUND when absent. */
   getVersion(name: string, version: string, options?: RegistryCallOptions): Promise<LocalModelVersionInfo>;
   /** Names of models with at least one visible version, sorted. An absent root gives `[]`. */
@@ -217,6 +221,8 @@ export function createLocalRegistry(options: LocalRegistryOptions): LocalRegistr
       }),
 
     watch: (ref, listener, watchOptions) => pollRef(resolve, watchIntervalMs, ref, listener, watchOptions),
+
+    sharedState: createLocalSharedState(root, parsed.lockStaleMs ?? LOCAL_REGISTRY_DEFAULTS.lockStaleMs),
 
     getVersion: (name, version, options) =>
       guard(`reading ${JSON.stringify(name)} version ${version}`, options?.signal, async () => {
