@@ -1,4 +1,4 @@
-/** What a {@link SlidingWindow} saw over its span. */
+/** What a deployment's sliding window of recent requests saw over its span. */
 export interface WindowStats {
   readonly requests: number;
   readonly errors: number;
