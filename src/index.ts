@@ -72,4 +72,24 @@ export {
   type VersionRef,
 } from './routing/index.js';
 export type { AgreementRule, WindowStats, GuardrailBreach } from './routing/policy/index.js';
+export {
+  createBaseline,
+  parseBaseline,
+  psi,
+  ksStatistic,
+  ksPValue,
+  jensenShannon,
+  chiSquarePValue,
+  ModelMonitor,
+  type Baseline,
+  type BaselineSample,
+  type CreateBaselineOptions,
+  type DriftReport,
+  type FeatureDrift,
+  type FeedbackOutcome,
+  type LiveAccuracyStats,
+  type MonitoringOptions,
+  type MonitoringReport,
+  type Monitored,
+} from './monitoring/index.js';
 export type * from './spec/index.js';

@@ -4,6 +4,7 @@ import { parseOptions } from '../core/options.js';
 import type { DownloadProgress, RegistryAdapter, RegistryWarning } from '../spec/registry.js';
 import { remoteOptionsShape } from '../registries/kit/remote-options.js';
 import type { Logger } from './logger.js';
+import { monitoringOptionsSchema } from '../monitoring/monitoring-options.js';
 
 const isRegistry = (v: unknown): v is RegistryAdapter =>
   typeof v === 'object' &&
@@ -94,6 +95,8 @@ export const loadModelOptionsSchema = z.strictObject({
   onWarning: z
     .custom<(warning: RegistryWarning) => void>((v) => typeof v === 'function', 'onWarning must be a function')
     .optional(),
+  /** Drift against the version's baseline and live accuracy from delayed labels (docs/monitoring.md); off by default. */
+  monitoring: monitoringOptionsSchema.optional(),
   /** S3 client settings for `s3://` references (endpoint and forcePathStyle for MinIO-style stores). */
   s3: remoteOptionsShape.s3,
 });

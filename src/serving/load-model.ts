@@ -17,6 +17,8 @@ import { isBatchable, resolveBatching } from './batching/index.js';
 import { withLoadSpan } from '../telemetry/index.js';
 import { parseLoadModelOptions, type LoadModelOptions, type ParsedLoadModelOptions } from './load-model-options.js';
 import { defaultLogger } from './logger.js';
+import { monitorOf } from '../monitoring/index.js';
+import { takeBaseline } from '../registries/kit/baseline-metadata.js';
 import { createModel, type Model, type ModelSourceInfo } from './model.js';
 
 /**
@@ -91,6 +93,8 @@ interface Located {
   metadata: Record<string, unknown>;
   source: ModelSourceInfo;
   lineage?: ModelLineage;
+  /** The drift baseline stored with the version, if any. */
+  baseline?: unknown;
 }
 
 function fileStem(path: string): string {
@@ -206,7 +210,7 @@ async function locate(
     name: resolved.name,
     version: resolved.version,
     ...(resolved.sha256 === undefined ? {} : { expectedSha256: resolved.sha256 }),
-    metadata: { ...resolved.metadata },
+    ...takeBaseline(resolved.metadata),
     source: { ref: text, registry: reg.kind, aliases: resolved.aliases },
     lineage: resolved.lineage,
   };
@@ -262,9 +266,11 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     await session.release();
     opts.signal.throwIfAborted();
   }
+  const name = opts.name ?? located.name;
+  const version = opts.version ?? located.version ?? sha256.slice(0, 12);
   const model = createModel({
-    name: opts.name ?? located.name,
-    version: opts.version ?? located.version ?? sha256.slice(0, 12),
+    name,
+    version,
     sha256,
     size: content.size,
     session,
@@ -277,6 +283,7 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     warmup: opts.warmup === undefined ? true : (opts.warmup as boolean | { inputs: unknown }),
     batching: resolveBatching(opts.batching, isBatchable(session.signature)),
     logger: opts.logger ?? defaultLogger,
+    ...monitorOf(opts.monitoring, name, version, session.signature, located.baseline),
   });
   sink.model = model;
   return model;

@@ -8,6 +8,8 @@ import type { BackendEvent, BackendSession } from '../spec/backend.js';
 import type { ModelLineage } from '../spec/lineage.js';
 import type { ModelSignature, TensorLike } from '../spec/tensor.js';
 import { ModelTelemetry } from '../telemetry/index.js';
+import { feedbackTo, watchPrediction } from '../monitoring/monitored.js';
+import type { FeedbackOutcome, ModelMonitor, Monitored } from '../monitoring/index.js';
 import type { Logger } from './logger.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from './servable.js';
 
@@ -36,7 +38,7 @@ export interface ModelStats {
 }
 
 /** A model loaded into a backend and ready (or getting ready) to serve. Create it with `loadModel`. */
-export interface Model extends ServableModel, AsyncDisposable {
+export interface Model extends ServableModel, AsyncDisposable, Monitored {
   /** Lower-case hex sha256 of the model file that was verified and loaded. */
   readonly sha256: string;
   /** Size of the model file in bytes. */
@@ -67,6 +69,7 @@ export interface CreateModelInit {
   /** Defaults to batching on (64 rows, no delay) when the signature allows it. */
   readonly batching?: BatcherConfig;
   readonly logger: Logger;
+  readonly monitor?: ModelMonitor;
 }
 
 /** Inputs synthesized from the signature with `rows` in every dynamic dimension, or undefined when a rank is unknown. */
@@ -104,6 +107,7 @@ class LoadedModel implements Model {
   readonly source: ModelSourceInfo;
   readonly batching: BatcherConfig;
   readonly lineage: ModelLineage | undefined;
+  readonly monitoring: ModelMonitor | undefined;
   #state: ModelState = 'warming';
   readonly #session: BackendSession;
   readonly #batcher: Batcher;
@@ -128,6 +132,7 @@ class LoadedModel implements Model {
     this.source = init.source;
     this.batching = init.batching ?? resolveBatching(undefined, isBatchable(init.session.signature));
     this.lineage = init.lineage;
+    this.monitoring = init.monitor;
     this.#session = init.session;
     this.#limits = { maxRows: init.maxRows ?? DEFAULT_MAX_ROWS, allowNonFinite: init.allowNonFinite === true };
     this.#logger = init.logger;
@@ -259,6 +264,7 @@ class LoadedModel implements Model {
     const spans = this.#telemetry.startRequestSpans();
     this.#inFlight++;
     const submitted = this.#batcher.submit(feeds, options, spans?.dispatched);
+    if (this.monitoring !== undefined) watchPrediction(this.monitoring, submitted, feeds, options.requestId);
     // Without metrics or spans, the same two handlers serve every call: no closures made per call.
     if (!timed && !spans) return submitted.then(this.#answered, this.#failed);
     return submitted.then(
@@ -290,6 +296,10 @@ class LoadedModel implements Model {
     this.#inFlight--;
     throw toModelshipError(error, 'INFERENCE_FAILED');
   };
+
+  feedback(requestId: string, label: number): FeedbackOutcome {
+    return feedbackTo(this.name, [this.monitoring], requestId, label);
+  }
 
   #checkOutputs(requested: readonly string[]): void {
     const unknown = requested.filter((n) => !this.#outputNames.has(n));
@@ -325,6 +335,7 @@ class LoadedModel implements Model {
     this.#batcher.close();
     if (!wasFailed && !this.#failure) await this.#session.release();
     this.#telemetry.close();
+    this.monitoring?.close();
     this.#state = 'closed';
   }
 

@@ -19,6 +19,11 @@ export interface PredictOptions {
   readonly deadlineMs?: number;
   /** Queue priority: `high` requests leave the queue before `normal` (default) and `low` ones. */
   readonly priority?: Priority;
+  /**
+   * The caller's id for this request (HTTP: `x-request-id`). With monitoring on, the answer is kept under it so
+   * that `feedback(requestId, label)` can join the true label when it arrives.
+   */
+  readonly requestId?: string;
 }
 
 /** Outputs by name. */

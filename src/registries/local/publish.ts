@@ -17,6 +17,7 @@ import type { ModelLineage } from '../../spec/lineage.js';
 import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../spec/registry.js';
 import type { AliasStore } from './alias-store.js';
 import { invalidArgument, throwIfAborted } from '../errors.js';
+import { metadataWithBaseline } from '../kit/baseline-metadata.js';
 import { type Guard } from './errors.js';
 import { isMissing, LOCAL_META_FILE, LOCAL_MODEL_FILE, toMeta, type LocalLayout } from './layout.js';
 
@@ -74,7 +75,7 @@ function validatePublishInput(input: PublishInput): {
   if (hasBytes && input.bytes?.byteLength === 0) throw invalidArgument('bytes is empty; pass the model file content.');
   if (input.source !== undefined && typeof input.source !== 'string')
     throw invalidArgument('source must be a string (a run id, URL or path).');
-  const meta = input.metadata ?? {};
+  const meta = metadataWithBaseline(input.metadata, input.baseline) ?? {};
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta))
     throw invalidArgument('metadata must be a plain object.');
   let metadata: Record<string, unknown>;
