@@ -44,6 +44,9 @@ export type { LoadModelOptions } from './serving/load-model-options.js';
 export { createModel, type Model, type ModelSourceInfo, type CreateModelInit } from './serving/model.js';
 export type { ServableModel, ModelState, PredictOptions, PredictOutputs } from './serving/servable.js';
 export { defaultLogger, silentLogger, type Logger } from './serving/logger.js';
+export { logLine, type LogFields, type LogLevel } from './core/logger.js';
+export { createEcsLogger, type EcsLogger, type EcsLogFn, type EcsLoggerOptions } from './telemetry/ecs-logger.js';
+export type { PayloadRecord, PayloadBody } from './http/observe-options.js';
 export {
   isRouted,
   predictVersioned,

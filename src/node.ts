@@ -6,6 +6,7 @@
 export * from './runtime/node.js';
 export { serve, type ServeOptions, type ModelshipServer } from './http/node/serve.js';
 export { toWebRequest, sendWebResponse, type ToWebRequestOptions } from './http/node/bridge.js';
+export { createPayloadFileSink, type PayloadFileSink } from './http/node/payload-file-sink.js';
 export { createOnnxNodeBackend } from './backends/onnx-node/index.js';
 export { defaultModelsDir } from './serving/node-runtime.js';
 export { optionSchemas } from './runtime/option-schemas.js';

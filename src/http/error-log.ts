@@ -1,5 +1,5 @@
 import type { ModelshipError } from '../errors/index.js';
-import type { Logger } from '../serving/logger.js';
+import { logLine, type Logger } from '../core/logger.js';
 import { recordHttpError } from '../telemetry/http-metrics.js';
 
 /**
@@ -16,5 +16,9 @@ const CLIENT_CAUSED: ReadonlySet<string> = new Set(['ABORTED', 'DEADLINE_EXCEEDE
 export function reportHttpError(error: ModelshipError, logger: Logger): void {
   recordHttpError(error.code);
   if (CLIENT_CAUSED.has(error.code)) logger.debug(`${error.code}: ${error.message}`);
-  else if (error.httpStatus >= 500) logger.error(`${error.code}: ${error.message}`, error.cause ?? '');
+  else if (error.httpStatus >= 500)
+    logLine(logger, 'error', `${error.code}: ${error.message}`, {
+      err: error.cause ?? error,
+      'error.code': error.code,
+    });
 }

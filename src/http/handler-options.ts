@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseOptions } from '../core/options.js';
 import type { Logger } from '../serving/logger.js';
 import type { Servable } from '../serving/servable.js';
+import { observeOptionsShape } from './observe-options.js';
 
 const isServable = (v: unknown): v is Servable =>
   typeof v === 'object' &&
@@ -48,6 +49,7 @@ export const handlerOptionsSchema = z.strictObject({
         ),
     })
     .optional(),
+  ...observeOptionsShape,
   /** Whether `handler.close()` also closes the models (default true). */
   closeModels: z.boolean().optional(),
   logger: z

@@ -11,6 +11,7 @@ import { requireMethod, type RouteContext } from './route-context.js';
 import { describeModel, handlePredict } from './routes/predict.js';
 import { handleAdmin } from './routes/admin.js';
 import { handleV2 } from './oip/routes.js';
+import { observe } from './observe.js';
 
 /**
  * What `createHandler` returns: the handler's core (`dispatch`, `notFound`) behind its fetch face
@@ -112,7 +113,7 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
   const logger = opts.logger ?? defaultLogger;
   let closing: Promise<void> | undefined;
 
-  const dispatch = async (request: InboundRequest): Promise<OutboundResponse | undefined> => {
+  const routed = async (request: InboundRequest): Promise<OutboundResponse | undefined> => {
     try {
       const segments = splitPath(request.path, basePath);
       if (segments === undefined) return undefined;
@@ -140,6 +141,7 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
       return errorResponse(error, logger, allow ? { allow: allow.join(', ') } : undefined);
     }
   };
+  const { dispatch, close: closeObserved } = observe(opts, logger, routed); // /metrics, access and payload logs
   const notFound = (request: InboundRequest): OutboundResponse =>
     errorResponse(
       new ModelshipError(
@@ -153,8 +155,8 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
   const close = (): Promise<void> => {
     closing ??=
       opts.closeModels === false
-        ? Promise.resolve()
-        : Promise.all(table.all.map((m) => m.close())).then(() => undefined);
+        ? closeObserved()
+        : Promise.all([closeObserved(), ...table.all.map((m) => m.close())]).then(() => undefined);
     return closing;
   };
   Object.defineProperties(handler, {
