@@ -5,7 +5,8 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadModel, sha256Hex, silentLogger, toModelshipError, type Model } from 'modelship';
+import { loadModel, silentLogger, toModelshipError, type Model } from 'modelship';
+import { sha256Hex } from '../../src/core/digest.js';
 import { digitImage } from '../../examples/shared/mnist-data.js';
 import { chromiumForTests, launchChromium } from '../helpers/browser.js';
 import { tinyMnist } from '../helpers/models.js';

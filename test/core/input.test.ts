@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ModelshipError, toFeeds, type ModelSignature } from 'modelship';
+import { ModelshipError, type ModelSignature } from 'modelship';
+import { toFeeds } from '../../src/core/input.js';
 
 const mnist: ModelSignature = {
   inputs: [{ name: 'pixels', dtype: 'float32', shape: [null, 4] }],

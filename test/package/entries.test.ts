@@ -163,11 +163,13 @@ describe('entry points against the docs', () => {
   it('knows every import package.json exports', () => {
     expect(list.map((e) => `${e.specifier} ${e.condition} ${e.source}`).sort()).toEqual([
       'modelship browser src/browser.ts',
-      'modelship default src/index.ts',
+      // TypeScript outside the browser condition ("moduleResolution": "bundler" too) sees the Node API's types.
+      'modelship default src/index.node.ts',
       'modelship node src/index.node.ts',
       'modelship/browser default src/browser.ts',
       'modelship/express default src/express.ts',
       'modelship/node default src/node.ts',
+      'modelship/testing default src/testing.ts',
     ]);
   });
 

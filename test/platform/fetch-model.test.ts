@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from 'modelship';
+import { sha256Hex } from '../../src/core/digest.js';
 import { download, type DownloadProgress } from '../../src/platform/browser/download.js';
 import { fetchModel } from '../../src/platform/browser/fetch-model.js';
 import type { ModelCache } from '../../src/platform/browser/model-cache.js';
