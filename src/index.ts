@@ -15,7 +15,6 @@ export {
 } from './errors/index.js';
 export { Tensor, type NestedArray } from './core/tensor.js';
 export {
-  toFeeds,
   DEFAULT_MAX_ROWS,
   type PredictInput,
   type TensorInput,
@@ -31,15 +30,11 @@ export {
   type NamedRef,
   type VersionSelector,
 } from './core/ref.js';
-export { formatShape } from './core/signature.js';
-export { sha256Hex } from './core/digest.js';
-export { redactUrl } from './core/redact.js';
 export { isRemoteRef, parseRemoteRef, type RemoteRef } from './core/remote-ref.js';
 export { createHandler, type ModelshipHandler } from './http/handler.js';
 export type { HandlerCore, InboundRequest, OutboundResponse } from './http/exchange.js';
 export { DEFAULT_MAX_BODY_BYTES, type HandlerOptions } from './http/handler-options.js';
-export { toOipDatatype } from './core/oip-datatype.js';
-export { loadModelWith, type ServingRuntime, type ModelRef, type FetchUrlRequest } from './serving/load-model.js';
+export type { ModelRef } from './serving/load-model.js';
 export type { LoadModelOptions } from './serving/load-model-options.js';
 export { createModel, type Model, type ModelSourceInfo, type CreateModelInit } from './serving/model.js';
 export type { ServableModel, ModelState, PredictOptions, PredictOutputs } from './serving/servable.js';
