@@ -69,3 +69,15 @@ export function feedbackTo(
   countUnmatchedFeedback(name, 'unknown');
   return 'unknown';
 }
+
+/** What a version's monitoring adds to its guardrail window: live accuracy, labels, drifted share. */
+export function monitoredStats(model: object): {
+  liveAccuracy?: number | undefined;
+  labelled?: number;
+  driftShare?: number | undefined;
+} {
+  const monitor = (model as Partial<Monitored>).monitoring;
+  if (monitor === undefined) return {};
+  const r = monitor.report();
+  return { liveAccuracy: r.live.accuracy, labelled: r.live.labelled, driftShare: r.drift?.share };
+}

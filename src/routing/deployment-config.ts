@@ -37,6 +37,8 @@ export function deploymentConfig(opts: ParsedDeploymentOptions): DeploymentConfi
     ...(g.maxErrorRate === undefined ? {} : { maxErrorRate: g.maxErrorRate }),
     ...(g.maxLatencyP99Ratio === undefined ? {} : { maxLatencyP99Ratio: g.maxLatencyP99Ratio }),
     ...(g.minShadowAgreement === undefined ? {} : { minShadowAgreement: g.minShadowAgreement }),
+    ...(g.minLiveAccuracy === undefined ? {} : { minLiveAccuracy: g.minLiveAccuracy }),
+    ...(g.maxDrift === undefined ? {} : { maxDrift: g.maxDrift }),
   };
   const trackIntervalMs =
     opts.tracking?.interval === undefined

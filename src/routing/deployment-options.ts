@@ -66,6 +66,13 @@ export const deploymentOptionsSchema = z.strictObject({
       maxLatencyP99Ratio: z.number().positive().optional(),
       /** Smallest share of agreeing answers: a shadow against the primary, a canary against stable. */
       minShadowAgreement: ratio.optional(),
+      /**
+       * Smallest live accuracy from labels (`deployment.feedback`) over the last labelled answers of a version
+       * loaded with `monitoring`; judged once it has `minRequests` labels (docs/monitoring.md).
+       */
+      minLiveAccuracy: ratio.optional(),
+      /** Largest share of features drifted (0–1) in a version's last drift comparison with its baseline. */
+      maxDrift: ratio.optional(),
       /** `rollback` (default) sets the canary weight to 0 or reverts the last switch; `alert` only emits the event. */
       action: z.enum(['rollback', 'alert']).optional(),
       /** How often the window is evaluated (default `'5s'`); a breach is acted on within one interval. */

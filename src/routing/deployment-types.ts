@@ -2,6 +2,7 @@ import type { GuardrailBreach, WindowStats } from './policy/index.js';
 import type { ModelshipError } from '../errors/index.js';
 import type { RoutedServable } from '../serving/servable.js';
 import type { MirrorStats } from './mirror.js';
+import type { FeedbackOutcome } from '../monitoring/feedback-window.js';
 
 /** Why a deployment changed what it serves. */
 export type ChangeReason = 'manual' | 'watch' | 'guardrail' | 'progressive' | 'admin';
@@ -96,6 +97,8 @@ export interface Deployment extends RoutedServable, AsyncDisposable {
   status(): DeploymentStatus;
   /** Runs one guardrail and progressive evaluation now (the timer does this every `guardrails.interval`). */
   evaluate(): void;
+  /** Joins a true label to the answer of whichever version made it (`model.feedback`; versions need `monitoring`). */
+  feedback(requestId: string, label: number): FeedbackOutcome;
   /** Subscribes to an event (`change`, `breach`, …); returns the function that unsubscribes. */
   on<E extends DeploymentEvent>(event: E, listener: (payload: DeploymentEvents[E]) => void): () => void;
 }

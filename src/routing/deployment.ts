@@ -19,6 +19,9 @@ import { loadVersions, type DeploymentLoaders, type LoadContext } from './versio
 import { registrySource, selectorToRef, type RegistrySource } from './version-selector.js';
 import { toEntry, VersionSet } from './version-set.js';
 import type { VersionSlot } from './version-slot.js';
+import { feedbackTo } from '../monitoring/monitored.js';
+import type { FeedbackOutcome } from '../monitoring/feedback-window.js';
+import { monitorOfSlot as monitorOf } from './version-monitor.js';
 
 /**
  * The shell of a deployment: it loads versions, routes and runs requests, and hands every change (manual,
@@ -276,6 +279,10 @@ class RoutedDeployment implements Deployment {
 
   evaluate(): void {
     this.#control.evaluate();
+  }
+
+  feedback(requestId: string, label: number): FeedbackOutcome {
+    return feedbackTo(this.name, this.#versions.all().map(monitorOf), requestId, label);
   }
 
   // ---- status, events, close -----------------------------------------------------------------------------

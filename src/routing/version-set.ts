@@ -3,6 +3,8 @@ import type { DeploymentStatus, VersionStatus } from './deployment-types.js';
 import type { EvidenceVersion } from './evidence.js';
 import type { MirrorStats } from './mirror.js';
 import type { VersionSlot } from './version-slot.js';
+import type { MonitoredStats } from './policy/guardrail-check.js';
+import { monitoredStats } from '../monitoring/monitored.js';
 
 /** A version and its role, as a telemetry gauge reports it. */
 interface RoleValue {
@@ -71,8 +73,10 @@ export class VersionSet {
   }
 
   /** The window stats of the version under `key` (the shadow's included). */
-  statsOf = (key: string): EvidenceVersion['stats'] =>
-    ((this.#shadow?.key === key ? this.#shadow : this.#slots.get(key)) as VersionSlot).window.stats();
+  statsOf = (key: string): EvidenceVersion['stats'] & MonitoredStats => {
+    const slot = (this.#shadow?.key === key ? this.#shadow : this.#slots.get(key)) as VersionSlot;
+    return { ...slot.window.stats(), ...monitoredStats(slot.model) };
+  };
 
   /** Every loaded version: stable, canary, shadow, previous. */
   all(): VersionSlot[] {

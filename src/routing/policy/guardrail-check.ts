@@ -8,11 +8,24 @@ export interface GuardrailLimits {
   /** Largest allowed ratio of the version's p99 latency to the baseline's. */
   readonly maxLatencyP99Ratio?: number;
   readonly minShadowAgreement?: number;
+  /** Smallest live accuracy over the version's labelled answers (needs `minRequests` labels). */
+  readonly minLiveAccuracy?: number;
+  /** Largest share of features drifted in the version's last drift comparison. */
+  readonly maxDrift?: number;
+}
+
+/** What monitoring adds to a version's window (absent for versions loaded without `monitoring`). */
+export interface MonitoredStats {
+  /** Live accuracy over the last labels, and how many labels that is. */
+  readonly liveAccuracy?: number | undefined;
+  readonly labelled?: number;
+  /** Share of features drifted in the last comparison with the baseline. */
+  readonly driftShare?: number | undefined;
 }
 
 /** A threshold a version crossed. */
 export interface GuardrailBreach {
-  readonly rule: 'error-rate' | 'latency-p99-ratio' | 'agreement';
+  readonly rule: 'error-rate' | 'latency-p99-ratio' | 'agreement' | 'live-accuracy' | 'drift';
   readonly value: number;
   readonly threshold: number;
 }
@@ -22,7 +35,7 @@ export interface GuardrailBreach {
  * latency ratio; undefined when within limits or when there is too little evidence.
  */
 export function checkGuardrails(
-  target: WindowStats,
+  target: WindowStats & MonitoredStats,
   baseline: WindowStats | undefined,
   limits: GuardrailLimits,
 ): GuardrailBreach | undefined {
@@ -50,6 +63,18 @@ export function checkGuardrails(
     target.agreement < limits.minShadowAgreement
   ) {
     return { rule: 'agreement', value: target.agreement, threshold: limits.minShadowAgreement };
+  }
+  const { liveAccuracy, driftShare } = target;
+  if (
+    limits.minLiveAccuracy !== undefined &&
+    liveAccuracy !== undefined &&
+    (target.labelled ?? 0) >= limits.minRequests &&
+    liveAccuracy < limits.minLiveAccuracy
+  ) {
+    return { rule: 'live-accuracy', value: liveAccuracy, threshold: limits.minLiveAccuracy };
+  }
+  if (limits.maxDrift !== undefined && driftShare !== undefined && driftShare > limits.maxDrift) {
+    return { rule: 'drift', value: driftShare, threshold: limits.maxDrift };
   }
   return undefined;
 }
