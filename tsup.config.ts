@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 const { version } = JSON.parse(readFileSync('./package.json', 'utf8')) as { version: string };
@@ -11,6 +11,8 @@ export default defineConfig({
     express: 'src/express.ts',
     testing: 'src/testing.ts',
     browser: 'src/browser.ts',
+    // The `modelship` command (package.json "bin"); only it imports commander and cli-progress.
+    cli: 'src/cli/main.ts',
     // Started by the worker pool as `new URL('./session-worker.js', import.meta.url)`: keep it at dist/'s top.
     'session-worker': 'src/backends/onnx-node/session-worker.ts',
   },
@@ -27,4 +29,6 @@ export default defineConfig({
   // Peers and optional runtimes stay external and are imported lazily at the point of use.
   external: ['onnxruntime-node', /^onnxruntime-web(\/|$)/, 'express', 'vitest', /^node:/],
   define: { MODELSHIP_VERSION: JSON.stringify(version) },
+  // The gRPC service loads its .proto files from `./proto/` beside the chunk that holds it (src/http/grpc/proto).
+  onSuccess: async () => cpSync('src/http/grpc/proto', 'dist/proto', { recursive: true }),
 });
