@@ -5,6 +5,12 @@
  */
 export * from './runtime/node.js';
 export { serve, type ServeOptions, type ModelshipServer } from './http/node/serve.js';
+export {
+  serveGrpc,
+  type ServeGrpcOptions,
+  type GrpcListenOptions,
+  type ModelshipGrpcServer,
+} from './http/grpc/serve-grpc.js';
 export { toWebRequest, sendWebResponse, type ToWebRequestOptions } from './http/node/bridge.js';
 export { createPayloadFileSink, type PayloadFileSink } from './http/node/payload-file-sink.js';
 export { createOnnxNodeBackend } from './backends/onnx-node/index.js';

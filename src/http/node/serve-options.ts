@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseOptions } from '../../core/options.js';
+import { grpcListenSchema } from '../grpc/serve-grpc-options.js';
 
 /** Options for `serve`. */
 export const serveOptionsSchema = z.strictObject({
@@ -21,6 +22,11 @@ export const serveOptionsSchema = z.strictObject({
    * Past it the answer is 408 `REQUEST_TIMEOUT` and the connection is closed: a slow trickle cannot hold memory.
    */
   requestTimeoutMs: z.number().int().nonnegative().optional(),
+  /**
+   * Also serve the models over gRPC (OIP v2 `inference.GRPCInferenceService` and `grpc.health.v1`) on this
+   * port, with the same handler; `close()` drains both. Needs `@grpc/grpc-js` and `@grpc/proto-loader`.
+   */
+  grpc: grpcListenSchema.optional(),
   /** Aborting this signal closes the server, as `close()` does. */
   signal: z.instanceof(AbortSignal).optional(),
   /**

@@ -7,6 +7,7 @@ import { BodyBudget, onClientError } from './request-limits.js';
 import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 import { parseServeOptions, type ServeOptions } from './serve-options.js';
 import { shutDown } from './shutdown.js';
+import { serveGrpc, type ModelshipGrpcServer } from '../grpc/serve-grpc.js';
 
 export type { ServeOptions } from './serve-options.js';
 
@@ -16,8 +17,10 @@ export interface ModelshipServer extends AsyncDisposable {
   readonly port: number;
   /** `http://127.0.0.1:<port>` (or the bound host). */
   readonly url: string;
+  /** The gRPC server, when `serve()` was given `grpc` (its `url` is `grpc://127.0.0.1:<port>`). */
+  readonly grpc?: ModelshipGrpcServer;
   /**
-   * Graceful shutdown: stops accepting connections; every answer from now on carries `Connection: close`,
+   * Graceful shutdown: stops accepting connections (and gRPC calls); every answer from now on carries `Connection: close`,
    * requests in flight finish (up to `shutdownTimeoutMs`) and their answers are delivered, idle keep-alive
    * connections are closed; then the handler closes, and with it the models.
    */
@@ -108,14 +111,25 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
   const host =
     options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
 
+  let grpc: ModelshipGrpcServer | undefined;
+  if (options.grpc) {
+    try {
+      grpc = await serveGrpc(handler, { ...options.grpc, shutdownTimeoutMs }, { closeHandler: false });
+    } catch (error) {
+      await shutDown(server, 0);
+      throw error;
+    }
+  }
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await shutDown(server, options.shutdownTimeoutMs ?? 10_000);
+      // Both drain at once; the handler (and the models) close once, after the last answer of either.
+      await Promise.all([shutDown(server, shutdownTimeoutMs), grpc?.close()]);
       await handler.close();
     })();
     return closing;
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });
-  return { server, port, url, close, [Symbol.asyncDispose]: close };
+  return { server, port, url, ...(grpc ? { grpc } : {}), close, [Symbol.asyncDispose]: close };
 }
