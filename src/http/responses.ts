@@ -14,8 +14,40 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 const OPAQUE = new Set(['INTERNAL', 'INFERENCE_FAILED', 'MODEL_LOAD_FAILED']);
 
 /**
- * Turns any thrown value into `{"error": {"code", "message", "details?"}}` with the mapped status.
- * Never a stack trace; server-side failures get a generic message and are logged in full.
+ * The error shapes of the protocols served: the simple JSON API answers `{"error": {"code", "message",
+ * "details?"}}`; the Open Inference Protocol (`oip`, KServe v2 / Triton) and TF Serving's REST API
+ * (`tfserving`, KServe v1) answer `{"error": "<message>"}`, which their clients read as a string, with
+ * modelship's stable `code` beside it.
+ */
+export type ErrorProtocol = 'simple' | 'oip' | 'tfserving';
+
+/** An error raised on a route of `protocol`: {@link errorResponse} answers it in that protocol's shape. */
+class ProtocolError extends ModelshipError {
+  readonly protocol: ErrorProtocol;
+  constructor(e: ModelshipError, protocol: ErrorProtocol) {
+    super(e.code, e.message, {
+      cause: e.cause ?? e,
+      httpStatus: e.httpStatus,
+      retryable: e.retryable,
+      ...(e.details === undefined ? {} : { details: e.details }),
+    });
+    this.protocol = protocol;
+  }
+}
+
+/**
+ * Marks an error thrown on a route of `protocol` so that the handler answers it in that protocol's error shape
+ * (see {@link ErrorProtocol}). A copy: the original, which other routes may raise too, stays unmarked.
+ */
+export function inProtocol(error: unknown, protocol: ErrorProtocol): ModelshipError {
+  const e = toModelshipError(error);
+  return protocol === 'simple' || e instanceof ProtocolError ? e : new ProtocolError(e, protocol);
+}
+
+/**
+ * Turns any thrown value into the error answer of its protocol (see {@link inProtocol}), with the mapped
+ * status: `{"error": {"code", "message", "details?"}}` by default, `{"error": "<message>", "code"}` on OIP and
+ * TF Serving routes. Never a stack trace; server-side failures get a generic message and are logged in full.
  */
 export function errorResponse(error: unknown, logger: Logger, headers?: Record<string, string>): OutboundResponse {
   const e = toModelshipError(error);
@@ -24,6 +56,7 @@ export function errorResponse(error: unknown, logger: Logger, headers?: Record<s
   const extra: Record<string, string> = { ...headers };
   // 429 and retryable 503s tell well-behaved clients when to come back.
   if (e.retryable && (e.httpStatus === 503 || e.httpStatus === 429)) extra['retry-after'] ??= '1';
+  if (e instanceof ProtocolError) return json({ error: body.message, code: body.code }, e.httpStatus, extra);
   return json({ error: body }, e.httpStatus, extra);
 }
 
@@ -84,4 +117,43 @@ export function methodNotAllowed(method: string, allow: readonly string[]): Mode
   return new ModelshipError('METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow.join(' or ')}.`, {
     details: { allow },
   });
+}
+
+/** Answers smaller than this go out as they are: compressing them costs more than it saves. */
+const COMPRESS_MIN_BYTES = 1024;
+const textEncoder = new TextEncoder();
+
+/** The coding to answer with for an `Accept-Encoding` value: gzip or deflate when accepted (q > 0), else none. */
+export function pickEncoding(accept: string | null): 'gzip' | 'deflate' | undefined {
+  if (accept === null) return undefined;
+  let gzip = false;
+  let deflate = false;
+  for (const part of accept.toLowerCase().split(',')) {
+    const [coding = '', ...params] = part.split(';').map((p) => p.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
+    if (coding === 'gzip' || coding === 'x-gzip' || coding === '*') gzip = true;
+    else if (coding === 'deflate') deflate = true;
+  }
+  return gzip ? 'gzip' : deflate ? 'deflate' : undefined;
+}
+
+/**
+ * The answer compressed as the client's `Accept-Encoding` asks (gzip, else deflate in the zlib format, which
+ * is HTTP's `deflate` and what tritonclient's `zlib.decompress` reads), with `Content-Encoding` and
+ * `Vary: Accept-Encoding`; small answers and error answers are left as they are.
+ */
+export async function compressAnswer(accept: string | null, response: OutboundResponse): Promise<OutboundResponse> {
+  const coding = pickEncoding(accept);
+  if (coding === undefined || response.status >= 400) return response;
+  const bytes = typeof response.body === 'string' ? textEncoder.encode(response.body) : response.body;
+  if (bytes.byteLength < COMPRESS_MIN_BYTES) return response;
+  const compressed = await new Response(
+    new Blob([bytes]).stream().pipeThrough(new CompressionStream(coding)),
+  ).arrayBuffer();
+  return {
+    status: response.status,
+    headers: { ...response.headers, 'content-encoding': coding, vary: 'accept-encoding' },
+    body: new Uint8Array(compressed),
+  };
 }

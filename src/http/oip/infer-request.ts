@@ -122,6 +122,37 @@ function plan(request: OipInferRequest, binaryByDefault: boolean) {
   return { names, plans, binaryDefault };
 }
 
+const PRIORITIES = [undefined, 'high', 'normal', 'low'] as const;
+
+/**
+ * The model call's options with what the request's `parameters` add, as Triton reads them: `timeout` in
+ * microseconds becomes the deadline (unless the transport already set one, e.g. from a header or a gRPC
+ * deadline), and `priority` 1..3 (Triton's levels, 1 highest, 0 the default) becomes high, normal or low.
+ */
+function withRequestParameters(
+  base: RoutedPredictOptions,
+  params: Readonly<Record<string, unknown>> | undefined,
+): RoutedPredictOptions {
+  const timeout = params?.timeout;
+  const priority = params?.priority;
+  if (timeout === undefined && (priority === undefined || priority === 0)) return base;
+  const out: { -readonly [K in keyof RoutedPredictOptions]: RoutedPredictOptions[K] } = { ...base };
+  if (timeout !== undefined) {
+    if (!Number.isSafeInteger(timeout) || (timeout as number) < 0) {
+      throw invalid('parameters.timeout must be a non-negative integer (microseconds).');
+    }
+    if (out.deadlineMs === undefined && (timeout as number) > 0) out.deadlineMs = Math.ceil((timeout as number) / 1000);
+  }
+  if (priority !== undefined) {
+    if (!Number.isSafeInteger(priority) || (priority as number) < 0 || (priority as number) > 3) {
+      throw invalid('parameters.priority must be 0 (default), 1 (high), 2 (normal) or 3 (low).');
+    }
+    const level = PRIORITIES[priority as number];
+    if (level !== undefined && out.priority === undefined) out.priority = level;
+  }
+  return out;
+}
+
 /** Rows the request carries for `inference_count`: the first input's first dimension when the model batches. */
 function rowsOf(model: Servable, inputs: Record<string, { shape: readonly number[] }>): number {
   const first = model.signature.inputs[0];
@@ -157,7 +188,7 @@ export function runOipInfer(
     const t1 = performance.now();
     const id = request.id;
     return predictVersioned(model, inputs, {
-      ...options.predict,
+      ...withRequestParameters(options.predict, request.parameters),
       ...(names === undefined ? {} : { outputs: names }),
     }).then(
       (answer) => {

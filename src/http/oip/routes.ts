@@ -1,23 +1,71 @@
 import { ModelshipError } from '../../errors/index.js';
-import { predictVersioned, type Servable } from '../../serving/servable.js';
+import type { Servable } from '../../serving/servable.js';
 import type { OutboundResponse } from '../exchange.js';
 import { predictOptions, requireMethod, VERSION_HEADER, type RouteContext } from '../route-context.js';
-import { decodeOipInputs, encodeOipOutput, toOipTensorMetadata } from './codec.js';
-import { json } from '../responses.js';
-import { readRequestedOutputs, unanswered } from '../routes/predict.js';
+import { compressAnswer, inProtocol, json } from '../responses.js';
+import { toOipTensorMetadata } from './codec.js';
+import { oipHttpAnswer, readOipHttpRequest } from './http-infer.js';
+import { runOipInfer } from './infer-request.js';
+import { modelConfig } from './model-config.js';
+import { hasStats, modelStats, type ModelStat } from './statistics.js';
+import { handleFeedback } from '../routes/feedback.js';
 
 declare const MODELSHIP_VERSION: string | undefined;
 const SERVER_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION : '0.0.0-dev';
 
 /**
- * KServe v2 / Open Inference Protocol routes: server and model health, metadata, and `infer`.
+ * The OIP extensions this server implements, as `GET /v2` lists them (Triton's names). Only what is served:
+ * a route that adds an extension adds its name here.
+ */
+export const OIP_EXTENSIONS: readonly string[] = [
+  'binary_tensor_data',
+  'classification',
+  'model_configuration',
+  'statistics',
+];
+
+/** A route under `/v2/models/{name}[/versions/{v}]/{action}`. */
+interface ModelRoute {
+  readonly method: 'GET' | 'POST';
+  run(ctx: RouteContext, name: string, version: string | undefined): OutboundResponse | Promise<OutboundResponse>;
+}
+
+/** The per-model routes by action ('' is the model itself). Add a route here to serve a new action. */
+const MODEL_ROUTES: Readonly<Record<string, ModelRoute>> = {
+  '': { method: 'GET', run: (ctx, name, version) => json(metadata(ctx, ctx.table.get(name, version), version)) },
+  ready: {
+    method: 'GET',
+    run: (ctx, name, version) => {
+      const model = ctx.table.get(name, version);
+      const ready = model.state === 'ready';
+      return json({ name: model.name, version: model.version, ready }, ready ? 200 : 503);
+    },
+  },
+  infer: { method: 'POST', run: (ctx, name, version) => infer(ctx, ctx.table.get(name, version)) },
+  config: { method: 'GET', run: (ctx, name, version) => json(modelConfig(ctx.table.get(name, version))) },
+  stats: { method: 'GET', run: (ctx, name, version) => json({ model_stats: stats(ctx, name, version) }) },
+  feedback: { method: 'POST', run: (ctx, name, version) => handleFeedback(ctx, ctx.table.get(name, version)) },
+};
+
+/**
+ * KServe v2 / Open Inference Protocol routes: server and model health, metadata, `infer` (JSON and the binary
+ * tensor data extension, classification), model configuration and statistics. Every answer under `/v2`,
+ * errors and unknown paths included, is in OIP's shape: errors are `{"error": "<message>", "code"}`.
  * https://kserve.github.io/website/docs/concepts/architecture/data-plane/v2-protocol
  */
-export async function handleV2(ctx: RouteContext): Promise<OutboundResponse | undefined> {
+export async function handleV2(ctx: RouteContext): Promise<OutboundResponse> {
+  try {
+    return await routeV2(ctx);
+  } catch (error) {
+    throw inProtocol(error, 'oip');
+  }
+}
+
+function routeV2(ctx: RouteContext): OutboundResponse | Promise<OutboundResponse> {
   const s = ctx.segments;
   if (s.length === 1) {
     requireMethod(ctx, 'GET');
-    return json({ name: 'modelship', version: SERVER_VERSION, extensions: [] });
+    return json({ name: 'modelship', version: SERVER_VERSION, extensions: OIP_EXTENSIONS });
   }
   if (s[1] === 'health' && s.length === 3 && (s[2] === 'live' || s[2] === 'ready')) {
     requireMethod(ctx, 'GET');
@@ -25,35 +73,33 @@ export async function handleV2(ctx: RouteContext): Promise<OutboundResponse | un
     const ready = ctx.table.all.every((m) => m.state === 'ready');
     return json({ ready }, ready ? 200 : 503);
   }
-  if (s[1] !== 'models' || s[2] === undefined) return undefined;
-  const name = s[2];
-  // /v2/models/{name}[/versions/{v}][/ready|/infer]
-  let version: string | undefined;
-  let action = s.slice(3);
-  if (action[0] === 'versions') {
-    if (action[1] === undefined) return undefined;
-    version = action[1];
-    action = action.slice(2);
-  }
-  if (action.length === 0) {
+  if (s[1] === 'models' && s.length === 3 && s[2] === 'stats') {
     requireMethod(ctx, 'GET');
-    return json(metadata(ctx, ctx.table.get(name, version), version === undefined));
+    return json({ model_stats: ctx.table.all.flatMap((m) => modelStats(m)) });
   }
-  if (action.length === 1 && action[0] === 'ready') {
-    requireMethod(ctx, 'GET');
-    const model = ctx.table.get(name, version);
-    const ready = model.state === 'ready';
-    return json({ name: model.name, version: model.version, ready }, ready ? 200 : 503);
+  if (s[1] === 'models' && s[2] !== undefined) {
+    // /v2/models/{name}[/versions/{v}][/{action}]
+    const name = s[2];
+    let version: string | undefined;
+    let rest = s.slice(3);
+    if (rest[0] === 'versions' && rest[1] !== undefined) {
+      version = rest[1];
+      rest = rest.slice(2);
+    }
+    const route = rest.length <= 1 ? MODEL_ROUTES[rest[0] ?? ''] : undefined;
+    if (route !== undefined && Object.hasOwn(MODEL_ROUTES, rest[0] ?? '')) {
+      requireMethod(ctx, route.method);
+      return route.run(ctx, name, version);
+    }
   }
-  if (action.length === 1 && action[0] === 'infer') {
-    requireMethod(ctx, 'POST');
-    return infer(ctx, ctx.table.get(name, version));
-  }
-  return undefined;
+  throw new ModelshipError(
+    'ROUTE_NOT_FOUND',
+    `No OIP route for ${ctx.method} ${ctx.request.path}; see GET /v2 and GET /v2/models/{name} for what is served.`,
+  );
 }
 
-function metadata(ctx: RouteContext, model: Servable, allVersions: boolean): Record<string, unknown> {
-  const versions = allVersions ? ctx.table.versions(model.name).map((m) => m.version) : [model.version];
+function metadata(ctx: RouteContext, model: Servable, version: string | undefined): Record<string, unknown> {
+  const versions = version === undefined ? ctx.table.versions(model.name).map((m) => m.version) : [model.version];
   return {
     name: model.name,
     versions,
@@ -63,50 +109,23 @@ function metadata(ctx: RouteContext, model: Servable, allVersions: boolean): Rec
   };
 }
 
-/** Like `handlePredict`, written so that no suspended frame holds the parsed body during inference. */
-function infer(ctx: RouteContext, model: Servable): Promise<OutboundResponse> {
-  return ctx.body().then((body) => startInfer(ctx, model, body));
+/** Statistics of every version of `name`, or of `version` (which a deployment served under `name` may have answered). */
+function stats(ctx: RouteContext, name: string, version: string | undefined): ModelStat[] {
+  const served = ctx.table.versions(name);
+  if (version === undefined) return served.flatMap((m) => modelStats(m));
+  const model = served.find((m) => m.version === version) ?? served.find((m) => hasStats(m, version));
+  return modelStats(model ?? ctx.table.get(name, version), version);
 }
 
-function startInfer(ctx: RouteContext, model: Servable, body: unknown): Promise<OutboundResponse> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ModelshipError('INVALID_INPUT', 'The body must be an inference request object with "inputs".');
-  }
-  const request = body as { id?: unknown; inputs?: unknown; outputs?: unknown };
-  const id = request.id;
-  if (id !== undefined && typeof id !== 'string') {
-    throw new ModelshipError('INVALID_INPUT', '"id" must be a string.');
-  }
-  const inputs = decodeOipInputs(request.inputs, model.signature.inputs);
-  let outputs: string[] | undefined;
-  if (request.outputs !== undefined) {
-    if (!Array.isArray(request.outputs) || !request.outputs.every((o) => typeof o === 'object' && o !== null)) {
-      throw new ModelshipError('INVALID_INPUT', '"outputs" must be an array of { name } objects.');
-    }
-    outputs = readRequestedOutputs(
-      request.outputs.map((o: { name?: unknown }) => o.name),
-      'outputs[].name',
-    );
-  }
-  const name = model.name;
-  return predictVersioned(model, inputs, {
-    ...predictOptions(ctx),
-    ...(outputs === undefined ? {} : { outputs }),
-  }).then((answer) => {
-    const version = answer.version;
-    try {
-      return json(
-        {
-          model_name: name,
-          model_version: version,
-          id: id ?? globalThis.crypto.randomUUID(),
-          outputs: Object.entries(answer.outputs).map(([n, t]) => encodeOipOutput(n, t)),
-        },
-        200,
-        { [VERSION_HEADER]: version },
-      );
-    } catch (error) {
-      throw unanswered(answer, error);
-    }
-  });
+/** Written with `then` so that no suspended frame holds the request's bytes while the model runs. */
+function infer(ctx: RouteContext, model: Servable): Promise<OutboundResponse> {
+  const startedAt = performance.now();
+  const request = ctx.request;
+  return readOipHttpRequest(request, ctx.maxBodyBytes)
+    .then((parsed) => runOipInfer(model, parsed, { predict: predictOptions(ctx), startedAt }))
+    .then((answer) => {
+      const response = oipHttpAnswer(answer, { [VERSION_HEADER]: answer.model_version });
+      const accept = request.header('accept-encoding');
+      return accept === null ? response : compressAnswer(accept, response);
+    });
 }

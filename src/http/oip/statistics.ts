@@ -154,6 +154,11 @@ export function recordInference(model: Servable, version: string, timing: Infere
   }
 }
 
+/** True when `version` has answered through `model` (a deployment answers with versions other than its own). */
+export function hasStats(model: Servable, version: string): boolean {
+  return store.get(model)?.has(version) === true;
+}
+
 /**
  * The statistics of `model`: for `version` alone when given (zeros if it has not answered yet), else for its
  * own version and every version that has answered through it (a deployment answers with several). Copies: the
