@@ -1,5 +1,5 @@
-import { Batcher, isBatchable, resolveBatching, type BatcherConfig } from './batching/index.js';
-import { allocate, elementCount } from '../core/dtype.js';
+import { Batcher, isBatchable, resolveBatching, synthesizeInputs } from './batching/index.js';
+import type { BatcherConfig, BatchingStats } from './batching/index.js';
 import { DEFAULT_MAX_ROWS, toFeeds, type InputLimits, type PredictInput } from '../core/input.js';
 import { assertDeadlineMs } from '../core/deadline.js';
 import { Tensor } from '../core/tensor.js';
@@ -35,6 +35,8 @@ export interface ModelStats {
   readonly running: number;
   /** Batches that can run at once (the worker count). */
   readonly concurrency: number;
+  /** The batching in effect, the batch-gain curve it was chosen from, and why (see docs/performance.md). */
+  readonly batching: BatchingStats;
 }
 
 /** A model loaded into a backend and ready (or getting ready) to serve. Create it with `loadModel`. */
@@ -44,7 +46,7 @@ export interface Model extends ServableModel, AsyncDisposable, Monitored {
   /** Size of the model file in bytes. */
   readonly size: number;
   readonly source: ModelSourceInfo;
-  /** The batching configuration in effect (`enabled: false` when the signature does not allow batching). */
+  /** The batching in effect (`enabled: false` when the signature does not allow it); `stats().batching` says why. */
   readonly batching: BatcherConfig;
   stats(): ModelStats;
   /** Training run, git commit and data versions recorded when the model was published, if any. */
@@ -72,17 +74,6 @@ export interface CreateModelInit {
   readonly monitor?: ModelMonitor;
 }
 
-/** Inputs synthesized from the signature with `rows` in every dynamic dimension, or undefined when a rank is unknown. */
-function synthesizeInputs(signature: ModelSignature, rows: number): Record<string, TensorLike> | undefined {
-  const feeds: Record<string, TensorLike> = {};
-  for (const spec of signature.inputs) {
-    if (spec.shape === null) return undefined;
-    const shape = spec.shape.map((d, i) => d ?? (i === 0 ? rows : 1));
-    feeds[spec.name] = { dtype: spec.dtype, shape, data: allocate(spec.dtype, elementCount(shape)) };
-  }
-  return feeds;
-}
-
 const PRIORITIES = new Set(['high', 'normal', 'low']);
 
 function checkPredictOptions(options: PredictOptions): void {
@@ -105,7 +96,6 @@ class LoadedModel implements Model {
   readonly platform: string;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly source: ModelSourceInfo;
-  readonly batching: BatcherConfig;
   readonly lineage: ModelLineage | undefined;
   readonly monitoring: ModelMonitor | undefined;
   #state: ModelState = 'warming';
@@ -130,7 +120,7 @@ class LoadedModel implements Model {
     this.platform = init.platform;
     this.metadata = init.metadata;
     this.source = init.source;
-    this.batching = init.batching ?? resolveBatching(undefined, isBatchable(init.session.signature));
+    const batching = init.batching ?? resolveBatching(undefined, isBatchable(init.session.signature));
     this.lineage = init.lineage;
     this.monitoring = init.monitor;
     this.#session = init.session;
@@ -147,17 +137,22 @@ class LoadedModel implements Model {
         concurrency: session.concurrency ?? 1,
         run: (feeds, outputs) => session.run(feeds, outputs ? { outputs } : {}),
       },
-      this.batching,
+      batching,
       {
         timed: () => this.#telemetry.metricsEnabled,
         dispatched: (rows, waits) => this.#telemetry.dispatched(rows, waits),
         executed: (seconds) => this.#telemetry.executed(seconds),
+        tuned: (stats) => this.#logger.debug(`${this.name}/${this.version} batching: ${stats.reason}`),
         unbatchable: (message) => this.#logger.warn(`${this.name}/${this.version}: ${message}`),
       },
     );
     this.#ready = this.#warm(init.warmup);
     // ready() may never be awaited; the failure is still reported through ready() and predict().
     this.#ready.catch(() => undefined);
+  }
+
+  get batching(): BatcherConfig {
+    return this.#batcher.config;
   }
 
   get state(): ModelState {
@@ -170,6 +165,7 @@ class LoadedModel implements Model {
       queueDepth: this.#batcher.queueDepth,
       running: this.#batcher.running,
       concurrency: this.#session.concurrency ?? 1,
+      batching: this.#batcher.batchingStats(),
     };
   }
 
@@ -222,6 +218,8 @@ class LoadedModel implements Model {
       } else {
         await run();
       }
+      const sample = feeds[0] ?? synthesizeInputs(this.signature, 1);
+      await this.#batcher.tuner?.calibrateOn((f) => this.#session.run(f), sample);
       if (this.#state === 'warming') this.#state = 'ready';
     } catch (error) {
       const failure = new ModelshipError(

@@ -25,6 +25,18 @@ export interface BatcherConfig {
   readonly preferredBatchSizes: readonly number[];
   /** Requests that may wait; beyond it `submit` fails with `QUEUE_FULL`. */
   readonly maxQueueSize: number;
+  /**
+   * Present when adaptive batching measures the batch-gain curve and chooses what the user left open: the
+   * values the user gave (they win) and the latency budget.
+   */
+  readonly adaptive?: AdaptiveSettings | undefined;
+}
+
+/** What adaptive batching was told; undefined fields are chosen by measurement. */
+export interface AdaptiveSettings {
+  readonly maxBatchSize?: number | undefined;
+  readonly maxQueueDelayMs?: number | undefined;
+  readonly p99BudgetMs?: number | undefined;
 }
 
 /** Hooks for metrics and logs. All optional, called synchronously. */
@@ -35,6 +47,8 @@ export interface BatcherObserver {
   dispatched?(rows: number, waits: readonly number[]): void;
   /** A batch finished: its run time in seconds and whether it succeeded. */
   executed?(seconds: number, ok: boolean): void;
+  /** Adaptive batching chose (again): what, from which curve, and why. */
+  tuned?(stats: BatchingStats): void;
   /** Batched outputs did not keep the batch dimension; the batcher has stopped batching this model. */
   unbatchable?(message: string): void;
 }
@@ -46,4 +60,44 @@ export interface SubmitOptions {
   readonly deadlineMs?: number | undefined;
   readonly priority?: Priority | undefined;
   readonly outputs?: readonly string[] | undefined;
+}
+
+/** One measured point of a model's batch-gain curve. */
+export interface BatchGainPoint {
+  /** Rows in the batch. */
+  readonly rows: number;
+  /** Median time of one run of that many rows, in ms (the round trip through the backend). */
+  readonly ms: number;
+  /** Rows per second one worker gets at this batch size. */
+  readonly rowsPerSecond: number;
+  /** Rows per second relative to single-row runs: 1.0 means batching gains nothing at this size. */
+  readonly gain: number;
+  /** `warm-up`: measured before the model took requests; `live`: from the batches traffic formed since. */
+  readonly source: 'warm-up' | 'live';
+}
+
+/** The batching the curve led to (`model.stats().batching` shows it with its reason). */
+export interface BatchingChoice {
+  readonly maxBatchSize: number;
+  /** The queue delay applied: 0 unless waiting for a fuller batch pays. */
+  readonly maxQueueDelayMs: number;
+  /**
+   * `split`: whatever is queued leaves at once, shared among the free workers (no worker idles while requests
+   * wait). `join`: a free worker may wait up to `maxQueueDelayMs` for a fuller batch, because batching pays.
+   */
+  readonly mode: 'split' | 'join';
+  /** The best gain measured (rows per second at the best size over single rows). */
+  readonly bestGain: number;
+  /** Why, in a sentence a user can act on. */
+  readonly reason: string;
+}
+
+/** What `model.stats().batching` shows: the curve, the choice and why. */
+export interface BatchingStats extends BatchingChoice {
+  /** `auto`: the measurement chose what the user left open; `fixed`: settings as given, nothing measured. */
+  readonly source: 'auto' | 'fixed';
+  /** The batch-gain curve (empty until measured, or when the model's input shapes are unknown). */
+  readonly curve: readonly BatchGainPoint[];
+  /** How many times live traffic changed the curve enough to choose again. */
+  readonly remeasured: number;
 }

@@ -3,9 +3,19 @@ import type { TensorLike } from '../../spec/tensor.js';
 import { batchKey, concatFeeds, outputsSplittable, releaseFeeds, sliceRows } from './assemble.js';
 import { BatchBuffers } from './batch-buffers.js';
 import { AbortWatchers } from './abort-watchers.js';
-import type { BatcherConfig, BatcherObserver, BatchExecutor, Feeds, Outputs, SubmitOptions } from './batcher-types.js';
+import type {
+  BatcherConfig,
+  BatchingStats,
+  BatcherObserver,
+  BatchExecutor,
+  Feeds,
+  Outputs,
+  SubmitOptions,
+} from './batcher-types.js';
 import { makeEntries, joinPart, NO_ENTRIES, type Entry, type Pending } from './pending-request.js';
 import { RequestQueue } from './request-queue.js';
+import { deadlineError, queueFullError } from './batch-errors.js';
+import { createBatchTuner, fixedBatchingStats, type BatchTuner } from './batch-tuner.js';
 
 const now = (): number => performance.now();
 
@@ -14,11 +24,12 @@ const now = (): number => performance.now();
  * priority; whenever the executor has a free slot, the oldest request leaves together with the compatible
  * requests behind it, up to `maxBatchSize` rows, waiting at most `maxQueueDelayMs` for a fuller batch.
  * With a zero delay, batches form only from requests that queued while every slot was busy, so a lone caller
- * pays no batching latency.
+ * pays no batching latency. Dispatch is work-conserving: whatever leaves the queue is shared among the free
+ * slots (a batch per free worker), with or without a delay, so no worker idles while requests wait.
  */
 export class Batcher {
   readonly #executor: BatchExecutor;
-  readonly #config: BatcherConfig;
+  #config: BatcherConfig;
   readonly #observer: BatcherObserver;
   readonly #queue = new RequestQueue<Entry>();
   #batching: boolean;
@@ -29,6 +40,8 @@ export class Batcher {
   #idle: (() => void)[] = [];
   readonly #watchers = new AbortWatchers<Pending>((request, error) => this.#fail(request, error));
   readonly #buffers: BatchBuffers;
+  /** Adaptive batching (when the configuration asks for it): measures, chooses, and watches live batches. */
+  readonly tuner: BatchTuner | undefined;
 
   constructor(executor: BatchExecutor, config: BatcherConfig, observer: BatcherObserver = {}) {
     this.#executor = executor;
@@ -36,11 +49,28 @@ export class Batcher {
     this.#observer = observer;
     this.#batching = config.enabled;
     this.#buffers = new BatchBuffers(executor.concurrency);
+    this.tuner = createBatchTuner(config, (choice) => this.configure(choice), observer.tuned);
+  }
+
+  /** The batching in effect, the curve it was chosen from, and why. */
+  batchingStats(): BatchingStats {
+    return this.tuner?.stats() ?? fixedBatchingStats(this.#config);
   }
 
   /** Requests waiting (not yet running). */
   get queueDepth(): number {
     return this.#queue.size;
+  }
+
+  /** The configuration in effect (adaptive batching may change it; see {@link configure}). */
+  get config(): BatcherConfig {
+    return this.#config;
+  }
+
+  /** Changes the batch size and queue delay for batches formed from now on (adaptive batching's choice). */
+  configure(update: Partial<Pick<BatcherConfig, 'maxBatchSize' | 'maxQueueDelayMs'>>): void {
+    this.#config = { ...this.#config, ...update };
+    this.#schedule();
   }
 
   /** Batches running now. */
@@ -56,13 +86,7 @@ export class Batcher {
     const { signal, deadlineMs, outputs } = options;
     if (signal?.aborted) return Promise.reject(toModelshipError(signal.reason));
     if (this.#queue.size >= this.#config.maxQueueSize) {
-      return Promise.reject(
-        new ModelshipError(
-          'QUEUE_FULL',
-          `The queue holds ${this.#queue.size} requests (maxQueueSize ${this.#config.maxQueueSize}); retry shortly or raise maxQueueSize.`,
-          { details: { queueDepth: this.#queue.size, maxQueueSize: this.#config.maxQueueSize } },
-        ),
-      );
+      return Promise.reject(queueFullError(this.#queue.size, this.#config.maxQueueSize));
     }
     const priority = options.priority ?? 'normal';
     // The enqueue time drives maxQueueDelayMs and the queue-wait metric; skip the clock when neither needs it.
@@ -95,16 +119,7 @@ export class Batcher {
     if (deadlineMs !== undefined) {
       request.deadline = setTimeout(() => {
         const queued = request.entries.some((e) => !e.dequeued);
-        this.#fail(
-          request,
-          new ModelshipError(
-            'DEADLINE_EXCEEDED',
-            queued
-              ? `The request waited ${deadlineMs} ms in the queue without reaching a worker; it was dropped before inference. The model is saturated: add workers or raise the deadline.`
-              : `The request did not finish within its ${deadlineMs} ms deadline.`,
-            { details: { deadlineMs, queued } },
-          ),
-        );
+        this.#fail(request, deadlineError(deadlineMs, queued));
       }, deadlineMs);
     }
   }
@@ -154,10 +169,13 @@ export class Batcher {
   }
 
   #dispatch(): void {
+    // After a batch has left in this round, the rest goes to the other free workers without waiting again.
+    let first = true;
     while (this.#running < this.#executor.concurrency) {
       const head = this.#queue.peek();
       if (!head) break;
-      const batch = this.#collect(head);
+      const batch = this.#collect(head, first);
+      first = false;
       if (!batch) break; // waiting for a fuller batch; a timer calls back
       this.#queue.take(batch);
       this.#run(batch);
@@ -165,27 +183,17 @@ export class Batcher {
   }
 
   /** The batch led by `head`, or undefined when it should wait for more requests. */
-  #collect(head: Entry): Entry[] | undefined {
+  #collect(head: Entry, mayHold: boolean): Entry[] | undefined {
     const { maxBatchSize, maxQueueDelayMs, preferredBatchSizes } = this.#config;
     if (!this.#batching || head.key === undefined) return [head];
-    // Without a queue delay, what is queued is shared among the free slots rather than piled onto the first:
-    // two workers each running half the rows answer sooner, and their results come back in two waves the
-    // caller's thread can handle while the other half runs.
+    // Work-conserving: what is queued is shared among the free slots rather than piled onto the first. Two
+    // workers each running half the rows answer sooner, in two waves the caller's thread handles in turn.
     const free = this.#executor.concurrency - this.#running;
-    const limit =
-      maxQueueDelayMs <= 0 && free > 1 ? Math.min(maxBatchSize, Math.ceil(this.#queue.rows / free)) : maxBatchSize;
-    const batch: Entry[] = [head];
-    let rows = head.rows;
-    let scanned = 0;
-    this.#queue.scan((e) => {
-      if (rows >= limit || ++scanned > 4 * maxBatchSize) return false;
-      if (e !== head && e.key === head.key && rows + e.rows <= limit) {
-        batch.push(e);
-        rows += e.rows;
-      }
-      return true;
-    });
-    if (rows >= maxBatchSize || maxQueueDelayMs <= 0) return batch;
+    const queued = this.#queue.rows;
+    const mayWait = mayHold && maxQueueDelayMs > 0 && queued < maxBatchSize;
+    const share = free > 1 ? Math.min(maxBatchSize, Math.ceil(queued / free)) : maxBatchSize;
+    const batch = this.#gather(head, mayWait ? maxBatchSize : share);
+    if (!mayWait) return batch;
     // Reached a preferred size: leave with the largest preferred prefix.
     let best = -1;
     let sum = 0;
@@ -195,9 +203,34 @@ export class Batcher {
     }
     if (best >= 0) return batch.slice(0, best + 1);
     const due = head.enqueuedAt + maxQueueDelayMs;
-    if (now() >= due) return batch;
-    this.#wakeAt(due);
-    return undefined;
+    if (now() < due) {
+      this.#wakeAt(due);
+      return undefined;
+    }
+    // The delay is over: a batch per free slot, not all of it for the first.
+    if (free <= 1) return batch;
+    let rows = 0;
+    let n = 0;
+    while (n < batch.length && (n === 0 || rows + (batch[n] as Entry).rows <= share))
+      rows += (batch[n++] as Entry).rows;
+    return n === batch.length ? batch : batch.slice(0, n);
+  }
+
+  /** `head` and the compatible entries behind it, up to `limit` rows. */
+  #gather(head: Entry, limit: number): Entry[] {
+    const batch: Entry[] = [head];
+    let rows = head.rows;
+    let scanned = 0;
+    const scanLimit = 4 * this.#config.maxBatchSize;
+    this.#queue.scan((e) => {
+      if (rows >= limit || ++scanned > scanLimit) return false;
+      if (e !== head && e.key === head.key && rows + e.rows <= limit) {
+        batch.push(e);
+        rows += e.rows;
+      }
+      return true;
+    });
+    return batch;
   }
 
   #wakeAt(at: number): void {
@@ -217,7 +250,8 @@ export class Batcher {
   #run(batch: Entry[]): void {
     this.#running++;
     const timed = this.#observer.timed?.() !== false;
-    const started = timed ? now() : 0;
+    const tuner = this.tuner;
+    const started = timed || tuner ? now() : 0;
     let rows = 0;
     const waits: number[] = [];
     for (const e of batch) {
@@ -239,7 +273,11 @@ export class Batcher {
     this.#executor.run(feeds, (batch[0] as Entry).outputs).then(
       (out) => {
         if (!single) releaseFeeds(feeds, this.#buffers);
-        if (timed) this.#observer.executed?.((now() - started) / 1000, true);
+        if (timed || tuner) {
+          const ms = now() - started;
+          if (timed) this.#observer.executed?.(ms / 1000, true);
+          tuner?.observe(rows, ms);
+        }
         this.#finish();
         if (single) return this.#deliver(single, out);
         if (!outputsSplittable(out, rows)) return this.#stopBatching(batch);

@@ -9,20 +9,35 @@ export const BATCHING_DEFAULTS = {
 } as const;
 
 /**
- * Dynamic batching options for `loadModel` (Triton's dynamic batcher settings). `false` turns batching off:
- * every request then runs exactly as given, still queued for a free worker.
+ * Dynamic batching options for `loadModel` (Triton's dynamic batcher settings). The default, `'auto'`, measures
+ * the model's batch-gain curve at warm-up and chooses `maxBatchSize`, the queue delay and whether to share
+ * queued requests among free workers or wait for fuller batches (`model.stats().batching` says what and why).
+ * Settings given explicitly win; what is left open is measured. `false` turns batching off: every request then
+ * runs exactly as given, still queued for a free worker.
  */
 export const batchingOptionsSchema = z.union([
   z.literal(false),
+  z.literal('auto'),
   z
     .strictObject({
       /** Turn batching off but keep the queue settings. Default true. */
       enabled: z.boolean().optional(),
-      /** Most rows in one run (default 64). Requests with more rows are split into parts of this size. */
+      /**
+       * Measure the batch-gain curve and choose what is not given here (default true). `false` keeps the fixed
+       * defaults: 64 rows, no queue delay.
+       */
+      adaptive: z.boolean().optional(),
+      /**
+       * The p99 latency you can accept, in ms, for adaptive batching: it never chooses a batch whose run takes
+       * more than half of it, and only with a budget does it choose a queue delay (when batching pays).
+       */
+      p99BudgetMs: z.number().positive().max(600_000).optional(),
+      /** Most rows in one run (chosen by measurement unless given). Bigger requests are split into parts of this size. */
       maxBatchSize: z.number().int().positive().max(1_000_000).optional(),
       /**
-       * How long the oldest queued request may wait for a fuller batch while a worker is free, in ms (fractions
-       * allowed, e.g. 0.25). Default 0: batches form only from requests that queued while workers were busy.
+       * The longest the oldest queued request may wait for a fuller batch while a worker is free, in ms (fractions
+       * allowed, e.g. 0.25). Applied only when the measured batch gain pays for waiting (see docs/performance.md,
+       * "Choosing settings"); otherwise queued requests leave at once, shared among free workers.
        */
       maxQueueDelayMs: z.number().nonnegative().max(60_000).optional(),
       /** Batch sizes to dispatch as soon as they are reached (and to warm up). */
@@ -42,19 +57,35 @@ export const batchingOptionsSchema = z.union([
 /** The user-facing batching options. */
 export type BatchingOptions = z.input<typeof batchingOptionsSchema>;
 
-/** Resolves options (already parsed) into the batcher's configuration; `batchable` comes from the signature. */
+/**
+ * Resolves options (already parsed) into the batcher's configuration; `batchable` comes from the signature.
+ * Until the measurement has chosen, an adaptive configuration runs with the defaults (and any explicit values).
+ */
 export function resolveBatching(
   options: z.output<typeof batchingOptionsSchema> | undefined,
   batchable: boolean,
 ): BatcherConfig {
-  const o = options === false ? { enabled: false } : (options ?? {});
+  const o = options === false ? { enabled: false } : options === undefined || options === 'auto' ? {} : options;
+  const enabled = batchable && o.enabled !== false;
+  const explicitSize = 'maxBatchSize' in o ? o.maxBatchSize : undefined;
+  const explicitDelay = 'maxQueueDelayMs' in o ? o.maxQueueDelayMs : undefined;
+  const adaptive = enabled && !('adaptive' in o && o.adaptive === false);
   return {
-    enabled: batchable && o.enabled !== false,
-    maxBatchSize: ('maxBatchSize' in o && o.maxBatchSize) || BATCHING_DEFAULTS.maxBatchSize,
-    maxQueueDelayMs: ('maxQueueDelayMs' in o && o.maxQueueDelayMs) || BATCHING_DEFAULTS.maxQueueDelayMs,
+    enabled,
+    maxBatchSize: explicitSize || BATCHING_DEFAULTS.maxBatchSize,
+    maxQueueDelayMs: explicitDelay || BATCHING_DEFAULTS.maxQueueDelayMs,
     preferredBatchSizes: [...new Set(('preferredBatchSizes' in o && o.preferredBatchSizes) || [])].sort(
       (a, b) => a - b,
     ),
     maxQueueSize: ('maxQueueSize' in o && o.maxQueueSize) || BATCHING_DEFAULTS.maxQueueSize,
+    ...(adaptive
+      ? {
+          adaptive: {
+            maxBatchSize: explicitSize,
+            maxQueueDelayMs: explicitDelay,
+            p99BudgetMs: 'p99BudgetMs' in o ? o.p99BudgetMs : undefined,
+          },
+        }
+      : {}),
   };
 }

@@ -1,0 +1,89 @@
+import { allocate } from '../../core/dtype.js';
+import type { TensorLike, TensorStorage } from '../../spec/tensor.js';
+import type { BatchGainPoint, Feeds } from './batcher-types.js';
+
+/** Bounds of a calibration (warm-up measurement). */
+export interface CurveLimits {
+  /** Largest batch size to try (sizes go 1, 2, 4, … up to it). */
+  readonly maxRows: number;
+  /** Wall-clock budget of the whole measurement in ms; the ladder stops once it is spent. */
+  readonly budgetMs: number;
+  /** Stop before sizes whose single run exceeds this (a latency budget), in ms. */
+  readonly maxRunMs?: number | undefined;
+}
+
+/** Default wall-clock budget of a calibration: a fraction of what loading a model costs anyway. */
+export const CALIBRATION_BUDGET_MS = 300;
+
+/** `rows` copies of the first row of every feed (the model's own input, repeated). */
+export function tileRows(sample: Feeds, rows: number): Record<string, TensorLike> {
+  const out: Record<string, TensorLike> = {};
+  for (const name in sample) {
+    const t = sample[name] as TensorLike;
+    let stride = 1;
+    for (let i = 1; i < t.shape.length; i++) stride *= t.shape[i] as number;
+    const shape = t.shape.slice();
+    shape[0] = rows;
+    let data: TensorStorage;
+    if (Array.isArray(t.data)) {
+      const row = t.data.slice(0, stride);
+      data = Array.from({ length: rows * stride }, (_, i) => row[i % stride] as string);
+    } else {
+      const typed = allocate(t.dtype, rows * stride) as Float32Array;
+      const row = (t.data as Float32Array).subarray(0, stride);
+      for (let r = 0; r < rows; r++) typed.set(row, r * stride);
+      data = typed;
+    }
+    out[name] = { dtype: t.dtype, shape, data };
+  }
+  return out;
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+
+/** Builds a point from a size and its run time, relative to the single-row time `oneMs`. */
+export function gainPoint(rows: number, ms: number, oneMs: number, source: BatchGainPoint['source']): BatchGainPoint {
+  return { rows, ms, rowsPerSecond: (rows * 1000) / ms, gain: (rows * oneMs) / ms, source };
+}
+
+/**
+ * Measures how a model's throughput grows with the batch size, on its own input: sizes 1, 2, 4, … each run a
+ * few times (one untimed run first: a new shape allocates), the median kept. Cheap and bounded: it stops at
+ * `limits.maxRows`, when `limits.budgetMs` is spent, when one run exceeds `limits.maxRunMs`, or once bigger
+ * batches clearly lose (rows per second below 80 % of the best so far).
+ */
+export async function measureBatchCurve(
+  run: (feeds: Feeds) => Promise<unknown>,
+  sample: Feeds,
+  limits: CurveLimits,
+): Promise<BatchGainPoint[]> {
+  const started = performance.now();
+  const points: BatchGainPoint[] = [];
+  let oneMs = 0;
+  let best = 0;
+  for (let rows = 1; rows <= limits.maxRows; rows *= 2) {
+    const feeds = tileRows(sample, rows);
+    await run(feeds);
+    const times: number[] = [];
+    const sizeStart = performance.now();
+    // At least 3 runs; up to 9 while they stay short (under 5 ms together).
+    while (times.length < 3 || (times.length < 9 && performance.now() - sizeStart < 5)) {
+      const t0 = performance.now();
+      await run(feeds);
+      times.push(performance.now() - t0);
+    }
+    const ms = median(times);
+    if (rows === 1) oneMs = ms;
+    const point = gainPoint(rows, ms, oneMs, 'warm-up');
+    points.push(point);
+    best = Math.max(best, point.rowsPerSecond);
+    if (point.rowsPerSecond < 0.8 * best) break;
+    if (limits.maxRunMs !== undefined && ms > limits.maxRunMs) break;
+    if (performance.now() - started > limits.budgetMs) break;
+    if (rows < limits.maxRows && rows * 2 > limits.maxRows) rows = limits.maxRows / 2; // end on maxRows itself
+  }
+  return points;
+}

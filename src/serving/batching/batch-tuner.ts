@@ -1,0 +1,203 @@
+import { toModelshipError } from '../../errors/index.js';
+import { chooseBatching, type ChoiceSettings } from './batch-choice.js';
+import { CALIBRATION_BUDGET_MS, gainPoint, measureBatchCurve } from './batch-curve.js';
+import type { BatcherConfig, BatchGainPoint, BatchingChoice, BatchingStats, Feeds } from './batcher-types.js';
+import { BATCHING_DEFAULTS } from './batching-options.js';
+
+/** Live batches per size bucket (powers of two): a moving average of their run time. */
+interface Bucket {
+  rows: number;
+  ms: number;
+  count: number;
+}
+
+/** Live samples a bucket needs before it counts, and how often (in batches) the curve is compared with them. */
+const MIN_LIVE = 32;
+const CHECK_EVERY = 256;
+/** A live per-row time this far (either way) from the curve's means the load changed: choose again. */
+const DRIFT = 0.3;
+
+/**
+ * Adaptive batching for one model: measures the batch-gain curve at warm-up, chooses from it (`chooseBatching`),
+ * then watches the batches live traffic forms. When their run times drift from the curve by more than 30 %
+ * (another process took the cores, requests arrive with more rows, inputs of another size), the curve takes
+ * the live figures and the choice is made again; `apply` hands each choice to the batcher.
+ */
+export class BatchTuner {
+  readonly #settings: ChoiceSettings;
+  readonly #apply: (choice: BatchingChoice) => void;
+  readonly #onChange: ((stats: BatchingStats) => void) | undefined;
+  #curve: BatchGainPoint[] = [];
+  #choice: BatchingChoice;
+  #remeasured = 0;
+  readonly #live: (Bucket | undefined)[] = [];
+  #sinceCheck = 0;
+
+  constructor(
+    settings: ChoiceSettings,
+    initial: BatchingChoice,
+    apply: (choice: BatchingChoice) => void,
+    onChange?: (stats: BatchingStats) => void,
+  ) {
+    this.#settings = settings;
+    this.#choice = initial;
+    this.#apply = apply;
+    this.#onChange = onChange;
+  }
+
+  /** Measures the curve on `sample` (the model's own input) through `run`, then chooses. Bounded in time. */
+  async calibrate(
+    run: (feeds: Feeds) => Promise<unknown>,
+    sample: Feeds,
+    budgetMs = CALIBRATION_BUDGET_MS,
+  ): Promise<void> {
+    const { maxBatchSize, maxRowsCap, p99BudgetMs } = this.#settings;
+    this.#curve = await measureBatchCurve(run, sample, {
+      maxRows: maxBatchSize ?? maxRowsCap,
+      budgetMs,
+      maxRunMs: p99BudgetMs === undefined ? undefined : p99BudgetMs / 2,
+    });
+    this.#choose();
+  }
+
+  /** Chooses from a curve measured elsewhere (an earlier run, `modelship bench`) instead of measuring. */
+  adopt(curve: readonly BatchGainPoint[]): void {
+    this.#curve = [...curve].sort((a, b) => a.rows - b.rows);
+    this.#choose();
+  }
+
+  /**
+   * `calibrate` on the model's warm-up input, as a model does while warming up: a model it cannot measure
+   * (no input shapes, or a batched run fails) keeps its settings, with the reason in its stats.
+   */
+  async calibrateOn(run: (feeds: Feeds) => Promise<unknown>, sample: Feeds | undefined): Promise<void> {
+    if (!sample) return this.unmeasured('an input does not declare its shape; pass warmup: { inputs } to measure it.');
+    await this.calibrate(run, sample).catch((error: unknown) => {
+      this.unmeasured(`a batched run of the warm-up input failed (${toModelshipError(error).message}).`);
+    });
+  }
+
+  /** The curve could not be measured (`why`); the settings stay as they are until live traffic is seen. */
+  unmeasured(why: string): void {
+    this.#choice = { ...this.#choice, reason: `not measured: ${why}` };
+  }
+
+  #choose(): void {
+    this.#choice = chooseBatching(this.#curve, this.#settings);
+    this.#apply(this.#choice);
+    this.#onChange?.(this.stats());
+  }
+
+  /** A batch of `rows` rows ran in `ms` (live traffic). Cheap: a few arithmetic operations per batch. */
+  observe(rows: number, ms: number): void {
+    if (this.#curve.length === 0) return;
+    const k = 31 - Math.clz32(rows);
+    let b = this.#live[k];
+    if (!b) b = this.#live[k] = { rows: 0, ms: 0, count: 0 };
+    // Moving averages (last ~32 batches of this size bucket).
+    const a = b.count < MIN_LIVE ? 1 / (b.count + 1) : 1 / MIN_LIVE;
+    b.rows += (rows - b.rows) * a;
+    b.ms += (ms - b.ms) * a;
+    b.count++;
+    if (++this.#sinceCheck >= CHECK_EVERY) {
+      this.#sinceCheck = 0;
+      this.#check();
+    }
+  }
+
+  /** Compares live per-row times with the curve; past the drift threshold, the curve takes them and the choice is redone. */
+  #check(): void {
+    let drift = 0;
+    let n = 0;
+    for (const b of this.#live) {
+      if (!b || b.count < MIN_LIVE) continue;
+      const expected = this.#perRowAt(b.rows);
+      if (expected === undefined) {
+        drift = Infinity; // a size the curve never saw
+      } else drift = Math.max(drift, Math.abs(b.ms / b.rows / expected - 1));
+      n++;
+    }
+    if (n === 0 || drift <= DRIFT) return;
+    const live = this.#live.filter((b): b is Bucket => b !== undefined && b.count >= MIN_LIVE);
+    // Warm-up points scaled by the drift seen at the smallest live size, then the live points themselves.
+    const first = live[0] as Bucket;
+    const expected = this.#perRowAt(first.rows);
+    const scale = expected === undefined ? 1 : first.ms / first.rows / expected;
+    const one = (this.#curve[0] as BatchGainPoint).ms * scale;
+    const byRows = new Map<number, BatchGainPoint>();
+    for (const p of this.#curve) byRows.set(p.rows, gainPoint(p.rows, p.ms * scale, one, p.source));
+    for (const b of live) {
+      const rows = Math.max(1, Math.round(b.rows));
+      byRows.set(rows, gainPoint(rows, b.ms, one, 'live'));
+    }
+    this.#curve = [...byRows.values()].sort((a, b) => a.rows - b.rows);
+    for (const b of live) b.count = 0; // start over against the new curve
+    this.#remeasured++;
+    this.#choose();
+  }
+
+  /** The curve's per-row time at `rows` (interpolated between measured sizes), or undefined beyond it. */
+  #perRowAt(rows: number): number | undefined {
+    const c = this.#curve;
+    if (c.length === 0 || rows > (c.at(-1) as BatchGainPoint).rows * 1.5) return undefined;
+    let lo = c[0] as BatchGainPoint;
+    for (const p of c) {
+      if (p.rows === rows) return p.ms / p.rows;
+      if (p.rows > rows) {
+        const t = (rows - lo.rows) / (p.rows - lo.rows || 1);
+        return (lo.ms + (p.ms - lo.ms) * t) / rows;
+      }
+      lo = p;
+    }
+    return lo.ms / lo.rows;
+  }
+
+  stats(): BatchingStats {
+    return { ...this.#choice, source: 'auto', curve: this.#curve, remeasured: this.#remeasured };
+  }
+}
+
+/** Stats of a batcher whose settings are fixed (`adaptive: false`, or batching off): nothing measured. */
+export function fixedBatchingStats(config: BatcherConfig): BatchingStats {
+  const join = config.enabled && config.maxQueueDelayMs > 0;
+  return {
+    source: 'fixed',
+    maxBatchSize: config.maxBatchSize,
+    maxQueueDelayMs: config.maxQueueDelayMs,
+    mode: join ? 'join' : 'split',
+    bestGain: 1,
+    reason: config.enabled
+      ? 'settings as configured (adaptive: false): nothing was measured.'
+      : 'batching is off (batching: false, or the signature has no dynamic first dimension).',
+    curve: [],
+    remeasured: 0,
+  };
+}
+
+/** A tuner for a batcher whose configuration asks for adaptive batching, or undefined. */
+export function createBatchTuner(
+  config: BatcherConfig,
+  apply: (choice: BatchingChoice) => void,
+  onChange?: (stats: BatchingStats) => void,
+): BatchTuner | undefined {
+  const a = config.adaptive;
+  if (!config.enabled || !a) return undefined;
+  const initial: BatchingChoice = {
+    maxBatchSize: config.maxBatchSize,
+    maxQueueDelayMs: config.maxQueueDelayMs,
+    mode: config.maxQueueDelayMs > 0 ? 'join' : 'split',
+    bestGain: 1,
+    reason: 'not measured yet (the warm-up measures the batch-gain curve when the input shapes are known).',
+  };
+  return new BatchTuner(
+    {
+      maxBatchSize: a.maxBatchSize,
+      maxQueueDelayMs: a.maxQueueDelayMs,
+      p99BudgetMs: a.p99BudgetMs,
+      maxRowsCap: BATCHING_DEFAULTS.maxBatchSize,
+    },
+    initial,
+    apply,
+    onChange,
+  );
+}
