@@ -29,7 +29,7 @@ export interface FleetRegistry {
 }
 
 const INTERVAL_MS = 200;
-const KEYS = 2000;
+const KEYS = 1200;
 const CONCURRENCY = 8;
 const PREDICT = '/models/mnist/predict';
 
@@ -55,7 +55,7 @@ export function describeFleet(label: string, setup: () => Promise<FleetRegistry>
       env = {
         ...registry.env,
         FLEET_INTERVAL_MS: String(INTERVAL_MS),
-        FLEET_MIN_REQUESTS: '250',
+        FLEET_MIN_REQUESTS: '100',
         FLEET_BAKE_MS: '1500',
       };
       // Started at once: all three find no shared state and race to write the first one; one write wins.
@@ -92,8 +92,8 @@ export function describeFleet(label: string, setup: () => Promise<FleetRegistry>
 
     it('takes the canary out on every replica when one replica finds it breaching a guardrail', async () => {
       const [a] = replicas as [Replica];
-      // Only replica a judges the canary (its guardrails need 250 canary answers): send it the canary's keys.
-      const outcomes = await load(a.port, PREDICT, body, 300, 4, (i) => canaryKeys[i % canaryKeys.length]);
+      // Only replica a judges the canary (its guardrails need 100 canary answers): send it the canary's keys.
+      const outcomes = await load(a.port, PREDICT, body, 150, 4, (i) => canaryKeys[i % canaryKeys.length]);
       expect(outcomes.every((o) => o.status === 200)).toBe(true);
       await until(
         () => everyReplica('mnist', (s) => s.canary?.weight === 0),
@@ -132,7 +132,7 @@ export function describeFleet(label: string, setup: () => Promise<FleetRegistry>
     it('rejoins a killed replica at the current state; only its in-flight requests fail; the proxy sees no 5xx', async () => {
       const [a, b, c] = replicas as [Replica, Replica, Replica];
       const before = proxy.stats.connections.get(c.port) ?? 0;
-      const running = load(proxy.port, PREDICT, body, 900, CONCURRENCY, (i) => `load-${i}`);
+      const running = load(proxy.port, PREDICT, body, 600, CONCURRENCY, (i) => `load-${i}`);
       await until(() => (proxy.stats.connections.get(c.port) ?? 0) > before + 50, 'replica c taking load');
       await c.kill();
       const restarted = await startReplica('c', env, c.port);

@@ -32,7 +32,7 @@ const logger: Logger = {
 
 const mlflow = env.FLEET_MLFLOW_URI;
 const registry: RegistryAdapter = mlflow
-  ? createMlflowRegistry({ trackingUri: mlflow })
+  ? createMlflowRegistry({ trackingUri: mlflow, watchIntervalMs: interval })
   : createLocalRegistry({ root: env.FLEET_REGISTRY_ROOT as string, watchIntervalMs: interval });
 const prefix = mlflow ? 'models:/' : '';
 const fleet = { intervalMs: interval, replica };

@@ -21,6 +21,8 @@ import { assertMlflowAlias, parseMlflowRef } from './model-uri.js';
 import { publishToMlflow, type MlflowPublishInput } from './publish.js';
 import { apiError, MlflowApiError } from '../../clients/mlflow/rest.js';
 import { toInfo, type MlflowModelVersion } from './versions.js';
+import type { SharedStateStore } from '../../spec/shared-state.js';
+import { createMlflowSharedState } from './shared-state.js';
 
 /** The MLflow Model Registry as a modelship registry. */
 export interface MlflowRegistry extends RegistryAdapter {
@@ -45,6 +47,8 @@ export interface MlflowRegistry extends RegistryAdapter {
   /** Removes an alias; the version stays. */
   deleteAlias(name: string, alias: string): Promise<void>;
   watch(ref: string, listener: WatchListener, options?: PollWatchOptions): () => void;
+  /** Compare-and-set documents as registered-model tags (a fleet's deployment state); see `shared-state.ts`. */
+  readonly sharedState: SharedStateStore;
 }
 
 const PAGE_SIZE = 1000;
@@ -342,5 +346,10 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
     },
     watch: { intervalMs: parsed.watchIntervalMs ?? 30_000 },
   });
-  return { ...withModelCache(driver, store, parsed), kind: 'mlflow', trackingUri: publicUri } as MlflowRegistry;
+  return {
+    ...withModelCache(driver, store, parsed),
+    kind: 'mlflow',
+    trackingUri: publicUri,
+    sharedState: createMlflowSharedState(rest),
+  } as MlflowRegistry;
 }

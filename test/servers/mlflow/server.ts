@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { handleArtifacts } from './artifacts.js';
 import { ApiError, validateAlias } from './errors.js';
+import { registeredModelTagRoute, validateRegisteredModelTag } from './registered-model-tags.js';
 
 interface Version {
   name: string;
@@ -33,6 +34,7 @@ interface Model {
   creation_timestamp: number;
   versions: Map<string, Version>;
   aliases: Map<string, string>;
+  tags: Map<string, string>;
 }
 
 export interface MlflowServerOptions {
@@ -122,7 +124,7 @@ export class MlflowTestServer {
   #ensureModel(name: string): Model {
     let model = this.models.get(name);
     if (!model) {
-      model = { name, creation_timestamp: this.#clock++, versions: new Map(), aliases: new Map() };
+      model = { name, creation_timestamp: this.#clock++, versions: new Map(), aliases: new Map(), tags: new Map() };
       this.models.set(name, model);
     }
     return model;
@@ -248,12 +250,14 @@ export class MlflowTestServer {
           if (prev === undefined || Number(prev.version) < Number(v.version)) latest.set(v.current_stage, v);
         }
         const aliases = [...m.aliases].map(([alias, version]) => ({ alias, version }));
+        const tags = [...m.tags].map(([key, value]) => ({ key, value }));
         return {
           registered_model: {
             name: m.name,
             creation_timestamp: m.creation_timestamp,
             last_updated_timestamp: m.creation_timestamp,
             ...(latest.size ? { latest_versions: [...latest.values()].map((v) => this.#versionJson(v, false)) } : {}),
+            ...(tags.length ? { tags } : {}),
             ...(aliases.length ? { aliases } : {}),
           },
         };
@@ -263,7 +267,11 @@ export class MlflowTestServer {
         if (!name) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "Missing value for required parameter 'name'.");
         if (this.models.has(name))
           throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
+        // CreateRegisteredModel takes tags; each is validated before anything is stored.
+        const tags = (body.tags as { key: string; value: string }[] | undefined) ?? [];
+        for (const t of tags) validateRegisteredModelTag(t.key, t.value);
         const m = this.#ensureModel(name);
+        for (const t of tags) m.tags.set(t.key, t.value);
         return { registered_model: { name: m.name, creation_timestamp: m.creation_timestamp } };
       }
       case 'GET registered-models/alias': {
@@ -378,8 +386,16 @@ export class MlflowTestServer {
           },
         };
       }
-      default:
-        throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No endpoint ${key}`);
+      default: {
+        const answer = registeredModelTagRoute(
+          key,
+          body,
+          (name) => this.#model(name),
+          (name) => this.models.delete(name),
+        );
+        if (answer === undefined) throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `No endpoint ${key}`);
+        return answer;
+      }
     }
   }
 }
