@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (p: string): Promise<string> => readFile(new URL(`../${p}`, import.meta.url), 'utf8');
 
 describe('README quick start', () => {
@@ -17,8 +22,15 @@ describe('README quick start', () => {
     expect(pkg.scripts.test).toContain('vitest run');
   });
 
-  it('ships the .npmrc that keeps onnxruntime-node from downloading CUDA files', async () => {
-    expect(await read('.npmrc')).toMatch(/^onnxruntime-node-install=skip$/m);
+  it("keeps onnxruntime-node's install script from downloading CUDA files, with no npm config warning", async () => {
+    // npm 11.19+: dependency install scripts run only when package.json allowScripts allows them.
+    const pkg = JSON.parse(await read('package.json')) as { allowScripts?: Record<string, boolean> };
+    expect(pkg.allowScripts?.['onnxruntime-node']).toBe(false);
+    // npm 10 runs them: there, onnxruntime-node reads ONNXRUNTIME_NODE_INSTALL=skip, which CI sets.
+    expect(await read('.ci/run')).toMatch(/^export ONNXRUNTIME_NODE_INSTALL=skip$/m);
+    // A project .npmrc key npm does not know (as `onnxruntime-node-install` was) warns on every npm command.
+    const { stderr } = await run('npm', ['config', 'get', 'registry'], { cwd: root });
+    expect(stderr).not.toMatch(/Unknown (project|env|user) config/);
   });
 });
 

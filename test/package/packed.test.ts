@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
 import { runCommand } from '../helpers/run.js';
 import { codeBlocks } from '../docs/markdown.js';
 
@@ -102,5 +103,26 @@ describe('the packed package', () => {
       }),
     );
     await runCommand(bin('tsc'), ['-p', dir], { cwd: dir });
+  });
+
+  it('answers DEPENDENCY_MISSING with the offline install command where onnxruntime-node is not installed', async () => {
+    const dir = await freshProject('no-runtime', { type: 'module' });
+    const bytes = writeOnnxModel({
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 2] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['n', 2] }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+    });
+    await writeFile(join(dir, 'relu.onnx'), bytes);
+    const script = `
+      import { loadModel } from 'modelship';
+      try { await loadModel('./relu.onnx'); console.log('loaded'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+    `;
+    await writeFile(join(dir, 'main.mjs'), script);
+    const out = await runCommand(process.execPath, ['main.mjs'], { cwd: dir });
+    const { code, message } = JSON.parse(out.trim().split('\n').pop() as string) as { code: string; message: string };
+    expect(code).toBe('DEPENDENCY_MISSING');
+    expect(message).toContain('npm install onnxruntime-node');
+    expect(message).toContain('ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node');
   });
 });

@@ -16,7 +16,9 @@ export function loadOnnxRuntime(): Promise<OrtModule> {
       runtime = undefined;
       throw new ModelshipError(
         'DEPENDENCY_MISSING',
-        'onnxruntime-node is not installed. Run `npm install onnxruntime-node` (it is a peer dependency of modelship).',
+        'onnxruntime-node is not installed. Run `npm install onnxruntime-node` (it is a peer dependency of modelship). ' +
+          'Offline or behind a firewall, run `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node`: its install ' +
+          'script otherwise downloads optional CUDA files and fails, and the CPU build ships inside the package.',
         { cause },
       );
     },
