@@ -188,7 +188,13 @@ describe('entry points against the docs', () => {
     const readme = await read('README.md');
     const table = readme.slice(readme.indexOf('## Package'), readme.indexOf('\n## ', readme.indexOf('## Package') + 1));
     const rows = [...table.matchAll(/^\| `(modelship[^`]*)` \| (.+) \|$/gm)];
-    expect(rows.map((r) => r[1])).toEqual(['modelship', 'modelship/browser', 'modelship/node', 'modelship/express']);
+    expect(rows.map((r) => r[1])).toEqual([
+      'modelship',
+      'modelship/browser',
+      'modelship/node',
+      'modelship/express',
+      'modelship/testing',
+    ]);
     for (const [, specifier, text] of rows) {
       // Any condition of the import counts: the `modelship` row names what it gives under Node too.
       const names = new Set(
