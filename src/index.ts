@@ -71,6 +71,12 @@ export {
 } from './routing/index.js';
 export type { AgreementRule, WindowStats, GuardrailBreach } from './routing/policy/index.js';
 export {
+  evaluateCandidate,
+  type ValidationCriteria,
+  type ValidationCheck,
+  type ValidationReport,
+} from './routing/validate.js';
+export {
   createBaseline,
   parseBaseline,
   psi,

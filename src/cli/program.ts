@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { configCommand } from './commands/config-check.js';
 import { serveCommand } from './commands/serve.js';
+import { validateCommand } from './commands/validate.js';
 import { EXIT, reportError } from './ui.js';
 
 declare const MODELSHIP_VERSION: string | undefined;
@@ -31,6 +32,7 @@ Examples:
   program.configureHelp({ showGlobalOptions: true });
   serveCommand(program);
   configCommand(program);
+  validateCommand(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
