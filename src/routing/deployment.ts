@@ -12,6 +12,7 @@ import { parseDeploymentOptions, type DeploymentOptions, type ParsedDeploymentOp
 import { initialState } from './deployment-state.js';
 import type { Deployment, DeploymentEvent, DeploymentEvents, DeploymentStatus } from './deployment-types.js';
 import { createEvidenceRecorder, type EvidenceRecorder } from './evidence-recorder.js';
+import { fleetSources } from './fleet/fleet.js';
 import { Mirror } from './mirror.js';
 import { countsAsFailure, SlotAnswer } from './slot-answer.js';
 import { Traffic } from './traffic.js';
@@ -60,6 +61,7 @@ class RoutedDeployment implements Deployment {
     this.#source = registrySource(opts.stable);
     this.#now = opts.clock ?? Date.now;
     const config = (this.#config = deploymentConfig(opts));
+    if (opts.fleet) fleetSources(opts);
     this.#timed = config.guardrails.limits !== undefined;
     this.#judgesAgreement = opts.guardrails?.minShadowAgreement !== undefined;
     this.#load = {

@@ -5,7 +5,8 @@ import type { ParsedDeploymentOptions } from '../deployment-options.js';
 import type { DeploymentState, EmittedEvent, VersionEntry } from '../deployment-state.js';
 import { judge } from '../guardrails.js';
 import type { LoadContext } from '../version-loading.js';
-import { registrySource } from '../version-selector.js';
+import { registrySource, type RegistrySource } from '../version-selector.js';
+import type { SharedStateStore } from '../../spec/shared-state.js';
 import type { VersionSet } from '../version-set.js';
 import { fleetWarning, FleetSync } from './fleet-sync.js';
 
@@ -37,10 +38,23 @@ export interface Fleet {
 }
 
 /**
- * The fleet of a deployment created with `fleet`, or undefined without it. INVALID_OPTIONS when the registry
+ * Where a deployment with `fleet` keeps its state and how it names versions. INVALID_OPTIONS when the registry
  * cannot share state (no `sharedState`) or stable is not a registry reference (a path or a remote endpoint has
- * no reference every replica could load).
+ * no reference every replica could load): checked before any version is loaded.
  */
+export function fleetSources(opts: ParsedDeploymentOptions): { store: SharedStateStore; source: RegistrySource } {
+  const store = opts.registry?.sharedState;
+  const source = registrySource(opts.stable);
+  if (store === undefined || source === undefined || (opts.canary && typeof opts.canary.ref !== 'string')) {
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      `fleet needs a registry that can share state (the local or MLflow registry) and registry references as stable and canary (deployment ${opts.name}).`,
+    );
+  }
+  return { store, source };
+}
+
+/** The fleet of a deployment created with `fleet`, or undefined without it. */
 export function createFleet(
   host: FleetControlHost,
   apply: (before: DeploymentState, state: DeploymentState, events: readonly EmittedEvent[]) => void,
@@ -48,14 +62,7 @@ export function createFleet(
 ): Fleet | undefined {
   const option = host.opts.fleet;
   if (option === undefined || option === false) return undefined;
-  const store = host.opts.registry?.sharedState;
-  const source = registrySource(host.opts.stable);
-  if (store === undefined || source === undefined || (host.opts.canary && typeof host.opts.canary.ref !== 'string')) {
-    throw new ModelshipError(
-      'INVALID_OPTIONS',
-      `fleet needs a registry that can share state (the local or MLflow registry) and registry references as stable and canary (deployment ${host.name}).`,
-    );
-  }
+  const { store, source } = fleetSources(host.opts);
   const settings = option === true ? {} : option;
   const intervalMs = settings.intervalMs ?? FLEET_DEFAULT_INTERVAL_MS;
   const sync = new FleetSync({
