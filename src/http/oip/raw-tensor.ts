@@ -63,7 +63,8 @@ export function decodeRawTensor(
   }
   if (!LITTLE_ENDIAN && size > 1) return swapCopy(dtype, count, bytes);
   // A view needs an aligned offset; otherwise one memcpy into a fresh (aligned) buffer.
-  const source = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // (Uint8Array's slice, which copies: a node Buffer's own `slice` is a view.)
+  const source = bytes.byteOffset % size === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   const data = new Ctor(source.buffer, source.byteOffset, count);
   if (dtype === 'bool') normalizeBool(data as Uint8Array);
   return data;
