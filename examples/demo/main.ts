@@ -5,16 +5,19 @@
  *    (skipped when ./models already has it: a second run starts in seconds).
  * 2. Publish it to the local registry in ./models as version 1 with alias `production`.
  * 3. Load `mnist@production` (one worker thread per core, dynamic batching), serve it on node:http with
- *    Prometheus metrics on /metrics, and print two curl commands with a real test digit.
+ *    Prometheus metrics on /metrics, write a real test digit to digit.json and digit-v2.json, and print two
+ *    curl commands that send them.
  *
- * Environment: PORT (default 8080), MODELSHIP_MODELS_DIR (default ./models), DEMO_RETRAIN=1 to train again.
+ * It imports modelship as an app does, from the built package (`npm run demo` builds dist/ when it is stale).
+ * Environment: PORT (default 8080; 0 for a free one), MODELSHIP_MODELS_DIR (default ./models), DEMO_RETRAIN=1
+ * to train again.
  */
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createHandler, createLocalRegistry, loadModel, ModelshipError } from 'modelship';
 import { serve } from 'modelship/node';
 import { buildMnistModel } from '../shared/demo-model.js';
 import { digitImage, loadMnist } from '../shared/mnist-data.js';
-import { startPrometheusMetrics } from '../prometheus/metrics.js';
 
 const root = resolve(process.env.MODELSHIP_MODELS_DIR ?? 'models');
 const port = Number(process.env.PORT ?? 8080);
@@ -50,24 +53,44 @@ async function ensurePublished(): Promise<void> {
   );
 }
 
+/** Serves on PORT; a port in use gets the demo's own hint (the library's error speaks of the `port` option). */
+async function listen(model: Awaited<ReturnType<typeof loadModel>>): Promise<Awaited<ReturnType<typeof serve>>> {
+  // Prometheus text on /metrics: the OpenTelemetry SDK, with this service's name on every series.
+  const handler = createHandler({ models: [model], metrics: { serviceName: 'modelship-demo' } });
+  try {
+    return await serve(handler, { port });
+  } catch (error) {
+    if (!ModelshipError.hasCode(error, 'ADDRESS_IN_USE')) throw error;
+    await handler.close();
+    console.error(
+      `Port ${port} is in use. Run the demo on another one: PORT=8081 npm run demo (PORT=0 picks a free port).`,
+    );
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
   await ensurePublished();
-  // The app owns the OpenTelemetry SDK; modelship records through @opentelemetry/api. Prometheus text on /metrics.
-  const metrics = startPrometheusMetrics();
   const model = await loadModel('mnist@production', { registry });
   await model.ready();
-  const server = await serve(createHandler({ models: [model] }), { port, fallback: metrics.handle });
+  const server = await listen(model);
 
   const { test } = loadMnist();
   const digit = digitImage(test, 0);
   const label = test.labels[0];
-  const pixels = JSON.stringify(digit.map((v) => Math.round(v * 1000) / 1000));
+  const pixels = digit.map((v) => Math.round(v * 1000) / 1000);
   const check = await model.predict([digit]);
+  // The request bodies go to files: 784 numbers do not belong on a command line.
+  await writeFile('digit.json', JSON.stringify({ inputs: [pixels] }));
+  await writeFile(
+    'digit-v2.json',
+    JSON.stringify({ inputs: [{ name: 'pixels', shape: [1, 784], datatype: 'FP32', data: pixels }] }),
+  );
   console.log(`\nTest digit #0 is a ${label}; the model says ${String(check.label?.toArray())}.`);
-  console.log('\nTry it (a real test digit):\n');
-  console.log(`curl -s ${server.url}/predict -H 'content-type: application/json' \\\n  -d '{"inputs": [${pixels}]}'\n`);
+  console.log('\nTry it (digit.json and digit-v2.json hold that test digit):\n');
+  console.log(`curl -s ${server.url}/predict -H 'content-type: application/json' \\\n  -d @digit.json\n`);
   console.log(
-    `curl -s ${server.url}/v2/models/mnist/infer -H 'content-type: application/json' \\\n  -d '{"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": ${pixels}}]}'\n`,
+    `curl -s ${server.url}/v2/models/mnist/infer -H 'content-type: application/json' \\\n  -d @digit-v2.json\n`,
   );
   console.log(`Metrics (Prometheus text format): curl -s ${server.url}/metrics\n`);
   console.log(`modelship demo ready on ${server.url}`);

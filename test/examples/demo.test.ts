@@ -4,6 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/models.js';
@@ -56,11 +59,11 @@ async function stop(run: DemoRun): Promise<void> {
   await expect(fetch(`${run.url}/healthz`)).rejects.toThrow();
 }
 
-/** Parses a printed `curl -s URL -H '…' -d '…'` command. */
-function parseCurl(command: string): { url: string; body: unknown } {
-  const match = /curl -s (\S+) -H 'content-type: application\/json' \\\n\s+-d '([^']+)'/.exec(command);
+/** Parses a printed `curl -s URL -H '…' -d @file` command and reads the file as curl does (from the demo's cwd). */
+async function parseCurl(command: string): Promise<{ url: string; body: unknown }> {
+  const match = /^curl -s (\S+) -H 'content-type: application\/json' \\\n\s+-d @(\S+)$/.exec(command.trim());
   if (!match) throw new Error(`not a curl command: ${command.slice(0, 120)}`);
-  return { url: match[1] as string, body: JSON.parse(match[2] as string) };
+  return { url: match[1] as string, body: JSON.parse(await readFile(join(root, match[2] as string), 'utf8')) };
 }
 
 describe('npm run demo', () => {
@@ -76,7 +79,9 @@ describe('npm run demo', () => {
 
       const commands = text.split('\n\n').filter((block) => block.startsWith('curl -s'));
       expect(commands).toHaveLength(2);
-      const [predict, infer] = commands.map(parseCurl) as [
+      // Short commands: the 784 numbers are in the files, not on the command line.
+      expect(commands.every((c) => c.length < 200)).toBe(true);
+      const [predict, infer] = (await Promise.all(commands.map(parseCurl))) as [
         { url: string; body: unknown },
         { url: string; body: unknown },
       ];
@@ -116,5 +121,26 @@ describe('npm run demo', () => {
     } finally {
       await stop(second);
     }
-  }, 120_000);
+
+    // A port in use: the hint names the demo's own setting, PORT.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const child = spawn('npm', ['run', 'demo'], {
+        cwd: root,
+        env: { ...process.env, PORT: String(taken), MODELSHIP_MODELS_DIR: modelsDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).not.toBe(0);
+      expect(output).toContain(`Port ${taken} is in use`);
+      expect(output).toContain('PORT=8081 npm run demo');
+    } finally {
+      blocker.close();
+    }
+  }, 180_000);
 });
