@@ -39,21 +39,18 @@ export function tileRows(sample: Feeds, rows: number): Record<string, TensorLike
   return out;
 }
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
-
 /** Builds a point from a size and its run time, relative to the single-row time `oneMs`. */
 export function gainPoint(rows: number, ms: number, oneMs: number, source: BatchGainPoint['source']): BatchGainPoint {
   return { rows, ms, rowsPerSecond: (rows * 1000) / ms, gain: (rows * oneMs) / ms, source };
 }
 
 /**
- * Measures how a model's throughput grows with the batch size, on its own input: sizes 1, 2, 4, … each run a
- * few times (one untimed run first: a new shape allocates), the median kept. Cheap and bounded: it stops at
- * `limits.maxRows`, when `limits.budgetMs` is spent, when one run exceeds `limits.maxRunMs`, or once bigger
- * batches clearly lose (rows per second below 80 % of the best so far).
+ * Measures how a model's throughput grows with the batch size, on its own input. A first pass climbs sizes 1,
+ * 2, 4, … (one untimed run each first: a new shape allocates) and stops at `limits.maxRows`, when one run
+ * exceeds `limits.maxRunMs`, or once bigger batches clearly lose (rows per second below 80 % of the best so
+ * far). Further passes time every size again, in turns, so that a busy moment of the machine lands on all
+ * sizes alike; each size keeps its fastest run (other processes only ever add time). At least 3 timed runs
+ * per size, at most 9, and no new pass once `limits.budgetMs` is spent.
  */
 export async function measureBatchCurve(
   run: (feeds: Feeds) => Promise<unknown>,
@@ -61,29 +58,27 @@ export async function measureBatchCurve(
   limits: CurveLimits,
 ): Promise<BatchGainPoint[]> {
   const started = performance.now();
-  const points: BatchGainPoint[] = [];
-  let oneMs = 0;
-  let best = 0;
+  const timed = async (feeds: Feeds): Promise<number> => {
+    const t0 = performance.now();
+    await run(feeds);
+    return performance.now() - t0;
+  };
+  const sizes: { rows: number; feeds: Feeds; best: number }[] = [];
+  let bestRate = 0;
   for (let rows = 1; rows <= limits.maxRows; rows *= 2) {
     const feeds = tileRows(sample, rows);
     await run(feeds);
-    const times: number[] = [];
-    const sizeStart = performance.now();
-    // At least 3 runs; up to 9 while they stay short (under 5 ms together).
-    while (times.length < 3 || (times.length < 9 && performance.now() - sizeStart < 5)) {
-      const t0 = performance.now();
-      await run(feeds);
-      times.push(performance.now() - t0);
-    }
-    const ms = median(times);
-    if (rows === 1) oneMs = ms;
-    const point = gainPoint(rows, ms, oneMs, 'warm-up');
-    points.push(point);
-    best = Math.max(best, point.rowsPerSecond);
-    if (point.rowsPerSecond < 0.8 * best) break;
+    const ms = await timed(feeds);
+    sizes.push({ rows, feeds, best: ms });
+    bestRate = Math.max(bestRate, rows / ms);
+    if (rows / ms < 0.8 * bestRate) break;
     if (limits.maxRunMs !== undefined && ms > limits.maxRunMs) break;
     if (performance.now() - started > limits.budgetMs) break;
     if (rows < limits.maxRows && rows * 2 > limits.maxRows) rows = limits.maxRows / 2; // end on maxRows itself
   }
-  return points;
+  for (let pass = 2; pass <= 9 && (pass <= 3 || performance.now() - started < limits.budgetMs); pass++) {
+    for (const size of sizes) size.best = Math.min(size.best, await timed(size.feeds));
+  }
+  const oneMs = (sizes[0] as { best: number }).best;
+  return sizes.map((s) => gainPoint(s.rows, s.best, oneMs, 'warm-up'));
 }
