@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { defaultLogger } from '../../core/logger.js';
+import { observeSpool } from '../../telemetry/spool-metrics.js';
 import { validateStartRun } from '../validate.js';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { copyFileHashed, writeFileDurable } from '../../platform/node/fs-atomic.js';
@@ -261,6 +262,7 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     return final;
   }
 
+  const gauge = observeSpool(init.kind, () => tracker.stats().pendingRecords);
   const tracker: SpooledTracker = {
     specificationVersion: 'v1',
     kind: init.kind,
@@ -271,6 +273,7 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     ready: () => ready,
 
     async startRun(input): Promise<TrackingRun> {
+      gauge.refresh();
       const { experiment, name, tags } = validateStartRun(input);
       if (closing !== undefined)
         throw new ModelshipError('NOT_READY', 'startRun() on a closed tracker; create a new tracker.');
@@ -286,7 +289,7 @@ export function createSpooledTracker(init: SpooledTrackerInit): SpooledTracker {
     flush: (flushOptions) => flush(flushOptions?.timeoutMs ?? 30_000),
 
     close(closeOptions) {
-      closing ??= close(closeOptions?.timeoutMs ?? 30_000);
+      closing ??= close(closeOptions?.timeoutMs ?? 30_000).finally(gauge.close);
       return closing;
     },
 
