@@ -2,6 +2,7 @@ import { ModelshipError } from '../../../errors/index.js';
 import { predictVersioned, type Servable } from '../../../serving/servable.js';
 import type { DType } from '../../../spec/tensor.js';
 import type { OutboundResponse } from '../../exchange.js';
+import { parseJsonBytes, readBody } from '../../body.js';
 import { compressAnswer, inProtocol, json } from '../../responses.js';
 import { predictOptions, requireMethod, VERSION_HEADER, type RouteContext } from '../../route-context.js';
 import { unanswered } from '../predict.js';
@@ -142,9 +143,14 @@ function metadata(model: Servable): Record<string, unknown> {
   };
 }
 
-/** Written with `then` so that no suspended frame holds the parsed body while the model runs. */
+/**
+ * Written with `then` so that no suspended frame holds the parsed body while the model runs. The body is read
+ * as JSON whatever its `Content-Type`, as TF Serving does: the `curl -d '{"instances": ...}'` one-liners of its
+ * docs send `application/x-www-form-urlencoded`.
+ */
 function predict(ctx: RouteContext, model: Servable): Promise<OutboundResponse> {
-  return ctx.body().then((body) => {
+  return readBody(ctx.request, ctx.maxBodyBytes).then((bytes) => {
+    const body = parseJsonBytes(bytes);
     const { format, inputs } = readTfRequest(body, model.signature);
     return predictVersioned(model, inputs as never, predictOptions(ctx)).then((answer) => {
       let response: OutboundResponse;
