@@ -25,6 +25,8 @@ import { loopDelayP99Ms, percentile, throughput, latency, type Call } from './me
 import { load, probe, startServer } from './http.js';
 import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 import { realModelCases } from './real-model-cases.js';
+import { monitoringOverhead } from './monitoring-overhead.js';
+import { protocolCases } from './protocols.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -229,6 +231,10 @@ const TARGETS: Record<string, { op: '>=' | '<='; value: number; what: string }> 
   cnn_event_loop_delay_p99_ms: { op: '<=', value: 2, what: 'CNN, event-loop delay p99 (ms) while saturated' },
   cnn_c8_cotenant_ratio: { op: '>=', value: 1, what: 'CNN, 8 callers beside a busy process, vs raw beside it' },
   vad_c8_throughput_ratio: { op: '>=', value: 1, what: 'Silero VAD (4 inputs, recurrent), 8 callers, vs raw' },
+  monitoring_overhead_ratio: { op: '>=', value: 0.95, what: `MNIST MLP, ${CALLERS} callers, monitoring on vs off` },
+  oip_binary_vs_json_ratio: { op: '>=', value: 2, what: `OIP binary vs OIP JSON, ${CONNECTIONS} connections` },
+  grpc_vs_json_ratio: { op: '>=', value: 2, what: `OIP gRPC (raw) vs OIP JSON over HTTP, ${CONNECTIONS} connections` },
+  v1_vs_predict_ratio: { op: '>=', value: 0.9, what: `TF Serving v1 :predict vs /predict, ${CONNECTIONS} connections` },
 };
 
 async function main(): Promise<void> {
@@ -256,6 +262,30 @@ async function main(): Promise<void> {
   if (wanted('mnist_mlp_c1_p50_latency_ratio')) await c1(mnist, 'mnist_mlp_c1_p50_latency_ratio');
   if (wanted('http_vs_naive_express_ratio') || wanted('http_vs_bare_node_ratio')) await httpCases(mnist);
   await realModelCases({ results, details, wanted, quick, seconds, progress });
+  if (wanted('monitoring_overhead_ratio')) {
+    const r = await monitoringOverhead(mnist, {
+      callers: CALLERS,
+      seconds,
+      rounds: quick ? 1 : 4,
+      warmup: quick ? 0.25 : 2,
+      progress,
+    });
+    results.monitoring_overhead_ratio = r.ratio;
+    details.monitoring_overhead_ratio = r;
+  }
+
+  const protocolKeys = ['oip_binary_vs_json_ratio', 'grpc_vs_json_ratio', 'v1_vs_predict_ratio'];
+  if (protocolKeys.some(wanted)) {
+    const p = await protocolCases(mnist, {
+      connections: CONNECTIONS,
+      seconds: httpSeconds,
+      rounds: quick ? 1 : 4,
+      warmup: quick ? 0.5 : 2,
+      progress,
+    });
+    Object.assign(results, p.results);
+    details.protocols = p.details;
+  }
 
   console.log('\n| case | key | value | target | |');
   console.log('|---|---|---|---|---|');

@@ -49,40 +49,65 @@ export const DEFAULT_THRESHOLDS: DriftThresholds = Object.freeze({ psi: 0.2, js:
  */
 export class DriftWindow {
   rows = 0;
-  readonly #baseline: Baseline;
   readonly numeric: Uint32Array[];
   readonly categorical: Uint32Array[];
   readonly #index: Map<string, number>[];
+  /** Every numeric feature's edges back to back (feature i's from `#edgeStart[i]`), and its counts likewise. */
+  readonly #flatEdges: Float64Array;
+  readonly #edgeStart: Uint32Array;
+  readonly #flatCounts: Uint32Array;
+  readonly #countStart: Uint32Array;
 
   constructor(baseline: Baseline) {
-    this.#baseline = baseline;
-    this.numeric = baseline.numeric.map((f) => new Uint32Array(f.counts.length));
+    const f = baseline.numeric;
+    this.#flatEdges = Float64Array.from(f.flatMap((x) => x.edges));
+    this.#edgeStart = new Uint32Array(f.length + 1);
+    this.#countStart = new Uint32Array(f.length + 1);
+    f.forEach((x, i) => {
+      this.#edgeStart[i + 1] = (this.#edgeStart[i] as number) + x.edges.length;
+      this.#countStart[i + 1] = (this.#countStart[i] as number) + x.edges.length + 1;
+    });
+    this.#flatCounts = new Uint32Array(this.#countStart[f.length] as number);
+    // Per-feature views on the flat counts: what the comparisons read.
+    this.numeric = f.map((_, i) =>
+      this.#flatCounts.subarray(this.#countStart[i] as number, this.#countStart[i + 1] as number),
+    );
     this.categorical = baseline.categorical.map((f) => new Uint32Array(f.categories.length + 1));
     this.#index = baseline.categorical.map((f) => new Map(f.categories.map((c, i) => [c, i])));
   }
 
   /** Adds one row, as the baseline's extractor reads it. */
   add(numeric: Float64Array, categorical: readonly string[]): void {
-    const features = this.#baseline.numeric;
-    for (let i = 0; i < this.numeric.length; i++) {
+    const edges = this.#flatEdges;
+    const from = this.#edgeStart;
+    const counts = this.#flatCounts;
+    const countFrom = this.#countStart;
+    const features = from.length - 1;
+    for (let i = 0; i < features; i++) {
       const v = numeric[i] as number;
+      const first = from[i] as number;
+      let lo = first;
+      let hi = from[i + 1] as number;
       // A NaN (allowNonFinite) lands in the last bin rather than corrupting a count.
-      const bin = Number.isNaN(v)
-        ? (features[i] as { edges: readonly number[] }).edges.length
-        : binOf((features[i] as { edges: readonly number[] }).edges, v);
-      (this.numeric[i] as Uint32Array)[bin]! += 1;
+      if (v !== v) lo = hi;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((edges[mid] as number) < v) lo = mid + 1;
+        else hi = mid;
+      }
+      counts[(countFrom[i] as number) + lo - first]! += 1;
     }
     for (let i = 0; i < this.categorical.length; i++) {
-      const counts = this.categorical[i] as Uint32Array;
+      const cat = this.categorical[i] as Uint32Array;
       const at = (this.#index[i] as Map<string, number>).get(categorical[i] as string);
-      counts[at ?? counts.length - 1]! += 1;
+      cat[at ?? cat.length - 1]! += 1;
     }
     this.rows++;
   }
 
   /** Starts a new window. */
   reset(): void {
-    for (const c of this.numeric) c.fill(0);
+    this.#flatCounts.fill(0);
     for (const c of this.categorical) c.fill(0);
     this.rows = 0;
   }

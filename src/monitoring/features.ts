@@ -87,6 +87,54 @@ function projectionWeights(width: number): Float32Array {
   return w;
 }
 
+/** Copies one row into `out` at `at`; returns the index of its largest element. */
+function readNumeric(data: ArrayLike<number>, start: number, width: number, out: Float64Array, at: number): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  for (let j = 0; j < width; j++) {
+    const v = data[start + j] as number;
+    out[at + j] = v;
+    if (v > bestValue) {
+      bestValue = v;
+      best = j;
+    }
+  }
+  return best;
+}
+
+/** The row's mean, standard deviation and four projections into `out` at `at`, in one pass. */
+function summarise(
+  data: ArrayLike<number>,
+  start: number,
+  width: number,
+  w: Float32Array,
+  out: Float64Array,
+  at: number,
+): void {
+  let total = 0;
+  let squares = 0;
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  for (let j = 0; j < width; j++) {
+    const v = data[start + j] as number;
+    total += v;
+    squares += v * v;
+    p0 += (w[j] as number) * v;
+    p1 += (w[width + j] as number) * v;
+    p2 += (w[2 * width + j] as number) * v;
+    p3 += (w[3 * width + j] as number) * v;
+  }
+  const mean = total / width;
+  out[at] = mean;
+  out[at + 1] = Math.sqrt(Math.max(0, squares / width - mean * mean));
+  out[at + 2] = p0;
+  out[at + 3] = p1;
+  out[at + 4] = p2;
+  out[at + 5] = p3;
+}
+
 /** Rows in a tensor: its first dimension (1 for a scalar). */
 export function rowsOf(tensor: TensorLike): number {
   return tensor.shape.length === 0 ? 1 : (tensor.shape[0] as number);
@@ -145,31 +193,13 @@ export class FeatureExtractor {
           for (let j = 0; j < s.width; j++) this.#categorical[c++] = String(data[start + j]);
           continue;
         }
-        let total = 0;
-        let squares = 0;
-        let best = 0;
-        let bestValue = -Infinity;
-        for (let j = 0; j < s.width; j++) {
-          const v = Number(data[start + j]);
-          this.#numeric[n++] = v;
-          total += v;
-          squares += v * v;
-          if (v > bestValue) {
-            bestValue = v;
-            best = j;
-          }
-        }
+        // Numeric sources are never 64-bit integers (those are categorical), so elements are plain numbers.
+        const values = data as ArrayLike<number>;
+        const best = readNumeric(values, start, s.width, this.#numeric, n);
+        n += s.width;
         if (s.summaries) {
-          const mean = total / s.width;
-          this.#numeric[n++] = mean;
-          this.#numeric[n++] = Math.sqrt(Math.max(0, squares / s.width - mean * mean));
-          const w = this.#projections.get(s.width) as Float32Array;
-          for (let k = 0; k < PROJECTIONS; k++) {
-            let dot = 0;
-            const base = k * s.width;
-            for (let j = 0; j < s.width; j++) dot += (w[base + j] as number) * Number(data[start + j]);
-            this.#numeric[n++] = dot;
-          }
+          summarise(values, start, s.width, this.#projections.get(s.width) as Float32Array, this.#numeric, n);
+          n += 2 + PROJECTIONS;
         }
         if (s.argmax) this.#categorical[c++] = String(best);
       }

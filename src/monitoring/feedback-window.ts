@@ -12,10 +12,13 @@ export interface JoinedPrediction {
 export type EvictionReason = 'capacity' | 'age';
 
 /**
- * Predictions waiting for their true label, by request id: a ring of `capacity` slots (oldest first out) plus
- * an id → slot map, so memory is bounded by `capacity` whatever the traffic. Predictions older than `maxAgeMs`
- * leave on the next record. Ids that left recently are remembered (up to `capacity` of them, as strings only)
- * so that a late label is counted `expired` rather than `unknown`.
+ * Predictions waiting for their true label, by request id: a ring of `capacity` slots (oldest first out), so
+ * memory is bounded by `capacity` whatever the traffic. Predictions older than `maxAgeMs` leave on the next call.
+ *
+ * Ids are found through two generations of id → slot maps of at most `capacity` entries each: a slot that now
+ * holds another id means the prediction left (`expired`); an id in neither map is `unknown`. Nothing is deleted
+ * per request: when the newer map is full it becomes the older one and the oldest is dropped whole. That keeps
+ * a full window at one map insertion per prediction (deleting from a 100 000-entry map per request cost ~3 µs).
  */
 export class FeedbackWindow {
   readonly #capacity: number;
@@ -26,12 +29,10 @@ export class FeedbackWindow {
   readonly #predicted: Float64Array;
   readonly #at: Float64Array;
   readonly #labelled: Uint8Array;
-  readonly #slots = new Map<string, number>();
+  #newer = new Map<string, number>();
+  #older = new Map<string, number>();
   #head = 0;
   #size = 0;
-  readonly #gone: (string | undefined)[];
-  readonly #goneSet = new Set<string>();
-  #goneNext = 0;
   #pending = 0;
 
   constructor(capacity: number, maxAgeMs: number, now: () => number, onEvict: (reason: EvictionReason) => void) {
@@ -43,10 +44,9 @@ export class FeedbackWindow {
     this.#predicted = new Float64Array(capacity);
     this.#at = new Float64Array(capacity);
     this.#labelled = new Uint8Array(capacity);
-    this.#gone = new Array<string | undefined>(capacity);
   }
 
-  /** Predictions waiting (labelled ones still in the window included, until they leave). */
+  /** Predictions in the window (labelled ones included, until they leave). */
   get size(): number {
     return this.#size;
   }
@@ -56,12 +56,19 @@ export class FeedbackWindow {
     return this.#pending;
   }
 
+  /** The slot holding `id` now, or -1 when it left (-2 when it was never seen, or too long ago). */
+  #slotOf(id: string): number {
+    const slot = this.#newer.get(id) ?? this.#older.get(id);
+    if (slot === undefined) return -2;
+    return this.#ids[slot] === id ? slot : -1;
+  }
+
   /** Keeps `predicted` under `id` until its label arrives (a repeated id replaces the older prediction). */
   record(id: string, predicted: number): void {
     const now = this.#now();
     this.#expire(now);
-    const previous = this.#slots.get(id);
-    if (previous !== undefined) {
+    const previous = this.#slotOf(id);
+    if (previous >= 0) {
       // The same id again (a retry): the newest answer is the one the label is about.
       this.#predicted[previous] = predicted;
       this.#at[previous] = now;
@@ -75,7 +82,11 @@ export class FeedbackWindow {
     this.#predicted[slot] = predicted;
     this.#at[slot] = now;
     this.#labelled[slot] = 0;
-    this.#slots.set(id, slot);
+    if (this.#newer.size >= this.#capacity) {
+      this.#older = this.#newer;
+      this.#newer = new Map();
+    }
+    this.#newer.set(id, slot);
     this.#size++;
     this.#pending++;
   }
@@ -84,8 +95,9 @@ export class FeedbackWindow {
   take(id: string): JoinedPrediction | Exclude<FeedbackOutcome, 'joined' | 'invalid'> {
     const now = this.#now();
     this.#expire(now);
-    const slot = this.#slots.get(id);
-    if (slot === undefined) return this.#goneSet.has(id) ? 'expired' : 'unknown';
+    const slot = this.#slotOf(id);
+    if (slot === -2) return 'unknown';
+    if (slot === -1) return 'expired';
     if (this.#labelled[slot] === 1) return 'duplicate';
     this.#labelled[slot] = 1;
     this.#pending--;
@@ -94,7 +106,7 @@ export class FeedbackWindow {
 
   /** Whether `id` is (or was recently) in this window: a deployment asks each version in turn. */
   knows(id: string): boolean {
-    return this.#slots.has(id) || this.#goneSet.has(id);
+    return this.#slotOf(id) !== -2;
   }
 
   #expire(now: number): void {
@@ -104,23 +116,13 @@ export class FeedbackWindow {
 
   #evictOldest(reason: EvictionReason): void {
     const slot = this.#head;
-    const id = this.#ids[slot] as string;
     if (this.#labelled[slot] === 0) {
       this.#pending--;
       this.#onEvict(reason);
     }
-    this.#slots.delete(id);
+    // The id stays in its map: the slot's new occupant tells a later label that it left.
     this.#ids[slot] = undefined;
-    this.#remember(id);
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
-  }
-
-  #remember(id: string): void {
-    const old = this.#gone[this.#goneNext];
-    if (old !== undefined) this.#goneSet.delete(old);
-    this.#gone[this.#goneNext] = id;
-    this.#goneSet.add(id);
-    this.#goneNext = (this.#goneNext + 1) % this.#capacity;
   }
 }

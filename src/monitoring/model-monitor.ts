@@ -98,6 +98,11 @@ export class ModelMonitor {
   readonly #listeners = new Set<(report: DriftReport) => void>();
   readonly #queue: Record<string, TensorLike>[] = [];
   readonly #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #budgetTimer: ReturnType<typeof setInterval>;
+  #now = Date.now();
+  readonly #evicted = { capacity: 0, age: 0 };
+  readonly #maxPerSecond: number;
+  #budget: number;
   #draining = false;
   #last: DriftReport | undefined;
   #lastWindow: WindowCounts | undefined;
@@ -114,6 +119,8 @@ export class ModelMonitor {
     this.#minSamples = o.minSamples ?? 200;
     this.#maxSamples = Math.max(o.maxSamples ?? 5000, this.#minSamples);
     this.#queueSize = o.queueSize ?? 256;
+    this.#maxPerSecond = o.maxSamplesPerSecond ?? 200;
+    this.#budget = this.#maxPerSecond;
     this.#thresholds = { ...DEFAULT_THRESHOLDS, ...o.thresholds };
     if (this.baseline !== undefined) {
       this.#extractor = new FeatureExtractor(this.baseline.sources);
@@ -125,8 +132,12 @@ export class ModelMonitor {
     this.#target = targetOf(signature, f.output, f.task);
     this.#live = new LiveAccuracy(f.accuracyWindow ?? 1000, this.#target?.task ?? 'classification');
     const maxAgeMs = parseDuration(f.maxAge ?? '24h', 'monitoring.feedback.maxAge');
-    this.#feedback = new FeedbackWindow(f.capacity ?? 100_000, maxAgeMs, Date.now, (reason) =>
-      this.#telemetry.evicted(reason),
+    // Evictions are counted here and added to the counter once a second (a counter call per request is not free).
+    this.#feedback = new FeedbackWindow(
+      f.capacity ?? 100_000,
+      maxAgeMs,
+      () => this.#now,
+      (reason) => this.#evicted[reason]++,
     );
     this.#telemetry = new MonitoringTelemetry(name, version, {
       driftScores: () => this.#gauges(),
@@ -145,6 +156,10 @@ export class ModelMonitor {
         };
       },
     });
+    // Once a second: the sampling budget refills, the clock the join window reads moves on (a one-second
+    // resolution is plenty for ages of minutes to hours; no clock read per request), evictions are counted.
+    this.#budgetTimer = setInterval(() => this.#tick(), 1000);
+    (this.#budgetTimer as { unref?: () => void }).unref?.();
     const intervalMs = parseDuration(o.interval ?? '60s', 'monitoring.interval');
     if (this.#window !== undefined && intervalMs > 0) {
       this.#timer = setInterval(() => {
@@ -155,9 +170,24 @@ export class ModelMonitor {
     }
   }
 
-  /** Whether this request's rows should be sampled for drift (a coin toss at `sampleRate`). */
+  #tick(): void {
+    this.#budget = this.#maxPerSecond;
+    this.#now = Date.now();
+    this.#flushEvictions();
+  }
+
+  #flushEvictions(): void {
+    for (const reason of ['capacity', 'age'] as const) {
+      if (this.#evicted[reason] > 0) this.#telemetry.evicted(reason, this.#evicted[reason]);
+      this.#evicted[reason] = 0;
+    }
+  }
+
+  /** Whether this request's rows should be sampled for drift: a coin toss at `sampleRate`, within the second's budget. */
   sample(): boolean {
-    return this.#sampleRate > 0 && Math.random() < this.#sampleRate;
+    if (this.#budget <= 0 || this.#sampleRate === 0 || Math.random() >= this.#sampleRate) return false;
+    this.#budget--;
+    return true;
   }
 
   /**
@@ -328,6 +358,8 @@ export class ModelMonitor {
   /** Stops the timer and the gauges (the model closed). */
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    clearInterval(this.#budgetTimer);
+    this.#flushEvictions();
     this.#queue.length = 0;
     this.#telemetry.close();
   }

@@ -168,9 +168,9 @@ export class MonitoringTelemetry {
     });
   }
 
-  /** A prediction left the join window unlabelled. */
-  evicted(reason: 'capacity' | 'age'): void {
-    this.#register().evicted.add(1, this.#with(MONITORING_ATTR.reason, reason));
+  /** Predictions left the join window unlabelled. */
+  evicted(reason: 'capacity' | 'age', count = 1): void {
+    this.#register().evicted.add(count, this.#with(MONITORING_ATTR.reason, reason));
   }
 
   /** Stops the gauges (the model closed). */

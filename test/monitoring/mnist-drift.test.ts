@@ -25,7 +25,14 @@ async function monitored(options: Record<string, unknown> = {}): Promise<Model> 
   return loadModel(path, {
     workers: 1,
     logger: silentLogger,
-    monitoring: { baseline, sampleRate: 1, interval: 0, maxSamples: 1_000_000, ...options },
+    monitoring: {
+      baseline,
+      sampleRate: 1,
+      maxSamplesPerSecond: 1_000_000,
+      interval: 0,
+      maxSamples: 1_000_000,
+      ...options,
+    },
   });
 }
 
