@@ -26,6 +26,7 @@ import { load, probe, startServer } from './http.js';
 import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 import { realModelCases } from './real-model-cases.js';
 import { monitoringOverhead } from './monitoring-overhead.js';
+import { protocolCases } from './protocols.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -231,6 +232,9 @@ const TARGETS: Record<string, { op: '>=' | '<='; value: number; what: string }> 
   cnn_c8_cotenant_ratio: { op: '>=', value: 1, what: 'CNN, 8 callers beside a busy process, vs raw beside it' },
   vad_c8_throughput_ratio: { op: '>=', value: 1, what: 'Silero VAD (4 inputs, recurrent), 8 callers, vs raw' },
   monitoring_overhead_ratio: { op: '>=', value: 0.95, what: `MNIST MLP, ${CALLERS} callers, monitoring on vs off` },
+  oip_binary_vs_json_ratio: { op: '>=', value: 2, what: `OIP binary vs OIP JSON, ${CONNECTIONS} connections` },
+  grpc_vs_json_ratio: { op: '>=', value: 2, what: `OIP gRPC (raw) vs OIP JSON over HTTP, ${CONNECTIONS} connections` },
+  v1_vs_predict_ratio: { op: '>=', value: 0.9, what: `TF Serving v1 :predict vs /predict, ${CONNECTIONS} connections` },
 };
 
 async function main(): Promise<void> {
@@ -270,6 +274,18 @@ async function main(): Promise<void> {
     details.monitoring_overhead_ratio = r;
   }
 
+  const protocolKeys = ['oip_binary_vs_json_ratio', 'grpc_vs_json_ratio', 'v1_vs_predict_ratio'];
+  if (protocolKeys.some(wanted)) {
+    const p = await protocolCases(mnist, {
+      connections: CONNECTIONS,
+      seconds: httpSeconds,
+      rounds: quick ? 1 : 4,
+      warmup: quick ? 0.5 : 2,
+      progress,
+    });
+    Object.assign(results, p.results);
+    details.protocols = p.details;
+  }
 
   console.log('\n| case | key | value | target | |');
   console.log('|---|---|---|---|---|');

@@ -19,8 +19,12 @@ import { modelInfer } from './model-infer.js';
 declare const MODELSHIP_VERSION: string | undefined;
 const SERVER_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION : '0.0.0-dev';
 
-/** The protocol extensions the gRPC service answers (Triton's names): `ModelConfig` and `ModelStatistics`. */
-export const GRPC_EXTENSIONS: readonly string[] = ['model_configuration', 'statistics'];
+/**
+ * The protocol extensions the gRPC service answers (Triton's names): the classification parameter of
+ * `ModelInfer` outputs, `ModelConfig` and `ModelStatistics`. (The binary tensor data extension is HTTP's form
+ * of what gRPC's raw contents already are.)
+ */
+export const GRPC_EXTENSIONS: readonly string[] = ['classification', 'model_configuration', 'statistics'];
 
 /** The metadata key that carries modelship's error code beside the gRPC status. */
 export const ERROR_CODE_METADATA = 'x-modelship-error-code';

@@ -97,6 +97,7 @@ export async function serveGrpc(
       { cause },
     );
   }
+  disableNagle(server);
   const shownHost = bindHost === '0.0.0.0' || bindHost === '::' ? '127.0.0.1' : bindHost;
   const url = `grpc://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
 
@@ -111,6 +112,24 @@ export async function serveGrpc(
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });
   return { server, port, url, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Turns Nagle's algorithm off on the server's connections, as node:http does and grpc-js does on its client side
+ * but not on its server's: an answer goes out as several small writes (headers, message, trailers), and with
+ * Nagle on, the later ones wait for the client's delayed ACK, about 40 ms per call (measured: 64 connections
+ * were held to ~250 calls/s with the server half idle). grpc-js keeps its node:http2 servers in a private map;
+ * if a version stops doing so this does nothing.
+ */
+function disableNagle(server: Server): void {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) return;
+  for (const http2Server of servers.keys()) {
+    (http2Server as { on(event: 'connection', f: (socket: { setNoDelay(on: boolean): void }) => void): void }).on(
+      'connection',
+      (socket) => socket.setNoDelay(true),
+    );
+  }
 }
 
 /** Stops accepting calls and resolves once the calls in flight have finished, or cuts them after `timeoutMs`. */

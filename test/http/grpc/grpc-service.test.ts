@@ -85,7 +85,7 @@ describe('OIP v2 gRPC service (inference.GRPCInferenceService) on a real port', 
     expect(await client.call('ModelReady', { name: 'mnist', version: '2' })).toEqual({ ready: true });
     const meta = await client.call('ServerMetadata', {});
     expect(meta.name).toBe('modelship');
-    expect(meta.extensions).toEqual(['model_configuration', 'statistics']);
+    expect(meta.extensions).toEqual(['classification', 'model_configuration', 'statistics']);
     const model = await client.call('ModelMetadata', { name: 'mnist' });
     expect(model).toEqual({
       name: 'mnist',

@@ -1,0 +1,187 @@
+/**
+ * Protocol cases of `npm run bench`: one modelship server (bench/servers/modelship-protocols.ts, a child process)
+ * answers the same MNIST MLP row over five protocols, loaded with the same number of connections in the same
+ * run, taking turns in rounds so that the machine's drift lands on all alike:
+ * - `/predict` (modelship's JSON) and TF Serving v1 `:predict` (`{"instances": [...]}`), by autocannon;
+ * - OIP v2 JSON and OIP v2 with the binary tensor data extension (input and outputs as raw bytes), by autocannon;
+ * - OIP v2 gRPC `ModelInfer` with raw contents, by bench/grpc-load.ts (grpc-js clients in a child process).
+ * Ratios: `oip_binary_vs_json_ratio`, `grpc_vs_json_ratio` (both against OIP JSON over HTTP) and
+ * `v1_vs_predict_ratio`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { BenchModel } from './models.js';
+
+interface Options {
+  readonly connections: number;
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly warmup: number;
+  progress(line: string): void;
+}
+
+interface Run {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** A tsx child process that prints "READY ..." when it can take load. */
+async function child(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ proc: ChildProcess; ready: string[]; lines: Interface }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+  const ready = await new Promise<string[]>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`${script} exited with code ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      if (line.startsWith('READY')) resolve(line.split(' ').slice(1));
+    });
+  });
+  return { proc, ready, lines };
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  await once(proc, 'exit');
+}
+
+async function cannon(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string>,
+  connections: number,
+  seconds: number,
+): Promise<Run> {
+  const r = await autocannon({ url, method: 'POST', headers, body, connections, duration: seconds });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
+  return { requestsPerSecond: r.requests.total / seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99 };
+}
+
+/** The OIP binary request: the JSON header, then the input's bytes (`Inference-Header-Content-Length` says where). */
+function binaryRequest(m: BenchModel): { body: Buffer; headers: Record<string, string> } {
+  const bytes = Buffer.from(m.row.buffer, m.row.byteOffset, m.row.byteLength);
+  // Padded with spaces (valid JSON) to a multiple of 4 bytes: src/http/oip/raw-tensor.ts copies an unaligned
+  // blob with Buffer#slice, which is a view for node:http's Buffer bodies, and then fails (reported to the lead).
+  const text = JSON.stringify({
+    inputs: [
+      {
+        name: m.inputName,
+        shape: [1, m.features],
+        datatype: 'FP32',
+        parameters: { binary_data_size: bytes.byteLength },
+      },
+    ],
+    parameters: { binary_data_output: true },
+  });
+  const header = Buffer.from(text.padEnd(Math.ceil(text.length / 4) * 4, ' '));
+  return {
+    body: Buffer.concat([header, bytes]),
+    headers: {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(header.byteLength),
+    },
+  };
+}
+
+/** Runs the five contenders in rounds; returns the three ratios and the figures behind them. */
+export async function protocolCases(
+  m: BenchModel,
+  o: Options,
+): Promise<{ results: Record<string, number>; details: Record<string, unknown> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'modelship-bench-'));
+  const modelPath = join(dir, `${m.name}.onnx`);
+  await writeFile(modelPath, m.onnx);
+  const server = await child('./servers/modelship-protocols.ts', { MODEL_PATH: modelPath });
+  const [httpPort, grpcPort] = server.ready;
+  const base = `http://127.0.0.1:${httpPort}`;
+  let load: Awaited<ReturnType<typeof child>> | undefined;
+  const row = Array.from(m.row);
+  const json = { 'content-type': 'application/json' };
+  const oipJson = JSON.stringify({
+    inputs: [{ name: m.inputName, shape: [1, m.features], datatype: 'FP32', data: row }],
+  });
+  const binary = binaryRequest(m);
+  const grpcRuns: Array<(seconds: number) => Promise<Run>> = [];
+  const contenders: Record<string, (seconds: number) => Promise<Run>> = {
+    predict: (s) => cannon(`${base}/predict`, JSON.stringify({ inputs: [row] }), json, o.connections, s),
+    v1: (s) => cannon(`${base}/v1/models/bench:predict`, JSON.stringify({ instances: [row] }), json, o.connections, s),
+    'oip-json': (s) => cannon(`${base}/v2/models/bench/infer`, oipJson, json, o.connections, s),
+    'oip-binary': (s) => cannon(`${base}/v2/models/bench/infer`, binary.body, binary.headers, o.connections, s),
+    grpc: (s) => (grpcRuns[0] as (seconds: number) => Promise<Run>)(s),
+  };
+  const runs: Record<string, Run[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  try {
+    load = await child('./grpc-load.ts', {
+      GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+      MODEL_NAME: 'bench',
+      INPUT_NAME: m.inputName,
+      FEATURES: String(m.features),
+      ROW_BASE64: Buffer.from(m.row.buffer, m.row.byteOffset, m.row.byteLength).toString('base64'),
+      CONNECTIONS: String(o.connections),
+    });
+    const generator = load;
+    grpcRuns.push(async (seconds) => {
+      const answer = new Promise<string>((resolve) => generator.lines.once('line', resolve));
+      generator.proc.stdin?.write(`RUN ${seconds}\n`);
+      const r = JSON.parse(await answer) as {
+        requests: number;
+        errors: number;
+        seconds: number;
+        p50Ms: number;
+        p99Ms: number;
+      };
+      if (r.errors > 0) throw new Error(`gRPC: ${r.errors} failed calls under load`);
+      return { requestsPerSecond: r.requests / r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+    });
+    for (const run of Object.values(contenders)) await run(o.warmup);
+    for (let round = 0; round < o.rounds; round++) {
+      for (const [name, run] of Object.entries(contenders)) runs[name]?.push(await run(o.seconds / o.rounds));
+      o.progress(
+        `protocols round ${round + 1}/${o.rounds}: ${Object.keys(contenders)
+          .map((n) => `${n} ${Math.round(runs[n]?.at(-1)?.requestsPerSecond ?? 0)}`)
+          .join(', ')} req/s`,
+      );
+    }
+  } finally {
+    load?.proc.stdin?.write('EXIT\n');
+    if (load) await once(load.proc, 'exit');
+    await stop(server.proc);
+  }
+  const mean = (name: string): number => {
+    const rs = runs[name] as Run[];
+    return rs.reduce((n, r) => n + r.requestsPerSecond, 0) / rs.length;
+  };
+  const measured = Object.fromEntries(
+    Object.keys(contenders).map((n) => [
+      n,
+      {
+        requestsPerSecond: mean(n),
+        p99Ms: Math.max(...(runs[n] as Run[]).map((r) => r.p99Ms)),
+        perRound: (runs[n] as Run[]).map((r) => Math.round(r.requestsPerSecond)),
+      },
+    ]),
+  );
+  for (const [n, r] of Object.entries(measured)) {
+    o.progress(`${n}: ${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms.toFixed(1)} ms`);
+  }
+  return {
+    results: {
+      oip_binary_vs_json_ratio: mean('oip-binary') / mean('oip-json'),
+      grpc_vs_json_ratio: mean('grpc') / mean('oip-json'),
+      v1_vs_predict_ratio: mean('v1') / mean('predict'),
+    },
+    details: { model: m.name, connections: o.connections, seconds: o.seconds, rounds: o.rounds, ...measured },
+  };
+}
