@@ -185,6 +185,38 @@ describe('payload logging and metrics, the edges', () => {
     expect(() => createPayloadFileSink('')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
+  it('serve(handler, { metrics: true }) answers /metrics itself and leaves other paths to the handler', async () => {
+    const server = await serve(createHandler({ models: [model], closeModels: false }), {
+      port: 0,
+      host: '127.0.0.1',
+      metrics: { serviceName: 'from-serve' },
+    });
+    try {
+      expect(
+        (
+          await postJson(`${server.url}/predict`, {
+            inputs: [Array.from(tinyMnist().test.images.subarray(0, IMAGE_SIZE))],
+          })
+        ).status,
+      ).toBe(200);
+      const res = await fetch(`${server.url}/metrics?x=1`);
+      expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const text = await res.text();
+      expect(text).toMatch(/^target_info\{[^}]*service_name="from-serve"/m);
+      expect(text).toMatch(/^modelship_requests_total\{model_name="mnist",model_version="5",outcome="success"/m);
+      const post = await call(`${server.url}/metrics`, { method: 'POST', body: '{}' });
+      expect([post.status, post.headers.get('allow'), post.body.error.code]).toEqual([
+        405,
+        'GET',
+        'METHOD_NOT_ALLOWED',
+      ]);
+      expect((await call(`${server.url}/nowhere`)).body.error.code).toBe('ROUTE_NOT_FOUND');
+    } finally {
+      await server.close();
+    }
+    expect(metrics.getMeterProvider().constructor.name).toBe('NoopMeterProvider');
+  });
+
   it('closing the last handler with metrics: true unregisters its MeterProvider', async () => {
     const a = createHandler({ models: [model], closeModels: false, metrics: true });
     const b = createHandler({ models: [model], closeModels: false, metrics: true });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseOptions } from '../../core/options.js';
+import { observeOptionsShape } from '../observe-options.js';
 import { grpcListenSchema } from '../grpc/serve-grpc-options.js';
 
 /** Options for `serve`. */
@@ -27,6 +28,12 @@ export const serveOptionsSchema = z.strictObject({
    * port, with the same handler; `close()` drains both. Needs `@grpc/grpc-js` and `@grpc/proto-loader`.
    */
   grpc: grpcListenSchema.optional(),
+  /**
+   * `true` (or `{ path, serviceName }`) answers `GET /metrics` in Prometheus' text format, as the handler's
+   * `metrics` option does (the same optional OpenTelemetry peers, loaded only then); the server asks it only for
+   * paths the handler does not serve.
+   */
+  metrics: observeOptionsShape.metrics,
   /** Aborting this signal closes the server, as `close()` does. */
   signal: z.instanceof(AbortSignal).optional(),
   /**

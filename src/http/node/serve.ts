@@ -7,6 +7,7 @@ import { BodyBudget, onClientError } from './request-limits.js';
 import { fromNodeRequest, sendResponse, sendWebResponse, toWebRequest } from './bridge.js';
 import { parseServeOptions, type ServeOptions } from './serve-options.js';
 import { shutDown } from './shutdown.js';
+import { metricsRoute } from './metrics-route.js';
 import { serveGrpc, type ModelshipGrpcServer } from '../grpc/serve-grpc.js';
 
 export type { ServeOptions } from './serve-options.js';
@@ -52,6 +53,7 @@ function writeFailed(res: ServerResponse): void {
  */
 export async function serve(handler: ModelshipHandler, serveOptions: ServeOptions = {}): Promise<ModelshipServer> {
   const options = parseServeOptions(serveOptions);
+  const metrics = metricsRoute(options.metrics);
   let closing: Promise<void> | undefined;
   const budget = new BodyBudget(options.maxInFlightBodyBytes);
   // node checks request timeouts on an interval, not per request: nothing is added to the hot path.
@@ -82,6 +84,7 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
         // Read at answer time: a request in flight when close() started is its connection's last.
         if (response) return sendResponse(req, res, response, closing !== undefined);
         if (closing) res.setHeader('connection', 'close');
+        if (metrics?.matches(req)) return metrics.answer(req, res);
         if (options.fallback) return options.fallback(req, res);
         // Not one of ours: the handler's own 404, which never reads the body. node drops a small unread body
         // after the answer and keeps the connection; a large one ends it (sendResponse decides).
@@ -126,7 +129,7 @@ export async function serve(handler: ModelshipHandler, serveOptions: ServeOption
     closing ??= (async () => {
       // Both drain at once; the handler (and the models) close once, after the last answer of either.
       await Promise.all([shutDown(server, shutdownTimeoutMs), grpc?.close()]);
-      await handler.close();
+      await Promise.all([handler.close(), metrics?.close()]);
     })();
     return closing;
   };
