@@ -1,4 +1,4 @@
-import { binOf, type Baseline } from './baseline.js';
+import type { Baseline } from './baseline.js';
 import { chiSquarePValue, jensenShannon, ksStatistic, psi } from './drift-metrics.js';
 
 /** Drift of one feature between a reference and a live window. */
