@@ -3,6 +3,7 @@ import { ModelshipError } from '../../errors/index.js';
 import type { BackendSession, BackendSessionOptions, InferenceBackend, ModelSource } from '../../spec/backend.js';
 import { baseSessionOptions, createOrtSession, OrtBackendSession } from '../onnx-common/ort-session.js';
 import { loadOnnxRuntime } from './load-runtime.js';
+import { fallbackWarning, usableProviders } from './execution-providers.js';
 import { defaultIntraOpThreads, defaultWorkerCount, WorkerPoolSession } from './worker-pool.js';
 
 export { cleanRuntimeMessage } from '../onnx-common/ort-session.js';
@@ -46,20 +47,41 @@ export function createOnnxNodeBackend(): InferenceBackend {
     name: 'onnxruntime-node',
     async createSession(source: ModelSource, options: BackendSessionOptions = {}): Promise<BackendSession> {
       const ort = await loadOnnxRuntime(); // before starting threads, for a clear DEPENDENCY_MISSING
+      if (options.executionProviders?.some((p) => p !== 'cpu')) {
+        // Once, here, rather than failing in every worker (docs/gpu.md).
+        const choice = await usableProviders(ort, options.executionProviders);
+        if (choice.dropped.length > 0) {
+          process.emitWarning(fallbackWarning(choice), {
+            type: 'ModelshipWarning',
+            code: 'MODELSHIP_PROVIDER_FALLBACK',
+          });
+          options = { ...options, executionProviders: choice.providers };
+        }
+      }
       const workers = options.workers ?? defaultWorkerCount();
       if (workers > 0) {
         const intraOpNumThreads = options.intraOpNumThreads ?? defaultIntraOpThreads(workers);
         return WorkerPoolSession.create(source, { ...options, intraOpNumThreads }, workers);
       }
-      const label = `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim();
-      if ('bytes' in source)
-        return OrtBackendSession.create(ort, await createOrtSession(ort, source.bytes, sessionOptions(options), label));
-      const session = await createOrtSession(ort, source.path, sessionOptions(options), label).catch(
-        (error: unknown) => {
-          throw withoutPath(error, source.path);
-        },
-      );
-      return OrtBackendSession.create(ort, session);
+      return sessionOnThisThread(ort, source, options);
     },
   };
+}
+
+/**
+ * One onnxruntime session on the calling thread, with the options as given (a pool's worker uses it: the
+ * pool has already checked the execution providers).
+ */
+export async function sessionOnThisThread(
+  ort: Awaited<ReturnType<typeof loadOnnxRuntime>>,
+  source: ModelSource,
+  options: BackendSessionOptions,
+): Promise<BackendSession> {
+  const label = `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim();
+  if ('bytes' in source)
+    return OrtBackendSession.create(ort, await createOrtSession(ort, source.bytes, sessionOptions(options), label));
+  const session = await createOrtSession(ort, source.path, sessionOptions(options), label).catch((error: unknown) => {
+    throw withoutPath(error, source.path);
+  });
+  return OrtBackendSession.create(ort, session);
 }

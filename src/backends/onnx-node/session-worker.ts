@@ -8,7 +8,8 @@ import { serveChannel, type ChannelInit, type ChannelMessage } from '../../platf
 import { lowerThreadPriority } from '../../platform/node/thread-priority.js';
 import type { BackendSessionOptions } from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
-import { createOnnxNodeBackend } from './onnx-node-backend.js';
+import { sessionOnThisThread } from './onnx-node-backend.js';
+import { loadOnnxRuntime } from './load-runtime.js';
 import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
 
 const data = workerData as WorkerData;
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   const source =
     data.model.kind === 'bytes' ? { bytes: new Uint8Array(data.model.bytes).slice() } : { path: data.model.path };
   const options: BackendSessionOptions = { ...data.options, workers: 0 };
-  const session = await createOnnxNodeBackend().createSession(source, options);
+  const session = await sessionOnThisThread(await loadOnnxRuntime(), source, options);
   const inputNames = session.signature.inputs.map((s) => s.name);
   const outputNames = session.signature.outputs.map((s) => s.name);
   post({ type: 'ready', signature: session.signature });
