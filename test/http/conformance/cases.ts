@@ -58,8 +58,17 @@ export interface OipDriver {
   modelMetadata(model: string, version?: string): Promise<Record<string, unknown>>;
   modelConfig(model: string, version?: string): Promise<Record<string, unknown>>;
   modelStatistics(model?: string, version?: string): Promise<Array<Record<string, any>>>;
-  /** `allBinary` sends every input as raw bytes and asks every output back raw (tritonclient's default). */
-  infer(c: InferCase, options?: { allBinary?: boolean; deadlineMs?: number }): Promise<InferResult>;
+  infer(c: InferCase, options?: InferOptions): Promise<InferResult>;
+}
+
+/** How a driver sends one inference. */
+export interface InferOptions {
+  /** Send every input as raw bytes and ask every output back raw (tritonclient's default). */
+  readonly allBinary?: boolean;
+  /** The client's deadline (HTTP: tritonclient's `timeout` parameter; gRPC: the call deadline). */
+  readonly deadlineMs?: number;
+  /** Cancels the call from the client's side (HTTP: the connection is closed; gRPC: the call is cancelled). */
+  readonly signal?: AbortSignal;
 }
 
 /** Values every datatype round-trips exactly ([2, 2] each; FP16/FP32 values are exactly representable). */

@@ -30,11 +30,19 @@ export function send(
   path: string,
   body?: Uint8Array,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<RawAnswer> {
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, method, path: url.pathname, headers: { ...headers } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: url.pathname,
+        headers: { ...headers },
+        ...(signal ? { signal } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -140,7 +148,7 @@ export function httpDriver(base: string): OipDriver {
       );
       const headers: Record<string, string> =
         headerLength === undefined ? {} : { 'Inference-Header-Content-Length': String(headerLength) };
-      const answer = await send(base, 'POST', `${modelPath(c.model, c.version)}/infer`, body, headers);
+      const answer = await send(base, 'POST', `${modelPath(c.model, c.version)}/infer`, body, headers, options.signal);
       if (answer.status !== 200) return { ok: false, ...tritonError(answer) };
       const result = parseTritonAnswer(answer);
       return {

@@ -171,6 +171,35 @@ export function describeOipConformance(setup: () => { driver: OipDriver; models:
       expect(after?.inference_stats.success.count).toBe((before?.inference_stats.success.count ?? 0) + 1);
     });
 
+    it('drops a queued request whose client cancels it, and counts it as failed', async () => {
+      const { driver, models } = setup();
+      const before = (await driver.modelStatistics('slow'))[0]?.inference_stats.fail.count ?? 0;
+      const slow = (rows: number): InferCase => ({
+        title: 'cancel',
+        model: 'slow',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 512], data: new Array(rows * 512).fill(1) }],
+        outputs: [{ name: 'y', binary: true }],
+        expect: { outputs: {} },
+      });
+      const busy = driver.infer(slow(1024), { allBinary: true });
+      for (let i = 0; i < 100_000 && models.slow.stats().running === 0; i++) await new Promise(setImmediate);
+      const controller = new AbortController();
+      const queued = models.slow.stats().inFlight;
+      const cancelled = driver.infer(slow(1), { signal: controller.signal }).catch((error: unknown) => error);
+      // Cancelled once the server has it (waiting in the queue behind the big batch).
+      for (let i = 0; i < 100_000 && models.slow.stats().inFlight === queued; i++) await new Promise(setImmediate);
+      expect(models.slow.stats().inFlight).toBeGreaterThan(queued);
+      controller.abort();
+      expect(await cancelled).toBeInstanceOf(Error);
+      expect((await busy).ok).toBe(true);
+      // The server's side ends when the dropped request is counted (the stats call is what waits).
+      let fail = before;
+      for (let i = 0; i < 1000 && fail === before; i++) {
+        fail = (await driver.modelStatistics('slow'))[0]?.inference_stats.fail.count ?? 0;
+      }
+      expect(fail).toBe(before + 1);
+    });
+
     it("keeps cumulative statistics per model and version with Triton's field names", async () => {
       const { driver, models } = setup();
       const c = inferCases(models.digit)[4] as InferCase;
