@@ -8,10 +8,11 @@
  *    Prometheus metrics on /metrics, write a real test digit to digit.json and digit-v2.json, and print two
  *    curl commands that send them.
  *
- * It imports modelship as an app does, from the built package (`npm run demo` builds dist/ when it is stale).
- * Environment: PORT (default 8080; 0 for a free one), MODELSHIP_MODELS_DIR (default ./models), DEMO_RETRAIN=1
- * to train again.
+ * The same model is served over gRPC too (OIP v2, `inference.GRPCInferenceService`), on GRPC_PORT.
+ * Environment: PORT (default 8080; 0 for a free one), GRPC_PORT (default 0: a free one), MODELSHIP_MODELS_DIR
+ * (default ./models), DEMO_RETRAIN=1 to train again.
  */
+import './package-version.js'; // first: modelship reads its version when it loads
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createHandler, createLocalRegistry, loadModel, ModelshipError } from 'modelship';
@@ -21,6 +22,7 @@ import { digitImage, loadMnist } from '../shared/mnist-data.js';
 
 const root = resolve(process.env.MODELSHIP_MODELS_DIR ?? 'models');
 const port = Number(process.env.PORT ?? 8080);
+const grpcPort = Number(process.env.GRPC_PORT ?? 0);
 const registry = createLocalRegistry({ root });
 
 async function ensurePublished(): Promise<void> {
@@ -53,15 +55,22 @@ async function ensurePublished(): Promise<void> {
   );
 }
 
-/** Serves on PORT; a port in use gets the demo's own hint (the library's error speaks of the `port` option). */
+/**
+ * Serves HTTP on PORT and gRPC on GRPC_PORT; a port in use gets the demo's own hint (the library's error speaks
+ * of the `port` option).
+ */
 async function listen(model: Awaited<ReturnType<typeof loadModel>>): Promise<Awaited<ReturnType<typeof serve>>> {
   // Prometheus text on /metrics: the OpenTelemetry SDK, with this service's name on every series.
   const handler = createHandler({ models: [model], metrics: { serviceName: 'modelship-demo' } });
   try {
-    return await serve(handler, { port });
+    return await serve(handler, { port, grpc: { port: grpcPort } });
   } catch (error) {
     if (!ModelshipError.hasCode(error, 'ADDRESS_IN_USE')) throw error;
     await handler.close();
+    if (error.details?.transport === 'grpc') {
+      console.error(`gRPC port ${grpcPort} is in use. Pick another one: GRPC_PORT=8082 npm run demo (0: a free one).`);
+      process.exit(1);
+    }
     console.error(
       `Port ${port} is in use. Run the demo on another one: PORT=8081 npm run demo (PORT=0 picks a free port).`,
     );
@@ -93,7 +102,11 @@ async function main(): Promise<void> {
     `curl -s ${server.url}/v2/models/mnist/infer -H 'content-type: application/json' \\\n  -d @digit-v2.json\n`,
   );
   console.log(`Metrics (Prometheus text format): curl -s ${server.url}/metrics\n`);
-  console.log(`modelship demo ready on ${server.url}`);
+  const grpcAddress = server.grpc?.url.slice('grpc://'.length);
+  console.log(
+    `gRPC (OIP v2, inference.GRPCInferenceService), e.g. with grpcurl and the .proto files in dist/proto:\ngrpcurl -plaintext -import-path dist/proto -proto grpc_predict_v2.proto ${grpcAddress} inference.GRPCInferenceService/ServerReady\n`,
+  );
+  console.log(`modelship demo ready on ${server.url} and ${server.grpc?.url}`);
 
   const stop = (): void => {
     console.log('\nShutting down: finishing in-flight requests…');
