@@ -10,6 +10,7 @@ import type { ModelSignature, TensorLike } from '../spec/tensor.js';
 import { ModelTelemetry } from '../telemetry/index.js';
 import { feedbackTo, watchPrediction } from '../monitoring/monitored.js';
 import type { FeedbackOutcome, ModelMonitor, Monitored } from '../monitoring/index.js';
+import { logBackendEvent } from './backend-event-log.js';
 import type { Logger } from './logger.js';
 import type { ModelState, PredictOptions, PredictOutputs, ServableModel } from './servable.js';
 
@@ -171,19 +172,8 @@ class LoadedModel implements Model {
 
   /** Reports what the backend says about its workers (crashes, restarts) in logs and metrics. */
   backendEvent(event: BackendEvent): void {
-    const id = `${this.name}/${this.version}`;
-    if (event.type === 'worker-crashed') {
-      this.#logger.error(
-        `${id}: ${event.message} Requests it was running failed with WORKER_CRASHED; starting a replacement.`,
-      );
-    } else if (event.type === 'worker-restarted') {
-      this.#telemetry.workerRestarted();
-      this.#logger.info(`${id}: worker ${event.worker} replaced and warmed up.`);
-    } else {
-      this.#logger.error(
-        `${id}: a replacement for worker ${event.worker} failed to start (${event.message}); ${event.retryInMs === undefined ? 'giving up on it' : `retrying in ${event.retryInMs} ms`}.`,
-      );
-    }
+    if (event.type === 'worker-restarted') this.#telemetry.workerRestarted();
+    logBackendEvent(this.#logger, this.name, this.version, event);
   }
 
   #warmupFeeds(warmup: CreateModelInit['warmup']): Record<string, TensorLike>[] {
