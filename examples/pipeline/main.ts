@@ -4,16 +4,19 @@
  * 1. Train two models with different hyperparameters; each is a tracked run (params, loss per epoch, test
  *    accuracy, the ONNX file as an artifact).
  * 2. Register the better one as version N with alias `candidate` and its lineage (run, git commit, data digest).
- *    A `production` version is published first if there is none.
+ *    A `production` version is published first if there is none. The runs are seeded: a second pipeline run
+ *    trains the same bytes, which are not registered again (and if they are production already, it stops there).
  * 3. Deploy it as a 10 % canary with a shadow copy next to `production`, with guardrails and production
  *    evidence going to the same tracker; serve on the real HTTP server and send the test split through it.
- * 4. Let the guardrails judge: promote (alias `production` moves to N) or roll back; print a summary table.
+ * 4. The guardrails roll the candidate back on any breach; if none fired, the pipeline promotes it (alias
+ *    `production` moves to N). A summary table ends it.
  *
  * Local by default: registry in <dir>/models, runs in <dir>/mlruns (open with `mlflow ui --backend-store-uri
  * <dir>/mlruns`), where <dir> is MODELSHIP_PIPELINE_DIR or ./pipeline. With MLFLOW_TRACKING_URI=http(s)://…,
  * both the registry and the runs go to that MLflow server.
  */
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -90,6 +93,21 @@ function mnistDigitsDir(): string {
   return join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
 }
 
+/**
+ * The version already holding these exact bytes, if any: the runs are seeded, so a second pipeline run trains the
+ * same model again, and registering it twice would only add a copy.
+ */
+async function registeredAs(s: Stores, file: string): Promise<string | undefined> {
+  const sha256 = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+  const versions = await s.registry.listVersions?.(MODEL).catch((error: unknown) => {
+    if (ModelshipError.hasCode(error, 'MODEL_NOT_FOUND')) return [];
+    throw error;
+  });
+  return versions?.find((v) => v.sha256 === sha256)?.version;
+}
+
 async function register(s: Stores, model: TrainedModel, aliases: string[], role: string): Promise<string> {
   const lineage = await collectLineage({ run: model.run, datasets: [mnistDigitsDir()] });
   const runId = lineage.run?.runId;
@@ -149,8 +167,23 @@ async function main(): Promise<void> {
   for (const config of CONFIGS)
     trained.push(await trainAndLog(s.tracker, 'mnist-training', config, data, join(dir, 'work'), log));
   const best = trained.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
-  const candidate = await register(s, best, ['candidate'], 'candidate');
-  log(`Registered ${best.config.name} as mnist version ${candidate} with alias candidate and lineage.`);
+  const existing = await registeredAs(s, best.file);
+  if (existing === production) {
+    log(`The best run (${best.config.name}) trained mnist version ${existing} again, which is production already.`);
+    log('Nothing to roll out: the deployment is unchanged.');
+    log('demo:pipeline finished');
+    await s.tracker.close({ timeoutMs: 10_000 });
+    return;
+  }
+  let candidate: string;
+  if (existing !== undefined) {
+    await s.registry.setAlias(MODEL, 'candidate', existing);
+    candidate = existing;
+    log(`${best.config.name} is mnist version ${candidate} already (same sha256): alias candidate moved to it.`);
+  } else {
+    candidate = await register(s, best, ['candidate'], 'candidate');
+    log(`Registered ${best.config.name} as mnist version ${candidate} with alias candidate and lineage.`);
+  }
 
   // 3. Canary + shadow next to production, guardrails, evidence in the tracker; the real HTTP server.
   const events: string[] = [];
@@ -174,7 +207,12 @@ async function main(): Promise<void> {
       `${p.role} v${p.version} breached ${p.breach.rule} (${p.breach.value.toFixed(3)} vs ${p.breach.threshold}), ${p.action}`,
   );
   note('rollback', (p) => `v${p.from} → v${p.to} (${p.reason})`);
-  note('promote', (p) => `v${p.version} (${p.reason})`);
+  // The guardrails roll the candidate back on a breach by themselves; promoting it when none fired is this
+  // pipeline's call (deployment.promote() below), which the deployment records as a manual change.
+  note(
+    'promote',
+    (p) => `v${p.version} (${p.reason === 'manual' ? 'by the pipeline: no guardrail breached' : p.reason})`,
+  );
   // A breach by the candidate in either role (canary answering, shadow compared) keeps it out of production.
   let breached = false;
   deployment.on('guardrail', (p) => (breached ||= p.version === candidate));

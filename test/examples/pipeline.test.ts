@@ -103,5 +103,20 @@ describe('npm run demo:pipeline', () => {
     expect(v2.metrics.shadow_agreement?.at(-1)?.value).toBeGreaterThan(0.8);
     if (decision === 'promoted') expect(v2.tags['deployment.promote']).toBe('manual: weight 1, now stable');
     else expect(v2.tags['deployment.rollback']).toBeDefined();
-  }, 120_000);
+    if (decision === 'promoted') expect(output).toContain('promote: v2 (by the pipeline: no guardrail breached)');
+
+    // A second run trains the same bytes (seeded runs): nothing is registered again.
+    const again = await runCommand('npm', ['run', 'demo:pipeline'], {
+      cwd: root,
+      env: { MODELSHIP_PIPELINE_DIR: dir, MLFLOW_TRACKING_URI: '' },
+    });
+    expect(again).not.toContain('Registered ');
+    if (decision === 'promoted') expect(again).toContain('which is production already');
+    else expect(again).toContain('is mnist version 2 already (same sha256)');
+    expect(again).toContain('demo:pipeline finished');
+    const versions = (await readdir(join(dir, 'models', 'mnist'), { withFileTypes: true })).filter((e) =>
+      e.isDirectory(),
+    );
+    expect(versions.map((v) => v.name).sort()).toEqual(['1', '2']);
+  }, 240_000);
 });
