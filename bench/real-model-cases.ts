@@ -139,10 +139,16 @@ async function cnnLatency(ctx: CaseContext, m: RealModel): Promise<void> {
 async function cnnCotenant(ctx: CaseContext, m: RealModel): Promise<void> {
   const raw = await rawContenders(m);
   const model = await load(m);
+  // For comparison in the details: workers at the event loop's priority (workerNice 0).
+  const even = await load(m, { workerNice: 0 });
   const busy = busyProcess();
   try {
     const r = await inRounds(
-      [...raw.contenders, { label: 'modelship defaults', call: () => model.predict(m.input) }],
+      [
+        ...raw.contenders,
+        { label: 'modelship defaults', call: () => model.predict(m.input) },
+        { label: 'modelship workerNice 0', call: () => even.predict(m.input) },
+      ],
       rounds(ctx),
     );
     const [baseline, best] = fastest(
@@ -163,7 +169,7 @@ async function cnnCotenant(ctx: CaseContext, m: RealModel): Promise<void> {
     );
   } finally {
     busy.kill();
-    await Promise.all([model.close(), raw.release()]);
+    await Promise.all([model.close(), even.close(), raw.release()]);
   }
 }
 

@@ -56,12 +56,15 @@ export const loadModelOptionsSchema = z.strictObject({
   workers: z.number().int().min(0).max(1024).optional(),
   /**
    * How many nice levels below the thread that loads the model its worker threads run (Linux; elsewhere
-   * ignored). Default 10 (0 on a single core): then waking a worker never preempts your event loop, which
-   * keeps serving sockets while inference takes the remaining CPU. `0` runs workers at your thread's priority,
-   * e.g. when other busy processes share the host and inference must keep its full share.
+   * ignored). Default 2 (0 on a single core): a woken worker then rarely preempts your event loop, while
+   * beside other busy processes the workers still keep most of their share of the CPU (at 10 they would get
+   * about a tenth of a shared core). `0` runs workers at your thread's priority.
    */
   workerNice: z.number().int().min(0).max(19).optional(),
-  /** Dynamic batching (on by default for models whose inputs and outputs have a dynamic first dimension). */
+  /**
+   * Dynamic batching, on for models whose inputs and outputs have a dynamic first dimension. Default `'auto'`:
+   * the warm-up measures the batch-gain curve and chooses; `model.stats().batching` says what and why.
+   */
   batching: batchingOptionsSchema.optional(),
   /** onnxruntime session options. */
   session: z

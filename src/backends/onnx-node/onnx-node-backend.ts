@@ -58,7 +58,7 @@ export function createOnnxNodeBackend(): InferenceBackend {
           options = { ...options, executionProviders: choice.providers };
         }
       }
-      const workers = options.workers ?? defaultWorkerCount();
+      const workers = options.workers ?? defaultWorkerCount(options.intraOpNumThreads);
       if (workers > 0) {
         const intraOpNumThreads = options.intraOpNumThreads ?? defaultIntraOpThreads(workers);
         return WorkerPoolSession.create(source, { ...options, intraOpNumThreads }, workers);

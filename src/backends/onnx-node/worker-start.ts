@@ -216,16 +216,23 @@ export async function stopWorker(worker: Worker, client: ChannelClient): Promise
  * Default nice increment of the workers (see `lowerThreadPriority`). Waking a worker at the same priority as
  * the event loop lets it preempt the event loop on a busy core (measured here: a third of the futex wake-ups
  * the event loop issued took 0.1–1 ms); lower, the woken worker takes another core or waits for the
- * scheduler's next tick instead. With a single core there is no other core to take, and a lower priority would
- * only let the event loop accept requests faster than the workers can answer them: 0 there.
+ * scheduler's next tick instead. Only 2 levels, not more: beside another busy process (a co-tenant at nice 0)
+ * a worker at nice 10 gets about a tenth of a shared core: measured, the pool ran at a fifth to a
+ * third of its throughput at nice 2, below a raw session's (docs/performance.md, "Choosing settings"). With a single core there is no
+ * other core to take, and a lower priority would only let the event loop accept requests faster than the
+ * workers can answer them: 0 there.
  */
 export function defaultWorkerNice(): number {
-  return availableParallelism() > 1 ? 10 : 0;
+  return availableParallelism() > 1 ? 2 : 0;
 }
 
-/** Default worker count: one per core the process may use. */
-export function defaultWorkerCount(): number {
-  return availableParallelism();
+/**
+ * Default worker count: one per core the process may use, or, when the caller chose `intraOpThreads` per
+ * session, as many workers as fit the cores with that many threads each (never more threads than cores).
+ */
+export function defaultWorkerCount(intraOpThreads?: number): number {
+  const cores = availableParallelism();
+  return intraOpThreads ? Math.max(1, Math.floor(cores / intraOpThreads)) : cores;
 }
 
 /** Threads per session when `count` workers share the machine and the caller did not choose. */
