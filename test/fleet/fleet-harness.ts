@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { FLEET_ADMIN_TOKEN } from './fleet-token.js';
 
@@ -32,8 +33,29 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-/** Starts a replica; resolves once it serves (its fleet joined). */
-export async function startReplica(name: string, env: Record<string, string>, port = 0): Promise<Replica> {
+/**
+ * A free port below the kernel's ephemeral range (32768 and up on Linux): a replica restarted on the port it had
+ * must find it free, and a port from the ephemeral range can meanwhile become the source port of an outgoing
+ * connection (even one to itself: TCP's self-connect), which a balancer would then take for the replica.
+ */
+export async function replicaPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+  }
+}
+
+/** Starts a replica (on a port from {@link replicaPort} unless given); resolves once it serves (its fleet joined). */
+export async function startReplica(name: string, env: Record<string, string>, port?: number): Promise<Replica> {
+  port ??= await replicaPort();
   const child = spawn(process.execPath, ['--import', 'tsx', REPLICA], {
     cwd: ROOT,
     env: { ...process.env, ...env, FLEET_REPLICA: name, PORT: String(port) },

@@ -145,6 +145,7 @@ export function describeFleet(label: string, setup: () => Promise<FleetRegistry>
       expect([...proxy.stats.cut.keys()]).toEqual(failed.length === 0 ? [] : [c.port]);
       expect(failed.length).toBe(proxy.stats.cut.get(c.port) ?? 0);
       expect([...proxy.stats.statuses.keys()].filter((s) => s >= 500)).toEqual([]);
+      expect(proxy.stats.unplaced).toBe(0);
       for (const name of ['mnist', 'mnist-progressive']) {
         const [sa, sb, sc] = await Promise.all([a, b, restarted].map((r) => status(r.port, name)));
         expect(routing(sc as never)).toBe(routing(sa as never));

@@ -13,6 +13,10 @@ export interface ProxyStats {
   readonly connections: Map<number, number>;
   /** Connections a backend cut before answering (the killed replica's in-flight requests), per backend port. */
   readonly cut: Map<number, number>;
+  /** Connection errors before a backend accepted, by error code (ECONNREFUSED from a replica that is down). */
+  readonly refused: Map<string, number>;
+  /** Clients closed because no backend accepted their connection. */
+  unplaced: number;
 }
 
 export interface RoundRobinProxy {
@@ -25,16 +29,30 @@ const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})/;
 
 /** Starts the proxy on 127.0.0.1 (any port) in front of `backends` (ports on 127.0.0.1). */
 export async function startRoundRobinProxy(backends: readonly number[]): Promise<RoundRobinProxy> {
-  const stats: ProxyStats = { statuses: new Map(), connections: new Map(), cut: new Map() };
+  const stats: ProxyStats = {
+    statuses: new Map(),
+    connections: new Map(),
+    cut: new Map(),
+    refused: new Map(),
+    unplaced: 0,
+  };
   let next = 0;
   const sockets = new Set<Socket>();
 
-  const connect = (client: Socket, pending: Buffer[], buffer: (chunk: Buffer) => void, tried: number): void => {
+  const connect = (
+    client: Socket,
+    pending: Buffer[],
+    buffer: (chunk: Buffer) => void,
+    first: number,
+    tried: number,
+  ): void => {
     if (tried >= backends.length) {
+      stats.unplaced++;
       client.destroy();
       return;
     }
-    const port = backends[next++ % backends.length] as number;
+    // A retry goes to the backend after the one that refused, whatever other clients took meanwhile.
+    const port = backends[(first + tried) % backends.length] as number;
     const upstream = createConnection({ host: '127.0.0.1', port });
     sockets.add(upstream);
     let connected = false;
@@ -55,9 +73,12 @@ export async function startRoundRobinProxy(backends: readonly number[]): Promise
       const status = m ? Number(m[1]) : 0;
       stats.statuses.set(status, (stats.statuses.get(status) ?? 0) + 1);
     });
-    upstream.on('error', () => {
+    upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (connected) return;
       // Refused before connecting: that backend is down, the next one takes the client.
-      if (!connected) connect(client, pending, buffer, tried + 1);
+      const code = error.code ?? 'error';
+      stats.refused.set(code, (stats.refused.get(code) ?? 0) + 1);
+      connect(client, pending, buffer, first, tried + 1);
     });
     upstream.on('close', () => {
       sockets.delete(upstream);
@@ -78,7 +99,7 @@ export async function startRoundRobinProxy(backends: readonly number[]): Promise
     client.on('error', () => undefined);
     client.on('close', () => sockets.delete(client));
     // Piping starts once a backend accepted; until then the request waits in `pending`.
-    connect(client, pending, buffer, 0);
+    connect(client, pending, buffer, next++ % backends.length, 0);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
