@@ -9,9 +9,13 @@
  * `logger.error(message, cause)`.
  */
 export interface Logger {
+  /** Details for troubleshooting (batching decisions, clients that hung up). */
   debug(message: string, ...args: unknown[]): void;
+  /** Lifecycle news (a model is ready, a deployment changed). */
   info(message: string, ...args: unknown[]): void;
+  /** Something degraded but still working (served from the cache during an outage, a fallback taken). */
   warn(message: string, ...args: unknown[]): void;
+  /** A failure someone should look at (a server fault answered 5xx, a worker that keeps crashing). */
   error(message: string, ...args: unknown[]): void;
 }
 

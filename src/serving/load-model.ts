@@ -52,7 +52,13 @@ export interface ServingRuntime {
   fetchUrl?(
     url: string,
     options: FetchUrlRequest,
-  ): Promise<{ readonly path: string; readonly sha256: string; readonly size: number; release(): void }>;
+  ): Promise<{
+    readonly path: string;
+    readonly sha256: string;
+    readonly size: number;
+    /** Unpins the cached file; called once the model's session no longer reads it. */
+    release(): void;
+  }>;
 }
 
 /** What `loadModel` passes to {@link ServingRuntime.fetchUrl}. */
@@ -61,7 +67,9 @@ export interface FetchUrlRequest {
   readonly cacheDir?: string;
   readonly maxCacheBytes?: number;
   readonly maxDownloadBytes?: number;
+  /** Download progress, as `loadModel`'s `onProgress`. */
   readonly onProgress?: (progress: DownloadProgress) => void;
+  /** Served from the cache during an outage, and similar things worth a log line. */
   readonly onWarning?: (warning: RegistryWarning) => void;
   readonly s3?: {
     readonly region?: string;

@@ -49,6 +49,7 @@ export interface Model extends ServableModel, AsyncDisposable, Monitored {
   readonly source: ModelSourceInfo;
   /** The batching in effect (`enabled: false` when the signature does not allow it); `stats().batching` says why. */
   readonly batching: BatcherConfig;
+  /** What the model is doing now: calls in flight, queue depth, running batches, and the batching in effect. */
   stats(): ModelStats;
   /** Training run, git commit and data versions recorded when the model was published, if any. */
   readonly lineage: ModelLineage | undefined;
@@ -333,6 +334,9 @@ class LoadedModel implements Model {
 }
 
 /** Wraps a backend session as a served model and starts its warm-up. */
-export function createModel(init: CreateModelInit): Model & { backendEvent(event: BackendEvent): void } {
+export function createModel(init: CreateModelInit): Model & {
+  /** Reports what the backend says about its workers (crashes, restarts) in logs and metrics. */
+  backendEvent(event: BackendEvent): void;
+} {
   return new LoadedModel(init);
 }

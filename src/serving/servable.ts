@@ -41,8 +41,14 @@ export interface ServableModel {
   /** The runtime platform, as reported in KServe v2 metadata (`onnxruntime_onnx`). */
   readonly platform: string;
   readonly metadata: Readonly<Record<string, unknown>>;
+  /**
+   * Runs the model on one input (validated against the signature first); resolves with every output (or those
+   * in `options.outputs`) as a `Tensor`.
+   */
   predict(input: PredictInput, options?: PredictOptions): Promise<PredictOutputs>;
+  /** Resolves when the model is loaded and warmed up and answers without a cold start. */
   ready(): Promise<void>;
+  /** Stops taking calls, lets the ones in flight finish, then releases the runtime's resources. */
   close(): Promise<void>;
 }
 
@@ -76,6 +82,7 @@ export interface RoutedPredictOptions extends PredictOptions {
 export interface RoutedServable extends Omit<ServableModel, 'predict'> {
   /** Tells a routed servable from a plain model. */
   readonly routed: true;
+  /** Runs the version the request is routed to and says which version answered. */
   predict(input: PredictInput, options?: RoutedPredictOptions): Promise<VersionedPrediction>;
 }
 

@@ -37,7 +37,13 @@ export interface ResolvedModel {
  * hash the file again.
  */
 export type ModelArtifact =
-  | { readonly kind: 'file'; readonly path: string; readonly sha256?: string; readonly release?: () => void }
+  | {
+      readonly kind: 'file';
+      readonly path: string;
+      readonly sha256?: string;
+      /** Unpins a cached file; call it once the file has been read. */
+      readonly release?: () => void;
+    }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
 
 /** Summary of one version, as listed by `listVersions`. */
@@ -145,9 +151,13 @@ export interface RegistryAdapter {
   resolve(ref: string, options?: RegistryCallOptions): Promise<ResolvedModel>;
   /** Gives the model's bytes or a local file holding them. */
   fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<ModelArtifact>;
+  /** Every version of a model, oldest first (optional). */
   listVersions?(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
+  /** Adds a model file as a new version and sets its aliases (optional: read-only registries omit it). */
   publish?(input: PublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
+  /** Points an alias at a version, moving it if it pointed elsewhere (optional). */
   setAlias?(name: string, alias: string, version: string): Promise<void>;
+  /** Removes an alias; the version stays (optional). */
   deleteAlias?(name: string, alias: string): Promise<void>;
   /** Calls `listener` whenever `ref` starts resolving to another version. Returns a function that stops watching. */
   watch?(ref: string, listener: WatchListener, options?: WatchOptions): () => void;

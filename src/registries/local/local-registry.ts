@@ -35,9 +35,13 @@ export interface LocalRegistry extends RegistryAdapter {
   resolve(ref: string, options?: RegistryCallOptions): Promise<ResolvedModel>;
   /** Gives the version's `model.onnx`; checks that it exists and has the recorded size (not the hash). */
   fetch(model: ResolvedModel, options?: RegistryCallOptions): Promise<{ readonly kind: 'file'; readonly path: string }>;
+  /** Every version of a model, oldest first. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<LocalModelVersionInfo[]>;
+  /** Copies the file in as the next version (numbered 1, 2, …), records its sha256 and sets its aliases. */
   publish(input: PublishInput, options?: RegistryCallOptions): Promise<PublishedModel>;
+  /** Points an alias at a version, moving it if it pointed elsewhere. */
   setAlias(name: string, alias: string, version: string): Promise<void>;
+  /** Removes an alias; the version stays. */
   deleteAlias(name: string, alias: string): Promise<void>;
   watch(ref: string, listener: WatchListener, options?: LocalWatchOptions): () => void;
   /** Compare-and-set documents under `<root>/.modelship/state/` (a fleet's deployment state). */
