@@ -101,6 +101,21 @@ describe('OIP v2 REST on the wire', () => {
     expectError(await infer(json.body, { 'Content-Type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('answers binary data through the fetch face too (Next.js route handlers, Bun, Deno)', async () => {
+    const handler = createHandler({ models: [mnist], closeModels: false, logger: silentLogger });
+    const { body, headers } = binary(2);
+    const res = await handler(new Request('http://x/v2/models/mnist/infer', { method: 'POST', body, headers }));
+    expect(res.status).toBe(200);
+    const answer = {
+      status: res.status,
+      headers: Object.fromEntries(res.headers),
+      body: Buffer.from(await res.arrayBuffer()),
+    };
+    const local = await mnist.predict([digit, digit]);
+    const label = parseTritonAnswer(answer).outputs.find((o: { name: string }) => o.name === 'label');
+    expect(label.data).toEqual(local.label?.toFlatArray());
+  });
+
   it('inflates gzip and deflate request bodies as tritonclient compresses them, and answers compressed on Accept-Encoding', async () => {
     const { body, headers } = binary(3);
     for (const [encoding, compress] of [
