@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { configCommand } from './commands/config-check.js';
+import { pullCommand } from './commands/pull.js';
 import { serveCommand } from './commands/serve.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT, reportError } from './ui.js';
@@ -33,6 +34,7 @@ Examples:
   serveCommand(program);
   configCommand(program);
   validateCommand(program);
+  pullCommand(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -22,8 +22,11 @@ export function withSourceFlags(command: Command): Command {
     .option('-r, --registry <name>', 'which registry of the config file (default: its only one)');
 }
 
-/** The registry the flags name, or undefined for the library's own choice. */
-export async function registryFrom(flags: SourceFlags): Promise<RegistryAdapter | undefined> {
+/** The registry the flags name, or undefined for the library's own choice; `extra` options go to remote registries. */
+export async function registryFrom(
+  flags: SourceFlags,
+  extra?: Record<string, unknown>,
+): Promise<RegistryAdapter | undefined> {
   if (flags.config === undefined) {
     if (flags.registry !== undefined)
       throw new ModelshipError(
@@ -44,7 +47,7 @@ export async function registryFrom(flags: SourceFlags): Promise<RegistryAdapter 
         ? 'The config file defines no registries.'
         : `Pick one of the config file's registries with --registry: ${entries.map(([n]) => n).join(', ')}.`,
     );
-  return buildRegistry(entry, dirname(file), process.env);
+  return buildRegistry(entry, dirname(file), process.env, extra);
 }
 
 /** A reference from the command line: relative paths are relative to the working directory. */

@@ -10,6 +10,9 @@ import { loadModelWith, type ModelRef } from '../serving/load-model.js';
 import type { LoadModelOptions } from '../serving/load-model-options.js';
 import type { Model } from '../serving/model.js';
 import { nodeRuntime } from '../serving/node-runtime.js';
+import { registryForRef } from './scheme-registry.js';
+
+export { registryForRef } from './scheme-registry.js';
 
 export { createLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from '../registries/local/index.js';
 export {
@@ -51,7 +54,9 @@ export * from '../tracking/index.js';
  * recorded, creates an onnxruntime-node session, reads the signature from the model, and starts warm-up.
  *
  * References: `"mnist@production"` (alias), `"mnist/3"` (version), `"mnist"` (latest) — resolved in
- * `options.registry`, else the local registry in `$MODELSHIP_MODELS_DIR` or `./models` — or a file path
+ * `options.registry`, else the local registry in `$MODELSHIP_MODELS_DIR` or `./models` — scheme references
+ * (`models:/…`, `wandb:…`, `sagemaker:…`) in the registry they name, built from the environment when no
+ * `registry` is given ({@link registryForRef}) — or a file path
  * (`"./model.onnx"`), a `file:` URL, or the model's bytes.
  *
  * @example
@@ -64,7 +69,13 @@ export * from '../tracking/index.js';
  * ```
  */
 export function loadModel(ref: ModelRef, options?: LoadModelOptions): Promise<Model> {
-  return loadModelWith(nodeRuntime, ref, options);
+  if (options?.registry !== undefined) return loadModelWith(nodeRuntime, ref, options);
+  try {
+    const registry = registryForRef(ref);
+    return loadModelWith(nodeRuntime, ref, registry === undefined ? options : { ...options, registry });
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**
@@ -88,5 +99,14 @@ export function loadModel(ref: ModelRef, options?: LoadModelOptions): Promise<Mo
  * ```
  */
 export function createDeployment(options: DeploymentOptions): Promise<Deployment> {
-  return createDeploymentWith((ref, opts) => loadModel(ref, opts as LoadModelOptions), options);
+  let registry;
+  try {
+    registry = options?.registry === undefined ? registryForRef(options?.stable) : undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return createDeploymentWith(
+    (ref, opts) => loadModel(ref, opts as LoadModelOptions),
+    registry === undefined ? options : { ...options, registry },
+  );
 }

@@ -57,9 +57,14 @@ export function resolveRef<T>(dir: string, ref: T): T {
 }
 
 /** Builds the registry a `registries` entry describes, with its secrets read from the environment. */
-export function buildRegistry(entry: RegistryConfig, dir: string, env: NodeJS.ProcessEnv): RegistryAdapter {
+export function buildRegistry(
+  entry: RegistryConfig,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  extra?: Options,
+): RegistryAdapter {
   const { type, ...rest } = entry as Options & { type: string };
-  const o: Options = { ...rest };
+  const o: Options = { ...rest, ...(type === 'local' ? {} : extra) };
   for (const k of ['tokenEnv', 'usernameEnv', 'passwordEnv', 'apiKeyEnv', 'headersEnv']) delete o[k];
   if (typeof o.cacheDir === 'string') o.cacheDir = resolvePath(dir, o.cacheDir);
   const r = rest as Options;
