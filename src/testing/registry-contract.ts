@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelshipError } from '../errors/index.js';
 import type { ModelArtifact, RegistryAdapter, RegistryWarning, ResolvedModel } from '../spec/registry.js';
 
+/** What `testRegistry`'s setup gives for one test: the adapter on a real backend and ways to change that backend. */
 export interface RegistryFixture {
   readonly registry: RegistryAdapter;
   /** Adds `bytes` as the next version of `name` (through `publish` or the backing store) and returns the version. */
@@ -22,14 +23,18 @@ export interface RegistryFixture {
   moveAlias(name: string, alias: string, version: string): Promise<void>;
   /** For registries behind a server: stop and restart it, and open a new adapter on the same cache. */
   readonly outage?: {
+    /** Stops the server: the registry is unreachable until `start()`. */
     stop(): Promise<void>;
+    /** Starts the server again on the same address. */
     start(): Promise<void>;
+    /** A new adapter on the same cache, reporting served-from-cache answers to `onWarning`. */
     reopen(onWarning: (w: RegistryWarning) => void): RegistryAdapter;
   };
   /** Model names in this fixture must be unique per test file; refs are written as `ref(name, selector)`. */
   ref?(name: string, selector: string): string;
   /** How the registry spells the n-th version (1-based) when not `"n"`, e.g. W&B's `v0` for the first. */
   version?(n: number): string;
+  /** Releases what setup started (servers, temporary directories); called after the suite. */
   close?(): Promise<void>;
 }
 

@@ -20,7 +20,9 @@ export interface StoredRunView {
   artifacts: Record<string, Buffer>;
 }
 
+/** What `testTracker`'s factory gives for one test: the tracker and ways to read back what reached its backend. */
 export interface TrackerHarness {
+  /** The tracker under test, on a real backend (a directory, or a server on a real port). */
   tracker: TrackingClient;
   /** Errors the tracker reported to `onError`. */
   errors: ModelshipError[];
