@@ -26,7 +26,7 @@ describe('the docs', () => {
     // typedoc.json sets treatWarningsAsErrors: any warning (an undocumented export, a broken link) fails the run.
     await runCommand(bin('typedoc'), ['--out', out, '--logLevel', 'Warn'], { cwd: root });
     expect(await brokenLinks(out)).toEqual([]);
-  });
+  }, 180_000); // typedoc and tsc each take 15–50 s on a busy 2-core machine
 
   it("has TypeScript blocks that compile against the package's published types", async () => {
     // Inside the package, so `import 'modelship'` resolves to itself through package.json "exports" (dist/*.d.ts).
@@ -54,7 +54,7 @@ describe('the docs', () => {
       (e: Error) => e.message,
     );
     expect(mapDiagnostics(result, snippets)).toBe('');
-  });
+  }, 180_000); // typedoc and tsc each take 15–50 s on a busy 2-core machine
 
   it('show no syntax that Node 20 rejects (`using` declarations) in code blocks', async () => {
     const found: string[] = [];
