@@ -109,6 +109,10 @@ describe('npm run demo', () => {
       const metrics = await (await fetch(`${first.url}/metrics`)).text();
       // The demo's own check of test digit #0, then the two requests above.
       expect(metrics).toMatch(/^modelship_requests_total\{[^}]*model_name="mnist"[^}]*outcome="success"[^}]*\} 3$/m);
+      // The demo names its service, and modelship reports its own version (not a development placeholder).
+      expect(metrics).toMatch(/^target_info\{[^}]*service_name="modelship-demo"/m);
+      const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+      expect(metrics).toMatch(new RegExp(`^modelship_requests_total\\{[^}]*otel_scope_version="${version}"`, 'm'));
     } finally {
       await stop(first);
     }
