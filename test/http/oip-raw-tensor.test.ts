@@ -1,7 +1,10 @@
 /** Raw OIP tensor bytes ↔ modelship storage: views without copies, one copy when unaligned, typed refusals. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../../src/core/tensor.js';
 import { decodeRawTensor, encodeRawTensor } from '../../src/http/oip/raw-tensor.js';
+import { elementCount } from '../../src/core/dtype.js';
+import { expectedStorage, specWithValues, thrown } from '../property/arbitraries.js';
 import { VALUES } from './conformance/cases.js';
 import { fromBytes, toBytes } from './conformance/wire.js';
 
@@ -56,5 +59,40 @@ describe('raw tensor bytes', () => {
     bad(() => decodeRawTensor('s', 'string', [2], new Uint8Array([0, 0, 0, 0])));
     bad(() => decodeRawTensor('s', 'string', [1e12], new Uint8Array(16)));
     expect(decodeRawTensor('b', 'bool', [2], new Uint8Array([0, 7]))).toEqual(new Uint8Array([0, 1]));
+  });
+
+  it('round-trips any tensor at any offset, and refuses any other byte count with INVALID_INPUT only', () => {
+    fc.assert(
+      fc.property(specWithValues, fc.integer({ min: 0, max: 7 }), fc.integer({ min: -9, max: 9 }), (v, offset, cut) => {
+        const { spec, shape, flat } = v;
+        const bigintSafe = flat.map((x) => (typeof x === 'bigint' ? Number(BigInt.asIntN(52, x)) : x));
+        const storage = expectedStorage(spec.dtype, bigintSafe);
+        const bytes = encodeRawTensor(new Tensor(spec.dtype, storage as never, shape));
+        const body = new Uint8Array(offset + bytes.length + 16);
+        body.set(bytes, offset);
+        const exact = body.subarray(offset, offset + bytes.length);
+        const decoded = decodeRawTensor('x', spec.dtype, shape, exact);
+        expect(decoded.length).toBe(elementCount(shape));
+        expect(Buffer.from(encodeRawTensor(new Tensor(spec.dtype, decoded as never, shape)))).toEqual(
+          Buffer.from(bytes),
+        );
+        if (cut === 0 || spec.dtype === 'string') return;
+        const wrong = body.subarray(offset, Math.max(offset, offset + bytes.length + cut));
+        if (wrong.length === bytes.length) return;
+        const error = thrown(() => decodeRawTensor('x', spec.dtype, shape, wrong));
+        expect(error).toMatchObject({ code: 'INVALID_INPUT' });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses any corruption of BYTES framing with INVALID_INPUT, never another exception', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 20 }), (raw, count) => {
+        const error = thrown(() => decodeRawTensor('s', 'string', [count], raw));
+        if (error !== undefined) expect(error).toMatchObject({ code: 'INVALID_INPUT' });
+      }),
+      { numRuns: 500 },
+    );
   });
 });
