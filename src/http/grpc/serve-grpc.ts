@@ -94,7 +94,7 @@ export async function serveGrpc(
     throw new ModelshipError(
       'ADDRESS_IN_USE',
       `gRPC could not listen on port ${port0}: it is in use or not allowed; pass another port (or 0 for a free one).`,
-      { cause },
+      { cause, details: { transport: 'grpc', port: port0 } },
     );
   }
   disableNagle(server);
