@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   console.log(`Metrics (Prometheus text format): curl -s ${server.url}/metrics\n`);
   const grpcAddress = server.grpc?.url.slice('grpc://'.length);
   console.log(
-    `gRPC (OIP v2, inference.GRPCInferenceService), e.g. with grpcurl and the .proto files in dist/proto:\ngrpcurl -plaintext -import-path dist/proto -proto grpc_predict_v2.proto ${grpcAddress} inference.GRPCInferenceService/ServerReady\n`,
+    `gRPC (OIP v2, inference.GRPCInferenceService), e.g. with grpcurl and the .proto files (dist/proto in the package):\ngrpcurl -plaintext -import-path src/http/grpc/proto -proto grpc_predict_v2.proto ${grpcAddress} inference.GRPCInferenceService/ServerReady\n`,
   );
   console.log(`modelship demo ready on ${server.url} and ${server.grpc?.url}`);
 
