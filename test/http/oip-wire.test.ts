@@ -104,7 +104,9 @@ describe('OIP v2 REST on the wire', () => {
   it('answers binary data through the fetch face too (Next.js route handlers, Bun, Deno)', async () => {
     const handler = createHandler({ models: [mnist], closeModels: false, logger: silentLogger });
     const { body, headers } = binary(2);
-    const res = await handler(new Request('http://x/v2/models/mnist/infer', { method: 'POST', body, headers }));
+    const res = await handler(
+      new Request('http://x/v2/models/mnist/infer', { method: 'POST', body: Buffer.from(body), headers }),
+    );
     expect(res.status).toBe(200);
     const answer = {
       status: res.status,
