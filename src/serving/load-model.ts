@@ -17,6 +17,7 @@ import { isBatchable, resolveBatching } from './batching/index.js';
 import { withLoadSpan } from '../telemetry/index.js';
 import { parseLoadModelOptions, type LoadModelOptions, type ParsedLoadModelOptions } from './load-model-options.js';
 import { defaultLogger } from './logger.js';
+import { logLine } from '../core/logger.js';
 import { monitorOf } from '../monitoring/index.js';
 import { takeBaseline } from '../registries/kit/baseline-metadata.js';
 import { createModel, type Model, type ModelSourceInfo } from './model.js';
@@ -177,7 +178,14 @@ async function locate(
   const signal = opts.signal;
   // Without a listener, an answer served from the cache during an outage still shows up in the log.
   const onWarning =
-    opts.onWarning ?? ((warning: RegistryWarning) => (opts.logger ?? defaultLogger).warn(warning.message));
+    opts.onWarning ??
+    ((warning: RegistryWarning) =>
+      logLine(opts.logger ?? defaultLogger, 'warn', warning.message, {
+        'event.dataset': 'modelship.registry',
+        'event.action': warning.code,
+        'labels.registry': warning.registry,
+        ...(warning.version === undefined ? {} : { 'labels.model_version': warning.version }),
+      }));
   const calls: RegistryCallOptions = {
     signal,
     onWarning,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defaultLogger, isLogger, type Logger } from '../core/logger.js';
+import { defaultLogger, isLogger, logLine, type Logger } from '../core/logger.js';
 import type { ModelshipError } from '../errors/index.js';
 
 /** Options every tracker takes: where errors and messages go. */
@@ -35,6 +35,9 @@ export function createReporter(options: {
     const attempt = error.details?.attempt;
     // During an outage, the first failure and every tenth are enough to see what is going on.
     if (typeof attempt === 'number' && attempt !== 1 && attempt % 10 !== 0) return;
-    logger.warn(`tracker: ${error.message}`);
+    logLine(logger, 'warn', `tracker: ${error.message}`, {
+      'event.dataset': 'modelship.tracker',
+      'error.code': error.code,
+    });
   };
 }
