@@ -30,8 +30,9 @@ export function chooseBatching(curve: readonly BatchGainPoint[], settings: Choic
   const within = curve.filter((p) => p99BudgetMs === undefined || p.ms <= p99BudgetMs / 2 || p.rows === 1);
   const best = within.reduce<BatchGainPoint | undefined>((b, p) => (!b || p.gain > b.gain ? p : b), undefined);
   const bestGain = best?.gain ?? 1;
-  // The smallest size within 5 % of the best gain: as fast per row, and a smaller batch answers sooner.
-  const enough = within.find((p) => p.gain >= 0.95 * bestGain);
+  // The largest size within 5 % of the best gain: as fast per row, and fewer batches cost the caller's thread
+  // less. Past it, bigger batches run slower per row (or break the latency budget).
+  const enough = within.filter((p) => p.gain >= 0.95 * bestGain).at(-1);
   const maxBatchSize = settings.maxBatchSize ?? Math.min(settings.maxRowsCap, enough?.rows ?? settings.maxRowsCap);
   const sizeWhy =
     settings.maxBatchSize !== undefined

@@ -14,14 +14,16 @@ interface Bucket {
 /** Live samples a bucket needs before it counts, and how often (in batches) the curve is compared with them. */
 const MIN_LIVE = 32;
 const CHECK_EVERY = 256;
-/** A live per-row time this far (either way) from the curve's means the load changed: choose again. */
+/** Checks skipped after a re-measurement (8 × 256 batches), so that the new choice is judged on its own batches. */
+const COOLDOWN_CHECKS = 8;
+/** A change of the curve's shape this large (either way) means the load changed: choose again. */
 const DRIFT = 0.3;
 
 /**
  * Adaptive batching for one model: measures the batch-gain curve at warm-up, chooses from it (`chooseBatching`),
- * then watches the batches live traffic forms. When their run times drift from the curve by more than 30 %
- * (another process took the cores, requests arrive with more rows, inputs of another size), the curve takes
- * the live figures and the choice is made again; `apply` hands each choice to the batcher.
+ * then watches the batches live traffic forms. When their run times stop matching the curve's shape by more
+ * than 30 % (inputs of another size, another process taking the cores at some batch sizes, a budget no longer
+ * met), the curve takes the live figures and the choice is made again; `apply` hands each choice to the batcher.
  */
 export class BatchTuner {
   readonly #settings: ChoiceSettings;
@@ -32,6 +34,7 @@ export class BatchTuner {
   #remeasured = 0;
   readonly #live: (Bucket | undefined)[] = [];
   #sinceCheck = 0;
+  #cooldown = 0;
 
   constructor(
     settings: ChoiceSettings,
@@ -105,24 +108,28 @@ export class BatchTuner {
     }
   }
 
-  /** Compares live per-row times with the curve; past the drift threshold, the curve takes them and the choice is redone. */
+  /**
+   * Compares live batches with the curve. Live runs share the machine with each other and with the caller's
+   * thread, so they are usually slower than at warm-up by some factor; that alone changes nothing (except
+   * against a latency budget). What changes the choice is the shape: bigger batches gaining more, or less,
+   * than the curve says, by more than 30 %. Then the curve takes the live figures (the rest scaled by that
+   * factor), the choice is made again, and the next check waits 2048 batches.
+   */
   #check(): void {
-    let drift = 0;
-    let n = 0;
-    for (const b of this.#live) {
-      if (!b || b.count < MIN_LIVE) continue;
-      const expected = this.#perRowAt(b.rows);
-      if (expected === undefined) {
-        drift = Infinity; // a size the curve never saw
-      } else drift = Math.max(drift, Math.abs(b.ms / b.rows / expected - 1));
-      n++;
+    if (this.#cooldown > 0) {
+      this.#cooldown--;
+      return;
     }
-    if (n === 0 || drift <= DRIFT) return;
-    const live = this.#live.filter((b): b is Bucket => b !== undefined && b.count >= MIN_LIVE);
-    // Warm-up points scaled by the drift seen at the smallest live size, then the live points themselves.
-    const first = live[0] as Bucket;
-    const expected = this.#perRowAt(first.rows);
-    const scale = expected === undefined ? 1 : first.ms / first.rows / expected;
+    const live = this.#live.filter(
+      (b): b is Bucket => b !== undefined && b.count >= MIN_LIVE && this.#perRowAt(b.rows) !== undefined,
+    );
+    const base = live[0];
+    if (!base) return;
+    const scale = base.ms / base.rows / (this.#perRowAt(base.rows) as number);
+    let drift = this.#settings.p99BudgetMs === undefined ? 0 : Math.abs(scale - 1);
+    for (const b of live)
+      drift = Math.max(drift, Math.abs(b.ms / b.rows / ((this.#perRowAt(b.rows) as number) * scale) - 1));
+    if (drift <= DRIFT) return;
     const one = (this.#curve[0] as BatchGainPoint).ms * scale;
     const byRows = new Map<number, BatchGainPoint>();
     for (const p of this.#curve) byRows.set(p.rows, gainPoint(p.rows, p.ms * scale, one, p.source));
@@ -132,6 +139,7 @@ export class BatchTuner {
     }
     this.#curve = [...byRows.values()].sort((a, b) => a.rows - b.rows);
     for (const b of live) b.count = 0; // start over against the new curve
+    this.#cooldown = COOLDOWN_CHECKS;
     this.#remeasured++;
     this.#choose();
   }

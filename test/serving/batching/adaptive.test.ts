@@ -98,17 +98,37 @@ describe('BatchTuner', () => {
     expect(tuner.stats().remeasured).toBe(0);
   });
 
-  it('takes the live figures and chooses again when the load changes (runs twice as slow, or bigger batches)', () => {
+  it('takes the live figures and chooses again when bigger batches stop gaining what the curve says', () => {
     const { tuner, applied } = make();
     tuner.adopt(steep);
-    for (let i = 0; i < 512; i++) tuner.observe(1, 0.1); // another process took the core: twice as slow
+    expect(tuner.stats().maxBatchSize).toBe(64);
+    // Live: single rows as measured, but 8 rows now cost 8 times one (another input size, say).
+    for (let i = 0; i < 512; i++) tuner.observe(i % 2 ? 1 : 8, i % 2 ? 0.05 : 0.4);
     expect(tuner.stats().remeasured).toBe(1);
     expect(applied).toHaveLength(2);
-    const live = tuner.stats().curve.find((p) => p.rows === 1);
-    expect(live).toMatchObject({ source: 'live', ms: 0.1 });
-    for (let i = 0; i < 512; i++) tuner.observe(200, 0.5); // batches far beyond anything measured
-    expect(tuner.stats().remeasured).toBe(2);
-    expect(tuner.stats().curve.at(-1)).toMatchObject({ rows: 200, source: 'live' });
+    expect(tuner.stats().curve.find((p) => p.rows === 8)).toMatchObject({ source: 'live', ms: 0.4 });
+    // And then waits: the next 2048 batches are the new choice's own.
+    for (let i = 0; i < 1024; i++) tuner.observe(i % 2 ? 1 : 16, i % 2 ? 0.05 : 2);
+    expect(tuner.stats().remeasured).toBe(1);
+  });
+
+  it('all runs slower by the same factor (a busy machine) changes nothing without a latency budget, and re-measures with one', () => {
+    const { tuner } = make();
+    tuner.adopt(steep);
+    for (let i = 0; i < 1024; i++) tuner.observe(i % 2 ? 1 : 8, i % 2 ? 0.1 : 0.14);
+    expect(tuner.stats().remeasured).toBe(0);
+    const initial: BatchingChoice = { maxBatchSize: 64, maxQueueDelayMs: 0, mode: 'split', bestGain: 1, reason: '' };
+    const budgeted = new BatchTuner({ maxRowsCap: 64, p99BudgetMs: 1 }, initial, () => undefined);
+    budgeted.adopt(steep);
+    for (let i = 0; i < 1024; i++) budgeted.observe(i % 2 ? 1 : 8, i % 2 ? 0.1 : 0.14);
+    expect(budgeted.stats().remeasured).toBe(1);
+  });
+
+  it('ignores live batches bigger than anything measured (no basis to compare)', () => {
+    const { tuner } = make();
+    tuner.adopt(flat);
+    for (let i = 0; i < 1024; i++) tuner.observe(200, 500);
+    expect(tuner.stats().remeasured).toBe(0);
   });
 });
 
