@@ -5,9 +5,13 @@
  * follows); compressed bodies as its `gzip.compress` / `zlib.compress` make them (node's zlib writes the same
  * formats).
  */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { deflateRawSync, deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, loadModel, silentLogger, type Model } from 'modelship';
+import express from 'express';
+import { createMiddleware } from 'modelship/express';
 import { serve, type ModelshipServer } from 'modelship/node';
 import { digitImage } from '../../examples/shared/mnist-data.js';
 import { tinyMnist } from '../helpers/models.js';
@@ -116,6 +120,25 @@ describe('OIP v2 REST on the wire', () => {
     const local = await mnist.predict([digit, digit]);
     const label = parseTritonAnswer(answer).outputs.find((o: { name: string }) => o.name === 'label');
     expect(label.data).toEqual(local.label?.toFlatArray());
+  });
+
+  it("answers tritonclient's binary requests behind Express and express.json(), which leaves them alone", async () => {
+    const app = express();
+    app.use(express.json());
+    app.use('/ml', createMiddleware({ models: [mnist], closeModels: false, logger: silentLogger }));
+    const listening = app.listen(0, '127.0.0.1');
+    await once(listening, 'listening');
+    const url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    try {
+      const { body, headers } = binary(2);
+      const answer = await send(url, 'POST', '/ml/v2/models/mnist/infer', body, headers);
+      expect(answer.status).toBe(200);
+      const label = parseTritonAnswer(answer).outputs.find((o: { name: string }) => o.name === 'label');
+      expect(label.data).toEqual((await mnist.predict([digit, digit])).label?.toFlatArray());
+      expectError(await send(url, 'GET', '/ml/v2/models/nope'), 404, 'MODEL_NOT_FOUND');
+    } finally {
+      await new Promise((resolve) => listening.close(resolve));
+    }
   });
 
   it('inflates gzip and deflate request bodies as tritonclient compresses them, and answers compressed on Accept-Encoding', async () => {
