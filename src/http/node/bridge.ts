@@ -36,6 +36,7 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
       // The original Content-Type stays, so a form that a urlencoded parser consumed is still refused with 415.
       init.body = JSON.stringify(options.parsedBody);
       headers.delete('content-length');
+      headers.delete('content-encoding');
     } else {
       init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
       init.duplex = 'half';
@@ -119,6 +120,8 @@ class NodeInboundRequest implements InboundRequest {
   }
 
   header(name: string): string | null {
+    // A body a parser already read (and inflated) is handed on as JSON: its encoding headers no longer apply.
+    if (this.#parsedBody !== undefined && name === 'content-encoding') return null;
     const v = this.#req.headers[name];
     return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
   }
