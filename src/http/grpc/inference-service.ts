@@ -10,6 +10,7 @@ import type { Servable } from '../../serving/servable.js';
 import { reportHttpError } from '../error-log.js';
 import type { ModelTable } from '../model-table.js';
 import { toOipTensorMetadata } from '../oip/codec.js';
+import { OIP_EXTENSIONS } from '../oip/routes.js';
 import { modelConfig } from '../oip/model-config.js';
 import { modelStats } from '../oip/statistics.js';
 import { toGrpcFailure } from './grpc-status.js';
@@ -18,13 +19,6 @@ import { modelInfer } from './model-infer.js';
 
 declare const MODELSHIP_VERSION: string | undefined;
 const SERVER_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION : '0.0.0-dev';
-
-/**
- * The protocol extensions the gRPC service answers (Triton's names): the classification parameter of
- * `ModelInfer` outputs, `ModelConfig` and `ModelStatistics`. (The binary tensor data extension is HTTP's form
- * of what gRPC's raw contents already are.)
- */
-export const GRPC_EXTENSIONS: readonly string[] = ['classification', 'model_configuration', 'statistics'];
 
 /** The metadata key that carries modelship's error code beside the gRPC status. */
 export const ERROR_CODE_METADATA = 'x-modelship-error-code';
@@ -80,7 +74,7 @@ export function inferenceService(ctx: InferenceServiceContext): UntypedServiceIm
     ServerLive: unary(() => ({ live: true })),
     ServerReady: unary(() => ({ ready: table.all.every((m) => m.state === 'ready') })),
     ModelReady: unary((r: NameVersion) => ({ ready: pick(r).state === 'ready' })),
-    ServerMetadata: unary(() => ({ name: 'modelship', version: SERVER_VERSION, extensions: [...GRPC_EXTENSIONS] })),
+    ServerMetadata: unary(() => ({ name: 'modelship', version: SERVER_VERSION, extensions: [...OIP_EXTENSIONS] })),
     ModelMetadata: unary((r: NameVersion) => {
       const model = pick(r);
       return {

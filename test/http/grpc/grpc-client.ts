@@ -29,7 +29,11 @@ export interface TestClient {
   /** Calls a GRPCInferenceService method. */
   call(method: string, request: object, options?: { metadata?: grpc.Metadata; deadline?: Date }): Promise<any>;
   /** Starts a call and gives its handle (to cancel it) and its answer. */
-  start(method: string, request: object): { call: grpc.ClientUnaryCall; answer: Promise<any> };
+  start(
+    method: string,
+    request: object,
+    options?: { metadata?: grpc.Metadata; deadline?: Date },
+  ): { call: grpc.ClientUnaryCall; answer: Promise<any> };
   check(service: string): Promise<any>;
   close(): void;
 }
@@ -59,7 +63,7 @@ export function grpcClient(address: string, options: grpc.ChannelOptions = {}): 
     inference,
     health,
     call: (method, request, opts) => start(method, request, opts).answer,
-    start: (method, request) => start(method, request),
+    start,
     check: (service) =>
       new Promise((resolve, reject) =>
         (health.Check as StubMethod).call(health, { service }, ((e, r) => (e ? reject(e) : resolve(r))) as Callback),

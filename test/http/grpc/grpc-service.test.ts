@@ -85,7 +85,8 @@ describe('OIP v2 gRPC service (inference.GRPCInferenceService) on a real port', 
     expect(await client.call('ModelReady', { name: 'mnist', version: '2' })).toEqual({ ready: true });
     const meta = await client.call('ServerMetadata', {});
     expect(meta.name).toBe('modelship');
-    expect(meta.extensions).toEqual(['classification', 'model_configuration', 'statistics']);
+    // The server's extensions, as Triton lists them on both endpoints.
+    expect(meta.extensions).toEqual(['binary_tensor_data', 'classification', 'model_configuration', 'statistics']);
     const model = await client.call('ModelMetadata', { name: 'mnist' });
     expect(model).toEqual({
       name: 'mnist',
