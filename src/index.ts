@@ -36,7 +36,14 @@ export type { HandlerCore, InboundRequest, OutboundResponse } from './http/excha
 export { DEFAULT_MAX_BODY_BYTES, type HandlerOptions } from './http/handler-options.js';
 export type { ModelRef } from './serving/load-model.js';
 export type { LoadModelOptions } from './serving/load-model-options.js';
-export { createModel, type Model, type ModelSourceInfo, type CreateModelInit } from './serving/model.js';
+export {
+  createModel,
+  type Model,
+  type ModelSourceInfo,
+  type ModelStats,
+  type CreateModelInit,
+} from './serving/model.js';
+export type { BatchingStats, BatchGainPoint, BatchingOptions } from './serving/batching/index.js';
 export type { ServableModel, ModelState, PredictOptions, PredictOutputs } from './serving/servable.js';
 export { defaultLogger, silentLogger, type Logger } from './serving/logger.js';
 export { logLine, type LogFields, type LogLevel } from './core/logger.js';
