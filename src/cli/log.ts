@@ -1,9 +1,8 @@
 /**
  * The server's log: `text` lines for people (info on stdout, warnings and errors on stderr) or `json` lines
- * in the Elastic Common Schema for collectors, through the library's ECS logger when it has one.
+ * in the Elastic Common Schema for collectors (the library's `createEcsLogger`).
  */
-import * as modelship from '../index.node.js';
-import type { Logger } from '../index.node.js';
+import { createEcsLogger, type Logger } from '../index.node.js';
 import { style } from './ui.js';
 
 /** `text` or `json`. */
@@ -22,34 +21,9 @@ const textLogger: Logger = {
   error: (message, ...args) => process.stderr.write(`${style.red('error', process.stderr)} ${message}${tail(args)}\n`),
 };
 
-/** One ECS line per call, for a library version without `createEcsLogger`. */
-function jsonLine(level: string, message: string, args: unknown[]): void {
-  const fields = args.find((a) => typeof a === 'object' && a !== null && !(a instanceof Error)) as object | undefined;
-  const err = args.find((a): a is Error => a instanceof Error);
-  const line = {
-    '@timestamp': new Date().toISOString(),
-    'log.level': level,
-    message,
-    'ecs.version': '8.10.0',
-    'service.name': 'modelship',
-    ...fields,
-    ...(err ? { 'error.type': err.name, 'error.message': err.message } : {}),
-  };
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
 /** The logger `serve` hands the library and writes its own lines with. */
 export function createCliLogger(format: LogFormat): Logger {
-  if (format === 'text') return textLogger;
-  const factory = Reflect.get(modelship, 'createEcsLogger') as
-    ((options: { serviceName?: string }) => Logger) | undefined;
-  if (factory !== undefined) return factory({ serviceName: 'modelship' });
-  return {
-    debug: () => undefined,
-    info: (m, ...a) => jsonLine('info', m, a),
-    warn: (m, ...a) => jsonLine('warn', m, a),
-    error: (m, ...a) => jsonLine('error', m, a),
-  };
+  return format === 'text' ? textLogger : createEcsLogger({ serviceName: 'modelship' });
 }
 
 /** Writes a line with fields: pino-style `(fields, message)` to a structured logger, `(message, fields)` otherwise. */

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { configCommand } from './commands/config-check.js';
+import { inspectCommand } from './commands/inspect.js';
 import { pullCommand } from './commands/pull.js';
 import { serveCommand } from './commands/serve.js';
 import { validateCommand } from './commands/validate.js';
@@ -35,6 +36,7 @@ Examples:
   configCommand(program);
   validateCommand(program);
   pullCommand(program);
+  inspectCommand(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -5,7 +5,8 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ModelshipError, type RegistryAdapter } from '../index.node.js';
+import { createLocalRegistry, isPathRef, ModelshipError, registryForRef, type RegistryAdapter } from '../index.node.js';
+import { defaultModelsDir } from '../node.js';
 import { buildRegistry, resolveRef } from './config/build.js';
 import { loadConfig } from './config/load-config.js';
 
@@ -53,4 +54,15 @@ export async function registryFrom(
 /** A reference from the command line: relative paths are relative to the working directory. */
 export function cliRef(ref: string): string {
   return resolveRef(process.cwd(), ref);
+}
+
+/**
+ * The registry a named reference resolves in, as `loadModel` would pick it: the config file's, the one a
+ * scheme reference names (from the environment), else the local registry; `undefined` for files and URLs.
+ */
+export async function registryForCli(ref: string, flags: SourceFlags): Promise<RegistryAdapter | undefined> {
+  const fromConfig = await registryFrom(flags);
+  if (fromConfig !== undefined) return fromConfig;
+  if (isPathRef(ref) || /^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) return registryForRef(ref);
+  return registryForRef(ref) ?? createLocalRegistry({ root: defaultModelsDir() });
 }

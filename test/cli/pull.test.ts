@@ -38,7 +38,9 @@ describe('modelship pull', () => {
     const r = await runCli(['pull', 'models:/digits@production'], { env });
     // MLflow streams artifacts without a length, so the lines give bytes and rate (no share or ETA).
     const kib = (tinyMnist().onnx.length / 1024).toFixed(1);
-    expect(r.stderr).toMatch(new RegExp(`^downloading http://127\\.0\\.0\\.1:\\d+/\\S+: ${kib} KiB, [\\d.]+ (B|KiB|MiB)/s$`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(`^downloading http://127\\.0\\.0\\.1:\\d+/\\S+: ${kib} KiB, [\\d.]+ (B|KiB|MiB)/s$`, 'm'),
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('resolved models:/digits@production → digits version 1');
     expect(r.stdout).toContain(`sha256  ${sha256}`);

@@ -14,7 +14,7 @@ import {
   type Deployment,
   type Servable,
 } from '../../index.node.js';
-import { optionSchemas, serve, type ServeOptions } from '../../node.js';
+import { serve, type ServeOptions } from '../../node.js';
 import { buildFromConfig, resolvePath } from '../config/build.js';
 import type { ModelshipConfig } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
@@ -109,22 +109,6 @@ function describe(s: Servable): string {
   return `deployment: ${parts.join(', ')}`;
 }
 
-/** Keys `serve()` takes that a given library version may not have yet; passed only when it does. */
-function optionalServeOptions(wanted: Record<string, unknown>): {
-  options: Record<string, unknown>;
-  missing: string[];
-} {
-  const shape = optionSchemas.serve.shape as Record<string, unknown>;
-  const options: Record<string, unknown> = {};
-  const missing: string[] = [];
-  for (const [key, value] of Object.entries(wanted)) {
-    if (value === undefined || value === false) continue;
-    if (key in shape) options[key] = value;
-    else missing.push(key);
-  }
-  return { options, missing };
-}
-
 async function runServe(refs: string[], flags: ServeFlags): Promise<number> {
   const file = flags.config === undefined ? undefined : resolve(flags.config);
   const dir = file === undefined ? process.cwd() : dirname(file);
@@ -147,25 +131,26 @@ async function runServe(refs: string[], flags: ServeFlags): Promise<number> {
         'labels.model_version': s.version,
       }),
   });
+  const telemetry = config.telemetry ?? {};
+  const metrics = flags.metrics ?? telemetry.metrics;
   const handler = createHandler({
     models: built.servables,
     ...(token !== undefined ? { admin: { token } } : {}),
     ...(server.maxBodyBytes !== undefined ? { maxBodyBytes: server.maxBodyBytes as number } : {}),
     ...(server.basePath !== undefined ? { basePath: server.basePath as string } : {}),
+    ...(metrics !== undefined ? { metrics } : {}),
+    ...(telemetry.accessLog !== undefined ? { accessLog: telemetry.accessLog } : {}),
     logger,
   });
-  const { options: extra, missing } = optionalServeOptions({
-    metrics: flags.metrics ?? config.telemetry?.metrics,
-    grpcPort: flags.grpcPort ?? server.grpcPort,
-  });
-  for (const key of missing) logger.warn(`this modelship version's serve() has no ${key} option yet; ignored`);
+  const grpcPort = flags.grpcPort ?? server.grpcPort;
+  const grpc = grpcPort !== undefined ? { ...(server.grpc as object | undefined), port: grpcPort } : server.grpc;
   const serveOptions = {
     port: flags.port ?? (server.port as number | undefined) ?? 8080,
     ...((flags.host ?? server.host) ? { host: flags.host ?? server.host } : {}),
     ...(server.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: server.shutdownTimeoutMs } : {}),
     ...(server.requestTimeoutMs !== undefined ? { requestTimeoutMs: server.requestTimeoutMs } : {}),
     ...(server.maxInFlightBodyBytes !== undefined ? { maxInFlightBodyBytes: server.maxInFlightBodyBytes } : {}),
-    ...extra,
+    ...(grpc !== undefined ? { grpc } : {}),
   } as ServeOptions;
   let running;
   try {
@@ -178,6 +163,8 @@ async function runServe(refs: string[], flags: ServeFlags): Promise<number> {
   logWith(logger, 'info', `listening on ${running.url}${token !== undefined ? ' (admin routes on)' : ''}`, {
     'url.full': running.url,
   });
+  if (running.grpc !== undefined)
+    logWith(logger, 'info', `gRPC on ${running.grpc.url}`, { 'url.full': running.grpc.url });
   const signal = await new Promise<NodeJS.Signals>((done) => {
     process.once('SIGTERM', () => done('SIGTERM'));
     process.once('SIGINT', () => done('SIGINT'));

@@ -80,9 +80,9 @@ const deploymentSchema = fileSafe(S.deployment, ['name', 'registry', 'tracking',
 });
 
 const serverSchema = fileSafe(S.serve, ['fallback'])
-  .extend(fileSafe(S.handler, ['models', 'admin', 'closeModels']).shape)
+  .extend(fileSafe(S.handler, ['models', 'admin', 'closeModels', 'metrics', 'accessLog', 'payloadLog']).shape)
   .extend({
-    /** A gRPC port besides HTTP (KServe v2 gRPC). */
+    /** KServe v2 gRPC on this port besides HTTP (shorthand for `grpc: { port }`). */
     grpcPort: z.number().int().min(0).max(65535).optional(),
     /** The admin routes' bearer token, read from this file (relative to the config file). Off when neither is set. */
     adminTokenFile: z.string().min(1).optional(),
@@ -93,8 +93,10 @@ const serverSchema = fileSafe(S.serve, ['fallback'])
   });
 
 const telemetrySchema = z.strictObject({
-  /** Prometheus `/metrics` on the server's port (default false). */
-  metrics: z.boolean().optional(),
+  /** Prometheus `/metrics` on the server's port: `true`, or `{ path, serviceName }` (createHandler's `metrics`). */
+  metrics: S.handler.shape.metrics,
+  /** Access log lines: `true`, or `{ sampleRate }` (createHandler's `accessLog`; 5xx always logged). */
+  accessLog: S.handler.shape.accessLog,
   /** `text` lines (default) or `json` (ECS) lines on stdout. */
   logFormat: z.enum(['text', 'json']).optional(),
 });
