@@ -20,6 +20,9 @@ export interface FeatureDrift {
 export interface DriftReport {
   /** `baseline` (the training sample) or `stable` (a canary's window against stable's). */
   readonly reference: 'baseline' | 'stable';
+  /** The model and version the live window belongs to (set by the model's monitor). */
+  readonly model?: string;
+  readonly version?: string;
   /** Live rows compared. */
   readonly rows: number;
   /** Features over their threshold. */

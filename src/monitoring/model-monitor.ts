@@ -1,7 +1,8 @@
 import { parseDuration } from '../core/duration.js';
 import { parseOptions } from '../core/options.js';
 import type { ModelSignature, TensorLike } from '../spec/tensor.js';
-import { MonitoringTelemetry, type DriftGaugeValue } from '../telemetry/monitoring-telemetry.js';
+import { MonitoringTelemetry } from '../telemetry/monitoring-telemetry.js';
+import { driftGauges } from './drift-gauges.js';
 import type { Baseline } from './baseline.js';
 import { parseBaseline } from './baseline-schema.js';
 import {
@@ -14,12 +15,10 @@ import {
   type WindowCounts,
 } from './drift-window.js';
 import { FeatureExtractor, rowsOf } from './features.js';
+import { answerOf, targetOf, type Target } from './feedback-target.js';
 import { FeedbackWindow, type FeedbackOutcome } from './feedback-window.js';
 import { LiveAccuracy, type LiveAccuracyStats } from './live-accuracy.js';
 import { monitoringOptionsSchema, type MonitoringOptions } from './monitoring-options.js';
-
-/** Drift gauges exported per version: the most drifted features (all of them when there are fewer). */
-const GAUGE_FEATURES = 20;
 
 /** What a model's monitoring knows now. */
 export interface MonitoringReport {
@@ -40,41 +39,6 @@ export interface MonitoringReport {
   readonly pending: number;
 }
 
-interface Target {
-  readonly output: string;
-  readonly task: 'classification' | 'regression';
-}
-
-function targetOf(
-  signature: ModelSignature,
-  output: string | undefined,
-  task: Target['task'] | undefined,
-): Target | undefined {
-  const integer = (d: string): boolean => d.startsWith('int') || d.startsWith('uint');
-  const spec =
-    (output !== undefined ? signature.outputs.find((o) => o.name === output) : undefined) ??
-    (output === undefined
-      ? (signature.outputs.find((o) => integer(o.dtype) && (o.shape?.length ?? 1) <= 2) ??
-        signature.outputs.find((o) => o.dtype.startsWith('float')))
-      : undefined);
-  if (spec === undefined) return undefined;
-  const perRow = spec.shape === null ? undefined : spec.shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
-  return {
-    output: spec.name,
-    task: task ?? (integer(spec.dtype) || (perRow ?? 2) > 1 ? 'classification' : 'regression'),
-  };
-}
-
-/** The answer of row `row` of `t` as one number: the value, or the index of the largest score. */
-function answerOf(t: TensorLike, row: number): number {
-  const width = t.data.length / rowsOf(t);
-  const data = t.data as ArrayLike<number | bigint>;
-  if (width === 1) return Number(data[row]);
-  let best = 0;
-  for (let j = 1; j < width; j++) if (Number(data[row * width + j]) > Number(data[row * width + best])) best = j;
-  return best;
-}
-
 /**
  * The monitoring of one loaded model version: sampled rows into drift windows compared with the baseline,
  * predictions kept by request id until their label arrives, live accuracy over the last labels, and their
@@ -83,6 +47,7 @@ function answerOf(t: TensorLike, row: number): number {
 export class ModelMonitor {
   readonly baseline: Baseline | undefined;
   readonly #name: string;
+  readonly #version: string;
   readonly #sampleRate: number;
   readonly #minSamples: number;
   readonly #maxSamples: number;
@@ -113,6 +78,7 @@ export class ModelMonitor {
   constructor(name: string, version: string, signature: ModelSignature, options: MonitoringOptions, stored?: unknown) {
     const o = parseOptions(monitoringOptionsSchema, options, 'monitoring');
     this.#name = name;
+    this.#version = version;
     const source = o.baseline ?? stored;
     this.baseline = source === undefined ? undefined : parseBaseline(source, signature);
     this.#sampleRate = this.baseline === undefined ? 0 : (o.sampleRate ?? 0.1);
@@ -140,7 +106,7 @@ export class ModelMonitor {
       (reason) => this.#evicted[reason]++,
     );
     this.#telemetry = new MonitoringTelemetry(name, version, {
-      driftScores: () => this.#gauges(),
+      driftScores: () => driftGauges([this.#last, this.#vsStable]),
       featuresDrifted: () =>
         [this.#last, this.#vsStable]
           .filter((r) => r !== undefined)
@@ -276,13 +242,11 @@ export class ModelMonitor {
     if (window === undefined || window.rows === 0) return undefined;
     const live = window.snapshot();
     window.reset();
-    const report = compareWindows(
-      this.baseline as Baseline,
-      this.#reference as WindowCounts,
-      live,
-      this.#thresholds,
-      'baseline',
-    );
+    const report: DriftReport = {
+      ...compareWindows(this.baseline as Baseline, this.#reference as WindowCounts, live, this.#thresholds, 'baseline'),
+      model: this.#name,
+      version: this.#version,
+    };
     this.#last = report;
     this.#lastWindow = live;
     for (const listener of this.#listeners) {
@@ -304,7 +268,11 @@ export class ModelMonitor {
     const theirs = stable.#lastWindow;
     if (mine === undefined || theirs === undefined || this.baseline === undefined) return undefined;
     if (JSON.stringify(this.baseline.sources) !== JSON.stringify(stable.baseline?.sources)) return undefined;
-    this.#vsStable = compareWindows(this.baseline, theirs, mine, this.#thresholds, 'stable');
+    this.#vsStable = {
+      ...compareWindows(this.baseline, theirs, mine, this.#thresholds, 'stable'),
+      model: this.#name,
+      version: this.#version,
+    };
     return this.#vsStable;
   }
 
@@ -334,20 +302,6 @@ export class ModelMonitor {
       labelledShare: this.#share(),
       pending: this.#feedback.pending,
     };
-  }
-
-  #gauges(): DriftGaugeValue[] {
-    const out: DriftGaugeValue[] = [];
-    for (const r of [this.#last, this.#vsStable]) {
-      if (r === undefined) continue;
-      for (const f of r.features.slice(0, GAUGE_FEATURES)) {
-        const base = { feature: f.feature, reference: r.reference };
-        out.push({ ...base, metric: 'psi', value: f.psi }, { ...base, metric: 'js', value: f.js });
-        if (f.ks !== undefined) out.push({ ...base, metric: 'ks', value: f.ks });
-        if (f.chi2Pvalue !== undefined) out.push({ ...base, metric: 'chi2_pvalue', value: f.chi2Pvalue });
-      }
-    }
-    return out;
   }
 
   /** Model name, for feedback nobody knew. */
