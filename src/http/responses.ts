@@ -56,7 +56,12 @@ export function errorResponse(error: unknown, logger: Logger, headers?: Record<s
   const extra: Record<string, string> = { ...headers };
   // 429 and retryable 503s tell well-behaved clients when to come back.
   if (e.retryable && (e.httpStatus === 503 || e.httpStatus === 429)) extra['retry-after'] ??= '1';
-  if (e instanceof ProtocolError) return json({ error: body.message, code: body.code }, e.httpStatus, extra);
+  if (e instanceof ProtocolError) {
+    // Exactly `application/json`, as Triton and TF Serving send it: KServe's Python client reads the error
+    // message only when the type is that string.
+    extra['content-type'] = 'application/json';
+    return json({ error: body.message, code: body.code }, e.httpStatus, extra);
+  }
   return json({ error: body }, e.httpStatus, extra);
 }
 

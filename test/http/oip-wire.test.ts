@@ -54,7 +54,8 @@ describe('OIP v2 REST on the wire', () => {
   };
   const expectError = (answer: RawAnswer, status: number, code: string): string => {
     expect(answer.status).toBe(status);
-    expect(answer.headers['content-type']).toContain('application/json');
+    // Exactly this type: KServe's InferenceRESTClient (_construct_http_status_error) reads the message only then.
+    expect(answer.headers['content-type']).toBe('application/json');
     const error = tritonError(answer);
     expect(error.code).toBe(code);
     expect(answer.body.toString()).not.toMatch(/\n\s+at |\/tmp\/|node_modules|\.ts:/);
