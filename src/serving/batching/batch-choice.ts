@@ -33,11 +33,16 @@ export function chooseBatching(curve: readonly BatchGainPoint[], settings: Choic
   // The largest size within 5 % of the best gain: as fast per row, and fewer batches cost the caller's thread
   // less. Past it, bigger batches run slower per row (or break the latency budget).
   const enough = within.filter((p) => p.gain >= 0.95 * bestGain).at(-1);
-  const maxBatchSize = settings.maxBatchSize ?? Math.min(settings.maxRowsCap, enough?.rows ?? settings.maxRowsCap);
+  // A single point says nothing about batching (one run filled the measurement budget): keep the default size.
+  const measured = curve.length > 1;
+  const maxBatchSize =
+    settings.maxBatchSize ?? (measured ? Math.min(settings.maxRowsCap, enough?.rows ?? 1) : settings.maxRowsCap);
   const sizeWhy =
     settings.maxBatchSize !== undefined
       ? `maxBatchSize ${maxBatchSize} as configured`
-      : `maxBatchSize ${maxBatchSize}: batches of ${enough?.rows ?? maxBatchSize} rows run ${fmt(enough?.gain ?? 1)}× the rows per second of single rows${p99BudgetMs === undefined ? '' : ` and fit the ${p99BudgetMs} ms p99 budget`}`;
+      : !measured
+        ? `maxBatchSize ${maxBatchSize} (the default): one run takes ${fmt(curve[0]?.ms ?? 0)} ms, too long to measure bigger batches within the warm-up budget`
+        : `maxBatchSize ${maxBatchSize}: batches of ${enough?.rows ?? maxBatchSize} rows run ${fmt(enough?.gain ?? 1)}× the rows per second of single rows${p99BudgetMs === undefined ? '' : ` and fit the ${p99BudgetMs} ms p99 budget`}`;
   const pays = bestGain >= WAIT_PAYS_GAIN;
   let delay = 0;
   let delayWhy: string;

@@ -52,6 +52,12 @@ describe('chooseBatching', () => {
     expect(c.maxQueueDelayMs).toBeLessThanOrEqual(0.3 / 4);
   });
 
+  it('a model too slow to measure beyond single rows keeps the default batch size and says why', () => {
+    const c = chooseBatching(curveOf([400]), { maxRowsCap: 64 });
+    expect(c).toMatchObject({ maxBatchSize: 64, maxQueueDelayMs: 0, mode: 'split' });
+    expect(c.reason).toMatch(/one run takes 400 ms, too long to measure bigger batches/);
+  });
+
   it('explicit settings win over the measurement', () => {
     const c = chooseBatching(steep, { maxRowsCap: 64, maxBatchSize: 3, maxQueueDelayMs: 2 });
     expect(c).toMatchObject({ maxBatchSize: 3, maxQueueDelayMs: 2, mode: 'join' });
