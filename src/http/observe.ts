@@ -118,7 +118,11 @@ export function observe(options: ObserveOptions, logger: Logger, inner: Dispatch
     }
   };
 
+  // Requests that arrive while the SDK is still being imported wait for it, so that none goes uncounted.
+  let sdkPending = endpoint !== undefined;
+  void endpoint?.ready.then(() => (sdkPending = false));
   const dispatch: Dispatch = async (request) => {
+    if (sdkPending) await endpoint?.ready;
     if (endpoint !== undefined && request.path === metricsPath) return scrape(request);
     const timed = accessRate > 0;
     const started = timed ? nowNs() : 0;

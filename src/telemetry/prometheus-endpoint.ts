@@ -9,6 +9,8 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 
 /** The built-in `/metrics`: an SDK MeterProvider with a Prometheus reader, shared by every handler that asks. */
 export interface PrometheusEndpoint {
+  /** Settles (never rejects) once the SDK is registered, or failed to be: requests from then on are counted. */
+  readonly ready: Promise<void>;
   /** The metrics in Prometheus text format. Rejects with the reason the SDK could not be set up. */
   scrape(): Promise<string>;
   /** Drops this user; the last one shuts the provider down and unregisters it. */
@@ -70,6 +72,10 @@ export function startPrometheusEndpoint(serviceName: string): PrometheusEndpoint
   entry.sdk.catch(() => undefined);
   let released = false;
   return {
+    ready: entry.sdk.then(
+      () => undefined,
+      () => undefined,
+    ),
     async scrape() {
       const { exporter, serializer } = await entry.sdk;
       const { resourceMetrics } = await exporter.collect();

@@ -4,7 +4,9 @@
  * the logger, payload logging hands request/answer bodies to a sink or a file, cut at maxBytes. Hostile: other
  * methods on /metrics, secrets in headers and query strings, a failing sink, bad options.
  */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { metrics } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ import { call, postJson } from '../helpers/http.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
 
 type Line = Record<string, unknown>;
+const run = promisify(execFile);
 
 describe('metrics: true, accessLog and payloadLog on a real server', () => {
   let model: Model;
@@ -215,6 +218,28 @@ describe('payload logging and metrics, the edges', () => {
       await server.close();
     }
     expect(metrics.getMeterProvider().constructor.name).toBe('NoopMeterProvider');
+  });
+
+  it('without the optional OpenTelemetry peers, /metrics answers DEPENDENCY_MISSING saying what to install', async () => {
+    // A child process whose module resolution cannot find @opentelemetry/sdk-metrics, as in an app without it.
+    const hook = `export async function resolve(s, c, n) { if (s === '@opentelemetry/sdk-metrics') { const e = new Error('Cannot find package ' + s); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; } return n(s, c); }`;
+    const script = `
+      import { register } from 'node:module';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+      const { createHandler, silentLogger } = await import(${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)});
+      const model = { name: 'm', version: '1', predict: async () => ({}) };
+      const h = createHandler({ models: [model], metrics: true, closeModels: false, logger: silentLogger });
+      const res = await h(new Request('http://x/metrics'));
+      console.log(JSON.stringify({ status: res.status, body: await res.json() }));
+      await h.close();`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
+    const { status, body } = JSON.parse(stdout) as {
+      status: number;
+      body: { error: { code: string; message: string } };
+    };
+    expect(status).toBe(500);
+    expect(body.error.code).toBe('DEPENDENCY_MISSING');
+    expect(body.error.message).toContain('npm install @opentelemetry/sdk-metrics @opentelemetry/exporter-prometheus');
   });
 
   it('closing the last handler with metrics: true unregisters its MeterProvider', async () => {

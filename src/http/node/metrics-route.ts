@@ -8,6 +8,8 @@ import type { ObserveOptions } from '../observe-options.js';
  * paths the handler does not serve (before `fallback`), so the request path of models is untouched.
  */
 export interface MetricsRoute {
+  /** Settles once the SDK is registered (or failed to be); `serve` waits for it before listening. */
+  readonly ready: Promise<void>;
   /** Whether this request is for the metrics path. */
   matches(req: IncomingMessage): boolean;
   /** Answers it: the metrics, or 405 for another method. */
@@ -31,6 +33,7 @@ export function metricsRoute(metrics: ObserveOptions['metrics']): MetricsRoute |
     (typeof metrics === 'object' ? metrics.serviceName : undefined) ?? 'modelship',
   );
   return {
+    ready: endpoint.ready,
     matches(req) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');

@@ -54,6 +54,7 @@ function writeFailed(res: ServerResponse): void {
 export async function serve(handler: ModelshipHandler, serveOptions: ServeOptions = {}): Promise<ModelshipServer> {
   const options = parseServeOptions(serveOptions);
   const metrics = metricsRoute(options.metrics);
+  await metrics?.ready; // every request is counted, the first one too
   let closing: Promise<void> | undefined;
   const budget = new BodyBudget(options.maxInFlightBodyBytes);
   // node checks request timeouts on an interval, not per request: nothing is added to the hot path.
