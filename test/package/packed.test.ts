@@ -3,7 +3,7 @@
  * @arethetypeswrong/cli sees them for ESM consumers, and README.md's first snippet compiled by `tsc` under
  * `"moduleResolution": "bundler"` (Next.js, Vite) and `"node16"`, plus `modelship/testing` for adapter authors.
  */
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,18 @@ describe('the packed package', () => {
     expect(files.filter((f) => f.endsWith('.map') || f.includes('.build-stamp'))).toEqual([]);
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'dist/testing.js', 'dist/testing.d.ts']));
     expect(await readFile(join(root, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+  });
+
+  it('imports vitest only from modelship/testing (an optional peer the library never loads)', async () => {
+    const dir = await freshProject('vitest-free', { type: 'module' });
+    const dist = join(dir, 'node_modules', 'modelship', 'dist');
+    const importers: string[] = [];
+    for (const file of await readdir(dist)) {
+      if (!file.endsWith('.js')) continue;
+      if (/from\s*["']vitest["']|import\(\s*["']vitest["']/.test(await readFile(join(dist, file), 'utf8')))
+        importers.push(file);
+    }
+    expect(importers).toEqual(['testing.js']);
   });
 
   it('has types that @arethetypeswrong/cli finds correct for ESM consumers', async () => {
