@@ -155,6 +155,25 @@ describe('payload logging and metrics, the edges', () => {
     ]);
   });
 
+  it('a body over maxBodyBytes: refused 413, and the payload record holds none of it', async () => {
+    const records: PayloadRecord[] = [];
+    const handler = createHandler({
+      models: [model],
+      closeModels: false,
+      maxBodyBytes: 1024,
+      payloadLog: { sink: (r) => void records.push(r), maxBytes: 64 },
+    });
+    const huge = JSON.stringify({ inputs: [Array.from({ length: 50_000 }, () => 0.5)] });
+    const res = await handler(
+      new Request('http://x/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge }),
+    );
+    await handler.close();
+    expect(res.status).toBe(413);
+    expect(records).toHaveLength(1);
+    expect(records[0]?.request).toEqual({ body: '', bytes: 0, truncated: false });
+    expect(records[0]?.response.bytes).toBeLessThan(4096);
+  });
+
   it('sampleRate 0 logs nothing; server errors are access-logged whatever the rate', async () => {
     const seen: Line[] = [];
     const logger = createEcsLogger({ write: (s) => seen.push(JSON.parse(s) as Line) });
