@@ -117,6 +117,17 @@ describe('the packed package', () => {
     await runCommand(bin('tsc'), ['-p', dir], { cwd: dir });
   });
 
+  it('loads in CommonJS as README.md says: require() on Node >= 20.19, import() everywhere', async () => {
+    const dir = await freshProject('commonjs', { type: 'commonjs' });
+    const script = [
+      "const viaRequire = require('modelship');",
+      "import('modelship').then((viaImport) => console.log(JSON.stringify([typeof viaRequire.loadModel, typeof viaImport.loadModel])));",
+    ].join('\n');
+    await writeFile(join(dir, 'main.cjs'), script);
+    const out = await runCommand(process.execPath, ['main.cjs'], { cwd: dir });
+    expect(JSON.parse(out.trim().split('\n').pop() as string)).toEqual(['function', 'function']);
+  });
+
   it('answers DEPENDENCY_MISSING with the offline install command where onnxruntime-node is not installed', async () => {
     const dir = await freshProject('no-runtime', { type: 'module' });
     const bytes = writeOnnxModel({
