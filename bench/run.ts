@@ -7,6 +7,8 @@
  * where per-call overhead is everything, and a 784→512→10 one fed a real MNIST digit. The raw baseline is one
  * onnxruntime-node session called directly, with onnxruntime's default options and with
  * `intraOpNumThreads: 1`; the faster of the two is the reference. modelship runs with its defaults.
+ * Models nobody here trained (a CNN and Silero VAD, from npm packages) go through the same rounds in
+ * real-model-cases.ts, including one beside a busy co-tenant process.
  *
  * HTTP cases run each server in a child process and load it with autocannon (64 connections) from this one.
  *
