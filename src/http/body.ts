@@ -57,8 +57,24 @@ function formatOf(encoding: string, bytes: Uint8Array): CompressionFormat | unde
 }
 
 /**
+ * Inflated bytes held by the bodies being inflated now, over all requests. A compressed body passes the
+ * server's in-flight body budget at its compressed size, so what it inflates to has a budget of its own: four
+ * times the per-request limit (the server-wide budget's default). A body inflating alone is always let through.
+ */
+let inflating = 0;
+const INFLATING_BUDGET_LIMITS = 4;
+
+function inflatingBusy(limit: number): ModelshipError {
+  return new ModelshipError(
+    'SERVER_BUSY',
+    `The server is inflating as many compressed request bytes as it takes at once (${INFLATING_BUDGET_LIMITS * limit}); retry in a moment.`,
+  );
+}
+
+/**
  * Inflates `bytes`, stopping as soon as the output passes `limit` (the stream inflates on demand, a chunk at a
- * time, so the rest of a bomb is never inflated). A corrupt stream is `MALFORMED_REQUEST`.
+ * time, so the rest of a bomb is never inflated) or the server-wide inflating budget. A corrupt stream is
+ * `MALFORMED_REQUEST`.
  */
 async function inflate(bytes: Uint8Array, format: CompressionFormat, limit: number): Promise<Uint8Array> {
   const stream = new DecompressionStream(format);
@@ -69,24 +85,35 @@ async function inflate(bytes: Uint8Array, format: CompressionFormat, limit: numb
   const reader = stream.readable.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    let next: ReadableStreamReadResult<Uint8Array>;
-    try {
-      next = await reader.read();
-    } catch (cause) {
-      throw new ModelshipError(
-        'MALFORMED_REQUEST',
-        'The request body is not valid for its Content-Encoding (corrupt or truncated compressed data).',
-        { cause },
-      );
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (cause) {
+        throw new ModelshipError(
+          'MALFORMED_REQUEST',
+          'The request body is not valid for its Content-Encoding (corrupt or truncated compressed data).',
+          { cause },
+        );
+      }
+      if (next.done) return concatBytes(chunks, total);
+      total += next.value.byteLength;
+      inflating += next.value.byteLength;
+      const refusal =
+        total > limit
+          ? inflatedTooLarge(limit)
+          : inflating > INFLATING_BUDGET_LIMITS * limit && inflating !== total
+            ? inflatingBusy(limit)
+            : undefined;
+      if (refusal !== undefined) {
+        await reader.cancel().catch(() => undefined);
+        throw refusal;
+      }
+      chunks.push(next.value);
     }
-    if (next.done) return concatBytes(chunks, total);
-    total += next.value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw inflatedTooLarge(limit);
-    }
-    chunks.push(next.value);
+  } finally {
+    inflating -= total;
   }
 }
 

@@ -200,6 +200,32 @@ describe('OIP v2 REST on the wire', () => {
     }
   });
 
+  it('holds what concurrent compressed bodies inflate to within a server-wide budget: 503 SERVER_BUSY past it', async () => {
+    // Each body inflates to 900 KiB (under the 1 MiB limit); eight at once pass four times the limit.
+    const handler = createHandler({
+      models: [mnist],
+      maxBodyBytes: 1024 * 1024,
+      closeModels: false,
+      logger: silentLogger,
+    });
+    const own = await serve(handler, { port: 0, host: '127.0.0.1' });
+    try {
+      const body = gzipSync(Buffer.from(JSON.stringify({ pad: ' '.repeat(900 * 1024) })));
+      const post = () => send(own.url, 'POST', '/v2/models/mnist/infer', body, { 'Content-Encoding': 'gzip' });
+      const answers = await Promise.all(Array.from({ length: 8 }, post));
+      const busy = answers.filter((a) => a.status === 503);
+      expect(busy.length).toBeGreaterThan(0);
+      for (const a of busy) expect(a.headers['retry-after']).toBe('1');
+      for (const a of busy) expect(tritonError(a).code).toBe('SERVER_BUSY');
+      // The others were inflated whole and read (no "inputs": 400).
+      for (const a of answers.filter((x) => x.status !== 503)) expect(tritonError(a).code).toBe('INVALID_INPUT');
+      // Nothing stays counted: a body alone is inflated.
+      expect(tritonError(await post()).code).toBe('INVALID_INPUT');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses binary framing that does not add up, naming the input, and serves the next request', async () => {
     const { body, headers } = binary(1);
     const headerLength = Number(headers['Inference-Header-Content-Length']);
