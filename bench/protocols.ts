@@ -72,20 +72,19 @@ async function cannon(
 /** The OIP binary request: the JSON header, then the input's bytes (`Inference-Header-Content-Length` says where). */
 function binaryRequest(m: BenchModel): { body: Buffer; headers: Record<string, string> } {
   const bytes = Buffer.from(m.row.buffer, m.row.byteOffset, m.row.byteLength);
-  // Padded with spaces (valid JSON) to a multiple of 4 bytes: src/http/oip/raw-tensor.ts copies an unaligned
-  // blob with Buffer#slice, which is a view for node:http's Buffer bodies, and then fails (reported to the lead).
-  const text = JSON.stringify({
-    inputs: [
-      {
-        name: m.inputName,
-        shape: [1, m.features],
-        datatype: 'FP32',
-        parameters: { binary_data_size: bytes.byteLength },
-      },
-    ],
-    parameters: { binary_data_output: true },
-  });
-  const header = Buffer.from(text.padEnd(Math.ceil(text.length / 4) * 4, ' '));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: m.inputName,
+          shape: [1, m.features],
+          datatype: 'FP32',
+          parameters: { binary_data_size: bytes.byteLength },
+        },
+      ],
+      parameters: { binary_data_output: true },
+    }),
+  );
   return {
     body: Buffer.concat([header, bytes]),
     headers: {

@@ -157,9 +157,8 @@ export function toOipRequest(request: GrpcInferRequest): OipInferRequest {
     inputs: converted,
     ...(id ? { id } : {}),
     ...(parameters === undefined ? {} : { parameters }),
-    // A plain Uint8Array over each Buffer grpc-js gives: Buffer#slice is a view, Uint8Array#slice the copy the
-    // raw decoder makes when the offset is not aligned for the element size.
-    ...(raw.length > 0 ? { raw: raw.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)) } : {}),
+    // The Buffers grpc-js gives view the received message: numeric inputs reach the model without a copy.
+    ...(raw.length > 0 ? { raw } : {}),
     ...(request.outputs && request.outputs.length > 0
       ? {
           outputs: request.outputs.map((o) => {
