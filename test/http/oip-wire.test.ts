@@ -170,6 +170,12 @@ describe('OIP v2 REST on the wire', () => {
       const result = JSON.parse(inflate(answer.body).toString());
       expect(result.outputs[0].shape).toEqual([8, 10]);
     }
+    // A binary answer too: Inference-Header-Content-Length counts the inflated header, as tritonclient reads it.
+    const framed = binary(32);
+    const zipped = await infer(framed.body, { ...framed.headers, 'Accept-Encoding': 'gzip' });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    const inflated = parseTritonAnswer({ ...zipped, body: gunzipSync(zipped.body) });
+    expect(inflated.outputs.find((o: { name: string }) => o.name === 'label').data).toHaveLength(32);
     expectError(await infer(json, { 'Content-Encoding': 'br' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
     expectError(await infer(Buffer.from('not gzip at all'), { 'Content-Encoding': 'gzip' }), 400, 'MALFORMED_REQUEST');
   });
