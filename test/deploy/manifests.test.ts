@@ -48,8 +48,11 @@ async function modelClass(o: Obj): Promise<new (data: unknown) => { validate(): 
 }
 
 async function render(dir: string): Promise<Obj[]> {
-  const { stdout } = await run('kubectl', ['kustomize', join(root, 'deploy/kubernetes', dir)]);
-  return parseAllDocuments(stdout).map((d) => d.toJS() as Obj);
+  const { stdout } = await run(process.env.KUBECTL ?? 'kubectl', ['kustomize', join(root, 'deploy/kubernetes', dir)]);
+  // kustomize v2 (Debian's kubectl 1.20) ends with an empty document.
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
 }
 
 const find = (objs: Obj[], kind: string): Obj => {
@@ -113,6 +116,12 @@ describe.each(KUSTOMIZATIONS)('deploy/kubernetes/%s', (dir) => {
     const volume = pod.spec.volumes.find((v: { name: string }) => v.name === 'config');
     const configMap = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name);
     expect(configMap, 'the config volume names a rendered ConfigMap').toBeDefined();
+    // The base leaves the models volume's claim to its overlays (storage is the cluster's choice).
+    for (const v of pod.spec.volumes.filter((x: { persistentVolumeClaim?: unknown }) => x.persistentVolumeClaim))
+      if (dir !== 'base')
+        expect(
+          objs.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === v.persistentVolumeClaim.claimName),
+        ).toBe(true);
     const config = parse(configMap!.data!['modelship.yaml'] as string) as { server: Record<string, number> };
     const port = (name: string): number => container.ports.find((p: { name: string }) => p.name === name).containerPort;
     expect(port('http')).toBe(config.server.port);
