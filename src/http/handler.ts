@@ -13,6 +13,7 @@ import { handleAdmin } from './routes/admin.js';
 import { handleV2 } from './oip/routes.js';
 import { handleV1 } from './routes/v1/tf-serving.js';
 import { observe } from './observe.js';
+import { withRequestId } from './request-id.js';
 
 /**
  * What `createHandler` returns: the handler's core (`dispatch`, `notFound`) behind its fetch face
@@ -143,7 +144,7 @@ export function createHandler(options: HandlerOptions): ModelshipHandler {
       return errorResponse(error, logger, allow ? { allow: allow.join(', ') } : undefined);
     }
   };
-  const { dispatch, close: closeObserved } = observe(opts, logger, routed); // /metrics, access and payload logs
+  const { dispatch, close: closeObserved } = observe(opts, logger, withRequestId(routed)); // /metrics, access and payload logs
   const notFound = (request: InboundRequest): OutboundResponse =>
     errorResponse(
       new ModelshipError(

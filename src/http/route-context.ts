@@ -4,7 +4,7 @@ import type { RoutedPredictOptions } from '../serving/servable.js';
 import type { InboundRequest } from './exchange.js';
 import type { ModelTable } from './model-table.js';
 import { methodNotAllowed } from './responses.js';
-import { REQUEST_ID_HEADER, requestIdOption } from './request-id.js';
+import { requestIdOption } from './request-id.js';
 
 /** What a route receives. */
 export interface RouteContext {
@@ -50,6 +50,6 @@ export function predictOptions(ctx: RouteContext): RoutedPredictOptions {
     ...(deadline === null ? {} : { deadlineMs: parseDeadlineHeader(DEADLINE_HEADER, deadline) }),
     ...(priority === null ? {} : { priority: priority.trim().toLowerCase() as Priority }),
     ...(routingKey === null || routingKey === '' ? {} : { routingKey }),
-    ...requestIdOption(ctx.request.header(REQUEST_ID_HEADER)),
+    ...requestIdOption(ctx.request),
   };
 }

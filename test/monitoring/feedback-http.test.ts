@@ -80,6 +80,26 @@ describe('POST /v2/models/{name}/feedback', () => {
     expect(answer.body).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it("names every answer with x-request-id: the client's when valid, else a new one that feedback accepts", async () => {
+    const digit = { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 784], data: images[0] }] };
+    const mine = await postJson(`${server.url}/v2/models/mnist/infer`, digit, { 'x-request-id': 'client-7' });
+    expect(mine.headers.get('x-request-id')).toBe('client-7');
+    const made = await postJson(`${server.url}/v2/models/mnist/infer`, digit);
+    const id = made.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+    const again = await postJson(`${server.url}/v2/models/mnist/infer`, digit);
+    expect(again.headers.get('x-request-id')).not.toBe(id);
+    expect((await feedback({ id, label: labels[0] })).body.outcome).toBe('joined');
+    // Not echoed: spaces, control characters or past 128 characters.
+    for (const bad of ['has space', 'x'.repeat(129)]) {
+      const answer = await postJson(`${server.url}/v2/models/mnist/infer`, digit, { 'x-request-id': bad });
+      expect(answer.headers.get('x-request-id')).toMatch(/^[0-9a-f]{12}-/);
+    }
+    const missing = await fetch(`${server.url}/v2/models/nobody/ready`, { headers: { 'x-request-id': 'err-1' } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-request-id')).toBe('err-1');
+  });
+
   it('answers 404 for an unknown model and 405 for GET', async () => {
     expect((await feedback({ id: 'a', label: 1 }, 'nobody')).status).toBe(404);
     expect((await fetch(`${server.url}/v2/models/mnist/feedback`)).status).toBe(405);
