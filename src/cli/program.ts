@@ -3,6 +3,7 @@
  * (0 done or passed, 1 ran and the answer is no, 2 usage, config or infrastructure error).
  */
 import { Command, CommanderError } from 'commander';
+import { adminCommands } from './commands/admin.js';
 import { configCommand } from './commands/config-check.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pullCommand } from './commands/pull.js';
@@ -37,6 +38,7 @@ Examples:
   validateCommand(program);
   pullCommand(program);
   inspectCommand(program);
+  adminCommands(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalRegistry } from 'modelship';
 import { call, postJson } from '../helpers/http.js';
-import { addOneModel, slowModel, tempDir, tinyMnist } from '../helpers/models.js';
+import { addOneModel, tempDir, tinyMnist } from '../helpers/models.js';
 import { digits } from '../helpers/deployments.js';
 import type { RunningProcess } from '../helpers/process.js';
-import { startCli } from './cli.js';
+import { runCli, startCli } from './cli.js';
 
 let dir: string;
 let server: RunningProcess;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   await registry.publish({ name: 'digits', bytes: tinyMnist().onnx, aliases: ['production'] });
   await registry.publish({ name: 'digits', bytes: tinyMnist().onnx, aliases: ['candidate'] });
   await writeFile(join(dir, 'addone.onnx'), addOneModel());
-  await writeFile(join(dir, 'slow.onnx'), slowModel());
+  await writeFile(join(dir, 'admin-token'), `${'t0ken-'.repeat(4)}\n`);
   // Relative paths are relative to the config file, wherever the command runs from.
   await writeFile(
     join(dir, 'modelship.yaml'),
@@ -37,10 +37,6 @@ models:
   addone:
     ref: ./addone.onnx
     workers: 1
-  slow:
-    ref: ./slow.onnx
-    workers: 1
-    batching: false
 deployments:
   digits:
     registry: local
@@ -50,6 +46,9 @@ deployments:
 server:
   port: 0
   host: 127.0.0.1
+  adminTokenFile: ./admin-token
+telemetry:
+  metrics: true
 `,
   );
   server = await startCli(['serve', '--config', join(dir, 'modelship.yaml')], {
@@ -94,11 +93,50 @@ describe('modelship serve --config', () => {
     expect(ready.status).toBe(200);
   });
 
+  it('answers /metrics in the Prometheus text format (telemetry.metrics)', async () => {
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await res.text()).toMatch(/^# TYPE modelship_\w+ /m);
+  });
+
+  it('drives the deployment from a terminal: status, weights, a refused switch, promote, rollback', async () => {
+    const admin = (...args: string[]) => runCli([...args, '--url', url, '--token-file', join(dir, 'admin-token')]);
+    const status = await admin('status', 'digits');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^stable +1 +digits@production +\S+ +50%/m);
+    expect(status.stdout).toMatch(/^canary +2 +digits@candidate +\S+ +50%/m);
+    const weights = await admin('weights', 'digits', '0.25');
+    expect(weights.code).toBe(0);
+    expect(weights.stdout).toMatch(/^canary +2 +\S+ +\S+ +25%/m);
+    const refused = await admin('switch', 'digits', 'digits@nowhere');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: ALIAS_NOT_FOUND: /m);
+    await writeFile(join(dir, 'wrong-token'), 'w'.repeat(24));
+    const wrongToken = await runCli(['status', '--url', url, '--token-file', join(dir, 'wrong-token')]);
+    expect(wrongToken.code).toBe(2);
+    expect(wrongToken.stderr).toContain('UNAUTHORIZED');
+    const notAToken = await runCli(['status', '--url', url, '--token-file', join(dir, 'modelship.yaml')]);
+    expect(notAToken.code).toBe(2);
+    expect(notAToken.stderr).toContain('error INVALID_OPTIONS: The token file does not hold a token');
+    const unknown = await admin('promote', 'nope');
+    expect(unknown.code).toBe(2);
+    const promoted = await admin('promote', 'digits', '--json');
+    expect(promoted.code).toBe(0);
+    expect(JSON.parse(promoted.stdout)).toMatchObject({ stable: { version: '2' } });
+    expect(JSON.parse(promoted.stdout).canary).toBeUndefined();
+    const rolledBack = await admin('rollback', 'digits', '--json');
+    expect(rolledBack.code).toBe(0);
+    expect(JSON.parse(rolledBack.stdout)).toMatchObject({ stable: { version: '1' } });
+  });
+
   it('drains a request in flight on SIGTERM, answers it, and exits 0', async () => {
-    const body = JSON.stringify({ inputs: Array.from({ length: 64 }, () => new Array(512).fill(1)) });
-    const req = request(`${url}/models/slow/predict`, {
+    // A request whose body is half sent is in flight for as long as the test wants: the rest goes out only
+    // once the server has said it is draining, so the answer must come from the draining server.
+    const body = JSON.stringify({ inputs: [[1, 2, 3, 4]] });
+    const req = request(`${url}/models/addone/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
     });
     const answered = new Promise<{ status: number; connection: string | undefined; text: string }>(
       (resolve, reject) => {
@@ -110,19 +148,33 @@ describe('modelship serve --config', () => {
         });
       },
     );
-    req.end(body);
-    await once(req, 'finish');
-    // The request is on the wire; a round trip on another connection means the server has read it too.
+    await new Promise<void>((resolve) => req.write(body.slice(0, 10), () => resolve()));
+    // The headers are on the wire; a round trip on another connection means the server has read them too.
     expect((await call(`${url}/healthz`)).status).toBe(200);
     const exited = once(server.child, 'exit');
+    const draining = outputMatching(server, /SIGTERM: draining/);
     server.child.kill('SIGTERM');
+    await draining;
+    req.end(body.slice(10));
     const answer = await answered;
     expect(answer.status).toBe(200);
     expect(answer.connection).toBe('close');
-    expect(JSON.parse(answer.text).outputs.y[0]).toHaveLength(512);
+    expect(JSON.parse(answer.text).outputs.y).toEqual([[2, 3, 4, 5]]);
     const [code] = await exited;
     expect(code).toBe(0);
-    expect(server.output()).toMatch(/SIGTERM: draining/);
     expect(server.output()).toMatch(/^closed$/m);
   });
 });
+
+/** Resolves when the process's output matches `pattern` (on its output events, not by polling). */
+function outputMatching(process: RunningProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!pattern.test(process.output())) return;
+      process.child.stdout?.off('data', check);
+      resolve();
+    };
+    process.child.stdout?.on('data', check);
+    check();
+  });
+}
