@@ -209,7 +209,7 @@ class LoadedModel implements Model {
       } else {
         await run();
       }
-      const sample = feeds[0] ?? synthesizeInputs(this.signature, 1);
+      const sample = warmup === false ? false : (feeds[0] ?? synthesizeInputs(this.signature, 1));
       await this.#batcher.tuner?.calibrateOn((f) => this.#session.run(f), sample);
       if (this.#state === 'warming') this.#state = 'ready';
     } catch (error) {

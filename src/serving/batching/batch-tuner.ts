@@ -71,9 +71,11 @@ export class BatchTuner {
 
   /**
    * `calibrate` on the model's warm-up input, as a model does while warming up: a model it cannot measure
-   * (no input shapes, or a batched run fails) keeps its settings, with the reason in its stats.
+   * (no input shapes, or a batched run fails) keeps its settings, with the reason in its stats. `false`: the
+   * user turned warm-up off, so nothing runs.
    */
-  async calibrateOn(run: (feeds: Feeds) => Promise<unknown>, sample: Feeds | undefined): Promise<void> {
+  async calibrateOn(run: (feeds: Feeds) => Promise<unknown>, sample: Feeds | undefined | false): Promise<void> {
+    if (sample === false) return this.unmeasured('warm-up is off (warmup: false), and measuring would run the model.');
     if (!sample) return this.unmeasured('an input does not declare its shape; pass warmup: { inputs } to measure it.');
     await this.calibrate(run, sample).catch((error: unknown) => {
       this.unmeasured(`a batched run of the warm-up input failed (${toModelshipError(error).message}).`);

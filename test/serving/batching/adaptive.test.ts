@@ -194,5 +194,11 @@ describe('adaptive batching on a real model', () => {
     expect(f.maxBatchSize).toBe(4);
     expect(Math.max(...f.curve.map((p) => p.rows))).toBeLessThanOrEqual(4);
     await fixed.close();
+
+    const cold = await loadModel(onnx, { name: 'mnist', workers: 1, warmup: false, logger: silentLogger });
+    await cold.ready();
+    expect(cold.stats().batching.curve).toEqual([]); // warm-up off: the model is not run before requests
+    expect(cold.stats().batching.reason).toMatch(/warm-up is off/);
+    await cold.close();
   });
 });
