@@ -23,6 +23,7 @@ import {
   toInfo,
   type MlflowModelVersion,
 } from './versions.js';
+import { baselineTags } from './baseline-tags.js';
 
 /** What MLflow's `publish` takes: the usual input, optionally tied to the run that trained the model. */
 export interface MlflowPublishInput extends PublishInput {
@@ -82,6 +83,7 @@ function versionTags(
     { key: TAG_SIZE, value: String(size) },
     { key: TAG_METADATA, value: metadata },
     ...lineageTagList,
+    ...baselineTags(input.baseline),
   ];
   return { tags, lineage };
 }
