@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   const misses: string[] = [];
   const changes: [string, number][] = [];
   const outcomes: Outcome[] = [];
+  let share = NaN;
   // The progressive schedule runs from the start (a step every 10 intervals): watched from the start.
   const step = convergence(
     () => replicas,
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     // 1. The canary's share over keyed requests through the balancer.
     const shared = await load(proxy.port, PREDICT, body, SHARE_REQUESTS, CONCURRENCY, (i) => `soak-${i}`);
     outcomes.push(...shared);
-    const share = shared.filter((o) => o.version === '3').length / SHARE_REQUESTS;
+    share = shared.filter((o) => o.version === '3').length / SHARE_REQUESTS;
     if (Math.abs(share - 0.1) > 0.015) misses.push(`canary share ${(share * 100).toFixed(2)} %`);
     const canaryKeys = shared.flatMap((o, i) => (o.version === '3' ? [`soak-${i}`] : []));
 
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
     `proxy: ${JSON.stringify({ refused: Object.fromEntries(proxy.stats.refused), unplaced: proxy.stats.unplaced })}`,
   );
   console.log(`registry ${kind}, watch interval ${INTERVAL} ms, ${CONCURRENCY} clients`);
+  console.log(`canary share fleet-wide: ${(share * 100).toFixed(2)} % of ${SHARE_REQUESTS} keyed requests`);
   console.log(
     `requests ${outcomes.length}, non-2xx ${non2xx}, failed connections ${failed} (cut by the killed replica ${cut}), 5xx at the proxy ${proxy5xx}`,
   );
