@@ -1,6 +1,6 @@
 /**
  * `publish({ baseline })` stores the drift baseline with the version and `loadModel(ref, { monitoring })` picks it
- * up: the local registry (in meta.json) and MLflow (version tags, against the MLflow test server), with a real
+ * up: the local registry (in meta.json), MLflow (version tags, against the MLflow test server) and W&B (the artifact's metadata, against the W&B test server), with a real
  * MNIST baseline of 200 kB of JSON. A damaged stored baseline fails the load with INVALID_BASELINE.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -18,9 +18,12 @@ import {
 import { IMAGE_SIZE, loadMnist } from '../../examples/shared/mnist-data.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
 import { MlflowTestServer } from '../servers/mlflow/server.js';
+import { startWandbServer, type WandbTestServer } from '../servers/wandb/server.js';
+import { createWandbRegistry } from '../../src/registries/wandb/index.js';
 
 let baseline: Baseline;
 let mlflow: MlflowTestServer;
+let wandb: WandbTestServer;
 
 beforeAll(async () => {
   const plain = await loadModel(tinyMnist().onnx, { workers: 1, logger: silentLogger });
@@ -37,8 +40,12 @@ beforeAll(async () => {
   await plain.close();
   mlflow = new MlflowTestServer();
   await mlflow.start();
+  wandb = await startWandbServer();
 });
-afterAll(() => mlflow.stop());
+afterAll(async () => {
+  await mlflow.stop();
+  await wandb.close();
+});
 
 async function roundTrip(registry: RegistryAdapter): Promise<void> {
   await registry.publish!({ name: 'mnist', bytes: tinyMnist().onnx, aliases: ['production'], baseline });
@@ -60,6 +67,24 @@ describe('publish({ baseline }) and loadModel({ monitoring })', () => {
   it('round-trips through MLflow, split over version tags', async () => {
     expect(JSON.stringify(baseline).length).toBeGreaterThan(100_000);
     await roundTrip(createMlflowRegistry({ trackingUri: mlflow.url, cacheDir: await tempDir(), retries: 1 }));
+  });
+
+  it('round-trips through Weights & Biases, in the artifact metadata', async () => {
+    const registry = createWandbRegistry({
+      baseUrl: wandb.url,
+      apiKey: wandb.state.apiKey,
+      entity: 'acme',
+      project: 'vision',
+      cacheDir: await tempDir(),
+    });
+    await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx, aliases: ['production'], baseline });
+    const model = await loadModel('mnist:production', { registry, workers: 1, logger: silentLogger, monitoring: {} });
+    try {
+      expect(model.monitoring?.baseline).toEqual(baseline);
+      expect(Object.keys(model.metadata)).not.toContain('modelship.baseline');
+    } finally {
+      await model.close();
+    }
   });
 
   it('refuses a damaged stored baseline with INVALID_BASELINE, and loads without monitoring as before', async () => {

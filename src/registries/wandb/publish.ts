@@ -6,6 +6,7 @@ import type { RemoteSources } from '../../platform/node/sources.js';
 import { WandbGraphqlError, type WandbGraphql } from '../../clients/wandb/graphql.js';
 import { COMMIT_ARTIFACT, CREATE_ARTIFACT, CREATE_ARTIFACT_FILES, CREATE_ARTIFACT_MANIFEST } from './queries.js';
 import { META_SHA256, META_SIZE } from './versions.js';
+import { metadataWithBaseline } from '../kit/baseline-metadata.js';
 
 /** What `publish` takes: the name is `collection` or `project/collection`; the file is stored as `fileName`. */
 export interface WandbPublishInput extends PublishInput {
@@ -75,7 +76,7 @@ export async function publishToWandb(
   const contents = { [fileName]: { digest, size: bytes.byteLength } };
   const aliases = [...new Set(input.aliases ?? [])];
   const metadata = {
-    ...(input.metadata ?? {}),
+    ...metadataWithBaseline(input.metadata, input.baseline),
     ...(input.lineage === undefined ? {} : { lineage: input.lineage }),
     ...(input.source === undefined ? {} : { source: input.source }),
     [META_SHA256]: sha256,
