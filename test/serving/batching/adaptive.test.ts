@@ -80,6 +80,17 @@ describe('batching options', () => {
     expect(resolveBatching('auto', false).adaptive).toBeUndefined(); // not batchable: nothing to measure
   });
 
+  it('loadModel refuses a bad budget or mode with INVALID_OPTIONS naming the key, before loading anything', async () => {
+    for (const batching of [{ p99BudgetMs: -5 }, { p99BudgetMs: Number.NaN }, 'fast', { adaptive: 'yes' }]) {
+      const error = await loadModel(tinyMnist().onnx, { batching } as never).then(
+        () => undefined,
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(error?.code, JSON.stringify(batching)).toBe('INVALID_OPTIONS');
+      expect(error?.message).toMatch(/batching/);
+    }
+  });
+
   it('refuses a budget that is not a positive number, and unknown modes', () => {
     expect(batchingOptionsSchema.safeParse({ p99BudgetMs: 0 }).success).toBe(false);
     expect(batchingOptionsSchema.safeParse({ p99BudgetMs: 'fast' }).success).toBe(false);
