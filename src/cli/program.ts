@@ -7,6 +7,7 @@ import { adminCommands } from './commands/admin.js';
 import { configCommand } from './commands/config-check.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pullCommand } from './commands/pull.js';
+import { registryCommand } from './commands/registry.js';
 import { serveCommand } from './commands/serve.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT, reportError } from './ui.js';
@@ -39,6 +40,7 @@ Examples:
   pullCommand(program);
   inspectCommand(program);
   adminCommands(program);
+  registryCommand(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
