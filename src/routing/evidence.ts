@@ -1,4 +1,5 @@
 import type { WindowStats } from './policy/index.js';
+import type { MonitoredStats } from './policy/guardrail-check.js';
 import { toModelshipError } from '../errors/index.js';
 import type { Logger } from '../serving/logger.js';
 import type { TrackingClient, TrackingRun } from '../spec/tracking.js';
@@ -9,7 +10,8 @@ export interface EvidenceVersion {
   readonly ref: string;
   readonly role: 'stable' | 'canary' | 'shadow' | 'previous';
   readonly weight: number;
-  readonly stats: WindowStats;
+  /** The window, plus live accuracy and drift for versions loaded with `monitoring`. */
+  readonly stats: WindowStats & MonitoredStats;
 }
 
 /** A change worth a tag: what happened, to which version, why. */
@@ -42,6 +44,9 @@ export const EVIDENCE_METRICS = {
   p99: 'latency_p99_ms',
   agreement: 'shadow_agreement',
   weight: 'weight',
+  liveAccuracy: 'live_accuracy',
+  labelled: 'labelled',
+  driftShare: 'drift_share',
 } as const;
 
 /**
@@ -125,6 +130,9 @@ export class Evidence {
         if (s.p50Ms !== undefined) metrics[EVIDENCE_METRICS.p50] = s.p50Ms;
         if (s.p99Ms !== undefined) metrics[EVIDENCE_METRICS.p99] = s.p99Ms;
         if (s.agreement !== undefined) metrics[EVIDENCE_METRICS.agreement] = s.agreement;
+        if (s.liveAccuracy !== undefined) metrics[EVIDENCE_METRICS.liveAccuracy] = s.liveAccuracy;
+        if (s.labelled !== undefined) metrics[EVIDENCE_METRICS.labelled] = s.labelled;
+        if (s.driftShare !== undefined) metrics[EVIDENCE_METRICS.driftShare] = s.driftShare;
         run.logMetrics(metrics, { step, timestamp });
         run.setTags({ 'modelship.role': v.role });
       }

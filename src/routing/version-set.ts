@@ -102,7 +102,7 @@ export class VersionSet {
       ref: slot.ref,
       role,
       weight,
-      stats: slot.window.stats(),
+      stats: { ...slot.window.stats(), ...monitoredStats(slot.model) },
     });
     const rows = [row(this.stable, 'stable', 1 - w)];
     const { canary, previous } = this;

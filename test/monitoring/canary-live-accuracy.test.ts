@@ -4,7 +4,11 @@
  * rate shows nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDeployment, silentLogger, type Deployment, type DeploymentEvents } from 'modelship';
+import { join } from 'node:path';
+import { createDeployment, createLocalTracker, silentLogger, type Deployment, type DeploymentEvents } from 'modelship';
+import { readLocalRun } from '../tracking/readers.js';
+import { tempDir } from '../helpers/models.js';
+import { readdir } from 'node:fs/promises';
 import { deploymentRegistry, digits } from '../helpers/deployments.js';
 
 let deployment: Deployment | undefined;
@@ -13,6 +17,8 @@ afterEach(() => deployment?.close());
 describe('minLiveAccuracy', () => {
   it('rolls back a canary with permuted classes on its live accuracy, before its error rate shows anything', async () => {
     const registry = await deploymentRegistry();
+    const mlruns = join(await tempDir(), 'mlruns');
+    const tracker = createLocalTracker({ root: mlruns, logger: silentLogger });
     const d = await createDeployment({
       name: 'mnist',
       stable: 'mnist/1',
@@ -21,6 +27,7 @@ describe('minLiveAccuracy', () => {
       logger: silentLogger,
       modelOptions: { workers: 1, monitoring: { sampleRate: 0 } },
       guardrails: { minRequests: 50, minLiveAccuracy: 0.8, maxErrorRate: 0.01, interval: '1h' },
+      tracking: { tracker, interval: '1h', experiment: 'mnist-production' },
     });
     deployment = d;
     const breaches: DeploymentEvents['guardrail'][] = [];
@@ -44,5 +51,20 @@ describe('minLiveAccuracy', () => {
     expect(breaches[0]!.breach.value).toBeLessThan(0.3);
     expect(breaches[0]!.stats.errorRate).toBe(0);
     expect(d.status().canary?.weight).toBe(0);
+
+    // The tracker's evidence has each version's live accuracy (the last sample is taken when the deployment closes).
+    await d.close();
+    deployment = undefined;
+    await tracker.close();
+    const views = [];
+    for (const experiment of (await readdir(mlruns)).filter((e) => !e.startsWith('.'))) {
+      const runs = (await readdir(join(mlruns, experiment), { withFileTypes: true })).filter((e) => e.isDirectory());
+      for (const r of runs)
+        views.push(await readLocalRun(mlruns, { trackingUri: '', experimentId: experiment, runId: r.name }));
+    }
+    const accuracy = (name: string): number | undefined =>
+      views.find((v) => v.name === name)?.metrics.live_accuracy?.at(-1)?.value;
+    expect(accuracy('mnist v1')).toBeGreaterThan(0.8);
+    expect(accuracy('mnist v3')).toBeLessThan(0.3);
   });
 });
