@@ -13,6 +13,8 @@ declare global {
   const pixels: number[][];
   /** One MNIST row. */
   const row: number[];
+  /** A sample of the training inputs (MNIST rows), e.g. for a drift baseline. */
+  const trainImages: number[][];
   /** An input as a request would carry it. */
   const input: number[][];
   /** A registry from `createLocalRegistry()`, `createMlflowRegistry()`, … */
