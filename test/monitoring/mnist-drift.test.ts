@@ -8,6 +8,7 @@ import { createBaseline, loadModel, silentLogger, type Baseline, type Model } fr
 import { createRng, loadMnist, shuffle } from '../../examples/shared/mnist-data.js';
 import { evaluate } from '../../examples/shared/train.js';
 import { tempFile, tinyMnist } from '../helpers/models.js';
+import { disagreeingMnist } from '../helpers/deployments.js';
 
 /** Requests after which drift must show (sampleRate 1, one row per request). */
 const N = 200;
@@ -120,6 +121,35 @@ describe('online drift', () => {
     expect(['pixels.proj0', 'pixels.proj1', 'pixels.proj2', 'pixels.proj3'].some((p) => byName.get(p)!.drifted)).toBe(
       true,
     );
+  });
+});
+
+describe('reference-free drift between two versions', () => {
+  it('finds a canary whose classes are permuted, on its answers and not its inputs, without labels', async () => {
+    const stable = await monitored();
+    const canary = await loadModel(disagreeingMnist(), {
+      name: 'mnist',
+      version: 'canary',
+      workers: 1,
+      logger: silentLogger,
+      monitoring: { baseline, sampleRate: 1, maxSamplesPerSecond: 1_000_000, interval: 0, maxSamples: 1_000_000 },
+    });
+    try {
+      await serve(stable, N, rowOf);
+      await serve(canary, N, (i) => rowOf(N + i));
+      stable.monitoring!.evaluate();
+      canary.monitoring!.evaluate();
+      const report = canary.monitoring!.compareWith(stable.monitoring!)!;
+      expect(report.reference).toBe('stable');
+      const byName = new Map(report.features.map((f) => [f.feature, f]));
+      expect(byName.get('probabilities.class')!.drifted).toBe(true);
+      expect(byName.get('label')!.drifted).toBe(true);
+      expect(byName.get('pixels.mean')!.drifted).toBe(false);
+      // Two live windows of 200 digits each (no 4000-row reference): a few sparse pixels differ by chance.
+      expect(report.features.filter((f) => f.drifted && f.feature.startsWith('pixels')).length).toBeLessThan(10);
+    } finally {
+      await Promise.all([stable.close(), canary.close()]);
+    }
   });
 });
 
