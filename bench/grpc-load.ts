@@ -6,7 +6,7 @@
  *
  * Protocol on stdin/stdout: prints "READY" once every client has answered one call; then each line
  * "RUN <seconds>" runs the load that long and prints one JSON line
- * `{ requests, errors, seconds, p50Ms, p99Ms }`; "EXIT" ends it.
+ * `{ requests, errors, seconds, p50Ms, p99Ms, cpuMs }` (cpuMs: this process's CPU time during the run); "EXIT" ends it.
  * Environment: GRPC_ADDRESS (host:port), MODEL_NAME, INPUT_NAME, FEATURES, ROW_BASE64 (float32 LE bytes), CONNECTIONS.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -48,8 +48,9 @@ const infer = (client: grpc.Client): Promise<void> =>
 
 async function run(
   seconds: number,
-): Promise<{ requests: number; errors: number; seconds: number; p50Ms: number; p99Ms: number }> {
+): Promise<{ requests: number; errors: number; seconds: number; p50Ms: number; p99Ms: number; cpuMs: number }> {
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   let errors = 0;
   const end = performance.now() + seconds * 1000;
   const start = performance.now();
@@ -67,6 +68,7 @@ async function run(
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
   latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
@@ -74,6 +76,7 @@ async function run(
     seconds: elapsed,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
+    cpuMs: (used.user + used.system) / 1000,
   };
 }
 

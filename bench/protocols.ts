@@ -7,6 +7,12 @@
  * - OIP v2 gRPC `ModelInfer` with raw contents, by bench/grpc-load.ts (grpc-js clients in a child process).
  * Ratios: `oip_binary_vs_json_ratio`, `grpc_vs_json_ratio` (both against OIP JSON over HTTP) and
  * `v1_vs_predict_ratio`.
+ *
+ * Beside requests per second, each contender's details hold the server's CPU per request (`serverCpuUs`, the
+ * whole server process, model threads included; Linux only) and its load generator's (`loaderCpuUs`). A ratio
+ * of requests per second compares servers only while the server is the bottleneck: the grpc-js client costs
+ * several times what autocannon does per request, so on a machine whose cores are taken by other work the gRPC
+ * figure is held by its generator's share of CPU. The CPU figures say which side it was.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,6 +23,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { BenchModel } from './models.js';
+import { processCpuMs } from './process-cpu.js';
 
 interface Options {
   readonly connections: number;
@@ -30,6 +37,19 @@ interface Run {
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  readonly requests: number;
+  /** CPU ms the server process used during the run (undefined without /proc). */
+  readonly serverCpuMs: number | undefined;
+  /** CPU ms the load generator used during the run. */
+  readonly loaderCpuMs: number;
+}
+
+/** The server's CPU time over `run`, with the run's figures. */
+async function withServerCpu(pid: number | undefined, run: () => Promise<Omit<Run, 'serverCpuMs'>>): Promise<Run> {
+  const before = processCpuMs(pid);
+  const r = await run();
+  const after = processCpuMs(pid);
+  return { ...r, serverCpuMs: before === undefined || after === undefined ? undefined : after - before };
 }
 
 /** A tsx child process that prints "READY ..." when it can take load. */
@@ -63,10 +83,19 @@ async function cannon(
   headers: Record<string, string>,
   connections: number,
   seconds: number,
-): Promise<Run> {
+): Promise<Omit<Run, 'serverCpuMs'>> {
+  // autocannon runs in this process and nothing else does meanwhile: its CPU is this process's.
+  const cpu = process.cpuUsage();
   const r = await autocannon({ url, method: 'POST', headers, body, connections, duration: seconds });
+  const used = process.cpuUsage(cpu);
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
-  return { requestsPerSecond: r.requests.total / seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99 };
+  return {
+    requestsPerSecond: r.requests.total / seconds,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requests: r.requests.total,
+    loaderCpuMs: (used.user + used.system) / 1000,
+  };
 }
 
 /** The OIP binary request: the JSON header, then the input's bytes (`Inference-Header-Content-Length` says where). */
@@ -112,13 +141,20 @@ export async function protocolCases(
     inputs: [{ name: m.inputName, shape: [1, m.features], datatype: 'FP32', data: row }],
   });
   const binary = binaryRequest(m);
-  const grpcRuns: Array<(seconds: number) => Promise<Run>> = [];
+  const grpcRuns: Array<(seconds: number) => Promise<Omit<Run, 'serverCpuMs'>>> = [];
+  const pid = server.proc.pid;
   const contenders: Record<string, (seconds: number) => Promise<Run>> = {
-    predict: (s) => cannon(`${base}/predict`, JSON.stringify({ inputs: [row] }), json, o.connections, s),
-    v1: (s) => cannon(`${base}/v1/models/bench:predict`, JSON.stringify({ instances: [row] }), json, o.connections, s),
-    'oip-json': (s) => cannon(`${base}/v2/models/bench/infer`, oipJson, json, o.connections, s),
-    'oip-binary': (s) => cannon(`${base}/v2/models/bench/infer`, binary.body, binary.headers, o.connections, s),
-    grpc: (s) => (grpcRuns[0] as (seconds: number) => Promise<Run>)(s),
+    predict: (s) =>
+      withServerCpu(pid, () => cannon(`${base}/predict`, JSON.stringify({ inputs: [row] }), json, o.connections, s)),
+    v1: (s) =>
+      withServerCpu(pid, () =>
+        cannon(`${base}/v1/models/bench:predict`, JSON.stringify({ instances: [row] }), json, o.connections, s),
+      ),
+    'oip-json': (s) =>
+      withServerCpu(pid, () => cannon(`${base}/v2/models/bench/infer`, oipJson, json, o.connections, s)),
+    'oip-binary': (s) =>
+      withServerCpu(pid, () => cannon(`${base}/v2/models/bench/infer`, binary.body, binary.headers, o.connections, s)),
+    grpc: (s) => withServerCpu(pid, () => (grpcRuns[0] as (seconds: number) => Promise<Omit<Run, 'serverCpuMs'>>)(s)),
   };
   const runs: Record<string, Run[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   try {
@@ -140,9 +176,16 @@ export async function protocolCases(
         seconds: number;
         p50Ms: number;
         p99Ms: number;
+        cpuMs: number;
       };
       if (r.errors > 0) throw new Error(`gRPC: ${r.errors} failed calls under load`);
-      return { requestsPerSecond: r.requests / r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+      return {
+        requestsPerSecond: r.requests / r.seconds,
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        requests: r.requests,
+        loaderCpuMs: r.cpuMs,
+      };
     });
     for (const run of Object.values(contenders)) await run(o.warmup);
     for (let round = 0; round < o.rounds; round++) {
@@ -162,18 +205,33 @@ export async function protocolCases(
     const rs = runs[name] as Run[];
     return rs.reduce((n, r) => n + r.requestsPerSecond, 0) / rs.length;
   };
+  /** CPU µs per request over all rounds (total CPU / total requests), rounded. */
+  const perRequest = (rs: readonly Run[], cpu: (r: Run) => number | undefined): number | undefined => {
+    const requests = rs.reduce((n, r) => n + r.requests, 0);
+    const ms = rs.map(cpu);
+    if (requests === 0 || ms.some((v) => v === undefined)) return undefined;
+    return Math.round(((ms as number[]).reduce((a, b) => a + b, 0) * 1000) / requests);
+  };
   const measured = Object.fromEntries(
-    Object.keys(contenders).map((n) => [
-      n,
-      {
-        requestsPerSecond: mean(n),
-        p99Ms: Math.max(...(runs[n] as Run[]).map((r) => r.p99Ms)),
-        perRound: (runs[n] as Run[]).map((r) => Math.round(r.requestsPerSecond)),
-      },
-    ]),
+    Object.keys(contenders).map((n) => {
+      const rs = runs[n] as Run[];
+      return [
+        n,
+        {
+          requestsPerSecond: mean(n),
+          p99Ms: Math.max(...rs.map((r) => r.p99Ms)),
+          perRound: rs.map((r) => Math.round(r.requestsPerSecond)),
+          serverCpuUs: perRequest(rs, (r) => r.serverCpuMs),
+          loaderCpuUs: perRequest(rs, (r) => r.loaderCpuMs),
+        },
+      ];
+    }),
   );
   for (const [n, r] of Object.entries(measured)) {
-    o.progress(`${n}: ${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms.toFixed(1)} ms`);
+    const cpu = r.serverCpuUs === undefined ? '' : `, server CPU ${r.serverCpuUs} µs/req`;
+    o.progress(
+      `${n}: ${Math.round(r.requestsPerSecond)} req/s, p99 ${r.p99Ms.toFixed(1)} ms${cpu}, load generator CPU ${r.loaderCpuUs} µs/req`,
+    );
   }
   return {
     results: {
