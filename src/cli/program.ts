@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { adminCommands } from './commands/admin.js';
+import { benchCommand } from './commands/bench.js';
 import { configCommand } from './commands/config-check.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pullCommand } from './commands/pull.js';
@@ -41,6 +42,7 @@ Examples:
   inspectCommand(program);
   adminCommands(program);
   registryCommand(program);
+  benchCommand(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
