@@ -56,7 +56,7 @@ describe('minLiveAccuracy', () => {
     await d.close();
     deployment = undefined;
     await tracker.close();
-    const views = [];
+    const views: Awaited<ReturnType<typeof readLocalRun>>[] = [];
     for (const experiment of (await readdir(mlruns)).filter((e) => !e.startsWith('.'))) {
       const runs = (await readdir(join(mlruns, experiment), { withFileTypes: true })).filter((e) => e.isDirectory());
       for (const r of runs)
