@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { ModelshipError } from '../../errors/index.js';
 
 /** Options of one git invocation. */
@@ -82,16 +83,19 @@ export function runGit(args: readonly string[], options: GitRunOptions): Promise
       },
       (error, stdout, stderr) => {
         if (error === null) return resolve(options.binary === true ? stdout : stdout.toString('utf8'));
-        if (
-          (error as NodeJS.ErrnoException).code === 'ENOENT' &&
-          typeof (error as { code?: unknown }).code === 'string'
-        )
+        // spawn reports a missing working directory as ENOENT too: only a missing binary is a missing dependency.
+        const enoent = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        if (enoent && (options.cwd === undefined || existsSync(options.cwd)))
           return reject(
             new ModelshipError(
               'DEPENDENCY_MISSING',
               'The git binary was not found on PATH; install git (apt-get install git) to use the DVC registry.',
               { cause: error },
             ),
+          );
+        if (enoent)
+          return reject(
+            new ModelshipError('INTERNAL', `The git directory is missing while ${options.what}.`, { cause: error }),
           );
         if (error.name === 'AbortError')
           return reject(new ModelshipError('ABORTED', `Aborted while ${options.what}.`, { cause: error }));

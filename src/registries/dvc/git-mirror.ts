@@ -107,19 +107,23 @@ export function openGitMirror(location: string, dir: string): GitMirror {
     await git(['fetch', '--quiet', '--prune', '--prune-tags', '--force', 'origin'], `fetching ${safe}`, opts);
   }
 
+  const sync = (signal?: AbortSignal): Promise<void> => {
+    // Concurrent resolves share one round trip to the origin.
+    pending ??= doSync(signal).finally(() => (pending = undefined));
+    return pending;
+  };
+
   return {
     dir,
-    sync(signal) {
-      // Concurrent resolves share one round trip to the origin.
-      pending ??= doSync(signal).finally(() => (pending = undefined));
-      return pending;
-    },
+    sync,
     async artifacts() {
       return buildArtifacts(
         parseTagListing(await git(['for-each-ref', `--format=${TAG_FORMAT}`, 'refs/tags'], 'reading tags')),
       );
     },
     async read(commit, path, signal) {
+      // A fetch straight after a restart (a resolved model from the cache) may come before any clone.
+      if (!(await exists(join(dir, 'HEAD')))) await sync(signal);
       try {
         return await runGit(['cat-file', 'blob', `${commit}:${path}`], {
           cwd: dir,

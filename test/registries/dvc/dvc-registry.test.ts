@@ -1,0 +1,316 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeploymentWith, loadModel, silentLogger, type DeploymentEvents } from 'modelship';
+import { ModelshipError } from '../../../src/errors/index.js';
+import { createDvcRegistry, type DvcRegistry } from '../../../src/registries/dvc/index.js';
+import type { ModelArtifact } from '../../../src/spec/registry.js';
+import { digits } from '../../helpers/deployments.js';
+import { tempDir, tinyMnist } from '../../helpers/models.js';
+import { startGitHttpServer, type GitHttpServer } from '../../servers/git/git-http-server.js';
+import { createDvcOrigin, git, writeFiles } from './repo.js';
+
+const fast = { retries: 2, retryDelayMs: 1, maxRetryDelayMs: 2, timeoutMs: 10_000 };
+const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(ModelshipError.isInstance(error), String(error)).toBe(true);
+    return (error as ModelshipError).code;
+  }
+  return 'resolved';
+}
+
+async function read(artifact: ModelArtifact): Promise<Uint8Array> {
+  if (artifact.kind === 'bytes') return artifact.bytes;
+  try {
+    return new Uint8Array(await readFile(artifact.path));
+  } finally {
+    artifact.release?.();
+  }
+}
+
+let root: string;
+let store: string;
+let origin: { bare: string; work: string };
+let server: GitHttpServer;
+let n = 0;
+const open = (extra: Record<string, unknown> = {}): DvcRegistry =>
+  createDvcRegistry({ repo: origin.bare, cacheDir: join(root, `cache-${++n}`), ...fast, ...extra });
+
+beforeAll(async () => {
+  root = await tempDir();
+  store = join(root, 'dvc-store');
+  origin = await createDvcOrigin(root, 'models', store);
+  server = await startGitHttpServer({ root });
+});
+afterAll(async () => {
+  await server?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('DVC registry: a repository written by DVC and GTO', () => {
+  const v1 = tinyMnist().onnx;
+  const v2 = new Uint8Array([...tinyMnist().onnx]);
+  beforeAll(async () => {
+    const { work } = origin;
+    // v1.0.0 as DVC 2.x left it: no `hash` field, the object at <md5[:2]>/<md5[2:]> on the remote.
+    const h1 = md5(v1);
+    await writeFiles(store, { [`${h1.slice(0, 2)}/${h1.slice(2)}`]: v1 });
+    await writeFiles(work, {
+      'models/mnist.onnx.dvc': `outs:\n- md5: ${h1}\n  size: ${v1.byteLength}\n  path: mnist.onnx\n`,
+      'models/.gitignore': '/mnist.onnx\n',
+      'dvc.yaml':
+        'artifacts:\n  mnist:\n    path: models/mnist.onnx\n    type: model\n    desc: digits\n    meta:\n      accuracy: 0.97\n',
+    });
+    await git(work, 'add', 'models/mnist.onnx.dvc', 'models/.gitignore', 'dvc.yaml');
+    await git(work, 'commit', '--quiet', '-m', 'Add mnist');
+    await git(work, 'tag', '-a', 'mnist@v1.0.0', '-m', 'Registering artifact mnist version v1.0.0');
+    await git(work, 'tag', '-a', 'mnist#prod#1', '-m', 'Assigning stage prod to artifact mnist version v1.0.0');
+    // v1.1.0 as DVC 3 writes it: `hash: md5`, the object under files/md5/.
+    await writeFiles(store, { [`files/md5/${md5(v2).slice(0, 2)}/${md5(v2).slice(2)}`]: v2 });
+    await writeFiles(work, {
+      'models/mnist.onnx.dvc': `outs:\n- md5: ${md5(v2)}\n  size: ${v2.byteLength}\n  hash: md5\n  path: mnist.onnx\n`,
+    });
+    await git(work, 'commit', '--quiet', '-am', 'Retrain mnist');
+    await git(work, 'tag', '-a', 'mnist@v1.1.0', '-m', 'Registering artifact mnist version v1.1.0');
+    await git(work, 'tag', '-a', 'mnist#staging#2', '-m', 'Assigning stage staging to artifact mnist version v1.1.0');
+    await git(work, 'push', '--quiet', 'origin', 'main', '--tags');
+  });
+
+  it('resolves versions, stages and the newest version from the tags, and loads and runs the model', async () => {
+    const registry = open();
+    expect(await registry.resolve('dvc:mnist@v1.0.0')).toMatchObject({
+      name: 'mnist',
+      version: 'v1.0.0',
+      aliases: ['prod'],
+      metadata: { accuracy: 0.97 },
+      size: v1.byteLength,
+      versionRef: 'dvc:mnist@v1.0.0',
+    });
+    expect((await registry.resolve('dvc:mnist')).version).toBe('v1.1.0');
+    expect((await registry.resolve('dvc:mnist#staging')).version).toBe('v1.1.0');
+    expect((await registry.listVersions('mnist')).map((v) => [v.version, v.aliases])).toEqual([
+      ['v1.0.0', ['prod']],
+      ['v1.1.0', ['staging']],
+    ]);
+    const model = await loadModel('dvc:mnist#prod', { registry, workers: 1, logger: silentLogger });
+    try {
+      const { images, labels } = digits(20);
+      expect(model.version).toBe('v1.0.0');
+      const out = await model.predict({ pixels: images });
+      const predicted = (out.label?.toArray() as (number | bigint)[]).map(Number);
+      expect(predicted.filter((p, i) => p === labels[i]).length).toBeGreaterThanOrEqual(16);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('lets the latest stage event win, and an unassignment remove the stage', async () => {
+    const registry = open();
+    await registry.setAlias('mnist', 'prod', 'v1.1.0');
+    expect((await registry.resolve('dvc:mnist#prod')).version).toBe('v1.1.0');
+    await registry.setAlias('mnist', 'prod', 'v1.0.0');
+    expect((await registry.resolve('dvc:mnist#prod')).version).toBe('v1.0.0');
+    await registry.deleteAlias('mnist', 'prod');
+    expect(await codeOf(registry.resolve('dvc:mnist#prod'))).toBe('ALIAS_NOT_FOUND');
+    const tags = await git(
+      origin.bare,
+      'for-each-ref',
+      '--format=%(refname:strip=2)|%(contents:subject)',
+      'refs/tags/mnist#*',
+    );
+    expect(tags.trim().split('\n')).toEqual([
+      "mnist#prod!#5|Unassigning stage 'prod' from artifact 'mnist' version 'v1.0.0'",
+      'mnist#prod#1|Assigning stage prod to artifact mnist version v1.0.0',
+      'mnist#prod#3|Assigning stage prod to artifact mnist version v1.1.0',
+      'mnist#prod#4|Assigning stage prod to artifact mnist version v1.0.0',
+      'mnist#staging#2|Assigning stage staging to artifact mnist version v1.1.0',
+    ]);
+    await registry.setAlias('mnist', 'prod', 'v1.0.0');
+  });
+
+  it('refuses content whose md5 differs from the .dvc file, and caches nothing', async () => {
+    const h = md5(v1);
+    const object = join(store, h.slice(0, 2), h.slice(2));
+    const good = await readFile(object);
+    await writeFile(object, Buffer.concat([good.subarray(0, 100), Buffer.from('tampered'), good.subarray(108)]));
+    try {
+      const registry = open();
+      const resolved = await registry.resolve('dvc:mnist@v1.0.0');
+      expect(await codeOf(registry.fetch(resolved))).toBe('INTEGRITY_MISMATCH');
+      await writeFile(object, good);
+      expect(same(await read(await registry.fetch(resolved)), v1)).toBe(true);
+    } finally {
+      await writeFile(object, good);
+    }
+  });
+});
+
+describe('DVC registry: publish', () => {
+  it('writes the .dvc file, .gitignore, annotation and GTO tags exactly, and pushes the object', async () => {
+    const registry = open();
+    const bytes = tinyMnist().onnx;
+    const published = await registry.publish({ name: 'digits', bytes, aliases: ['prod'], metadata: { owner: 'ci' } });
+    expect(published).toMatchObject({ name: 'digits', version: 'v0.0.1', sha256: sha256(bytes), aliases: ['prod'] });
+    const h = md5(bytes);
+    expect(await git(origin.bare, 'show', 'main:models/digits.onnx.dvc')).toBe(
+      `outs:\n- md5: ${h}\n  size: ${bytes.byteLength}\n  hash: md5\n  path: digits.onnx\nmeta:\n  sha256: ${sha256(bytes)}\n`,
+    );
+    expect(await git(origin.bare, 'show', 'main:models/.gitignore')).toContain('/digits.onnx\n');
+    expect(await git(origin.bare, 'show', 'main:dvc.yaml')).toContain(
+      'digits:\n    path: models/digits.onnx\n    type: model\n    meta:\n      owner: ci\n',
+    );
+    expect(same(await readFile(join(store, 'files/md5', h.slice(0, 2), h.slice(2))), bytes)).toBe(true);
+    const tags = await git(
+      origin.bare,
+      'for-each-ref',
+      '--format=%(refname:strip=2)|%(objecttype)|%(contents:subject)',
+      'refs/tags/digits*',
+    );
+    expect(tags.trim().split('\n')).toEqual([
+      'digits#prod#1|tag|Assigning stage prod to artifact digits version v0.0.1',
+      'digits@v0.0.1|tag|Registering artifact digits version v0.0.1',
+    ]);
+    // The previous annotation of mnist is kept as it was.
+    expect(await git(origin.bare, 'show', 'main:dvc.yaml')).toContain('mnist:\n    path: models/mnist.onnx');
+    expect((await registry.publish({ name: 'digits', bytes })).version).toBe('v0.0.2');
+  });
+
+  it('hot-swaps a deployment when a stage moves', async () => {
+    const registry = open({ watchIntervalMs: 10 });
+    const { images, labels } = digits(20);
+    await registry.publish({ name: 'swap', bytes: tinyMnist().onnx, aliases: ['prod'] });
+    await registry.publish({ name: 'swap', bytes: tinyMnist().onnx });
+    const d = await createDeploymentWith((ref) => loadModel(ref, { registry, workers: 1, logger: silentLogger }), {
+      name: 'swap',
+      registry,
+      stable: 'dvc:swap#prod',
+      watch: { intervalMs: 10 },
+      validate: { inputs: images, expect: labels, minAccuracy: 0.8 },
+      logger: silentLogger,
+    });
+    try {
+      expect(d.version).toBe('v0.0.1');
+      const switched = new Promise<DeploymentEvents['switch']>((resolve) => {
+        const off = d.on('switch', (e) => {
+          off();
+          resolve(e);
+        });
+      });
+      await registry.setAlias('swap', 'prod', 'v0.0.2');
+      expect(await switched).toMatchObject({ from: 'v0.0.1', to: 'v0.0.2', reason: 'watch' });
+      expect((await d.predict([images[0]!])).version).toBe('v0.0.2');
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+describe('DVC registry: Git LFS and git over HTTP', () => {
+  const bytes = tinyMnist().onnx;
+  beforeAll(async () => {
+    const { work } = origin;
+    const oid = sha256(bytes);
+    server.lfs.set(oid, bytes);
+    await git(work, 'pull', '--quiet', 'origin', 'main');
+    await writeFiles(work, {
+      '.gitattributes': '*.onnx filter=lfs diff=lfs merge=lfs -text\n',
+      'lfs/model.onnx': `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${bytes.byteLength}\n`,
+      'artifacts.yaml': 'lfsmodel:\n  type: model\n  path: lfs/model.onnx\n',
+      'lfs/missing.onnx': `version https://git-lfs.github.com/spec/v1\noid sha256:${'0'.repeat(64)}\nsize 10\n`,
+      'artifacts-extra': '',
+    });
+    await writeFiles(work, {
+      'artifacts.yaml':
+        'lfsmodel:\n  type: model\n  path: lfs/model.onnx\nlost:\n  type: model\n  path: lfs/missing.onnx\nescape:\n  path: ../../etc/passwd\n',
+    });
+    await git(work, 'add', '.gitattributes', 'lfs/model.onnx', 'lfs/missing.onnx', 'artifacts.yaml');
+    await git(work, 'commit', '--quiet', '-m', 'LFS model');
+    for (const name of ['lfsmodel', 'lost', 'escape'])
+      await git(work, 'tag', '-a', `${name}@v1.0.0`, '-m', `Registering artifact ${name} version v1.0.0`);
+    await git(work, 'push', '--quiet', 'origin', 'main', '--tags');
+  });
+
+  it('fetches an LFS pointer through the batch API, retrying a 429, and checks the sha256', async () => {
+    const registry = open({ repo: `${server.url}/models.git` });
+    const resolved = await registry.resolve('dvc:lfsmodel');
+    expect(resolved).toMatchObject({ version: 'v1.0.0', sha256: sha256(bytes), size: bytes.byteLength });
+    const before = server.lfsBatches.length;
+    server.failLfsBatches(1, 429);
+    expect(same(await read(await registry.fetch(resolved)), bytes)).toBe(true);
+    expect(server.lfsBatches.length - before).toBe(2);
+    expect(server.lfsBatches.at(-1)).toEqual({
+      operation: 'download',
+      transfers: ['basic'],
+      objects: [{ oid: sha256(bytes), size: bytes.byteLength }],
+      hash_algo: 'sha256',
+    });
+  });
+
+  it('refuses a tampered LFS object, and answers a missing one and a refused token with their codes', async () => {
+    const registry = open({ repo: `${server.url}/models.git` });
+    const resolved = await registry.resolve('dvc:lfsmodel');
+    server.tamperLfs(sha256(bytes), new Uint8Array(bytes.byteLength));
+    try {
+      expect(await codeOf(registry.fetch(resolved))).toBe('INTEGRITY_MISMATCH');
+    } finally {
+      server.lfs.set(sha256(bytes), bytes);
+      server.tamperLfs(sha256(bytes), bytes);
+    }
+    expect(await codeOf(registry.fetch(await registry.resolve('dvc:lost')))).toBe('MODEL_NOT_FOUND');
+    server.failLfsBatches(1, 401);
+    expect(await codeOf(open({ repo: `${server.url}/models.git` }).fetch(resolved))).toBe('REGISTRY_AUTH_FAILED');
+  });
+
+  it('answers refused git credentials with REGISTRY_AUTH_FAILED, never showing the password', async () => {
+    const guarded = await startGitHttpServer({ root, basicAuth: 'ci:s3cret' });
+    try {
+      const url = guarded.url.replace('http://', 'http://ci:wrong-password@');
+      let error: unknown;
+      try {
+        await open({ repo: `${url}/models.git` }).resolve('dvc:mnist');
+      } catch (e) {
+        error = e;
+      }
+      expect(ModelshipError.hasCode(error, 'REGISTRY_AUTH_FAILED')).toBe(true);
+      expect(JSON.stringify({ m: (error as Error).message, d: (error as ModelshipError).details })).not.toContain(
+        'wrong-password',
+      );
+      const ok = open({ repo: `${guarded.url.replace('http://', 'http://ci:s3cret@')}/models.git` });
+      expect((await ok.resolve('dvc:mnist@v1.0.0')).version).toBe('v1.0.0');
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe('DVC registry: hostile input', () => {
+  it('refuses bad references, options and annotation paths with typed errors', async () => {
+    const registry = open();
+    for (const ref of [
+      'dvc:',
+      'dvc:../x',
+      'dvc:-x',
+      'dvc:Mnist',
+      'dvc:a@1.0',
+      'dvc:a#b#c',
+      'dvc:a#--upload-pack=x',
+      'dvc:a@v1.0.0;rm',
+    ])
+      expect(await codeOf(registry.resolve(ref)), ref).toBe('INVALID_REF');
+    expect(() => createDvcRegistry({ repo: '--upload-pack=touch /tmp/x' })).toThrow(/must not start/);
+    expect(await codeOf(registry.resolve('dvc:escape'))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(registry.publish({ name: 'Bad Name', bytes: new Uint8Array(1) }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(registry.publish({ name: 'ok', bytes: new Uint8Array(1), aliases: ['x#1'] }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(await codeOf(registry.setAlias('mnist', 'prod', 'v9.9.9'))).toBe('VERSION_NOT_FOUND');
+    expect(await codeOf(registry.setAlias('nothing', 'prod', 'v1.0.0'))).toBe('MODEL_NOT_FOUND');
+  });
+});
