@@ -6,3 +6,9 @@
  */
 export * from './index.js';
 export * from './runtime/node.js';
+export {
+  createDvcRegistry,
+  type DvcRegistry,
+  type DvcRegistryOptions,
+  type DvcPublishInput,
+} from './registries/dvc/index.js';

@@ -4,6 +4,12 @@
  * @packageDocumentation
  */
 export * from './runtime/node.js';
+export {
+  createDvcRegistry,
+  type DvcRegistry,
+  type DvcRegistryOptions,
+  type DvcPublishInput,
+} from './registries/dvc/index.js';
 export { serve, type ServeOptions, type ModelshipServer } from './http/node/serve.js';
 export {
   serveGrpc,
