@@ -6,7 +6,10 @@ import { EXIT, say, style } from '../ui.js';
 
 /** Adds `config check` to the program. */
 export function configCommand(program: Command): void {
-  const config = program.command('config').description('Work with modelship.yaml config files');
+  const config = program
+    .command('config')
+    .description('Work with modelship.yaml config files')
+    .addHelpText('after', '\nExamples:\n  $ modelship config check modelship.yaml');
   config
     .command('check')
     .description('Validate a config file (schema, references between entries, environment) without starting anything')

@@ -70,11 +70,19 @@ function collectPair(value: string, previous: Record<string, unknown> = {}): Rec
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+const EXAMPLES: Record<string, string> = {
+  ls: '$ modelship registry ls',
+  versions: '$ MLFLOW_TRACKING_URI=http://mlflow:5000 modelship registry versions mnist --registry mlflow',
+  alias: '$ modelship registry alias mnist production 3 --config modelship.yaml --registry prod',
+  publish: '$ modelship registry publish ./mnist.onnx --name mnist --alias candidate --metadata accuracy=0.97',
+};
+
 function withFlags(command: Command): Command {
   return command
     .option('-c, --config <file>', 'a modelship.yaml whose registries to use')
     .option('-r, --registry <name>', 'local (default), mlflow, wandb, sagemaker, or a registry of --config')
-    .option('--json', 'print JSON');
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nExamples:\n  ${EXAMPLES[command.name()] ?? ''}`);
 }
 
 /** Adds `registry` and its subcommands to the program. */
