@@ -70,6 +70,7 @@ export const observeOptionsShape = {
    */
   payloadLog: z
     .strictObject({
+      /** Receives each sampled request/answer record. */
       sink: fn<(record: PayloadRecord) => void | Promise<void>>('payloadLog.sink'),
       /** Share of requests logged (default 1). */
       sampleRate: rate.optional(),

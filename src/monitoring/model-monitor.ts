@@ -291,6 +291,7 @@ export class ModelMonitor {
     return this.#predictions === 0 ? undefined : this.#labels / this.#predictions;
   }
 
+  /** Drift and live accuracy now: the last comparisons, the window being filled, labels joined and pending. */
   report(): MonitoringReport {
     return {
       drift: this.#last,

@@ -72,7 +72,7 @@ const f4 = (n: number): string => n.toFixed(4);
 /**
  * Runs every check `criteria` asks for on `candidate` against `current` on the same sample — signature
  * compatibility, accuracy, accuracy drop, agreement, median-latency ratio — and reports them all (the CI gate
- * of `modelship validate`). {@link validateCandidate} is the same checks, failing at the first miss.
+ * of `modelship validate`). `validateCandidate` is the same checks, failing at the first miss.
  */
 export async function evaluateCandidate(
   candidate: ServableModel,

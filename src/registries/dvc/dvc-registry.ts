@@ -28,7 +28,12 @@ export interface DvcRegistry extends RegistryAdapter {
   fetch(
     model: ResolvedModel,
     options?: RegistryCallOptions,
-  ): Promise<{ readonly kind: 'file'; readonly path: string; readonly release: () => void }>;
+  ): Promise<{
+    readonly kind: 'file';
+    readonly path: string;
+    /** Unpins the cached file (the cache may evict it after); call it once the file has been read. */
+    readonly release: () => void;
+  }>;
   /** Every registered version (`name@v…` tags), oldest first, with the stages assigned to each. */
   listVersions(name: string, options?: RegistryCallOptions): Promise<ModelVersionInfo[]>;
   /** Pushes the model to the DVC remote, commits its `.dvc` file and annotation, tags `name@v…` and pushes. */
