@@ -1,0 +1,109 @@
+import { ModelshipError } from '../../errors/index.js';
+import type { HttpClient, HttpReply } from '../../platform/node/http-client.js';
+import { statusError, withRetryAfter } from '../../platform/node/http-errors.js';
+import type { GcpAuth } from './gcp-auth.js';
+
+/** A Google API answered with its own error (`{"error":{"code","message","status"}}`); the caller maps it. */
+export class GoogleApiError extends Error {
+  override readonly name = 'GoogleApiError';
+  constructor(
+    readonly status: number,
+    /** The google.rpc code name (`NOT_FOUND`, `INVALID_ARGUMENT`…) or GCS's `reason`. */
+    readonly rpcStatus: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One call to a Google JSON API. */
+export interface GoogleCall {
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** The full URL. */
+  readonly url: string;
+  readonly body?: unknown;
+  /** Raw bytes to send instead of JSON (media uploads), with their content type. */
+  readonly media?: { readonly bytes: Uint8Array; readonly contentType: string };
+  /** false for creations: sent again only when the connection was refused. */
+  readonly idempotent: boolean;
+  /** What the call does, for messages ("getting a Vertex AI model"). */
+  readonly what: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Sends Google JSON API calls with ADC credentials on the one HTTP client. */
+export type GoogleRest = <T>(call: GoogleCall) => Promise<T>;
+
+function parseError(reply: HttpReply): { message: string; status?: string } {
+  try {
+    const e = (
+      JSON.parse(reply.text) as { error?: { message?: string; status?: string; errors?: { reason?: string }[] } }
+    ).error;
+    return {
+      message: e?.message ?? `HTTP ${reply.status}`,
+      ...((e?.status ?? e?.errors?.[0]?.reason) ? { status: e?.status ?? e?.errors?.[0]?.reason } : {}),
+    };
+  } catch {
+    return { message: `HTTP ${reply.status}` };
+  }
+}
+
+/**
+ * A Google REST client: 401/403 → REGISTRY_AUTH_FAILED (naming what to check, never the token), 408/429/5xx →
+ * REGISTRY_UNAVAILABLE (retried with backoff, `Retry-After` honoured), other error answers → {@link GoogleApiError}.
+ */
+export function createGoogleRest(http: HttpClient, auth: GcpAuth, service: string): GoogleRest {
+  return async <T>(call: GoogleCall): Promise<T> => {
+    const authorization = await auth.authorization(call.signal);
+    const body =
+      call.media !== undefined ? call.media.bytes : call.body === undefined ? undefined : JSON.stringify(call.body);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      authorization,
+      ...(call.media !== undefined
+        ? { 'content-type': call.media.contentType }
+        : body === undefined
+          ? {}
+          : { 'content-type': 'application/json' }),
+    };
+    const what = `${call.what} (${service})`;
+    return http.send(
+      {
+        method: call.method,
+        url: call.url,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        what,
+        signal: call.signal,
+        idempotent: call.idempotent,
+      },
+      (reply): T => {
+        if (reply.status >= 200 && reply.status < 300) {
+          try {
+            return (reply.text.trim() === '' ? {} : JSON.parse(reply.text)) as T;
+          } catch (cause) {
+            throw new ModelshipError(
+              'REGISTRY_UNAVAILABLE',
+              `${service} sent a response that is not JSON while ${what}.`,
+              {
+                cause,
+                retryable: false,
+              },
+            );
+          }
+        }
+        const parsed = parseError(reply);
+        if (reply.status === 401 || reply.status === 403) {
+          throw new ModelshipError(
+            'REGISTRY_AUTH_FAILED',
+            `${service} refused the credentials (HTTP ${reply.status} ${parsed.status ?? ''}) while ${call.what}: ${parsed.message} Check the service account's roles (roles/aiplatform.user, roles/storage.objectViewer) and GOOGLE_APPLICATION_CREDENTIALS.`,
+            { details: { status: reply.status } },
+          );
+        }
+        if (reply.status === 408 || reply.status === 429 || reply.status >= 500)
+          throw withRetryAfter(statusError(reply.status, what, 'MODEL_NOT_FOUND', parsed.message), reply.retryAfterMs);
+        throw new GoogleApiError(reply.status, parsed.status, parsed.message);
+      },
+    );
+  };
+}

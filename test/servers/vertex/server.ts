@@ -1,0 +1,38 @@
+/** Starts the Vertex AI + Cloud Storage test server (vertex-handler.ts, gcs-handler.ts) on a free port. */
+import { startRestartableServer, type RestartableServer } from '../restartable-server.js';
+import { checkAuth, createServiceAccount, type TestServiceAccount } from './auth.js';
+import { createGcsState, handleGcs, type GcsState } from './gcs-handler.js';
+import { createVertexState, handleVertex, type VertexState } from './vertex-handler.js';
+import { sendJson } from '../http-util.js';
+
+export interface VertexTestServer extends RestartableServer {
+  readonly vertex: VertexState;
+  readonly gcs: GcsState;
+  /** The service account whose key file the tests hand to ADC. */
+  readonly account: TestServiceAccount;
+}
+
+export async function startVertexServer(): Promise<VertexTestServer> {
+  const account = createServiceAccount();
+  const vertex = createVertexState([account]);
+  const gcs = createGcsState(['models']);
+  let base = '';
+  const server = await startRestartableServer(async (req, res) => {
+    if (req.url?.startsWith('/v1/')) return handleVertex(req, res, vertex);
+    // Cloud Storage checks the same Google credentials; its 401 body is its own error shape.
+    const auth = checkAuth(req, vertex.accounts, vertex.tokens, vertex.denied);
+    if (!auth.ok) {
+      sendJson(res, auth.status, {
+        error: {
+          code: auth.status,
+          message: auth.message,
+          errors: [{ message: auth.message, domain: 'global', reason: auth.status === 401 ? 'required' : 'forbidden' }],
+        },
+      });
+      return true;
+    }
+    return handleGcs(req, res, gcs, base);
+  });
+  base = server.url;
+  return Object.assign(server, { vertex, gcs, account });
+}
