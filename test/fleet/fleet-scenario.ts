@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digits } from '../helpers/deployments.js';
 import { until } from '../helpers/wait.js';
 import {
+  admin,
   load,
   routing,
   send,
@@ -127,6 +128,16 @@ export function describeFleet(label: string, setup: () => Promise<FleetRegistry>
         [0.5, false],
         [1, true],
       ]);
+    });
+
+    it('applies an admin action taken on one replica on every replica', async () => {
+      const [, b, c] = replicas as [Replica, Replica, Replica];
+      expect(await admin(b.port, 'mnist', { action: 'weights', weight: 0.3 })).toBe(200);
+      await until(() => everyReplica('mnist', (s) => s.canary?.weight === 0.3), 'weight 0.3 on all three');
+      expect(await admin(c.port, 'mnist', { action: 'rollback' })).toBe(200);
+      await until(() => everyReplica('mnist', (s) => s.canary?.weight === 0), 'the canary rolled back on all three');
+      const rollbacks = all().filter((e) => e.deployment === 'mnist' && e.event === 'rollback');
+      expect(rollbacks.map((e) => e.replica)).toEqual(['a', 'c']);
     });
 
     it('rejoins a killed replica at the current state; only its in-flight requests fail; the proxy sees no 5xx', async () => {

@@ -70,6 +70,28 @@ describeStore('the MLflow registry', async () => {
   return { store: registry.sharedState, stop: () => server.stop() };
 });
 
+describe('damaged shared state in MLflow', () => {
+  it('is FLEET_STATE_INVALID on read, and a write that knows nothing is stored replaces it', async () => {
+    const server = new MlflowTestServer();
+    await server.start();
+    try {
+      const { sharedState } = createMlflowRegistry({ trackingUri: server.url, cacheDir: await tempDir() });
+      expect((await sharedState.write('damaged', '{}', null)).written).toBe(true);
+      server.models.get('damaged.modelship-fleet')!.tags.set('modelship.fleet.state', '{"etag": 1');
+      const error = await rejection(sharedState.read('damaged'));
+      expect(error.code).toBe('FLEET_STATE_INVALID');
+      expect(error.message).not.toContain(server.url);
+      expect((await sharedState.write('damaged', '{"fixed":true}', 'some-etag')).written).toBe(false);
+      expect((await sharedState.write('damaged', '{"fixed":true}', null)).written).toBe(true);
+      expect((await sharedState.read('damaged'))?.document).toBe('{"fixed":true}');
+      // The lock is released after every write: no lock model is left behind.
+      expect(server.models.has('damaged.modelship-fleet.lock')).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('the fleet document', () => {
   it('is FLEET_STATE_INVALID for anything modelship did not write, naming no content', () => {
     const good = { format: 'modelship.fleet/v1', revision: 1, stable: { version: '1', ref: 'mnist/1' } };

@@ -86,7 +86,7 @@ export function createLocalSharedState(root: string, lockStaleMs: number): Share
     try {
       const current = await read(key).catch((error: unknown) => {
         // A damaged document can be replaced only by a write that knows nothing is there (ifMatch null).
-        if (ModelshipError.isInstance(error) && error.code === 'FLEET_STATE_INVALID') return { etag: '', document: '' };
+        if (ModelshipError.isInstance(error) && error.code === 'FLEET_STATE_INVALID') return undefined;
         throw error;
       });
       if ((current?.etag ?? null) !== ifMatch) return { written: false, reason: 'conflict' };

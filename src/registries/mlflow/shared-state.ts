@@ -134,7 +134,7 @@ export function createMlflowSharedState(rest: MlflowRest): SharedStateStore {
     await lock(key);
     try {
       const current = await read(key).catch((error: unknown) => {
-        if (ModelshipError.isInstance(error) && error.code === 'FLEET_STATE_INVALID') return { etag: '', document: '' };
+        if (ModelshipError.isInstance(error) && error.code === 'FLEET_STATE_INVALID') return undefined;
         throw error;
       });
       if ((current?.etag ?? null) !== ifMatch) return { written: false, reason: 'conflict' };
