@@ -121,6 +121,8 @@ export async function readOipHttpRequest(request: InboundRequest, limit: number)
 }
 
 const encoder = new TextEncoder();
+/** Where binary answers' JSON headers are encoded (see {@link oipHttpAnswer}); headers are usually < 1 KB. */
+const headScratch = new Uint8Array(16 * 1024);
 
 /**
  * The HTTP answer to an inference: plain JSON when every output is JSON; otherwise the JSON header (outputs
@@ -141,7 +143,13 @@ export function oipHttpAnswer(answer: OipInferResponse, headers: Record<string, 
     outputs,
   };
   if (!answer.outputs.some((o) => o.raw !== undefined)) return json(head, 200, headers);
-  const headBytes = encoder.encode(JSON.stringify(head));
+  const headText = JSON.stringify(head);
+  // One typed array per answer, not two: each is memory outside V8's heap that its collector has to account
+  // for (see docs/performance.md, "Batch memory is reused"). The header is encoded into a reused scratch
+  // array first, since its UTF-8 length is only known once encoded; a header too long for it is encoded alone.
+  const scratch = encoder.encodeInto(headText, headScratch);
+  const headBytes =
+    scratch.read === headText.length ? headScratch.subarray(0, scratch.written) : encoder.encode(headText);
   const body = new Uint8Array(headBytes.byteLength + binary);
   body.set(headBytes, 0);
   let offset = headBytes.byteLength;
