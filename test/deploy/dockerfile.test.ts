@@ -14,7 +14,7 @@
  *  6. Production dependencies by `npm ci --omit=dev` from a lock; `npm install` nowhere.
  *  7. A read-only root filesystem works: the cache and spool paths come from ENV and are VOLUMEs.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, chown, cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -167,7 +167,20 @@ describe('the image command line, run as the container would', () => {
   let env: NodeJS.ProcessEnv;
   let argv: string[];
   let port: number;
-  const asImageUser = process.getuid?.() === 0;
+  /**
+   * As root, the command runs as the image's uid 1000, so the read-only copy is really read-only to it; that needs
+   * uid 1000 to reach node and this checkout (not so when either lives under /root). Otherwise it runs as this user.
+   */
+  const asImageUser =
+    process.getuid?.() === 0 &&
+    spawnSync(
+      process.execPath,
+      ['-e', `require('fs').accessSync(${JSON.stringify(join(root, 'node_modules', 'yaml', 'package.json'))})`],
+      {
+        uid: 1000,
+        gid: 1000,
+      },
+    ).status === 0;
 
   /** A container path as the host sees it through the mounts. */
   const host = (path: string): string => {
