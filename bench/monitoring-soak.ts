@@ -1,7 +1,8 @@
 /**
  * `npm run soak:monitoring`: 1M predictions of the real MNIST model with monitoring on (every one with a request
- * id, drift sampled at 10 % within the default budget) and 1M feedback calls (most for ids that already left
- * the join window), the heap measured after a garbage collection once the window is full and again at the end.
+ * id, drift sampled at 10 % within the default budget) and 1M feedback calls (half for ids still in the join
+ * window, half for ids that already left it), the heap measured after a garbage collection once the window is
+ * full and again at the end.
  * Memory must stay flat: the join window holds at most `capacity` predictions, the drift windows bins × features.
  * test/monitoring/bounded-memory.test.ts runs the short form (the monitor driven without inference).
  */
@@ -84,9 +85,9 @@ async function main(): Promise<void> {
         ),
       ),
     );
-    // Labels for requests 150 000 back: the first third joins, later ones mostly find their id gone.
+    // Labels for requests 50 000 back (still in the window: they join) and 150 000 back (gone: expired).
     for (let k = 0; k < batch; k++) {
-      const i = done + k - 150_000;
+      const i = done + k - (k % 2 === 0 ? 50_000 : 150_000);
       if (i >= 0) model.feedback(`req-${i}`, mnist.test.labels[i % mnist.test.count] ?? 0);
     }
     if (before === 0 && done >= 2 * capacity) before = settledHeap(gc);
