@@ -138,6 +138,30 @@ describe('a deployment with fleet', () => {
     }
   });
 
+  it('shares nothing of a shadow, even one of stable’s version, and two instances agree on a weight', async () => {
+    const registry = await deploymentRegistry();
+    const options = {
+      name: 'shadowed',
+      registry,
+      stable: 'mnist/1',
+      canary: { ref: 'mnist/2', weight: 0.1 },
+      shadow: { ref: 'mnist/1' },
+      fleet: { intervalMs: 20 },
+      modelOptions,
+    };
+    const a = await createDeployment(options);
+    const b = await createDeployment(options);
+    try {
+      await a.setWeight(0.4);
+      await until(() => b.status().canary?.weight === 0.4, 'b applying a’s weight');
+      expect(b.status().shadow?.version).toBe('1');
+      const entry = await registry.sharedState.read('shadowed');
+      expect(JSON.parse(entry!.document)).not.toHaveProperty('shadow');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('does not start on a damaged shared state, and says what to do', async () => {
     const registry = await deploymentRegistry();
     await mkdir(join(registry.root, '.modelship', 'state'), { recursive: true });

@@ -70,7 +70,9 @@ export class FleetSync {
    * what the others serve from its first request), else writes this replica's initial state.
    */
   async join(): Promise<void> {
-    for (const slot of this.#host.versions.all()) this.remember(slot);
+    // The shadow is not shared state (it may even be stable's version): only the roles the document names.
+    const { stable, canary, previous } = this.#host.versions;
+    for (const slot of [stable, canary, previous]) if (slot !== undefined) this.remember(slot);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const entry = await this.#host.store.read(this.#host.name);
       if (entry !== undefined) return this.#reconcile(entry);
