@@ -101,19 +101,49 @@ describe('scheme references from the environment', () => {
     }
   });
 
-  it('modelship serve models:/… serves from MLflow with only the environment set', async () => {
-    const server = await startCli(['serve', 'models:/digits@production', '--port', '0', '--workers', '1'], {
-      cwd: process.cwd(),
-      env,
-      ready: /listening on (http:\/\/\S+)/,
-    });
+  it('modelship serve models:/… --canary …=w serves a deployment from MLflow with only the environment set', async () => {
+    const server = await startCli(
+      [
+        'serve',
+        'models:/digits@production',
+        '--canary',
+        'models:/digits@candidate=0.5',
+        '--port',
+        '0',
+        '--workers',
+        '1',
+        '--log-format',
+        'json',
+      ],
+      { cwd: process.cwd(), env, ready: /"message":"listening on (http:\/\/[^"]+)"/ },
+    );
     try {
-      expect(server.output()).toMatch(/^ready digits version 1$/m);
+      // ECS JSON lines, one per model when ready.
+      const lines = server
+        .output()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines[0]).toMatchObject({
+        'log.level': 'info',
+        'ecs.version': expect.any(String),
+        'labels.model_name': 'digits',
+        message: 'ready digits deployment: stable 1, canary 2 (50%)',
+      });
       const { images, labels } = digits(1);
-      const res = await postJson(`${server.match[1]}/models/digits/predict`, { inputs: images });
-      expect(res.status).toBe(200);
-      const scores = res.body.outputs.probabilities[0] as number[];
-      expect(scores.indexOf(Math.max(...scores))).toBe(labels[0]);
+      const versions = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        const res = await postJson(
+          `${server.match[1]}/models/digits/predict`,
+          { inputs: images },
+          { 'x-modelship-route-key': `k${i}` },
+        );
+        expect(res.status).toBe(200);
+        versions.add(res.headers.get('x-modelship-version') as string);
+        const scores = res.body.outputs.probabilities[0] as number[];
+        expect(scores.indexOf(Math.max(...scores))).toBe(labels[0]);
+      }
+      expect([...versions].sort()).toEqual(['1', '2']);
     } finally {
       await server.stop();
     }
