@@ -39,6 +39,7 @@ const clients = Array.from(
     new grpc.Client(env.GRPC_ADDRESS as string, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.enable_retries': 0,
+      'grpc.enable_channelz': 0, // no per-call channelz counters, as on the server
     }),
 );
 const infer = (client: grpc.Client): Promise<void> =>

@@ -4,7 +4,9 @@
  * run, taking turns in rounds so that the machine's drift lands on all alike:
  * - `/predict` (modelship's JSON) and TF Serving v1 `:predict` (`{"instances": [...]}`), by autocannon;
  * - OIP v2 JSON and OIP v2 with the binary tensor data extension (input and outputs as raw bytes), by autocannon;
- * - OIP v2 gRPC `ModelInfer` with raw contents, by bench/grpc-load.ts (grpc-js clients in a child process).
+ * - OIP v2 gRPC `ModelInfer` with raw contents, by bench/grpc-load.ts (grpc-js clients in a child process);
+ * - and, for the details only, the same gRPC load on bench/servers/grpc-floor.ts, a grpc-js server that answers a
+ *   fixed message without running a model: the transport's own ceiling (`grpcFloorVsJsonRatio`).
  * Ratios: `oip_binary_vs_json_ratio`, `grpc_vs_json_ratio` (both against OIP JSON over HTTP) and
  * `v1_vs_predict_ratio`.
  *
@@ -123,7 +125,47 @@ function binaryRequest(m: BenchModel): { body: Buffer; headers: Record<string, s
   };
 }
 
-/** Runs the five contenders in rounds; returns the three ratios and the figures behind them. */
+/**
+ * A gRPC load generator (bench/grpc-load.ts) in a child process, aimed at `address`, with one function that
+ * runs it for some seconds.
+ */
+async function grpcGenerator(
+  address: string,
+  m: BenchModel,
+  connections: number,
+): Promise<{ generator: Awaited<ReturnType<typeof child>>; run(seconds: number): Promise<Omit<Run, 'serverCpuMs'>> }> {
+  const generator = await child('./grpc-load.ts', {
+    GRPC_ADDRESS: address,
+    MODEL_NAME: 'bench',
+    INPUT_NAME: m.inputName,
+    FEATURES: String(m.features),
+    ROW_BASE64: Buffer.from(m.row.buffer, m.row.byteOffset, m.row.byteLength).toString('base64'),
+    CONNECTIONS: String(connections),
+  });
+  const run = async (seconds: number): Promise<Omit<Run, 'serverCpuMs'>> => {
+    const answer = new Promise<string>((resolve) => generator.lines.once('line', resolve));
+    generator.proc.stdin?.write(`RUN ${seconds}\n`);
+    const r = JSON.parse(await answer) as {
+      requests: number;
+      errors: number;
+      seconds: number;
+      p50Ms: number;
+      p99Ms: number;
+      cpuMs: number;
+    };
+    if (r.errors > 0) throw new Error(`gRPC (${address}): ${r.errors} failed calls under load`);
+    return {
+      requestsPerSecond: r.requests / r.seconds,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      requests: r.requests,
+      loaderCpuMs: r.cpuMs,
+    };
+  };
+  return { generator, run };
+}
+
+/** Runs the six contenders in rounds; returns the three ratios and the figures behind them. */
 export async function protocolCases(
   m: BenchModel,
   o: Options,
@@ -134,59 +176,43 @@ export async function protocolCases(
   const server = await child('./servers/modelship-protocols.ts', { MODEL_PATH: modelPath });
   const [httpPort, grpcPort] = server.ready;
   const base = `http://127.0.0.1:${httpPort}`;
-  let load: Awaited<ReturnType<typeof child>> | undefined;
   const row = Array.from(m.row);
   const json = { 'content-type': 'application/json' };
   const oipJson = JSON.stringify({
     inputs: [{ name: m.inputName, shape: [1, m.features], datatype: 'FP32', data: row }],
   });
   const binary = binaryRequest(m);
-  const grpcRuns: Array<(seconds: number) => Promise<Omit<Run, 'serverCpuMs'>>> = [];
   const pid = server.proc.pid;
-  const contenders: Record<string, (seconds: number) => Promise<Run>> = {
-    predict: (s) =>
-      withServerCpu(pid, () => cannon(`${base}/predict`, JSON.stringify({ inputs: [row] }), json, o.connections, s)),
-    v1: (s) =>
-      withServerCpu(pid, () =>
-        cannon(`${base}/v1/models/bench:predict`, JSON.stringify({ instances: [row] }), json, o.connections, s),
-      ),
-    'oip-json': (s) =>
-      withServerCpu(pid, () => cannon(`${base}/v2/models/bench/infer`, oipJson, json, o.connections, s)),
-    'oip-binary': (s) =>
-      withServerCpu(pid, () => cannon(`${base}/v2/models/bench/infer`, binary.body, binary.headers, o.connections, s)),
-    grpc: (s) => withServerCpu(pid, () => (grpcRuns[0] as (seconds: number) => Promise<Omit<Run, 'serverCpuMs'>>)(s)),
-  };
-  const runs: Record<string, Run[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  const generators: Array<Awaited<ReturnType<typeof grpcGenerator>>> = [];
+  let floor: Awaited<ReturnType<typeof child>> | undefined;
+  const runs: Record<string, Run[]> = {};
+  let contenders: Record<string, (seconds: number) => Promise<Run>> = {};
   try {
-    load = await child('./grpc-load.ts', {
-      GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-      MODEL_NAME: 'bench',
-      INPUT_NAME: m.inputName,
-      FEATURES: String(m.features),
-      ROW_BASE64: Buffer.from(m.row.buffer, m.row.byteOffset, m.row.byteLength).toString('base64'),
-      CONNECTIONS: String(o.connections),
-    });
-    const generator = load;
-    grpcRuns.push(async (seconds) => {
-      const answer = new Promise<string>((resolve) => generator.lines.once('line', resolve));
-      generator.proc.stdin?.write(`RUN ${seconds}\n`);
-      const r = JSON.parse(await answer) as {
-        requests: number;
-        errors: number;
-        seconds: number;
-        p50Ms: number;
-        p99Ms: number;
-        cpuMs: number;
-      };
-      if (r.errors > 0) throw new Error(`gRPC: ${r.errors} failed calls under load`);
-      return {
-        requestsPerSecond: r.requests / r.seconds,
-        p50Ms: r.p50Ms,
-        p99Ms: r.p99Ms,
-        requests: r.requests,
-        loaderCpuMs: r.cpuMs,
-      };
-    });
+    floor = await child('./servers/grpc-floor.ts', {});
+    const floorPid = floor.proc.pid;
+    const [grpcLoad, floorLoad] = [
+      await grpcGenerator(`127.0.0.1:${grpcPort}`, m, o.connections),
+      await grpcGenerator(`127.0.0.1:${floor.ready[0]}`, m, o.connections),
+    ];
+    generators.push(grpcLoad, floorLoad);
+    contenders = {
+      predict: (s) =>
+        withServerCpu(pid, () => cannon(`${base}/predict`, JSON.stringify({ inputs: [row] }), json, o.connections, s)),
+      v1: (s) =>
+        withServerCpu(pid, () =>
+          cannon(`${base}/v1/models/bench:predict`, JSON.stringify({ instances: [row] }), json, o.connections, s),
+        ),
+      'oip-json': (s) =>
+        withServerCpu(pid, () => cannon(`${base}/v2/models/bench/infer`, oipJson, json, o.connections, s)),
+      'oip-binary': (s) =>
+        withServerCpu(pid, () =>
+          cannon(`${base}/v2/models/bench/infer`, binary.body, binary.headers, o.connections, s),
+        ),
+      grpc: (s) => withServerCpu(pid, () => grpcLoad.run(s)),
+      // Not a ratio: the transport alone (a grpc-js server answering a fixed message, no model), for the details.
+      'grpc-floor': (s) => withServerCpu(floorPid, () => floorLoad.run(s)),
+    };
+    for (const name of Object.keys(contenders)) runs[name] = [];
     for (const run of Object.values(contenders)) await run(o.warmup);
     for (let round = 0; round < o.rounds; round++) {
       for (const [name, run] of Object.entries(contenders)) runs[name]?.push(await run(o.seconds / o.rounds));
@@ -197,8 +223,11 @@ export async function protocolCases(
       );
     }
   } finally {
-    load?.proc.stdin?.write('EXIT\n');
-    if (load) await once(load.proc, 'exit');
+    for (const g of generators) {
+      g.generator.proc.stdin?.write('EXIT\n');
+      await once(g.generator.proc, 'exit');
+    }
+    if (floor) await stop(floor.proc);
     await stop(server.proc);
   }
   const mean = (name: string): number => {
@@ -239,6 +268,14 @@ export async function protocolCases(
       grpc_vs_json_ratio: mean('grpc') / mean('oip-json'),
       v1_vs_predict_ratio: mean('v1') / mean('predict'),
     },
-    details: { model: m.name, connections: o.connections, seconds: o.seconds, rounds: o.rounds, ...measured },
+    details: {
+      model: m.name,
+      connections: o.connections,
+      seconds: o.seconds,
+      rounds: o.rounds,
+      // The most grpc_vs_json_ratio could be on this machine with a server on grpc-js: its transport alone.
+      grpcFloorVsJsonRatio: mean('grpc-floor') / mean('oip-json'),
+      ...measured,
+    },
   };
 }
