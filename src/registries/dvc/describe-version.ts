@@ -21,6 +21,8 @@ export interface RemoteBaseOptions {
   readonly remote?: string;
   /** The repository's local path, when it is one (relative directory remotes are relative to its `.dvc/`). */
   readonly localRepo?: string;
+  /** Told the `endpointurl` an S3 remote of `.dvc/config` names (MinIO, Ceph…), keyed by the remote's URL. */
+  readonly learnEndpoint?: (remoteUrl: string, endpointUrl: string) => void;
 }
 
 const isUrlOrPath = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('/');
@@ -47,6 +49,7 @@ export async function remoteBase(
         'INVALID_OPTIONS',
         `The DVC remote ${JSON.stringify(remote.name)} uses ${remote.url.split(':')[0]}://, which modelship does not read yet; use an S3, HTTP or local-directory remote, or pass { remote } with one.`,
       );
+    if (remote.endpointUrl !== undefined) options.learnEndpoint?.(remote.url, remote.endpointUrl);
     return remote.url;
   }
   if (remote.url.startsWith('/')) return remote.url;

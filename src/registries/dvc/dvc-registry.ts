@@ -11,6 +11,8 @@ import { maskCredentials, runGit } from '../../clients/git/git-runner.js';
 import { defineRegistry } from '../kit/define-registry.js';
 import type { PollWatchOptions } from '../kit/poll-ref.js';
 import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
+import { createRemoteSources, type RemoteSources } from '../../platform/node/sources.js';
+import { REMOTE_DEFAULTS } from '../kit/remote-options.js';
 import { withModelCache } from '../kit/with-model-cache.js';
 import { aliasNotFound } from '../errors.js';
 import { describeVersion, type RemoteBaseOptions } from './describe-version.js';
@@ -66,9 +68,24 @@ export function createDvcRegistry(options: DvcRegistryOptions): DvcRegistry {
   const location = repoLocation(parsed.repo);
   const mirror = openGitMirror(location, mirrorDir(store.root, location));
   const local = location.startsWith('/') ? location : undefined;
+  // S3 endpoints named by .dvc/config (endpointurl), used when the registry's own `s3.endpoint` is not set.
+  const endpoints = new Map<string, string>();
+  const endpointSources = new Map<string, RemoteSources>();
+  const sourcesFor = (url: string): RemoteSources | undefined => {
+    if (parsed.s3?.endpoint !== undefined || !url.startsWith('s3://')) return undefined;
+    const endpoint = [...endpoints].find(([base]) => url.startsWith(`${base.replace(/\/+$/, '')}/`))?.[1];
+    if (endpoint === undefined) return undefined;
+    let own = endpointSources.get(endpoint);
+    if (own === undefined) {
+      own = createRemoteSources(httpClientSettings(parsed), { ...parsed.s3, endpoint, forcePathStyle: true });
+      endpointSources.set(endpoint, own);
+    }
+    return own;
+  };
   const remote: RemoteBaseOptions = {
     ...(parsed.remote === undefined ? {} : { remote: parsed.remote }),
     ...(local === undefined ? {} : { localRepo: local }),
+    learnEndpoint: (base, endpoint) => endpoints.set(base, endpoint),
   };
   const lfs = createLfsLocator(mirror, location, parsed.lfs, httpClientSettings(parsed));
 
@@ -136,7 +153,14 @@ export function createDvcRegistry(options: DvcRegistryOptions): DvcRegistry {
     parseRef: parseDvcRef,
     resolve: resolveOnline,
     validate: validateLocation,
-    locate: async (model, signal) => locateDvc(model, mirror, lfs, signal),
+    locate: async (model, signal) =>
+      locateDvc(
+        model,
+        mirror,
+        lfs,
+        { sourcesFor, maxBytes: parsed.maxDownloadBytes ?? REMOTE_DEFAULTS.maxDownloadBytes },
+        signal,
+      ),
     async listVersions(name, signal) {
       const artifact = await artifactOf(parseDvcRef(name).name, signal);
       const all = await Promise.all(
@@ -148,7 +172,14 @@ export function createDvcRegistry(options: DvcRegistryOptions): DvcRegistry {
     },
     publish: (input, callOptions) =>
       publishToDvc(
-        { mirror, sources, remote, identity, ...(parsed.branch === undefined ? {} : { branch: parsed.branch }) },
+        {
+          mirror,
+          sources,
+          sourcesFor,
+          remote,
+          identity,
+          ...(parsed.branch === undefined ? {} : { branch: parsed.branch }),
+        },
         input,
         callOptions,
       ),

@@ -4,6 +4,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelFile } from '../../platform/model-store.js';
+import type { RemoteSources } from '../../platform/node/sources.js';
 import type { ResolvedModel } from '../../spec/registry.js';
 import type { GitMirror } from './git-mirror.js';
 
@@ -52,6 +53,7 @@ export function locateDvc(
   model: ResolvedModel,
   mirror: GitMirror,
   lfs: (model: ResolvedModel, signal?: AbortSignal) => Promise<ModelFile>,
+  remote: { readonly sourcesFor: (url: string) => RemoteSources | undefined; readonly maxBytes: number },
   signal?: AbortSignal,
 ): Promise<ModelFile> | ModelFile {
   const what = `${model.name} ${model.version}`;
@@ -95,6 +97,16 @@ export function locateDvc(
         }
         return model.size ?? 0;
       },
+    };
+  // An S3 remote whose endpoint comes from .dvc/config (endpointurl) is read through its own client.
+  const own = remote.sourcesFor(l);
+  if (own !== undefined)
+    return {
+      url: l,
+      ...size,
+      verify: verifyMd5(md5, what),
+      fill: async (temp) =>
+        (await own.download(l, temp, { maxBytes: remote.maxBytes, ...(signal === undefined ? {} : { signal }) })).size,
     };
   return { url: l, ...size, verify: verifyMd5(md5, what) };
 }

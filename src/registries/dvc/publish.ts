@@ -24,6 +24,8 @@ export interface DvcPublishInput extends PublishInput {
 export interface DvcPublishContext {
   readonly mirror: GitMirror;
   readonly sources: RemoteSources;
+  /** The client for an S3 remote whose endpoint `.dvc/config` names, when it is not the registry's own. */
+  readonly sourcesFor: (url: string) => RemoteSources | undefined;
   readonly remote: RemoteBaseOptions;
   readonly branch?: string;
   readonly identity: () => Promise<Record<string, string>>;
@@ -153,7 +155,7 @@ export async function publishToDvc(
     const artifact = (await mirror.artifacts()).get(input.name);
     const version = nextVersion(artifact?.versions.at(-1)?.version);
     const remoteUrl = remoteObjectPath(await remoteBase(mirror, base, ctx.remote), md5, true);
-    if (pushed !== remoteUrl) await pushObject(ctx.sources, remoteUrl, bytes, signal);
+    if (pushed !== remoteUrl) await pushObject(ctx.sourcesFor(remoteUrl) ?? ctx.sources, remoteUrl, bytes, signal);
     pushed = remoteUrl;
     const { files, path } = await changedFiles(mirror, base, input, md5, bytes.byteLength, sha256);
     const commit = await commitFiles(mirror, base, files, `Register ${input.name} ${version} (${path})`, env);

@@ -48,9 +48,8 @@ testRegistry('dvc (git over smart HTTP, S3 remote on s3rver)', async () => {
   const open = (onWarning?: (w: RegistryWarning) => void) =>
     createDvcRegistry({
       repo: `${server.url}/models.git`,
+      // No s3.endpoint: the endpoint is the one `dvc remote modify storage endpointurl` wrote in .dvc/config.
       s3: {
-        endpoint: `http://127.0.0.1:${port}`,
-        forcePathStyle: true,
         region: 'us-east-1',
         credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
       },
