@@ -8,20 +8,21 @@ import type { CachedFileArtifact } from '../../platform/node/cache/model-store.j
 import type { RegistryCallOptions, RegistryWarning } from '../../spec/registry.js';
 import { recordDownload, recordOfflineFallback } from '../../telemetry/registry-metrics.js';
 import type { RemoteOptions } from '../kit/remote-options.js';
-import { createRemoteStore } from '../kit/remote-store.js';
+import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
+import { gsModelFile } from '../../clients/gcp/gs-url.js';
 import { isOutage } from '../kit/with-model-cache.js';
 
 /** Options for {@link fetchModelUrl}: the shared remote options plus the call's callbacks. */
 export type FetchUrlOptions = RemoteOptions & Pick<RegistryCallOptions, 'signal'>;
 
 /**
- * Brings the model at `ref` (`https://host/m.onnx#sha256=…`, `s3://bucket/key`) into the cache and returns the
- * pinned cached file. A `#sha256=` pin is verified, and a pinned model already cached is used without any request.
+ * Brings the model at `ref` (`https://host/m.onnx#sha256=…`, `s3://bucket/key`, `gs://bucket/object`) into the cache
+ * and returns the pinned cached file. A `#sha256=` pin is verified, and a pinned model already cached is used without any request.
  * When the host cannot be reached, the last download of the same URL is used with a warning; REGISTRY_UNAVAILABLE
  * when there is none.
  */
 export async function fetchModelUrl(ref: string, options: FetchUrlOptions): Promise<CachedBlob> {
-  const { url, sha256 } = parseRemoteRef(ref);
+  const { url, sha256, scheme } = parseRemoteRef(ref);
   const { store } = createRemoteStore(options);
   const warn = (warning: RegistryWarning): void => {
     try {
@@ -40,9 +41,17 @@ export async function fetchModelUrl(ref: string, options: FetchUrlOptions): Prom
   const publicUrl = redactUrl(url);
   const key = `url\nref ${publicUrl}#${createHash('sha256').update(url).digest('hex')}`;
   try {
+    // gs:// goes through Cloud Storage's JSON API with ADC credentials, its md5Hash/crc32c checked (clients/gcp).
+    const located =
+      scheme === 'gs'
+        ? await gsModelFile(url, httpClientSettings(options), {
+            ...(sha256 === undefined ? {} : { sha256 }),
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+          })
+        : { url };
     const got = await store.obtain(
       {
-        url,
+        ...located,
         key: `url\nurl ${url}`,
         ...(sha256 === undefined ? {} : { sha256 }),
         onDamaged: (damage) =>
