@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { ModelshipError } from '../../index.node.js';
 import { configSchema, type ModelshipConfig } from './config-schema.js';
@@ -94,7 +94,24 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       }),
     );
   }
-  const value: unknown = doc.toJS() ?? {};
+  // `__proto__` would set the object's prototype instead of a key: the entry would vanish without a word.
+  const hostile: ConfigProblem[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') {
+        const { line, col } = counter.linePos(pair.key.range?.[0] ?? 0);
+        hostile.push({ key: '__proto__', line, column: col, message: 'not a key a config file can use' });
+      }
+    },
+  });
+  if (hostile.length > 0) throw invalid(file, hostile);
+  let value: unknown;
+  try {
+    // yaml refuses alias expansions past 100 (a "billion laughs" file): a config never needs that many.
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw invalid(file, [{ key: '(file)', line: 1, column: 1, message: (error as Error).message }]);
+  }
   const result = configSchema.safeParse(value);
   if (!result.success) throw invalid(file, problemsOf(result.error.issues, doc, counter));
   const envProblems = checkConfigEnv(result.data, env).map((p) => {
