@@ -153,6 +153,7 @@ export async function buildFromConfig(
   const loads: Promise<Servable>[] = [];
   for (const [name, m] of Object.entries(config.models ?? {})) {
     const { ref, registry, ...options } = m as Options & { ref: string; registry?: string };
+    if (typeof options.cacheDir === 'string') options.cacheDir = resolvePath(dir, options.cacheDir);
     const opts = { ...withOverrides(options, overrides, serverWorkers), name, ...registryOf(registry), ...logger };
     loads.push(ready(loadModel(resolveRef(dir, ref), opts as LoadModelOptions)));
   }
