@@ -4,11 +4,14 @@ import { ModelshipError } from '../../errors/index.js';
 import { parseLfsPointer } from '../../core/lfs-pointer.js';
 import { parseDvcLockOuts, parseDvcOuts, type DvcOut } from '../../lineage/dvc.js';
 import type { ResolvedModel } from '../../spec/registry.js';
+import { parseLineage } from '../../lineage/schema.js';
+import { BASELINE_METADATA_KEY } from '../kit/baseline-metadata.js';
 import {
-  dvcMetaSha256,
   parseDvcConfig,
   pickRemote,
   readAnnotation,
+  readDvcFileMeta,
+  safeRepoPath,
   remoteObjectPath,
   type ArtifactAnnotation,
 } from './dvc-project.js';
@@ -59,6 +62,22 @@ export async function remoteBase(
       `The DVC remote ${JSON.stringify(remote.name)} is a relative directory, which only means something in a local checkout; pass { remote: '/absolute/path' }.`,
     );
   return posix.join(options.localRepo, '.dvc', remote.url);
+}
+
+/** The drift baseline committed beside the model, checked against the sha256 recorded with the version. */
+async function readBaseline(
+  mirror: GitMirror,
+  commit: string,
+  pointer: { readonly file: string; readonly sha256: string },
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const bytes = await mirror.read(commit, safeRepoPath(pointer.file, 'the .dvc meta baseline'), signal);
+  if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== pointer.sha256)
+    throw new ModelshipError(
+      'INTEGRITY_MISMATCH',
+      `The drift baseline ${pointer.file} is missing or differs from the sha256 recorded with the version; publish the version again.`,
+    );
+  return JSON.parse(bytes.toString('utf8')) as unknown;
 }
 
 function pickOut(outs: readonly DvcOut[], file: string): DvcOut | undefined {
@@ -118,10 +137,14 @@ export async function describeVersion(
     );
   if (out !== undefined) {
     const base = await remoteBase(mirror, v.commit, options);
-    const sha256 = pointer === undefined ? undefined : dvcMetaSha256(pointer.toString('utf8'));
+    const meta = pointer === undefined ? {} : readDvcFileMeta(pointer.toString('utf8'));
+    const baseline =
+      meta.baseline === undefined ? undefined : await readBaseline(mirror, v.commit, meta.baseline, signal);
     return {
       ...common,
-      ...(sha256 === undefined ? {} : { sha256 }),
+      metadata: baseline === undefined ? common.metadata : { ...common.metadata, [BASELINE_METADATA_KEY]: baseline },
+      ...(meta.sha256 === undefined ? {} : { sha256: meta.sha256 }),
+      ...(meta.lineage === undefined ? {} : { lineage: parseLineage(meta.lineage) }),
       ...(out.size === undefined ? {} : { size: out.size }),
       location: remoteObjectPath(base, out.md5, out.hash === 'md5'),
     };

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ModelshipError } from '../../errors/index.js';
 
 /** An artifact's annotation: `artifacts.yaml` (GTO) or the `artifacts:` section of `dvc.yaml` (DVC ≥ 3). */
@@ -136,23 +136,39 @@ export function remoteObjectPath(base: string, md5: string, dvc3: boolean): stri
   return `${root}/${dvc3 ? 'files/md5/' : ''}${md5.slice(0, 2)}/${md5.slice(2)}`;
 }
 
-/**
- * The `.dvc` file DVC 3 writes for one file (`dvc add`), byte for byte, plus the sha256 in the top-level `meta`
- * field, which DVC documents as free for users and ignores: the cache then knows the digest before downloading.
- */
-export function dvcFileText(md5: string, size: number, fileName: string, sha256?: string): string {
-  const meta = sha256 === undefined ? '' : `meta:\n  sha256: ${sha256}\n`;
-  return `outs:\n- md5: ${md5}\n  size: ${size}\n  hash: md5\n  path: ${fileName}\n${meta}`;
+/** What modelship keeps in a `.dvc` file's top-level `meta` (a field DVC documents as free for users and ignores). */
+export interface DvcFileMeta {
+  /** The model's sha256: the cache knows the digest before downloading. */
+  readonly sha256?: string;
+  /** Lineage recorded at publish time (validated again when read). */
+  readonly lineage?: unknown;
+  /** Where the drift baseline is committed beside the model, and its sha256. */
+  readonly baseline?: { readonly file: string; readonly sha256: string };
 }
 
-/** The sha256 a `.dvc` file's `meta` records (written by modelship's publish), if any. */
-export function dvcMetaSha256(text: string): string | undefined {
+/** The `.dvc` file DVC 3 writes for one file (`dvc add`), byte for byte, plus modelship's `meta` when given. */
+export function dvcFileText(md5: string, size: number, fileName: string, meta?: DvcFileMeta): string {
+  const extra = meta === undefined || Object.keys(meta).length === 0 ? '' : stringify({ meta });
+  return `outs:\n- md5: ${md5}\n  size: ${size}\n  hash: md5\n  path: ${fileName}\n${extra}`;
+}
+
+/** modelship's `meta` of a `.dvc` file (see {@link DvcFileMeta}); fields that do not look right are left out. */
+export function readDvcFileMeta(text: string): DvcFileMeta {
   let doc: unknown;
   try {
-    doc = parse(text, { schema: 'failsafe' });
+    doc = parse(text);
   } catch {
-    return undefined;
+    return {};
   }
-  const sha = (doc as { meta?: { sha256?: unknown } } | null)?.meta?.sha256;
-  return typeof sha === 'string' && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined;
+  const meta = (doc as { meta?: Record<string, unknown> } | null)?.meta;
+  if (typeof meta !== 'object' || meta === null) return {};
+  const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+  const b = meta.baseline as { file?: unknown; sha256?: unknown } | undefined;
+  return {
+    ...(hex(meta.sha256) ? { sha256: meta.sha256 } : {}),
+    ...(meta.lineage === undefined ? {} : { lineage: meta.lineage }),
+    ...(typeof b === 'object' && b !== null && typeof b.file === 'string' && hex(b.sha256)
+      ? { baseline: { file: b.file, sha256: b.sha256 } }
+      : {}),
+  };
 }

@@ -8,7 +8,9 @@ import { writeFileAtomic } from '../../platform/node/fs-atomic.js';
 import type { RemoteSources } from '../../platform/node/sources.js';
 import type { PublishedModel, PublishInput, RegistryCallOptions } from '../../spec/registry.js';
 import { invalidArgument } from '../errors.js';
-import { dvcFileText, readAnnotation, remoteObjectPath, safeRepoPath } from './dvc-project.js';
+import { dvcFileText, readAnnotation, remoteObjectPath, safeRepoPath, type DvcFileMeta } from './dvc-project.js';
+import { parseLineage } from '../../lineage/schema.js';
+import { BASELINE_FILE } from '../kit/baseline-metadata.js';
 import { remoteBase, type RemoteBaseOptions } from './describe-version.js';
 import type { GitMirror } from './git-mirror.js';
 import { assignMessage, registerMessage } from './gto-tags.js';
@@ -32,6 +34,7 @@ export interface DvcPublishContext {
 }
 
 const PUSH_ATTEMPTS = 4;
+const sha256Of = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** True when a push lost a race (a branch moved or a tag appeared meanwhile): worth rebuilding on the new state. */
 function lostRace(error: unknown): boolean {
@@ -56,7 +59,8 @@ async function changedFiles(
   input: DvcPublishInput,
   md5: string,
   size: number,
-  sha256: string,
+  dvcMeta: DvcFileMeta,
+  baseline: Uint8Array | undefined,
 ): Promise<{ files: Map<string, string>; path: string }> {
   const read = async (p: string): Promise<string | undefined> =>
     base === undefined ? undefined : (await mirror.read(base, p))?.toString('utf8');
@@ -82,7 +86,10 @@ async function changedFiles(
   const out = new Map<string, string>([[target, doc.toString()]]);
   const file = posix.basename(path);
   const dir = posix.dirname(path);
-  out.set(`${path}.dvc`, dvcFileText(md5, size, file, sha256));
+  if (baseline !== undefined) out.set(`${path}.${BASELINE_FILE}`, new TextDecoder().decode(baseline));
+  const pointer =
+    baseline === undefined ? {} : { baseline: { file: `${path}.${BASELINE_FILE}`, sha256: sha256Of(baseline) } };
+  out.set(`${path}.dvc`, dvcFileText(md5, size, file, { ...dvcMeta, ...pointer }));
   const ignorePath = dir === '.' ? '.gitignore' : `${dir}/.gitignore`;
   const ignore = (await read(ignorePath)) ?? '';
   if (!ignore.split(/\r?\n/).includes(`/${file}`))
@@ -138,7 +145,10 @@ export async function publishToDvc(
   if (input.file !== undefined && !(await stat(input.file)).isFile())
     throw invalidArgument('publish() file must be a file.');
   const md5 = createHash('md5').update(bytes).digest('hex');
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = sha256Of(bytes);
+  const lineage = input.lineage === undefined ? undefined : parseLineage(input.lineage);
+  const meta: DvcFileMeta = { sha256, ...(lineage === undefined ? {} : { lineage }) };
+  const baseline = input.baseline === undefined ? undefined : new TextEncoder().encode(JSON.stringify(input.baseline));
   const signal = callOptions?.signal;
   const env = await ctx.identity();
   const { mirror } = ctx;
@@ -157,7 +167,7 @@ export async function publishToDvc(
     const remoteUrl = remoteObjectPath(await remoteBase(mirror, base, ctx.remote), md5, true);
     if (pushed !== remoteUrl) await pushObject(ctx.sourcesFor(remoteUrl) ?? ctx.sources, remoteUrl, bytes, signal);
     pushed = remoteUrl;
-    const { files, path } = await changedFiles(mirror, base, input, md5, bytes.byteLength, sha256);
+    const { files, path } = await changedFiles(mirror, base, input, md5, bytes.byteLength, meta, baseline);
     const commit = await commitFiles(mirror, base, files, `Register ${input.name} ${version} (${path})`, env);
     const tags = [`${input.name}@${version}`];
     await mirror.git(['tag', '-a', tags[0] as string, '-m', registerMessage(input.name, version), commit], 'tagging', {
@@ -203,6 +213,7 @@ export async function publishToDvc(
       aliases: [...new Set(input.aliases ?? [])].sort(),
       createdAt: new Date().toISOString(),
       metadata: { ...(input.metadata ?? {}) },
+      ...(lineage === undefined ? {} : { lineage }),
     };
   }
 }

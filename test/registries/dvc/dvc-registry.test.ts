@@ -182,6 +182,19 @@ describe('DVC registry: publish', () => {
     expect((await registry.publish({ name: 'digits', bytes })).version).toBe('v0.0.2');
   });
 
+  it('records lineage and the drift baseline with the version, and hands them back on resolve', async () => {
+    const registry = open();
+    const lineage = { git: { commit: 'a'.repeat(40), dirty: false } };
+    const baseline = { version: 1, features: [{ name: 'pixels', mean: 0.13 }] };
+    await registry.publish({ name: 'traced', bytes: new TextEncoder().encode('traced'), lineage, baseline });
+    const resolved = await registry.resolve('dvc:traced');
+    expect(resolved.lineage).toMatchObject(lineage);
+    expect(resolved.metadata['modelship.baseline']).toEqual(baseline);
+    expect(await git(origin.bare, 'show', 'main:models/traced.onnx.modelship-baseline.json')).toBe(
+      JSON.stringify(baseline),
+    );
+  });
+
   it('rebuilds a publish that lost a race with another publisher on the new state', async () => {
     const [a, b] = [open(), open()];
     await a.resolve('dvc:mnist');
