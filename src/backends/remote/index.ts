@@ -1,5 +1,7 @@
 export { createRemoteVersion } from './kserve-v2.js';
 export { createSageMakerVersion } from './sagemaker.js';
+export { createVertexVersion } from './vertex.js';
+export { vertexVersionSchema, type VertexVersion } from './vertex-options.js';
 export { loadRemoteVersion } from './load-remote.js';
 export {
   describeRemote,

@@ -2,6 +2,8 @@ import { createRemoteVersion } from './kserve-v2.js';
 import type { RemoteEndpoint, RemoteVersion, SageMakerVersion } from './remote-options.js';
 import type { RemoteServable } from './remote-servable.js';
 import { createSageMakerVersion } from './sagemaker.js';
+import { createVertexVersion } from './vertex.js';
+import type { VertexVersion } from './vertex-options.js';
 
 /**
  * Loads a remote endpoint as a model, by its protocol: `v2` (KServe v2 / Open Inference Protocol over fetch) or
@@ -14,6 +16,7 @@ import { createSageMakerVersion } from './sagemaker.js';
  * ```
  */
 export function loadRemoteVersion(remote: RemoteEndpoint): Promise<RemoteServable> {
+  if (remote.protocol === 'vertex') return createVertexVersion(remote as VertexVersion);
   return remote.protocol === 'sagemaker'
     ? createSageMakerVersion(remote as SageMakerVersion)
     : createRemoteVersion(remote as RemoteVersion);

@@ -3,6 +3,7 @@ import { DTYPES } from '../../core/dtype.js';
 import type { DType } from '../../spec/tensor.js';
 import { redactUrl } from '../../core/redact.js';
 import { versionLabelSchema } from '../../core/version-label.js';
+import { vertexVersionSchema, type VertexVersion } from './vertex-options.js';
 
 function withoutUserInfo(url: string): boolean {
   try {
@@ -80,20 +81,22 @@ export const sageMakerVersionSchema = z.strictObject({
  * Every remote endpoint a deployment version can be (`{ remote: { protocol, … } }`), one schema per protocol:
  * spread into a union where references are accepted.
  */
-export const remoteEndpointSchemas = [remoteVersionSchema, sageMakerVersionSchema] as const;
+export const remoteEndpointSchemas = [remoteVersionSchema, sageMakerVersionSchema, vertexVersionSchema] as const;
 
 /** A remote v2 version, as parsed. */
 export type RemoteVersion = z.output<typeof remoteVersionSchema>['remote'];
 /** A SageMaker endpoint version, as parsed. */
 export type SageMakerVersion = z.output<typeof sageMakerVersionSchema>['remote'];
 /** Any remote endpoint, as parsed: what {@link loadRemoteVersion} takes. */
-export type RemoteEndpoint = RemoteVersion | SageMakerVersion;
+export type RemoteEndpoint = RemoteVersion | SageMakerVersion | VertexVersion;
 
 /**
  * How a remote endpoint is shown in status, errors and evidence: `url#model` (the URL without credentials or
  * query) or `sagemaker-endpoint:name[/variant]`.
  */
 export function describeRemote(remote: z.input<(typeof remoteEndpointSchemas)[number]>['remote']): string {
+  if (remote.protocol === 'vertex')
+    return `vertex-endpoint:${remote.endpoint.split('/').pop() ?? ''}${remote.deployedModelId === undefined ? '' : `/${remote.deployedModelId}`}`;
   if (remote.protocol === 'sagemaker')
     return `sagemaker-endpoint:${remote.endpointName}${remote.targetVariant === undefined ? '' : `/${remote.targetVariant}`}`;
   return `${redactUrl(remote.url)}#${remote.model}`;

@@ -15,7 +15,10 @@ type GoogleAuthModule = typeof GoogleAuthLibrary;
 
 async function loadGoogleAuth(): Promise<GoogleAuthModule> {
   try {
-    return await import('google-auth-library');
+    // Vertex endpoint versions reach this from the runtime-agnostic entry: a computed specifier keeps browser
+    // bundlers from resolving this Node-side peer.
+    const specifier = 'google-auth-library';
+    return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as GoogleAuthModule;
   } catch (cause) {
     throw new ModelshipError(
       'DEPENDENCY_MISSING',

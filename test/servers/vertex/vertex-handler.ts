@@ -32,6 +32,12 @@ export interface VertexVersion {
 
 /** What a deployed model answers: the predictions for the instances (`:predict`), or the raw body (`:rawPredict`). */
 export type DeployedHandler = (body: unknown, raw: boolean) => unknown;
+/** What each endpoint call carried: the deployed model that served it and the request body. */
+export interface EndpointCall {
+  endpoint: string;
+  deployedModelId: string;
+  body: unknown;
+}
 export interface VertexEndpoint {
   deployed: Map<string, DeployedHandler>;
   /** deployedModelId → percent; must sum to 100. */
@@ -49,6 +55,7 @@ export interface VertexState {
   /** Largest `pageSize` honoured by listVersions (smaller in tests to exercise paging). */
   maxPageSize: number;
   endpoints: Map<string, VertexEndpoint>;
+  endpointCalls: EndpointCall[];
   accounts: TestServiceAccount[];
   tokens: Set<string>;
   denied: Set<string>;
@@ -66,6 +73,7 @@ export function createVertexState(accounts: TestServiceAccount[] = []): VertexSt
     pollsUntilDone: 1,
     maxPageSize: 100,
     endpoints: new Map(),
+    endpointCalls: [],
     accounts,
     tokens: new Set(),
     denied: new Set(),
@@ -276,7 +284,8 @@ async function route(
       throw new RpcError(400, 'Invalid JSON payload: "instances" must be a list.');
     res.setHeader('X-Vertex-AI-Endpoint-Id', endpoint[1] as string);
     res.setHeader('X-Vertex-AI-Deployed-Model-Id', chosen as string);
-    const out = handler(raw ? body : body.instances, raw);
+    state.endpointCalls.push({ endpoint: endpoint[1] as string, deployedModelId: chosen as string, body });
+    const out = await handler(raw ? body : body.instances, raw);
     return raw
       ? out
       : {
