@@ -1,13 +1,18 @@
 /**
  * The gRPC load generator of `npm run bench`, in its own process like autocannon's work is kept off the
- * server's: CONNECTIONS grpc-js clients, each on its own HTTP/2 connection with one call in flight at a time,
- * send OIP v2 `ModelInfer` with `raw_input_contents` (what Triton's and KServe's clients send). It loads the
- * `.proto` modelship ships, as any client would.
+ * server's: CONNECTIONS calls in flight at all times (each loop sends its next call when the last is answered,
+ * as each of autocannon's connections does), spread over CHANNELS grpc-js clients, each on its own HTTP/2
+ * connection, so CONNECTIONS / CHANNELS calls share a connection as HTTP/2 streams. They send OIP v2
+ * `ModelInfer` with `raw_input_contents` (what Triton's and KServe's clients send), serialized once from the
+ * `.proto` modelship ships, and do not decode the answers. Fewer connections than calls is how gRPC clients
+ * work (tritonclient and KServe's client put every call on one channel), and it is cheaper on both ends than a
+ * connection per call: node's HTTP/2 writes several streams' frames in one go.
  *
  * Protocol on stdin/stdout: prints "READY" once every client has answered one call; then each line
  * "RUN <seconds>" runs the load that long and prints one JSON line
  * `{ requests, errors, seconds, p50Ms, p99Ms, cpuMs }` (cpuMs: this process's CPU time during the run); "EXIT" ends it.
- * Environment: GRPC_ADDRESS (host:port), MODEL_NAME, INPUT_NAME, FEATURES, ROW_BASE64 (float32 LE bytes), CONNECTIONS.
+ * Environment: GRPC_ADDRESS (host:port), MODEL_NAME, INPUT_NAME, FEATURES, ROW_BASE64 (float32 LE bytes), CONNECTIONS,
+ * CHANNELS (default CONNECTIONS: one call per connection).
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -23,6 +28,7 @@ const { inference } = grpc.loadPackageDefinition(definition) as unknown as {
 };
 
 const connections = Number(env.CONNECTIONS);
+const channels = Math.max(1, Math.min(connections, Number(env.CHANNELS ?? connections)));
 const method = inference.GRPCInferenceService.service.ModelInfer as grpc.MethodDefinition<object, Buffer>;
 // The request is the same every time, so it is serialized once and the answers are not decoded: like autocannon's
 // fixed body, the generator's own cost stays small beside the server's.
@@ -32,9 +38,9 @@ const request = method.requestSerialize({
   raw_input_contents: [Buffer.from(env.ROW_BASE64 as string, 'base64')],
 });
 const same = (b: Buffer): Buffer => b;
-// A local subchannel pool per client: each gets its own HTTP/2 connection, as autocannon's connections do.
+// A local subchannel pool per client: each gets its own HTTP/2 connection (grpc-js would share one otherwise).
 const clients = Array.from(
-  { length: connections },
+  { length: channels },
   () =>
     new grpc.Client(env.GRPC_ADDRESS as string, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
@@ -56,7 +62,7 @@ async function run(
   const end = performance.now() + seconds * 1000;
   const start = performance.now();
   await Promise.all(
-    clients.map(async (client) => {
+    Array.from({ length: connections }, (_, i) => clients[i % channels] as grpc.Client).map(async (client) => {
       while (performance.now() < end) {
         const t0 = performance.now();
         try {

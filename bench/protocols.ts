@@ -126,6 +126,13 @@ function binaryRequest(m: BenchModel): { body: Buffer; headers: Record<string, s
 }
 
 /**
+ * HTTP/2 connections the gRPC load generator spreads its calls over (8 calls in flight on each at 64): gRPC
+ * clients multiplex calls on a channel, and on a busy 2-core machine 64 connections carrying one call each cost
+ * both ends more CPU per call than 8 carrying 8 (the grpc-js floor server went from ~200-400 to ~400-3000 calls/s).
+ */
+const GRPC_CHANNELS = 8;
+
+/**
  * A gRPC load generator (bench/grpc-load.ts) in a child process, aimed at `address`, with one function that
  * runs it for some seconds.
  */
@@ -141,6 +148,7 @@ async function grpcGenerator(
     FEATURES: String(m.features),
     ROW_BASE64: Buffer.from(m.row.buffer, m.row.byteOffset, m.row.byteLength).toString('base64'),
     CONNECTIONS: String(connections),
+    CHANNELS: String(GRPC_CHANNELS),
   });
   const run = async (seconds: number): Promise<Omit<Run, 'serverCpuMs'>> => {
     const answer = new Promise<string>((resolve) => generator.lines.once('line', resolve));
@@ -275,6 +283,7 @@ export async function protocolCases(
       rounds: o.rounds,
       // The most grpc_vs_json_ratio could be on this machine with a server on grpc-js: its transport alone.
       grpcFloorVsJsonRatio: mean('grpc-floor') / mean('oip-json'),
+      grpcChannels: GRPC_CHANNELS,
       ...measured,
     },
   };
