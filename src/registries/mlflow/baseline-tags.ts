@@ -1,36 +1,39 @@
-import { BASELINE_METADATA_KEY } from '../kit/baseline-metadata.js';
-import { invalidArgument } from '../errors.js';
+import type { ModelVersionInfo } from '../../spec/registry.js';
+import type { RemoteSources } from '../../platform/node/sources.js';
+import { createBaselineReader, readPointer, type BaselinePointer } from '../kit/baseline-metadata.js';
+import { proxyUrl } from './artifacts.js';
+import type { MlflowModelVersion } from './versions.js';
 
-/** The drift baseline as JSON, split over `modelship.baseline.0`, `.1`, … (version tag values hold 5000 characters). */
+/**
+ * The version tag pointing at the drift baseline: `{ file, sha256 }` as JSON, `file` being the artifact proxy path
+ * of `modelship-baseline.json`, uploaded beside the model by `publish({ baseline })`.
+ */
 export const TAG_BASELINE = 'modelship.baseline';
-const PART = 5000;
-/** 400 tags: 2 MB of JSON, ten times the 784-pixel MNIST baseline. */
-const MAX_PARTS = 400;
 
-/** The tags holding `baseline` (none without one); INVALID_ARGUMENT when it does not fit in 400 tags. */
-export function baselineTags(baseline: unknown): { key: string; value: string }[] {
-  if (baseline === undefined) return [];
-  const chars = [...JSON.stringify(baseline)];
-  if (chars.length > PART * MAX_PARTS)
-    throw invalidArgument(
-      `baseline is ${chars.length} characters as JSON; MLflow version tags hold at most ${PART * MAX_PARTS} of it. Build it with fewer bins or categories.`,
-    );
-  const parts: { key: string; value: string }[] = [];
-  for (let i = 0; i * PART < chars.length; i++)
-    parts.push({ key: `${TAG_BASELINE}.${i}`, value: chars.slice(i * PART, (i + 1) * PART).join('') });
-  return parts;
+/** The baseline pointer of a version's tags, or undefined (absent or damaged). */
+export function baselinePointer(
+  tags: readonly { key: string; value?: string }[] | undefined,
+): BaselinePointer | undefined {
+  return readPointer(tags?.find((t) => t.key === TAG_BASELINE)?.value);
 }
 
-/** `{ [BASELINE_METADATA_KEY]: baseline }` read back from a version's tags, or nothing (absent or damaged). */
-export function readBaselineTags(tags: Readonly<Record<string, string>>): Record<string, unknown> {
-  const parts: string[] = [];
-  for (let i = 0; i < MAX_PARTS && tags[`${TAG_BASELINE}.${i}`] !== undefined; i++)
-    parts.push(tags[`${TAG_BASELINE}.${i}`] as string);
-  if (parts.length === 0) return {};
-  try {
-    // Checked against the model's signature when loaded (parseBaseline): here it only has to be JSON.
-    return { [BASELINE_METADATA_KEY]: JSON.parse(parts.join('')) as unknown };
-  } catch {
-    return {};
-  }
+/**
+ * Adds a version's stored baseline to its info (`metadata[BASELINE_METADATA_KEY]`; nothing without one), downloaded
+ * through the artifact proxy with the tracking server's credentials.
+ */
+export function mlflowBaselineReader(
+  sources: RemoteSources,
+  trackingUri: string,
+  auth: Readonly<Record<string, string>>,
+): (info: ModelVersionInfo, mv: MlflowModelVersion, signal?: AbortSignal) => Promise<ModelVersionInfo> {
+  const read = createBaselineReader();
+  return async (info, mv, signal) => ({
+    ...info,
+    metadata: {
+      ...info.metadata,
+      ...(await read(baselinePointer(mv.tags), (file) =>
+        sources.getBytes(proxyUrl(trackingUri, file), { headers: auth, ...(signal === undefined ? {} : { signal }) }),
+      )),
+    },
+  });
 }

@@ -13,6 +13,7 @@ import type { PollWatchOptions } from '../kit/poll-ref.js';
 import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
 import { withModelCache } from '../kit/with-model-cache.js';
 import { artifactDir } from './artifacts.js';
+import { mlflowBaselineReader } from './baseline-tags.js';
 import { createMlflowClient } from '../../clients/mlflow/mlflow-client.js';
 import { mlflowEnv } from '../../clients/mlflow/settings.js';
 import { onnxDataFile, parseMlmodel } from './mlmodel.js';
@@ -86,6 +87,7 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
   });
   const { trackingUri, auth, publicUri, rest } = mlflow;
   const { store, sources } = createRemoteStore(parsed);
+  const withBaseline = mlflowBaselineReader(sources, trackingUri, auth);
 
   /** MODEL_NOT_FOUND when the registered model does not exist, else `fallback`. */
   async function notFound(name: string, fallback: () => ModelshipError, signal?: AbortSignal): Promise<ModelshipError> {
@@ -228,7 +230,7 @@ export function createMlflowRegistry(options: MlflowRegistryOptions = {}): Mlflo
       mv = newest;
     }
     return {
-      ...toInfo(mv),
+      ...(await withBaseline(toInfo(mv), mv, signal)),
       ref,
       location: `models:/${mv.name}/${mv.version}`,
       versionRef: `models:/${mv.name}/${mv.version}`,

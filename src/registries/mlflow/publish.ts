@@ -23,7 +23,8 @@ import {
   toInfo,
   type MlflowModelVersion,
 } from './versions.js';
-import { baselineTags } from './baseline-tags.js';
+import { BASELINE_FILE, encodeBaseline } from '../kit/baseline-metadata.js';
+import { TAG_BASELINE } from './baseline-tags.js';
 
 /** What MLflow's `publish` takes: the usual input, optionally tied to the run that trained the model. */
 export interface MlflowPublishInput extends PublishInput {
@@ -83,7 +84,6 @@ function versionTags(
     { key: TAG_SIZE, value: String(size) },
     { key: TAG_METADATA, value: metadata },
     ...lineageTagList,
-    ...baselineTags(input.baseline),
   ];
   return { tags, lineage };
 }
@@ -154,6 +154,14 @@ export async function publishToMlflow(
 
   const source = `mlflow-artifacts:/${artifactPath}`;
   if (reused === undefined) await put(`${artifactPath}/model.onnx`, bytes, 'application/octet-stream');
+  if (input.baseline !== undefined) {
+    // Beside the model, in a folder named by its digest: a later version of the same file with another baseline
+    // never overwrites this one. The tag only points at it (tags hold 5,000 characters; a baseline 200 kB).
+    const draft = await encodeBaseline(input.baseline, '');
+    const file = `${artifactPath}/baseline-${draft.pointer.sha256.slice(0, 12)}/${BASELINE_FILE}`;
+    await put(file, draft.bytes, 'application/json');
+    tags.push({ key: TAG_BASELINE, value: JSON.stringify({ ...draft.pointer, file }) });
+  }
   if (reused?.isModel !== true) {
     const fields = {
       artifactPath: artifactPath.split('/').pop() as string,

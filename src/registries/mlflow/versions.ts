@@ -1,7 +1,6 @@
 import { redactUrl } from '../../core/redact.js';
 import type { ModelLineage } from '../../spec/lineage.js';
 import type { ModelVersionInfo } from '../../spec/registry.js';
-import { readBaselineTags } from './baseline-tags.js';
 
 /** A `ModelVersion` as the REST API returns it. Empty fields are left out of MLflow's JSON. */
 export interface MlflowModelVersion {
@@ -91,7 +90,6 @@ export function toInfo(mv: MlflowModelVersion): ModelVersionInfo {
     ...(lineage === undefined ? {} : { lineage }),
     metadata: {
       ...published,
-      ...readBaselineTags(tags),
       mlflow: {
         ...(mv.run_id ? { runId: mv.run_id } : {}),
         ...(mv.source

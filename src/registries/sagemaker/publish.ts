@@ -6,6 +6,7 @@ import type { PublishInput, PublishedModel, RegistryCallOptions } from '../../sp
 import { createTarGz } from '../../platform/node/tar-create.js';
 import type { RemoteSources } from '../../platform/node/sources.js';
 import { META_SHA256, META_SIZE, META_USER } from './packages.js';
+import { putBaseline } from './baseline.js';
 import type { parseSageMakerRegistryOptions } from './sagemaker-registry-options.js';
 import { awsError, type AwsCall } from '../../clients/aws/aws-call.js';
 import type { SageMakerModule } from '../../clients/aws/sagemaker-sdk.js';
@@ -83,7 +84,11 @@ export async function publishToSageMaker(
         if (!/already exists/i.test((error as Error).message ?? '')) throw error;
       });
   }
-  const props: Record<string, string> = { [META_SHA256]: sha256, [META_SIZE]: String(bytes.byteLength) };
+  const props: Record<string, string> = {
+    [META_SHA256]: sha256,
+    [META_SIZE]: String(bytes.byteLength),
+    ...(input.baseline === undefined ? {} : await putBaseline(deps.sources, url, input.baseline, signal)),
+  };
   for (const [k, v] of Object.entries({
     ...(input.metadata ?? {}),
     ...(input.source === undefined ? {} : { source: input.source }),

@@ -14,6 +14,7 @@ import type { PollWatchOptions } from '../kit/poll-ref.js';
 import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
 import { withModelCache } from '../kit/with-model-cache.js';
 import { packageModelFile } from './model-archive.js';
+import { sagemakerBaselineReader } from './baseline.js';
 import { META_ALIAS, toInfo } from './packages.js';
 import { publishToSageMaker, type SageMakerPublishInput } from './publish.js';
 import { parseSageMakerRef, type SageMakerRef } from './ref.js';
@@ -70,6 +71,7 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
   const s3 = { region, ...(parsed.credentials === undefined ? {} : { credentials: parsed.credentials }), ...parsed.s3 };
   const identity = `sagemaker ${parsed.endpoint ?? region}`;
   const { store, sources } = createRemoteStore({ ...parsed, s3 });
+  const readBaseline = sagemakerBaselineReader(sources);
   const call = createAwsCall(httpClientSettings(parsed));
   let client: Promise<{ sdk: SageMakerModule; client: SM.SageMakerClient }> | undefined;
   const sm = (): Promise<{ sdk: SageMakerModule; client: SM.SageMakerClient }> => {
@@ -202,8 +204,10 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
 
   async function resolveOnline(ref: string, signal?: AbortSignal): Promise<ResolvedModel> {
     const p = await findPackage(parseSageMakerRef(ref), signal);
+    const info = toInfo(p);
     return {
-      ...toInfo(p),
+      ...info,
+      metadata: { ...info.metadata, ...(await readBaseline(p, signal)) },
       ref,
       location: p.ModelPackageArn ?? '',
       versionRef: `sagemaker:${p.ModelPackageGroupName ?? ''}/${p.ModelPackageVersion ?? ''}`,

@@ -6,7 +6,7 @@ import type { RemoteSources } from '../../platform/node/sources.js';
 import { WandbGraphqlError, type WandbGraphql } from '../../clients/wandb/graphql.js';
 import { COMMIT_ARTIFACT, CREATE_ARTIFACT, CREATE_ARTIFACT_FILES, CREATE_ARTIFACT_MANIFEST } from './queries.js';
 import { META_SHA256, META_SIZE } from './versions.js';
-import { metadataWithBaseline } from '../kit/baseline-metadata.js';
+import { BASELINE_FILE, BASELINE_METADATA_KEY, encodeBaseline } from '../kit/baseline-metadata.js';
 
 /** What `publish` takes: the name is `collection` or `project/collection`; the file is stored as `fileName`. */
 export interface WandbPublishInput extends PublishInput {
@@ -73,10 +73,19 @@ export async function publishToWandb(
   const fileName = input.fileName ?? 'model.onnx';
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const digest = b64md5(bytes);
-  const contents = { [fileName]: { digest, size: bytes.byteLength } };
+  // The drift baseline is a second file of the artifact; its metadata only points at it (with its sha256).
+  const baseline = input.baseline === undefined ? undefined : await encodeBaseline(input.baseline, BASELINE_FILE);
+  if (baseline !== undefined && fileName === BASELINE_FILE)
+    throw new ModelshipError('INVALID_ARGUMENT', `fileName cannot be ${BASELINE_FILE}: the baseline is stored so.`);
+  const uploads = new Map<string, { bytes: Uint8Array; digest: string }>([[fileName, { bytes, digest }]]);
+  if (baseline !== undefined) uploads.set(BASELINE_FILE, { bytes: baseline.bytes, digest: b64md5(baseline.bytes) });
+  const contents = Object.fromEntries(
+    [...uploads].map(([file, u]) => [file, { digest: u.digest, size: u.bytes.byteLength }]),
+  );
   const aliases = [...new Set(input.aliases ?? [])];
   const metadata = {
-    ...metadataWithBaseline(input.metadata, input.baseline),
+    ...input.metadata,
+    ...(baseline === undefined ? {} : { [BASELINE_METADATA_KEY]: baseline.pointer }),
     ...(input.lineage === undefined ? {} : { lineage: input.lineage }),
     ...(input.source === undefined ? {} : { source: input.source }),
     [META_SHA256]: sha256,
@@ -103,15 +112,21 @@ export async function publishToWandb(
   const artifactID = created.createArtifact.artifact.id;
   const files = await gql<{ createArtifactFiles: { files: { edges: { node: UploadTarget & { name: string } }[] } } }>(
     CREATE_ARTIFACT_FILES,
-    { input: { storageLayout: 'V2', artifactFiles: [{ artifactID, name: fileName, md5: digest }] } },
+    {
+      input: {
+        storageLayout: 'V2',
+        artifactFiles: [...uploads].map(([file, u]) => ({ artifactID, name: file, md5: u.digest })),
+      },
+    },
     { signal, mutation: true },
   );
   for (const { node } of files.createArtifactFiles.files.edges) {
+    const upload = uploads.get(node.name);
     // A null uploadUrl means the server already has these bytes (deduplicated by MD5).
-    if (node.uploadUrl)
-      await deps.sources.put(node.uploadUrl, bytes, 'application/octet-stream', {
+    if (node.uploadUrl && upload !== undefined)
+      await deps.sources.put(node.uploadUrl, upload.bytes, 'application/octet-stream', {
         signal,
-        headers: { 'content-md5': digest, ...headersOf(node) },
+        headers: { 'content-md5': upload.digest, ...headersOf(node) },
       });
   }
   const manifest = JSON.stringify({

@@ -9,6 +9,7 @@ import type {
   ResolvedModel,
   WatchListener,
 } from '../../spec/registry.js';
+import { BASELINE_METADATA_KEY, createBaselineReader, readPointer } from '../kit/baseline-metadata.js';
 import { defineRegistry } from '../kit/define-registry.js';
 import type { PollWatchOptions } from '../kit/poll-ref.js';
 import { createRemoteStore, httpClientSettings } from '../kit/remote-store.js';
@@ -166,10 +167,14 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
               details: { name: full(r), alias: s.alias },
             });
     }
+    const info = toInfo(artifact, r.name);
+    const location = `wandb:${full(r)}:v${artifact.versionIndex}`;
+    const { [BASELINE_METADATA_KEY]: pointer, ...metadata } = info.metadata;
     return {
-      ...toInfo(artifact, r.name),
+      ...info,
+      metadata: { ...metadata, ...(await readBaseline(readPointer(pointer), (f) => fileBytes(location, f, signal))) },
       ref,
-      location: `wandb:${full(r)}:v${artifact.versionIndex}`,
+      location,
       versionRef: `wandb:${full(r)}:v${artifact.versionIndex}`,
     };
   }
@@ -191,6 +196,14 @@ export function createWandbRegistry(options: WandbRegistryOptions = {}): WandbRe
       if (page.pageInfo?.hasNextPage !== true || !page.pageInfo.endCursor) return files;
       cursor = page.pageInfo.endCursor;
     }
+  }
+
+  const readBaseline = createBaselineReader();
+  /** A small file of the artifact (the drift baseline), by its signed URL. */
+  async function fileBytes(location: string, name: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const url = (await listFiles(location, signal)).find((f) => f.name === name)?.directUrl;
+    if (!url) throw new ModelshipError('MODEL_NOT_FOUND', `W&B has no file ${name} in ${location}.`);
+    return sources.getBytes(url, signal === undefined ? {} : { signal });
   }
 
   function pick(files: WandbFile[], location: string): WandbFile {
