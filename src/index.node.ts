@@ -12,3 +12,11 @@ export {
   type DvcRegistryOptions,
   type DvcPublishInput,
 } from './registries/dvc/index.js';
+export {
+  createVertexRegistry,
+  parseVertexRef,
+  type VertexRegistry,
+  type VertexRegistryOptions,
+  type VertexPublishInput,
+  type VertexRef,
+} from './registries/vertex/index.js';

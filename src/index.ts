@@ -61,8 +61,10 @@ export { createDeploymentWith } from './runtime/deployment.js';
 export {
   createRemoteVersion,
   createSageMakerVersion,
+  createVertexVersion,
   type RemoteVersion,
   type SageMakerVersion,
+  type VertexVersion,
 } from './backends/remote/index.js';
 export {
   type VersionLoader,

@@ -10,6 +10,14 @@ export {
   type DvcRegistryOptions,
   type DvcPublishInput,
 } from './registries/dvc/index.js';
+export {
+  createVertexRegistry,
+  parseVertexRef,
+  type VertexRegistry,
+  type VertexRegistryOptions,
+  type VertexPublishInput,
+  type VertexRef,
+} from './registries/vertex/index.js';
 export { serve, type ServeOptions, type ModelshipServer } from './http/node/serve.js';
 export {
   serveGrpc,

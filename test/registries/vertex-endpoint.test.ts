@@ -143,6 +143,14 @@ describe('Vertex AI endpoints as deployment versions', () => {
         expect(Array.from(out.label!.data as BigInt64Array)).toEqual(Array.from(local.label!.data as BigInt64Array));
       expect(server.vertex.endpointCalls.map((c) => c.deployedModelId)).toEqual(['222', '111']);
       expect((server.vertex.endpointCalls[1]!.body as { inputs: unknown[] }).inputs).toHaveLength(1);
+      // An endpoint that ignores the pin answers from 111 (its split): the pinned version refuses that answer.
+      server.vertex.ignorePinHeader = true;
+      const e = await pinned.predict([images[0]!]).catch((x: unknown) => x);
+      server.vertex.ignorePinHeader = false;
+      expect(
+        ModelshipError.hasCode(e, 'UPSTREAM_ERROR') && /deployed model 111/.test((e as Error).message),
+        String(e),
+      ).toBe(true);
     } finally {
       await Promise.all([pinned.close(), raw.close()]);
     }

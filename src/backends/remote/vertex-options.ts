@@ -24,7 +24,10 @@ export const vertexVersionSchema = z.strictObject({
         /^projects\/[a-z0-9-]{1,64}\/locations\/[a-z0-9-]{1,64}\/endpoints\/[a-zA-Z0-9_-]{1,128}$/,
         'endpoint must be projects/<p>/locations/<l>/endpoints/<id>',
       ),
-    /** Send every request to this deployed model (`X-Vertex-AI-Deployed-Model-Id`), bypassing the traffic split. */
+    /**
+     * Send every request to this deployed model (`X-Vertex-AI-Deployed-Model-Id` on the request), bypassing the
+     * traffic split; an answer whose `X-Vertex-AI-Deployed-Model-Id` names another deployed model is refused.
+     */
     deployedModelId: z
       .string()
       .regex(/^\d{1,20}$/, 'deployedModelId is the numeric id of a deployed model')

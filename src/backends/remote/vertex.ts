@@ -132,6 +132,13 @@ export async function createVertexVersion(options: VertexVersion): Promise<Remot
         continue;
       }
       const text = await res.text();
+      const served = res.headers.get('x-vertex-ai-deployed-model-id');
+      // Vertex documents X-Vertex-AI-Deployed-Model-Id on answers only: a pinned version refuses another model's answer.
+      if (res.ok && remote.deployedModelId !== undefined && served !== null && served !== remote.deployedModelId)
+        throw new ModelshipError(
+          'UPSTREAM_ERROR',
+          `${where} was answered by deployed model ${served.slice(0, 40)}; the endpoint did not honour the pin (route with its traffic split instead).`,
+        );
       if (res.ok) {
         try {
           return JSON.parse(text) as unknown;

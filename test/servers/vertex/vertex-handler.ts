@@ -56,6 +56,7 @@ export interface VertexState {
   maxPageSize: number;
   endpoints: Map<string, VertexEndpoint>;
   endpointCalls: EndpointCall[];
+  ignorePinHeader: boolean;
   accounts: TestServiceAccount[];
   tokens: Set<string>;
   denied: Set<string>;
@@ -74,6 +75,7 @@ export function createVertexState(accounts: TestServiceAccount[] = []): VertexSt
     maxPageSize: 100,
     endpoints: new Map(),
     endpointCalls: [],
+    ignorePinHeader: false,
     accounts,
     tokens: new Set(),
     denied: new Set(),
@@ -267,7 +269,11 @@ async function route(
     const e = state.endpoints.get(endpoint[1] as string);
     if (e === undefined) throw new RpcError(404, `Endpoint ${path.split(':')[0]} is not found.`);
     const raw = endpoint[2] === 'rawPredict';
-    let chosen = res.req.headers['x-vertex-ai-deployed-model-id'] as string | undefined;
+    // Vertex documents X-Vertex-AI-Deployed-Model-Id on answers; honouring it on requests is what modelship's pin
+    // relies on, and `ignorePinHeader` plays an endpoint that does not (the answer's header then tells).
+    let chosen = state.ignorePinHeader
+      ? undefined
+      : (res.req.headers['x-vertex-ai-deployed-model-id'] as string | undefined);
     if (chosen === undefined) {
       // The endpoint's trafficSplit picks the deployed model (randomly by percentage, as Vertex does).
       let roll = Math.random() * 100;
