@@ -6,12 +6,14 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { loadModel, type Model, type PredictInput, type TensorSpec } from '../../index.node.js';
+import { loadModel, type LoadModelOptions, type Model, type PredictInput, type TensorSpec } from '../../index.node.js';
 import { createCliLogger } from '../log.js';
 import { durationMsOption, intOption } from '../parse-flags.js';
 import { readSamples } from '../samples.js';
 import { cliRef, registryForCli, withSourceFlags, type SourceFlags } from '../sources.js';
-import { say, table } from '../ui.js';
+import { say } from '../ui.js';
+import { printBench } from './bench-print.js';
+import { recommendWorkers, workerCounts, type BenchPoint, type WorkerPoint } from './bench-workers.js';
 
 interface BenchFlags extends SourceFlags {
   quick?: boolean;
@@ -22,16 +24,7 @@ interface BenchFlags extends SourceFlags {
   json?: boolean;
 }
 
-/** One point of the sweep. */
-export interface BenchPoint {
-  readonly maxBatchSize: number;
-  readonly maxQueueDelayMs: number;
-  readonly concurrency: number;
-  readonly requests: number;
-  readonly throughput: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
+export type { BenchPoint } from './bench-workers.js';
 
 const ARRAYS: Partial<Record<string, new (n: number) => ArrayLike<unknown>>> = {
   float32: Float32Array,
@@ -94,34 +87,49 @@ export function recommend(points: readonly BenchPoint[], p99Ms: number | undefin
   return [...within].sort((a, b) => b.throughput - a.throughput)[0];
 }
 
+/** Loads the model with these settings, warms it, runs `each`, and closes it. */
+async function withModel<T>(
+  target: string,
+  options: Omit<LoadModelOptions, 'logger' | 'registry'>,
+  context: { registry: Awaited<ReturnType<typeof registryForCli>>; flags: BenchFlags },
+  each: (model: Model, input: PredictInput) => Promise<T>,
+): Promise<T> {
+  const model = await loadModel(target, {
+    ...(context.registry ? { registry: context.registry } : {}),
+    ...options,
+    logger: createCliLogger('text'),
+  });
+  try {
+    await model.ready();
+    const input =
+      context.flags.data === undefined
+        ? syntheticRow(model.signature.inputs)
+        : firstRow((await readSamples(context.flags.data)).inputs);
+    await runPoint(model, input, 1, 8); // warm the workers and the JIT first
+    return await each(model, input);
+  } finally {
+    await model.close();
+  }
+}
+
 async function runBench(ref: string, flags: BenchFlags): Promise<void> {
   const quick = flags.quick === true;
-  const workers = flags.workers ?? Math.min(availableParallelism(), quick ? 2 : 4);
+  const cores = availableParallelism();
+  const workers = flags.workers ?? Math.min(cores, quick ? 2 : 4);
   const batchSizes = quick ? [1, 8] : [1, 8, 32];
   const delays = quick ? [0] : [0, 2];
   const concurrencies = quick ? [1, 8] : [1, 8, 32];
+  const topConcurrency = concurrencies.at(-1) ?? 1;
   const requests = flags.requests ?? (quick ? 64 : 256);
   const target = cliRef(ref);
-  const registry = await registryForCli(target, flags);
-  const logger = createCliLogger('text');
+  const context = { registry: await registryForCli(target, flags), flags };
   const points: BenchPoint[] = [];
   let name = ref;
   for (const maxBatchSize of batchSizes) {
     for (const maxQueueDelayMs of maxBatchSize === 1 ? [0] : delays) {
-      const model = await loadModel(target, {
-        ...(registry ? { registry } : {}),
-        workers,
-        batching: maxBatchSize === 1 ? false : { maxBatchSize, maxQueueDelayMs },
-        logger,
-      });
-      try {
-        await model.ready();
+      const batching = maxBatchSize === 1 ? (false as const) : { maxBatchSize, maxQueueDelayMs, adaptive: false };
+      await withModel(target, { workers, batching }, context, async (model, input) => {
         name = `${model.name} ${model.version}`;
-        const input =
-          flags.data === undefined
-            ? syntheticRow(model.signature.inputs)
-            : firstRow((await readSamples(flags.data)).inputs);
-        await runPoint(model, input, 1, Math.min(8, requests)); // warm the workers and the JIT first
         for (const concurrency of concurrencies)
           points.push({
             maxBatchSize,
@@ -130,60 +138,75 @@ async function runBench(ref: string, flags: BenchFlags): Promise<void> {
             requests,
             ...(await runPoint(model, input, concurrency, requests)),
           });
-      } finally {
-        await model.close();
-      }
+      });
     }
   }
   const best = recommend(points, flags.p99);
+  // The worker sweep runs the batching just recommended at the highest concurrency, 1..cores workers (at most
+  // --workers when given): more workers than cores only adds contention.
+  const workerPoints: WorkerPoint[] = [];
+  for (const w of workerCounts(Math.min(cores, flags.workers ?? cores), quick)) {
+    const batching =
+      best === undefined || best.maxBatchSize === 1
+        ? (false as const)
+        : { maxBatchSize: best.maxBatchSize, maxQueueDelayMs: best.maxQueueDelayMs, adaptive: false };
+    workerPoints.push(
+      await withModel(target, { workers: w, batching }, context, async (model, input) => ({
+        workers: w,
+        concurrency: topConcurrency,
+        requests,
+        ...(await runPoint(model, input, topConcurrency, requests)),
+      })),
+    );
+  }
+  const bestWorkers = recommendWorkers(workerPoints, flags.p99);
+  const recommendedWorkers = bestWorkers?.workers ?? workers;
+  // What the runtime chooses by itself (batching 'auto'): its batch-gain curve, its choice and why, and that
+  // choice measured like the other points, so the fixed sweep and the adaptive default can be compared.
+  const adaptive = await withModel(
+    target,
+    { workers: recommendedWorkers, batching: flags.p99 === undefined ? 'auto' : { p99BudgetMs: flags.p99 } },
+    context,
+    async (model, input) => ({
+      ...model.stats().batching,
+      point: { concurrency: topConcurrency, requests, ...(await runPoint(model, input, topConcurrency, requests)) },
+    }),
+  );
   const recommendation =
     best === undefined
       ? undefined
       : {
           maxBatchSize: best.maxBatchSize,
           maxQueueDelayMs: best.maxQueueDelayMs,
-          workers,
-          withinBudget: flags.p99 === undefined || best.p99Ms <= flags.p99,
+          workers: recommendedWorkers,
+          withinBudget: flags.p99 === undefined || (best.p99Ms <= flags.p99 && (bestWorkers?.p99Ms ?? 0) <= flags.p99),
         };
   if (flags.json === true) {
-    say(JSON.stringify({ model: name, workers, p99BudgetMs: flags.p99 ?? null, points, recommendation }, null, 2));
+    say(
+      JSON.stringify(
+        { model: name, workers, p99BudgetMs: flags.p99 ?? null, points, workerPoints, adaptive, recommendation },
+        null,
+        2,
+      ),
+    );
     return;
   }
-  say(`${name}: ${workers} workers, ${requests} single-row requests per point`);
-  say(
-    table([
-      ['maxBatch', 'delay ms', 'concurrency', 'req/s', 'p50 ms', 'p99 ms'],
-      ...points.map((p) => [
-        String(p.maxBatchSize),
-        String(p.maxQueueDelayMs),
-        String(p.concurrency),
-        p.throughput.toFixed(0),
-        p.p50Ms.toFixed(2),
-        p.p99Ms.toFixed(2),
-      ]),
-    ]),
-  );
-  if (recommendation !== undefined)
-    say(
-      `recommended: batching { maxBatchSize: ${recommendation.maxBatchSize}, maxQueueDelayMs: ${recommendation.maxQueueDelayMs} }, workers: ${workers}` +
-        (flags.p99 === undefined
-          ? ' (most throughput; pass --p99 for a latency budget)'
-          : recommendation.withinBudget
-            ? ` (most throughput with p99 ≤ ${flags.p99} ms)`
-            : ` (no point met p99 ≤ ${flags.p99} ms; this one has the lowest p99)`),
-    );
+  printBench({ name, workers, requests, points, workerPoints, adaptive, recommendation, p99: flags.p99 });
 }
-
 /** Adds `bench` to the program. */
 export function benchCommand(program: Command): void {
   withSourceFlags(
     program
       .command('bench')
-      .description('Measure your model on the serving runtime: a batch-size and concurrency sweep, and settings')
+      .description('Measure your model on the serving runtime: batch-size, concurrency and worker sweeps, and settings')
       .argument('<ref>', 'a file, URL or registry reference')
       .option('--quick', 'a smaller sweep (a few seconds)')
       .option('--p99 <duration>', 'latency budget for the recommendation, e.g. 20ms', durationMsOption)
-      .option('--workers <n>', 'worker threads (default: up to 4 cores; 2 with --quick)', intOption)
+      .option(
+        '--workers <n>',
+        'worker threads for the batch sweep and the most the worker sweep tries (default: up to 4 cores; 2 with --quick)',
+        intOption,
+      )
       .option('--requests <n>', 'requests per point (default 256; 64 with --quick)', intOption)
       .option('--data <file>', 'JSON Lines sample whose first row is sent (default: zeros shaped by the signature)')
       .option('--json', 'print JSON'),
