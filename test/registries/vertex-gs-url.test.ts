@@ -101,6 +101,27 @@ describe('gs:// model URLs', () => {
       (e: unknown) => e,
     );
     expect(ModelshipError.hasCode(missing, 'MODEL_NOT_FOUND')).toBe(true);
+    // Cloud Storage down: the last download of the URL is served from the cache, with a warning.
+    obj.md5Hash = createHash('md5').update(onnx).digest('base64');
+    const warnings: string[] = [];
+    const onWarning = (w: { code: string }): void => void warnings.push(w.code);
+    await (
+      await loadModel('gs://models/mnist/model.onnx', { cacheDir, workers: 1, logger: silentLogger, onWarning })
+    ).close();
+    await server.stop();
+    try {
+      const offline = await loadModel('gs://models/mnist/model.onnx', {
+        cacheDir,
+        workers: 1,
+        logger: silentLogger,
+        onWarning,
+      });
+      expect(offline.sha256).toBe(sha);
+      await offline.close();
+      expect(warnings).toEqual(['REGISTRY_OFFLINE']);
+    } finally {
+      await server.start();
+    }
     for (const ref of ['gs://models', 'gs://models/'])
       expect(ModelshipError.hasCode(await loadModel(ref).catch((e: unknown) => e), 'INVALID_REF'), ref).toBe(true);
   });

@@ -115,6 +115,7 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
     },
     async list(bucket, prefix, signal) {
       const out: GcsObjectInfo[] = [];
+      const seen = new Set<string>();
       let token: string | undefined;
       do {
         const q = new URLSearchParams({
@@ -132,7 +133,17 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
           throw notFound(error, { bucket, object: prefix });
         });
         out.push(...(page.items ?? []).map(info));
-        token = page.nextPageToken || undefined;
+        const next = page.nextPageToken || undefined;
+        if (next !== undefined && seen.has(next))
+          throw new ModelshipError(
+            'REGISTRY_UNAVAILABLE',
+            'Cloud Storage repeated a page token while listing objects.',
+            {
+              retryable: false,
+            },
+          );
+        if (next !== undefined) seen.add(next);
+        token = next;
       } while (token !== undefined);
       return out;
     },

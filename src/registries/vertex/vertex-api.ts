@@ -73,6 +73,7 @@ export function createVertexApi(options: GcpOptions & RemoteOptions): VertexApi 
       }),
     async listVersions(name, signal) {
       const all: VertexModelJson[] = [];
+      const seen = new Set<string>();
       let token: string | undefined;
       do {
         const q = new URLSearchParams({ pageSize: '100', ...(token === undefined ? {} : { pageToken: token }) });
@@ -84,7 +85,18 @@ export function createVertexApi(options: GcpOptions & RemoteOptions): VertexApi 
           signal,
         });
         all.push(...(page.models ?? []));
-        token = page.nextPageToken || undefined;
+        const next = page.nextPageToken || undefined;
+        // A server repeating a token would page forever: stop with an error instead.
+        if (next !== undefined && (next === token || seen.has(next)))
+          throw new ModelshipError(
+            'REGISTRY_UNAVAILABLE',
+            'Vertex AI repeated a page token while listing model versions.',
+            {
+              retryable: false,
+            },
+          );
+        if (next !== undefined) seen.add(next);
+        token = next;
       } while (token !== undefined);
       return all.sort((a, b) => Number(a.versionId) - Number(b.versionId));
     },
