@@ -9,6 +9,7 @@ import { createVertexVersion } from '../../src/backends/remote/vertex.js';
 import { toOipDatatype } from '../../src/core/oip-datatype.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import { deploymentRegistry, digits, loaderWith } from '../helpers/deployments.js';
+import { until } from '../helpers/wait.js';
 import { startVertexServer, type VertexTestServer } from '../servers/vertex/server.js';
 
 const { images } = digits(10);
@@ -100,6 +101,23 @@ describe('Vertex AI endpoints as deployment versions', () => {
       const instance = (server.vertex.endpointCalls[0]!.body as { instances: unknown[] }).instances[0];
       expect(Array.isArray(instance) && instance.length).toBe(784);
       expect(d.status().canary).toMatchObject({ version: 'vertex:4242', stats: { requests: 4, errors: 0 } });
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('shadows an endpoint: every request mirrored, the answers compared, the callers served by stable', async () => {
+    const registry = await deploymentRegistry();
+    const d = await createDeploymentWith(loaderWith(registry), {
+      name: 'mnist',
+      stable: 'mnist/1',
+      shadow: { ref: remote(), sampleRate: 1, compare: 'argmax' },
+      logger: silentLogger,
+    });
+    try {
+      for (let i = 0; i < 4; i++) expect((await d.predict([images[i]!])).version).toBe('1');
+      await until(() => d.status().shadow!.mirror.completed === 4, 'the four mirrored requests');
+      expect(d.status().shadow).toMatchObject({ version: 'vertex:4242', mirror: { failed: 0, dropped: 0 } });
     } finally {
       await d.close();
     }
