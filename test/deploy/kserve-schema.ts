@@ -52,20 +52,51 @@ const modelSpec = z.strictObject({
   resources: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** InferenceService with a predictor (PredictorSpec's ComponentExtensionSpec fields we use, and `model`). */
-export const inferenceServiceSchema = z.strictObject({
-  apiVersion: z.literal('serving.kserve.io/v1beta1'),
-  kind: z.literal('InferenceService'),
-  metadata,
-  spec: z.strictObject({
-    predictor: z.strictObject({
-      minReplicas: z.number().int().min(0).optional(),
-      maxReplicas: z.number().int().min(0).optional(),
-      canaryTrafficPercent: z.number().int().min(0).max(100).optional(),
-      model: modelSpec,
-    }),
-  }),
+/** PredictorSpec's ComponentExtensionSpec fields we use, and `model` (pkg/apis/serving/v1beta1/component.go). */
+const predictorFields = {
+  minReplicas: z.number().int().min(0).optional(),
+  maxReplicas: z.number().int().min(0).optional(),
+  canaryTrafficPercent: z.number().int().min(0).max(100).optional(),
+  model: modelSpec,
+};
+
+/**
+ * CanarySpec, added in KServe v0.20 for Standard (RawDeployment) mode by kserve/kserve#5672
+ * (pkg/apis/serving/v1beta1/inference_service.go: `Canary []CanarySpec json:"canary,omitempty"`, +listType=atomic):
+ * `trafficPercent` 0-100 and a full `predictor` whose `name` is required (it names the canary's Deployment and
+ * Service, `{isvc}-{name}-predictor`). The canary runs fixed replicas: `minReplicas` or a share of stable's
+ * derived from trafficPercent; the webhook refuses autoscaling fields, so maxReplicas is not allowed here.
+ */
+const canarySpec = z.strictObject({
+  trafficPercent: z.number().int().min(0).max(100),
+  predictor: z.strictObject({ name, minReplicas: predictorFields.minReplicas, model: modelSpec }),
 });
+
+/** InferenceService with a predictor, and `canary[]` (Standard mode only). */
+export const inferenceServiceSchema = z
+  .strictObject({
+    apiVersion: z.literal('serving.kserve.io/v1beta1'),
+    kind: z.literal('InferenceService'),
+    metadata,
+    spec: z.strictObject({
+      predictor: z.strictObject(predictorFields),
+      canary: z.array(canarySpec).optional(),
+    }),
+  })
+  // The v0.20 validation webhook's canary rules (kserve/kserve#5672, docs issue kserve/website#734): Standard mode
+  // only, unique names, the percentages sum to at most 100.
+  .superRefine((isvc, ctx) => {
+    const canaries = isvc.spec.canary ?? [];
+    if (canaries.length === 0) return;
+    const mode = isvc.metadata.annotations?.['serving.kserve.io/deploymentMode'] ?? 'Serverless';
+    if (mode !== 'Standard' && mode !== 'RawDeployment')
+      ctx.addIssue({ code: 'custom', path: ['spec', 'canary'], message: 'spec.canary is for Standard mode only' });
+    const names = canaries.map((c) => c.predictor.name);
+    if (new Set(names).size !== names.length)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'canary'], message: 'canary names must be unique' });
+    if (canaries.reduce((sum, c) => sum + c.trafficPercent, 0) > 100)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'canary'], message: 'canary trafficPercent sums over 100' });
+  });
 
 /** The deployment mode an InferenceService asks for (`serving.kserve.io/deploymentMode`; KServe's default is Serverless). */
 export function deploymentMode(isvc: z.infer<typeof inferenceServiceSchema>): string {

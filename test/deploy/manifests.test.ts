@@ -210,6 +210,36 @@ describe('deploy/kserve', () => {
     }
     expect(services.some((s) => s.spec.predictor.canaryTrafficPercent === 10)).toBe(true);
   });
+
+  it('has a Standard-mode canary as spec.canary[] whose model finds the same runtime as stable', () => {
+    const standard = services.find((s) => deploymentMode(s) === 'Standard')!;
+    const [canary] = standard.spec.canary!;
+    expect(canary!.trafficPercent).toBe(10);
+    expect(canary!.predictor.model).toEqual({
+      ...standard.spec.predictor.model,
+      storageUri: canary!.predictor.model.storageUri,
+    });
+    expect(canary!.predictor.model.storageUri).not.toBe(standard.spec.predictor.model.storageUri);
+    expect(services.find((s) => deploymentMode(s) === 'Serverless')!.spec.canary).toBeUndefined();
+  });
+
+  it("refuses canaries KServe v0.20's webhook refuses: Serverless mode, duplicate names, over 100 %, autoscaling", () => {
+    const standard = services.find((s) => deploymentMode(s) === 'Standard')!;
+    const variant = (change: (isvc: any) => void): boolean => {
+      const isvc = structuredClone(standard) as any;
+      change(isvc);
+      return inferenceServiceSchema.safeParse(isvc).success;
+    };
+    expect(variant(() => undefined)).toBe(true);
+    expect(variant((i) => (i.metadata.annotations['serving.kserve.io/deploymentMode'] = 'Serverless'))).toBe(false);
+    expect(variant((i) => i.spec.canary.push(structuredClone(i.spec.canary[0])))).toBe(false);
+    expect(variant((i) => i.spec.canary.push({ ...structuredClone(i.spec.canary[0]), trafficPercent: 95 }))).toBe(
+      false,
+    );
+    expect(variant((i) => (i.spec.canary[0].predictor.maxReplicas = 3))).toBe(false);
+    expect(variant((i) => delete i.spec.canary[0].predictor.name)).toBe(false);
+    expect(variant((i) => (i.spec.canary[0].trafficPercent = 101))).toBe(false);
+  });
 });
 
 describe('what the server really exposes', () => {
