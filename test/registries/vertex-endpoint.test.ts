@@ -57,6 +57,14 @@ describe('Vertex AI endpoints as deployment versions', () => {
     });
     // A deployed model whose container answers no predictions: every call is an upstream error.
     server.vertex.endpoints.set('5000', { deployed: new Map([['333', () => []]]), trafficSplit: { '333': 100 } });
+    // Hostile containers: ragged rows, strings where numbers belong, an object where a row belongs.
+    const hostile: [string, unknown][] = [
+      ['6001', [{ probabilities: [[1, 2], [3]], label: 1 }]],
+      ['6002', [{ probabilities: ['x'], label: 1 }]],
+      ['6003', [{ probabilities: { 0: 1 }, label: 1 }]],
+    ];
+    for (const [id, answer] of hostile)
+      server.vertex.endpoints.set(id, { deployed: new Map([['9', () => answer]]), trafficSplit: { '9': 100 } });
   });
   afterAll(async () => {
     await container?.close();
@@ -199,6 +207,13 @@ describe('Vertex AI endpoints as deployment versions', () => {
       expect(ModelshipError.hasCode(nf, 'UPSTREAM_ERROR') && /NOT_FOUND/.test((nf as Error).message), String(nf)).toBe(
         true,
       );
+      for (const id of ['6001', '6002', '6003']) {
+        const h = await createVertexVersion(
+          remote({ endpoint: `projects/modelship-test/locations/us-central1/endpoints/${id}` }).remote as never,
+        );
+        const e = await h.predict([images[0]!]).catch((x: unknown) => x);
+        expect(ModelshipError.hasCode(e, 'UPSTREAM_ERROR'), `${id}: ${String(e)}`).toBe(true);
+      }
       await expect(createVertexVersion(remote({ endpoint: 'endpoints/1' }).remote as never)).rejects.toMatchObject({
         code: 'INVALID_OPTIONS',
       });

@@ -207,6 +207,10 @@ describe('createVertexRegistry', () => {
     const pick = open({ file: 'b.onnx' });
     const b = await pick.fetch(await pick.resolve('vertex:twofiles'));
     expect(b.kind === 'file' && new TextDecoder().decode(await readFile(b.path))).toBe('b');
+    // A version whose artifactUri is not a gs:// folder is refused before any download.
+    registerRaw('elsewhere', 'exports/elsewhere/', {});
+    server.vertex.models.get('elsewhere')!.versions[0]!.artifactUri = 'https://attacker.example/model.onnx';
+    expect((await errorOf(registry.fetch(await registry.resolve('vertex:elsewhere')))).code).toBe('INVALID_REF');
     registerRaw('empty', 'exports/empty/', { 'saved_model.pb': bytesOf('tf') });
     expect((await errorOf(registry.fetch(await registry.resolve('vertex:empty')))).code).toBe('MODEL_NOT_FOUND');
   });
