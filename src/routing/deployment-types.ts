@@ -3,6 +3,7 @@ import type { ModelshipError } from '../errors/index.js';
 import type { RoutedServable } from '../serving/servable.js';
 import type { MirrorStats } from './mirror.js';
 import type { FeedbackOutcome } from '../monitoring/feedback-window.js';
+import type { FeatureDrift } from '../monitoring/drift-window.js';
 
 /** Why a deployment changed what it serves. */
 export type ChangeReason = 'manual' | 'watch' | 'guardrail' | 'progressive' | 'admin';
@@ -33,6 +34,11 @@ export interface DeploymentEvents {
     readonly action: 'rollback' | 'alert';
     readonly stats: WindowStats;
   };
+  /**
+   * A monitored version compared its live window with its baseline, or the canary's with stable's
+   * (`reference: 'stable'`), once per monitoring `interval` (docs/monitoring.md).
+   */
+  drift: DeploymentDriftEvent;
   /** A candidate version was refused (load, warm-up, signature or validation failed); stable keeps serving. */
   refused: {
     readonly ref: string;
@@ -40,6 +46,22 @@ export interface DeploymentEvents {
     readonly reason: ChangeReason;
     readonly error: ModelshipError;
   };
+}
+
+/** A deployment's `drift` event: one comparison of a version's live window with its reference. */
+export interface DeploymentDriftEvent {
+  readonly version: string;
+  readonly role: 'stable' | 'canary';
+  /** `baseline`: the version's window against its training baseline; `stable`: the canary's against stable's. */
+  readonly reference: 'baseline' | 'stable';
+  /** Live rows compared. */
+  readonly rows: number;
+  readonly drifted: number;
+  readonly total: number;
+  /** drifted / total: what the `maxDrift` guardrail reads (for `reference: 'baseline'`). */
+  readonly share: number;
+  /** The most drifted features, with their scores. */
+  readonly top: readonly FeatureDrift[];
 }
 
 /** A deployment event name. */

@@ -5,6 +5,7 @@ import type { ModelState, RoutedPredictOptions, VersionedPrediction } from '../s
 import type { ModelSignature } from '../spec/tensor.js';
 import { DeploymentTelemetry } from '../telemetry/index.js';
 import { countChanges, logChanges } from './change-observers.js';
+import { watchDeploymentDrift } from './deployment-drift.js';
 import { deploymentConfig, type DeploymentConfig } from './deployment-config.js';
 import { DeploymentControl } from './deployment-control.js';
 import { DeploymentEmitter } from './deployment-events.js';
@@ -53,6 +54,7 @@ class RoutedDeployment implements Deployment {
   #served = 0;
   #state: ModelState = 'warming';
   #closing: Promise<void> | undefined;
+  #drift: { close(): void } | undefined;
 
   constructor(opts: ParsedDeploymentOptions, loaders: DeploymentLoaders) {
     this.#opts = opts;
@@ -254,6 +256,7 @@ class RoutedDeployment implements Deployment {
       throw error;
     }
     this.#state = 'ready';
+    this.#drift = watchDeploymentDrift(versions, this.#events);
     this.#control.schedule();
   }
 
@@ -301,6 +304,7 @@ class RoutedDeployment implements Deployment {
     this.#closing ??= (async () => {
       this.#state = 'closing';
       this.#control.stop();
+      this.#drift?.close();
       this.#mirror.close();
       await this.#control.settle();
       await Promise.all(this.#versions.all().map((s) => s.retire()));
