@@ -15,6 +15,7 @@ import {
 } from '../../index.node.js';
 import { defaultModelsDir } from '../../node.js';
 import { createProgress } from '../progress.js';
+import { isUrlRef, pullUrl } from './pull-url.js';
 import { registryFrom, withSourceFlags, type SourceFlags } from '../sources.js';
 import { EXIT, say, style } from '../ui.js';
 
@@ -53,6 +54,7 @@ async function pickRegistry(ref: string, flags: PullFlags): Promise<RegistryAdap
 }
 
 async function runPull(ref: string, flags: PullFlags): Promise<number> {
+  if (isUrlRef(ref) && flags.config === undefined) return pullUrl(ref, flags);
   const registry = await pickRegistry(ref, flags);
   const warnings: RegistryWarning[] = [];
   const onWarning = (w: RegistryWarning): void => void warnings.push(w);
@@ -115,7 +117,10 @@ export function pullCommand(program: Command): void {
     program
       .command('pull')
       .description('Resolve a reference and download the model into the cache; print its version and sha256')
-      .argument('<ref>', 'a registry reference: mnist@production, models:/mnist@prod, wandb:team/proj/mnist:prod')
+      .argument(
+        '<ref>',
+        'a registry reference (mnist@production, models:/mnist@prod, wandb:team/proj/mnist:prod) or a URL (https://…#sha256=…, s3://…)',
+      )
       .option('--offline', 'prove the reference is servable from the cache alone (exit 1 if not)')
       .option('--json', 'print the result as JSON'),
   )
@@ -127,7 +132,8 @@ The cache is $MODELSHIP_CACHE_DIR, $XDG_CACHE_HOME/modelship or ~/.cache/modelsh
 Examples:
   $ MLFLOW_TRACKING_URI=http://mlflow:5000 modelship pull models:/mnist@production
   $ modelship pull mnist@production --config modelship.yaml --registry prod
-  $ modelship pull models:/mnist@production --offline    # in the image build, after pulling`,
+  $ modelship pull models:/mnist@production --offline    # in the image build, after pulling
+  $ modelship pull 'https://models.example.com/mnist.onnx#sha256=9f86d0…'`,
     )
     .action(async (ref: string, flags: PullFlags) => {
       process.exitCode = await runPull(ref, flags);
