@@ -100,6 +100,23 @@ describe('POST /v2/models/{name}/feedback', () => {
     expect(missing.headers.get('x-request-id')).toBe('err-1');
   });
 
+  it('names /predict answers in the body too (id), and feedback joins by it', async () => {
+    const answer = await postJson(`${server.url}/models/mnist/predict`, { inputs: { pixels: [images[1]] } });
+    expect(answer.status).toBe(200);
+    const id = answer.body.id as string;
+    expect(id).toBe(answer.headers.get('x-request-id'));
+    expect(Object.keys(answer.body)).toEqual(['id', 'model', 'version', 'outputs']);
+    expect((await feedback({ id, label: labels[1] })).body.outcome).toBe('joined');
+    const mine = await postJson(`${server.url}/predict`, { inputs: [images[2]] }, { 'x-request-id': 'mine-2' });
+    expect(mine.body.id).toBe('mine-2');
+  });
+
+  it('GET /v2 lists only OIP extensions; feedback is a modelship route, not one of them', async () => {
+    const v2 = await fetch(`${server.url}/v2`);
+    const { extensions } = (await v2.json()) as { extensions: string[] };
+    expect(extensions).toEqual(['binary_tensor_data', 'classification', 'model_configuration', 'statistics']);
+  });
+
   it('answers 404 for an unknown model and 405 for GET', async () => {
     expect((await feedback({ id: 'a', label: 1 }, 'nobody')).status).toBe(404);
     expect((await fetch(`${server.url}/v2/models/mnist/feedback`)).status).toBe(405);

@@ -104,6 +104,6 @@ describe('the built package', () => {
     expect(out.loaded).toEqual([]);
     expect(out.resolved).toMatch(/dist\/index\.node\.js$/);
     expect(out.exports).toEqual(['function', 'function', 'function', 'function', 'function', 'function']);
-    expect(out.body).toEqual({ model: 'relu', version: '1', outputs: { y: [[0, 2]] } });
+    expect(out.body).toEqual({ id: expect.any(String), model: 'relu', version: '1', outputs: { y: [[0, 2]] } });
   });
 });

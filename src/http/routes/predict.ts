@@ -42,12 +42,14 @@ function startPredict(ctx: RouteContext, model: Servable, body: unknown): Promis
   }
   const outputs = readRequestedOutputs(body.outputs, 'outputs');
   const name = model.name;
+  const options = predictOptions(ctx);
   return predictVersioned(model, body.inputs as never, {
-    ...predictOptions(ctx),
+    ...options,
     ...(outputs === undefined ? {} : { outputs }),
   }).then((answer) => {
     try {
-      return json({ model: name, version: answer.version, outputs: answer.outputs }, 200, {
+      // `id`: the request id (also in x-request-id) that feedback names this answer by.
+      return json({ id: options.requestId, model: name, version: answer.version, outputs: answer.outputs }, 200, {
         [VERSION_HEADER]: answer.version,
       });
     } catch (error) {
