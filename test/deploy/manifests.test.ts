@@ -6,6 +6,7 @@
  * against what the server really exposes: the rendered config is served by the built `modelship` command.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,6 +64,13 @@ const find = (objs: Obj[], kind: string): Obj => {
 
 const matches = (selector: Record<string, string>, labels: Record<string, string> | undefined): boolean =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+/** Bytes in a Kubernetes memory quantity such as `512Mi` or `1Gi`. */
+const mebibytes = (q: string): number => {
+  const m = /^(\d+)(Mi|Gi)$/.exec(q);
+  if (!m) throw new Error(`unexpected memory quantity ${q}`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1) * 1024 * 1024;
+};
 
 const rendered = new Map<string, Obj[]>();
 
@@ -277,6 +285,23 @@ describe('what the server really exposes', () => {
     });
     const { images } = digits(2);
     expect((await postJson(`${url}/models/mnist/predict`, { inputs: { pixels: images } })).status).toBe(200);
+    // Resources derived from `modelship bench` (docs/operations.md): a CPU for each worker, and the replica's
+    // memory under 32 requests in flight within the limit (Linux: the server's peak RSS from /proc).
+    expect(Number(container.resources.requests.cpu)).toBeGreaterThanOrEqual(config.models.mnist.workers);
+    const statuses = await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        const codes: number[] = [];
+        for (let i = 0; i < 10; i++)
+          codes.push((await postJson(`${url}/models/mnist/predict`, { inputs: { pixels: images } })).status);
+        return codes;
+      }),
+    );
+    expect(statuses.flat().filter((c) => c !== 200)).toEqual([]);
+    const status = `/proc/${server.child.pid}/status`;
+    if (existsSync(status)) {
+      const peakKiB = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(status, 'utf8'))?.[1]);
+      expect(peakKiB * 1024).toBeLessThan(mebibytes(container.resources.limits.memory));
+    }
     const metrics = await (await fetch(`${url}${find(objs, 'ServiceMonitor').spec.endpoints[0].path}`)).text();
     const named = find(objs, 'ScaledObject').spec.triggers.flatMap((t: { metadata: { query: string } }) =>
       [...t.metadata.query.matchAll(/modelship_[a-z_]+/g)].map((m) => m[0]),
