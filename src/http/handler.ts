@@ -11,6 +11,7 @@ import { requireMethod, type RouteContext } from './route-context.js';
 import { describeModel, handlePredict } from './routes/predict.js';
 import { handleAdmin } from './routes/admin.js';
 import { handleV2 } from './oip/routes.js';
+import { handleRepository, isRepositoryRoute } from './routes/repository.js';
 import { handleV1 } from './routes/v1/tf-serving.js';
 import { observe } from './observe.js';
 import { withRequestId } from './request-id.js';
@@ -59,6 +60,7 @@ async function route(ctx: RouteContext): Promise<OutboundResponse | undefined> {
     return handlePredict(ctx, ctx.table.primary);
   }
   if (first === 'models') return routeModels(ctx);
+  if (first === 'v2' && isRepositoryRoute(ctx)) return handleRepository(ctx);
   if (first === 'v2') return handleV2(ctx);
   if (first === 'v1') return handleV1(ctx);
   if (first === 'admin' && ctx.adminToken !== undefined) return handleAdmin(ctx, ctx.adminToken);

@@ -1,13 +1,21 @@
 import { ModelshipError } from '../errors/index.js';
+import { repositoryOf, type ModelRepository } from '../serving/model-repository.js';
 import type { Servable } from '../serving/servable.js';
 
 /** The served models by name and version; the first model given for a name is its default version. */
 export class ModelTable {
   readonly all: readonly Servable[];
+  /** The model repository the served models come from (`createModelRepository`), if any. */
+  readonly repository: ModelRepository | undefined;
   readonly #byName = new Map<string, Servable[]>();
 
   constructor(models: readonly Servable[]) {
     this.all = models;
+    const repositories = new Set(models.map(repositoryOf).filter((r) => r !== undefined));
+    if (repositories.size > 1) {
+      throw new ModelshipError('INVALID_OPTIONS', 'createHandler serves the models of one model repository at most.');
+    }
+    this.repository = [...repositories][0];
     for (const m of models) {
       const versions = this.#byName.get(m.name) ?? [];
       if (versions.some((v) => v.version === m.version)) {

@@ -46,7 +46,7 @@ export interface RepositoryStats {
 /** Many models in one process within a memory budget: see {@link createModelRepository}. */
 export interface ModelRepository extends AsyncDisposable {
   /** One servable per registered model, for `createHandler({ models: repository.models })`. */
-  readonly models: readonly Servable[];
+  readonly models: Servable[];
   /** Loads `name` (evicting idle least-recently-used models if the budget needs it); no-op when loaded. */
   load(name: string): Promise<void>;
   /** Unloads `name` after its in-flight requests finish; false when it was not loaded. */
@@ -231,7 +231,8 @@ export function createModelRepository(options: ModelRepositoryOptions): ModelRep
       const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
       throw new ModelshipError(
         'MODEL_NOT_FOUND',
-        `failed to ${verb} '${shown}', no model of that name in the repository; POST /v2/repository/index lists them.`,
+        // Triton's words for a model its repository does not have; the index lists those it has.
+        `failed to ${verb} '${shown}', failed to poll from model repository (POST /v2/repository/index lists the models)`,
       );
     }
     return e;

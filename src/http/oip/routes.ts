@@ -9,6 +9,7 @@ import { runOipInfer } from './infer-request.js';
 import { modelConfig } from './model-config.js';
 import { hasStats, modelStats, type ModelStat } from './statistics.js';
 import { handleFeedback } from '../routes/feedback.js';
+import { repositoryEnabled } from '../routes/repository.js';
 
 declare const MODELSHIP_VERSION: string | undefined;
 const SERVER_VERSION = typeof MODELSHIP_VERSION === 'string' ? MODELSHIP_VERSION : '0.0.0-dev';
@@ -65,7 +66,8 @@ function routeV2(ctx: RouteContext): OutboundResponse | Promise<OutboundResponse
   const s = ctx.segments;
   if (s.length === 1) {
     requireMethod(ctx, 'GET');
-    return json({ name: 'modelship', version: SERVER_VERSION, extensions: OIP_EXTENSIONS });
+    const extensions = repositoryEnabled(ctx) ? [...OIP_EXTENSIONS, 'model_repository'] : OIP_EXTENSIONS;
+    return json({ name: 'modelship', version: SERVER_VERSION, extensions });
   }
   if (s[1] === 'health' && s.length === 3 && (s[2] === 'live' || s[2] === 'ready')) {
     requireMethod(ctx, 'GET');
