@@ -11,8 +11,10 @@
  *    `x-request-id` each, then the true labels through `POST /v2/models/mnist/feedback`, later and in batches.
  *    The canary is rolled back on its live accuracy while its error rate is 0. Print the table.
  *
- * Writes under MODELSHIP_MONITORING_DIR (default ./monitoring-demo).
+ * Writes under MODELSHIP_MONITORING_DIR (default ./monitoring-demo). Runs from the sources (tsx resolves
+ * `modelship` through tsconfig.json's paths): no build first.
  */
+import '../demo/package-version.js'; // first: modelship reads its version when it loads
 import { join, resolve } from 'node:path';
 import {
   createBaseline,
