@@ -57,6 +57,17 @@ export {
   type Servable,
   type VersionedPrediction,
 } from './serving/servable.js';
+export {
+  createModelRepository,
+  type ModelRepository,
+  type ModelRepositoryOptions,
+  type RepositoryLoader,
+  type RepositoryModel,
+  type RepositoryModelState,
+  type RepositoryIndexEntry,
+  type RepositoryEvents,
+  type RepositoryStats,
+} from './serving/model-repository.js';
 export { createDeploymentWith } from './runtime/deployment.js';
 export {
   createRemoteVersion,

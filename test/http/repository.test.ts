@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, loadModel, silentLogger } from 'modelship';
 import { serve, type ModelshipServer } from 'modelship/node';
-import { createModelRepository, type ModelRepository } from '../../src/serving/model-repository.js';
+import { createModelRepository, type ModelRepository } from 'modelship';
 import { call, postJson } from '../helpers/http.js';
 import { addOneModel, tempDir } from '../helpers/models.js';
 
