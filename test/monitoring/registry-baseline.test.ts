@@ -149,8 +149,15 @@ describe('publish({ baseline }) and loadModel({ monitoring })', () => {
       cacheDir: await tempDir(),
     });
     await registry.publish({ name: 'mnist', bytes: tinyMnist().onnx, aliases: ['production'], baseline });
-    const files = await registry.fetch(await registry.resolve('mnist:production'));
-    expect(files.kind).toBe('file');
+    // Two files in the artifact; its metadata only points at the baseline's (with its sha256).
+    const stored = wandb.state.artifacts.artifacts.at(-1)!;
+    expect([...stored.files.keys()].sort()).toEqual(['model.onnx', 'modelship-baseline.json']);
+    const key = stored.files.get('modelship-baseline.json')!.key;
+    expect(JSON.parse(wandb.state.artifacts.blobs.get(key)!.toString('utf8'))).toEqual(baseline);
+    const pointer = (JSON.parse(stored.metadata) as Record<string, { file: string; sha256: string }>)[
+      'modelship.baseline'
+    ]!;
+    expect(pointer).toEqual({ file: 'modelship-baseline.json', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     await loadsWithBaseline(registry, 'mnist:production');
   });
 
