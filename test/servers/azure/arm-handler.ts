@@ -45,6 +45,8 @@ export interface ArmState {
   pageSize: number;
   /** Answer the next n calls with 429 TooManyRequests and `Retry-After`. */
   throttle: number;
+  /** Hostile mode: nextLinks point at this origin instead of ARM's own. */
+  nextLinkOrigin?: string;
   /** Every request seen (method and path), for tests that count calls. */
   readonly log: string[];
 }
@@ -243,7 +245,7 @@ export async function handleArm(
     const top = Math.min(Number(url.searchParams.get('$top') ?? state.pageSize) || state.pageSize, state.pageSize);
     const page = all.slice(skip, skip + top);
     const more = skip + top < all.length;
-    const next = new URL(url);
+    const next = new URL(url.pathname + url.search, state.nextLinkOrigin ?? origin);
     next.searchParams.set('$skip', Buffer.from(String(skip + top)).toString('base64url'));
     sendJson(res, 200, {
       value: page.map(([v, r]) => versionJson(modelId, v, r, kind)),
