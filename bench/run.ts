@@ -29,6 +29,7 @@ import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 import { realModelCases } from './real-model-cases.js';
 import { monitoringOverhead } from './monitoring-overhead.js';
 import { protocolCases } from './protocols.js';
+import { multiModelDuringLoad } from './multi-model.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -237,6 +238,7 @@ const TARGETS: Record<string, { op: '>=' | '<='; value: number; what: string }> 
   oip_binary_vs_json_ratio: { op: '>=', value: 2, what: `OIP binary vs OIP JSON, ${CONNECTIONS} connections` },
   grpc_vs_json_ratio: { op: '>=', value: 2, what: `OIP gRPC (raw) vs OIP JSON over HTTP, ${CONNECTIONS} connections` },
   v1_vs_predict_ratio: { op: '>=', value: 0.9, what: `TF Serving v1 :predict vs /predict, ${CONNECTIONS} connections` },
+  multi_model_p99_during_load_ratio: { op: '<=', value: 1.5, what: 'MNIST MLP p99, others loading/evicted, vs alone' },
 };
 
 async function main(): Promise<void> {
@@ -274,6 +276,16 @@ async function main(): Promise<void> {
     });
     results.monitoring_overhead_ratio = r.ratio;
     details.monitoring_overhead_ratio = r;
+  }
+
+  if (wanted('multi_model_p99_during_load_ratio')) {
+    const r = await multiModelDuringLoad(mnist, await mkdtemp(join(tmpdir(), 'modelship-bench-')), {
+      seconds: quick ? 0.5 : 3,
+      rounds: quick ? 1 : 4,
+      progress,
+    });
+    results.multi_model_p99_during_load_ratio = r.ratio;
+    details.multi_model_p99_during_load_ratio = r;
   }
 
   const protocolKeys = ['oip_binary_vs_json_ratio', 'grpc_vs_json_ratio', 'v1_vs_predict_ratio'];
