@@ -1,6 +1,6 @@
 /**
  * A JSON Lines sample file for `validate` and `bench`: one row per line, `{"inputs": <row>, "<label>": n}`,
- * where `<row>` is one row of a one-input model or `{ "<input>": <row>, … }`. Rows become one batch.
+ * where `<row>` is one row of a one-input model or `{ "<input>": <row>, … }`. Rows become one input (`validate` runs it in chunks of 4096 rows).
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';

@@ -9,6 +9,8 @@ import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addOneModel, tempDir, tinyMnist } from '../helpers/models.js';
 import { digits, disagreeingMnist } from '../helpers/deployments.js';
+import { Tensor } from 'modelship';
+import { chunkSample, joinOutputs } from '../../src/cli/chunked-model.js';
 import { runCli } from './cli.js';
 
 let dir: string;
@@ -127,6 +129,60 @@ describe('modelship validate', () => {
     const { suites, cases } = await junit(at('error.xml'));
     expect(suites).toMatchObject({ tests: '1', failures: '0', errors: '1' });
     expect(cases[0]?.error?.message).toMatch(/^MODEL_NOT_FOUND/);
+  });
+
+  it('validates a sample of more than 4096 rows (maxRows per request) in chunks, rows kept in order', async () => {
+    // add_one gives x + 1, so each row's label is the position of its largest value; the pattern is irregular so
+    // chunks joined out of order would miss labels.
+    const rows = 5000;
+    const lines: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      const label = (i * 7 + Math.floor(i / 13)) % 4;
+      lines.push(JSON.stringify({ inputs: [0, 1, 2, 3].map((j) => (j === label ? 9 : j / 10)), label }));
+    }
+    await writeFile(at('big.jsonl'), lines.join('\n') + '\n');
+    await writeFile(at('addone2.onnx'), addOneModel());
+    const r = await runCli(
+      [
+        'validate',
+        'addone2.onnx',
+        '--against',
+        'addone.onnx',
+        '--data',
+        'big.jsonl',
+        '--labels',
+        'label',
+        '--min-accuracy',
+        '1',
+        '--min-agreement',
+        '1',
+        '--max-latency-ratio',
+        '1000',
+        '--latency-runs',
+        '1',
+        '--json',
+      ],
+      { cwd: dir },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ passed: true, rows, figures: { accuracy: 1, agreement: 1 } });
+  });
+
+  it('chunks a sample and joins the outputs back along the first dimension', () => {
+    expect(chunkSample([[1], [2], [3], [4], [5]] as never, 2)).toEqual([[[1], [2]], [[3], [4]], [[5]]]);
+    expect(chunkSample({ a: [1, 2, 3], b: [4, 5, 6] } as never, 2)).toEqual([
+      { a: [1, 2], b: [4, 5] },
+      { a: [3], b: [6] },
+    ]);
+    const joined = joinOutputs([
+      { y: new Tensor('float32', new Float32Array([1, 2, 3, 4]), [2, 2]), s: new Tensor('string', ['a', 'b'], [2]) },
+      { y: new Tensor('float32', new Float32Array([5, 6]), [1, 2]), s: new Tensor('string', ['c'], [1]) },
+    ]);
+    expect(joined.y?.shape).toEqual([3, 2]);
+    expect(Array.from(joined.y?.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(joined.s?.data).toEqual(['a', 'b', 'c']);
   });
 
   it('is a usage error when a flag is missing or malformed (exit 2)', async () => {

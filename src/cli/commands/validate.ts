@@ -13,6 +13,7 @@ import {
   type ValidationCriteria,
   type ValidationReport,
 } from '../../index.node.js';
+import { chunkedModel } from '../chunked-model.js';
 import { junitXml, type JUnitCase } from '../junit.js';
 import { createCliLogger } from '../log.js';
 import { intOption, numberOption, ratioOption } from '../parse-flags.js';
@@ -89,7 +90,8 @@ async function runValidate(candidateRef: string, flags: ValidateFlags): Promise<
       ...(flags.minAgreement !== undefined ? { minAgreement: flags.minAgreement } : {}),
       ...(flags.latencyRuns !== undefined ? { latencyRuns: flags.latencyRuns } : {}),
     };
-    const report = await evaluateCandidate(candidate, current, criteria);
+    // Samples over one request's 4096 rows run in chunks (src/cli/chunked-model.ts); the checks stay shared.
+    const report = await evaluateCandidate(chunkedModel(candidate), chunkedModel(current), criteria);
     await writeJunit(
       report.checks.map((c) => ({ name: c.name, passed: c.passed, message: c.message })),
       {
