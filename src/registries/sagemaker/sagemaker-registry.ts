@@ -21,10 +21,14 @@ import { parseSageMakerRef, type SageMakerRef } from './ref.js';
 import { parseSageMakerRegistryOptions, type SageMakerRegistryOptions } from './sagemaker-registry-options.js';
 import { awsError, createAwsCall, isAwsNotFound } from '../../clients/aws/aws-call.js';
 import { loadSageMaker, type SageMakerModule } from '../../clients/aws/sagemaker-sdk.js';
+import type { SharedStateStore } from '../../spec/shared-state.js';
+import { createSageMakerSharedState } from './shared-state.js';
 
 /** The SageMaker Model Registry as a modelship registry. */
 export interface SageMakerRegistry extends RegistryAdapter {
   readonly kind: 'sagemaker';
+  /** Compare-and-set documents in a model package group's tags (a fleet's deployment state); see `shared-state.ts`. */
+  readonly sharedState: SharedStateStore;
   fetch(
     model: ResolvedModel,
     options?: RegistryCallOptions,
@@ -332,5 +336,6 @@ export function createSageMakerRegistry(options: SageMakerRegistryOptions = {}):
     return resolveOnline(ref, callOptions?.signal);
   }
 
-  return { ...withModelCache(driver, store, parsed), kind: 'sagemaker', approve } as SageMakerRegistry;
+  const sharedState = createSageMakerSharedState(sm, call);
+  return { ...withModelCache(driver, store, parsed), kind: 'sagemaker', approve, sharedState } as SageMakerRegistry;
 }

@@ -48,7 +48,7 @@ export function fleetSources(opts: ParsedDeploymentOptions): { store: SharedStat
   if (store === undefined || source === undefined || (opts.canary && typeof opts.canary.ref !== 'string')) {
     throw new ModelshipError(
       'INVALID_OPTIONS',
-      `fleet needs a registry that can share state (the local or MLflow registry) and registry references as stable and canary (deployment ${opts.name}).`,
+      `fleet needs a registry that can share state (the local, MLflow or SageMaker registry) and registry references as stable and canary (deployment ${opts.name}).`,
     );
   }
   return { store, source };

@@ -4,13 +4,14 @@
  * errors as HTTP 400 with `{ "__type": "ValidationException", "message": … }` (SageMaker reports most missing
  * resources as ValidationException "… does not exist"), paging with `MaxResults` (≤ 100) and `NextToken`.
  * Operations: CreateModelPackageGroup, DescribeModelPackageGroup, CreateModelPackage, DescribeModelPackage,
- * ListModelPackages, UpdateModelPackage. Requests must be SigV4-signed with the configured access key id (the
+ * ListModelPackages, UpdateModelPackage (and AddTags, ListTags, DeleteModelPackageGroup in ./tags.ts). Requests must be SigV4-signed with the configured access key id (the
  * signature itself is not checked). The runtime's `InvokeEndpoint` (REST-JSON, `POST /endpoints/<name>/invocations`)
  * is answered by `state.endpoints`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody } from '../http-util.js';
 import { takeFault, type Fault } from '../faults.js';
+import { tagOperation } from './tags.js';
 
 export interface StoredPackage {
   ModelPackageGroupName: string;
@@ -197,8 +198,11 @@ function operation(state: SageMakerState, op: string, input: Record<string, unkn
         delete p.CustomerMetadataProperties[k];
       return { ModelPackageArn: p.ModelPackageArn };
     }
-    default:
+    default: {
+      const tagged = tagOperation(state, op, input, (type, message) => new AwsFault(type, message));
+      if (tagged !== undefined) return tagged;
       throw new AwsFault('UnknownOperationException', `Operation ${op} is not supported by this test server`);
+    }
   }
 }
 
