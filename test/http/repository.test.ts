@@ -5,9 +5,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandler, loadModel, silentLogger } from 'modelship';
+import { createHandler, createModelRepository, loadModel, silentLogger, type ModelRepository } from 'modelship';
 import { serve, type ModelshipServer } from 'modelship/node';
-import { createModelRepository, type ModelRepository } from 'modelship';
 import { call, postJson } from '../helpers/http.js';
 import { addOneModel, tempDir } from '../helpers/models.js';
 

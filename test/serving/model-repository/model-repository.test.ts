@@ -5,8 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, silentLogger } from 'modelship';
-import { createModelRepository, type ModelRepository } from 'modelship';
+import { createModelRepository, loadModel, silentLogger, type ModelRepository } from 'modelship';
 import { addOneModel, tempDir } from '../../helpers/models.js';
 import { rejection } from '../../helpers/errors.js';
 
