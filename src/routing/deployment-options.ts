@@ -96,8 +96,8 @@ export const deploymentOptionsSchema = z.strictObject({
   /** Follow the registry: the stable reference moving to another version triggers a blue-green switch. */
   watch: z.union([z.boolean(), z.strictObject({ intervalMs: z.number().int().positive().optional() })]).optional(),
   /**
-   * Share the routing state with the other replicas through the registry (it must offer `sharedState`: the local
-   * or MLflow registry): every change is written once with compare-and-set, and each replica reads it every
+   * Share the routing state with the other replicas through the registry (it must offer `sharedState`: the local,
+   * MLflow or SageMaker registry): every change is written once with compare-and-set, and each replica reads it every
    * `intervalMs` (default 2000) and applies it. `replica` names this process in the shared state.
    */
   fleet: z
