@@ -20,3 +20,12 @@ export {
   type VertexPublishInput,
   type VertexRef,
 } from './registries/vertex/index.js';
+export {
+  createAzureMlRegistry,
+  parseAzureMlRef,
+  type AzureMlRegistry,
+  type AzureMlRegistryOptions,
+  type AzureMlPublishInput,
+  type AzureMlRef,
+  type AzureTokenCredential,
+} from './registries/azureml/index.js';

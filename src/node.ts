@@ -18,6 +18,15 @@ export {
   type VertexPublishInput,
   type VertexRef,
 } from './registries/vertex/index.js';
+export {
+  createAzureMlRegistry,
+  parseAzureMlRef,
+  type AzureMlRegistry,
+  type AzureMlRegistryOptions,
+  type AzureMlPublishInput,
+  type AzureMlRef,
+  type AzureTokenCredential,
+} from './registries/azureml/index.js';
 export { serve, type ServeOptions, type ModelshipServer } from './http/node/serve.js';
 export {
   serveGrpc,
