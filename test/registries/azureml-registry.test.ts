@@ -43,14 +43,20 @@ describe('Azure ML registry', () => {
     const wrong = open({
       credential: { getToken: async () => ({ token: 'not-a-token', expiresOnTimestamp: Date.now() + 3_600_000 }) },
     });
-    const e401 = await wrong.resolve('azureml:authz:1').then(() => undefined as never, (e: unknown) => e as ModelshipError);
+    const e401 = await wrong.resolve('azureml:authz:1').then(
+      () => undefined as never,
+      (e: unknown) => e as ModelshipError,
+    );
     expect(e401).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', details: { status: 401 } });
     expect(e401.message).not.toContain('not-a-token');
     f.arm.state.denied.add('reader-less');
     const denied = open({
       credential: { getToken: async () => ({ token: 'reader-less', expiresOnTimestamp: Date.now() + 3_600_000 }) },
     });
-    const e403 = await denied.resolve('azureml:authz:1').then(() => undefined as never, (e: unknown) => e as ModelshipError);
+    const e403 = await denied.resolve('azureml:authz:1').then(
+      () => undefined as never,
+      (e: unknown) => e as ModelshipError,
+    );
     expect(e403).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', details: { status: 403 } });
     expect(e403.message).toContain('AuthorizationFailed');
     const failing = open({
@@ -71,7 +77,10 @@ describe('Azure ML registry', () => {
     f.arm.state.throttle = 10;
     const e = await open({ retries: 1 })
       .resolve('azureml:throttled:1')
-      .then(() => undefined as never, (x: unknown) => x as ModelshipError);
+      .then(
+        () => undefined as never,
+        (x: unknown) => x as ModelshipError,
+      );
     f.arm.state.throttle = 0;
     expect(e).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retryable: true });
   });
@@ -91,7 +100,10 @@ describe('Azure ML registry', () => {
     expect(f.arm.state.log.slice(before).filter((l) => l.endsWith('/versions')).length).toBe(3); // pages of 2
     f.arm.state.nextLinkOrigin = 'https://attacker.example';
     try {
-      const e = await registry.listVersions('paged').then(() => undefined as never, (x: unknown) => x as ModelshipError);
+      const e = await registry.listVersions('paged').then(
+        () => undefined as never,
+        (x: unknown) => x as ModelshipError,
+      );
       expect(e).toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
       expect(e.message).toContain('another host');
     } finally {
