@@ -12,6 +12,7 @@ import { httpRegistryOptionsSchema } from '../registries/http/http-registry-opti
 import { mlflowRegistryOptionsSchema } from '../registries/mlflow/mlflow-registry-options.js';
 import { wandbRegistryOptionsSchema } from '../registries/wandb/wandb-registry-options.js';
 import { sageMakerRegistryOptionsSchema } from '../registries/sagemaker/sagemaker-registry-options.js';
+import { dvcRegistryOptionsSchema } from '../registries/dvc/dvc-registry-options.js';
 import { localTrackerOptionsSchema } from '../tracking/local/local-tracker-options.js';
 import { mlflowTrackerOptionsSchema } from '../tracking/mlflow/mlflow-tracker-options.js';
 import { wandbTrackerOptionsSchema } from '../tracking/wandb/wandb-tracker-options.js';
@@ -36,6 +37,7 @@ export const optionSchemas = {
   mlflowRegistry: mlflowRegistryOptionsSchema,
   wandbRegistry: wandbRegistryOptionsSchema,
   sageMakerRegistry: sageMakerRegistryOptionsSchema,
+  dvcRegistry: dvcRegistryOptionsSchema,
   localTracker: localTrackerOptionsSchema,
   mlflowTracker: mlflowTrackerOptionsSchema,
   wandbTracker: wandbTrackerOptionsSchema,

@@ -1,7 +1,7 @@
 /**
  * Scheme references name their registry: `models:/…` is the MLflow Model Registry, `wandb:…` W&B, `sagemaker:…`
- * the SageMaker Model Registry. Given no `registry`, `loadModel` and `createDeployment` (and `modelship serve`)
- * build that adapter from the environment, as the vendors' own clients do, or say which variable or factory is
+ * the SageMaker Model Registry, `dvc:…` a DVC/GTO repository (`MODELSHIP_DVC_REPO`). Given no `registry`,
+ * `loadModel` and `createDeployment` (and `modelship serve`) build that adapter from the environment, as the vendors' own clients do, or say which variable or factory is
  * missing, instead of trying the local registry and failing on the name.
  */
 import { ModelshipError } from '../errors/index.js';
@@ -9,6 +9,7 @@ import type { RegistryAdapter } from '../spec/registry.js';
 import { createMlflowRegistry } from '../registries/mlflow/index.js';
 import { createWandbRegistry } from '../registries/wandb/index.js';
 import { createSageMakerRegistry } from '../registries/sagemaker/index.js';
+import { createDvcRegistry } from '../registries/dvc/index.js';
 
 interface Scheme {
   readonly prefix: string;
@@ -17,7 +18,7 @@ interface Scheme {
   readonly env: readonly string[];
   readonly required: readonly string[];
   readonly factory: string;
-  create(): RegistryAdapter;
+  create(env: NodeJS.ProcessEnv): RegistryAdapter;
 }
 
 const SCHEMES: readonly Scheme[] = [
@@ -45,6 +46,19 @@ const SCHEMES: readonly Scheme[] = [
     required: [],
     factory: "createSageMakerRegistry({ region: 'eu-west-1' })",
     create: () => createSageMakerRegistry(),
+  },
+  {
+    prefix: 'dvc:',
+    what: 'a DVC model registry reference (GTO tags in a Git repository)',
+    // DVC and GTO have no variable naming the repository (they run inside a clone), so modelship names its own.
+    env: ['MODELSHIP_DVC_REPO', 'MODELSHIP_DVC_REMOTE'],
+    required: ['MODELSHIP_DVC_REPO'],
+    factory: "createDvcRegistry({ repo: 'https://github.com/org/models.git' })",
+    create: (env) =>
+      createDvcRegistry({
+        repo: env.MODELSHIP_DVC_REPO as string,
+        ...(env.MODELSHIP_DVC_REMOTE ? { remote: env.MODELSHIP_DVC_REMOTE } : {}),
+      }),
   },
 ];
 
@@ -75,7 +89,7 @@ export function registryForRef(ref: unknown, env: NodeJS.ProcessEnv = process.en
   const key = `${scheme.prefix}${scheme.env.map((name) => env[name] ?? '').join('\u0000')}`;
   let adapter = adapters.get(key);
   if (adapter === undefined) {
-    adapter = scheme.create();
+    adapter = scheme.create(env);
     adapters.set(key, adapter);
   }
   return adapter;

@@ -6,6 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import {
   createDeployment,
+  createDvcRegistry,
   createHttpRegistry,
   createLocalRegistry,
   createLocalTracker,
@@ -86,6 +87,12 @@ export function buildRegistry(
       } as never);
     case 'wandb':
       return createWandbRegistry({ ...o, ...(r.apiKeyEnv ? { apiKey: fromEnv(env, r.apiKeyEnv) } : {}) } as never);
+    case 'dvc':
+      // A relative repository path is relative to the file, like the other paths; git URLs are kept as written.
+      return createDvcRegistry({
+        ...o,
+        repo: /^\.{1,2}[\\/]/.test(o.repo as string) ? resolvePath(dir, o.repo as string) : o.repo,
+      } as never);
     default:
       return createSageMakerRegistry(o as never);
   }

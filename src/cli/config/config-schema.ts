@@ -53,6 +53,11 @@ const registrySchema = z.discriminatedUnion('type', [
   }),
   fileSafe(S.wandbRegistry).extend({ type: z.literal('wandb'), apiKeyEnv: envVar.optional() }),
   fileSafe(S.sageMakerRegistry).extend({ type: z.literal('sagemaker') }),
+  // `lfs.headers` would hold a token: a file gives the LFS server only (Git's credential helpers give the rest).
+  fileSafe(S.dvcRegistry).extend({
+    type: z.literal('dvc'),
+    lfs: z.strictObject({ url: z.string().url().optional() }).optional(),
+  }),
 ]);
 
 const trackerSchema = z.discriminatedUnion('type', [
