@@ -15,6 +15,7 @@ import {
   type TensorSpec,
 } from '../../index.node.js';
 import { createCliLogger } from '../log.js';
+import { readMlmodelSection, type MlmodelSection } from '../mlmodel-info.js';
 import { readOnnxHeader, type OnnxHeader } from '../onnx-header.js';
 import { formatBytes } from '../progress.js';
 import { cliRef, registryForCli, withSourceFlags, type SourceFlags } from '../sources.js';
@@ -46,7 +47,7 @@ async function modelFile(
   return artifact.kind === 'file' ? { path: artifact.path, done: () => artifact.release?.() } : undefined;
 }
 
-function printTable(report: ReturnType<typeof describeModel>): void {
+function printTable(report: ReturnType<typeof describeModel> & { mlmodel?: MlmodelSection }): void {
   say(`${style.bold(report.name)} version ${report.version}`);
   say(
     table([
@@ -70,6 +71,19 @@ function printTable(report: ReturnType<typeof describeModel>): void {
   if (Object.keys(extra).length > 0) {
     say('');
     say(table(Object.entries(extra).map(([k, v]) => ['metadata', k, typeof v === 'string' ? v : JSON.stringify(v)])));
+  }
+  if (report.mlmodel !== undefined) {
+    const m = report.mlmodel;
+    say('');
+    say(
+      table([
+        ['MLmodel', 'flavors', Object.keys(m.flavors ?? {}).join(', ')],
+        ...(m.runId ? [['MLmodel', 'run id', m.runId]] : []),
+        ...(m.modelUuid ? [['MLmodel', 'model uuid', m.modelUuid]] : []),
+        ...(m.createdAt ? [['MLmodel', 'created', m.createdAt]] : []),
+        ...(m.signature ? [['MLmodel', 'signature', JSON.stringify(m.signature)]] : []),
+      ]),
+    );
   }
   if (report.lineage !== undefined) {
     say('');
@@ -114,7 +128,15 @@ async function runInspect(ref: string, flags: InspectFlags): Promise<void> {
       (file !== undefined && target === file.path
         ? await collectLineage({ cwd: dirname(target), datasets: [basename(target)] }).catch(() => undefined)
         : undefined);
-    const report = describeModel(model, onnx, lineage);
+    // An MLflow version from the environment's tracking server: its MLmodel (flavors, signature, run, uuid).
+    const trackingUri = process.env.MLFLOW_TRACKING_URI;
+    const mlmodel =
+      model.source.registry === 'mlflow' && trackingUri
+        ? await readMlmodelSection(trackingUri, model.name, model.version, process.env.MLFLOW_TRACKING_TOKEN).catch(
+            () => undefined,
+          )
+        : undefined;
+    const report = { ...describeModel(model, onnx, lineage), ...(mlmodel ? { mlmodel } : {}) };
     if (flags.json === true) say(JSON.stringify(report, null, 2));
     else printTable(report);
   } finally {
