@@ -80,7 +80,7 @@ describe('the built package', () => {
       await server.close();
       // Serving from a local file needs none of the optional or remote-only packages.
       const { createRequire } = await import('node:module');
-      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => /node_modules[/](undici|@aws-sdk|@google-cloud|google-auth-library|gcp-metadata|onnxruntime-web)[/]/.test(f));
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => /node_modules[/](undici|@aws-sdk|@google-cloud|google-auth-library|gcp-metadata|@azure|@grpc|onnxruntime-web)[/]/.test(f));
       console.log(JSON.stringify({
         loaded: [...new Set(loaded.map((f) => f.match(/node_modules[/]((@[^/]+[/])?[^/]+)/)[1]))],
         resolved: import.meta.resolve('modelship'),
