@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      'dist/**', 'node_modules/**', 'models/**', 'test-results/**', 'coverage/**', '.scratch/**', 'scratch/**',
+      'dist/**', 'docs-site/**', 'node_modules/**', 'models/**', 'test-results/**', 'coverage/**', '.scratch/**', 'scratch/**',
       'examples/*/dist/**', 'examples/*/.next/**', 'examples/*/next-env.d.ts',
     ],
   },

@@ -229,7 +229,11 @@ const TARGETS: Record<string, { op: '>=' | '<='; value: number; what: string }> 
   http_vs_naive_express_ratio: { op: '>=', value: 2, what: `HTTP, ${CONNECTIONS} connections, vs naive Express` },
   http_vs_bare_node_ratio: { op: '>=', value: 0.9, what: `HTTP, ${CONNECTIONS} connections, vs bare node:http` },
   cnn_c8_throughput_ratio: { op: '>=', value: 1.8, what: 'OCR classifier CNN, 8 callers, defaults, vs raw' },
-  cnn_c8_batched_throughput_ratio: { op: '>=', value: 1.8, what: 'CNN, 8 callers, maxBatchSize 8 + 1 ms delay, vs raw' },
+  cnn_c8_batched_throughput_ratio: {
+    op: '>=',
+    value: 1.8,
+    what: 'CNN, 8 callers, maxBatchSize 8 + 1 ms delay, vs raw',
+  },
   cnn_c1_p50_latency_ratio: { op: '<=', value: 1.3, what: 'CNN, 1 caller, p50 latency vs raw' },
   cnn_event_loop_delay_p99_ms: { op: '<=', value: 2, what: 'CNN, event-loop delay p99 (ms) while saturated' },
   cnn_c8_cotenant_ratio: { op: '>=', value: 1, what: 'CNN, 8 callers beside a busy process, vs raw beside it' },
