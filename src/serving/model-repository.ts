@@ -53,7 +53,9 @@ export interface ModelRepository extends AsyncDisposable {
   unload(name: string): Promise<boolean>;
   /** Every registered model and its state (`ready: true`: only the loaded ones). */
   index(options?: { ready?: boolean }): RepositoryIndexEntry[];
+  /** Loads, unloads, evictions and failures so far, and how much of the budget the loaded models use. */
   stats(): RepositoryStats;
+  /** Subscribes to `load`, `unload` and `load-failed`; returns the unsubscribe function. */
   on<K extends keyof RepositoryEvents>(event: K, listener: (e: RepositoryEvents[K]) => void): () => void;
   /** Unloads every model, each after its in-flight requests. */
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 /** An `@azure/identity`-style credential: anything with `getToken(scopes)` (DefaultAzureCredential, a managed identity…). */
 export interface AzureTokenCredential {
+  /** A bearer token for `scopes` (e.g. `https://management.azure.com/.default`), or null when none can be had. */
   getToken(
     scopes: string | string[],
     options?: { abortSignal?: AbortSignal },
