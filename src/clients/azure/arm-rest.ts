@@ -1,6 +1,6 @@
 import { ModelshipError } from '../../errors/index.js';
 import type { HttpClient, HttpReply } from '../../platform/node/http-client.js';
-import { statusError, withRetryAfter } from '../../platform/node/http-errors.js';
+import { parseJsonReply, statusError, withRetryAfter } from '../../platform/node/http-errors.js';
 import type { AzureAuth } from './azure-auth.js';
 
 /** ARM answered with its own error (`{"error":{"code","message"}}`); the caller maps it (404s mostly). */
@@ -70,20 +70,7 @@ export function createArmRest(http: HttpClient, auth: AzureAuth, scope: string, 
         idempotent: call.idempotent,
       },
       (reply): T => {
-        if (reply.status >= 200 && reply.status < 300) {
-          try {
-            return (reply.text.trim() === '' ? {} : JSON.parse(reply.text)) as T;
-          } catch (cause) {
-            throw new ModelshipError(
-              'REGISTRY_UNAVAILABLE',
-              `${service} sent a response that is not JSON while ${what}.`,
-              {
-                cause,
-                retryable: false,
-              },
-            );
-          }
-        }
+        if (reply.status >= 200 && reply.status < 300) return parseJsonReply<T>(reply.text, service, what);
         const parsed = parseError(reply);
         if (reply.status === 401 || reply.status === 403)
           throw new ModelshipError(

@@ -1,6 +1,6 @@
 import { ModelshipError } from '../../errors/index.js';
 import type { HttpClient, HttpReply } from '../../platform/node/http-client.js';
-import { statusError, withRetryAfter } from '../../platform/node/http-errors.js';
+import { parseJsonReply, statusError, withRetryAfter } from '../../platform/node/http-errors.js';
 import type { GcpAuth } from './gcp-auth.js';
 
 /** A Google API answered with its own error (`{"error":{"code","message","status"}}`); the caller maps it. */
@@ -78,20 +78,7 @@ export function createGoogleRest(http: HttpClient, auth: GcpAuth, service: strin
         idempotent: call.idempotent,
       },
       (reply): T => {
-        if (reply.status >= 200 && reply.status < 300) {
-          try {
-            return (reply.text.trim() === '' ? {} : JSON.parse(reply.text)) as T;
-          } catch (cause) {
-            throw new ModelshipError(
-              'REGISTRY_UNAVAILABLE',
-              `${service} sent a response that is not JSON while ${what}.`,
-              {
-                cause,
-                retryable: false,
-              },
-            );
-          }
-        }
+        if (reply.status >= 200 && reply.status < 300) return parseJsonReply<T>(reply.text, service, what);
         const parsed = parseError(reply);
         if (reply.status === 401 || reply.status === 403) {
           throw new ModelshipError(

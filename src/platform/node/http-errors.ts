@@ -39,6 +39,21 @@ export function statusError(
   });
 }
 
+/**
+ * A 2xx answer's JSON body (`{}` when it is empty); a body that is not JSON is REGISTRY_UNAVAILABLE, not retryable,
+ * naming `service` and `what`. Shared by the cloud REST clients (ARM, Google).
+ */
+export function parseJsonReply<T>(text: string, service: string, what: string): T {
+  try {
+    return (text.trim() === '' ? {} : JSON.parse(text)) as T;
+  } catch (cause) {
+    throw new ModelshipError('REGISTRY_UNAVAILABLE', `${service} sent a response that is not JSON while ${what}.`, {
+      cause,
+      retryable: false,
+    });
+  }
+}
+
 /** `error` with the server's `Retry-After` (ms) in its details, for the retry loop to honour; as it is without one. */
 export function withRetryAfter(error: ModelshipError, retryAfterMs: number | undefined): ModelshipError {
   if (retryAfterMs === undefined) return error;
