@@ -70,9 +70,11 @@ export {
 } from './serving/model-repository.js';
 export { createDeploymentWith } from './runtime/deployment.js';
 export {
+  createAzureMlVersion,
   createRemoteVersion,
   createSageMakerVersion,
   createVertexVersion,
+  type AzureMlVersion,
   type RemoteVersion,
   type SageMakerVersion,
   type VertexVersion,

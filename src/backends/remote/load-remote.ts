@@ -1,3 +1,5 @@
+import { createAzureMlVersion } from './azureml.js';
+import type { AzureMlVersion } from './azureml-options.js';
 import { createRemoteVersion } from './kserve-v2.js';
 import type { RemoteEndpoint, RemoteVersion, SageMakerVersion } from './remote-options.js';
 import type { RemoteServable } from './remote-servable.js';
@@ -17,6 +19,7 @@ import type { VertexVersion } from './vertex-options.js';
  */
 export function loadRemoteVersion(remote: RemoteEndpoint): Promise<RemoteServable> {
   if (remote.protocol === 'vertex') return createVertexVersion(remote as VertexVersion);
+  if (remote.protocol === 'azureml') return createAzureMlVersion(remote as AzureMlVersion);
   return remote.protocol === 'sagemaker'
     ? createSageMakerVersion(remote as SageMakerVersion)
     : createRemoteVersion(remote as RemoteVersion);

@@ -4,6 +4,7 @@ import type { DType } from '../../spec/tensor.js';
 import { redactUrl } from '../../core/redact.js';
 import { versionLabelSchema } from '../../core/version-label.js';
 import { vertexVersionSchema, type VertexVersion } from './vertex-options.js';
+import { azureMlVersionSchema, type AzureMlVersion } from './azureml-options.js';
 
 function withoutUserInfo(url: string): boolean {
   try {
@@ -81,20 +82,34 @@ export const sageMakerVersionSchema = z.strictObject({
  * Every remote endpoint a deployment version can be (`{ remote: { protocol, … } }`), one schema per protocol:
  * spread into a union where references are accepted.
  */
-export const remoteEndpointSchemas = [remoteVersionSchema, sageMakerVersionSchema, vertexVersionSchema] as const;
+export const remoteEndpointSchemas = [
+  remoteVersionSchema,
+  sageMakerVersionSchema,
+  vertexVersionSchema,
+  azureMlVersionSchema,
+] as const;
 
 /** A remote v2 version, as parsed. */
 export type RemoteVersion = z.output<typeof remoteVersionSchema>['remote'];
 /** A SageMaker endpoint version, as parsed. */
 export type SageMakerVersion = z.output<typeof sageMakerVersionSchema>['remote'];
 /** Any remote endpoint, as parsed: what {@link loadRemoteVersion} takes. */
-export type RemoteEndpoint = RemoteVersion | SageMakerVersion | VertexVersion;
+export type RemoteEndpoint = RemoteVersion | SageMakerVersion | VertexVersion | AzureMlVersion;
 
 /**
  * How a remote endpoint is shown in status, errors and evidence: `url#model` (the URL without credentials or
- * query) or `sagemaker-endpoint:name[/variant]`.
+ * query), `sagemaker-endpoint:name[/variant]` or `azureml-endpoint:name[/deployment]`.
  */
 export function describeRemote(remote: z.input<(typeof remoteEndpointSchemas)[number]>['remote']): string {
+  if (remote.protocol === 'azureml') {
+    let endpoint = '';
+    try {
+      endpoint = new URL(remote.scoringUri).hostname.split('.')[0] ?? '';
+    } catch {
+      // parsing reports the URL
+    }
+    return `azureml-endpoint:${endpoint}${remote.deployment === undefined ? '' : `/${remote.deployment}`}`;
+  }
   if (remote.protocol === 'vertex')
     return `vertex-endpoint:${remote.endpoint.split('/').pop() ?? ''}${remote.deployedModelId === undefined ? '' : `/${remote.deployedModelId}`}`;
   if (remote.protocol === 'sagemaker')
