@@ -1,7 +1,8 @@
 /**
  * Where the one-shot commands (pull, inspect, validate, bench, registry) find models: a registry from a config
  * file (`--config modelship.yaml --registry prod`), else what the library picks by itself (the local registry
- * in `$MODELSHIP_MODELS_DIR` or `./models`; `models:/`, `wandb:` and `sagemaker:` references from the environment).
+ * in `$MODELSHIP_MODELS_DIR` or `./models`; `models:/`, `wandb:`, `sagemaker:`, `dvc:`, `vertex:` and `azureml:`
+ * references from the environment).
  */
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';

@@ -56,7 +56,7 @@ describe('modelship registry (local)', () => {
     expect(noVersion.stderr).toContain('Give the version the alias points at');
     const badKind = await runCli(['registry', 'ls', '--registry', 'ftp'], { cwd: dir, env });
     expect(badKind.code).toBe(2);
-    expect(badKind.stderr).toContain('--registry is local, mlflow, wandb or sagemaker');
+    expect(badKind.stderr).toContain('--registry is local, mlflow, wandb, sagemaker, dvc, vertex or azureml');
   });
 });
 

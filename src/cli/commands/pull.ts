@@ -43,6 +43,12 @@ function offlineSchemeRegistry(ref: string): RegistryAdapter | undefined {
       'INVALID_OPTIONS',
       'pull --offline cannot cut the SageMaker SDK off the network; check SageMaker references online.',
     );
+  // Their credential chains (metadata server, managed identity) and storage SDKs reach the network on their own.
+  if (ref.startsWith('vertex:') || ref.startsWith('azureml:'))
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      `pull --offline cannot cut the ${ref.startsWith('vertex:') ? 'Google' : 'Azure'} credential chain off the network; check ${ref.startsWith('vertex:') ? 'Vertex AI' : 'Azure ML'} references online.`,
+    );
   return undefined;
 }
 
@@ -119,7 +125,7 @@ export function pullCommand(program: Command): void {
       .description('Resolve a reference and download the model into the cache; print its version and sha256')
       .argument(
         '<ref>',
-        'a registry reference (mnist@production, models:/mnist@prod, wandb:team/proj/mnist:prod) or a URL (https://…#sha256=…, s3://…)',
+        'a registry reference (mnist@production, models:/mnist@prod, wandb:team/proj/mnist:prod, vertex:mnist@prod, azureml:mnist@prod, dvc:mnist#prod) or a URL (https://…#sha256=…, s3://…)',
       )
       .option('--offline', 'prove the reference is servable from the cache alone (exit 1 if not)')
       .option('--json', 'print the result as JSON'),

@@ -22,7 +22,14 @@ interface RegistryFlags extends SourceFlags {
 }
 
 /** A scheme reference standing for each kind, so the environment is read where the library reads it. */
-const KINDS: Record<string, string> = { mlflow: 'models:/_', wandb: 'wandb:_/_/_', sagemaker: 'sagemaker:_' };
+const KINDS: Record<string, string> = {
+  mlflow: 'models:/_',
+  wandb: 'wandb:_/_/_',
+  sagemaker: 'sagemaker:_',
+  dvc: 'dvc:_',
+  vertex: 'vertex:_',
+  azureml: 'azureml:_',
+};
 
 async function open(flags: RegistryFlags): Promise<RegistryAdapter> {
   if (flags.config !== undefined) return (await registryFrom(flags)) as RegistryAdapter;
@@ -32,7 +39,7 @@ async function open(flags: RegistryFlags): Promise<RegistryAdapter> {
   if (ref === undefined)
     throw new ModelshipError(
       'INVALID_OPTIONS',
-      `--registry is local, mlflow, wandb or sagemaker (or a name from --config), not ${JSON.stringify(kind)}.`,
+      `--registry is local, mlflow, wandb, sagemaker, dvc, vertex or azureml (or a name from --config), not ${JSON.stringify(kind)}.`,
     );
   return registryForRef(ref) as RegistryAdapter;
 }
@@ -80,7 +87,10 @@ const EXAMPLES: Record<string, string> = {
 function withFlags(command: Command): Command {
   return command
     .option('-c, --config <file>', 'a modelship.yaml whose registries to use')
-    .option('-r, --registry <name>', 'local (default), mlflow, wandb, sagemaker, or a registry of --config')
+    .option(
+      '-r, --registry <name>',
+      'local (default), mlflow, wandb, sagemaker, dvc, vertex, azureml, or a registry of --config',
+    )
     .option('--json', 'print JSON')
     .addHelpText('after', `\nExamples:\n  ${EXAMPLES[command.name()] ?? ''}`);
 }

@@ -38,8 +38,14 @@ interface ServeFlags {
   logFormat?: LogFormat;
 }
 
+/** The model name in `vertex:[projects/p/locations/l/models/]m…`, `azureml:m…`, `azureml://registries/r/models/m/…`, `dvc:m…`. */
+const SCHEME_NAME =
+  /^(?:vertex:(?:projects\/[^/@]+\/locations\/[^/@]+\/models\/)?|azureml:(?:\/\/registries\/[^/]+\/models\/)?|dvc:)([A-Za-z0-9][A-Za-z0-9._-]*)/;
+
 /** The name a reference is served under when the command line gives it: the model's name, or the file's. */
 export function nameOf(ref: string): string {
+  const named = SCHEME_NAME.exec(ref);
+  if (named) return named[1] as string;
   if (isPathRef(ref) || /^[a-z][a-z0-9+.-]*:\/\//i.test(ref))
     return (
       basename(ref.split(/[?#]/)[0] ?? ref)
