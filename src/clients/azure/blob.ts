@@ -114,6 +114,8 @@ export interface BlobStore {
   list(loc: BlobLocation, signal?: AbortSignal): Promise<string[]>;
   /** Uploads `bytes` in one Put Blob with its Content-MD5 (so every reader can check it). */
   upload(loc: BlobLocation, bytes: Uint8Array, signal?: AbortSignal): Promise<BlobInfo>;
+  /** A small blob's bytes (a drift baseline beside a model); one larger than `maxBytes` is refused unread. */
+  read(loc: BlobLocation, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 /** Blob access signed by `auth(loc)` (a datastore's key, or AAD). */
@@ -200,6 +202,21 @@ export function createBlobStore(auth: (loc: BlobLocation, signal?: AbortSignal) 
         return { size: bytes.byteLength, etag: r.etag ?? '', md5: md5.toString('base64') };
       } catch (cause) {
         throw blobError(cause, loc, 'uploading the model');
+      }
+    },
+    async read(loc, maxBytes, signal) {
+      const info = await self.stat(loc, signal);
+      if (info.size > maxBytes)
+        throw new ModelshipError('INTEGRITY_MISMATCH', `Blob ${loc.name} is larger than ${maxBytes} bytes; not read.`);
+      const c = await client(loc, signal);
+      try {
+        const buffer = await c.downloadToBuffer(0, undefined, {
+          conditions: { ifMatch: info.etag },
+          ...(signal === undefined ? {} : { abortSignal: signal }),
+        });
+        return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      } catch (cause) {
+        throw blobError(cause, loc, `reading ${loc.name}`);
       }
     },
   };

@@ -14,6 +14,7 @@ import type { PollWatchOptions } from '../kit/poll-ref.js';
 import { createRemoteStore } from '../kit/remote-store.js';
 import { withModelCache } from '../kit/with-model-cache.js';
 import { createAzureMlApi, type ModelContainerJson, type ModelVersionJson } from './azureml-api.js';
+import { azureMlBaselineReader } from './azureml-baseline.js';
 import { parseAzureMlRegistryOptions, type AzureMlRegistryOptions } from './azureml-registry-options.js';
 import { ALIAS_TAG, compareVersions, toVersionInfo } from './model-json.js';
 import { assertAlias, publishToAzureMl, putAliasTags, type AzureMlPublishInput } from './publish.js';
@@ -55,6 +56,7 @@ type NamedRef = Exclude<AzureMlRef, { kind: 'datastore' }>;
 export function createAzureMlRegistry(options: AzureMlRegistryOptions = {}): AzureMlRegistry {
   const parsed = parseAzureMlRegistryOptions(options);
   const api = createAzureMlApi(parsed);
+  const readBaseline = azureMlBaselineReader(api);
   const { store } = createRemoteStore(parsed);
   const identity = `azureml ${api.base()}`;
 
@@ -112,8 +114,10 @@ export function createAzureMlRegistry(options: AzureMlRegistryOptions = {}): Azu
     }
     if (!v.properties.modelUri)
       throw new ModelshipError('MODEL_NOT_FOUND', `Azure ML model ${r.name}:${version} has no modelUri to load.`);
+    const info = toVersionInfo(r.name, v, c);
     return {
-      ...toVersionInfo(r.name, v, c),
+      ...info,
+      metadata: { ...info.metadata, ...(await readBaseline(v, signal)) },
       ref,
       location: v.properties.modelUri,
       versionRef:

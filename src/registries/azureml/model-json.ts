@@ -1,5 +1,6 @@
 import type { ModelVersionInfo } from '../../spec/registry.js';
 import type { ModelContainerJson, ModelVersionJson } from './azureml-api.js';
+import { lineageOf } from './azureml-baseline.js';
 
 /** Version `properties` (immutable once registered) holding the file's digest and size. */
 export const SHA256_PROPERTY = 'modelship.sha256';
@@ -54,6 +55,7 @@ export function toVersionInfo(
   if (v.properties.modelType) metadata.modelType = v.properties.modelType;
   if (v.properties.description) metadata.description = v.properties.description;
   if (v.properties.stage) metadata.stage = v.properties.stage;
+  const lineage = lineageOf(props);
   return {
     name: model,
     version: v.name,
@@ -62,5 +64,6 @@ export function toVersionInfo(
     aliases: aliasesOf(container, v.name),
     ...(v.systemData?.createdAt ? { createdAt: v.systemData.createdAt } : {}),
     metadata,
+    ...(lineage === undefined ? {} : { lineage }),
   };
 }

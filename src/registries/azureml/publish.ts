@@ -6,6 +6,7 @@ import type { PublishedModel, PublishInput, RegistryCallOptions } from '../../sp
 import { invalidArgument } from '../errors.js';
 import type { AzureMlApi, ModelContainerJson, ModelVersionJson } from './azureml-api.js';
 import type { ParsedAzureMlOptions } from './azureml-registry-options.js';
+import { lineageProperty, putBaseline } from './azureml-baseline.js';
 import { ALIAS_TAG, encodeTag, SHA256_PROPERTY, SIZE_PROPERTY, toVersionInfo } from './model-json.js';
 import { ALIAS, parseAzureMlRef } from './ref.js';
 
@@ -48,8 +49,9 @@ export async function putAliasTags(
 
 /**
  * Uploads the model to the workspace datastore (`<prefix>/<model>/<uuid>/model.onnx`, with its Content-MD5), then
- * registers it as the model's next version (PUT …/versions/<nextVersion>, `modelType: custom_model`, the digest in
- * the version's immutable `properties`, metadata as tags) and points the aliases at it.
+ * registers it as the model's next version (PUT …/versions/<nextVersion>, `modelType: custom_model`, the digest and
+ * lineage in the version's immutable `properties`, metadata as tags) and points the aliases at it. A drift baseline
+ * is uploaded beside model.onnx and named by a property.
  */
 export async function publishToAzureMl(
   api: AzureMlApi,
@@ -70,6 +72,8 @@ export async function publishToAzureMl(
   for (const a of input.aliases ?? []) assertAlias(a);
   if ((input.file === undefined) === (input.bytes === undefined))
     throw invalidArgument('publish() needs exactly one of file and bytes.');
+  // Checked before anything is uploaded.
+  const lineage = lineageProperty(input.lineage);
   const bytes = input.bytes ?? new Uint8Array(await readFile(input.file as string));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const name = ref.name;
@@ -78,6 +82,8 @@ export async function publishToAzureMl(
   const path = `${prefix === '' ? '' : `${prefix}/`}${name}/${randomUUID()}/model.onnx`;
   const loc = await api.datastoreBlob(api.base(), datastore, path, signal);
   await api.blobs.upload(loc, bytes, signal);
+  // The baseline goes beside model.onnx, as SageMaker's beside its archive; the version's properties point at it.
+  const baseline = input.baseline === undefined ? {} : await putBaseline(api, datastore, path, input.baseline, signal);
 
   const tags: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.metadata ?? {})) if (v !== undefined) tags[k] = encodeTag(v);
@@ -91,7 +97,12 @@ export async function publishToAzureMl(
       description:
         input.source === undefined ? null : `Published by modelship from ${String(input.source).slice(0, 500)}`,
       tags,
-      properties: { [SHA256_PROPERTY]: sha256, [SIZE_PROPERTY]: String(bytes.byteLength) },
+      properties: {
+        [SHA256_PROPERTY]: sha256,
+        [SIZE_PROPERTY]: String(bytes.byteLength),
+        ...lineage.properties,
+        ...baseline,
+      },
     },
   };
   const base = `${api.base()}/models/${encodeURIComponent(name)}`;
@@ -124,5 +135,10 @@ export async function publishToAzureMl(
     container = await api.getContainer(api.base(), name, signal);
   }
   const info = toVersionInfo(name, version, container);
-  return { ...info, sha256, size: bytes.byteLength };
+  return {
+    ...info,
+    sha256,
+    size: bytes.byteLength,
+    ...(lineage.lineage === undefined ? {} : { lineage: lineage.lineage }),
+  };
 }
