@@ -62,6 +62,14 @@ export const loadModelOptionsSchema = z.strictObject({
    */
   workerNice: z.number().int().min(0).max(19).optional(),
   /**
+   * Lone calls of a small model on the calling thread. Default `'auto'`: after warm-up, modelship measures one
+   * run on the calling thread against one through a worker, and when the first is faster and takes at most
+   * 0.25 ms (a small MLP, a tabular classifier), a call that arrives alone on an idle event loop runs there, as
+   * calling onnxruntime directly would; concurrent calls still go to the workers. `model.stats().execution`
+   * says what was measured and chosen. `false` keeps every call on the workers.
+   */
+  inline: z.union([z.literal('auto'), z.literal(false)]).optional(),
+  /**
    * Dynamic batching, on for models whose inputs and outputs have a dynamic first dimension. Default `'auto'`:
    * the warm-up measures the batch-gain curve and chooses; `model.stats().batching` says what and why.
    */

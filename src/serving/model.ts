@@ -4,7 +4,7 @@ import { DEFAULT_MAX_ROWS, toFeeds, type InputLimits, type PredictInput } from '
 import { assertDeadlineMs } from '../core/deadline.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
-import type { BackendEvent, BackendSession } from '../spec/backend.js';
+import type { BackendEvent, BackendSession, ExecutionStats } from '../spec/backend.js';
 import type { ModelLineage } from '../spec/lineage.js';
 import type { ModelSignature, TensorLike } from '../spec/tensor.js';
 import { ModelTelemetry } from '../telemetry/index.js';
@@ -38,6 +38,8 @@ export interface ModelStats {
   readonly concurrency: number;
   /** The batching in effect, the batch-gain curve it was chosen from, and why (see docs/performance.md). */
   readonly batching: BatchingStats;
+  /** Where lone calls run (a worker, or the calling thread for a small model), as measured after warm-up. */
+  readonly execution?: ExecutionStats;
 }
 
 /** A model loaded into a backend and ready (or getting ready) to serve. Create it with `loadModel`. */
@@ -168,6 +170,7 @@ class LoadedModel implements Model {
       running: this.#batcher.running,
       concurrency: this.#session.concurrency ?? 1,
       batching: this.#batcher.batchingStats(),
+      ...(this.#session.executionStats ? { execution: this.#session.executionStats() } : {}),
     };
   }
 
@@ -211,6 +214,7 @@ class LoadedModel implements Model {
       }
       const sample = warmup === false ? false : (feeds[0] ?? synthesizeInputs(this.signature, 1));
       await this.#batcher.tuner?.calibrateOn((f) => this.#session.run(f), sample);
+      if (feeds.length > 0) await this.#session.chooseExecution?.(feeds);
       if (this.#state === 'warming') this.#state = 'ready';
     } catch (error) {
       const failure = new ModelshipError(

@@ -32,8 +32,26 @@ export interface BackendSessionOptions {
    * threads ignore it; onnxruntime-node defaults to 2 with more than one core, else 0.
    */
   readonly workerNice?: number;
+  /**
+   * `'auto'` (the default for onnxruntime-node pools): after warm-up, measure whether lone calls are answered
+   * sooner by a session on the calling thread (small models, at most 0.25 ms a run) and use it for lone calls on
+   * an idle event loop. `false`: every call goes to the workers. Backends without threads ignore it.
+   */
+  readonly inline?: 'auto' | false;
   /** Receives lifecycle events such as a worker that died and was replaced (for logs and metrics). */
   readonly onEvent?: (event: BackendEvent) => void;
+}
+
+/** Whether lone calls run on the calling thread, and why (`model.stats().execution`). */
+export interface ExecutionStats {
+  /** True when lone calls on an idle event loop run on the calling thread. */
+  readonly inline: boolean;
+  /** Median time of one run on the calling thread (ms), when measured. */
+  readonly inlineMs?: number;
+  /** Median time of one lone run through a worker, round trip included (ms), when measured. */
+  readonly workerMs?: number;
+  /** Why, in a sentence. */
+  readonly reason: string;
 }
 
 /** Something a backend reports about its own lifecycle. */
@@ -74,6 +92,13 @@ export interface BackendSession {
    * request pays for first-run initialisation. Rejects if a run fails. Without it, callers `run` each once.
    */
   warmup?(feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>): Promise<void>;
+  /**
+   * Called once after warm-up (and after batching has been measured) with the warm-up feeds: a backend that can
+   * run a model more than one way measures and picks (onnxruntime-node: lone calls on the calling thread).
+   */
+  chooseExecution?(feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>): Promise<void>;
+  /** What `chooseExecution` picked, and why. */
+  executionStats?(): ExecutionStats;
   /** Runs the model. Feeds are already validated against `signature`. */
   run(feeds: Readonly<Record<string, TensorLike>>, options?: RunOptions): Promise<Record<string, TensorLike>>;
   /** Frees native resources. Called once, after every `run` has settled. */

@@ -8,12 +8,8 @@ import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel, loadModel, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
-import {
-  defaultWorkerNice,
-  withoutRefusedFlags,
-  workerExecArgv,
-  type WorkerPoolSession,
-} from '../../src/backends/onnx-node/worker-pool.js';
+import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
+import { defaultWorkerNice, withoutRefusedFlags, workerExecArgv } from '../../src/backends/onnx-node/worker-start.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { slowModel, tinyMnist } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';

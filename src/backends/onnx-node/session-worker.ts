@@ -8,7 +8,7 @@ import { serveChannel, type ChannelInit, type ChannelMessage } from '../../platf
 import { lowerThreadPriority } from '../../platform/node/thread-priority.js';
 import type { BackendSessionOptions } from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
-import { sessionOnThisThread } from './onnx-node-backend.js';
+import { sessionOnThisThread } from './this-thread-session.js';
 import { loadOnnxRuntime } from './load-runtime.js';
 import { OP_RUN, type WorkerData, type WorkerStatus } from './worker-protocol.js';
 

@@ -7,11 +7,13 @@ import type {
   BackendEvent,
   BackendSession,
   BackendSessionOptions,
+  ExecutionStats,
   ModelSource,
   RunOptions,
 } from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
 import { callerWait } from './caller-wait.js';
+import { InlineRunner } from './inline-runner.js';
 import { DEFAULT_RESPAWN_POLICY, type RespawnPolicy } from './crash-loop.js';
 import { poolModel, startPoolWorkers } from './pool-start.js';
 import { crashEvent, crashLoopError, warmUpReplacement } from './worker-replacement.js';
@@ -19,13 +21,6 @@ import { newSlot, type Slot, type Waiter } from './worker-slot.js';
 import { OP_RUN, type WorkerData } from './worker-protocol.js';
 import { fromChannelError, startWorker, stopWorker, type StartedWorker } from './worker-start.js';
 
-export {
-  defaultIntraOpThreads,
-  defaultWorkerCount,
-  defaultWorkerNice,
-  withoutRefusedFlags,
-  workerExecArgv,
-} from './worker-start.js';
 export type { RespawnPolicy } from './crash-loop.js';
 
 const CALLER_SPIN = process.env.MODELSHIP_CALLER_SPIN !== '0';
@@ -52,6 +47,10 @@ export class WorkerPoolSession implements BackendSession {
   #roundTripMs = Infinity;
   /** When two runs last overlapped (performance.now()). */
   #overlapAt = -Infinity;
+  readonly #source: ModelSource;
+  /** Lone calls of a small model run here, on the calling thread (see inline-runner.ts). */
+  #inline: InlineRunner | undefined;
+  #execution: ExecutionStats = { inline: false, reason: 'Not measured yet: the model has not been warmed up.' };
 
   private constructor(
     signature: ModelSignature,
@@ -59,8 +58,10 @@ export class WorkerPoolSession implements BackendSession {
     options: BackendSessionOptions,
     count: number,
     policy: RespawnPolicy,
+    source: ModelSource,
   ) {
     this.signature = signature;
+    this.#source = source;
     this.#policy = policy;
     this.concurrency = count;
     this.#model = model;
@@ -84,10 +85,17 @@ export class WorkerPoolSession implements BackendSession {
   ): Promise<WorkerPoolSession> {
     const model = poolModel(source);
     const workers = await startPoolWorkers(model, options, count);
-    const pool = new WorkerPoolSession((workers[0] as StartedWorker).signature, model, options, count, {
-      ...DEFAULT_RESPAWN_POLICY,
-      ...policy,
-    });
+    const pool = new WorkerPoolSession(
+      (workers[0] as StartedWorker).signature,
+      model,
+      options,
+      count,
+      {
+        ...DEFAULT_RESPAWN_POLICY,
+        ...policy,
+      },
+      source,
+    );
     workers.forEach((w, i) => pool.#attach(pool.#slots[i] as Slot, w));
     return pool;
   }
@@ -114,6 +122,14 @@ export class WorkerPoolSession implements BackendSession {
     const tensors: SlotTensor[] = [];
     for (const name in feeds)
       tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
+    const inline = this.#inline;
+    if (inline !== undefined) {
+      // A lone call runs here. Anything concurrent goes to the workers, and so does every call for 10 ms after
+      // two overlapped: a server under traffic has its next requests waiting behind this one.
+      const at = performance.now();
+      if (inline.busy || this.#idle.length < this.concurrency) this.#overlapAt = at;
+      else if (at - this.#overlapAt > 10) return inline.run(feeds, options);
+    }
     const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
     const slot = this.#idle.pop() ?? (await this.#waitForWorker());
     this.#busy(slot);
@@ -187,6 +203,30 @@ export class WorkerPoolSession implements BackendSession {
     );
   }
 
+  /** Measures whether lone calls are answered sooner on the calling thread (inline-runner.ts). */
+  async chooseExecution(feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>): Promise<void> {
+    if (this.#inline !== undefined || this.#crashForTesting !== undefined || this.#released) return;
+    // `run` measures the lone-call path through a worker: no inline runner exists yet.
+    const { runner, stats } = await InlineRunner.probe(this.#source, this.#options, feeds, (f) => this.run(f));
+    this.#execution = stats;
+    if (this.#released || this.#crashForTesting !== undefined) await runner?.release();
+    else this.#inline = runner;
+  }
+
+  /** Whether lone calls run on the calling thread, and why (`model.stats().execution`). */
+  executionStats(): ExecutionStats {
+    return this.#execution;
+  }
+
+  /** Test hooks and release: every call goes to the workers from now on. */
+  #dropInline(reason: string): Promise<void> {
+    const inline = this.#inline;
+    this.#inline = undefined;
+    if (inline === undefined) return Promise.resolve();
+    this.#execution = { inline: false, reason };
+    return inline.release().catch(() => undefined);
+  }
+
   #takeIdle(slot: Slot): void {
     const i = this.#idle.indexOf(slot);
     if (i >= 0) this.#idle.splice(i, 1);
@@ -194,7 +234,7 @@ export class WorkerPoolSession implements BackendSession {
   }
 
   async #runOn(slot: Slot, feeds: Readonly<Record<string, TensorLike>>): Promise<void> {
-    const tensors: SlotTensor[] = Object.entries(feeds).map(([name, tensor]) => ({
+    const tensors = Object.entries(feeds).map(([name, tensor]) => ({
       slot: this.#inputIndex.get(name) as number,
       tensor,
     }));
@@ -278,6 +318,7 @@ export class WorkerPoolSession implements BackendSession {
     const worker = slot?.worker;
     if (!slot || !worker || !slot.client) return Promise.reject(new Error(`No live worker ${index}.`));
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    void this.#dropInline('A test crashed a worker.');
     slot.client.crashOnNextCall();
     return exited;
   }
@@ -288,12 +329,14 @@ export class WorkerPoolSession implements BackendSession {
    */
   crashWorkersForTesting(mode: 'start' | 'run' | undefined): void {
     this.#crashForTesting = mode;
+    if (mode !== undefined) void this.#dropInline('A test made the workers crash.');
     if (mode === 'run') for (const slot of this.#slots) slot.client?.crashOnNextCall();
   }
 
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
+    const inline = this.#dropInline('The session was released.');
     const error = new ModelshipError('NOT_READY', 'The session was released while this call waited for a worker.');
     for (const w of this.#waiters.splice(0)) w.reject(error);
     await Promise.all(
@@ -303,5 +346,6 @@ export class WorkerPoolSession implements BackendSession {
         if (worker && client) await stopWorker(worker, client);
       }),
     );
+    await inline;
   }
 }

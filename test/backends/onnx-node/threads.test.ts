@@ -9,7 +9,7 @@ import {
   defaultIntraOpThreads,
   defaultWorkerCount,
   defaultWorkerNice,
-} from '../../../src/backends/onnx-node/worker-pool.js';
+} from '../../../src/backends/onnx-node/worker-start.js';
 import { addOneModel } from '../../helpers/models.js';
 
 const cores = availableParallelism();
