@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { ModelshipError } from '../../errors/index.js';
 import { parseLfsPointer } from '../../core/lfs-pointer.js';
@@ -26,6 +27,18 @@ export interface RemoteBaseOptions {
   readonly localRepo?: string;
   /** Told the `endpointurl` an S3 remote of `.dvc/config` names (MinIO, Ceph…), keyed by the remote's URL. */
   readonly learnEndpoint?: (remoteUrl: string, endpointUrl: string) => void;
+  /** Told the settings of a gs:// or azure:// remote (its `.dvc/config` section), keyed by the remote's URL. */
+  readonly learnRemote?: (remoteUrl: string, settings: ReadonlyMap<string, string>) => void;
+}
+
+/** `.dvc/config.local` of a local checkout (Git-ignored: where `dvc remote modify --local` puts secrets). */
+async function localConfig(localRepo: string | undefined): Promise<string> {
+  if (localRepo === undefined) return '';
+  try {
+    return await readFile(posix.join(localRepo, '.dvc', 'config.local'), 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 const isUrlOrPath = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('/');
@@ -38,7 +51,11 @@ export async function remoteBase(
 ): Promise<string> {
   if (options.remote !== undefined && isUrlOrPath(options.remote)) return options.remote.replace(/^file:\/\//, '');
   const text = commit === undefined ? undefined : await mirror.read(commit, '.dvc/config');
-  const remote = text === undefined ? undefined : pickRemote(parseDvcConfig(text.toString('utf8')), options.remote);
+  // DVC lays config.local over config: the parser merges repeated sections, the later keys winning.
+  const remote =
+    text === undefined
+      ? undefined
+      : pickRemote(parseDvcConfig(`${text.toString('utf8')}\n${await localConfig(options.localRepo)}`), options.remote);
   if (remote === undefined)
     throw new ModelshipError(
       'INVALID_OPTIONS',
@@ -47,11 +64,12 @@ export async function remoteBase(
         : `The model repository's .dvc/config has no remote ${JSON.stringify(options.remote)}; pass a remote name it defines, or a remote URL.`,
     );
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote.url)) {
-    if (/^(gs|azure|gdrive|ssh|hdfs|webdav|oss):/i.test(remote.url))
+    if (/^(gdrive|ssh|hdfs|webdav|oss|webhdfs):/i.test(remote.url))
       throw new ModelshipError(
         'INVALID_OPTIONS',
-        `The DVC remote ${JSON.stringify(remote.name)} uses ${remote.url.split(':')[0]}://, which modelship does not read yet; use an S3, HTTP or local-directory remote, or pass { remote } with one.`,
+        `The DVC remote ${JSON.stringify(remote.name)} uses ${remote.url.split(':')[0]}://, which modelship does not read yet; use an S3, GCS, Azure, HTTP or local-directory remote, or pass { remote } with one.`,
       );
+    if (/^(gs|azure):/i.test(remote.url)) options.learnRemote?.(remote.url, remote.settings);
     if (remote.endpointUrl !== undefined) options.learnEndpoint?.(remote.url, remote.endpointUrl);
     return remote.url;
   }

@@ -19,6 +19,8 @@ export interface DvcRemote {
   readonly url: string;
   /** `endpointurl` of an S3 remote (MinIO, s3rver…). */
   readonly endpointUrl?: string;
+  /** Every key of the remote's section (`account_name`, `connection_string`, `credentialpath`, …). */
+  readonly settings: ReadonlyMap<string, string>;
 }
 
 function yamlOf(text: string, file: string): unknown {
@@ -119,7 +121,12 @@ export function pickRemote(config: Map<string, Map<string, string>>, name?: stri
   const url = section?.get('url');
   if (url === undefined) return undefined;
   const endpointUrl = section?.get('endpointurl');
-  return { name: chosen, url, ...(endpointUrl === undefined ? {} : { endpointUrl }) };
+  return {
+    name: chosen,
+    url,
+    ...(endpointUrl === undefined ? {} : { endpointUrl }),
+    settings: section ?? new Map(),
+  };
 }
 
 /**

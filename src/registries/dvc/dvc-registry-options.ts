@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { azureOptionsShape } from '../../clients/azure/azure-settings.js';
 import { parseOptions } from '../../core/options.js';
 import { remoteOptionsShape } from '../kit/remote-options.js';
 
@@ -23,6 +24,23 @@ export const dvcRegistryOptionsSchema = z.strictObject({
     .strictObject({
       url: z.string().url().optional(),
       headers: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  /**
+   * A `gs://` DVC remote: the Cloud Storage endpoint (default: the remote's `endpointurl`, `$STORAGE_EMULATOR_HOST`,
+   * else Google's) and a service-account key file (default: the remote's `credentialpath`, else Application Default
+   * Credentials).
+   */
+  gcs: z.strictObject({ endpoint: z.string().url().optional(), keyFilename: z.string().min(1).optional() }).optional(),
+  /**
+   * An `azure://` DVC remote: the blob service root used instead of the account's (`blobEndpoint`, e.g. Azurite's)
+   * and a token credential used when neither the remote nor the environment gives a key, SAS or connection string
+   * (default `DefaultAzureCredential`).
+   */
+  azure: z
+    .strictObject({
+      blobEndpoint: z.string().url().optional(),
+      credential: azureOptionsShape.credential,
     })
     .optional(),
   /** Default polling interval (ms) for `watch` (default 60 000): each poll is one `git ls-remote`. */

@@ -15,6 +15,7 @@ import { createRemoteSources, type RemoteSources } from '../../platform/node/sou
 import { REMOTE_DEFAULTS } from '../kit/remote-options.js';
 import { withModelCache } from '../kit/with-model-cache.js';
 import { aliasNotFound } from '../errors.js';
+import { createCloudRemotes } from './cloud-remotes.js';
 import { describeVersion, type RemoteBaseOptions } from './describe-version.js';
 import { parseDvcRegistryOptions, type DvcRegistryOptions } from './dvc-registry-options.js';
 import { mirrorDir, openGitMirror, repoLocation } from './git-mirror.js';
@@ -71,7 +72,10 @@ export function createDvcRegistry(options: DvcRegistryOptions): DvcRegistry {
   // S3 endpoints named by .dvc/config (endpointurl), used when the registry's own `s3.endpoint` is not set.
   const endpoints = new Map<string, string>();
   const endpointSources = new Map<string, RemoteSources>();
+  const cloud = createCloudRemotes(httpClientSettings(parsed), parsed);
   const sourcesFor = (url: string): RemoteSources | undefined => {
+    const fromCloud = cloud.sources(url);
+    if (fromCloud !== undefined) return fromCloud;
     if (parsed.s3?.endpoint !== undefined || !url.startsWith('s3://')) return undefined;
     const endpoint = [...endpoints].find(([base]) => url.startsWith(`${base.replace(/\/+$/, '')}/`))?.[1];
     if (endpoint === undefined) return undefined;
@@ -86,6 +90,7 @@ export function createDvcRegistry(options: DvcRegistryOptions): DvcRegistry {
     ...(parsed.remote === undefined ? {} : { remote: parsed.remote }),
     ...(local === undefined ? {} : { localRepo: local }),
     learnEndpoint: (base, endpoint) => endpoints.set(base, endpoint),
+    learnRemote: cloud.learn,
   };
   const lfs = createLfsLocator(mirror, location, parsed.lfs, httpClientSettings(parsed));
 
@@ -158,7 +163,7 @@ export function createDvcRegistry(options: DvcRegistryOptions): DvcRegistry {
         model,
         mirror,
         lfs,
-        { sourcesFor, maxBytes: parsed.maxDownloadBytes ?? REMOTE_DEFAULTS.maxDownloadBytes },
+        { sourcesFor, cloudFile: cloud.file, maxBytes: parsed.maxDownloadBytes ?? REMOTE_DEFAULTS.maxDownloadBytes },
         signal,
       ),
     async listVersions(name, signal) {

@@ -40,7 +40,7 @@ export function validateLocation(model: ResolvedModel): void {
   const ok =
     typeof l === 'string' &&
     (/^(git|lfs):[0-9a-f]{40,64}:[^\0]+$/.test(l) ||
-      (md5OfLocation(l) !== undefined && /^(s3:\/\/|https?:\/\/|\/)/.test(l)));
+      (md5OfLocation(l) !== undefined && /^(s3:\/\/|gs:\/\/|azure:\/\/|https?:\/\/|\/)/.test(l)));
   if (!ok)
     throw new ModelshipError(
       'INVALID_ARGUMENT',
@@ -53,7 +53,12 @@ export function locateDvc(
   model: ResolvedModel,
   mirror: GitMirror,
   lfs: (model: ResolvedModel, signal?: AbortSignal) => Promise<ModelFile>,
-  remote: { readonly sourcesFor: (url: string) => RemoteSources | undefined; readonly maxBytes: number },
+  remote: {
+    readonly sourcesFor: (url: string) => RemoteSources | undefined;
+    /** gs:// and azure:// objects, through the GCS and blob clients (their own digests checked too). */
+    readonly cloudFile?: (url: string, signal?: AbortSignal) => Promise<ModelFile> | undefined;
+    readonly maxBytes: number;
+  },
   signal?: AbortSignal,
 ): Promise<ModelFile> | ModelFile {
   const what = `${model.name} ${model.version}`;
@@ -98,6 +103,16 @@ export function locateDvc(
         return model.size ?? 0;
       },
     };
+  const cloud = remote.cloudFile?.(l, signal);
+  if (cloud !== undefined)
+    return cloud.then((file) => ({
+      ...file,
+      ...size,
+      verify: async (path: string) => {
+        await file.verify?.(path);
+        await verifyMd5(md5, what)(path);
+      },
+    }));
   // An S3 remote whose endpoint comes from .dvc/config (endpointurl) is read through its own client.
   const own = remote.sourcesFor(l);
   if (own !== undefined)

@@ -27,9 +27,14 @@ export async function writeFiles(dir: string, files: Record<string, string | Uin
   }
 }
 
-/** `.dvc/config` as `dvc remote add -d storage <url>` writes it (plus `dvc remote modify storage endpointurl`). */
-export function dvcConfig(url: string, endpointUrl?: string): string {
-  return `[core]\n    remote = storage\n['remote "storage"']\n    url = ${url}\n${endpointUrl === undefined ? '' : `    endpointurl = ${endpointUrl}\n`}`;
+/**
+ * `.dvc/config` as `dvc remote add -d storage <url>` writes it, plus `dvc remote modify storage <key> <value>` for
+ * `endpointurl` and each of `settings` (`account_name`, `connection_string`, `credentialpath`, …).
+ */
+export function dvcConfig(url: string, endpointUrl?: string, settings: Record<string, string> = {}): string {
+  const more = { ...(endpointUrl === undefined ? {} : { endpointurl: endpointUrl }), ...settings };
+  const lines = Object.entries(more).map(([k, v]) => `    ${k} = ${v}\n`);
+  return `[core]\n    remote = storage\n['remote "storage"']\n    url = ${url}\n${lines.join('')}`;
 }
 
 /**
@@ -41,6 +46,7 @@ export async function createDvcOrigin(
   name: string,
   remoteUrl: string,
   endpointUrl?: string,
+  settings: Record<string, string> = {},
 ): Promise<{ bare: string; work: string }> {
   const bare = join(root, `${name}.git`);
   const work = join(root, `${name}-work`);
@@ -51,7 +57,7 @@ export async function createDvcOrigin(
   await git(work, 'init', '--quiet', '-b', 'main');
   await writeFiles(work, {
     '.dvc/.gitignore': '/config.local\n/tmp\n/cache\n',
-    '.dvc/config': dvcConfig(remoteUrl, endpointUrl),
+    '.dvc/config': dvcConfig(remoteUrl, endpointUrl, settings),
     '.dvcignore': '# Add patterns of files dvc should ignore\n',
   });
   await git(work, 'add', '.dvc/.gitignore', '.dvc/config', '.dvcignore');
