@@ -11,6 +11,7 @@ import { optionSchemas } from 'modelship/node';
 import { createAzureMlVersion } from '../../src/backends/remote/azureml.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import { deploymentRegistry, digits, loaderWith } from '../helpers/deployments.js';
+import { multiInputModel } from '../helpers/models.js';
 import { until } from '../helpers/wait.js';
 import { startOnlineEndpoint, type OnlineEndpointServer } from '../servers/azure/online-endpoint.js';
 import { mlflowScoring, tritonScoring } from '../servers/azure/online-endpoint-scoring.js';
@@ -20,6 +21,7 @@ const { images } = digits(10);
 describe('Azure ML managed online endpoints as deployment versions', () => {
   let server: OnlineEndpointServer;
   let container: ServableModel;
+  let multi: ServableModel;
   let release: () => void = () => undefined;
 
   beforeAll(async () => {
@@ -35,11 +37,14 @@ describe('Azure ML managed online endpoints as deployment versions', () => {
     // A deployment that answers only when the test lets it (a timeout without sleeping).
     const held = new Promise<void>((resolve) => (release = resolve));
     server.state.deployments.set('stuck', { score: async (b) => (await held, score(b)) });
+    // Five inputs of four dtypes (one of fixed shape), passed through: named tensors both ways.
+    multi = await loadModel(multiInputModel(), { workers: 1, logger: silentLogger });
+    server.state.deployments.set('multi', { score: mlflowScoring(multi) });
     server.state.traffic = { blue: 1, green: 99 };
   });
   afterAll(async () => {
     release();
-    await container?.close();
+    await Promise.all([container?.close(), multi?.close()]);
     await server?.close();
   });
 
@@ -104,7 +109,11 @@ describe('Azure ML managed online endpoints as deployment versions', () => {
       server.state.calls.length = 0;
       for (let i = 0; i < 4; i++) expect((await d.predict([images[i]!])).version).toBe('1');
       await until(() => d.status().shadow!.mirror.completed === 4, 'the four mirrored requests');
-      expect(d.status().shadow).toMatchObject({ version: 'azureml:127/green', mirror: { failed: 0, dropped: 0 } });
+      expect(d.status().shadow).toMatchObject({
+        version: 'azureml:127/green',
+        ref: 'azureml-endpoint:127/green',
+        mirror: { failed: 0, dropped: 0 },
+      });
       expect(server.state.calls.every((c) => c.pinned === 'green' && c.served === 'green')).toBe(true);
     } finally {
       await d.close();
@@ -153,6 +162,47 @@ describe('Azure ML managed online endpoints as deployment versions', () => {
       expect(ModelshipError.hasCode(e, 'UPSTREAM_ERROR') && /deployment green/.test((e as Error).message)).toBe(true);
     } finally {
       await Promise.all([v2.close(), pinned.close()]);
+    }
+  });
+
+  it('sends several inputs as MLflow named tensors and reads named outputs of each dtype back', async () => {
+    const version = await createAzureMlVersion(remote({ deployment: 'multi', signature: multi.signature }).remote);
+    const input = {
+      features: [
+        [1.5, 2, 3],
+        [4, 5, 6.25],
+      ],
+      ids: [7, 9_007_199_254_740_991],
+      mask: [
+        [true, false],
+        [false, true],
+      ],
+      fixed: [
+        [1, 2],
+        [3, 4],
+      ],
+      flags: [0, 255],
+    };
+    try {
+      server.state.calls.length = 0;
+      const out = await version.predict(input);
+      const local = await multi.predict(input);
+      for (const name of Object.keys(local)) {
+        expect(out[name]!.dtype, name).toBe(local[name]!.dtype);
+        expect(out[name]!.shape, name).toEqual(local[name]!.shape);
+        expect(Array.from(out[name]!.data as ArrayLike<unknown>), name).toEqual(
+          Array.from(local[name]!.data as ArrayLike<unknown>),
+        );
+      }
+      expect(Object.keys((server.state.calls[0]!.body as { input_data: object }).input_data).sort()).toEqual([
+        'features',
+        'fixed',
+        'flags',
+        'ids',
+        'mask',
+      ]);
+    } finally {
+      await version.close();
     }
   });
 

@@ -54,7 +54,8 @@ export function mlflowRequest(inputs: readonly FlatTensor[]): { input_data: unkn
 /**
  * An MLflow scoring answer as v2 outputs. The scoring script returns `_get_jsonable_obj(result, pandas_orient=
  * "records")`: a numpy array becomes a list (one output), a dict of arrays an object of lists (the ONNX flavor's
- * named outputs), a DataFrame a list of records (`[{output: value}, …]`). Every output needs one row per request row.
+ * named outputs), a DataFrame a list of records (`[{output: value}, …]`). A batch-first output needs one row per
+ * request row.
  */
 export function mlflowOutputs(
   answer: unknown,
@@ -88,10 +89,17 @@ export function mlflowOutputs(
     const spec = signature.outputs.find((o) => o.name === name);
     if (spec === undefined) throw new ModelshipError('INVALID_ARGUMENT', `The endpoint has no output named ${name}.`);
     const value = byName(name);
-    if (!Array.isArray(value) || value.length !== batch || (records && value.some((v) => v === undefined)))
+    // A batch-first output (dynamic first dimension) has one row per request row; a fixed-shape one is as declared.
+    const shape = spec.shape;
+    const rows = shape === null || shape[0] === null ? batch : shape.length === 0 ? undefined : shape[0];
+    if (
+      value === undefined ||
+      (rows !== undefined && (!Array.isArray(value) || value.length !== rows)) ||
+      (records && Array.isArray(value) && value.some((v) => v === undefined))
+    )
       throw new ModelshipError(
         'UPSTREAM_ERROR',
-        `${where} answered without ${batch} row(s) of the output ${JSON.stringify(name.slice(0, 64))}.`,
+        `${where} answered without ${rows ?? 'the'} row(s) of the output ${JSON.stringify(name.slice(0, 64))}.`,
       );
     const flat = flatten(value, where);
     return { name, datatype: toOipDatatype(spec.dtype), shape: flat.shape, data: flat.data };

@@ -11,16 +11,11 @@ import type { ServableModel } from 'modelship';
 import { toOipDatatype } from '../../../src/core/oip-datatype.js';
 import type { ContainerAnswer } from './online-endpoint.js';
 
-type Nested = number | Nested[];
+type Nested = number | boolean | Nested[];
 
-function flat(value: Nested): { data: number[]; shape: number[] } {
-  if (!Array.isArray(value)) return { data: [value], shape: [] };
-  const parts = value.map(flat);
-  return { data: parts.flatMap((p) => p.data), shape: [value.length, ...(parts[0]?.shape ?? [])] };
-}
-
-function nest(data: ArrayLike<number | bigint>, shape: readonly number[]): Nested {
-  const values = Array.from(data, Number);
+/** A tensor as nested lists, as numpy's `tolist()` gives them (int64 as numbers, bool as true/false). */
+function nest(data: ArrayLike<number | bigint | boolean>, shape: readonly number[], bool: boolean): Nested {
+  const values = Array.from(data, (v) => (bool ? Boolean(v) : Number(v)));
   const build = (offset: number, dims: readonly number[]): Nested => {
     if (dims.length === 0) return values[offset]!;
     const [d, ...inner] = dims as [number, ...number[]];
@@ -39,18 +34,16 @@ export function mlflowScoring(model: ServableModel): (body: unknown) => Promise<
     const named: Record<string, Nested> = Array.isArray(input)
       ? { [model.signature.inputs[0]!.name]: input as Nested }
       : (input as Record<string, Nested>);
-    const feeds = Object.fromEntries(
-      Object.entries(named).map(([name, v]) => {
-        const { data, shape } = flat(v);
-        return [name, { data: Float32Array.from(data), shape, dtype: 'float32' as const }];
-      }),
-    );
     try {
-      const out = await model.predict(feeds as never);
+      // np.asarray of the lists, each converted to the input's dtype, as the ONNX flavor feeds onnxruntime.
+      const out = await model.predict(named as never);
       return {
         status: 200,
         body: Object.fromEntries(
-          Object.entries(out).map(([name, t]) => [name, nest(t.data as ArrayLike<number>, t.shape)]),
+          Object.entries(out).map(([name, t]) => [
+            name,
+            nest(t.data as ArrayLike<number | bigint | boolean>, t.shape, t.dtype === 'bool'),
+          ]),
         ),
       };
     } catch (error) {
