@@ -1,7 +1,8 @@
 /**
  * gs:// URLs as plain loadModel references, against the Cloud Storage test server: objects written and read back by
  * the official @google-cloud/storage client (its uploads and its own md5/crc32c validation pass against the server),
- * then loaded by modelship with ADC from GOOGLE_APPLICATION_CREDENTIALS and STORAGE_EMULATOR_HOST.
+ * then loaded by modelship — itself on @google-cloud/storage — with ADC from GOOGLE_APPLICATION_CREDENTIALS and the
+ * endpoint from STORAGE_EMULATOR_HOST. Failure cases in detail: gcs-sdk.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat as fileStat } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type * as GoogleCloudStorage from '@google-cloud/storage';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelFile } from '../../platform/model-store.js';
-import { crc32c } from './crc32c.js';
+import { idleTimer, withRetries, type IdleTimer } from '../../platform/node/http-client.js';
 import type { GcpAuth } from './gcp-auth.js';
-import { GoogleApiError, type GoogleRest } from './google-rest.js';
+import type { GoogleRest } from './google-rest.js';
+import { gcsError, type GcsFailure } from './gcs-errors.js';
 
 /** A `gs://bucket/object` location. */
 export interface GsLocation {
@@ -30,9 +35,11 @@ export interface GcsObjectInfo {
   readonly generation: string;
   readonly md5Hash?: string;
   readonly crc32c?: string;
+  /** `gzip` for objects stored compressed (their digests are of the compressed bytes). */
+  readonly contentEncoding?: string;
 }
 
-/** The Cloud Storage JSON API calls modelship needs. */
+/** The Cloud Storage calls modelship needs. */
 export interface Gcs {
   stat(loc: GsLocation, signal?: AbortSignal): Promise<GcsObjectInfo>;
   /** Object names under a prefix (all pages). */
@@ -42,145 +49,226 @@ export interface Gcs {
   upload(loc: GsLocation, bytes: Uint8Array, signal?: AbortSignal): Promise<GcsObjectInfo>;
 }
 
-interface ObjectJson {
-  name: string;
-  size: string;
-  generation: string;
-  md5Hash?: string;
-  crc32c?: string;
+type StorageModule = typeof GoogleCloudStorage;
+let loaded: Promise<StorageModule> | undefined;
+
+function loadStorage(): Promise<StorageModule> {
+  loaded ??= (async () => {
+    try {
+      // A computed specifier keeps bundlers from resolving this Node-only optional peer.
+      const specifier = '@google-cloud/storage';
+      return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as StorageModule;
+    } catch (cause) {
+      loaded = undefined;
+      throw new ModelshipError(
+        'DEPENDENCY_MISSING',
+        'gs:// models need the optional peer dependencies @google-cloud/storage and google-auth-library: npm install @google-cloud/storage google-auth-library',
+        { cause },
+      );
+    }
+  })();
+  return loaded;
 }
-const info = (o: ObjectJson): GcsObjectInfo => ({
-  name: o.name,
-  size: Number(o.size),
-  generation: o.generation,
-  ...(o.md5Hash === undefined ? {} : { md5Hash: o.md5Hash }),
-  ...(o.crc32c === undefined ? {} : { crc32c: o.crc32c }),
+
+const info = (m: GoogleCloudStorage.FileMetadata): GcsObjectInfo => ({
+  name: m.name ?? '',
+  size: Number(m.size ?? 0),
+  generation: String(m.generation ?? ''),
+  ...(m.md5Hash === undefined ? {} : { md5Hash: m.md5Hash }),
+  ...(m.crc32c === undefined ? {} : { crc32c: m.crc32c }),
+  ...(m.contentEncoding === undefined ? {} : { contentEncoding: m.contentEncoding }),
 });
 
-/** Checks a downloaded file against GCS's digests: md5Hash when the object has one, else crc32c (composite objects). */
+/**
+ * Checks a downloaded file against GCS's digests: md5Hash when the object has one, else crc32c (composite objects).
+ * Used when the download response carried no `x-goog-hash` the SDK could check (some emulators omit it).
+ */
 export async function verifyGcsDigest(
   path: string,
   expected: { md5Hash?: string; crc32c?: string },
   what: string,
 ): Promise<void> {
   if (expected.md5Hash === undefined && expected.crc32c === undefined) return;
-  const md5 = createHash('md5');
-  const crc = crc32c();
-  for await (const chunk of createReadStream(path)) {
-    if (expected.md5Hash !== undefined) md5.update(chunk as Buffer);
-    else crc.update(chunk as Buffer);
+  let ok: boolean;
+  if (expected.md5Hash !== undefined) {
+    const md5 = createHash('md5');
+    for await (const chunk of createReadStream(path)) md5.update(chunk as Buffer);
+    ok = md5.digest('base64') === expected.md5Hash;
+  } else {
+    const { CRC32C } = await loadStorage();
+    ok = (await CRC32C.fromFile(path)).validate(expected.crc32c as string);
   }
-  const [kind, want, got] =
-    expected.md5Hash !== undefined
-      ? ['md5', expected.md5Hash, md5.digest('base64')]
-      : ['crc32c', expected.crc32c, crc.base64()];
-  if (want !== got)
-    throw new ModelshipError(
-      'INTEGRITY_MISMATCH',
-      `The download of ${what} does not match the ${kind} Cloud Storage recorded for it (${String(want)} expected, ${got} received); it was discarded. Retry; if it persists, the object changed while it was read.`,
-      { details: { digest: kind } },
-    );
+  if (!ok) throw mismatch(what, expected.md5Hash !== undefined ? 'md5' : 'crc32c');
 }
 
-/** Cloud Storage through its JSON API (the protocol @google-cloud/storage speaks), on the registry's HTTP client. */
+const mismatch = (what: string, kind: 'md5' | 'crc32c', cause?: unknown): ModelshipError =>
+  new ModelshipError(
+    'INTEGRITY_MISMATCH',
+    `The download of ${what} does not match the ${kind} Cloud Storage recorded for it; it was discarded. Retry; if it persists, the object changed while it was read.`,
+    { details: { digest: kind }, ...(cause === undefined ? {} : { cause }) },
+  );
+
+/** Rejects when `signal` aborts (the SDK's metadata and listing calls take no signal; the reply is then ignored). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * The SDK's download validation needs `x-goog-hash` with the digest and `x-goog-stored-content-encoding` (identity,
+ * or gzip served as gzip); without them it silently skips the check, so modelship then checks the file itself.
+ */
+function sdkCanValidate(headers: Record<string, unknown>, kind: 'md5' | 'crc32c'): boolean {
+  const hash = headers['x-goog-hash'];
+  const stored = headers['x-goog-stored-content-encoding'];
+  return (
+    typeof hash === 'string' &&
+    hash.split(',').some((h) => h.trim().startsWith(`${kind}=`)) &&
+    (stored === 'identity' || (stored === 'gzip' && headers['content-encoding'] === 'gzip'))
+  );
+}
+
+/**
+ * Cloud Storage through the official `@google-cloud/storage` client (loaded on first use). Requests are signed by
+ * `auth` (the same Application Default Credentials as the rest of the Google client) and sent to `endpoint`
+ * (`STORAGE_EMULATOR_HOST`, when set, takes precedence inside the SDK). Retries follow modelship's policy, not the
+ * SDK's: `rest.config`'s budget, backoff and idle timeout, `Retry-After` honoured, as for every other registry.
+ * Downloads use the SDK's md5/crc32c validation.
+ */
 export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gcs {
   const root = endpoint.replace(/\/+$/, '');
-  const objectUrl = (loc: GsLocation): string =>
-    `${root}/storage/v1/b/${encodeURIComponent(loc.bucket)}/o/${encodeURIComponent(loc.object)}`;
-  const notFound = (error: unknown, loc: GsLocation): unknown =>
-    error instanceof GoogleApiError && error.status === 404
-      ? new ModelshipError(
-          'MODEL_NOT_FOUND',
-          `Cloud Storage has no object gs://${loc.bucket}/${loc.object}. Check the model's artifactUri.`,
-          {
-            cause: error,
-          },
-        )
-      : error;
-  const self: Gcs = {
-    async stat(loc, signal) {
+  const config = rest.config;
+  let storage: Promise<GoogleCloudStorage.Storage> | undefined;
+  const client = (): Promise<GoogleCloudStorage.Storage> => {
+    storage ??= loadStorage().then(
+      (sdk) =>
+        new sdk.Storage({
+          apiEndpoint: root,
+          // The SDK's bundled google-auth-library calls these two; GcpAuth caches and refreshes the token.
+          authClient: {
+            getRequestHeaders: async () => ({ Authorization: await auth.authorization() }),
+            getCredentials: () => Promise.resolve({}),
+          } as never,
+          // A custom endpoint (a private endpoint, an emulator, a test server) still gets the credentials.
+          useAuthWithCustomEndpoint: true,
+          // withRetries below retries instead: the SDK's first wait is 1 s and it ignores Retry-After.
+          retryOptions: { autoRetry: false, maxRetries: 0 },
+        }),
+    );
+    storage.catch(() => (storage = undefined));
+    return storage;
+  };
+  /** One call under the retry policy, each try with the idle timeout; failures mapped by gcsError. */
+  const call = <T>(
+    loc: GsLocation,
+    what: string,
+    signal: AbortSignal | undefined,
+    run: (sdk: GoogleCloudStorage.Storage, timer: IdleTimer) => Promise<T>,
+  ): Promise<T> =>
+    withRetries(config, signal, async () => {
+      if (signal?.aborted) throw new ModelshipError('ABORTED', `Aborted while ${what}.`, { cause: signal.reason });
+      const sdk = await client();
+      const timer = idleTimer(config.timeoutMs, signal);
       try {
-        return info(
-          await rest<ObjectJson>({
-            method: 'GET',
-            url: objectUrl(loc),
-            idempotent: true,
-            what: 'reading object metadata',
-            signal,
-          }),
-        );
-      } catch (error) {
-        throw notFound(error, loc);
+        return await run(sdk, timer);
+      } catch (cause) {
+        if (signal?.aborted) throw new ModelshipError('ABORTED', `Aborted while ${what}.`, { cause: signal.reason });
+        throw gcsError(cause as GcsFailure, `gs://${loc.bucket}/${loc.object}`, what);
+      } finally {
+        timer.done();
       }
-    },
-    async list(bucket, prefix, signal) {
-      const out: GcsObjectInfo[] = [];
-      const seen = new Set<string>();
-      let token: string | undefined;
-      do {
-        const q = new URLSearchParams({
-          prefix,
-          maxResults: '1000',
-          ...(token === undefined ? {} : { pageToken: token }),
-        });
-        const page = await rest<{ items?: ObjectJson[]; nextPageToken?: string }>({
-          method: 'GET',
-          url: `${root}/storage/v1/b/${encodeURIComponent(bucket)}/o?${q.toString()}`,
-          idempotent: true,
-          what: 'listing the model folder',
-          signal,
-        }).catch((error: unknown) => {
-          throw notFound(error, { bucket, object: prefix });
-        });
-        out.push(...(page.items ?? []).map(info));
-        const next = page.nextPageToken || undefined;
-        if (next !== undefined && seen.has(next))
-          throw new ModelshipError(
-            'REGISTRY_UNAVAILABLE',
-            'Cloud Storage repeated a page token while listing objects.',
-            {
-              retryable: false,
-            },
-          );
-        if (next !== undefined) seen.add(next);
-        token = next;
-      } while (token !== undefined);
-      return out;
-    },
+    });
+
+  const self: Gcs = {
+    stat: (loc, signal) =>
+      call(loc, 'reading object metadata', signal, async (sdk, timer) =>
+        info((await abortable(sdk.bucket(loc.bucket).file(loc.object).getMetadata(), timer.signal))[0]),
+      ),
+    list: (bucket, prefix, signal) =>
+      call({ bucket, object: prefix }, 'listing the model folder', signal, async (sdk, timer) => {
+        // autoPaginate follows nextPageToken through every page (maxResults would cap the total, not the page).
+        const [files] = await abortable(sdk.bucket(bucket).getFiles({ prefix, autoPaginate: true }), timer.signal);
+        return files.map((f) => info({ ...f.metadata, name: f.name }));
+      }),
     async modelFile(loc, extra) {
       const o = await self.stat(loc, extra.signal);
-      const authorization = await auth.authorization(extra.signal);
-      const url = `${root}/download/storage/v1/b/${encodeURIComponent(loc.bucket)}/o/${encodeURIComponent(loc.object)}?alt=media&generation=${o.generation}`;
+      const what = `gs://${loc.bucket}/${loc.object}`;
+      const kind = o.md5Hash !== undefined ? 'md5' : 'crc32c';
+      // The SDK validates against the response's x-goog-hash; a server that sends none (some emulators) makes it
+      // skip crc32c silently and refuse md5 (MD5_NOT_AVAILABLE): then modelship checks the file itself.
+      let validation: 'md5' | 'crc32c' | false = kind;
+      const download = (temp: string): Promise<boolean> =>
+        call(loc, 'downloading the model', extra.signal, async (sdk, timer) => {
+          let checked = false;
+          const source = sdk
+            .bucket(loc.bucket)
+            .file(loc.object, { generation: o.generation })
+            .createReadStream({ validation });
+          source.on('response', (res: { headers?: Record<string, unknown> }) => {
+            checked = validation !== false && sdkCanValidate(res.headers ?? {}, validation);
+          });
+          const touch = new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              timer.touch();
+              done(null, chunk);
+            },
+          });
+          try {
+            await pipeline(source, touch, createWriteStream(temp), { signal: timer.signal });
+          } catch (cause) {
+            const code = (cause as GcsFailure | null)?.code;
+            if (code === 'CONTENT_DOWNLOAD_MISMATCH') throw mismatch(what, kind, cause);
+            if (code !== 'MD5_NOT_AVAILABLE' || validation === false) throw cause;
+            validation = false;
+            return download(temp);
+          }
+          return checked;
+        });
       return {
-        url,
-        size: o.size,
-        headers: { authorization },
+        // gsutil's notation for one generation of an object.
+        url: `${what}#${o.generation}`,
+        // A gzip-stored object is served decompressed: its stored size is not the file's.
+        ...(o.contentEncoding === 'gzip' ? {} : { size: o.size }),
         ...(extra.sha256 === undefined ? {} : { sha256: extra.sha256 }),
-        verify: (path) => verifyGcsDigest(path, o, `gs://${loc.bucket}/${loc.object}`),
+        fill: async (temp) => {
+          if (!(await download(temp))) await verifyGcsDigest(temp, o, what);
+          return (await fileStat(temp)).size;
+        },
       };
     },
     async upload(loc, bytes, signal) {
-      const q = new URLSearchParams({ uploadType: 'media', name: loc.object });
-      const o = info(
-        await rest<ObjectJson>({
-          method: 'POST',
-          url: `${root}/upload/storage/v1/b/${encodeURIComponent(loc.bucket)}/o?${q.toString()}`,
-          media: { bytes, contentType: 'application/octet-stream' },
-          // Same name, same bytes: a repeated upload only adds a generation, so a retry is safe.
-          idempotent: true,
-          what: 'uploading the model',
-          signal,
-        }).catch((error: unknown) => {
-          throw notFound(error, loc);
-        }),
-      );
-      const md5 = createHash('md5').update(bytes).digest('base64');
-      if (o.md5Hash !== undefined && o.md5Hash !== md5)
-        throw new ModelshipError(
-          'INTEGRITY_MISMATCH',
-          `Cloud Storage stored different bytes than were uploaded to gs://${loc.bucket}/${loc.object}; publish again.`,
-        );
-      return o;
+      const md5Hash = createHash('md5').update(bytes).digest('base64');
+      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // Same name, same bytes: a repeated upload only adds a generation, so a retry is safe.
+      return call(loc, 'uploading the model', signal, async (sdk, timer) => {
+        const file = sdk.bucket(loc.bucket).file(loc.object);
+        try {
+          // One multipart request: the bytes are already in memory, so a failed upload is simply sent again, and a
+          // resumable session would only add round trips. md5Hash makes Cloud Storage refuse altered bytes (400),
+          // and the SDK compares the stored object's md5 with the bytes (FILE_NO_UPLOAD, the object deleted).
+          await abortable(
+            file.save(body, {
+              resumable: false,
+              validation: 'md5',
+              metadata: { contentType: 'application/octet-stream', md5Hash },
+            }),
+            timer.signal,
+          );
+        } catch (cause) {
+          if ((cause as GcsFailure | null)?.code !== 'FILE_NO_UPLOAD') throw cause;
+          throw new ModelshipError(
+            'INTEGRITY_MISMATCH',
+            `Cloud Storage stored different bytes than were uploaded to gs://${loc.bucket}/${loc.object}; publish again.`,
+            { cause },
+          );
+        }
+        return info(file.metadata);
+      });
     },
   };
   return self;

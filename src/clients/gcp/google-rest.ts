@@ -1,5 +1,5 @@
 import { ModelshipError } from '../../errors/index.js';
-import type { HttpClient, HttpReply } from '../../platform/node/http-client.js';
+import type { HttpClient, HttpClientConfig, HttpReply } from '../../platform/node/http-client.js';
 import { parseJsonReply, statusError, withRetryAfter } from '../../platform/node/http-errors.js';
 import type { GcpAuth } from './gcp-auth.js';
 
@@ -22,8 +22,6 @@ export interface GoogleCall {
   /** The full URL. */
   readonly url: string;
   readonly body?: unknown;
-  /** Raw bytes to send instead of JSON (media uploads), with their content type. */
-  readonly media?: { readonly bytes: Uint8Array; readonly contentType: string };
   /** false for creations: sent again only when the connection was refused. */
   readonly idempotent: boolean;
   /** What the call does, for messages ("getting a Vertex AI model"). */
@@ -31,8 +29,11 @@ export interface GoogleCall {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Sends Google JSON API calls with ADC credentials on the one HTTP client. */
-export type GoogleRest = <T>(call: GoogleCall) => Promise<T>;
+/**
+ * Sends Google JSON API calls with ADC credentials on the one HTTP client. `config` is that client's retry budget and
+ * timeout, which the Cloud Storage SDK client (gcs.ts) applies to its own transport.
+ */
+export type GoogleRest = (<T>(call: GoogleCall) => Promise<T>) & { readonly config: HttpClientConfig };
 
 function parseError(reply: HttpReply): { message: string; status?: string } {
   try {
@@ -53,18 +54,13 @@ function parseError(reply: HttpReply): { message: string; status?: string } {
  * REGISTRY_UNAVAILABLE (retried with backoff, `Retry-After` honoured), other error answers → {@link GoogleApiError}.
  */
 export function createGoogleRest(http: HttpClient, auth: GcpAuth, service: string): GoogleRest {
-  return async <T>(call: GoogleCall): Promise<T> => {
+  const rest = async <T>(call: GoogleCall): Promise<T> => {
     const authorization = await auth.authorization(call.signal);
-    const body =
-      call.media !== undefined ? call.media.bytes : call.body === undefined ? undefined : JSON.stringify(call.body);
+    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
     const headers: Record<string, string> = {
       accept: 'application/json',
       authorization,
-      ...(call.media !== undefined
-        ? { 'content-type': call.media.contentType }
-        : body === undefined
-          ? {}
-          : { 'content-type': 'application/json' }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     };
     const what = `${call.what} (${service})`;
     return http.send(
@@ -93,4 +89,5 @@ export function createGoogleRest(http: HttpClient, auth: GcpAuth, service: strin
       },
     );
   };
+  return Object.assign(rest, { config: http.config });
 }

@@ -6,7 +6,7 @@ import { createGoogleRest } from './google-rest.js';
 
 /**
  * The Cloud Storage endpoint for `gs://` URLs: `$STORAGE_EMULATOR_HOST` (the variable @google-cloud/storage reads for
- * an emulator or a private endpoint), else `https://storage.googleapis.com`.
+ * an emulator, e.g. `http://localhost:4443`; a bare `host:port` means http), else `https://storage.googleapis.com`.
  */
 export function storageEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.STORAGE_EMULATOR_HOST;
@@ -17,8 +17,8 @@ export function storageEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): st
 let sharedAuth: GcpAuth | undefined;
 
 /**
- * Where a `gs://bucket/object` URL's bytes are for the model cache: the JSON API media download of the object's
- * current generation, with ADC credentials, checked against its md5Hash (or crc32c) before the cache takes it.
+ * Where a `gs://bucket/object` URL's bytes are for the model cache: the object's current generation, downloaded by
+ * @google-cloud/storage with ADC credentials and checked against its md5Hash (or crc32c) before the cache takes it.
  */
 export async function gsModelFile(
   url: string,

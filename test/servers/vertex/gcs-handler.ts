@@ -1,15 +1,27 @@
 /**
- * The Cloud Storage JSON API operations modelship and @google-cloud/storage use, as storage.googleapis.com answers:
- * objects.get (metadata: `size` as a decimal string, `md5Hash` and `crc32c` as base64, `generation` as a string),
- * media download with `alt=media` (on `/storage/v1/…` and `/download/storage/v1/…`), objects.list (`prefix`,
- * `maxResults`, `pageToken`; `items` and `nextPageToken` omitted when empty), and media/multipart uploads
- * (`/upload/storage/v1/b/<bucket>/o?uploadType=media|multipart`). Errors are
- * `{"error":{"code","message","errors":[{"message","domain":"global","reason"}]}}` (cloud.google.com/storage/docs/json_api/v1/status-codes).
+ * The Cloud Storage JSON API operations modelship and @google-cloud/storage use, as storage.googleapis.com answers
+ * (cloud.google.com/storage/docs/json_api/v1):
+ * - objects.get metadata (`size` as a decimal string, `md5Hash` and `crc32c` as base64, `generation` as a string;
+ *   `md5Hash` absent for composite objects), and `?generation=` for one generation (404 when it is not the live one,
+ *   as in a bucket without versioning);
+ * - media download with `alt=media` (on `/storage/v1/…` and `/download/storage/v1/…`): `x-goog-hash:
+ *   crc32c=…,md5=…` and `x-goog-stored-content-encoding: identity` (the SDK validates only when both are there),
+ *   `x-goog-generation`; `Range: bytes=a-b` → 206 with `Content-Range` (the hashes stay the whole object's), an
+ *   unsatisfiable range → 416 (json_api/v1/status-codes, "416 Requested range not satisfiable");
+ * - objects.list (`prefix`, `maxResults`, `pageToken`; `items` and `nextPageToken` omitted when empty);
+ * - uploads: media, multipart and resumable (gcs-upload.ts).
+ * The same routes answer without the `/storage/v1` prefix: @google-cloud/storage for Node uses
+ * `$STORAGE_EMULATOR_HOST` itself as the API base (`<host>/b/…`), and emulators such as fake-gcs-server serve both.
+ * Errors are `{"error":{"code","message","errors":[{"message","domain":"global","reason"}]}}` (json_api/v1/status-codes):
+ * 404 `notFound` ("No such object: <bucket>/<name>"), 429 `rateLimitExceeded`, 503 `backendError`, from `faults`
+ * (matched against the decoded path, so `/o/dir/name` matches an object named `dir/name`).
+ * Authentication (401/403) is checked by server.ts before this handler.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { crc32c } from '../../../src/clients/gcp/crc32c.js';
-import { readBody, sendJson } from '../http-util.js';
+import { takeFault, type Fault } from '../faults.js';
+import { sendJson } from '../http-util.js';
+import { crc32cOf, handleUpload, type UploadSession } from './gcs-upload.js';
 
 export interface GcsObject {
   bytes: Buffer;
@@ -19,6 +31,8 @@ export interface GcsObject {
   /** What objects.get reports as md5Hash; a test may make it disagree with the bytes (a corrupted transfer). */
   md5Hash?: string;
   crc32c: string;
+  /** Bytes a media download sends instead of `bytes` (a transfer corrupted on the way); the hashes stay the real ones. */
+  served?: Buffer;
 }
 
 export interface GcsState {
@@ -26,10 +40,25 @@ export interface GcsState {
   buckets: Map<string, Map<string, GcsObject>>;
   /** Most items objects.list returns in one page (the real service caps at 1000). */
   maxListResults: number;
+  /** Canned 429/503 answers for matching paths (after authentication). */
+  faults: Fault[];
+  /** Every request answered: method, path, `uploadType` if any, status. */
+  requests: { method: string; path: string; uploadType?: string; status: number }[];
+  /** Resumable upload sessions by upload_id. */
+  sessions: Map<string, UploadSession>;
+  /** Answer media downloads without `x-goog-hash` (as some emulators do), so the SDK cannot validate them. */
+  omitHashHeaders: boolean;
 }
 
 export function createGcsState(buckets: readonly string[] = ['models']): GcsState {
-  return { buckets: new Map(buckets.map((b) => [b, new Map()])), maxListResults: 1000 };
+  return {
+    buckets: new Map(buckets.map((b) => [b, new Map()])),
+    maxListResults: 1000,
+    faults: [],
+    requests: [],
+    sessions: new Map(),
+    omitHashHeaders: false,
+  };
 }
 
 let generation = 1_700_000_000_000_000;
@@ -50,14 +79,10 @@ export function putObject(
     created: new Date().toISOString(),
     contentType,
     md5Hash: createHash('md5').update(bytes).digest('base64'),
-    crc32c: crc32c().update(bytes).base64(),
+    crc32c: crc32cOf(bytes),
   };
   b.set(name, obj);
   return obj;
-}
-
-function gcsError(res: ServerResponse, status: number, reason: string, message: string): void {
-  sendJson(res, status, { error: { code: status, message, errors: [{ message, domain: 'global', reason }] } });
 }
 
 function resource(baseUrl: string, bucket: string, name: string, o: GcsObject): Record<string, unknown> {
@@ -82,6 +107,53 @@ function resource(baseUrl: string, bucket: string, name: string, o: GcsObject): 
   };
 }
 
+const FAULT_TEXT: Record<number, [string, string]> = {
+  429: [
+    'rateLimitExceeded',
+    'The total number of requests exceeded the rate limit. Please retry with exponential backoff.',
+  ],
+  503: ['backendError', 'We encountered an internal error. Please try again.'],
+};
+
+function sendMedia(req: IncomingMessage, res: ServerResponse, state: GcsState, obj: GcsObject): number {
+  const body = obj.served ?? obj.bytes;
+  const headers: Record<string, string | number> = {
+    'content-type': obj.contentType,
+    'x-goog-generation': obj.generation,
+    'x-goog-metageneration': '1',
+    'x-goog-stored-content-encoding': 'identity',
+    'x-goog-stored-content-length': String(obj.bytes.length),
+    'accept-ranges': 'bytes',
+  };
+  if (!state.omitHashHeaders)
+    headers['x-goog-hash'] = `crc32c=${obj.crc32c}${obj.md5Hash === undefined ? '' : `,md5=${obj.md5Hash}`}`;
+  const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
+  if (range !== null && (range[1] !== '' || range[2] !== '')) {
+    const size = body.length;
+    // bytes=a-b, bytes=a- (to the end) or bytes=-n (the last n bytes), as RFC 9110 §14.1.2.
+    const start = range[1] === '' ? Math.max(0, size - Number(range[2])) : Number(range[1]);
+    const end = range[1] === '' || range[2] === '' ? size - 1 : Math.min(Number(range[2]), size - 1);
+    if (start >= size || start > end) {
+      const message = 'The requested range cannot be satisfied.';
+      res.setHeader('content-range', `bytes */${size}`);
+      sendJson(res, 416, {
+        error: { code: 416, message, errors: [{ message, domain: 'global', reason: 'requestedRangeNotSatisfiable' }] },
+      });
+      return 416;
+    }
+    res.writeHead(206, {
+      ...headers,
+      'content-range': `bytes ${start}-${end}/${size}`,
+      'content-length': end - start + 1,
+    });
+    res.end(body.subarray(start, end + 1));
+    return 206;
+  }
+  res.writeHead(200, { ...headers, 'content-length': body.length });
+  res.end(body);
+  return 200;
+}
+
 /** Answers GCS JSON API requests; false for paths that are not GCS's. */
 export async function handleGcs(
   req: IncomingMessage,
@@ -90,51 +162,49 @@ export async function handleGcs(
   baseUrl: string,
 ): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://x');
-  const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
-  if (upload && req.method === 'POST') {
-    const bucket = decodeURIComponent(upload[1] as string);
-    const body = await readBody(req);
-    const b = state.buckets.get(bucket);
-    if (b === undefined) return (gcsError(res, 404, 'notFound', 'The specified bucket does not exist.'), true);
-    const type = url.searchParams.get('uploadType');
-    let name = url.searchParams.get('name') ?? '';
-    let bytes = body;
-    let contentType = String(req.headers['content-type'] ?? 'application/octet-stream');
-    if (type === 'multipart') {
-      // multipart/related: a JSON metadata part, then the media part.
-      const boundary = /boundary="?([^";]+)"?/.exec(contentType)?.[1];
-      if (boundary === undefined) return (gcsError(res, 400, 'invalid', 'Missing boundary in multipart upload.'), true);
-      const parts = body.toString('latin1').split(`--${boundary}`).slice(1, -1);
-      const split = (p: string): [string, string] => {
-        const i = p.indexOf('\r\n\r\n');
-        return [p.slice(0, i), p.slice(i + 4).replace(/\r\n$/, '')];
-      };
-      const [, meta] = split(parts[0] ?? '');
-      const [mediaHead, media] = split(parts[1] ?? '');
-      const metadata = JSON.parse(meta) as { name?: string; contentType?: string };
-      name = metadata.name ?? name;
-      bytes = Buffer.from(media, 'latin1');
-      contentType = metadata.contentType ?? /content-type:\s*(\S+)/i.exec(mediaHead)?.[1] ?? 'application/octet-stream';
-    } else if (type !== 'media') {
-      return (gcsError(res, 400, 'invalid', `Upload type ${type ?? ''} is not supported by this server.`), true);
-    }
-    if (name === '') return (gcsError(res, 400, 'required', 'Required'), true);
-    const obj = putObject(state, bucket, name, bytes, contentType);
-    sendJson(res, 200, resource(baseUrl, bucket, name, obj));
+  const method = req.method ?? 'GET';
+  const uploadType = url.searchParams.get('uploadType') ?? undefined;
+  const log = (status: number): true => {
+    state.requests.push({ method, path: url.pathname, ...(uploadType === undefined ? {} : { uploadType }), status });
     return true;
+  };
+  const fail = (status: number, reason: string, message: string): true => {
+    sendJson(res, status, { error: { code: status, message, errors: [{ message, domain: 'global', reason }] } });
+    return log(status);
+  };
+  const objects = /^(?:\/download)?(?:\/storage\/v1)?\/b\/([^/]+)\/o(?:\/(.+))?$/.exec(url.pathname);
+  const upload = url.pathname.startsWith('/upload/storage/v1/b/');
+  if (objects === null && !upload) return false;
+  const fault = takeFault(state.faults, decodeURIComponent(url.pathname));
+  if (fault !== undefined) {
+    if (fault.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(fault.retryAfterSeconds));
+    const [reason, message] = FAULT_TEXT[fault.status] ?? ['backendError', 'Backend Error'];
+    return fail(fault.status, reason, message);
   }
-  const m = /^\/(download\/)?storage\/v1\/b\/([^/]+)\/o(?:\/(.+))?$/.exec(url.pathname);
-  if (!m || req.method !== 'GET') return false;
-  const bucket = decodeURIComponent(m[2] as string);
+  if (upload)
+    return handleUpload(req, res, url, {
+      buckets: new Set(state.buckets.keys()),
+      sessions: state.sessions,
+      base: baseUrl,
+      fail,
+      log,
+      store: (u) => {
+        const obj = putObject(state, u.bucket, u.name, u.bytes, u.contentType);
+        sendJson(res, 200, resource(baseUrl, u.bucket, u.name, obj));
+        return log(200);
+      },
+    });
+  if (objects === null || method !== 'GET') return false;
+  const bucket = decodeURIComponent(objects[1] as string);
   const b = state.buckets.get(bucket);
-  if (b === undefined) return (gcsError(res, 404, 'notFound', 'The specified bucket does not exist.'), true);
-  if (m[3] === undefined) {
+  if (b === undefined) return fail(404, 'notFound', 'The specified bucket does not exist.');
+  if (objects[2] === undefined) {
     const prefix = url.searchParams.get('prefix') ?? '';
     const max = Math.min(Number(url.searchParams.get('maxResults') ?? 1000) || 1000, state.maxListResults);
     const names = [...b.keys()].filter((n) => n.startsWith(prefix)).sort();
     const token = url.searchParams.get('pageToken');
     const start = token === null ? 0 : Number(Buffer.from(token, 'base64').toString('utf8'));
-    if (!Number.isInteger(start) || start < 0) return (gcsError(res, 400, 'invalid', 'Invalid page token.'), true);
+    if (!Number.isInteger(start) || start < 0) return fail(400, 'invalid', 'Invalid page token.');
     const page = names.slice(start, start + max);
     const next = start + max < names.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
     sendJson(res, 200, {
@@ -142,22 +212,14 @@ export async function handleGcs(
       ...(next === undefined ? {} : { nextPageToken: next }),
       ...(page.length === 0 ? {} : { items: page.map((n) => resource(baseUrl, bucket, n, b.get(n) as GcsObject)) }),
     });
-    return true;
+    return log(200);
   }
-  const name = decodeURIComponent(m[3]);
+  const name = decodeURIComponent(objects[2]);
   const obj = b.get(name);
-  if (obj === undefined) return (gcsError(res, 404, 'notFound', `No such object: ${bucket}/${name}`), true);
-  if (url.searchParams.get('alt') === 'media') {
-    res.writeHead(200, {
-      'content-type': obj.contentType,
-      'content-length': obj.bytes.length,
-      'x-goog-generation': obj.generation,
-      'x-goog-hash': `crc32c=${obj.crc32c}${obj.md5Hash === undefined ? '' : `,md5=${obj.md5Hash}`}`,
-      'x-goog-stored-content-length': String(obj.bytes.length),
-    });
-    res.end(obj.bytes);
-    return true;
-  }
+  const wanted = url.searchParams.get('generation');
+  if (obj === undefined || (wanted !== null && wanted !== obj.generation))
+    return fail(404, 'notFound', `No such object: ${bucket}/${name}`);
+  if (url.searchParams.get('alt') === 'media') return log(sendMedia(req, res, state, obj));
   sendJson(res, 200, resource(baseUrl, bucket, name, obj));
-  return true;
+  return log(200);
 }

@@ -19,8 +19,10 @@ export async function startVertexServer(): Promise<VertexTestServer> {
   let base = '';
   const server = await startRestartableServer(async (req, res) => {
     if (req.url?.startsWith('/v1/')) return handleVertex(req, res, vertex);
-    // Cloud Storage checks the same Google credentials; its 401 body is its own error shape.
-    const auth = checkAuth(req, vertex.accounts, vertex.tokens, vertex.denied);
+    // Cloud Storage checks the same Google credentials; its 401 body is its own error shape. A resumable upload's
+    // session URI (upload_id) is itself the credential: its PUTs are not signed (performing-resumable-uploads).
+    const session = /[?&]upload_id=/.test(req.url ?? '');
+    const auth = session ? { ok: true as const } : checkAuth(req, vertex.accounts, vertex.tokens, vertex.denied);
     if (!auth.ok) {
       sendJson(res, auth.status, {
         error: {
