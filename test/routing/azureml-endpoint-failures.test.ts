@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, silentLogger, type ServableModel } from 'modelship';
 import { optionSchemas } from 'modelship/node';
 import { createAzureMlVersion } from '../../src/backends/remote/azureml.js';
+import { configSchema } from '../../src/cli/config/config-schema.js';
 import { ModelshipError } from '../../src/errors/index.js';
 import { deploymentRegistry, digits } from '../helpers/deployments.js';
 import { startOnlineEndpoint, type OnlineEndpointServer } from '../servers/azure/online-endpoint.js';
@@ -143,5 +144,25 @@ describe('Azure ML managed online endpoint versions: failures', () => {
       },
     });
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    // A modelship.yaml deployment takes it too; the key then comes from AZUREML_ENDPOINT_KEY.
+    const file = configSchema.safeParse({
+      deployments: {
+        fraud: {
+          stable: './fraud.onnx',
+          canary: {
+            ref: {
+              remote: {
+                protocol: 'azureml',
+                scoringUri: 'https://f.westeurope.inference.ml.azure.com/score',
+                deployment: 'green',
+                signature: container.signature,
+              },
+            },
+            weight: 0.1,
+          },
+        },
+      },
+    });
+    expect(file.success, JSON.stringify(file.error?.issues)).toBe(true);
   });
 });
