@@ -163,6 +163,23 @@ describe('Cloud Storage through @google-cloud/storage', () => {
     }
   });
 
+  it('a stalled download times out (idle timeout), is retried, then refused; no partial file is kept', async () => {
+    putObject(server.gcs, 'models', 'slow/model.onnx', Buffer.alloc(64 * 1024, 3));
+    server.gcs.stallMedia = true;
+    const cacheDir = join(dir, 'stalled');
+    try {
+      const before = server.gcs.requests.length;
+      const e = await errorOf(fetchModelUrl('gs://models/slow/model.onnx', { cacheDir, retries: 1, timeoutMs: 200 }));
+      expect(e).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retryable: true });
+      // objects.get, then the media download twice (the stalled try and its retry).
+      expect(server.gcs.requests.slice(before).length).toBe(3);
+      expect(await readdir(join(cacheDir, 'tmp')).catch(() => [])).toEqual([]);
+      expect(await readdir(join(cacheDir, 'blobs/sha256')).catch(() => [])).toEqual([]);
+    } finally {
+      server.gcs.stallMedia = false;
+    }
+  });
+
   it('retries 429 and 503 within the budget; past it the outage is REGISTRY_UNAVAILABLE, retryable', async () => {
     putObject(server.gcs, 'models', 'busy/model.onnx', Buffer.from('busy'));
     server.gcs.faults.push({ path: /busy\/model\.onnx$/, status: 429, times: 1 });
@@ -195,6 +212,28 @@ describe('Cloud Storage through @google-cloud/storage', () => {
     expect((await errorOf(gcs.stat({ bucket: 'models', object: 'nope.onnx' }))).code).toBe('MODEL_NOT_FOUND');
     expect((await errorOf(gcs.list('no-such-bucket', 'x/'))).code).toBe('MODEL_NOT_FOUND');
     expect((await errorOf(gcs.stat(loc, AbortSignal.abort()))).code).toBe('ABORTED');
+  });
+
+  it('STORAGE_EMULATOR_HOST as a URL (the Node SDK: <url>/b/…) or a bare host:port (Go, Python: /storage/v1)', async () => {
+    putObject(server.gcs, 'models', 'emu/model.onnx', Buffer.from('emulated'));
+    const host = new URL(server.url).host;
+    try {
+      for (const [value, path] of [
+        [server.url, '/b/models/o/emu/model.onnx'],
+        [host, '/storage/v1/b/models/o/emu/model.onnx'],
+      ] as const) {
+        process.env.STORAGE_EMULATOR_HOST = value;
+        const before = server.gcs.requests.length;
+        // A fresh client per setting: the SDK reads the variable when it is built.
+        const auth = createGcpAuth({ accessToken: TOKEN });
+        const http = createHttpClient({ retries: 0, timeoutMs: 5_000, backoff: { baseMs: 10, maxMs: 20 } });
+        const emu = createGcs(createGoogleRest(http, auth, 'Cloud Storage'), auth, `http://${host}`);
+        expect((await emu.stat({ bucket: 'models', object: 'emu/model.onnx' })).size).toBe(8);
+        expect(decodeURIComponent(server.gcs.requests[before]?.path ?? ''), value).toBe(path);
+      }
+    } finally {
+      process.env.STORAGE_EMULATOR_HOST = server.url;
+    }
   });
 
   it('an outage of Cloud Storage: the gs:// model last downloaded is served from the cache', async () => {

@@ -145,42 +145,58 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
   const config = rest.config;
   let storage: Promise<GoogleCloudStorage.Storage> | undefined;
   const client = (): Promise<GoogleCloudStorage.Storage> => {
-    storage ??= loadStorage().then(
-      (sdk) =>
-        new sdk.Storage({
-          apiEndpoint: root,
-          // The SDK's bundled google-auth-library calls these two; GcpAuth caches and refreshes the token.
-          authClient: {
-            getRequestHeaders: async () => ({ Authorization: await auth.authorization() }),
-            getCredentials: () => Promise.resolve({}),
-          } as never,
-          // A custom endpoint (a private endpoint, an emulator, a test server) still gets the credentials.
-          useAuthWithCustomEndpoint: true,
-          // withRetries below retries instead: the SDK's first wait is 1 s and it ignores Retry-After.
-          retryOptions: { autoRetry: false, maxRetries: 0 },
-        }),
-    );
+    storage ??= loadStorage().then((sdk) => {
+      const created = new sdk.Storage({
+        apiEndpoint: root,
+        // The SDK's bundled google-auth-library calls these two; GcpAuth caches and refreshes the token.
+        authClient: {
+          getRequestHeaders: async () => ({ Authorization: await auth.authorization() }),
+          getCredentials: () => Promise.resolve({}),
+        } as never,
+        // A custom endpoint (a private endpoint, an emulator, a test server) still gets the credentials.
+        useAuthWithCustomEndpoint: true,
+        // withRetries below retries instead: the SDK's first wait is 1 s and it ignores Retry-After.
+        retryOptions: { autoRetry: false, maxRetries: 0 },
+      });
+      // The Node SDK takes STORAGE_EMULATOR_HOST as its API base verbatim; the Go and Python clients (and gcloud
+      // docs) give a bare host:port, which it would turn into relative URLs. Give that form the JSON API path.
+      const emulator = process.env.STORAGE_EMULATOR_HOST;
+      if (emulator !== undefined && emulator !== '' && !/^https?:\/\//.test(emulator))
+        created.baseUrl = `http://${emulator.replace(/\/+$/, '')}/storage/v1`;
+      return created;
+    });
     storage.catch(() => (storage = undefined));
     return storage;
   };
-  /** One call under the retry policy, each try with the idle timeout; failures mapped by gcsError. */
+  /**
+   * One call under the retry policy, failures mapped by gcsError. Each try runs under the idle timeout (`watch.touch()`
+   * on progress), except uploads (`idle: false`): the SDK reports no progress for a one-request upload.
+   */
   const call = <T>(
     loc: GsLocation,
     what: string,
     signal: AbortSignal | undefined,
-    run: (sdk: GoogleCloudStorage.Storage, timer: IdleTimer) => Promise<T>,
+    run: (sdk: GoogleCloudStorage.Storage, watch: Pick<IdleTimer, 'signal' | 'touch'>) => Promise<T>,
+    idle = true,
   ): Promise<T> =>
     withRetries(config, signal, async () => {
       if (signal?.aborted) throw new ModelshipError('ABORTED', `Aborted while ${what}.`, { cause: signal.reason });
       const sdk = await client();
-      const timer = idleTimer(config.timeoutMs, signal);
+      const timer = idle ? idleTimer(config.timeoutMs, signal) : undefined;
+      const watch = timer ?? { signal: signal ?? new AbortController().signal, touch: () => undefined };
       try {
-        return await run(sdk, timer);
+        return await run(sdk, watch);
       } catch (cause) {
         if (signal?.aborted) throw new ModelshipError('ABORTED', `Aborted while ${what}.`, { cause: signal.reason });
+        if (timer?.signal.aborted)
+          throw new ModelshipError(
+            'REGISTRY_UNAVAILABLE',
+            `Cloud Storage sent nothing for ${config.timeoutMs} ms while ${what}. Retry later, or raise timeoutMs.`,
+            { cause: timer.signal.reason, retryable: true },
+          );
         throw gcsError(cause as GcsFailure, `gs://${loc.bucket}/${loc.object}`, what);
       } finally {
-        timer.done();
+        timer?.done();
       }
     });
 
@@ -245,30 +261,36 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
       const md5Hash = createHash('md5').update(bytes).digest('base64');
       const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       // Same name, same bytes: a repeated upload only adds a generation, so a retry is safe.
-      return call(loc, 'uploading the model', signal, async (sdk, timer) => {
-        const file = sdk.bucket(loc.bucket).file(loc.object);
-        try {
-          // One multipart request: the bytes are already in memory, so a failed upload is simply sent again, and a
-          // resumable session would only add round trips. md5Hash makes Cloud Storage refuse altered bytes (400),
-          // and the SDK compares the stored object's md5 with the bytes (FILE_NO_UPLOAD, the object deleted).
-          await abortable(
-            file.save(body, {
-              resumable: false,
-              validation: 'md5',
-              metadata: { contentType: 'application/octet-stream', md5Hash },
-            }),
-            timer.signal,
-          );
-        } catch (cause) {
-          if ((cause as GcsFailure | null)?.code !== 'FILE_NO_UPLOAD') throw cause;
-          throw new ModelshipError(
-            'INTEGRITY_MISMATCH',
-            `Cloud Storage stored different bytes than were uploaded to gs://${loc.bucket}/${loc.object}; publish again.`,
-            { cause },
-          );
-        }
-        return info(file.metadata);
-      });
+      return call(
+        loc,
+        'uploading the model',
+        signal,
+        async (sdk, watch) => {
+          const file = sdk.bucket(loc.bucket).file(loc.object);
+          try {
+            // One multipart request: the bytes are already in memory, so a failed upload is simply sent again, and a
+            // resumable session would only add round trips. md5Hash makes Cloud Storage refuse altered bytes (400),
+            // and the SDK compares the stored object's md5 with the bytes (FILE_NO_UPLOAD, the object deleted).
+            await abortable(
+              file.save(body, {
+                resumable: false,
+                validation: 'md5',
+                metadata: { contentType: 'application/octet-stream', md5Hash },
+              }),
+              watch.signal,
+            );
+          } catch (cause) {
+            if ((cause as GcsFailure | null)?.code !== 'FILE_NO_UPLOAD') throw cause;
+            throw new ModelshipError(
+              'INTEGRITY_MISMATCH',
+              `Cloud Storage stored different bytes than were uploaded to gs://${loc.bucket}/${loc.object}; publish again.`,
+              { cause },
+            );
+          }
+          return info(file.metadata);
+        },
+        false,
+      );
     },
   };
   return self;

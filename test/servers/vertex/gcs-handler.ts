@@ -48,6 +48,8 @@ export interface GcsState {
   sessions: Map<string, UploadSession>;
   /** Answer media downloads without `x-goog-hash` (as some emulators do), so the SDK cannot validate them. */
   omitHashHeaders: boolean;
+  /** Media downloads send half the body, then nothing more (a stalled connection), until the server stops. */
+  stallMedia: boolean;
 }
 
 export function createGcsState(buckets: readonly string[] = ['models']): GcsState {
@@ -58,6 +60,7 @@ export function createGcsState(buckets: readonly string[] = ['models']): GcsStat
     requests: [],
     sessions: new Map(),
     omitHashHeaders: false,
+    stallMedia: false,
   };
 }
 
@@ -150,7 +153,8 @@ function sendMedia(req: IncomingMessage, res: ServerResponse, state: GcsState, o
     return 206;
   }
   res.writeHead(200, { ...headers, 'content-length': body.length });
-  res.end(body);
+  if (state.stallMedia) res.write(body.subarray(0, body.length >> 1));
+  else res.end(body);
   return 200;
 }
 
