@@ -75,6 +75,12 @@ function azureTarget(
   );
   const account =
     cs.get('accountname') ?? nonEmpty(settings.get('account_name')) ?? nonEmpty(env.AZURE_STORAGE_ACCOUNT);
+  // A storage account name is 3-24 lower-case letters and digits: anything else would change the host it names.
+  if (account !== undefined && !/^[a-z0-9]{3,24}$/.test(account))
+    throw new ModelshipError(
+      'INVALID_OPTIONS',
+      `The DVC remote's Azure storage account ${JSON.stringify(account.slice(0, 40))} is not an account name (3-24 lower-case letters and digits); fix account_name in .dvc/config.`,
+    );
   const protocol = cs.get('defaultendpointsprotocol') ?? 'https';
   const serviceUrl =
     options?.blobEndpoint ??
@@ -141,8 +147,16 @@ export function createCloudRemotes(
     throw new ModelshipError('INVALID_ARGUMENT', 'Only uploads go through this DVC remote client.');
   };
 
+  const same = (a: ReadonlyMap<string, string> | undefined, b: ReadonlyMap<string, string>): boolean =>
+    a !== undefined && a.size === b.size && [...b].every(([k, v]) => a.get(k) === v);
   return {
-    learn: (remoteUrl, settings) => void learnt.set(remoteUrl, settings),
+    learn(remoteUrl, settings) {
+      if (same(learnt.get(remoteUrl), settings)) return;
+      // Another commit's .dvc/config may change the account or key: the next use builds the client again.
+      learnt.set(remoteUrl, settings);
+      gcsClients.delete(remoteUrl);
+      blobClients.delete(remoteUrl);
+    },
     file(url, signal) {
       const extra = signal === undefined ? {} : { signal };
       if (isGs(url)) return gcs(url).modelFile(parseGsUrl(url), extra);

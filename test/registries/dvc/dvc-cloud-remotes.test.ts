@@ -163,6 +163,19 @@ describe('DVC remote on Azure Blob Storage (Azurite)', () => {
       process.env = saved;
     }
   });
+
+  it('refuses an account name that would name another host (a hostile .dvc/config)', async () => {
+    const hostile = await createDvcOrigin(join(root, 'hostile'), 'models', 'azure://dvc/store', undefined, {
+      account_name: 'evil.example.com/steal?x=',
+    });
+    await registerDvc2(hostile.work, 'victim', onnx);
+    const registry = createDvcRegistry({ repo: hostile.bare, cacheDir: join(root, `cache-${++n}`), ...fast });
+    const e = await loadModel('dvc:victim', { registry, workers: 1, logger: silentLogger }).catch(
+      (x: unknown) => x as ModelshipError,
+    );
+    expect(e).toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect((e as Error).message).toContain('not an account name');
+  });
 });
 
 describe('DVC remote on Google Cloud Storage', () => {
