@@ -209,7 +209,17 @@ export function registryForRef(ref: unknown, env: NodeJS.ProcessEnv = process.en
   const key = [scheme.prefix, ...scheme.env.map((name) => env[name] ?? ''), JSON.stringify(own)].join('\u0000');
   let adapter = adapters.get(key);
   if (adapter === undefined) {
-    adapter = scheme.create(env, own);
+    try {
+      adapter = scheme.create(env, own);
+    } catch (error) {
+      // A malformed variable (GOOGLE_CLOUD_LOCATION=eu west) is named, not the option it became.
+      const set = scheme.env.filter((name) => (env[name] ?? '') !== '');
+      throw new ModelshipError(
+        'INVALID_OPTIONS',
+        `${JSON.stringify(ref.slice(0, 200))} is ${scheme.what}, and the registry built from ${set.length > 0 ? set.join(', ') : 'the reference'} refused its settings; fix the variable, or pass { registry: ${scheme.factory} }. ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     adapters.set(key, adapter);
   }
   return adapter;

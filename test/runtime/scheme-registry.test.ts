@@ -49,6 +49,17 @@ describe('vertex: references from the environment', () => {
     );
   });
 
+  it('a malformed variable is named with the factory to use instead', () => {
+    const e = optionsError(() =>
+      registryForRef('vertex:digits', { GOOGLE_CLOUD_PROJECT: 'p', GOOGLE_CLOUD_LOCATION: 'eu west!' }),
+    );
+    expect(e.code).toBe('INVALID_OPTIONS');
+    expect(e.message).toMatch(/built from GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION refused its settings/);
+    expect(e.message).toContain('createVertexRegistry');
+    const a = optionsError(() => registryForRef('azureml:fraud', { ...AZ, AZUREML_ARM_WORKSPACE_NAME: 'x' }));
+    expect(a.message).toMatch(/AZUREML_ARM_WORKSPACE_NAME refused its settings.*workspace/s);
+  });
+
   it('a malformed reference still gets the adapter, which refuses it with INVALID_REF', async () => {
     expect(optionsError(() => registryForRef('vertex:projects/x', {})).code).toBe('INVALID_OPTIONS');
     const registry = registryForRef('vertex:a/b/c@!!', { GOOGLE_CLOUD_PROJECT: 'p' });
