@@ -75,9 +75,14 @@ export interface ModelFile {
   readonly verify?: (path: string) => Promise<void>;
   /**
    * Produces the blob's content in `temp` instead of downloading `url` as is (e.g. the `.onnx` file extracted from a
-   * `model.tar.gz`). Receives a download function for `url`; returns the number of bytes downloaded.
+   * `model.tar.gz`). Receives a download function for `url`, and the call's progress listener for a fill that
+   * transfers the bytes itself (an SDK download); returns the number of bytes downloaded.
    */
-  readonly fill?: (temp: string, download: (dest: string) => Promise<number>) => Promise<number>;
+  readonly fill?: (
+    temp: string,
+    download: (dest: string) => Promise<number>,
+    onProgress?: (progress: DownloadProgress) => void,
+  ) => Promise<number>;
 }
 
 /** A {@link ModelFile} to obtain, with the store's bookkeeping. */

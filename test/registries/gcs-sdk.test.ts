@@ -155,9 +155,15 @@ describe('Cloud Storage through @google-cloud/storage', () => {
       expect(unsigned).toMatchObject({ code: 'INTEGRITY_MISMATCH', details: { digest: 'md5' } });
       expect(await left('blobs/sha256')).toEqual([]);
       delete obj.served;
-      const good = await fetchModelUrl('gs://models/bad/model.onnx', options);
+      const progress: { url: string; loaded: number; total?: number }[] = [];
+      const good = await fetchModelUrl('gs://models/bad/model.onnx', {
+        ...options,
+        onProgress: (p) => progress.push(p),
+      });
       expect(good.sha256).toBe(createHash('sha256').update(onnx).digest('hex'));
       good.release();
+      // Progress of the SDK's download, named by its gs:// URL, up to the object's size.
+      expect(progress.at(-1)).toEqual({ url: 'gs://models/bad/model.onnx', loaded: onnx.length, total: onnx.length });
     } finally {
       server.gcs.omitHashHeaders = false;
     }

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type * as GoogleCloudStorage from '@google-cloud/storage';
 import { ModelshipError } from '../../errors/index.js';
 import type { ModelFile } from '../../platform/model-store.js';
+import type { DownloadProgress } from '../../spec/registry.js';
 import { idleTimer, withRetries, type IdleTimer } from '../../platform/node/http-client.js';
 import type { GcpAuth } from './gcp-auth.js';
 import type { GoogleRest } from './google-rest.js';
@@ -215,11 +216,14 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
       const o = await self.stat(loc, extra.signal);
       const what = `gs://${loc.bucket}/${loc.object}`;
       const kind = o.md5Hash !== undefined ? 'md5' : 'crc32c';
+      // A gzip-stored object is served decompressed: its stored size is not the file's.
+      const size = o.contentEncoding === 'gzip' ? undefined : o.size;
       // The SDK validates against the response's x-goog-hash; a server that sends none (some emulators) makes it
       // skip crc32c silently and refuse md5 (MD5_NOT_AVAILABLE): then modelship checks the file itself.
       let validation: 'md5' | 'crc32c' | false = kind;
-      const download = (temp: string): Promise<boolean> =>
+      const download = (temp: string, onProgress?: (p: DownloadProgress) => void): Promise<boolean> =>
         call(loc, 'downloading the model', extra.signal, async (sdk, timer) => {
+          let loaded = 0;
           let checked = false;
           const source = sdk
             .bucket(loc.bucket)
@@ -231,6 +235,8 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
           const touch = new Transform({
             transform(chunk: Buffer, _encoding, done) {
               timer.touch();
+              loaded += chunk.length;
+              onProgress?.({ url: what, loaded, ...(size === undefined ? {} : { total: size }) });
               done(null, chunk);
             },
           });
@@ -241,18 +247,17 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
             if (code === 'CONTENT_DOWNLOAD_MISMATCH') throw mismatch(what, kind, cause);
             if (code !== 'MD5_NOT_AVAILABLE' || validation === false) throw cause;
             validation = false;
-            return download(temp);
+            return download(temp, onProgress);
           }
           return checked;
         });
       return {
         // gsutil's notation for one generation of an object.
         url: `${what}#${o.generation}`,
-        // A gzip-stored object is served decompressed: its stored size is not the file's.
-        ...(o.contentEncoding === 'gzip' ? {} : { size: o.size }),
+        ...(size === undefined ? {} : { size }),
         ...(extra.sha256 === undefined ? {} : { sha256: extra.sha256 }),
-        fill: async (temp) => {
-          if (!(await download(temp))) await verifyGcsDigest(temp, o, what);
+        fill: async (temp, _download, onProgress) => {
+          if (!(await download(temp, onProgress))) await verifyGcsDigest(temp, o, what);
           return (await fileStat(temp)).size;
         },
       };

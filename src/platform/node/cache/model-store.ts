@@ -51,7 +51,7 @@ export function createNodeModelStore(
           ...(onProgress === undefined ? {} : { onProgress }),
         })
       ).size;
-    const downloaded = file.fill === undefined ? await download(temp) : await file.fill(temp, download);
+    const downloaded = file.fill === undefined ? await download(temp) : await file.fill(temp, download, onProgress);
     await file.verify?.(temp);
     return downloaded;
   }
