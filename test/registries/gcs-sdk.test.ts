@@ -125,6 +125,17 @@ describe('Cloud Storage through @google-cloud/storage', () => {
     expect(server.gcs.buckets.get('models')?.has('sdk/lie.bin')).toBe(false);
   });
 
+  it('object names with spaces, percent signs, plus and non-ASCII travel intact (SDK encoding, server decoding)', async () => {
+    const loc = { bucket: 'models', object: 'odd dir/ünï cødé+100%.onnx' };
+    await gcs.upload(loc, new TextEncoder().encode('odd'));
+    expect(server.gcs.buckets.get('models')?.has(loc.object)).toBe(true);
+    expect(await gcs.stat(loc)).toMatchObject({ name: loc.object, size: 3 });
+    expect((await gcs.list('models', 'odd dir/')).map((o) => o.name)).toEqual([loc.object]);
+    const got = await fetchModelUrl(`gs://models/${loc.object}`, { cacheDir: join(dir, 'odd'), retries: 0 });
+    expect(got.size).toBe(3);
+    got.release();
+  });
+
   it('uploads with one multipart request and reads the object back', async () => {
     const o = await gcs.upload({ bucket: 'models', object: 'up/model.onnx' }, new TextEncoder().encode('model'));
     expect(o).toMatchObject({ name: 'up/model.onnx', size: 5, md5Hash: md5('model') });

@@ -32,5 +32,20 @@ export async function gsModelFile(
     sharedAuth,
     storageEndpointFromEnv(),
   );
-  return gcs.modelFile(parseGsUrl(url.split('#')[0] as string), extra);
+  const loc = parseGsUrl(url.split('#')[0] as string);
+  return gcs.modelFile({ bucket: loc.bucket, object: decodeUrlPath(loc.object) }, extra);
+}
+
+/**
+ * A `gs://` reference arrives URL-normalised (spaces, non-ASCII as `%XX`), but object names are literal, as gsutil
+ * writes them: decode each valid `%XX` run, and keep a `%` that starts none (`100%.onnx`) as it is.
+ */
+function decodeUrlPath(path: string): string {
+  return path.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
 }
