@@ -62,11 +62,11 @@ export const loadModelOptionsSchema = z.strictObject({
    */
   workerNice: z.number().int().min(0).max(19).optional(),
   /**
-   * Lone calls of a small model on the calling thread. Default `'auto'`: after warm-up, modelship measures one
-   * run on the calling thread against one through a worker, and when the first is faster and takes at most
-   * 0.25 ms (a small MLP, a tabular classifier), a call that arrives alone on an idle event loop runs there, as
-   * calling onnxruntime directly would; concurrent calls still go to the workers. `model.stats().execution`
-   * says what was measured and chosen. `false` keeps every call on the workers.
+   * Lone calls of a small model on the calling thread. Default `'auto'`: once a model (16 MiB or less) has been
+   * called alone 32 times in a row, modelship times one run on the calling thread against one through a worker,
+   * and when the first is faster and takes at most 0.25 ms (a small MLP, a tabular classifier), a call that
+   * arrives alone runs there, as calling onnxruntime directly would; concurrent calls still go to the workers.
+   * `model.stats().execution` says what was measured and chosen. `false` keeps every call on the workers.
    */
   inline: z.union([z.literal('auto'), z.literal(false)]).optional(),
   /**

@@ -33,9 +33,9 @@ export interface BackendSessionOptions {
    */
   readonly workerNice?: number;
   /**
-   * `'auto'` (the default for onnxruntime-node pools): after warm-up, measure whether lone calls are answered
-   * sooner by a session on the calling thread (small models, at most 0.25 ms a run) and use it for lone calls on
-   * an idle event loop. `false`: every call goes to the workers. Backends without threads ignore it.
+   * `'auto'` (the default for onnxruntime-node pools): after a run of lone calls, measure whether they are
+   * answered sooner by a session on the calling thread (small models, at most 0.25 ms a run) and use it for
+   * lone calls. `false`: every call goes to the workers. Backends without threads ignore it.
    */
   readonly inline?: 'auto' | false;
   /** Receives lifecycle events such as a worker that died and was replaced (for logs and metrics). */

@@ -11,37 +11,41 @@ import { loadOnnxRuntime } from './load-runtime.js';
 import { sessionOnThisThread } from './this-thread-session.js';
 
 /**
- * A lone run of a small model on the calling thread.
+ * Lone calls of a small model on the calling thread.
  *
  * Handing a run to a worker thread and back costs tens of microseconds, and the worker's session has only its
  * share of the cores (one intra-op thread each on two cores). For a model whose whole inference takes less
  * than that — a tabular classifier, a small MLP — a lone call is answered sooner by one more session on the
  * calling thread with onnxruntime's default threads, exactly as calling onnxruntime directly would: a 784→512
  * MLP ran in 34 µs there against 98 µs on one worker thread. The calling thread is blocked for the run, so only
- * models measured at or below {@link INLINE_MAX_MS} qualify, and only lone calls on an idle event loop take
- * that path; anything concurrent goes to the workers, where batching and the cores pay off.
+ * models measured at or below {@link INLINE_MAX_MS} qualify, and only lone calls take that path; anything
+ * concurrent goes to the workers, where batching and the cores pay off.
  *
- * Whether a model qualifies is measured after warm-up, on its own warm-up inputs, against the worker round
- * trip measured the same way. The choice and the figures are in `model.stats().execution`.
+ * Nothing happens at load time: onnxruntime-node opens a session synchronously (about 10–20 ms for a 1.6 MB
+ * model here), and a load must not stall the models already serving. A model is measured only once it has
+ * been called alone {@link LONE_CALLS_BEFORE_PROBE} times in a row without overlap, which is when the pattern
+ * that benefits is there: one run on the calling thread is timed against one lone run through a worker, on
+ * the model's warm-up inputs. The choice and the figures are in `model.stats().execution`.
  */
 
 /** The longest inline run allowed: what the event loop may be blocked for by one lone call. */
 export const INLINE_MAX_MS = 0.25;
-/** Models bigger than this never get the extra session (it holds its own copy of the weights). */
-export const INLINE_MAX_BYTES = 32 * 2 ** 20;
+/** Models bigger than this never get the extra session (it holds its own copy of the weights, opened in one go). */
+export const INLINE_MAX_BYTES = 16 * 2 ** 20;
+/** Lone calls seen before the model is measured. */
+export const LONE_CALLS_BEFORE_PROBE = 32;
 const PROBE_RUNS = 24;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
+type Feeds = Readonly<Record<string, TensorLike>>;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function sourceBytes(source: ModelSource): Promise<number> {
   if ('bytes' in source) return source.bytes.byteLength;
   return (await stat(source.path)).size;
 }
 
-/** Times `PROBE_RUNS` sequential runs of the first feed set; the median in ms. */
+/** Times `PROBE_RUNS` sequential runs; the median in ms. */
 async function timeRuns(run: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < PROBE_RUNS; i++) {
@@ -52,84 +56,134 @@ async function timeRuns(run: () => Promise<unknown>): Promise<number> {
   return median(times);
 }
 
-/** The extra session for lone calls, once a model has qualified. */
-export class InlineRunner {
-  readonly #session: BackendSession;
+/** One pool's inline state: not eligible, waiting for lone calls, being measured, or running lone calls. */
+export class InlineExecution {
+  readonly #source: ModelSource;
+  readonly #options: BackendSessionOptions;
+  #state: 'off' | 'candidate' | 'probing' | 'on' = 'off';
+  #stats: ExecutionStats = { inline: false, reason: 'Not measured: the model has not been warmed up.' };
+  #feeds: Feeds | undefined;
+  #session: BackendSession | undefined;
+  #lone = 0;
   #busy = false;
+  #closed = false;
 
-  private constructor(session: BackendSession) {
-    this.#session = session;
+  constructor(source: ModelSource, options: BackendSessionOptions) {
+    this.#source = source;
+    this.#options = options;
   }
 
-  /** True while a run is in progress (a second call goes to the workers). */
+  /** True when a lone call may be answered here (now, or once measured). */
+  get active(): boolean {
+    return this.#state === 'candidate' || this.#state === 'on';
+  }
+
+  /** True while a run is in progress here. */
   get busy(): boolean {
     return this.#busy;
   }
 
-  /**
-   * Decides whether `source` qualifies, by measurement (see the module comment); `timeWorker` runs one lone
-   * call through the pool. Never throws: a model that cannot be opened here simply stays on the workers.
-   */
-  static async probe(
-    source: ModelSource,
-    options: BackendSessionOptions,
-    feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>,
-    timeWorker: (feeds: Readonly<Record<string, TensorLike>>) => Promise<unknown>,
-  ): Promise<{ runner?: InlineRunner; stats: ExecutionStats }> {
-    const first = feeds[0];
-    if (options.inline === false) return { stats: { inline: false, reason: 'inline: false was set.' } };
-    if (options.executionProviders?.some((p) => p !== 'cpu'))
-      return { stats: { inline: false, reason: 'An accelerator runs the model; calls stay on the workers.' } };
-    if (first === undefined) return { stats: { inline: false, reason: 'No warm-up inputs to measure with.' } };
-    const bytes = await sourceBytes(source).catch(() => Infinity);
-    if (bytes > INLINE_MAX_BYTES)
-      return {
-        stats: {
-          inline: false,
-          reason: `The model is over ${INLINE_MAX_BYTES / 2 ** 20} MiB; a second copy of its weights is not worth a lone call's microseconds.`,
-        },
-      };
-    let session: BackendSession;
-    try {
-      const { intraOpNumThreads: _threads, workers: _workers, ...rest } = options;
-      session = await sessionOnThisThread(await loadOnnxRuntime(), source, { ...rest, workers: 0 });
-    } catch {
-      return { stats: { inline: false, reason: 'The model could not be opened on the calling thread.' } };
-    }
-    try {
-      for (const f of feeds) await session.run(f);
-      const inlineMs = await timeRuns(() => session.run(first));
-      const workerMs = await timeRuns(() => timeWorker(first));
-      const figures = `one run takes ${inlineMs.toFixed(3)} ms on the calling thread and ${workerMs.toFixed(3)} ms through a worker`;
-      if (inlineMs <= INLINE_MAX_MS && inlineMs < workerMs)
-        return {
-          runner: new InlineRunner(session),
-          stats: { inline: true, inlineMs, workerMs, reason: `Lone calls run on the calling thread: ${figures}.` },
-        };
-      await session.release();
-      const why =
-        inlineMs > INLINE_MAX_MS
-          ? `over the ${INLINE_MAX_MS} ms the event loop may be blocked`
-          : 'the worker is as fast';
-      return { stats: { inline: false, inlineMs, workerMs, reason: `Calls stay on the workers: ${figures}, ${why}.` } };
-    } catch {
-      await session.release().catch(() => undefined);
-      return {
-        stats: { inline: false, reason: 'A warm-up run failed on the calling thread; calls stay on the workers.' },
-      };
-    }
+  stats(): ExecutionStats {
+    return this.#stats;
   }
 
-  async run(feeds: Readonly<Record<string, TensorLike>>, options: RunOptions): Promise<Record<string, TensorLike>> {
+  /** After warm-up: whether the model could qualify at all (cheap checks only; nothing is opened). */
+  async prepare(feeds: readonly Feeds[]): Promise<void> {
+    if (this.#state !== 'off' || this.#closed) return;
+    const first = feeds[0];
+    const bytes = await sourceBytes(this.#source).catch(() => Infinity);
+    const why =
+      this.#options.inline === false
+        ? 'inline: false was set.'
+        : this.#options.executionProviders?.some((p) => p !== 'cpu')
+          ? 'An accelerator runs the model; calls stay on the workers.'
+          : first === undefined
+            ? 'No warm-up inputs to measure with; calls stay on the workers.'
+            : bytes > INLINE_MAX_BYTES
+              ? `The model is over ${INLINE_MAX_BYTES / 2 ** 20} MiB: calls stay on the workers.`
+              : undefined;
+    if (why !== undefined || this.#closed) {
+      this.#stats = { inline: false, reason: why ?? 'The session was released.' };
+      return;
+    }
+    this.#feeds = first;
+    this.#state = 'candidate';
+    this.#stats = {
+      inline: false,
+      reason: `Not measured yet: measured after ${LONE_CALLS_BEFORE_PROBE} lone calls in a row.`,
+    };
+  }
+
+  /**
+   * A call that would run alone: runs it here when the model qualified; otherwise counts it, and starts the
+   * measurement (in the background; calls meanwhile go to the workers) once enough were seen. `timeWorker`
+   * runs one lone call through the pool. Returns undefined when the call should go to a worker.
+   */
+  lone(
+    feeds: Feeds,
+    options: RunOptions,
+    timeWorker: (feeds: Feeds) => Promise<unknown>,
+  ): Promise<Record<string, TensorLike>> | undefined {
+    if (this.#state === 'on') return this.#run(feeds, options);
+    if (this.#state === 'candidate' && ++this.#lone >= LONE_CALLS_BEFORE_PROBE) {
+      this.#state = 'probing';
+      void this.#probe(timeWorker);
+    }
+    return undefined;
+  }
+
+  /** Two calls overlapped: the run of lone calls starts again. */
+  overlapped(): void {
+    this.#lone = 0;
+  }
+
+  async #run(feeds: Feeds, options: RunOptions): Promise<Record<string, TensorLike>> {
     this.#busy = true;
     try {
-      return await this.#session.run(feeds, options);
+      return await (this.#session as BackendSession).run(feeds, options);
     } finally {
       this.#busy = false;
     }
   }
 
-  release(): Promise<void> {
-    return this.#session.release();
+  async #probe(timeWorker: (feeds: Feeds) => Promise<unknown>): Promise<void> {
+    const feeds = this.#feeds as Feeds;
+    let session: BackendSession | undefined;
+    try {
+      const { intraOpNumThreads: _threads, workers: _workers, ...rest } = this.#options;
+      session = await sessionOnThisThread(await loadOnnxRuntime(), this.#source, { ...rest, workers: 0 });
+      await session.run(feeds);
+      const inlineMs = await timeRuns(() => (session as BackendSession).run(feeds));
+      const workerMs = await timeRuns(() => timeWorker(feeds));
+      const figures = `one run takes ${inlineMs.toFixed(3)} ms on the calling thread and ${workerMs.toFixed(3)} ms through a worker`;
+      if (inlineMs <= INLINE_MAX_MS && inlineMs < workerMs && !this.#closed) {
+        this.#session = session;
+        this.#state = 'on';
+        this.#stats = { inline: true, inlineMs, workerMs, reason: `Lone calls run on the calling thread: ${figures}.` };
+        return;
+      }
+      const why =
+        inlineMs > INLINE_MAX_MS
+          ? `over the ${INLINE_MAX_MS} ms the event loop may be blocked`
+          : 'the worker is as fast';
+      this.#stats = { inline: false, inlineMs, workerMs, reason: `Calls stay on the workers: ${figures}, ${why}.` };
+    } catch {
+      this.#stats = {
+        inline: false,
+        reason: 'The model could not be measured on the calling thread; calls stay on the workers.',
+      };
+    }
+    this.#state = 'off';
+    await session?.release().catch(() => undefined);
+  }
+
+  /** Every call goes to the workers from now on (test hooks, release). */
+  async disable(reason: string): Promise<void> {
+    this.#closed = true;
+    const session = this.#session;
+    this.#session = undefined;
+    if (this.#state !== 'off') this.#stats = { inline: false, reason };
+    this.#state = 'off';
+    await session?.release().catch(() => undefined);
   }
 }

@@ -13,7 +13,7 @@ import type {
 } from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
 import { callerWait } from './caller-wait.js';
-import { InlineRunner } from './inline-runner.js';
+import { InlineExecution } from './inline-runner.js';
 import { DEFAULT_RESPAWN_POLICY, type RespawnPolicy } from './crash-loop.js';
 import { poolModel, startPoolWorkers } from './pool-start.js';
 import { crashEvent, crashLoopError, warmUpReplacement } from './worker-replacement.js';
@@ -47,10 +47,8 @@ export class WorkerPoolSession implements BackendSession {
   #roundTripMs = Infinity;
   /** When two runs last overlapped (performance.now()). */
   #overlapAt = -Infinity;
-  readonly #source: ModelSource;
-  /** Lone calls of a small model run here, on the calling thread (see inline-runner.ts). */
-  #inline: InlineRunner | undefined;
-  #execution: ExecutionStats = { inline: false, reason: 'Not measured yet: the model has not been warmed up.' };
+  /** Lone calls of a small model may run on the calling thread (see inline-runner.ts). */
+  readonly #inline: InlineExecution;
 
   private constructor(
     signature: ModelSignature,
@@ -61,7 +59,7 @@ export class WorkerPoolSession implements BackendSession {
     source: ModelSource,
   ) {
     this.signature = signature;
-    this.#source = source;
+    this.#inline = new InlineExecution(source, options);
     this.#policy = policy;
     this.concurrency = count;
     this.#model = model;
@@ -90,10 +88,7 @@ export class WorkerPoolSession implements BackendSession {
       model,
       options,
       count,
-      {
-        ...DEFAULT_RESPAWN_POLICY,
-        ...policy,
-      },
+      { ...DEFAULT_RESPAWN_POLICY, ...policy },
       source,
     );
     workers.forEach((w, i) => pool.#attach(pool.#slots[i] as Slot, w));
@@ -123,12 +118,17 @@ export class WorkerPoolSession implements BackendSession {
     for (const name in feeds)
       tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
     const inline = this.#inline;
-    if (inline !== undefined) {
-      // A lone call runs here. Anything concurrent goes to the workers, and so does every call for 10 ms after
-      // two overlapped: a server under traffic has its next requests waiting behind this one.
+    if (inline.active) {
+      // A lone call may run on this thread. Anything concurrent goes to the workers, and so does every call for
+      // 10 ms after two overlapped: a server under traffic has its next requests waiting behind this one.
       const at = performance.now();
-      if (inline.busy || this.#idle.length < this.concurrency) this.#overlapAt = at;
-      else if (at - this.#overlapAt > 10) return inline.run(feeds, options);
+      if (inline.busy || this.#idle.length < this.concurrency) {
+        this.#overlapAt = at;
+        inline.overlapped();
+      } else if (at - this.#overlapAt > 10) {
+        const answer = inline.lone(feeds, options, (f) => this.run(f));
+        if (answer) return answer;
+      }
     }
     const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
     const slot = this.#idle.pop() ?? (await this.#waitForWorker());
@@ -203,28 +203,14 @@ export class WorkerPoolSession implements BackendSession {
     );
   }
 
-  /** Measures whether lone calls are answered sooner on the calling thread (inline-runner.ts). */
-  async chooseExecution(feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>): Promise<void> {
-    if (this.#inline !== undefined || this.#crashForTesting !== undefined || this.#released) return;
-    // `run` measures the lone-call path through a worker: no inline runner exists yet.
-    const { runner, stats } = await InlineRunner.probe(this.#source, this.#options, feeds, (f) => this.run(f));
-    this.#execution = stats;
-    if (this.#released || this.#crashForTesting !== undefined) await runner?.release();
-    else this.#inline = runner;
+  /** After warm-up: lone calls may later be measured on the calling thread (inline-runner.ts). */
+  chooseExecution(feeds: ReadonlyArray<Readonly<Record<string, TensorLike>>>): Promise<void> {
+    return this.#crashForTesting === undefined ? this.#inline.prepare(feeds) : Promise.resolve();
   }
 
   /** Whether lone calls run on the calling thread, and why (`model.stats().execution`). */
   executionStats(): ExecutionStats {
-    return this.#execution;
-  }
-
-  /** Test hooks and release: every call goes to the workers from now on. */
-  #dropInline(reason: string): Promise<void> {
-    const inline = this.#inline;
-    this.#inline = undefined;
-    if (inline === undefined) return Promise.resolve();
-    this.#execution = { inline: false, reason };
-    return inline.release().catch(() => undefined);
+    return this.#inline.stats();
   }
 
   #takeIdle(slot: Slot): void {
@@ -318,7 +304,7 @@ export class WorkerPoolSession implements BackendSession {
     const worker = slot?.worker;
     if (!slot || !worker || !slot.client) return Promise.reject(new Error(`No live worker ${index}.`));
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
-    void this.#dropInline('A test crashed a worker.');
+    void this.#inline.disable('A test crashed a worker.');
     slot.client.crashOnNextCall();
     return exited;
   }
@@ -329,14 +315,14 @@ export class WorkerPoolSession implements BackendSession {
    */
   crashWorkersForTesting(mode: 'start' | 'run' | undefined): void {
     this.#crashForTesting = mode;
-    if (mode !== undefined) void this.#dropInline('A test made the workers crash.');
+    if (mode !== undefined) void this.#inline.disable('A test made the workers crash.');
     if (mode === 'run') for (const slot of this.#slots) slot.client?.crashOnNextCall();
   }
 
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
-    const inline = this.#dropInline('The session was released.');
+    const inline = this.#inline.disable('The session was released.');
     const error = new ModelshipError('NOT_READY', 'The session was released while this call waited for a worker.');
     for (const w of this.#waiters.splice(0)) w.reject(error);
     await Promise.all(
