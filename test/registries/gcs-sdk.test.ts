@@ -3,11 +3,13 @@
  * client's own uploads (multipart and resumable), ranges and paging pass against the server, then modelship's reads
  * and uploads and every failure it must map: a corrupted transfer, throttling, outages, 401/403, 404, an abort.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGcpAuth } from '../../src/clients/gcp/gcp-auth.js';
@@ -229,6 +231,13 @@ describe('Cloud Storage through @google-cloud/storage', () => {
     expect((await errorOf(gcs.stat({ bucket: 'models', object: 'nope.onnx' }))).code).toBe('MODEL_NOT_FOUND');
     expect((await errorOf(gcs.list('no-such-bucket', 'x/'))).code).toBe('MODEL_NOT_FOUND');
     expect((await errorOf(gcs.stat(loc, AbortSignal.abort()))).code).toBe('ABORTED');
+    // A proxy's HTML page in place of the object resource is refused, not read as an empty object.
+    server.gcs.htmlMetadata = true;
+    try {
+      expect(await errorOf(gcs.stat(loc))).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retryable: false });
+    } finally {
+      server.gcs.htmlMetadata = false;
+    }
   });
 
   it('STORAGE_EMULATOR_HOST as a URL (the Node SDK: <url>/b/…) or a bare host:port (Go, Python: /storage/v1)', async () => {
@@ -251,6 +260,23 @@ describe('Cloud Storage through @google-cloud/storage', () => {
     } finally {
       process.env.STORAGE_EMULATOR_HOST = server.url;
     }
+  });
+
+  it('without @google-cloud/storage installed, a gs:// model is DEPENDENCY_MISSING saying what to install', async () => {
+    // A child process whose module resolution cannot find the SDK, as in an app without it.
+    const hook = `export async function resolve(s, c, n) { if (s === '@google-cloud/storage') { const e = new Error('Cannot find package ' + s); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; } return n(s, c); }`;
+    const script = `
+      import { register } from 'node:module';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+      const { loadModel } = await import(${JSON.stringify(new URL('../../dist/index.node.js', import.meta.url).href)});
+      const e = await loadModel('gs://models/mnist/model.onnx', { cacheDir: process.env.CACHE_DIR }).catch((e) => e);
+      console.log(JSON.stringify({ code: e.code, message: e.message }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, CACHE_DIR: join(dir, 'no-sdk') },
+    });
+    const out = JSON.parse(stdout) as { code: string; message: string };
+    expect(out.code).toBe('DEPENDENCY_MISSING');
+    expect(out.message).toContain('npm install @google-cloud/storage google-auth-library');
   });
 
   it('an outage of Cloud Storage: the gs:// model last downloaded is served from the cache', async () => {

@@ -71,14 +71,27 @@ function loadStorage(): Promise<StorageModule> {
   return loaded;
 }
 
-const info = (m: GoogleCloudStorage.FileMetadata): GcsObjectInfo => ({
-  name: m.name ?? '',
-  size: Number(m.size ?? 0),
-  generation: String(m.generation ?? ''),
-  ...(m.md5Hash === undefined ? {} : { md5Hash: m.md5Hash }),
-  ...(m.crc32c === undefined ? {} : { crc32c: m.crc32c }),
-  ...(m.contentEncoding === undefined ? {} : { contentEncoding: m.contentEncoding }),
-});
+/**
+ * An object resource as modelship uses it. The SDK hands over a body it could not parse as JSON as a string (a proxy's
+ * HTML page answering 200): anything without a size and a generation is refused rather than read as an empty object.
+ */
+function info(m: GoogleCloudStorage.FileMetadata | string | undefined): GcsObjectInfo {
+  const size = typeof m === 'object' ? Number(m.size) : NaN;
+  if (typeof m !== 'object' || !Number.isSafeInteger(size) || size < 0 || !/^\d+$/.test(String(m.generation)))
+    throw new ModelshipError(
+      'REGISTRY_UNAVAILABLE',
+      'Cloud Storage answered with something that is not an object resource (no size or generation): check the endpoint (storageEndpoint, STORAGE_EMULATOR_HOST) and any proxy in between.',
+      { retryable: false },
+    );
+  return {
+    name: m.name ?? '',
+    size,
+    generation: String(m.generation),
+    ...(typeof m.md5Hash === 'string' ? { md5Hash: m.md5Hash } : {}),
+    ...(typeof m.crc32c === 'string' ? { crc32c: m.crc32c } : {}),
+    ...(typeof m.contentEncoding === 'string' ? { contentEncoding: m.contentEncoding } : {}),
+  };
+}
 
 /**
  * Checks a downloaded file against GCS's digests: md5Hash when the object has one, else crc32c (composite objects).

@@ -50,6 +50,8 @@ export interface GcsState {
   omitHashHeaders: boolean;
   /** Media downloads send half the body, then nothing more (a stalled connection), until the server stops. */
   stallMedia: boolean;
+  /** objects.get answers 200 with an HTML page (a captive portal or misconfigured proxy in between). */
+  htmlMetadata: boolean;
 }
 
 export function createGcsState(buckets: readonly string[] = ['models']): GcsState {
@@ -61,6 +63,7 @@ export function createGcsState(buckets: readonly string[] = ['models']): GcsStat
     sessions: new Map(),
     omitHashHeaders: false,
     stallMedia: false,
+    htmlMetadata: false,
   };
 }
 
@@ -224,6 +227,11 @@ export async function handleGcs(
   if (obj === undefined || (wanted !== null && wanted !== obj.generation))
     return fail(404, 'notFound', `No such object: ${bucket}/${name}`);
   if (url.searchParams.get('alt') === 'media') return log(sendMedia(req, res, state, obj));
+  if (state.htmlMetadata) {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html><body>Sign in to the network</body></html>');
+    return log(200);
+  }
   sendJson(res, 200, resource(baseUrl, bucket, name, obj));
   return log(200);
 }
