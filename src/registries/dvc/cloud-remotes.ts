@@ -4,6 +4,7 @@
  * `.dvc/config` (and of `.dvc/config.local` in a local checkout), then the environment, as
  * dvc.org/doc/user-guide/data-management/remote-storage describes for each.
  */
+import { isAbsolute, join } from 'node:path';
 import { createAzureAuth } from '../../clients/azure/azure-auth.js';
 import type { AzureTokenCredential } from '../../clients/azure/azure-settings.js';
 import { createBlobStore, type BlobAuth, type BlobLocation, type BlobStore } from '../../clients/azure/blob.js';
@@ -109,6 +110,7 @@ function azureTarget(
 export function createCloudRemotes(
   http: HttpClientConfig,
   options: CloudRemoteOptions,
+  localRepo: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): CloudRemotes {
   const learnt = new Map<string, ReadonlyMap<string, string>>();
@@ -121,7 +123,13 @@ export function createCloudRemotes(
     const { base, settings } = settingsOf(url);
     let client = gcsClients.get(base);
     if (client === undefined) {
-      const keyFilename = options.gcs?.keyFilename ?? nonEmpty(settings.get('credentialpath'));
+      const configured = nonEmpty(settings.get('credentialpath'));
+      // DVC reads a relative credentialpath from the config file's folder (.dvc/ of a local checkout).
+      const keyFilename =
+        options.gcs?.keyFilename ??
+        (configured !== undefined && !isAbsolute(configured) && localRepo !== undefined
+          ? join(localRepo, '.dvc', configured)
+          : configured);
       const auth = createGcpAuth((keyFilename === undefined ? {} : { keyFilename }) as GcpOptions);
       const endpoint = options.gcs?.endpoint ?? nonEmpty(settings.get('endpointurl')) ?? storageEndpointFromEnv(env);
       client = createGcs(createGoogleRest(createHttpClient(http), auth, 'Cloud Storage'), auth, endpoint);

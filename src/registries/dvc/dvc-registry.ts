@@ -72,7 +72,7 @@ export function createDvcRegistry(options: DvcRegistryOptions): DvcRegistry {
   // S3 endpoints named by .dvc/config (endpointurl), used when the registry's own `s3.endpoint` is not set.
   const endpoints = new Map<string, string>();
   const endpointSources = new Map<string, RemoteSources>();
-  const cloud = createCloudRemotes(httpClientSettings(parsed), parsed);
+  const cloud = createCloudRemotes(httpClientSettings(parsed), parsed, local);
   const sourcesFor = (url: string): RemoteSources | undefined => {
     const fromCloud = cloud.sources(url);
     if (fromCloud !== undefined) return fromCloud;

@@ -209,6 +209,20 @@ describe('DVC remote on Google Cloud Storage', () => {
     expect(await loadsAndPredicts(open(), `dvc:digits@${published.version}`)).toBe(published.version);
   });
 
+  it('reads a relative credentialpath from .dvc/config.local of a local checkout, relative to .dvc/', async () => {
+    const checkout = await createDvcOrigin(join(root, 'local'), 'models', 'gs://models/dvcstore', server.url);
+    await writeFiles(checkout.work, {
+      '.dvc/config.local': `['remote "storage"']\n    credentialpath = sa.json\n`,
+      '.dvc/sa.json': JSON.stringify(server.account.keyFile),
+    });
+    const bytes = new Uint8Array([...onnx]);
+    const h = md5(bytes);
+    putObject(server.gcs, 'models', `dvcstore/${h.slice(0, 2)}/${h.slice(2)}`, Buffer.from(bytes));
+    await registerDvc2(checkout.work, 'relkey', bytes);
+    const registry = createDvcRegistry({ repo: checkout.work, cacheDir: join(root, `cache-${++n}`), ...fast });
+    expect(await loadsAndPredicts(registry, 'dvc:relkey')).toBe('v1.0.0');
+  });
+
   it('reads a DVC 2 object, refuses a wrong md5, and maps a missing object to MODEL_NOT_FOUND', async () => {
     const old = new Uint8Array([...onnx]);
     const h = md5(old);
