@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { stat as fileStat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,10 @@ import { idleTimer, withRetries, type IdleTimer } from '../../platform/node/http
 import type { GcpAuth } from './gcp-auth.js';
 import type { GoogleRest } from './google-rest.js';
 import { gcsError, type GcsFailure } from './gcs-errors.js';
+import { mismatch, sdkCanValidate, verifyGcsDigest } from './gcs-verify.js';
+import { loadStorage } from './storage-sdk.js';
+
+export { verifyGcsDigest } from './gcs-verify.js';
 
 /** A `gs://bucket/object` location. */
 export interface GsLocation {
@@ -50,27 +54,6 @@ export interface Gcs {
   upload(loc: GsLocation, bytes: Uint8Array, signal?: AbortSignal): Promise<GcsObjectInfo>;
 }
 
-type StorageModule = typeof GoogleCloudStorage;
-let loaded: Promise<StorageModule> | undefined;
-
-function loadStorage(): Promise<StorageModule> {
-  loaded ??= (async () => {
-    try {
-      // A computed specifier keeps bundlers from resolving this Node-only optional peer.
-      const specifier = '@google-cloud/storage';
-      return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as StorageModule;
-    } catch (cause) {
-      loaded = undefined;
-      throw new ModelshipError(
-        'DEPENDENCY_MISSING',
-        'gs:// models need the optional peer dependencies @google-cloud/storage and google-auth-library: npm install @google-cloud/storage google-auth-library',
-        { cause },
-      );
-    }
-  })();
-  return loaded;
-}
-
 /**
  * An object resource as modelship uses it. The SDK hands over a body it could not parse as JSON as a string (a proxy's
  * HTML page answering 200): anything without a size and a generation is refused rather than read as an empty object.
@@ -93,35 +76,6 @@ function info(m: GoogleCloudStorage.FileMetadata | string | undefined): GcsObjec
   };
 }
 
-/**
- * Checks a downloaded file against GCS's digests: md5Hash when the object has one, else crc32c (composite objects).
- * Used when the download response carried no `x-goog-hash` the SDK could check (some emulators omit it).
- */
-export async function verifyGcsDigest(
-  path: string,
-  expected: { md5Hash?: string; crc32c?: string },
-  what: string,
-): Promise<void> {
-  if (expected.md5Hash === undefined && expected.crc32c === undefined) return;
-  let ok: boolean;
-  if (expected.md5Hash !== undefined) {
-    const md5 = createHash('md5');
-    for await (const chunk of createReadStream(path)) md5.update(chunk as Buffer);
-    ok = md5.digest('base64') === expected.md5Hash;
-  } else {
-    const { CRC32C } = await loadStorage();
-    ok = (await CRC32C.fromFile(path)).validate(expected.crc32c as string);
-  }
-  if (!ok) throw mismatch(what, expected.md5Hash !== undefined ? 'md5' : 'crc32c');
-}
-
-const mismatch = (what: string, kind: 'md5' | 'crc32c', cause?: unknown): ModelshipError =>
-  new ModelshipError(
-    'INTEGRITY_MISMATCH',
-    `The download of ${what} does not match the ${kind} Cloud Storage recorded for it; it was discarded. Retry; if it persists, the object changed while it was read.`,
-    { details: { digest: kind }, ...(cause === undefined ? {} : { cause }) },
-  );
-
 /** Rejects when `signal` aborts (the SDK's metadata and listing calls take no signal; the reply is then ignored). */
 function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return work;
@@ -131,20 +85,6 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-/**
- * The SDK's download validation needs `x-goog-hash` with the digest and `x-goog-stored-content-encoding` (identity,
- * or gzip served as gzip); without them it silently skips the check, so modelship then checks the file itself.
- */
-function sdkCanValidate(headers: Record<string, unknown>, kind: 'md5' | 'crc32c'): boolean {
-  const hash = headers['x-goog-hash'];
-  const stored = headers['x-goog-stored-content-encoding'];
-  return (
-    typeof hash === 'string' &&
-    hash.split(',').some((h) => h.trim().startsWith(`${kind}=`)) &&
-    (stored === 'identity' || (stored === 'gzip' && headers['content-encoding'] === 'gzip'))
-  );
 }
 
 /**
