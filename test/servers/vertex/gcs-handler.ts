@@ -23,6 +23,7 @@ import { takeFault, type Fault } from '../faults.js';
 import { sendJson } from '../http-util.js';
 import { crc32cOf, handleUpload, type UploadSession } from './gcs-upload.js';
 
+/** One stored object (its live generation). */
 export interface GcsObject {
   bytes: Buffer;
   generation: string;
@@ -35,6 +36,7 @@ export interface GcsObject {
   served?: Buffer;
 }
 
+/** The server's buckets, and the knobs tests turn to make it misbehave. */
 export interface GcsState {
   /** bucket → object name → object. */
   buckets: Map<string, Map<string, GcsObject>>;
@@ -54,6 +56,7 @@ export interface GcsState {
   htmlMetadata: boolean;
 }
 
+/** Empty buckets with the given names, answering normally. */
 export function createGcsState(buckets: readonly string[] = ['models']): GcsState {
   return {
     buckets: new Map(buckets.map((b) => [b, new Map()])),

@@ -42,6 +42,7 @@ export interface Uploaded {
   contentType: string;
 }
 
+/** The base64 CRC32C Cloud Storage reports for `bytes` (the SDK's own implementation). */
 export const crc32cOf = (bytes: Buffer): string => {
   const c = new CRC32C();
   c.update(bytes);
