@@ -222,10 +222,12 @@ describe('Cloud Storage through @google-cloud/storage', () => {
     const loc = { bucket: 'models', object: 'up/model.onnx' };
     const bad = await errorOf(gcsWith('ya29.not-a-valid-token').stat(loc));
     expect(bad).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', details: { status: 401 } });
+    expect(bad.message).toContain('authError');
     expect(bad.message).not.toContain('ya29');
     server.vertex.denied.add('token');
     const denied = await errorOf(gcs.modelFile(loc, {}));
     expect(denied).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', details: { status: 403 } });
+    expect(denied.message).toContain('forbidden');
     expect(denied.message).not.toContain(TOKEN);
     server.vertex.denied.clear();
     expect((await errorOf(gcs.stat({ bucket: 'models', object: 'nope.onnx' }))).code).toBe('MODEL_NOT_FOUND');

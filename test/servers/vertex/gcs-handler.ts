@@ -164,6 +164,31 @@ function sendMedia(req: IncomingMessage, res: ServerResponse, state: GcsState, o
   return 200;
 }
 
+/**
+ * Cloud Storage's own 401/403 bodies (json_api/v1/status-codes): no `Authorization` → 401 `required` "Login
+ * Required"; a token it does not accept → 401 `authError` "Invalid Credentials"; an account without the role → 403
+ * `forbidden` naming the permission. The 401s point at the header (`locationType`, `location`).
+ */
+export function gcsAuthError(req: IncomingMessage, res: ServerResponse, state: GcsState, status: 401 | 403): true {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const header = { locationType: 'header', location: 'Authorization' };
+  const [reason, message, where] =
+    status === 403
+      ? [
+          'forbidden',
+          "The caller does not have storage.objects.get access to the Google Cloud Storage object. Permission 'storage.objects.get' denied on resource (or it may not exist).",
+          {},
+        ]
+      : req.headers.authorization === undefined
+        ? ['required', 'Login Required', header]
+        : ['authError', 'Invalid Credentials', header];
+  sendJson(res, status, {
+    error: { errors: [{ domain: 'global', reason, message, ...where }], code: status, message },
+  });
+  state.requests.push({ method: req.method ?? 'GET', path: url.pathname, status });
+  return true;
+}
+
 /** Answers GCS JSON API requests; false for paths that are not GCS's. */
 export async function handleGcs(
   req: IncomingMessage,

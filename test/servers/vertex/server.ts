@@ -1,9 +1,8 @@
 /** Starts the Vertex AI + Cloud Storage test server (vertex-handler.ts, gcs-handler.ts) on a free port. */
 import { startRestartableServer, type RestartableServer } from '../restartable-server.js';
 import { checkAuth, createServiceAccount, type TestServiceAccount } from './auth.js';
-import { createGcsState, handleGcs, type GcsState } from './gcs-handler.js';
+import { createGcsState, gcsAuthError, handleGcs, type GcsState } from './gcs-handler.js';
 import { createVertexState, handleVertex, type VertexState } from './vertex-handler.js';
-import { sendJson } from '../http-util.js';
 
 export interface VertexTestServer extends RestartableServer {
   readonly vertex: VertexState;
@@ -23,16 +22,7 @@ export async function startVertexServer(): Promise<VertexTestServer> {
     // session URI (upload_id) is itself the credential: its PUTs are not signed (performing-resumable-uploads).
     const session = /[?&]upload_id=/.test(req.url ?? '');
     const auth = session ? { ok: true as const } : checkAuth(req, vertex.accounts, vertex.tokens, vertex.denied);
-    if (!auth.ok) {
-      sendJson(res, auth.status, {
-        error: {
-          code: auth.status,
-          message: auth.message,
-          errors: [{ message: auth.message, domain: 'global', reason: auth.status === 401 ? 'required' : 'forbidden' }],
-        },
-      });
-      return true;
-    }
+    if (!auth.ok) return gcsAuthError(req, res, gcs, auth.status);
     return handleGcs(req, res, gcs, base);
   });
   base = server.url;
