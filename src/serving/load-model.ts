@@ -299,6 +299,7 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
     ...(opts.allowNonFinite === true ? { allowNonFinite: true } : {}),
     warmup: opts.warmup === undefined ? true : (opts.warmup as boolean | { inputs: unknown }),
     batching: resolveBatching(opts.batching, isBatchable(session.signature)),
+    calibrationKey: `${sha256}|${JSON.stringify(opts.session ?? {})}|${JSON.stringify(opts.batching ?? 'auto')}`,
     logger: opts.logger ?? defaultLogger,
     ...monitorOf(opts.monitoring, name, version, session.signature, located.baseline),
   });

@@ -1,10 +1,12 @@
 import { Batcher, isBatchable, resolveBatching, synthesizeInputs } from './batching/index.js';
-import type { BatcherConfig, BatchingStats } from './batching/index.js';
+import type { BatcherConfig } from './batching/index.js';
+import { calibrateOrReuse } from './batching/curve-cache.js';
 import { DEFAULT_MAX_ROWS, toFeeds, type InputLimits, type PredictInput } from '../core/input.js';
 import { assertDeadlineMs } from '../core/deadline.js';
 import { Tensor } from '../core/tensor.js';
 import { ModelshipError, toModelshipError } from '../errors/index.js';
-import type { BackendEvent, BackendSession, ExecutionStats } from '../spec/backend.js';
+import type { BackendEvent, BackendSession } from '../spec/backend.js';
+import type { ModelStats } from './model-stats.js';
 import type { ModelLineage } from '../spec/lineage.js';
 import type { ModelSignature, TensorLike } from '../spec/tensor.js';
 import { ModelTelemetry } from '../telemetry/index.js';
@@ -26,21 +28,7 @@ export interface ModelSourceInfo {
   readonly aliases?: readonly string[];
 }
 
-/** Live load figures of a model. */
-export interface ModelStats {
-  /** Requests accepted and not answered yet (queued or running). */
-  readonly inFlight: number;
-  /** Requests waiting for a free worker. */
-  readonly queueDepth: number;
-  /** Batches running now. */
-  readonly running: number;
-  /** Batches that can run at once (the worker count). */
-  readonly concurrency: number;
-  /** The batching in effect, the batch-gain curve it was chosen from, and why (see docs/performance.md). */
-  readonly batching: BatchingStats;
-  /** Where lone calls run (a worker, or the calling thread for a small model), as measured after warm-up. */
-  readonly execution?: ExecutionStats;
-}
+export type { ModelStats } from './model-stats.js';
 
 /** A model loaded into a backend and ready (or getting ready) to serve. Create it with `loadModel`. */
 export interface Model extends ServableModel, AsyncDisposable, Monitored {
@@ -72,6 +60,11 @@ export interface CreateModelInit {
   /** Accept NaN and ±Infinity in float inputs. */
   readonly allowNonFinite?: boolean;
   readonly warmup: boolean | { inputs: unknown };
+  /**
+   * Names the model file and session setup (`loadModel` passes the file's sha256 and the session options): a
+   * later model with the same key reuses the batch-gain curve measured for this one instead of measuring again.
+   */
+  readonly calibrationKey?: string;
   /** Defaults to batching on (64 rows, no delay) when the signature allows it. */
   readonly batching?: BatcherConfig;
   readonly logger: Logger;
@@ -104,6 +97,7 @@ class LoadedModel implements Model {
   readonly monitoring: ModelMonitor | undefined;
   #state: ModelState = 'warming';
   readonly #session: BackendSession;
+  readonly #calibrationKey: string | undefined;
   readonly #batcher: Batcher;
   readonly #telemetry: ModelTelemetry;
   /** Made once: `toFeeds` takes its limits as an object, and predict should not make one per call. */
@@ -128,6 +122,7 @@ class LoadedModel implements Model {
     this.lineage = init.lineage;
     this.monitoring = init.monitor;
     this.#session = init.session;
+    this.#calibrationKey = init.calibrationKey;
     this.#limits = { maxRows: init.maxRows ?? DEFAULT_MAX_ROWS, allowNonFinite: init.allowNonFinite === true };
     this.#logger = init.logger;
     this.#outputNames = new Set(this.signature.outputs.map((o) => o.name));
@@ -213,7 +208,9 @@ class LoadedModel implements Model {
         await run();
       }
       const sample = warmup === false ? false : (feeds[0] ?? synthesizeInputs(this.signature, 1));
-      await this.#batcher.tuner?.calibrateOn((f) => this.#session.run(f), sample);
+      const tuner = this.#batcher.tuner;
+      const key = this.#calibrationKey && `${this.#calibrationKey}|${this.#session.concurrency ?? 1}`;
+      if (tuner) await calibrateOrReuse(tuner, (f) => this.#session.run(f), sample, key);
       if (feeds.length > 0) await this.#session.chooseExecution?.(feeds);
       if (this.#state === 'warming') this.#state = 'ready';
     } catch (error) {
