@@ -174,35 +174,45 @@ export function createGcs(rest: GoogleRest, auth: GcpAuth, endpoint: string): Gc
       // The SDK validates against the response's x-goog-hash; a server that sends none (some emulators) makes it
       // skip crc32c silently and refuse md5 (MD5_NOT_AVAILABLE): then modelship checks the file itself.
       let validation: 'md5' | 'crc32c' | false = kind;
+      /** One download into `temp`; true when the SDK validated it (else modelship must). */
+      const once = async (
+        sdk: GoogleCloudStorage.Storage,
+        timer: Pick<IdleTimer, 'signal' | 'touch'>,
+        temp: string,
+        onProgress: ((p: DownloadProgress) => void) | undefined,
+      ): Promise<boolean> => {
+        let loaded = 0;
+        let checked = false;
+        const source = sdk
+          .bucket(loc.bucket)
+          .file(loc.object, { generation: o.generation })
+          .createReadStream({ validation });
+        source.on('response', (res: { headers?: Record<string, unknown> }) => {
+          checked = validation !== false && sdkCanValidate(res.headers ?? {}, validation);
+        });
+        const touch = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            timer.touch();
+            loaded += chunk.length;
+            onProgress?.({ url: what, loaded, ...(size === undefined ? {} : { total: size }) });
+            done(null, chunk);
+          },
+        });
+        await pipeline(source, touch, createWriteStream(temp), { signal: timer.signal });
+        return checked;
+      };
       const download = (temp: string, onProgress?: (p: DownloadProgress) => void): Promise<boolean> =>
         call(loc, 'downloading the model', extra.signal, async (sdk, timer) => {
-          let loaded = 0;
-          let checked = false;
-          const source = sdk
-            .bucket(loc.bucket)
-            .file(loc.object, { generation: o.generation })
-            .createReadStream({ validation });
-          source.on('response', (res: { headers?: Record<string, unknown> }) => {
-            checked = validation !== false && sdkCanValidate(res.headers ?? {}, validation);
-          });
-          const touch = new Transform({
-            transform(chunk: Buffer, _encoding, done) {
-              timer.touch();
-              loaded += chunk.length;
-              onProgress?.({ url: what, loaded, ...(size === undefined ? {} : { total: size }) });
-              done(null, chunk);
-            },
-          });
           try {
-            await pipeline(source, touch, createWriteStream(temp), { signal: timer.signal });
+            return await once(sdk, timer, temp, onProgress);
           } catch (cause) {
             const code = (cause as GcsFailure | null)?.code;
             if (code === 'CONTENT_DOWNLOAD_MISMATCH') throw mismatch(what, kind, cause);
             if (code !== 'MD5_NOT_AVAILABLE' || validation === false) throw cause;
+            // Refused at the response headers, before any byte: fetch again without the SDK's check.
             validation = false;
-            return download(temp, onProgress);
+            return once(sdk, timer, temp, onProgress);
           }
-          return checked;
         });
       return {
         // gsutil's notation for one generation of an object.
