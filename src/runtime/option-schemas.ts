@@ -13,6 +13,8 @@ import { mlflowRegistryOptionsSchema } from '../registries/mlflow/mlflow-registr
 import { wandbRegistryOptionsSchema } from '../registries/wandb/wandb-registry-options.js';
 import { sageMakerRegistryOptionsSchema } from '../registries/sagemaker/sagemaker-registry-options.js';
 import { dvcRegistryOptionsSchema } from '../registries/dvc/dvc-registry-options.js';
+import { vertexRegistryOptionsSchema } from '../registries/vertex/vertex-registry-options.js';
+import { azureMlRegistryOptionsSchema } from '../registries/azureml/azureml-registry-options.js';
 import { localTrackerOptionsSchema } from '../tracking/local/local-tracker-options.js';
 import { mlflowTrackerOptionsSchema } from '../tracking/mlflow/mlflow-tracker-options.js';
 import { wandbTrackerOptionsSchema } from '../tracking/wandb/wandb-tracker-options.js';
@@ -38,6 +40,8 @@ export const optionSchemas = {
   wandbRegistry: wandbRegistryOptionsSchema,
   sageMakerRegistry: sageMakerRegistryOptionsSchema,
   dvcRegistry: dvcRegistryOptionsSchema,
+  vertexRegistry: vertexRegistryOptionsSchema,
+  azureMlRegistry: azureMlRegistryOptionsSchema,
   localTracker: localTrackerOptionsSchema,
   mlflowTracker: mlflowTrackerOptionsSchema,
   wandbTracker: wandbTrackerOptionsSchema,

@@ -114,4 +114,58 @@ describe('vertex: and azureml: references in the CLI', () => {
       await running.stop();
     }
   });
+
+  it('a config file registry of type vertex (key file by a relative path) serves a model by alias', async () => {
+    const file = join(root, 'vertex-registry.yaml');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'registries:',
+        '  gcp:',
+        '    type: vertex',
+        `    project: ${server.vertex.project}`,
+        `    location: ${server.vertex.location}`,
+        `    apiEndpoint: ${server.url}`,
+        `    storageEndpoint: ${server.url}`,
+        '    keyFilename: ./key.json',
+        'models:',
+        '  digits:',
+        '    registry: gcp',
+        '    ref: digits@prod',
+        '    workers: 1',
+        '',
+      ].join('\n'),
+    );
+    // Only the file: no Google variable in the environment.
+    const bare = { MODELSHIP_CACHE_DIR: join(root, 'cache-config-registry') };
+    expect((await runCli(['config', 'check', file], { env: bare })).code).toBe(0);
+    const running = await startCli(['serve', '--config', file, '--port', '0', '--log-format', 'json'], {
+      cwd: root,
+      env: bare,
+      ready: /"message":"listening on (http:\/\/[^"]+)"/,
+    });
+    try {
+      const { images, labels } = digits(1);
+      const res = await postJson(`${running.match[1]}/models/digits/predict`, { inputs: images });
+      expect(res.status).toBe(200);
+      const scores = res.body.outputs.probabilities[0] as number[];
+      expect(scores.indexOf(Math.max(...scores))).toBe(labels[0]);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('a config file cannot hold a Google access token or an Azure credential object', async () => {
+    const file = join(root, 'secrets.yaml');
+    await writeFile(
+      file,
+      'version: 1\nregistries:\n  gcp:\n    type: vertex\n    accessToken: ya29.secret\n  az:\n    type: azureml\n    subscriptionId: s\n    credential: {}\n',
+    );
+    const r = await runCli(['config', 'check', file], { env: {} });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/registries\.gcp\.accessToken: unknown key/);
+    expect(r.stderr).toMatch(/registries\.az\.credential: unknown key/);
+    expect(r.stderr).not.toContain('ya29.secret');
+  });
 });

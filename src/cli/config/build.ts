@@ -13,6 +13,8 @@ import {
   createMlflowRegistry,
   createMlflowTracker,
   createSageMakerRegistry,
+  createVertexRegistry,
+  createAzureMlRegistry,
   createWandbRegistry,
   createWandbTracker,
   isPathRef,
@@ -93,6 +95,13 @@ export function buildRegistry(
         ...o,
         repo: /^\.{1,2}[\\/]/.test(o.repo as string) ? resolvePath(dir, o.repo as string) : o.repo,
       } as never);
+    case 'vertex':
+      return createVertexRegistry({
+        ...o,
+        ...(typeof o.keyFilename === 'string' ? { keyFilename: resolvePath(dir, o.keyFilename) } : {}),
+      } as never);
+    case 'azureml':
+      return createAzureMlRegistry(o as never);
     default:
       return createSageMakerRegistry(o as never);
   }

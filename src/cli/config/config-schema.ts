@@ -53,6 +53,9 @@ const registrySchema = z.discriminatedUnion('type', [
   }),
   fileSafe(S.wandbRegistry).extend({ type: z.literal('wandb'), apiKeyEnv: envVar.optional() }),
   fileSafe(S.sageMakerRegistry).extend({ type: z.literal('sagemaker') }),
+  // Google and Azure credentials come from the environment (ADC, DefaultAzureCredential); a key file by path.
+  fileSafe(S.vertexRegistry, ['accessToken']).extend({ type: z.literal('vertex') }),
+  fileSafe(S.azureMlRegistry, ['credential']).extend({ type: z.literal('azureml') }),
   // `lfs.headers` would hold a token: a file gives the LFS server only (Git's credential helpers give the rest).
   fileSafe(S.dvcRegistry).extend({
     type: z.literal('dvc'),
