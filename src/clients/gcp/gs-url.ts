@@ -1,3 +1,4 @@
+import { decodeObjectPath } from '../../core/url-path.js';
 import type { ModelFile } from '../../platform/model-store.js';
 import { createHttpClient, type HttpClientConfig } from '../../platform/node/http-client.js';
 import { createGcpAuth, type GcpAuth } from './gcp-auth.js';
@@ -33,19 +34,5 @@ export async function gsModelFile(
     storageEndpointFromEnv(),
   );
   const loc = parseGsUrl(url.split('#')[0] as string);
-  return gcs.modelFile({ bucket: loc.bucket, object: decodeUrlPath(loc.object) }, extra);
-}
-
-/**
- * A `gs://` reference arrives URL-normalised (spaces, non-ASCII as `%XX`), but object names are literal, as gsutil
- * writes them: decode each valid `%XX` run, and keep a `%` that starts none (`100%.onnx`) as it is.
- */
-function decodeUrlPath(path: string): string {
-  return path.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      return run;
-    }
-  });
+  return gcs.modelFile({ bucket: loc.bucket, object: decodeObjectPath(loc.object) }, extra);
 }

@@ -1,3 +1,4 @@
+import { decodeObjectPath } from '../../core/url-path.js';
 import type * as S3 from '@aws-sdk/client-s3';
 import { open as openFile } from 'node:fs/promises';
 import { type Readable } from 'node:stream';
@@ -48,7 +49,7 @@ async function loadS3(): Promise<S3Module> {
 /** Splits `s3://bucket/some/key` into bucket and key. */
 export function parseS3Url(url: string): { bucket: string; key: string } {
   const parsed = new URL(url);
-  const key = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const key = decodeObjectPath(parsed.pathname.replace(/^\//, ''));
   if (parsed.protocol !== 's3:' || parsed.hostname === '' || key === '') {
     throw new ModelshipError('INVALID_REF', `Invalid S3 URL ${redactUrl(url)}: use s3://bucket/key.`);
   }

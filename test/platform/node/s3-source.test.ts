@@ -63,6 +63,16 @@ describe('s3:// sources against s3rver', () => {
     expect((denied as { code?: string }).code).toBe('REGISTRY_AUTH_FAILED');
   });
 
+  it('object keys are literal, as the AWS CLI writes them: a lone % and spaces load, no URIError', async () => {
+    const bytes = addOneModel();
+    await client.send(new PutObjectCommand({ Bucket: 'models', Key: 'odd/100% sure é.onnx', Body: bytes }));
+    const cacheDir = await tempDir();
+    const s3 = { endpoint, forcePathStyle: true, credentials };
+    const model = await loadModel('s3://models/odd/100% sure é.onnx', { cacheDir, s3, logger: silentLogger });
+    expect((await model.predict([[1, 1, 1, 1]])).y?.toArray()).toEqual([[2, 2, 2, 2]]);
+    await model.close();
+  });
+
   it('serves an HTTP registry from a bucket (s3:// baseUrl)', async () => {
     const root = await tempDir();
     const local = createLocalRegistry({ root });
