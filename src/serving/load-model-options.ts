@@ -56,9 +56,9 @@ export const loadModelOptionsSchema = z.strictObject({
   workers: z.number().int().min(0).max(1024).optional(),
   /**
    * How many nice levels below the thread that loads the model its worker threads run (Linux; elsewhere
-   * ignored). Default 2 (0 on a single core): a woken worker then rarely preempts your event loop, while
-   * beside other busy processes the workers still keep most of their share of the CPU (at 10 they would get
-   * about a tenth of a shared core). `0` runs workers at your thread's priority.
+   * ignored). Default 1 (0 on a single core): a woken worker then rarely preempts your event loop, while
+   * beside other busy processes the workers keep their share of the CPU (at 10 they would get about a tenth
+   * of a shared core). `0` runs workers at your thread's priority.
    */
   workerNice: z.number().int().min(0).max(19).optional(),
   /**

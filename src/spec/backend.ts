@@ -29,7 +29,7 @@ export interface BackendSessionOptions {
   readonly workers?: number;
   /**
    * How many nice levels below the loading thread the worker threads run (Linux; 0 to 19). Backends without
-   * threads ignore it; onnxruntime-node defaults to 2 with more than one core, else 0.
+   * threads ignore it; onnxruntime-node defaults to 1 with more than one core, else 0.
    */
   readonly workerNice?: number;
   /**

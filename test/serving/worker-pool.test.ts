@@ -161,7 +161,7 @@ describe('worker pool', () => {
   });
 
   it.runIf(process.platform === 'linux')(
-    'runs the workers (and their onnxruntime threads) nice levels below the loading thread: 2 by default (with several cores), as asked, or not at all',
+    'runs the workers (and their onnxruntime threads) nice levels below the loading thread: 1 by default (with several cores), as asked, or not at all',
     async () => {
       /** Nice values of this process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
       const niceOfThreads = (): Map<string, number> =>
@@ -188,7 +188,7 @@ describe('worker pool', () => {
       };
       const byDefault = await started({});
       const defaultNice = defaultWorkerNice();
-      expect(defaultNice).toBe(availableParallelism() > 1 ? 2 : 0); // nothing to gain on a single core
+      expect(defaultNice).toBe(availableParallelism() > 1 ? 1 : 0); // nothing to gain on a single core
       expect(byDefault.filter((n) => n === Math.min(19, mine + defaultNice)).length).toBeGreaterThanOrEqual(2);
       const asked = await started({ workerNice: 3 });
       expect(asked.filter((n) => n === Math.min(19, mine + 3)).length).toBeGreaterThanOrEqual(2);

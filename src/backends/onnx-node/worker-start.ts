@@ -215,15 +215,16 @@ export async function stopWorker(worker: Worker, client: ChannelClient): Promise
 /**
  * Default nice increment of the workers (see `lowerThreadPriority`). Waking a worker at the same priority as
  * the event loop lets it preempt the event loop on a busy core (measured here: a third of the futex wake-ups
- * the event loop issued took 0.1–1 ms); lower, the woken worker takes another core or waits for the
- * scheduler's next tick instead. Only 2 levels, not more: beside another busy process (a co-tenant at nice 0)
- * a worker at nice 10 gets about a tenth of a shared core: measured, the pool ran at a fifth to a
- * third of its throughput at nice 2, below a raw session's (docs/performance.md, "Choosing settings"). With a single core there is no
- * other core to take, and a lower priority would only let the event loop accept requests faster than the
- * workers can answer them: 0 there.
+ * the event loop issued took 0.1–1 ms); one level lower, the event loop wins those contests. Only 1 level:
+ * beside another busy process in the same session (a co-tenant at nice 0), every level costs the pool its
+ * share of a shared core (CNN, 8 callers, vs raw beside the same process: 1.17× at 0, 1.10× at 1, 0.98× at 2;
+ * at 10, a fifth to a third of the nice-2 figure), while alone the three measured within noise (1.69–1.72×)
+ * and the event loop's p99 delay was 3.2 ms at 0, 2.1–2.4 ms at 1 and 2 (docs/performance.md, `workerNice`).
+ * With a single core there is no other core to take, and a lower priority would only let the event loop
+ * accept requests faster than the workers can answer them: 0 there.
  */
 export function defaultWorkerNice(): number {
-  return availableParallelism() > 1 ? 2 : 0;
+  return availableParallelism() > 1 ? 1 : 0;
 }
 
 /**

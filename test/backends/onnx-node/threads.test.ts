@@ -31,8 +31,8 @@ describe('thread policy', () => {
     if (cores >= 2) expect(defaultWorkerCount(2) * 2).toBeLessThanOrEqual(cores);
   });
 
-  it('workers run a little below the event loop (2 nice levels with several cores), not 10', () => {
-    expect(defaultWorkerNice()).toBe(cores > 1 ? 2 : 0);
+  it('workers run a little below the event loop (1 nice level with several cores), not 10', () => {
+    expect(defaultWorkerNice()).toBe(cores > 1 ? 1 : 0);
   });
 
   it('a model loaded with intraOpNumThreads = cores gets one worker; with defaults one per core', async () => {
