@@ -50,6 +50,8 @@ export interface ExecutionStats {
   readonly inlineMs?: number;
   /** Median time of one lone run through a worker, round trip included (ms), when measured. */
   readonly workerMs?: number;
+  /** Calls answered on the calling thread so far (while `inline`). */
+  readonly inlineCalls?: number;
   /** Why, in a sentence. */
   readonly reason: string;
 }

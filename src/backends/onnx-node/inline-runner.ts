@@ -38,6 +38,38 @@ const PROBE_RUNS = 24;
 
 type Feeds = Readonly<Record<string, TensorLike>>;
 
+/**
+ * Inference work in this process, across models: a lone call runs inline only while no other model's
+ * workers run or start. The extra session uses onnxruntime's default threads, and a run waits for all of
+ * them; beside another model's busy workers one descheduled thread stretches a 40 µs run to a scheduler tick
+ * (measured: 4.5 ms at p99 while other models loaded, against 0.2 ms alone). The workers, one thread each,
+ * do not wait on each other, so that is where such calls go.
+ */
+const pools = new Set<() => boolean>();
+let starting = 0;
+
+/** Registers a pool's "running something now" test; returns the function that unregisters it. */
+export function trackPool(busy: () => boolean): () => void {
+  pools.add(busy);
+  return () => pools.delete(busy);
+}
+
+/** Counts `work` (workers starting, a model loading) as running while it is pending. */
+export async function whileStarting<T>(work: Promise<T>): Promise<T> {
+  starting++;
+  try {
+    return await work;
+  } finally {
+    starting--;
+  }
+}
+
+function othersBusy(self: () => boolean): boolean {
+  if (starting > 0) return true;
+  for (const busy of pools) if (busy !== self && busy()) return true;
+  return false;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function sourceBytes(source: ModelSource): Promise<number> {
@@ -66,11 +98,16 @@ export class InlineExecution {
   #session: BackendSession | undefined;
   #lone = 0;
   #busy = false;
+  #calls = 0;
   #closed = false;
 
-  constructor(source: ModelSource, options: BackendSessionOptions) {
+  readonly #self: () => boolean;
+
+  /** `self` tells whether the pool itself runs something now (its own runs are not contention). */
+  constructor(source: ModelSource, options: BackendSessionOptions, self: () => boolean) {
     this.#source = source;
     this.#options = options;
+    this.#self = self;
   }
 
   /** True when a lone call may be answered here (now, or once measured). */
@@ -84,7 +121,7 @@ export class InlineExecution {
   }
 
   stats(): ExecutionStats {
-    return this.#stats;
+    return this.#state === 'on' ? { ...this.#stats, inlineCalls: this.#calls } : this.#stats;
   }
 
   /** After warm-up: whether the model could qualify at all (cheap checks only; nothing is opened). */
@@ -124,6 +161,7 @@ export class InlineExecution {
     options: RunOptions,
     timeWorker: (feeds: Feeds) => Promise<unknown>,
   ): Promise<Record<string, TensorLike>> | undefined {
+    if (othersBusy(this.#self)) return undefined;
     if (this.#state === 'on') return this.#run(feeds, options);
     if (this.#state === 'candidate' && ++this.#lone >= LONE_CALLS_BEFORE_PROBE) {
       this.#state = 'probing';
@@ -139,6 +177,7 @@ export class InlineExecution {
 
   async #run(feeds: Feeds, options: RunOptions): Promise<Record<string, TensorLike>> {
     this.#busy = true;
+    this.#calls++;
     try {
       return await (this.#session as BackendSession).run(feeds, options);
     } finally {

@@ -13,7 +13,7 @@ import type {
 } from '../../spec/backend.js';
 import type { ModelSignature, TensorLike } from '../../spec/tensor.js';
 import { callerWait } from './caller-wait.js';
-import { InlineExecution } from './inline-runner.js';
+import { InlineExecution, trackPool, whileStarting } from './inline-runner.js';
 import { DEFAULT_RESPAWN_POLICY, type RespawnPolicy } from './crash-loop.js';
 import { poolModel, startPoolWorkers } from './pool-start.js';
 import { crashEvent, crashLoopError, warmUpReplacement } from './worker-replacement.js';
@@ -49,6 +49,7 @@ export class WorkerPoolSession implements BackendSession {
   #overlapAt = -Infinity;
   /** Lone calls of a small model may run on the calling thread (see inline-runner.ts). */
   readonly #inline: InlineExecution;
+  readonly #untrack: () => void;
 
   private constructor(
     signature: ModelSignature,
@@ -59,7 +60,9 @@ export class WorkerPoolSession implements BackendSession {
     source: ModelSource,
   ) {
     this.signature = signature;
-    this.#inline = new InlineExecution(source, options);
+    const running = (): boolean => this.#idle.length < this.liveWorkers;
+    this.#inline = new InlineExecution(source, options, running);
+    this.#untrack = trackPool(running);
     this.#policy = policy;
     this.concurrency = count;
     this.#model = model;
@@ -82,7 +85,7 @@ export class WorkerPoolSession implements BackendSession {
     policy: Partial<RespawnPolicy> = {},
   ): Promise<WorkerPoolSession> {
     const model = poolModel(source);
-    const workers = await startPoolWorkers(model, options, count);
+    const workers = await whileStarting(startPoolWorkers(model, options, count));
     const pool = new WorkerPoolSession(
       (workers[0] as StartedWorker).signature,
       model,
@@ -266,7 +269,7 @@ export class WorkerPoolSession implements BackendSession {
   #restart(slot: Slot): void {
     slot.state = 'starting';
     let started: StartedWorker | undefined;
-    startWorker(this.#model, this.#options, this.#crashForTesting === 'start')
+    whileStarting(startWorker(this.#model, this.#options, this.#crashForTesting === 'start'))
       .then(async (s) => {
         started = s;
         if (this.#crashForTesting === 'run') s.client.crashOnNextCall();
@@ -323,6 +326,7 @@ export class WorkerPoolSession implements BackendSession {
     if (this.#released) return;
     this.#released = true;
     const inline = this.#inline.disable('The session was released.');
+    this.#untrack();
     const error = new ModelshipError('NOT_READY', 'The session was released while this call waited for a worker.');
     for (const w of this.#waiters.splice(0)) w.reject(error);
     await Promise.all(

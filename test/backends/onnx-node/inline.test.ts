@@ -69,6 +69,39 @@ describe('inline lone calls', () => {
     }
   });
 
+  it("while another model's workers run, lone calls go to the workers", async () => {
+    const { onnx, test } = tinyMnist();
+    const row = test.images.slice(0, 784);
+    const small = await loadModel(onnx, { logger: silentLogger });
+    const slow = await loadModel(slowModel(), { logger: silentLogger, batching: false, inline: false });
+    try {
+      await Promise.all([small.ready(), slow.ready()]);
+      await callAloneUntilMeasured(small, row);
+      if (!small.stats().execution?.inline) return; // measured slower inline on this machine: nothing to check
+      // Calls that overlapped the measurement's own runs keep the next 10 ms on the workers.
+      for (let i = 0; i < 5000 && !small.stats().execution?.inlineCalls; i++) await small.predict(row);
+      const before = small.stats().execution?.inlineCalls as number;
+      expect(before).toBeGreaterThan(0);
+      for (let i = 0; i < 8; i++) await small.predict(row);
+      expect(small.stats().execution?.inlineCalls).toBe(before + 8);
+      // A big batch keeps one of the other model's workers busy for a while (tens of ms or more).
+      let running = true;
+      const big = slow.predict({ x: { data: new Float32Array(512 * 2048).fill(1), shape: [2048, 512] } });
+      void big.finally(() => (running = false));
+      const during = small.stats().execution?.inlineCalls as number;
+      let calls = 0;
+      while (running && calls < 8) {
+        await small.predict(row);
+        calls++;
+      }
+      await big;
+      expect(calls).toBeGreaterThan(0);
+      expect(small.stats().execution?.inlineCalls).toBe(during);
+    } finally {
+      await Promise.all([small.close(), slow.close()]);
+    }
+  });
+
   it('a model whose run is long stays on the workers; the reason carries the figures', async () => {
     const model = await loadModel(slowModel(), { logger: silentLogger });
     try {
