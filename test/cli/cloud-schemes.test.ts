@@ -12,7 +12,7 @@ import { createVertexRegistry } from 'modelship';
 import { digits } from '../helpers/deployments.js';
 import { postJson } from '../helpers/http.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
-import { startVertexServer, type VertexTestServer } from '../servers/vertex/server.js';
+import { startVertexServer, vertexTestOptions, type VertexTestServer } from '../servers/vertex/server.js';
 import { nameOf } from '../../src/cli/commands/serve.js';
 import { runCli, startCli } from './cli.js';
 
@@ -24,17 +24,7 @@ const sha256 = createHash('sha256').update(tinyMnist().onnx).digest('hex');
 beforeAll(async () => {
   server = await startVertexServer();
   root = await tempDir('modelship-cli-vertex-');
-  const registry = createVertexRegistry({
-    project: server.vertex.project,
-    location: server.vertex.location,
-    apiEndpoint: server.url,
-    storageEndpoint: server.url,
-    credentials: server.account.keyFile,
-    bucket: 'models',
-    image: 'us-docker.pkg.dev/acme/serving/onnxruntime:1.22',
-    operationPollMs: 1,
-    cacheDir: join(root, 'seed-cache'),
-  });
+  const registry = createVertexRegistry(vertexTestOptions(server, join(root, 'seed-cache')));
   await registry.publish({ name: 'digits', bytes: tinyMnist().onnx, aliases: ['prod'] });
   const keyPath = join(root, 'key.json');
   await writeFile(keyPath, JSON.stringify(server.account.keyFile));

@@ -4,7 +4,7 @@ import { createVertexRegistry } from '../../src/registries/vertex/index.js';
 import type { RegistryWarning } from '../../src/spec/registry.js';
 import { testRegistry } from '../contract/registry.js';
 import { tempDir } from '../helpers/models.js';
-import { startVertexServer } from '../servers/vertex/server.js';
+import { startVertexServer, vertexTestOptions } from '../servers/vertex/server.js';
 
 const fast = { retries: 1, retryDelayMs: 1, maxRetryDelayMs: 2, timeoutMs: 10_000 };
 
@@ -13,15 +13,7 @@ testRegistry('vertex', async () => {
   const cacheDir = join(await tempDir(), 'cache');
   const open = (onWarning?: (w: RegistryWarning) => void) =>
     createVertexRegistry({
-      project: server.vertex.project,
-      location: server.vertex.location,
-      apiEndpoint: server.url,
-      storageEndpoint: server.url,
-      credentials: server.account.keyFile,
-      bucket: 'models',
-      image: 'us-docker.pkg.dev/acme/serving/onnxruntime:1.22',
-      operationPollMs: 1,
-      cacheDir,
+      ...vertexTestOptions(server, cacheDir),
       ...fast,
       ...(onWarning ? { onWarning } : {}),
     });

@@ -10,7 +10,7 @@ import { digits } from '../helpers/deployments.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
 import { createServiceAccount } from '../servers/vertex/auth.js';
 import { putObject } from '../servers/vertex/gcs-handler.js';
-import { startVertexServer, type VertexTestServer } from '../servers/vertex/server.js';
+import { startVertexServer, type VertexTestServer, vertexTestOptions } from '../servers/vertex/server.js';
 
 const fast = { retries: 2, retryDelayMs: 1, maxRetryDelayMs: 2, timeoutMs: 10_000 };
 const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -31,15 +31,7 @@ describe('createVertexRegistry', () => {
   let registry: VertexRegistry;
   const open = (extra: Record<string, unknown> = {}): VertexRegistry =>
     createVertexRegistry({
-      project: server.vertex.project,
-      location: server.vertex.location,
-      apiEndpoint: server.url,
-      storageEndpoint: server.url,
-      credentials: server.account.keyFile,
-      bucket: 'models',
-      image: 'us-docker.pkg.dev/acme/serving/onnxruntime:1.22',
-      operationPollMs: 1,
-      cacheDir,
+      ...vertexTestOptions(server, cacheDir),
       ...fast,
       ...extra,
     });

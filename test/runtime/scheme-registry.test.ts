@@ -11,7 +11,7 @@ import { createVertexRegistry, loadModel, registryForRef, silentLogger } from 'm
 import { ModelshipError } from '../../src/errors/index.js';
 import { digits } from '../helpers/deployments.js';
 import { tempDir, tinyMnist } from '../helpers/models.js';
-import { startVertexServer, type VertexTestServer } from '../servers/vertex/server.js';
+import { startVertexServer, vertexTestOptions, type VertexTestServer } from '../servers/vertex/server.js';
 
 function optionsError(fn: () => unknown): ModelshipError {
   try {
@@ -114,17 +114,7 @@ describe('a Vertex adapter built from the environment alone', () => {
   beforeAll(async () => {
     server = await startVertexServer();
     dir = await tempDir('modelship-scheme-');
-    const seeder = createVertexRegistry({
-      project: server.vertex.project,
-      location: server.vertex.location,
-      apiEndpoint: server.url,
-      storageEndpoint: server.url,
-      credentials: server.account.keyFile,
-      bucket: 'models',
-      image: 'us-docker.pkg.dev/acme/serving/onnxruntime:1.22',
-      operationPollMs: 1,
-      cacheDir: join(dir, 'seed-cache'),
-    });
+    const seeder = createVertexRegistry(vertexTestOptions(server, join(dir, 'seed-cache')));
     await seeder.publish({ name: 'digits', bytes: tinyMnist().onnx, aliases: ['prod'] });
     const keyPath = join(dir, 'key.json');
     await writeFile(keyPath, JSON.stringify(server.account.keyFile));

@@ -28,3 +28,21 @@ export async function startVertexServer(): Promise<VertexTestServer> {
   base = server.url;
   return Object.assign(server, { vertex, gcs, account });
 }
+
+/**
+ * `createVertexRegistry` options pointed at `server`: its project and location, its API and storage roots, the
+ * service account's key file, the `models` bucket, and 1 ms operation polls.
+ */
+export function vertexTestOptions(server: VertexTestServer, cacheDir: string) {
+  return {
+    project: server.vertex.project,
+    location: server.vertex.location,
+    apiEndpoint: server.url,
+    storageEndpoint: server.url,
+    credentials: server.account.keyFile,
+    bucket: 'models',
+    image: 'us-docker.pkg.dev/acme/serving/onnxruntime:1.22',
+    operationPollMs: 1,
+    cacheDir,
+  };
+}
