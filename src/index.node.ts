@@ -6,26 +6,3 @@
  */
 export * from './index.js';
 export * from './runtime/node.js';
-export {
-  createDvcRegistry,
-  type DvcRegistry,
-  type DvcRegistryOptions,
-  type DvcPublishInput,
-} from './registries/dvc/index.js';
-export {
-  createVertexRegistry,
-  parseVertexRef,
-  type VertexRegistry,
-  type VertexRegistryOptions,
-  type VertexPublishInput,
-  type VertexRef,
-} from './registries/vertex/index.js';
-export {
-  createAzureMlRegistry,
-  parseAzureMlRef,
-  type AzureMlRegistry,
-  type AzureMlRegistryOptions,
-  type AzureMlPublishInput,
-  type AzureMlRef,
-  type AzureTokenCredential,
-} from './registries/azureml/index.js';

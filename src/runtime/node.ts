@@ -34,6 +34,29 @@ export {
   type SageMakerPublishInput,
 } from '../registries/sagemaker/index.js';
 export {
+  createDvcRegistry,
+  type DvcRegistry,
+  type DvcRegistryOptions,
+  type DvcPublishInput,
+} from '../registries/dvc/index.js';
+export {
+  createVertexRegistry,
+  parseVertexRef,
+  type VertexRegistry,
+  type VertexRegistryOptions,
+  type VertexPublishInput,
+  type VertexRef,
+} from '../registries/vertex/index.js';
+export {
+  createAzureMlRegistry,
+  parseAzureMlRef,
+  type AzureMlRegistry,
+  type AzureMlRegistryOptions,
+  type AzureMlPublishInput,
+  type AzureMlRef,
+  type AzureTokenCredential,
+} from '../registries/azureml/index.js';
+export {
   createHttpRegistry,
   writeHttpRegistryIndex,
   type HttpRegistry,
