@@ -50,6 +50,8 @@ export class WorkerPoolSession implements BackendSession {
   /** Lone calls of a small model may run on the calling thread (see inline-runner.ts). */
   readonly #inline: InlineExecution;
   readonly #untrack: () => void;
+  /** How the inline measurement times a lone call on the workers (made once, not per call). */
+  readonly #measureOnWorkers = (feeds: Readonly<Record<string, TensorLike>>): Promise<unknown> => this.run(feeds);
 
   private constructor(
     signature: ModelSignature,
@@ -60,7 +62,8 @@ export class WorkerPoolSession implements BackendSession {
     source: ModelSource,
   ) {
     this.signature = signature;
-    const running = (): boolean => this.#idle.length < this.liveWorkers;
+    // Polled by every other pool's lone calls: no array per look, unlike liveWorkers.
+    const running = (): boolean => this.#slots.some((slot) => slot.state === 'busy');
     this.#inline = new InlineExecution(source, options, running);
     this.#untrack = trackPool(running);
     this.#policy = policy;
@@ -117,9 +120,6 @@ export class WorkerPoolSession implements BackendSession {
     options: RunOptions = {},
   ): Promise<Record<string, TensorLike>> {
     options.signal?.throwIfAborted();
-    const tensors: SlotTensor[] = [];
-    for (const name in feeds)
-      tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
     const inline = this.#inline;
     if (inline.active) {
       // A lone call may run on this thread. Anything concurrent goes to the workers, and so does every call for
@@ -129,10 +129,13 @@ export class WorkerPoolSession implements BackendSession {
         this.#overlapAt = at;
         inline.overlapped();
       } else if (at - this.#overlapAt > 10) {
-        const answer = inline.lone(feeds, options, (f) => this.run(f));
+        const answer = inline.lone(feeds, options, this.#measureOnWorkers);
         if (answer) return answer;
       }
     }
+    const tensors: SlotTensor[] = [];
+    for (const name in feeds)
+      tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
     const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
     const slot = this.#idle.pop() ?? (await this.#waitForWorker());
     this.#busy(slot);
