@@ -1,6 +1,7 @@
 import { ModelshipError } from '../../errors/index.js';
 import type { HttpClient, HttpReply } from '../../platform/node/http-client.js';
-import { parseJsonReply, statusError, withRetryAfter } from '../../platform/node/http-errors.js';
+import { statusError, withRetryAfter } from '../../platform/node/http-errors.js';
+import { sendJsonCall, type JsonCall } from '../../platform/node/json-call.js';
 import type { AzureAuth } from './azure-auth.js';
 
 /** ARM answered with its own error (`{"error":{"code","message"}}`); the caller maps it (404s mostly). */
@@ -17,16 +18,7 @@ export class ArmApiError extends Error {
 }
 
 /** One ARM call. */
-export interface ArmCall {
-  readonly method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
-  /** The full URL, `api-version` included. */
-  readonly url: string;
-  readonly body?: unknown;
-  /** false for creations: sent again only when the connection was refused. */
-  readonly idempotent: boolean;
-  readonly what: string;
-  readonly signal?: AbortSignal | undefined;
-}
+export type ArmCall = JsonCall;
 
 /** Sends ARM calls with a bearer token on the one HTTP client. */
 export type ArmRest = <T>(call: ArmCall) => Promise<T>;
@@ -52,36 +44,17 @@ export const isArmNotFound = (e: unknown): boolean => e instanceof ArmApiError &
 export function createArmRest(http: HttpClient, auth: AzureAuth, scope: string, service: string): ArmRest {
   return async <T>(call: ArmCall): Promise<T> => {
     const authorization = await auth.authorization(scope, call.signal);
-    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      authorization,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    };
-    const what = `${call.what} (${service})`;
-    return http.send(
-      {
-        method: call.method,
-        url: call.url,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        what,
-        signal: call.signal,
-        idempotent: call.idempotent,
-      },
-      (reply): T => {
-        if (reply.status >= 200 && reply.status < 300) return parseJsonReply<T>(reply.text, service, what);
-        const parsed = parseError(reply);
-        if (reply.status === 401 || reply.status === 403)
-          throw new ModelshipError(
-            'REGISTRY_AUTH_FAILED',
-            `${service} refused the credentials (HTTP ${reply.status} ${parsed.code ?? ''}) while ${call.what}. Check that the identity has the AzureML Data Scientist role (or Reader for reads) on the workspace or registry, and its AZURE_* settings.`,
-            { details: { status: reply.status } },
-          );
-        if (reply.status === 408 || reply.status === 429 || reply.status >= 500)
-          throw withRetryAfter(statusError(reply.status, what, 'MODEL_NOT_FOUND', parsed.message), reply.retryAfterMs);
-        throw new ArmApiError(reply.status, parsed.code, parsed.message);
-      },
-    );
+    return sendJsonCall<T>(http, call, authorization, service, (reply, what): never => {
+      const parsed = parseError(reply);
+      if (reply.status === 401 || reply.status === 403)
+        throw new ModelshipError(
+          'REGISTRY_AUTH_FAILED',
+          `${service} refused the credentials (HTTP ${reply.status} ${parsed.code ?? ''}) while ${call.what}. Check that the identity has the AzureML Data Scientist role (or Reader for reads) on the workspace or registry, and its AZURE_* settings.`,
+          { details: { status: reply.status } },
+        );
+      if (reply.status === 408 || reply.status === 429 || reply.status >= 500)
+        throw withRetryAfter(statusError(reply.status, what, 'MODEL_NOT_FOUND', parsed.message), reply.retryAfterMs);
+      throw new ArmApiError(reply.status, parsed.code, parsed.message);
+    });
   };
 }

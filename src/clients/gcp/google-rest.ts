@@ -1,6 +1,7 @@
 import { ModelshipError } from '../../errors/index.js';
 import type { HttpClient, HttpClientConfig, HttpReply } from '../../platform/node/http-client.js';
-import { parseJsonReply, statusError, withRetryAfter } from '../../platform/node/http-errors.js';
+import { statusError, withRetryAfter } from '../../platform/node/http-errors.js';
+import { sendJsonCall, type JsonCall } from '../../platform/node/json-call.js';
 import type { GcpAuth } from './gcp-auth.js';
 
 /** A Google API answered with its own error (`{"error":{"code","message","status"}}`); the caller maps it. */
@@ -17,17 +18,7 @@ export class GoogleApiError extends Error {
 }
 
 /** One call to a Google JSON API. */
-export interface GoogleCall {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** The full URL. */
-  readonly url: string;
-  readonly body?: unknown;
-  /** false for creations: sent again only when the connection was refused. */
-  readonly idempotent: boolean;
-  /** What the call does, for messages ("getting a Vertex AI model"). */
-  readonly what: string;
-  readonly signal?: AbortSignal | undefined;
-}
+export type GoogleCall = JsonCall;
 
 /**
  * Sends Google JSON API calls with ADC credentials on the one HTTP client. `config` is that client's retry budget and
@@ -56,38 +47,19 @@ function parseError(reply: HttpReply): { message: string; status?: string } {
 export function createGoogleRest(http: HttpClient, auth: GcpAuth, service: string): GoogleRest {
   const rest = async <T>(call: GoogleCall): Promise<T> => {
     const authorization = await auth.authorization(call.signal);
-    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      authorization,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    };
-    const what = `${call.what} (${service})`;
-    return http.send(
-      {
-        method: call.method,
-        url: call.url,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        what,
-        signal: call.signal,
-        idempotent: call.idempotent,
-      },
-      (reply): T => {
-        if (reply.status >= 200 && reply.status < 300) return parseJsonReply<T>(reply.text, service, what);
-        const parsed = parseError(reply);
-        if (reply.status === 401 || reply.status === 403) {
-          throw new ModelshipError(
-            'REGISTRY_AUTH_FAILED',
-            `${service} refused the credentials (HTTP ${reply.status} ${parsed.status ?? ''}) while ${call.what}: ${parsed.message} Check the service account's roles (roles/aiplatform.user, roles/storage.objectViewer) and GOOGLE_APPLICATION_CREDENTIALS.`,
-            { details: { status: reply.status } },
-          );
-        }
-        if (reply.status === 408 || reply.status === 429 || reply.status >= 500)
-          throw withRetryAfter(statusError(reply.status, what, 'MODEL_NOT_FOUND', parsed.message), reply.retryAfterMs);
-        throw new GoogleApiError(reply.status, parsed.status, parsed.message);
-      },
-    );
+    return sendJsonCall<T>(http, call, authorization, service, (reply, what): never => {
+      const parsed = parseError(reply);
+      if (reply.status === 401 || reply.status === 403) {
+        throw new ModelshipError(
+          'REGISTRY_AUTH_FAILED',
+          `${service} refused the credentials (HTTP ${reply.status} ${parsed.status ?? ''}) while ${call.what}: ${parsed.message} Check the service account's roles (roles/aiplatform.user, roles/storage.objectViewer) and GOOGLE_APPLICATION_CREDENTIALS.`,
+          { details: { status: reply.status } },
+        );
+      }
+      if (reply.status === 408 || reply.status === 429 || reply.status >= 500)
+        throw withRetryAfter(statusError(reply.status, what, 'MODEL_NOT_FOUND', parsed.message), reply.retryAfterMs);
+      throw new GoogleApiError(reply.status, parsed.status, parsed.message);
+    });
   };
   return Object.assign(rest, { config: http.config });
 }
