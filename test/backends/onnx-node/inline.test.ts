@@ -113,6 +113,15 @@ describe('inline lone calls', () => {
     }
   });
 
+  it("refuses an inline value other than 'auto' or false with INVALID_OPTIONS, loading nothing", async () => {
+    for (const inline of [true, 'always', 1]) {
+      await expect(
+        loadModel(addOneModel(), { logger: silentLogger, inline: inline as never }),
+        String(inline),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('inline') });
+    }
+  });
+
   it('nothing to measure with without warm-up: every call goes to the workers', async () => {
     const model = await loadModel(addOneModel(), { logger: silentLogger, warmup: false });
     try {
