@@ -1,6 +1,14 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { recordSpin } from './load-monitor.js';
-import { arenaEncodable, encodedSize, readTag, readTensors, writeTensors, type SlotTensor } from './tensor-codec.js';
+import {
+  arenaEncodable,
+  encodedSize,
+  readTag,
+  readTensors,
+  ReusedBuffers,
+  writeTensors,
+  type SlotTensor,
+} from './tensor-codec.js';
 
 /**
  * A request/response channel to one worker thread over shared memory.
@@ -239,7 +247,10 @@ function awaitRequest(control: Int32Array, seq: number, spinMs: number): void {
   while (Atomics.load(control, REQ) === seq) Atomics.wait(control, REQ, seq);
 }
 
-/** Handles one call on the worker's side; the tensors it receives are its own (copied out of the arena). */
+/**
+ * Handles one call on the worker's side. The tensors it receives are copied out of the arena into memory the
+ * next call reuses: they are valid until its answer is sent, and must not be kept beyond that.
+ */
 export type ChannelHandler = (op: number, message: ChannelMessage) => Promise<ChannelMessage>;
 
 /** Turns whatever a handler threw into a {@link ChannelError}. */
@@ -259,6 +270,8 @@ export async function serveChannel(
   const port = init.port;
   let arena = init.arena;
   let seq = 0;
+  // The handler's run has settled before the next request is read, so its inputs' memory can be reused.
+  const requestMemory = new ReusedBuffers();
   for (;;) {
     awaitRequest(control, seq, control[SPIN_HINT] === 1 ? spinMs : 0);
     seq = Atomics.load(control, REQ);
@@ -281,8 +294,9 @@ export async function serveChannel(
     if (op !== OP_STOP && Atomics.load(control, CRASH_WORD) === 1) process.exit(70);
     if (op !== OP_STOP) {
       try {
-        // Copied out of shared memory: onnxruntime-node refuses tensors backed by a SharedArrayBuffer.
-        const request = viaPort && payload ? payload : readTensors(arena, true);
+        // Copied out of shared memory (onnxruntime-node refuses tensors backed by a SharedArrayBuffer), into
+        // memory reused from call to call.
+        const request = viaPort && payload ? payload : readTensors(arena, requestMemory);
         const response = await handler(op, request);
         const placed = placeInArena(arena, response, port);
         arena = placed.arena;

@@ -92,10 +92,35 @@ export interface DecodedTensors {
 }
 
 /**
- * Decodes tensors from the start of `arena`. With `copy` the data is copied into fresh (non-shared) buffers
- * the caller owns; without it the tensors are views on the arena, valid until the arena is written again.
+ * Memory a reader copies tensors into and reuses from one message to the next: one buffer per slot, grown
+ * when a bigger tensor arrives. For a worker's requests, whose run has finished before the next one is read.
+ *
+ * Why not a fresh copy per call: allocating a large ArrayBuffer is not cheap. Measured here (Node 20, a KVM
+ * guest), a fresh 108 KiB Float32Array cost 330 µs, mostly page faults on newly zeroed memory and the
+ * collections its external memory triggers, against 5 µs to copy into memory already mapped; a 1.6 ms CNN
+ * run went to 4 ms on the worker.
  */
-export function readTensors(arena: SharedArrayBuffer, copy: boolean): DecodedTensors {
+export class ReusedBuffers {
+  readonly #buffers: ArrayBuffer[] = [];
+
+  /** A view of `length` elements for `slot`, on memory the previous message for that slot used. */
+  view<C extends ReturnType<typeof storageConstructor>>(slot: number, ctor: C, length: number): InstanceType<C> {
+    const bytes = length * ctor.BYTES_PER_ELEMENT;
+    let buffer = this.#buffers[slot];
+    if (buffer === undefined || buffer.byteLength < bytes) {
+      buffer = new ArrayBuffer(align8(Math.max(bytes, 8)));
+      this.#buffers[slot] = buffer;
+    }
+    return new ctor(buffer, 0, length) as InstanceType<C>;
+  }
+}
+
+/**
+ * Decodes tensors from the start of `arena`. With `copy` the data is copied out of the arena: into fresh
+ * (non-shared) buffers the caller owns when `copy` is true, or into `copy`'s reused memory (valid until the
+ * next read into it); without it the tensors are views on the arena, valid until the arena is written again.
+ */
+export function readTensors(arena: SharedArrayBuffer, copy: boolean | ReusedBuffers): DecodedTensors {
   const head = new Int32Array(arena);
   let w = 1; // word 0 is the tag
   const count = head[w++] as number;
@@ -112,8 +137,15 @@ export function readTensors(arena: SharedArrayBuffer, copy: boolean): DecodedTen
     const shape: number[] = [];
     for (let r = 0; r < rank; r++) shape.push(head[w++] as number);
     const ctor = storageConstructor(dtype as Exclude<DType, 'string'>);
-    const view = new ctor(arena, byteOffset, byteLength / ctor.BYTES_PER_ELEMENT);
-    tensors.push({ slot, tensor: { dtype, shape, data: copy ? view.slice() : view } });
+    const length = byteLength / ctor.BYTES_PER_ELEMENT;
+    const view = new ctor(arena, byteOffset, length);
+    let data = view;
+    if (copy === true) data = view.slice();
+    else if (copy) {
+      data = copy.view(slot, ctor, length);
+      data.set(view as never);
+    }
+    tensors.push({ slot, tensor: { dtype, shape, data } });
   }
   return { tensors, extra };
 }
