@@ -63,8 +63,9 @@ export const loadModelOptionsSchema = z.strictObject({
   workerNice: z.number().int().min(0).max(19).optional(),
   /**
    * Lone calls of a small model on the calling thread. Default `'auto'`: once a model (16 MiB or less) has been
-   * called alone 32 times in a row, modelship times one run on the calling thread against one through a worker,
-   * and when the first is faster and takes at most 0.25 ms (a small MLP, a tabular classifier), a call that
+   * called alone 32 times in a row, modelship times one run on the calling thread (with onnxruntime's default
+   * threads and with one, keeping the faster) against one through a worker, and when the first is faster and
+   * takes at most 2.5 ms (an MLP, a tabular classifier, a small CNN), a call that
    * arrives alone runs there, as calling onnxruntime directly would; concurrent calls still go to the workers.
    * `model.stats().execution` says what was measured and chosen. `false` keeps every call on the workers.
    */

@@ -34,7 +34,7 @@ export interface BackendSessionOptions {
   readonly workerNice?: number;
   /**
    * `'auto'` (the default for onnxruntime-node pools): after a run of lone calls, measure whether they are
-   * answered sooner by a session on the calling thread (small models, at most 0.25 ms a run) and use it for
+   * answered sooner by a session on the calling thread (small models, at most 2.5 ms a run) and use it for
    * lone calls. `false`: every call goes to the workers. Backends without threads ignore it.
    */
   readonly inline?: 'auto' | false;
@@ -46,8 +46,13 @@ export interface BackendSessionOptions {
 export interface ExecutionStats {
   /** True when lone calls on an idle event loop run on the calling thread. */
   readonly inline: boolean;
-  /** Median time of one run on the calling thread (ms), when measured. */
+  /** Median time of one run on the calling thread (ms), when measured: the faster of the two sessions tried. */
   readonly inlineMs?: number;
+  /**
+   * onnxruntime intra-op threads of the calling thread's session, when measured: the cores (onnxruntime's
+   * default) or 1, whichever ran faster.
+   */
+  readonly inlineThreads?: number;
   /** Median time of one lone run through a worker, round trip included (ms), when measured. */
   readonly workerMs?: number;
   /** Calls answered on the calling thread so far (while `inline`). */

@@ -3,6 +3,7 @@
  * of lone calls the model is measured, the choice is explained in `model.stats().execution`, calls answer
  * exactly as the workers do, and `inline: false` turns it off. Real pools, real models.
  */
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadModel, silentLogger, type Model, type PredictInput } from 'modelship';
 import { addOneModel, slowModel, tinyMnist } from '../../helpers/models.js';
@@ -31,7 +32,10 @@ function expectConsistent(model: Model): void {
   if (!e?.inlineMs || !e.workerMs) return;
   expect(e.inline).toBe(e.inlineMs <= INLINE_MAX_MS && e.inlineMs < e.workerMs);
   expect(e.reason).toMatch(e.inline ? /^Lone calls run on the calling thread/ : /^Calls stay on the workers/);
-  expect(e.reason).toMatch(/\d+\.\d{3} ms on the calling thread and \d+\.\d{3} ms through a worker/);
+  expect(e.reason).toMatch(
+    /\d+\.\d{3} ms on the calling thread \((1 onnxruntime thread|\d+ onnxruntime threads)\) and \d+\.\d{3} ms through a worker/,
+  );
+  expect([1, availableParallelism()]).toContain(e.inlineThreads);
 }
 
 const probabilities = (out: unknown): number[] =>
