@@ -134,6 +134,7 @@ class LoadedModel implements Model {
     this.#batcher = new Batcher(
       {
         concurrency: session.concurrency ?? 1,
+        depth: session.pipelineDepth ?? 1,
         run: (feeds, outputs) => session.run(feeds, outputs ? { outputs } : {}),
       },
       batching,

@@ -95,6 +95,12 @@ export interface BackendSession {
    */
   readonly concurrency?: number;
   /**
+   * How many runs each of those accepts at once: 2 for a pool whose worker takes its next run while it
+   * executes one (it then never waits for the caller's thread between runs). Callers may keep
+   * `concurrency × pipelineDepth` in flight. Default 1.
+   */
+  readonly pipelineDepth?: number;
+  /**
    * Runs each feed set on every replica (every worker of a pool), now and on replicas started later, so no
    * request pays for first-run initialisation. Rejects if a run fails. Without it, callers `run` each once.
    */

@@ -30,7 +30,10 @@ class ManualExecutor implements BatchExecutor {
     const data = Float32Array.from(x.data as Float32Array, (v) => v * 10);
     return { y: { dtype: 'float32', shape: [...x.shape], data } };
   };
-  constructor(readonly concurrency = 1) {}
+  constructor(
+    readonly concurrency = 1,
+    readonly depth = 1,
+  ) {}
 
   run(feeds: Feeds): Promise<Record<string, TensorLike>> {
     return new Promise((resolve, reject) => {
@@ -356,6 +359,35 @@ describe('Batcher', () => {
     expect(errors.map((e) => e.code)).toEqual(['INFERENCE_FAILED', 'INFERENCE_FAILED']);
     await drain;
     expect(drained).toBe(true);
+  });
+});
+
+describe('batches queued behind a busy worker (executor depth 2)', () => {
+  it('sends the next batch behind a running one, but keeps a request with a deadline or a priority queued until a worker is free', async () => {
+    const exec = new ManualExecutor(1, 2);
+    const batcher = new Batcher(exec, config());
+    const first = batcher.submit(rowsOf(0, 1));
+    const running = await exec.started(1);
+    // The worker is busy: an ordinary request goes behind it at once.
+    const behind = batcher.submit(rowsOf(1, 2));
+    expect((await exec.started(2)).rows).toBe(2);
+    expect(batcher.running).toBe(2);
+    running.release();
+    (exec.calls[1] as Call).release();
+    await Promise.all([first, behind]);
+
+    const held = batcher.submit(rowsOf(2, 1));
+    const busy = await exec.started(3);
+    const urgent = batcher.submit(rowsOf(3, 1), { priority: 'high' });
+    const timed = batcher.submit(rowsOf(4, 1), { deadlineMs: 60_000 });
+    await new Promise((r) => setImmediate(r));
+    expect(exec.calls).toHaveLength(3); // both wait in the queue, not behind the busy worker
+    expect(batcher.queueDepth).toBe(2);
+    busy.release();
+    const next = await exec.started(4);
+    expect(next.rows).toBe(2); // together once the worker is free, in one batch
+    next.release();
+    await expectOwnAnswers([held, urgent, timed], [rowsOf(2, 1), rowsOf(3, 1), rowsOf(4, 1)]);
   });
 });
 

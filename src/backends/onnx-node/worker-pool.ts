@@ -1,6 +1,11 @@
 import type { Worker } from 'node:worker_threads';
 import { ModelshipError } from '../../errors/index.js';
-import { type ChannelClient, ChannelClosedError } from '../../platform/node/worker-channel/channel.js';
+import {
+  CHANNEL_LANES,
+  type ChannelClient,
+  ChannelClosedError,
+  ChannelNotStartedError,
+} from '../../platform/node/worker-channel/channel.js';
 import { lightlyLoaded } from '../../platform/node/worker-channel/load-monitor.js';
 import type { SlotTensor } from '../../platform/node/worker-channel/tensor-codec.js';
 import type {
@@ -29,6 +34,11 @@ const CALLER_SPIN = process.env.MODELSHIP_CALLER_SPIN !== '0';
 export class WorkerPoolSession implements BackendSession {
   readonly signature: ModelSignature;
   readonly concurrency: number;
+  /**
+   * A busy worker takes one more run, queued behind the one it executes, so that it starts it as soon as it
+   * answers instead of waiting for the caller's thread to wake and send it (a few hundred µs on a VM).
+   */
+  readonly pipelineDepth = CHANNEL_LANES;
   readonly #model: WorkerData['model'];
   readonly #options: BackendSessionOptions;
   readonly #onEvent: ((event: BackendEvent) => void) | undefined;
@@ -137,26 +147,31 @@ export class WorkerPoolSession implements BackendSession {
     for (const name in feeds)
       tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
     const fetch = options.outputs ? options.outputs.map((n) => this.#outputIndex.get(n) as number) : this.#allOutputs;
-    const slot = this.#idle.pop() ?? (await this.#waitForWorker());
-    this.#busy(slot);
-    // A lone run on an idle event loop may poll (callerWait). Under load the time is better spent elsewhere
-    // and nobody polls: when runs overlapped in the last 10 ms (a server under traffic: its next requests are
-    // still in socket buffers while this one runs), or when the loop is busy.
-    const started = performance.now();
-    const lone = this.#idle.length === this.concurrency - 1;
-    if (!lone) this.#overlapAt = started;
-    const wait =
-      CALLER_SPIN && lone && started - this.#overlapAt > 10 && lightlyLoaded()
-        ? callerWait(this.#roundTripMs)
-        : undefined;
     let reply;
-    try {
-      reply = await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: fetch }, wait);
-      this.#observe(performance.now() - started);
-    } catch (error) {
-      throw fromChannelError(error, slot.index);
-    } finally {
-      if (slot.state === 'busy') this.#release(slot);
+    for (;;) {
+      const slot = this.#idle.pop() ?? this.#queueBehind() ?? (await this.#waitForWorker());
+      this.#busy(slot);
+      // A lone run on an idle event loop may poll (callerWait). Under load the time is better spent elsewhere
+      // and nobody polls: when runs overlapped in the last 10 ms (a server under traffic: its next requests are
+      // still in socket buffers while this one runs), or when the loop is busy.
+      const started = performance.now();
+      const lone = slot.inFlight === 1 && this.#idle.length === this.concurrency - 1;
+      if (!lone) this.#overlapAt = started;
+      const wait =
+        CALLER_SPIN && lone && started - this.#overlapAt > 10 && lightlyLoaded()
+          ? callerWait(this.#roundTripMs)
+          : undefined;
+      try {
+        reply = await (slot.client as ChannelClient).call(OP_RUN, { tensors, extra: fetch }, wait);
+        if (lone) this.#observe(performance.now() - started);
+        break;
+      } catch (error) {
+        // Queued behind a run whose worker died, and never started: it goes to the next worker instead.
+        if (error instanceof ChannelNotStartedError && !this.#released) continue;
+        throw fromChannelError(error, slot.index);
+      } finally {
+        if (slot.state === 'busy') this.#release(slot);
+      }
     }
     const out: Record<string, TensorLike> = {};
     for (const { slot: i, tensor } of reply.tensors) out[(this.signature.outputs[i] as { name: string }).name] = tensor;
@@ -165,6 +180,15 @@ export class WorkerPoolSession implements BackendSession {
 
   #observe(ms: number): void {
     this.#roundTripMs = this.#roundTripMs === Infinity ? ms : this.#roundTripMs * 0.9 + ms * 0.1;
+  }
+
+  /** A busy worker with room behind its current run, when no worker is idle. */
+  #queueBehind(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots)
+      if (slot.state === 'busy' && slot.inFlight < this.pipelineDepth && (!best || slot.inFlight < best.inFlight))
+        best = slot;
+    return best;
   }
 
   #waitForWorker(): Promise<Slot> {
@@ -178,15 +202,18 @@ export class WorkerPoolSession implements BackendSession {
    * a loaded model never stops a process from exiting.
    */
   #busy(slot: Slot): void {
+    slot.inFlight++;
     slot.state = 'busy';
     slot.worker?.ref();
   }
 
+  /** One run on `slot` has settled: a waiting call takes its place, or the worker is idle once none is left. */
   #release(slot: Slot): void {
+    slot.inFlight--;
     const waiter = this.#waiters.shift();
     if (waiter) {
       waiter.resolve(slot);
-    } else {
+    } else if (slot.inFlight === 0) {
       slot.state = 'idle';
       slot.worker?.unref();
       this.#idle.push(slot);
@@ -200,10 +227,15 @@ export class WorkerPoolSession implements BackendSession {
       this.#slots.map(async (slot) => {
         if (slot.state !== 'idle') return;
         this.#takeIdle(slot);
+        // Its own while warming up: no run queues behind these.
+        slot.inFlight = this.pipelineDepth;
         try {
           for (const f of feeds) await this.#runOn(slot, f);
         } finally {
-          if ((slot.state as Slot['state']) === 'busy') this.#release(slot);
+          if ((slot.state as Slot['state']) === 'busy') {
+            slot.inFlight = 1;
+            this.#release(slot);
+          }
         }
       }),
     );
@@ -245,6 +277,7 @@ export class WorkerPoolSession implements BackendSession {
     const idle = this.#idle.indexOf(slot);
     if (idle >= 0) this.#idle.splice(idle, 1);
     slot.state = 'waiting';
+    slot.inFlight = 0;
     slot.client?.close(new ChannelClosedError(message));
     slot.worker = undefined;
     slot.client = undefined;

@@ -9,6 +9,8 @@ export interface Slot {
   client: ChannelClient | undefined;
   /** `waiting`: its worker died and the next one starts after a backoff delay. */
   state: 'starting' | 'idle' | 'busy' | 'waiting' | 'stopped';
+  /** Runs sent to its worker and not yet answered: one running, perhaps one queued behind it. */
+  inFlight: number;
   readonly crashes: CrashLoop;
 }
 
@@ -20,5 +22,12 @@ export interface Waiter {
 
 /** Slot `index` of a new pool, its first worker still starting. */
 export function newSlot(index: number, policy: RespawnPolicy): Slot {
-  return { index, worker: undefined, client: undefined, state: 'starting', crashes: new CrashLoop(policy) };
+  return {
+    index,
+    worker: undefined,
+    client: undefined,
+    state: 'starting',
+    inFlight: 0,
+    crashes: new CrashLoop(policy),
+  };
 }

@@ -145,13 +145,13 @@ export function startWorker(
   options: BackendSessionOptions,
   exitOnStartForTesting = false,
 ): Promise<StartedWorker> {
-  const { control, arena } = createChannelMemory();
+  const { control, arenas } = createChannelMemory();
   const { port1, port2 } = new MessageChannel();
   const { onEvent: _onEvent, ...sessionOptions } = options;
   // MODELSHIP_WORKER_SPIN_MS / MODELSHIP_CALLER_SPIN=0 exist for measuring the polling trade-offs (docs/performance.md).
   const spinEnv = process.env.MODELSHIP_WORKER_SPIN_MS;
   const data: WorkerData = {
-    channel: { control, arena, port: port2 },
+    channel: { control, arenas, port: port2 },
     model,
     options: { ...sessionOptions, workerNice: sessionOptions.workerNice ?? defaultWorkerNice() },
     ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
@@ -189,7 +189,7 @@ export function startWorker(
       if (status.type === 'ready') {
         // Errors after start-up surface as 'exit'; keep a listener so they are not uncaught.
         worker.on('error', () => undefined);
-        resolve({ worker, client: new ChannelClient({ control, arena, port: port1 }), signature: status.signature });
+        resolve({ worker, client: new ChannelClient({ control, arenas, port: port1 }), signature: status.signature });
       } else {
         reject(fromChannelError(status.error, -1));
         void worker.terminate();

@@ -10,6 +10,11 @@ export type Outputs = Record<string, TensorLike>;
 export interface BatchExecutor {
   /** Batches run at once (a worker pool: its size). */
   readonly concurrency: number;
+  /**
+   * Batches each of those accepts at once: 2 when a worker takes its next batch while it runs one, so that it
+   * never waits for the caller's thread between runs. Default 1.
+   */
+  readonly depth?: number;
   run(feeds: Feeds, outputs: readonly string[] | undefined): Promise<Outputs>;
 }
 

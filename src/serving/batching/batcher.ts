@@ -34,6 +34,8 @@ export class Batcher {
   readonly #queue = new RequestQueue<Entry>();
   #batching: boolean;
   #running = 0;
+  /** Batches in flight at most: the executor's slots times what each queues behind its current run. */
+  readonly #capacity: number;
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
@@ -48,7 +50,8 @@ export class Batcher {
     this.#config = config;
     this.#observer = observer;
     this.#batching = config.enabled;
-    this.#buffers = new BatchBuffers(executor.concurrency);
+    this.#capacity = executor.concurrency * Math.max(1, executor.depth ?? 1);
+    this.#buffers = new BatchBuffers(this.#capacity);
     this.tuner = createBatchTuner(config, (choice) => this.configure(choice), observer.tuned);
   }
 
@@ -159,7 +162,7 @@ export class Batcher {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#running >= this.#executor.concurrency) return;
+    if (this.#scheduled || this.#running >= this.#capacity) return;
     this.#scheduled = true;
     // A microtask, so that requests submitted in the same tick can leave together.
     queueMicrotask(() => {
@@ -171,9 +174,13 @@ export class Batcher {
   #dispatch(): void {
     // After a batch has left in this round, the rest goes to the other free workers without waiting again.
     let first = true;
-    while (this.#running < this.#executor.concurrency) {
+    while (this.#running < this.#capacity) {
       const head = this.#queue.peek();
       if (!head) break;
+      // Every worker is running: a batch sent now waits behind one of them, committed to that worker. A
+      // request with a deadline or a priority stays in this queue instead, where a higher priority can still
+      // pass it and its deadline expires as a queued one; it leaves when a worker is free.
+      if (this.#running >= this.#executor.concurrency && (head.priority !== 'normal' || head.request.deadline)) break;
       const batch = this.#collect(head, first);
       first = false;
       if (!batch) break; // waiting for a fuller batch; a timer calls back
@@ -248,9 +255,10 @@ export class Batcher {
   }
 
   #run(batch: Entry[]): void {
+    // A batch sent while every slot runs one waits behind it there: its time is not the run's alone.
+    const tuner = this.#running < this.#executor.concurrency ? this.tuner : undefined;
     this.#running++;
     const timed = this.#observer.timed?.() !== false;
-    const tuner = this.tuner;
     const started = timed || tuner ? now() : 0;
     let rows = 0;
     const waits: number[] = [];
