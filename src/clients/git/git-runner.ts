@@ -19,6 +19,7 @@ export interface GitRunOptions {
 
 const AUTH =
   /authentication failed|could not read (username|password)|permission denied|\b40[13]\b|access denied|terminal prompts disabled/i;
+const REJECTED = /!\s*\[(remote )?rejected\]/;
 const UNREACHABLE =
   /could not read from remote|unable to access|connection refused|could not resolve host|timed out|does not appear to be a git repository|unable to connect|early eof|the remote end hung up|failed to connect/i;
 
@@ -33,14 +34,20 @@ export function gitError(
   fallback: ModelshipError | undefined,
   cause: unknown,
 ): ModelshipError {
-  const clean = maskCredentials(stderr).trim().split('\n').slice(-3).join(' | ').slice(0, 400);
+  // git's `hint:` lines (advice) can follow the lines that say what happened; they are left out.
+  const lines = maskCredentials(stderr)
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith('hint:'));
+  const clean = lines.slice(-3).join(' | ').slice(0, 400);
   if (AUTH.test(stderr))
     return new ModelshipError(
       'REGISTRY_AUTH_FAILED',
       `Git refused the credentials while ${what}. Check the token in your git credential helper or SSH key; modelship never prompts.`,
       { cause, details: { stderr: clean } },
     );
-  if (UNREACHABLE.test(stderr))
+  // A rejected push reached the remote: after an atomic push fails, git also says "the remote end hung up".
+  if (UNREACHABLE.test(stderr) && !REJECTED.test(stderr))
     return new ModelshipError(
       'REGISTRY_UNAVAILABLE',
       `The git repository could not be reached while ${what} (${clean}). Retry once it is reachable.`,
