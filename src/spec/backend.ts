@@ -53,6 +53,11 @@ export interface ExecutionStats {
    * default) or 1, whichever ran faster.
    */
   readonly inlineThreads?: number;
+  /**
+   * Whether lone calls stay on the calling thread while other models' workers run or start, on a one-thread
+   * session (it has no onnxruntime pool thread to wait for), when measured.
+   */
+  readonly inlineBesideOthers?: boolean;
   /** Median time of one lone run through a worker, round trip included (ms), when measured. */
   readonly workerMs?: number;
   /** Calls answered on the calling thread so far (while `inline`). */

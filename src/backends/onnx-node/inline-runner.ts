@@ -47,11 +47,13 @@ const PROBE_RUNS = 24;
 type Feeds = Readonly<Record<string, TensorLike>>;
 
 /**
- * Inference work in this process, across models: a lone call runs inline only while no other model's
- * workers run or start. The extra session uses onnxruntime's default threads, and a run waits for all of
- * them; beside another model's busy workers one descheduled thread stretches a 40 µs run to a scheduler tick
- * (measured: 4.5 ms at p99 while other models loaded, against 0.2 ms alone). The workers, one thread each,
- * do not wait on each other, so that is where such calls go.
+ * Inference work in this process, across models: while another model's workers run or start, a lone call
+ * runs inline only on a one-thread session. A session with onnxruntime's default threads waits for all of
+ * them in every run, and beside another model's busy workers one descheduled thread stretches a 40 µs run
+ * to a scheduler tick (measured: 4.5 ms at p99 while other models loaded, against 0.2 ms alone). A model
+ * whose fastest inline session has several threads keeps its one-thread session too, for those times, when
+ * that one also beats a worker; otherwise such calls go to the workers, one thread each, which do not wait
+ * on each other.
  */
 const pools = new Set<() => boolean>();
 let starting = 0;
@@ -104,6 +106,11 @@ export class InlineExecution {
   #stats: ExecutionStats = { inline: false, reason: 'Not measured: the model has not been warmed up.' };
   #feeds: Feeds | undefined;
   #session: BackendSession | undefined;
+  /**
+   * The one-thread session, for lone calls while other models' workers run or start: it has no pool thread
+   * to wait for, so a busy machine slows it only as much as the calling thread itself.
+   */
+  #solo: BackendSession | undefined;
   #lone = 0;
   #busy = false;
   #calls = 0;
@@ -169,8 +176,12 @@ export class InlineExecution {
     options: RunOptions,
     timeWorker: (feeds: Feeds) => Promise<unknown>,
   ): Promise<Record<string, TensorLike>> | undefined {
-    if (othersBusy(this.#self)) return undefined;
-    if (this.#state === 'on') return this.#run(feeds, options);
+    const busy = othersBusy(this.#self);
+    if (this.#state === 'on') {
+      const session = busy ? this.#solo : this.#session;
+      return session ? this.#run(session, feeds, options) : undefined;
+    }
+    if (busy) return undefined;
     if (this.#state === 'candidate' && ++this.#lone >= LONE_CALLS_BEFORE_PROBE) {
       this.#state = 'probing';
       void this.#probe(timeWorker);
@@ -183,11 +194,11 @@ export class InlineExecution {
     this.#lone = 0;
   }
 
-  async #run(feeds: Feeds, options: RunOptions): Promise<Record<string, TensorLike>> {
+  async #run(session: BackendSession, feeds: Feeds, options: RunOptions): Promise<Record<string, TensorLike>> {
     this.#busy = true;
     this.#calls++;
     try {
-      return await (this.#session as BackendSession).run(feeds, options);
+      return await session.run(feeds, options);
     } finally {
       this.#busy = false;
     }
@@ -195,28 +206,25 @@ export class InlineExecution {
 
   async #probe(timeWorker: (feeds: Feeds) => Promise<unknown>): Promise<void> {
     const feeds = this.#feeds as Feeds;
-    let best: { session: BackendSession; ms: number; threads: number } | undefined;
+    const tried: { session: BackendSession; ms: number; threads: number }[] = [];
+    const kept = new Set<BackendSession>();
     try {
       const { intraOpNumThreads: _threads, workers: _workers, ...rest } = this.#options;
       const ort = await loadOnnxRuntime();
       const cores = availableParallelism();
       for (const threads of cores > 1 ? [cores, 1] : [1]) {
-        if (this.#closed) break;
+        if (this.#closed) throw new Error('released');
         const session = await sessionOnThisThread(ort, this.#source, {
           ...rest,
           workers: 0,
           intraOpNumThreads: threads,
         });
+        tried.push({ session, ms: Infinity, threads });
         await session.run(feeds);
-        const ms = await timeRuns(() => session.run(feeds));
-        if (best && best.ms <= ms) {
-          await session.release().catch(() => undefined);
-          continue;
-        }
-        await best?.session.release().catch(() => undefined);
-        best = { session, ms, threads };
+        (tried.at(-1) as { ms: number }).ms = await timeRuns(() => session.run(feeds));
       }
-      if (!best) throw new Error('released');
+      const best = tried.reduce((a, b) => (b.ms < a.ms ? b : a));
+      const single = tried.find((t) => t.threads === 1) as (typeof tried)[number];
       const { ms: inlineMs, threads } = best;
       const workerMs = await timeRuns(() => timeWorker(feeds));
       if (this.#closed) throw new Error('released');
@@ -224,8 +232,26 @@ export class InlineExecution {
       const measured = { inlineMs, inlineThreads: threads, workerMs };
       if (inlineMs <= INLINE_MAX_MS && inlineMs < workerMs) {
         this.#session = best.session;
+        kept.add(best.session);
+        // While other models' workers run, only a session without pool threads stays inline (see othersBusy).
+        const solo = single.ms <= INLINE_MAX_MS && single.ms < workerMs ? single.session : undefined;
+        if (solo) {
+          this.#solo = solo;
+          kept.add(solo);
+        }
         this.#state = 'on';
-        this.#stats = { inline: true, ...measured, reason: `Lone calls run on the calling thread: ${figures}.` };
+        const beside =
+          solo === undefined
+            ? ' While other models run, lone calls go to the workers.'
+            : solo === best.session
+              ? ''
+              : ` While other models run, lone calls use a one-thread session (${single.ms.toFixed(3)} ms a run).`;
+        this.#stats = {
+          inline: true,
+          ...measured,
+          inlineBesideOthers: solo !== undefined,
+          reason: `Lone calls run on the calling thread: ${figures}.${beside}`,
+        };
         return;
       }
       const why =
@@ -240,18 +266,20 @@ export class InlineExecution {
           inline: false,
           reason: 'The model could not be measured on the calling thread; calls stay on the workers.',
         };
+    } finally {
+      for (const t of tried) if (!kept.has(t.session)) await t.session.release().catch(() => undefined);
     }
     this.#state = 'off';
-    await best?.session.release().catch(() => undefined);
   }
 
   /** Every call goes to the workers from now on (test hooks, release). */
   async disable(reason: string): Promise<void> {
     this.#closed = true;
-    const session = this.#session;
+    const sessions = new Set([this.#session, this.#solo]);
     this.#session = undefined;
+    this.#solo = undefined;
     if (this.#state !== 'off') this.#stats = { inline: false, reason };
     this.#state = 'off';
-    await session?.release().catch(() => undefined);
+    for (const session of sessions) await session?.release().catch(() => undefined);
   }
 }
