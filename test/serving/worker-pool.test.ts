@@ -10,6 +10,7 @@ import { createModel, loadModel, silentLogger, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
 import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
 import { defaultWorkerNice, withoutRefusedFlags, workerExecArgv } from '../../src/backends/onnx-node/worker-start.js';
+import { stopSpares } from '../../src/backends/onnx-node/spare-workers.js';
 import { IMAGE_SIZE } from '../../examples/shared/mnist-data.js';
 import { slowModel, tinyMnist } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';
@@ -173,6 +174,7 @@ describe('worker pool', () => {
         );
       const mine = niceOfThreads().get(readlinkSync('/proc/thread-self').split('/').pop() as string) as number;
       const started = async (options: { workerNice?: number }): Promise<number[]> => {
+        await stopSpares(); // new threads, not ones kept from an earlier model
         const before = new Set(niceOfThreads().keys());
         const model = await loadModel(tinyMnist().onnx, {
           name: 'nice',

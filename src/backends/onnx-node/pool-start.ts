@@ -26,7 +26,9 @@ export async function startPoolWorkers(
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     await Promise.all(
-      started.map((r) => (r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client) : undefined)),
+      started.map((r) =>
+        r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client, r.value.nice) : undefined,
+      ),
     );
     throw failed.reason;
   }

@@ -114,8 +114,10 @@ export class WorkerPoolSession implements BackendSession {
   #attach(slot: Slot, started: StartedWorker): void {
     slot.worker = started.worker;
     slot.client = started.client;
+    slot.nice = started.nice;
     slot.crashes.started();
-    started.worker.on('exit', (code) => this.#onExit(slot, started.worker, code));
+    slot.onExit = (code) => this.#onExit(slot, started.worker, code);
+    started.worker.on('exit', slot.onExit);
     this.#busy(slot);
     this.#release(slot);
   }
@@ -312,7 +314,7 @@ export class WorkerPoolSession implements BackendSession {
         const feeds = this.#released ? [] : this.#warmup;
         await warmUpReplacement(s, slot.index, feeds, this.#inputIndex, this.#allOutputs);
         if (this.#released) {
-          await stopWorker(s.worker, s.client);
+          await stopWorker(s.worker, s.client, s.nice);
           return;
         }
         this.#attach(slot, s);
@@ -369,7 +371,10 @@ export class WorkerPoolSession implements BackendSession {
       this.#slots.map(async (slot) => {
         const { worker, client } = slot;
         slot.state = 'stopped';
-        if (worker && client) await stopWorker(worker, client);
+        if (slot.onExit) worker?.off('exit', slot.onExit);
+        // A healthy thread goes on to the next model this process loads (spare-workers.ts); not one whose
+        // pool a test made crash.
+        if (worker && client) await stopWorker(worker, client, this.#crashForTesting ? undefined : slot.nice);
       }),
     );
     await inline;

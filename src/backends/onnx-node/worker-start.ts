@@ -18,7 +18,8 @@ import {
 } from '../../platform/node/worker-channel/channel.js';
 import type { BackendSessionOptions } from '../../spec/backend.js';
 import type { ModelSignature } from '../../spec/tensor.js';
-import type { WorkerData, WorkerStatus } from './worker-protocol.js';
+import type { WorkerCommand, WorkerData, WorkerLease, WorkerStatus } from './worker-protocol.js';
+import { keepSpare, takeSpare } from './spare-workers.js';
 
 /** How long `release()` waits for a worker to stop by itself before terminating it. */
 const STOP_TIMEOUT_MS = 5000;
@@ -137,9 +138,17 @@ export interface StartedWorker {
   readonly worker: Worker;
   readonly client: ChannelClient;
   readonly signature: ModelSignature;
+  /** The thread's nice increment (a spare is handed on only at the same level). */
+  readonly nice: number;
 }
 
-/** Starts a worker and resolves once its session is loaded (rejects with `MODEL_LOAD_FAILED` or the load's error). */
+/** Workers that have a listener for errors after start-up (a reused thread gets one only once). */
+const quietened = new WeakSet<Worker>();
+
+/**
+ * Starts a worker, on a spare thread when one is kept at the same priority (spare-workers.ts), and resolves
+ * once its session is loaded (rejects with `MODEL_LOAD_FAILED` or the load's error).
+ */
 export function startWorker(
   model: WorkerData['model'],
   options: BackendSessionOptions,
@@ -148,26 +157,32 @@ export function startWorker(
   const { control, arenas } = createChannelMemory();
   const { port1, port2 } = new MessageChannel();
   const { onEvent: _onEvent, ...sessionOptions } = options;
+  const nice = sessionOptions.workerNice ?? defaultWorkerNice();
   // MODELSHIP_WORKER_SPIN_MS / MODELSHIP_CALLER_SPIN=0 exist for measuring the polling trade-offs (docs/performance.md).
   const spinEnv = process.env.MODELSHIP_WORKER_SPIN_MS;
-  const data: WorkerData = {
+  const lease: WorkerLease = {
     channel: { control, arenas, port: port2 },
     model,
-    options: { ...sessionOptions, workerNice: sessionOptions.workerNice ?? defaultWorkerNice() },
+    options: { ...sessionOptions, workerNice: nice },
     ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
-    ...(exitOnStartForTesting ? { exitOnStartForTesting } : {}),
   };
-  const entry = workerEntry();
-  let worker: Worker;
-  try {
-    worker = spawnWorker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
-  } catch (cause) {
-    return Promise.reject(
-      new ModelshipError('MODEL_LOAD_FAILED', `The worker thread could not be started: ${(cause as Error).message}`, {
-        cause,
-      }),
-    );
+  let worker: Worker | undefined = exitOnStartForTesting ? undefined : takeSpare(nice);
+  if (worker) {
+    worker.postMessage({ type: 'lease', lease } satisfies WorkerCommand, [port2]);
+  } else {
+    const entry = workerEntry();
+    const data: WorkerData = { ...lease, ...(exitOnStartForTesting ? { exitOnStartForTesting } : {}) };
+    try {
+      worker = spawnWorker(entry.script, { eval: entry.eval, workerData: data, transferList: [port2] });
+    } catch (cause) {
+      return Promise.reject(
+        new ModelshipError('MODEL_LOAD_FAILED', `The worker thread could not be started: ${(cause as Error).message}`, {
+          cause,
+        }),
+      );
+    }
   }
+  const started = worker;
   return new Promise<StartedWorker>((resolve, reject) => {
     const onExit = (code: number): void => {
       reject(
@@ -181,32 +196,43 @@ export function startWorker(
         }),
       );
     };
-    worker.once('exit', onExit);
-    worker.once('error', onError);
-    worker.once('message', (status: WorkerStatus) => {
-      worker.off('exit', onExit);
-      worker.off('error', onError);
+    started.once('exit', onExit);
+    started.once('error', onError);
+    started.once('message', (status: WorkerStatus) => {
+      started.off('exit', onExit);
+      started.off('error', onError);
       if (status.type === 'ready') {
         // Errors after start-up surface as 'exit'; keep a listener so they are not uncaught.
-        worker.on('error', () => undefined);
-        resolve({ worker, client: new ChannelClient({ control, arenas, port: port1 }), signature: status.signature });
+        if (!quietened.has(started)) {
+          quietened.add(started);
+          started.on('error', () => undefined);
+        }
+        const client = new ChannelClient({ control, arenas, port: port1 });
+        resolve({ worker: started, client, signature: status.signature, nice });
       } else {
         reject(fromChannelError(status.error, -1));
-        void worker.terminate();
+        void started.terminate();
       }
     });
   });
 }
 
-/** Asks a worker to stop, then terminates it if it has not within 5 s. */
-export async function stopWorker(worker: Worker, client: ChannelClient): Promise<void> {
+/**
+ * Stops a worker's session. With `spareAt` (its nice level), the thread is kept as a spare for the next model
+ * if it answered; otherwise it is terminated (within 5 s).
+ */
+export async function stopWorker(worker: Worker, client: ChannelClient, spareAt?: number): Promise<void> {
   if (worker.threadId === -1) return; // already exited
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // A worker that does not answer within 5 s is terminated anyway.
   const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
   try {
-    await client.call(OP_STOP, { tensors: [], extra: [] }).catch(() => undefined);
+    const answered = await client.call(OP_STOP, { tensors: [], extra: [] }).then(
+      () => true,
+      () => false,
+    );
     client.close(new ChannelClosedError('The session was released.'));
-    await exited;
+    if (answered && spareAt !== undefined && keepSpare(worker, spareAt, availableParallelism())) return;
+    await worker.terminate();
   } finally {
     clearTimeout(timer);
   }

@@ -328,6 +328,8 @@ export async function serveChannel(
   handler: ChannelHandler,
   encodeError: ErrorEncoder,
   spinMs = DEFAULT_WORKER_SPIN_MS,
+  /** Runs before `OP_STOP` is answered: whoever stopped the worker then knows it has finished (its session released). */
+  onStop?: () => Promise<void>,
 ): Promise<void> {
   const control = new Int32Array(init.control);
   const port = init.port;
@@ -374,6 +376,7 @@ export async function serveChannel(
         status = STATUS_ERROR;
       }
     } else {
+      await onStop?.().catch(() => undefined);
       writeTensors(arenas[lane] as SharedArrayBuffer, [], [], seq);
     }
     Atomics.store(control, STATUS + lane, status);

@@ -1,0 +1,75 @@
+/**
+ * Worker threads outlive their model (spare-workers.ts): a released pool's threads serve the next model the
+ * process loads, without starting new ones; only at the same nice level; a spare that fails to open the next
+ * model is stopped and the load fails as it would on a new thread. Real threads, counted in /proc.
+ */
+import { readdirSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadModel, silentLogger } from 'modelship';
+import { spareCount, stopSpares } from '../../../src/backends/onnx-node/spare-workers.js';
+import { addOneModel, tinyMnist } from '../../helpers/models.js';
+
+const threads = (): Set<string> => new Set(readdirSync('/proc/self/task'));
+const newThreads = (before: Set<string>): string[] => [...threads()].filter((t) => !before.has(t));
+
+afterEach(stopSpares);
+
+describe.runIf(process.platform === 'linux')('spare worker threads', () => {
+  it("a released model's threads serve the next model loaded, which starts no thread of its own", async () => {
+    await stopSpares();
+    const first = await loadModel(tinyMnist().onnx, { logger: silentLogger, workers: 2, inline: false });
+    await first.ready();
+    await first.close();
+    expect(spareCount()).toBe(2);
+
+    const before = threads();
+    const next = await loadModel(addOneModel(), { logger: silentLogger, workers: 2, inline: false });
+    await next.ready();
+    expect(spareCount()).toBe(0);
+    // Two runs at once, so both threads answer with the new model.
+    const outs = await Promise.all([
+      next.predict({ x: { data: new Float32Array([1, 2, 3, 4]), shape: [1, 4] } }),
+      next.predict({ x: { data: new Float32Array([5, 6, 7, 8]), shape: [1, 4] } }),
+    ]);
+    expect(outs.map((o) => Array.from(o.y?.data as Float32Array))).toEqual([
+      [2, 3, 4, 5],
+      [6, 7, 8, 9],
+    ]);
+    // onnxruntime may start a helper thread of its own; no worker thread (a V8 isolate and its helpers) started.
+    expect(newThreads(before).length).toBeLessThanOrEqual(1);
+    await next.close();
+    expect(spareCount()).toBe(2);
+  });
+
+  it('hands a spare on only at the same nice level', async () => {
+    await stopSpares();
+    const atDefault = await loadModel(addOneModel(), { logger: silentLogger, workers: 2, inline: false });
+    await atDefault.ready();
+    await atDefault.close();
+    expect(spareCount()).toBe(2);
+    const lower = await loadModel(addOneModel(), { logger: silentLogger, workers: 2, workerNice: 5, inline: false });
+    await lower.ready();
+    expect(spareCount()).toBe(2); // its threads are new ones, at nice 5
+    await lower.close();
+    expect(spareCount()).toBe(2); // one per core at most
+  });
+
+  it('a spare that cannot open the next model is stopped, and the load fails with MODEL_LOAD_FAILED', async () => {
+    await stopSpares();
+    const ok = await loadModel(addOneModel(), { logger: silentLogger, workers: 1, inline: false });
+    await ok.ready();
+    await ok.close();
+    expect(spareCount()).toBe(1);
+    const truncated = addOneModel().slice(0, 40);
+    await expect(loadModel(truncated, { logger: silentLogger, workers: 1 })).rejects.toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+    });
+    expect(spareCount()).toBe(0);
+    const again = await loadModel(addOneModel(), { logger: silentLogger, workers: 1, inline: false });
+    await again.ready();
+    expect(
+      Array.from((await again.predict({ x: { data: new Float32Array(4), shape: [1, 4] } })).y?.data as Float32Array),
+    ).toEqual([1, 1, 1, 1]);
+    await again.close();
+  });
+});
