@@ -87,6 +87,19 @@ async function sourceBytes(source: ModelSource): Promise<number> {
   return (await stat(source.path)).size;
 }
 
+/** Times `PROBE_RUNS` runs of each of `runs`, taking turns; the medians in ms. */
+async function timeInTurns(runs: readonly (() => Promise<unknown>)[]): Promise<number[]> {
+  const times = runs.map((): number[] => []);
+  for (let i = 0; i < PROBE_RUNS; i++) {
+    for (const [k, run] of runs.entries()) {
+      const started = performance.now();
+      await run();
+      (times[k] as number[]).push(performance.now() - started);
+    }
+  }
+  return times.map(median);
+}
+
 /** Times `PROBE_RUNS` sequential runs; the median in ms. */
 async function timeRuns(run: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
@@ -221,8 +234,10 @@ export class InlineExecution {
         });
         tried.push({ session, ms: Infinity, threads });
         await session.run(feeds);
-        (tried.at(-1) as { ms: number }).ms = await timeRuns(() => session.run(feeds));
       }
+      // Timed in turns, so that the machine's drift during the measurement lands on both alike.
+      const medians = await timeInTurns(tried.map((t) => () => t.session.run(feeds)));
+      tried.forEach((t, i) => (t.ms = medians[i] as number));
       const best = tried.reduce((a, b) => (b.ms < a.ms ? b : a));
       const single = tried.find((t) => t.threads === 1) as (typeof tried)[number];
       const { ms: inlineMs, threads } = best;
