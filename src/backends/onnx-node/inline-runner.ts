@@ -100,17 +100,6 @@ async function timeInTurns(runs: readonly (() => Promise<unknown>)[]): Promise<n
   return times.map(median);
 }
 
-/** Times `PROBE_RUNS` sequential runs; the median in ms. */
-async function timeRuns(run: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < PROBE_RUNS; i++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return median(times);
-}
-
 /** One pool's inline state: not eligible, waiting for lone calls, being measured, or running lone calls. */
 export class InlineExecution {
   readonly #source: ModelSource;
@@ -219,7 +208,7 @@ export class InlineExecution {
 
   async #probe(timeWorker: (feeds: Feeds) => Promise<unknown>): Promise<void> {
     const feeds = this.#feeds as Feeds;
-    const tried: { session: BackendSession; ms: number; threads: number }[] = [];
+    const opened: { session: BackendSession; threads: number }[] = [];
     const kept = new Set<BackendSession>();
     try {
       const { intraOpNumThreads: _threads, workers: _workers, ...rest } = this.#options;
@@ -232,16 +221,16 @@ export class InlineExecution {
           workers: 0,
           intraOpNumThreads: threads,
         });
-        tried.push({ session, ms: Infinity, threads });
+        opened.push({ session, threads });
         await session.run(feeds);
       }
       // Timed in turns, so that the machine's drift during the measurement lands on both alike.
-      const medians = await timeInTurns(tried.map((t) => () => t.session.run(feeds)));
-      tried.forEach((t, i) => (t.ms = medians[i] as number));
+      const medians = await timeInTurns(opened.map((o) => () => o.session.run(feeds)));
+      const tried = opened.map((o, i) => ({ ...o, ms: medians[i] as number }));
       const best = tried.reduce((a, b) => (b.ms < a.ms ? b : a));
       const single = tried.find((t) => t.threads === 1) as (typeof tried)[number];
       const { ms: inlineMs, threads } = best;
-      const workerMs = await timeRuns(() => timeWorker(feeds));
+      const [workerMs] = (await timeInTurns([() => timeWorker(feeds)])) as [number];
       if (this.#closed) throw new Error('released');
       const figures = `one run takes ${inlineMs.toFixed(3)} ms on the calling thread (${threads === 1 ? '1 onnxruntime thread' : `${threads} onnxruntime threads`}) and ${workerMs.toFixed(3)} ms through a worker`;
       const measured = { inlineMs, inlineThreads: threads, workerMs };
@@ -282,7 +271,7 @@ export class InlineExecution {
           reason: 'The model could not be measured on the calling thread; calls stay on the workers.',
         };
     } finally {
-      for (const t of tried) if (!kept.has(t.session)) await t.session.release().catch(() => undefined);
+      for (const o of opened) if (!kept.has(o.session)) await o.session.release().catch(() => undefined);
     }
     this.#state = 'off';
   }

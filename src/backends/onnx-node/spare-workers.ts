@@ -26,14 +26,18 @@ interface Spare {
 
 const spares: Spare[] = [];
 
-/** A spare thread at `nice`, removed from the spares, or undefined. */
-export function takeSpare(nice: number): Worker | undefined {
-  const i = spares.findIndex((s) => s.nice === nice);
-  if (i < 0) return undefined;
+/** Removes the spare at `i` from the list: its timer and exit listener go with it. */
+function unlist(i: number): Worker {
   const [spare] = spares.splice(i, 1) as [Spare];
   clearTimeout(spare.timer);
   spare.worker.off('exit', spare.onExit);
   return spare.worker;
+}
+
+/** A spare thread at `nice`, removed from the spares, or undefined. */
+export function takeSpare(nice: number): Worker | undefined {
+  const i = spares.findIndex((s) => s.nice === nice);
+  return i < 0 ? undefined : unlist(i);
 }
 
 /**
@@ -45,10 +49,7 @@ export function keepSpare(worker: Worker, nice: number, max: number): boolean {
   worker.unref();
   const drop = (): void => {
     const i = spares.findIndex((s) => s.worker === worker);
-    if (i < 0) return;
-    const [spare] = spares.splice(i, 1) as [Spare];
-    clearTimeout(spare.timer);
-    worker.off('exit', spare.onExit);
+    if (i >= 0) unlist(i);
   };
   const timer = setTimeout(() => {
     drop();
@@ -67,7 +68,7 @@ export function spareCount(): number {
 
 /** Stops every spare thread (tests; a process exiting needs nothing of this). */
 export async function stopSpares(): Promise<void> {
-  const all = spares.splice(0);
-  for (const s of all) clearTimeout(s.timer);
-  await Promise.all(all.map((s) => s.worker.terminate()));
+  const all: Worker[] = [];
+  while (spares.length > 0) all.push(unlist(0));
+  await Promise.all(all.map((worker) => worker.terminate()));
 }
