@@ -114,8 +114,10 @@ function judge(r: FuzzRequest, status: number, contentType: string | undefined, 
     error !== null &&
     typeof (error as { code?: unknown }).code === 'string' &&
     typeof (error as { message?: unknown }).message === 'string';
-  // OIP answers `{"error": "<message>"}`; modelship's own `{error: {code, message}}` is accepted there too.
-  if (!structured && !(r.path.startsWith('/v2') && typeof error === 'string'))
+  // OIP answers `{"error": "<message>"}`; modelship's own `{error: {code, message}}` is accepted there too. The
+  // server reads a path by its non-empty segments, so `//v2` is an OIP path like `/v2`.
+  const oip = r.path.split('?')[0]!.split('/').find((s) => s !== '') === 'v2';
+  if (!structured && !(oip && typeof error === 'string'))
     return `a ${status} answer has no structured error`;
   return undefined;
 }
@@ -257,7 +259,8 @@ describe('HTTP fuzz', () => {
     console.log(
       `HTTP fuzz: slowest\n${campaign.slowest.map((s) => `  ${s.ms.toFixed(0)} ms ${s.status} ${describeRequest(s.request).slice(0, 240)}`).join('\n')}`,
     );
-  }, 180_000);
+    // About 60 s on an idle 2-core machine; a CI host shared with other work has taken four times as long.
+  }, 420_000);
 
   afterAll(async () => {
     process.off('warning', onWarning);
