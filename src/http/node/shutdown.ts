@@ -27,13 +27,23 @@ export async function shutDown(server: HttpServer, timeoutMs: number): Promise<v
     delete (own as Partial<typeof own>).closeIdleConnections;
   }
   // Sweeps again and again: a connection whose answer was written before close() (keep-alive, by a fallback
-  // app) goes idle later and would otherwise stay open until its keep-alive timeout.
-  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_GRACE_MS);
+  // app) goes idle later and would otherwise stay open until its keep-alive timeout. Each sweep waits for the
+  // event loop's next poll phase (setImmediate runs after it): a timer that fires late, after the process was
+  // not scheduled for a while, runs before the loop reads the sockets, so requests already received would
+  // still look idle and be reset (seen on a machine with more runnable threads than cores).
+  let pending: NodeJS.Immediate | undefined;
+  const sweep = setInterval(() => {
+    pending ??= setImmediate(() => {
+      pending = undefined;
+      server.closeIdleConnections();
+    });
+  }, IDLE_GRACE_MS);
   const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
   try {
     await closed;
   } finally {
     clearInterval(sweep);
+    if (pending !== undefined) clearImmediate(pending);
     clearTimeout(cut);
   }
 }
