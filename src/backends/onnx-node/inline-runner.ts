@@ -64,6 +64,14 @@ export function trackPool(busy: () => boolean): () => void {
   return () => pools.delete(busy);
 }
 
+/**
+ * Pools open in this process (loaded models on workers). A pool loading or releasing beside others moves one
+ * thread at a time (see worker-pool.ts).
+ */
+export function openPools(): number {
+  return pools.size;
+}
+
 /** Counts `work` (workers starting, a model loading) as running while it is pending. */
 export async function whileStarting<T>(work: Promise<T>): Promise<T> {
   starting++;
