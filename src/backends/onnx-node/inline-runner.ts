@@ -79,13 +79,24 @@ export async function whileStarting<T>(work: Promise<T>): Promise<T> {
     return await work;
   } finally {
     starting--;
+    lastSeenBusy = performance.now();
   }
 }
 
+/**
+ * How long other models count as busy after they were last seen so: a model loads in steps (the file read and
+ * hashed here, sessions opened and warmed up there, another model released), and between two steps nothing
+ * runs for a moment; a lone call taking the multi-thread session then meets the next step mid-run.
+ */
+const BUSY_HOLD_MS = 50;
+let lastSeenBusy = -Infinity;
+
 function othersBusy(self: () => boolean): boolean {
-  if (starting > 0) return true;
-  for (const busy of pools) if (busy !== self && busy()) return true;
-  return false;
+  let busy = starting > 0;
+  if (!busy) for (const running of pools) if (running !== self && running()) busy = true;
+  const now = performance.now();
+  if (busy) lastSeenBusy = now;
+  return busy || now - lastSeenBusy < BUSY_HOLD_MS;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
