@@ -123,6 +123,7 @@ async function cnnLatency(ctx: CaseContext, m: RealModel): Promise<void> {
   await raw.release();
   const model = await load(m);
   const ours = await latency(() => model.predict(m.input), ctx.seconds);
+  const execution = model.stats().execution;
   await model.close();
   const [baseline, best] = Object.entries(p50s).sort((a, b) => a[1] - b[1])[0] as [string, number];
   ctx.results.cnn_c1_p50_latency_ratio = ours.p50 / best;
@@ -132,6 +133,7 @@ async function cnnLatency(ctx: CaseContext, m: RealModel): Promise<void> {
     baseline,
     modelshipP50Us: ours.p50,
     modelshipP99Us: ours.p99,
+    execution,
   };
   ctx.progress(`${m.name}, 1 caller: p50 ${ours.p50.toFixed(0)} µs vs ${best.toFixed(0)} µs ${baseline}`);
 }

@@ -136,12 +136,14 @@ async function c1(m: BenchModel, key: string): Promise<void> {
   const model = await loadModel(m.onnx, { name: m.name, version: '1', logger: silent });
   await model.ready();
   const ours = await latency(() => model.predict(m.row), seconds);
+  // Whether lone calls ran on the calling thread, on which session, and the figures behind that choice.
+  const execution = model.stats().execution;
   await model.close();
   progress(
     `${m.name} modelship, 1 caller: p50 ${fmt(ours.p50, 1)} µs (${fmt(ours.p50 / best[1].p50, 2)}× raw ${best[0]})`,
   );
   results[key] = ours.p50 / best[1].p50;
-  details[key] = { raw, baseline: best[0], modelship: { p50: ours.p50, p99: ours.p99 }, unit: 'µs' };
+  details[key] = { raw, baseline: best[0], modelship: { p50: ours.p50, p99: ours.p99 }, unit: 'µs', execution };
 }
 
 /**
