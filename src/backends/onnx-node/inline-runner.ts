@@ -27,10 +27,11 @@ import { sessionOnThisThread } from './this-thread-session.js';
  * Nothing happens at load time: onnxruntime-node opens a session synchronously (about 10–20 ms for a 1.6 MB
  * model here), and a load must not stall the models already serving. A model is measured only once it has
  * been called alone {@link LONE_CALLS_BEFORE_PROBE} times in a row without overlap, which is when the pattern
- * that benefits is there. Two sessions are tried, with onnxruntime's default threads (an MLP's matrix
+ * that benefits is there. Two sessions are then opened, with onnxruntime's default threads (an MLP's matrix
  * products split across the cores) and with one thread (a small CNN ran 1.48 ms on one against 1.78 ms on
- * two: its operators are too short to share); the faster is kept and timed against one lone run through a
- * worker, on the model's warm-up inputs. The choice and the figures are in `model.stats().execution`.
+ * two: its operators are too short to share), and the next lone calls are answered in turns by each session
+ * and by a worker, {@link PROBE_RUNS} each, and timed. The fastest calling-thread session is kept if it beats
+ * the worker. The choice and the figures are in `model.stats().execution`.
  */
 
 /**
@@ -42,9 +43,31 @@ export const INLINE_MAX_MS = 2.5;
 export const INLINE_MAX_BYTES = 16 * 2 ** 20;
 /** Lone calls seen before the model is measured. */
 export const LONE_CALLS_BEFORE_PROBE = 32;
-const PROBE_RUNS = 24;
+/** Lone calls timed on each candidate (each calling-thread session, and a worker). */
+export const PROBE_RUNS = 24;
+/**
+ * Candidates take turns in blocks of this many calls, the first of each not counted. Strict turns (one call
+ * each) timed every multi-thread run cold: onnxruntime's pool threads spin for a moment after a run and then
+ * sleep, so a session called back to back answers sooner than one called after two others. Turn by turn, the
+ * MNIST MLP's two-thread session measured slower than its one-thread session (0.16 against 0.10 ms) and was
+ * dropped, although back to back it ran in 30-45 µs against 90-105.
+ */
+const BLOCK = 9;
 
 type Feeds = Readonly<Record<string, TensorLike>>;
+
+/** A calling-thread session being measured. */
+interface Candidate {
+  readonly session: BackendSession;
+  readonly threads: number;
+}
+
+/** The measurement on lone calls: per candidate (the sessions, then the worker), the times of the calls it answered. */
+interface Trial {
+  readonly candidates: readonly Candidate[];
+  readonly samples: number[][];
+  next: number;
+}
 
 /**
  * Inference work in this process, across models: while another model's workers run or start, a lone call
@@ -106,24 +129,17 @@ async function sourceBytes(source: ModelSource): Promise<number> {
   return (await stat(source.path)).size;
 }
 
-/** Times `PROBE_RUNS` runs of each of `runs`, taking turns; the medians in ms. */
-async function timeInTurns(runs: readonly (() => Promise<unknown>)[]): Promise<number[]> {
-  const times = runs.map((): number[] => []);
-  for (let i = 0; i < PROBE_RUNS; i++) {
-    for (const [k, run] of runs.entries()) {
-      const started = performance.now();
-      await run();
-      (times[k] as number[]).push(performance.now() - started);
-    }
-  }
-  return times.map(median);
-}
-
 /** One pool's inline state: not eligible, waiting for lone calls, being measured, or running lone calls. */
 export class InlineExecution {
   readonly #source: ModelSource;
   readonly #options: BackendSessionOptions;
-  #state: 'off' | 'candidate' | 'probing' | 'on' = 'off';
+  #state: 'off' | 'candidate' | 'probing' | 'measuring' | 'on' = 'off';
+  /** While measuring: the sessions tried, and the time of each lone call answered by each candidate. */
+  #trial: Trial | undefined;
+  /** A lone call is being timed through a worker: calls meanwhile are not this path's business. */
+  #timingWorker = false;
+  /** Overlapping calls seen so far: a timed call during which one came is not counted. */
+  #overlaps = 0;
   #stats: ExecutionStats = { inline: false, reason: 'Not measured: the model has not been warmed up.' };
   #feeds: Feeds | undefined;
   #session: BackendSession | undefined;
@@ -148,7 +164,7 @@ export class InlineExecution {
 
   /** True when a lone call may be answered here (now, or once measured). */
   get active(): boolean {
-    return this.#state === 'candidate' || this.#state === 'on';
+    return (this.#state === 'candidate' || this.#state === 'measuring' || this.#state === 'on') && !this.#timingWorker;
   }
 
   /** True while a run is in progress here. */
@@ -195,7 +211,7 @@ export class InlineExecution {
   lone(
     feeds: Feeds,
     options: RunOptions,
-    timeWorker: (feeds: Feeds) => Promise<unknown>,
+    timeWorker: (feeds: Feeds, options: RunOptions) => Promise<Record<string, TensorLike>>,
   ): Promise<Record<string, TensorLike>> | undefined {
     const busy = othersBusy(this.#self);
     if (this.#state === 'on') {
@@ -203,9 +219,10 @@ export class InlineExecution {
       return session ? this.#run(session, feeds, options) : undefined;
     }
     if (busy) return undefined;
+    if (this.#state === 'measuring') return this.#timed(feeds, options, timeWorker);
     if (this.#state === 'candidate' && ++this.#lone >= LONE_CALLS_BEFORE_PROBE) {
       this.#state = 'probing';
-      void this.#probe(timeWorker);
+      void this.#open();
     }
     return undefined;
   }
@@ -213,6 +230,7 @@ export class InlineExecution {
   /** Two calls overlapped: the run of lone calls starts again. */
   overlapped(): void {
     this.#lone = 0;
+    this.#overlaps++;
   }
 
   async #run(session: BackendSession, feeds: Feeds, options: RunOptions): Promise<Record<string, TensorLike>> {
@@ -225,10 +243,10 @@ export class InlineExecution {
     }
   }
 
-  async #probe(timeWorker: (feeds: Feeds) => Promise<unknown>): Promise<void> {
+  /** Opens the two calling-thread sessions (one run each on the warm-up inputs), then measures on lone calls. */
+  async #open(): Promise<void> {
     const feeds = this.#feeds as Feeds;
-    const opened: { session: BackendSession; threads: number }[] = [];
-    const kept = new Set<BackendSession>();
+    const opened: Candidate[] = [];
     try {
       const { intraOpNumThreads: _threads, workers: _workers, ...rest } = this.#options;
       const ort = await loadOnnxRuntime();
@@ -243,14 +261,73 @@ export class InlineExecution {
         opened.push({ session, threads });
         await session.run(feeds);
       }
-      // Timed in turns, so that the machine's drift during the measurement lands on both alike.
-      const medians = await timeInTurns(opened.map((o) => () => o.session.run(feeds)));
-      const tried = opened.map((o, i) => ({ ...o, ms: medians[i] as number }));
+      if (this.#closed) throw new Error('released');
+    } catch {
+      for (const o of opened) await o.session.release().catch(() => undefined);
+      // Released meanwhile: disable() has said why.
+      if (!this.#closed)
+        this.#stats = {
+          inline: false,
+          reason: 'The model could not be measured on the calling thread; calls stay on the workers.',
+        };
+      this.#state = 'off';
+      return;
+    }
+    this.#trial = { candidates: opened, samples: [...opened, undefined].map((): number[] => []), next: 0 };
+    this.#state = 'measuring';
+    this.#stats = {
+      inline: false,
+      reason: `Being measured on lone calls: ${PROBE_RUNS} each on the calling thread with ${opened.map((o) => o.threads).join(' and ')} onnxruntime thread(s) and through a worker, in turns.`,
+    };
+  }
+
+  /**
+   * A lone call while measuring, answered by the candidate whose turn it is (a calling-thread session, or a
+   * worker; turns in blocks, see BLOCK) and timed. Measured on the calls themselves: a probe timing the sessions
+   * on its own ran beside the caller's calls, which went to a worker meanwhile and competed with the
+   * multi-thread session. A call during which another one came, or other models' work ran, is answered but not
+   * counted.
+   */
+  #timed(
+    feeds: Feeds,
+    options: RunOptions,
+    timeWorker: (feeds: Feeds, options: RunOptions) => Promise<Record<string, TensorLike>>,
+  ): Promise<Record<string, TensorLike>> {
+    const trial = this.#trial as Trial;
+    const k = Math.floor(trial.next / BLOCK) % trial.samples.length;
+    // The first call of a block follows another candidate's: its session's threads are not warm yet.
+    const counted = trial.next % BLOCK !== 0;
+    trial.next++;
+    const candidate = trial.candidates[k];
+    const overlaps = this.#overlaps;
+    const started = performance.now();
+    let answer: Promise<Record<string, TensorLike>>;
+    if (candidate) answer = this.#run(candidate.session, feeds, options);
+    else {
+      this.#timingWorker = true;
+      answer = timeWorker(feeds, options).finally(() => (this.#timingWorker = false));
+    }
+    return answer.then((out) => {
+      const ms = performance.now() - started;
+      if (counted && this.#trial === trial && overlaps === this.#overlaps && !othersBusy(this.#self)) {
+        (trial.samples[k] as number[]).push(ms);
+        if (trial.samples.every((xs) => xs.length >= PROBE_RUNS)) void this.#decide(trial);
+      }
+      return out;
+    });
+  }
+
+  async #decide(trial: Trial): Promise<void> {
+    this.#trial = undefined;
+    const medians = trial.samples.map(median);
+    const workerMs = medians.at(-1) as number;
+    const tried = trial.candidates.map((o, i) => ({ ...o, ms: medians[i] as number }));
+    const kept = new Set<BackendSession>();
+    try {
+      if (this.#closed) return;
       const best = tried.reduce((a, b) => (b.ms < a.ms ? b : a));
       const single = tried.find((t) => t.threads === 1) as (typeof tried)[number];
       const { ms: inlineMs, threads } = best;
-      const [workerMs] = (await timeInTurns([() => timeWorker(feeds)])) as [number];
-      if (this.#closed) throw new Error('released');
       const figures = `one run takes ${inlineMs.toFixed(3)} ms on the calling thread (${threads === 1 ? '1 onnxruntime thread' : `${threads} onnxruntime threads`}) and ${workerMs.toFixed(3)} ms through a worker`;
       const measured = { inlineMs, inlineThreads: threads, workerMs };
       if (inlineMs <= INLINE_MAX_MS && inlineMs < workerMs) {
@@ -282,25 +359,20 @@ export class InlineExecution {
           ? `over the ${INLINE_MAX_MS} ms the event loop may be blocked`
           : 'the worker is as fast';
       this.#stats = { inline: false, ...measured, reason: `Calls stay on the workers: ${figures}, ${why}.` };
-    } catch {
-      // Released meanwhile: disable() has said why.
-      if (!this.#closed)
-        this.#stats = {
-          inline: false,
-          reason: 'The model could not be measured on the calling thread; calls stay on the workers.',
-        };
+      this.#state = 'off';
     } finally {
-      for (const o of opened) if (!kept.has(o.session)) await o.session.release().catch(() => undefined);
+      // A call may still be running on a session let go: release waits for the session's runs to settle.
+      for (const o of trial.candidates) if (!kept.has(o.session)) await o.session.release().catch(() => undefined);
     }
-    this.#state = 'off';
   }
 
   /** Every call goes to the workers from now on (test hooks, release). */
   async disable(reason: string): Promise<void> {
     this.#closed = true;
-    const sessions = new Set([this.#session, this.#solo]);
+    const sessions = new Set([this.#session, this.#solo, ...(this.#trial?.candidates ?? []).map((c) => c.session)]);
     this.#session = undefined;
     this.#solo = undefined;
+    this.#trial = undefined;
     if (this.#state !== 'off') this.#stats = { inline: false, reason };
     this.#state = 'off';
     for (const session of sessions) await session?.release().catch(() => undefined);

@@ -60,8 +60,11 @@ export class WorkerPoolSession implements BackendSession {
   /** Lone calls of a small model may run on the calling thread (see inline-runner.ts). */
   readonly #inline: InlineExecution;
   readonly #untrack: () => void;
-  /** How the inline measurement times a lone call on the workers (made once, not per call). */
-  readonly #measureOnWorkers = (feeds: Readonly<Record<string, TensorLike>>): Promise<unknown> => this.run(feeds);
+  /** How the inline measurement sends a lone call to the workers (made once, not per call). */
+  readonly #measureOnWorkers = (
+    feeds: Readonly<Record<string, TensorLike>>,
+    options: RunOptions,
+  ): Promise<Record<string, TensorLike>> => this.run(feeds, options);
 
   private constructor(
     signature: ModelSignature,

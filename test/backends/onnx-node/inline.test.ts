@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadModel, silentLogger, type Model, type PredictInput } from 'modelship';
 import { addOneModel, slowModel, tinyMnist } from '../../helpers/models.js';
-import { INLINE_MAX_MS, LONE_CALLS_BEFORE_PROBE } from '../../../src/backends/onnx-node/inline-runner.js';
+import { INLINE_MAX_MS, LONE_CALLS_BEFORE_PROBE, PROBE_RUNS } from '../../../src/backends/onnx-node/inline-runner.js';
 
 const NOT_MEASURED = /^Not measured yet/;
 
@@ -68,6 +68,40 @@ describe('inline lone calls', () => {
         for (const got of [lone[i], together[i]])
           probabilities(got).forEach((v, j) => expect(v).toBeCloseTo(want[j] as number, 6));
       }
+    } finally {
+      await Promise.all([inline.close(), workers.close()]);
+    }
+  });
+
+  it('is measured on lone calls themselves: each one answered like the workers answer, each candidate in turn', async () => {
+    const { onnx, test } = tinyMnist();
+    const rows = Array.from({ length: 16 }, (_, i) => test.images.slice(i * 784, (i + 1) * 784));
+    const inline = await loadModel(onnx, { logger: silentLogger });
+    const workers = await loadModel(onnx, { logger: silentLogger, inline: false });
+    try {
+      await Promise.all([inline.ready(), workers.ready()]);
+      const expected = await Promise.all(rows.map((row) => workers.predict(row)));
+      const check = (i: number, got: unknown): void => {
+        const want = probabilities(expected[i % rows.length]);
+        probabilities(got).forEach((v, j) => expect(v).toBeCloseTo(want[j] as number, 6));
+      };
+      let i = 0;
+      const reason = (): string => inline.stats().execution?.reason ?? '';
+      while (!/^Being measured on lone calls/.test(reason())) {
+        check(i, await inline.predict(rows[i % rows.length] as Float32Array));
+        if (++i > 5000) throw new Error('the measurement never started');
+      }
+      let measuring = 0;
+      while (/^Being measured/.test(reason())) {
+        check(i, await inline.predict(rows[i % rows.length] as Float32Array));
+        i++;
+        if (++measuring > 5000) throw new Error('the measurement never ended');
+      }
+      // The sessions and a worker each answered at least PROBE_RUNS counted calls (plus the uncounted first of
+      // each block), all of them correct.
+      const candidates = availableParallelism() > 1 ? 3 : 2;
+      expect(measuring).toBeGreaterThanOrEqual(candidates * PROBE_RUNS);
+      expectConsistent(inline);
     } finally {
       await Promise.all([inline.close(), workers.close()]);
     }
