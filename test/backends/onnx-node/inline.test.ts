@@ -41,14 +41,20 @@ function expectConsistent(model: Model): void {
 const probabilities = (out: unknown): number[] =>
   Array.from((out as Record<string, { data: Float32Array }>).probabilities?.data ?? []);
 
+/** Sixteen real digits, and the MNIST model loaded twice: with inline lone calls (the default) and without. */
+async function inlineAndWorkers(): Promise<{ rows: Float32Array[]; inline: Model; workers: Model }> {
+  const { onnx, test } = tinyMnist();
+  const rows = Array.from({ length: 16 }, (_, i) => test.images.slice(i * 784, (i + 1) * 784));
+  const inline = await loadModel(onnx, { logger: silentLogger });
+  const workers = await loadModel(onnx, { logger: silentLogger, inline: false });
+  await Promise.all([inline.ready(), workers.ready()]);
+  return { rows, inline, workers };
+}
+
 describe('inline lone calls', () => {
   it('nothing is measured at load; after a run of lone calls it is, and every answer matches the workers', async () => {
-    const { onnx, test } = tinyMnist();
-    const rows = Array.from({ length: 16 }, (_, i) => test.images.slice(i * 784, (i + 1) * 784));
-    const inline = await loadModel(onnx, { logger: silentLogger });
-    const workers = await loadModel(onnx, { logger: silentLogger, inline: false });
+    const { rows, inline, workers } = await inlineAndWorkers();
     try {
-      await Promise.all([inline.ready(), workers.ready()]);
       expect(inline.stats().execution).toMatchObject({ inline: false, reason: expect.stringMatching(NOT_MEASURED) });
       expect(workers.stats().execution).toEqual({ inline: false, reason: 'inline: false was set.' });
       // Concurrent calls never count as lone ones.
@@ -74,12 +80,8 @@ describe('inline lone calls', () => {
   });
 
   it('is measured on lone calls themselves: each one answered like the workers answer, each candidate in turn', async () => {
-    const { onnx, test } = tinyMnist();
-    const rows = Array.from({ length: 16 }, (_, i) => test.images.slice(i * 784, (i + 1) * 784));
-    const inline = await loadModel(onnx, { logger: silentLogger });
-    const workers = await loadModel(onnx, { logger: silentLogger, inline: false });
+    const { rows, inline, workers } = await inlineAndWorkers();
     try {
-      await Promise.all([inline.ready(), workers.ready()]);
       const expected = await Promise.all(rows.map((row) => workers.predict(row)));
       const check = (i: number, got: unknown): void => {
         const want = probabilities(expected[i % rows.length]);
