@@ -133,9 +133,12 @@ function judge(r: FuzzRequest, status: number, contentType: string | undefined, 
     typeof (error as { message?: unknown }).message === 'string';
   // OIP answers `{"error": "<message>"}`; modelship's own `{error: {code, message}}` is accepted there too. The
   // server reads a path by its non-empty segments, so `//v2` is an OIP path like `/v2`.
-  const oip = r.path.split('?')[0]!.split('/').find((s) => s !== '') === 'v2';
-  if (!structured && !(oip && typeof error === 'string'))
-    return `a ${status} answer has no structured error`;
+  const oip =
+    r.path
+      .split('?')[0]!
+      .split('/')
+      .find((s) => s !== '') === 'v2';
+  if (!structured && !(oip && typeof error === 'string')) return `a ${status} answer has no structured error`;
   return undefined;
 }
 
