@@ -136,8 +136,6 @@ export class InlineExecution {
   #state: 'off' | 'candidate' | 'probing' | 'measuring' | 'on' = 'off';
   /** While measuring: the sessions tried, and the time of each lone call answered by each candidate. */
   #trial: Trial | undefined;
-  /** A lone call is being timed through a worker: calls meanwhile are not this path's business. */
-  #timingWorker = false;
   /** Overlapping calls seen so far: a timed call during which one came is not counted. */
   #overlaps = 0;
   #stats: ExecutionStats = { inline: false, reason: 'Not measured: the model has not been warmed up.' };
@@ -164,7 +162,7 @@ export class InlineExecution {
 
   /** True when a lone call may be answered here (now, or once measured). */
   get active(): boolean {
-    return (this.#state === 'candidate' || this.#state === 'measuring' || this.#state === 'on') && !this.#timingWorker;
+    return this.#state === 'candidate' || this.#state === 'measuring' || this.#state === 'on';
   }
 
   /** True while a run is in progress here. */
@@ -204,9 +202,10 @@ export class InlineExecution {
   }
 
   /**
-   * A call that would run alone: runs it here when the model qualified; otherwise counts it, and starts the
-   * measurement (in the background; calls meanwhile go to the workers) once enough were seen. `timeWorker`
-   * runs one lone call through the pool. Returns undefined when the call should go to a worker.
+   * A call that would run alone: runs it here when the model qualified, or while the model is being measured
+   * (on the candidate whose turn it is); otherwise counts it, and opens the sessions to measure (in the
+   * background; calls meanwhile go to the workers) once enough were seen. `timeWorker` sends a call straight to
+   * the pool's workers. Returns undefined when the call should go to a worker.
    */
   lone(
     feeds: Feeds,
@@ -301,12 +300,7 @@ export class InlineExecution {
     const candidate = trial.candidates[k];
     const overlaps = this.#overlaps;
     const started = performance.now();
-    let answer: Promise<Record<string, TensorLike>>;
-    if (candidate) answer = this.#run(candidate.session, feeds, options);
-    else {
-      this.#timingWorker = true;
-      answer = timeWorker(feeds, options).finally(() => (this.#timingWorker = false));
-    }
+    const answer = candidate ? this.#run(candidate.session, feeds, options) : timeWorker(feeds, options);
     return answer.then((out) => {
       const ms = performance.now() - started;
       if (counted && this.#trial === trial && overlaps === this.#overlaps && !othersBusy(this.#self)) {
@@ -324,7 +318,6 @@ export class InlineExecution {
     const tried = trial.candidates.map((o, i) => ({ ...o, ms: medians[i] as number }));
     const kept = new Set<BackendSession>();
     try {
-      if (this.#closed) return;
       const best = tried.reduce((a, b) => (b.ms < a.ms ? b : a));
       const single = tried.find((t) => t.threads === 1) as (typeof tried)[number];
       const { ms: inlineMs, threads } = best;

@@ -60,11 +60,14 @@ export class WorkerPoolSession implements BackendSession {
   /** Lone calls of a small model may run on the calling thread (see inline-runner.ts). */
   readonly #inline: InlineExecution;
   readonly #untrack: () => void;
-  /** How the inline measurement sends a lone call to the workers (made once, not per call). */
+  /**
+   * How the inline measurement sends a lone call to the workers (made once, not per call): straight to them, so
+   * that a call arriving meanwhile sees a worker busy and counts as an overlap.
+   */
   readonly #measureOnWorkers = (
     feeds: Readonly<Record<string, TensorLike>>,
     options: RunOptions,
-  ): Promise<Record<string, TensorLike>> => this.run(feeds, options);
+  ): Promise<Record<string, TensorLike>> => this.#onWorkers(feeds, options);
 
   private constructor(
     signature: ModelSignature,
@@ -148,6 +151,14 @@ export class WorkerPoolSession implements BackendSession {
         if (answer) return answer;
       }
     }
+    return this.#onWorkers(feeds, options);
+  }
+
+  /** Runs on a worker (idle, or queued behind a busy one, or the next to free up). */
+  async #onWorkers(
+    feeds: Readonly<Record<string, TensorLike>>,
+    options: RunOptions,
+  ): Promise<Record<string, TensorLike>> {
     const tensors: SlotTensor[] = [];
     for (const name in feeds)
       tensors.push({ slot: this.#inputIndex.get(name) as number, tensor: feeds[name] as TensorLike });
