@@ -35,7 +35,9 @@ export interface BackendSessionOptions {
   /**
    * `'auto'` (the default for onnxruntime-node pools): after a run of lone calls, measure whether they are
    * answered sooner by a session on the calling thread (small models, at most 2.5 ms a run) and use it for
-   * lone calls. `false`: every call goes to the workers. Backends without threads ignore it.
+   * lone calls; under a concurrent load, measure whether overlapping runs answer more rows per second on a
+   * one-thread session there than through the workers, and use it if so (inline-batches.ts). `false`: every call
+   * goes to the workers. Backends without threads ignore it.
    */
   readonly inline?: 'auto' | false;
   /** Receives lifecycle events such as a worker that died and was replaced (for logs and metrics). */
@@ -62,6 +64,26 @@ export interface ExecutionStats {
   readonly workerMs?: number;
   /** Calls answered on the calling thread so far (while `inline`). */
   readonly inlineCalls?: number;
+  /** Why, in a sentence. */
+  readonly reason: string;
+  /** Where runs that overlap others go (a concurrent load): the workers, or the calling thread. */
+  readonly batches?: BatchExecutionStats;
+}
+
+/** Where a model's overlapping runs go, as measured on the load itself (`model.stats().execution.batches`). */
+export interface BatchExecutionStats {
+  /** True when overlapping runs go to a one-thread session on the calling thread instead of the workers. */
+  readonly inline: boolean;
+  /** Median rows per second answered on the calling thread in the last trial. */
+  readonly inlineRowsPerSecond?: number;
+  /** Median rows per second answered through the workers in the last trial. */
+  readonly workerRowsPerSecond?: number;
+  /** Average rows per run when the choice was made; a load that halves or doubles it is measured again. */
+  readonly rowsPerRun?: number;
+  /** Trials so far. */
+  readonly trials?: number;
+  /** Runs answered on the calling thread while `inline`. */
+  readonly inlineRuns?: number;
   /** Why, in a sentence. */
   readonly reason: string;
 }

@@ -8,6 +8,7 @@ import type {
   RunOptions,
 } from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
+import { InlineBatches } from './inline-batches.js';
 import { loadOnnxRuntime } from './load-runtime.js';
 import { sessionOnThisThread } from './this-thread-session.js';
 
@@ -152,12 +153,15 @@ export class InlineExecution {
   #closed = false;
 
   readonly #self: () => boolean;
+  /** Runs that overlap others: on the workers, or on the calling thread when measured faster (inline-batches.ts). */
+  readonly batches: InlineBatches;
 
   /** `self` tells whether the pool itself runs something now (its own runs are not contention). */
   constructor(source: ModelSource, options: BackendSessionOptions, self: () => boolean) {
     this.#source = source;
     this.#options = options;
     this.#self = self;
+    this.batches = new InlineBatches(() => othersBusy(self));
   }
 
   /** True when a lone call may be answered here (now, or once measured). */
@@ -171,7 +175,8 @@ export class InlineExecution {
   }
 
   stats(): ExecutionStats {
-    return this.#state === 'on' ? { ...this.#stats, inlineCalls: this.#calls } : this.#stats;
+    const lone = this.#state === 'on' ? { ...this.#stats, inlineCalls: this.#calls } : this.#stats;
+    return { ...lone, batches: this.batches.stats() };
   }
 
   /** After warm-up: whether the model could qualify at all (cheap checks only; nothing is opened). */
@@ -191,9 +196,11 @@ export class InlineExecution {
               : undefined;
     if (why !== undefined || this.#closed) {
       this.#stats = { inline: false, reason: why ?? 'The session was released.' };
+      await this.batches.disable(this.#stats.reason);
       return;
     }
     this.#feeds = first;
+    this.batches.prepare(() => this.#openOneThread(first as Feeds));
     this.#state = 'candidate';
     this.#stats = {
       inline: false,
@@ -240,6 +247,21 @@ export class InlineExecution {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** A one-thread session on the calling thread, run once on `feeds` (for overlapping runs, see inline-batches.ts). */
+  async #openOneThread(feeds: Feeds): Promise<BackendSession> {
+    const { intraOpNumThreads: _threads, workers: _workers, ...rest } = this.#options;
+    const ort = await loadOnnxRuntime();
+    if (this.#closed) throw new Error('released');
+    const session = await sessionOnThisThread(ort, this.#source, { ...rest, workers: 0, intraOpNumThreads: 1 });
+    try {
+      await session.run(feeds);
+    } catch (error) {
+      await session.release().catch(() => undefined);
+      throw error;
+    }
+    return session;
   }
 
   /** Opens the two calling-thread sessions (one run each on the warm-up inputs), then measures on lone calls. */
@@ -362,6 +384,7 @@ export class InlineExecution {
   /** Every call goes to the workers from now on (test hooks, release). */
   async disable(reason: string): Promise<void> {
     this.#closed = true;
+    const batches = this.batches.disable(reason);
     const sessions = new Set([this.#session, this.#solo, ...(this.#trial?.candidates ?? []).map((c) => c.session)]);
     this.#session = undefined;
     this.#solo = undefined;
@@ -369,5 +392,6 @@ export class InlineExecution {
     if (this.#state !== 'off') this.#stats = { inline: false, reason };
     this.#state = 'off';
     for (const session of sessions) await session?.release().catch(() => undefined);
+    await batches;
   }
 }

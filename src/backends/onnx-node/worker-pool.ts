@@ -139,18 +139,20 @@ export class WorkerPoolSession implements BackendSession {
   ): Promise<Record<string, TensorLike>> {
     options.signal?.throwIfAborted();
     const inline = this.#inline;
+    const at = performance.now();
+    const overlapping = inline.busy || inline.batches.running > 0 || this.#idle.length < this.concurrency;
+    if (overlapping) this.#overlapAt = at;
     if (inline.active) {
-      // A lone call may run on this thread. Anything concurrent goes to the workers, and so does every call for
-      // 10 ms after two overlapped: a server under traffic has its next requests waiting behind this one.
-      const at = performance.now();
-      if (inline.busy || this.#idle.length < this.concurrency) {
-        this.#overlapAt = at;
-        inline.overlapped();
-      } else if (at - this.#overlapAt > 10) {
+      // A lone call may run on this thread. Anything concurrent goes elsewhere, and so does every call for 10 ms
+      // after two overlapped: a server under traffic has its next requests waiting behind this one.
+      if (overlapping) inline.overlapped();
+      else if (at - this.#overlapAt > 10) {
         const answer = inline.lone(feeds, options, this.#measureOnWorkers);
         if (answer) return answer;
       }
     }
+    // Under a concurrent load: the workers, or the calling thread where that was measured faster.
+    if (at - this.#overlapAt <= 10) return inline.batches.run(feeds, options, this.#measureOnWorkers);
     return this.#onWorkers(feeds, options);
   }
 

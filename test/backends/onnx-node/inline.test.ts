@@ -56,7 +56,11 @@ describe('inline lone calls', () => {
     const { rows, inline, workers } = await inlineAndWorkers();
     try {
       expect(inline.stats().execution).toMatchObject({ inline: false, reason: expect.stringMatching(NOT_MEASURED) });
-      expect(workers.stats().execution).toEqual({ inline: false, reason: 'inline: false was set.' });
+      expect(workers.stats().execution).toEqual({
+        inline: false,
+        reason: 'inline: false was set.',
+        batches: { inline: false, reason: 'inline: false was set.' },
+      });
       // Concurrent calls never count as lone ones.
       for (let i = 0; i < LONE_CALLS_BEFORE_PROBE; i++) await Promise.all(rows.map((row) => inline.predict(row)));
       expect(inline.stats().execution?.reason).toMatch(NOT_MEASURED);
