@@ -63,7 +63,6 @@ async function rawSessions(m: BenchModel): Promise<{ label: string; call: Call; 
   );
 }
 
-/** 64 callers: raw (both variants, the faster is the baseline) against modelship; returns the loop delays too. */
 /**
  * 64 callers: raw (both variants, the faster is the baseline) against modelship; returns the loop delays too.
  * Like the HTTP cases, the contenders take turns in rounds after the same warm-up, so that the machine's
@@ -92,6 +91,8 @@ async function c64(m: BenchModel, key: string): Promise<{ modelshipLoopDelay: nu
   }
   await Promise.all(raws.map((r) => r.release()));
   const workers = model.stats().concurrency;
+  // Where overlapping runs went (the workers or the calling thread), and why.
+  const execution = model.stats().execution;
   await model.close();
   const summary = (label: string): { perSecond: number; loopDelayP99Ms: number } => {
     const rs = runs.get(label) ?? [];
@@ -120,6 +121,7 @@ async function c64(m: BenchModel, key: string): Promise<{ modelshipLoopDelay: nu
     unit: 'calls/s',
     model: m.name,
     workers,
+    execution,
   };
   return { modelshipLoopDelay: ours.loopDelayP99Ms, rawLoopDelay: best[1].loopDelayP99Ms };
 }
