@@ -8,7 +8,8 @@ import { percentile } from './measure.js';
 
 export interface RunningServer {
   readonly url: string;
-  stop(): Promise<void>;
+  /** Stops the server; resolves with what it reported on its way out (a "STATS <json>" line), if anything. */
+  stop(): Promise<unknown>;
 }
 
 /** Starts `bench/servers/<name>.ts` under tsx and waits for its "READY <port>" line. */
@@ -21,6 +22,10 @@ export async function startServer(name: string, env: Record<string, string>): Pr
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  let reported: unknown;
+  lines.on('line', (line) => {
+    if (line.startsWith('STATS ')) reported = JSON.parse(line.slice(6)) as unknown;
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) =>
       reject(new Error(`bench server ${name} exited with code ${code} before it was ready`)),
@@ -33,9 +38,11 @@ export async function startServer(name: string, env: Record<string, string>): Pr
   return {
     url: `http://127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      return reported;
     },
   };
 }

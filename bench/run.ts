@@ -163,6 +163,7 @@ async function httpCases(m: BenchModel): Promise<void> {
   const servers = await Promise.all(names.map((name) => startServer(name, { MODEL_PATH: modelPath })));
   const runs: Record<string, Awaited<ReturnType<typeof load>>[]> = Object.fromEntries(names.map((n) => [n, []]));
   let health: Awaited<ReturnType<ReturnType<typeof probe>['stop']>> | undefined;
+  let reported: unknown[] = [];
   const healthSamples: number[] = [];
   try {
     // Warm-up, the same for every server: JIT, connections, sessions. Steady state is what is compared.
@@ -182,7 +183,7 @@ async function httpCases(m: BenchModel): Promise<void> {
       );
     }
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
+    reported = await Promise.all(servers.map((s) => s.stop()));
   }
   const measured = Object.fromEntries(
     names.map((name) => {
@@ -216,7 +217,16 @@ async function httpCases(m: BenchModel): Promise<void> {
     rounds,
     ...measured,
     healthzWhileSaturatedMs: health,
+    modelshipServer: reported[names.indexOf('modelship-server')],
   };
+  const execution = (
+    reported[names.indexOf('modelship-server')] as
+      { execution?: { reason?: string; inlineCalls?: number; batches?: { reason?: string } } } | undefined
+  )?.execution;
+  if (execution) {
+    progress(`modelship-server, lone calls: ${execution.reason} (${execution.inlineCalls ?? 0} answered inline)`);
+    progress(`modelship-server, overlapping runs: ${execution.batches?.reason}`);
+  }
   if (health)
     progress(
       `/healthz while saturated: p50 ${fmt(health.p50, 2)} ms, p99 ${fmt(health.p99, 2)} ms, max ${fmt(health.max, 2)} ms (${health.count} probes)`,

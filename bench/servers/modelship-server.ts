@@ -1,6 +1,7 @@
 /**
  * Bench server: modelship's own node:http server with default options. Prints "READY <port>".
- * BENCH_WORKERS and BENCH_DELAY (maxQueueDelayMs) override the defaults for experiments; the bench sets neither.
+ * BENCH_WORKERS, BENCH_DELAY (maxQueueDelayMs) and BENCH_INLINE=false override the defaults for experiments; the
+ * bench sets none of them. On SIGTERM it prints "STATS <json>" (where runs went, and the batching chosen).
  */
 import { readFile } from 'node:fs/promises';
 import { createHandler, loadModel } from 'modelship';
@@ -11,15 +12,16 @@ const model = await loadModel(await readFile(process.env.MODEL_PATH as string), 
   version: '1',
   ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
   ...(process.env.BENCH_DELAY ? { batching: { maxQueueDelayMs: Number(process.env.BENCH_DELAY) } } : {}),
+  ...(process.env.BENCH_INLINE === 'false' ? { inline: false as const } : {}),
 });
 await model.ready();
 const server = await serve(createHandler({ models: [model] }), { port: 0, host: '127.0.0.1' });
 console.log(`READY ${server.port}`);
-process.on(
-  'SIGTERM',
-  () =>
-    void server
-      .close()
-      .then(() => model.close())
-      .then(() => process.exit(0)),
-);
+process.on('SIGTERM', () => {
+  // Where the runs went (the workers or this thread) and why, for the bench's details.
+  console.log(`STATS ${JSON.stringify({ execution: model.stats().execution, batching: model.stats().batching })}`);
+  void server
+    .close()
+    .then(() => model.close())
+    .then(() => process.exit(0));
+});

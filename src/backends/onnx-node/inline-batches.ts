@@ -2,24 +2,28 @@ import type { BackendSession, BatchExecutionStats, RunOptions } from '../../spec
 import type { TensorLike } from '../../spec/tensor.js';
 
 /**
- * Concurrent runs of a very small model on the calling thread, when that is measured to answer more rows per
- * second than the workers.
+ * Concurrent runs of a small model on the calling thread, when that is measured to answer more rows per second
+ * than the workers.
  *
  * A worker's round trip costs two thread wake-ups (about 0.1–0.2 ms each on this 2-core VM) whatever the run
  * does. For a model whose batch of 64 rows runs in 20 µs, the workers spend most of each round trip waiting
- * for a thread to wake, and 64 callers got 4.1× raw onnxruntime's calls per second through them. The same
- * batches run on one session on the calling thread need no wake-up at all (measured here: 8.2× raw). For a
- * model whose batches take a few hundred microseconds, the workers' second core wins instead (the MNIST MLP
- * with 64 callers: 85k rows/s on the calling thread against 96k through the workers), and with 8 callers the
- * calling thread won again (36k against 25k). Which one wins depends on the model and on the load, so it is
- * measured on the load itself:
+ * for a thread to wake, and 64 callers got about 4× raw onnxruntime's calls per second through them; the same
+ * batches on a session on the calling thread need no wake-up at all (8–9× raw). The MNIST MLP's 32-row batches
+ * ran in 102 µs there on two onnxruntime threads (166 µs on one), and 64 callers got 171k rows/s against about
+ * 100k through the workers. For a model whose runs take milliseconds (a 1 ms-a-row CNN), the workers' two
+ * cores win, and a run would block the event loop too long anyway. Which one wins depends on the model, the
+ * load and the machine, so it is measured on the load itself:
  *
- * once {@link BUSY_RUNS_BEFORE_TRIAL} overlapping runs have been seen, a one-thread session is opened on the
- * calling thread, and the runs that follow go through the workers and through that session in alternate
- * phases of {@link PHASE_MS}, {@link TRIAL_PAIRS} of each. The rows answered per second are compared phase by
- * phase; the calling thread keeps the runs only when it answered at least {@link INLINE_GAIN}× the rows in
- * most pairs, and when a run would hold it no longer than {@link INLINE_BATCH_MAX_MS}. When the load changes (the
- * average rows per run halves or doubles), runs go back to the workers and a new trial follows.
+ * once overlapping runs have gone on for {@link SUSTAINED_MS} (and {@link BUSY_RUNS_BEFORE_TRIAL} of them), a
+ * session with onnxruntime's default threads (one per core: the workers are idle while it runs) is opened on
+ * the calling thread, and the runs that follow go through the workers and through that session in phases of
+ * {@link PHASE_MS}, {@link TRIAL_PAIRS} of each. The rows answered per second are compared phase by phase; the
+ * runs move to the calling thread when it answered at least {@link INLINE_GAIN}× the rows in every pair of two
+ * trials in a row (the second {@link RetrialTiming.secondTrialMs} after the first), and when
+ * a run would hold it no longer than {@link INLINE_BATCH_MAX_MS}. The choice is measured again when the load
+ * changes (the average rows per run halves or doubles) and every 30 s under load, since the machine may have
+ * changed (a co-tenant starting would slow the multi-thread session). While other models' workers run or start,
+ * runs go to the workers: a multi-thread session's run waits for all of its threads.
  *
  * Lone calls are inline-runner.ts's business: this is only for runs that overlap others.
  */
@@ -54,8 +58,23 @@ const PAIRS: readonly (readonly [number, number])[] = [
 export const INLINE_GAIN = 1.1;
 /** A pause between overlapping runs this long starts the count before a trial again (ms). */
 const PAUSE_MS = 1000;
-/** The least time between the end of one trial and the start of the next (ms). */
-const RETRIAL_MIN_MS = 10_000;
+
+/** When a choice is measured again under a continuing load. */
+export interface RetrialTiming {
+  /** The least time between two trials, when the load changed (ms). */
+  readonly retrialMinMs: number;
+  /** A trial this long after the last one even if the load looks the same: the machine may have changed (ms). */
+  readonly retrialEveryMs: number;
+  /**
+   * After a trial the calling thread won, the confirming trial this long after it (ms). A trial alone may fall
+   * in a process's first seconds under load, when both ways are still warming up (JIT, onnxruntime's first
+   * runs): a modelship HTTP server measured 9.2k rows/s on the calling thread against 6.9k through the workers
+   * then, and later served 11–13k requests/s through the workers against 8.5–8.9k on the calling thread.
+   */
+  readonly secondTrialMs: number;
+}
+
+export const RETRIAL_TIMING: RetrialTiming = { retrialMinMs: 10_000, retrialEveryMs: 30_000, secondTrialMs: 5_000 };
 /** The longest run the calling thread may take (ms): beyond it, runs go back to the workers. */
 export const INLINE_BATCH_MAX_MS = 2.5;
 
@@ -95,6 +114,13 @@ export class InlineBatches {
   /** The average when the choice was made. */
   #decidedRows = 0;
   #running = 0;
+  /** Whether the calling thread won the last trial (runs move there when two in a row say so). */
+  #lastWon = false;
+  /** Rows per second the calling thread answered when chosen. */
+  #inlineRate = Infinity;
+  /** onnxruntime threads of the session (from `prepare`). */
+  #threads = 1;
+  readonly #timing: RetrialTiming;
   /** Sessions let go while runs were still queued on them, released once those settle. */
   readonly #retired: BackendSession[] = [];
   readonly #onIdle: (() => void)[] = [];
@@ -104,8 +130,9 @@ export class InlineBatches {
   #stats: BatchExecutionStats = { inline: false, reason: 'Not measured: no overlapping runs seen yet.' };
 
   /** `othersBusy` tells whether other models' work runs now (a trial is not counted then). */
-  constructor(othersBusy: () => boolean) {
+  constructor(othersBusy: () => boolean, timing: RetrialTiming = RETRIAL_TIMING) {
     this.#othersBusy = othersBusy;
+    this.#timing = timing;
   }
 
   /** Runs on the calling thread in progress. */
@@ -117,10 +144,11 @@ export class InlineBatches {
     return this.#state === 'inline' ? { ...this.#stats, inlineRuns: this.#inlineRuns } : this.#stats;
   }
 
-  /** The model qualifies (see InlineExecution.prepare); `open` opens its one-thread session. */
-  prepare(open: OpenSession): void {
+  /** The model qualifies (see InlineExecution.prepare); `open` opens its session, with `threads` onnxruntime threads. */
+  prepare(open: OpenSession, threads: number): void {
     if (this.#state !== 'off') return;
     this.#open = open;
+    this.#threads = threads;
     this.#state = 'watching';
     this.#stats = {
       inline: false,
@@ -147,12 +175,24 @@ export class InlineBatches {
     const now = performance.now();
     this.#rowsAverage = this.#rowsAverage === 0 ? rows : this.#rowsAverage + (rows - this.#rowsAverage) / 64;
     if (state === 'inline' || state === 'workers') {
-      if (this.#rowsAverage > 2 * this.#decidedRows || this.#rowsAverage < this.#decidedRows / 2)
-        this.#watchAgain(
-          `The load changed (${round1(this.#rowsAverage)} rows a run, against ${round1(this.#decidedRows)} when measured): overlapping runs go to the workers until measured again.`,
+      const since = now - this.#decidedAt;
+      const changed = this.#rowsAverage > 2 * this.#decidedRows || this.#rowsAverage < this.#decidedRows / 2;
+      // A trial the calling thread won is confirmed soon; otherwise the choice stands for a while.
+      const every = this.#lastWon && state === 'workers' ? this.#timing.secondTrialMs : this.#timing.retrialEveryMs;
+      if (this.#open && (since >= every || (changed && since >= this.#timing.retrialMinMs))) {
+        void this.#startTrial(
+          changed
+            ? `the load changed: ${round1(this.#rowsAverage)} rows a run, against ${round1(this.#decidedRows)} when last measured`
+            : `measured ${every / 1000} s after the last time, under load`,
         );
-      else if (state === 'workers') return onWorkers(feeds, options);
-      else return this.#inline(feeds, options);
+        return this.run(feeds, options, onWorkers);
+      }
+      if (state === 'workers') return onWorkers(feeds, options);
+      // Not here: a run this big would hold the calling thread too long at the rate measured, or other models'
+      // busy workers may hold up one of a multi-thread session's threads (its runs wait for all of them).
+      if ((rows * 1000) / this.#inlineRate > INLINE_BATCH_MAX_MS || (this.#threads > 1 && this.#othersBusy()))
+        return onWorkers(feeds, options);
+      return this.#inline(feeds, options);
     }
     if (this.#state === 'watching') {
       if (now - this.#lastSeen > PAUSE_MS) {
@@ -160,58 +200,46 @@ export class InlineBatches {
         this.#since = now;
       }
       this.#lastSeen = now;
-      if (
-        ++this.#seen >= BUSY_RUNS_BEFORE_TRIAL &&
-        now - this.#since >= SUSTAINED_MS &&
-        now - this.#decidedAt >= RETRIAL_MIN_MS
-      )
-        void this.#startTrial();
+      if (++this.#seen >= BUSY_RUNS_BEFORE_TRIAL && now - this.#since >= SUSTAINED_MS) void this.#startTrial();
       return onWorkers(feeds, options);
     }
     if (this.#state !== 'trial') return onWorkers(feeds, options); // opening
     return this.#trialRun(this.#trial as Trial, feeds, options, rows, now, onWorkers);
   }
 
-  #watchAgain(reason: string): void {
-    this.#stats = { inline: false, trials: this.#trials, reason };
-    const session = this.#session;
-    this.#session = undefined;
-    this.#seen = 0;
-    this.#since = performance.now();
-    this.#state = 'watching';
-    if (session) void this.#retire(session);
-  }
-
-  async #startTrial(): Promise<void> {
+  /** Opens the session (unless it is open) and starts a trial; `again` says why one is measured again. */
+  async #startTrial(again?: string): Promise<void> {
     const open = this.#open;
     if (!open) return;
-    this.#state = 'opening';
-    let session: BackendSession;
-    try {
-      session = await open();
-    } catch {
-      if (this.#state === 'opening') {
-        this.#state = 'workers';
-        this.#decidedRows = this.#rowsAverage;
-        this.#decidedAt = performance.now();
-        this.#stats = {
-          inline: false,
-          reason: 'A session could not be opened on the calling thread: overlapping runs stay on the workers.',
-        };
+    let session = this.#session;
+    if (!session) {
+      this.#state = 'opening';
+      try {
+        session = await open();
+      } catch {
+        if (this.#state === 'opening') {
+          this.#state = 'workers';
+          this.#open = undefined;
+          this.#stats = {
+            inline: false,
+            reason: 'A session could not be opened on the calling thread: overlapping runs stay on the workers.',
+          };
+        }
+        return;
       }
-      return;
+      if (this.#state !== 'opening') {
+        await session.release().catch(() => undefined);
+        return;
+      }
+      this.#session = session;
     }
-    if (this.#state !== 'opening') {
-      await session.release().catch(() => undefined);
-      return;
-    }
-    this.#session = session;
     this.#trial = { startedAt: performance.now(), rows: [] };
     this.#state = 'trial';
     this.#trials++;
     this.#stats = {
       inline: false,
-      reason: `Being measured: overlapping runs alternate between the workers and the calling thread, ${TRIAL_PAIRS} phases of ${PHASE_MS} ms each.`,
+      trials: this.#trials,
+      reason: `Being measured${again ? ` again (${again})` : ''}: overlapping runs alternate between the workers and the calling thread, ${2 * TRIAL_PAIRS} phases of ${PHASE_MS} ms.`,
     };
   }
 
@@ -272,20 +300,34 @@ export class InlineBatches {
     // How long a run holds the calling thread: its rows at the rate the calling thread answered them. (A run's
     // time from call to answer would also count the runs queued ahead of it.)
     const holdMs = inlineRowsPerSecond > 0 ? (this.#decidedRows * 1000) / inlineRowsPerSecond : Infinity;
+    // Every pair: keeping runs off the event loop is the safer side of a close call.
     const wins = inline.filter((r, i) => r >= INLINE_GAIN * (workers[i] as number)).length;
     const figures = `${inlineRowsPerSecond} rows/s on the calling thread against ${workerRowsPerSecond} through the workers (medians of ${TRIAL_PAIRS} phases each, ${round1(this.#decidedRows)} rows a run)`;
     const measured = { inlineRowsPerSecond, workerRowsPerSecond, rowsPerRun: this.#decidedRows, trials: this.#trials };
-    if (holdMs <= INLINE_BATCH_MAX_MS && wins * 2 > TRIAL_PAIRS) {
+    const wonHere = holdMs <= INLINE_BATCH_MAX_MS && wins === TRIAL_PAIRS;
+    // Two trials in a row must agree before runs move to the calling thread: one alone may fall in the
+    // process's first seconds under load, when both ways are still warming up.
+    const confirmed = wonHere && this.#lastWon;
+    this.#lastWon = wonHere;
+    if (confirmed) {
+      this.#inlineRate = inlineRowsPerSecond;
       this.#state = 'inline';
       this.#stats = { inline: true, ...measured, reason: `Overlapping runs run on the calling thread: ${figures}.` };
       return;
     }
-    const why =
-      holdMs > INLINE_BATCH_MAX_MS
+    const why = wonHere
+      ? `measured again in ${this.#timing.secondTrialMs / 1000} s to confirm before runs move there`
+      : holdMs > INLINE_BATCH_MAX_MS
         ? `a run would hold the calling thread ${holdMs.toFixed(2)} ms, over the ${INLINE_BATCH_MAX_MS} ms the event loop may be blocked`
-        : `the calling thread needs ${INLINE_GAIN}× to be worth it`;
+        : `the calling thread needs ${INLINE_GAIN}× in every pair to be worth it`;
     this.#state = 'workers';
-    this.#stats = { inline: false, ...measured, reason: `Overlapping runs stay on the workers: ${figures}; ${why}.` };
+    this.#stats = {
+      inline: false,
+      ...measured,
+      reason: `Overlapping runs stay on the workers${wonHere ? ' for now' : ''}: ${figures}; ${why}.`,
+    };
+    // Kept open when a confirming trial follows soon.
+    if (wonHere) return;
     const session = this.#session;
     this.#session = undefined;
     if (session) void this.#retire(session);

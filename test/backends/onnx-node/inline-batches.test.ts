@@ -12,7 +12,9 @@ import {
   BUSY_RUNS_BEFORE_TRIAL,
   INLINE_BATCH_MAX_MS,
   InlineBatches,
+  RETRIAL_TIMING,
   SUSTAINED_MS,
+  type RetrialTiming,
 } from '../../../src/backends/onnx-node/inline-batches.js';
 import type { BackendSession } from '../../../src/spec/backend.js';
 import type { TensorLike } from '../../../src/spec/tensor.js';
@@ -60,6 +62,20 @@ function standInWorkers(): { runs: number; run: (f: unknown) => Promise<Outputs>
   return workers;
 }
 
+/** The default timing, except that a trial the calling thread won is confirmed 0.2 s later (5 s by default). */
+const QUICK_CONFIRM: RetrialTiming = { ...RETRIAL_TIMING, secondTrialMs: 200 };
+
+/** A stand-in session and workers, and the policy over them. */
+function standIns(
+  options: { busyMs?: number; threads?: number; othersBusy?: () => boolean; timing?: RetrialTiming } = {},
+): { session: ReturnType<typeof standInSession>; workers: ReturnType<typeof standInWorkers>; batches: InlineBatches } {
+  const session = standInSession(options.busyMs);
+  const workers = standInWorkers();
+  const batches = new InlineBatches(options.othersBusy ?? (() => false), options.timing ?? QUICK_CONFIRM);
+  batches.prepare(async () => session, options.threads ?? 1);
+  return { session, workers, batches };
+}
+
 /** `callers` loops of overlapping runs of `rows()` rows until `until()` holds; every answer is checked. */
 async function load(
   batches: InlineBatches,
@@ -81,19 +97,21 @@ async function load(
   );
 }
 
-const decided = (b: InlineBatches): boolean => /^Overlapping runs/.test(b.stats().reason);
+/** A choice made (not one waiting for its confirming trial). */
+const decided = (b: InlineBatches): boolean =>
+  /^Overlapping runs (run on the calling thread|stay on the workers:)/.test(b.stats().reason);
 
 describe('overlapping runs on the calling thread', () => {
   it('are measured only once a load has gone on, then kept on the calling thread where it answers more rows', async () => {
     const session = standInSession();
     const workers = standInWorkers();
-    const batches = new InlineBatches(() => false);
+    const batches = new InlineBatches(() => false, QUICK_CONFIRM);
     expect(batches.stats()).toEqual({ inline: false, reason: 'Not measured: no overlapping runs seen yet.' });
     let opened = 0;
     batches.prepare(async () => {
       opened++;
       return session;
-    });
+    }, 1);
     expect(batches.stats().reason).toMatch(/^Not measured yet/);
     // Fewer runs than needed, or not for long enough: nothing is opened.
     const started = performance.now();
@@ -102,9 +120,17 @@ describe('overlapping runs on the calling thread', () => {
     await load(batches, workers, () => batches.stats().reason.startsWith('Being measured'));
     expect(performance.now() - started).toBeGreaterThanOrEqual(SUSTAINED_MS);
     expect(opened).toBe(1);
+    // The first trial the calling thread wins is not enough: runs stay on the workers until a second agrees.
+    await load(batches, workers, () => /^Overlapping runs stay on the workers for now: /.test(batches.stats().reason));
+    expect(batches.stats()).toMatchObject({ inline: false, trials: 1 });
+    expect(batches.stats().reason).toMatch(/; measured again in 0\.2 s to confirm before runs move there\.$/);
+    const onWorkers = workers.runs;
+    await batches.run(feedsOf(4), {}, workers.run);
+    expect(workers.runs).toBe(onWorkers + 1);
     await load(batches, workers, () => decided(batches));
     const stats = batches.stats();
-    expect(stats).toMatchObject({ inline: true, rowsPerRun: 4, trials: 1 });
+    expect(stats).toMatchObject({ inline: true, rowsPerRun: 4, trials: 2 });
+    expect(opened).toBe(1);
     expect(stats.inlineRowsPerSecond).toBeGreaterThan(1.1 * (stats.workerRowsPerSecond as number));
     expect(stats.reason).toMatch(
       /^Overlapping runs run on the calling thread: \d+ rows\/s on the calling thread against \d+ through the workers/,
@@ -118,10 +144,7 @@ describe('overlapping runs on the calling thread', () => {
   }, 30_000);
 
   it('stay on the workers when a run on the calling thread blocks it for too long, and the session is let go', async () => {
-    const session = standInSession(INLINE_BATCH_MAX_MS + 1);
-    const workers = standInWorkers();
-    const batches = new InlineBatches(() => false);
-    batches.prepare(async () => session);
+    const { session, workers, batches } = standIns({ busyMs: INLINE_BATCH_MAX_MS + 1 });
     await load(batches, workers, () => decided(batches));
     const stats = batches.stats();
     expect(stats.inline).toBe(false);
@@ -138,44 +161,92 @@ describe('overlapping runs on the calling thread', () => {
 
   it('stay on the workers when they answer more rows, even with runs short enough for the calling thread', async () => {
     // 1.2 ms of blocking work a run: 4 rows at a time, about 3k rows/s; 8 callers' runs overlap on the workers.
-    const session = standInSession(1.2);
-    const workers = standInWorkers();
-    const batches = new InlineBatches(() => false);
-    batches.prepare(async () => session);
+    const { session, workers, batches } = standIns({ busyMs: 1.2 });
     await load(batches, workers, () => decided(batches));
     const stats = batches.stats();
     expect(stats.inline).toBe(false);
     expect(stats.workerRowsPerSecond).toBeGreaterThan(stats.inlineRowsPerSecond as number);
-    expect(stats.reason).toMatch(/; the calling thread needs 1\.1× to be worth it\.$/);
+    expect(stats.reason).toMatch(/; the calling thread needs 1\.1× in every pair to be worth it\.$/);
     expect(session.released).toBe(true);
   }, 30_000);
 
-  it('go back to the workers when the load changes, until measured again', async () => {
-    const session = standInSession();
-    const workers = standInWorkers();
-    const batches = new InlineBatches(() => false);
-    batches.prepare(async () => session);
+  it('are measured again when the load changes, and again after a while under the same load', async () => {
+    const { workers, batches } = standIns({
+      timing: { retrialMinMs: 0, retrialEveryMs: 60_000, secondTrialMs: 200 },
+    });
     await load(batches, workers, () => decided(batches));
-    expect(batches.stats().inline).toBe(true);
-    // Four times the rows a run: the choice no longer holds.
+    expect(batches.stats()).toMatchObject({ inline: true, trials: 2, rowsPerRun: 4 });
+    // Four times the rows a run: measured again, on the session already open.
     await load(
       batches,
       workers,
-      () => /^The load changed/.test(batches.stats().reason),
+      () => /^Being measured again \(the load changed: /.test(batches.stats().reason),
       () => 16,
     );
-    expect(batches.stats()).toMatchObject({ inline: false, trials: 1 });
-    const before = workers.runs;
-    await batches.run(feedsOf(16), {}, workers.run);
-    expect(workers.runs).toBe(before + 1);
+    expect(batches.stats().trials).toBe(3);
+    await load(
+      batches,
+      workers,
+      () => decided(batches),
+      () => 16,
+    );
+    // It won again, and had won the trial before: no confirming trial needed.
+    expect(batches.stats()).toMatchObject({ inline: true, trials: 3 });
+    expect(batches.stats().rowsPerRun).toBeGreaterThan(8);
+
+    // The same load: confirmed after secondTrialMs, then measured again every retrialEveryMs.
+    const periodic = new InlineBatches(() => false, { retrialMinMs: 0, retrialEveryMs: 400, secondTrialMs: 200 });
+    periodic.prepare(async () => standInSession(), 1);
+    const seen = new Set<string>();
+    const note = (until: () => boolean) => (): boolean => {
+      seen.add(periodic.stats().reason.replace(/:.*/s, ''));
+      return until();
+    };
+    await load(
+      periodic,
+      workers,
+      note(() => decided(periodic)),
+    );
+    await load(
+      periodic,
+      workers,
+      note(() => /^Being measured again \(measured 0\.4 s/.test(periodic.stats().reason)),
+    );
+    await load(
+      periodic,
+      workers,
+      note(() => decided(periodic)),
+    );
+    expect([...seen]).toEqual([
+      'Not measured yet',
+      'Being measured',
+      'Overlapping runs stay on the workers for now',
+      'Being measured again (measured 0.2 s after the last time, under load)',
+      'Overlapping runs run on the calling thread',
+      'Being measured again (measured 0.4 s after the last time, under load)',
+    ]);
+    expect(periodic.stats()).toMatchObject({ inline: true, trials: 3 });
+  }, 30_000);
+
+  it('once chosen, a run too big for the rate measured, or beside busy models with several threads, goes to the workers', async () => {
+    let othersBusy = false;
+    const { workers, batches } = standIns({ threads: 2, othersBusy: () => othersBusy });
+    await load(batches, workers, () => decided(batches));
+    const rate = batches.stats().inlineRowsPerSecond as number;
+    expect(batches.stats().inline).toBe(true);
+    const on = async (rows: number): Promise<string> => fromOf(await batches.run(feedsOf(rows), {}, workers.run));
+    expect(await on(4)).toBe('calling thread');
+    // Rows that would hold the calling thread over INLINE_BATCH_MAX_MS at the rate measured.
+    expect(await on(Math.ceil((rate * INLINE_BATCH_MAX_MS) / 1000) + 1)).toBe('workers');
+    othersBusy = true;
+    expect(await on(4)).toBe('workers');
+    othersBusy = false;
+    expect(await on(4)).toBe('calling thread');
   }, 30_000);
 
   it('are not measured while other models work: the trial starts over', async () => {
-    const session = standInSession();
-    const workers = standInWorkers();
     let othersBusy = false;
-    const batches = new InlineBatches(() => othersBusy);
-    batches.prepare(async () => session);
+    const { session, workers, batches } = standIns({ othersBusy: () => othersBusy });
     await load(batches, workers, () => batches.stats().reason.startsWith('Being measured'));
     othersBusy = true;
     const sessionRuns = session.runs;
@@ -188,10 +259,7 @@ describe('overlapping runs on the calling thread', () => {
   }, 30_000);
 
   it('released with runs queued on the calling thread: they finish, then the session is released', async () => {
-    const session = standInSession();
-    const workers = standInWorkers();
-    const batches = new InlineBatches(() => false);
-    batches.prepare(async () => session);
+    const { session, workers, batches } = standIns();
     await load(batches, workers, () => decided(batches));
     const queued = Array.from({ length: 8 }, () => batches.run(feedsOf(4), {}, workers.run));
     expect(batches.running).toBe(8);
