@@ -43,16 +43,19 @@ const SETTLE_MS = 10;
 /** Phases of each mode in a trial. */
 export const TRIAL_PAIRS = 3;
 /**
- * Which phases run on the calling thread: workers, here, here, workers, workers, here. Each pair compared is
- * adjacent, and the order flips from pair to pair, so a load that is still speeding up (or slowing down)
- * favours neither.
+ * Which phases run on the calling thread: a first one not counted (the session's first runs, and the code that
+ * sends runs there, are still cold: a tiny MLP's first phase there answered half the rows of its later ones),
+ * then workers, here, here, workers, workers, here. Each pair compared is adjacent, and the order flips from
+ * pair to pair, so a load that is still speeding up (or slowing down) favours neither.
  */
-const ON_THIS_THREAD = [false, true, true, false, false, true];
+const ON_THIS_THREAD = [true, false, true, true, false, false, true];
+/** Trials started over (a phase of the workers answered nothing) before the runs are left on the workers. */
+const MAX_RESTARTS = 3;
 /** The phases compared: (workers, calling thread). */
 const PAIRS: readonly (readonly [number, number])[] = [
-  [0, 1],
-  [3, 2],
-  [4, 5],
+  [1, 2],
+  [4, 3],
+  [5, 6],
 ];
 /** What the calling thread must answer, relative to the workers, to keep the runs (rows per second). */
 export const INLINE_GAIN = 1.1;
@@ -85,8 +88,10 @@ type OpenSession = () => Promise<BackendSession>;
 
 interface Trial {
   readonly startedAt: number;
-  /** Rows answered in each phase (even phases: workers; odd: the calling thread). */
+  /** Rows answered in each phase (see ON_THIS_THREAD for which ran where). */
   readonly rows: number[];
+  /** Times this trial started over because a phase of the workers answered nothing. */
+  restarts: number;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -173,13 +178,20 @@ export class InlineBatches {
     if (state === 'off') return onWorkers(feeds, options);
     const rows = rowsOf(feeds);
     const now = performance.now();
+    // The current stretch of overlapping runs: trials start only once it has gone on for SUSTAINED_MS.
+    if (now - this.#lastSeen > PAUSE_MS) {
+      this.#seen = 0;
+      this.#since = now;
+    }
+    this.#lastSeen = now;
+    const sustained = now - this.#since >= SUSTAINED_MS;
     this.#rowsAverage = this.#rowsAverage === 0 ? rows : this.#rowsAverage + (rows - this.#rowsAverage) / 64;
     if (state === 'inline' || state === 'workers') {
       const since = now - this.#decidedAt;
       const changed = this.#rowsAverage > 2 * this.#decidedRows || this.#rowsAverage < this.#decidedRows / 2;
       // A trial the calling thread won is confirmed soon; otherwise the choice stands for a while.
       const every = this.#lastWon && state === 'workers' ? this.#timing.secondTrialMs : this.#timing.retrialEveryMs;
-      if (this.#open && (since >= every || (changed && since >= this.#timing.retrialMinMs))) {
+      if (this.#open && sustained && (since >= every || (changed && since >= this.#timing.retrialMinMs))) {
         void this.#startTrial(
           changed
             ? `the load changed: ${round1(this.#rowsAverage)} rows a run, against ${round1(this.#decidedRows)} when last measured`
@@ -195,12 +207,7 @@ export class InlineBatches {
       return this.#inline(feeds, options);
     }
     if (this.#state === 'watching') {
-      if (now - this.#lastSeen > PAUSE_MS) {
-        this.#seen = 0;
-        this.#since = now;
-      }
-      this.#lastSeen = now;
-      if (++this.#seen >= BUSY_RUNS_BEFORE_TRIAL && now - this.#since >= SUSTAINED_MS) void this.#startTrial();
+      if (++this.#seen >= BUSY_RUNS_BEFORE_TRIAL && sustained) void this.#startTrial();
       return onWorkers(feeds, options);
     }
     if (this.#state !== 'trial') return onWorkers(feeds, options); // opening
@@ -233,13 +240,13 @@ export class InlineBatches {
       }
       this.#session = session;
     }
-    this.#trial = { startedAt: performance.now(), rows: [] };
+    this.#trial = { startedAt: performance.now(), rows: [], restarts: 0 };
     this.#state = 'trial';
     this.#trials++;
     this.#stats = {
       inline: false,
       trials: this.#trials,
-      reason: `Being measured${again ? ` again (${again})` : ''}: overlapping runs alternate between the workers and the calling thread, ${2 * TRIAL_PAIRS} phases of ${PHASE_MS} ms.`,
+      reason: `Being measured${again ? ` again (${again})` : ''}: overlapping runs alternate between the workers and the calling thread, ${ON_THIS_THREAD.length} phases of ${PHASE_MS} ms.`,
     };
   }
 
@@ -258,7 +265,7 @@ export class InlineBatches {
     }
     // Other models' work would be counted against whichever mode ran beside it: the trial starts over.
     if (this.#othersBusy()) {
-      this.#trial = { startedAt: now, rows: [] };
+      this.#trial = { startedAt: now, rows: [], restarts: trial.restarts };
       return onWorkers(feeds, options);
     }
     const answer = ON_THIS_THREAD[phase] ? this.#inline(feeds, options) : onWorkers(feeds, options);
@@ -287,9 +294,11 @@ export class InlineBatches {
     const perSecond = (rows: number | undefined): number => ((rows ?? 0) * 1000) / (PHASE_MS - SETTLE_MS);
     const workers = PAIRS.map(([w]) => perSecond(trial.rows[w]));
     const inline = PAIRS.map(([, i]) => perSecond(trial.rows[i]));
-    // Nothing answered at all: the load paused. Measure again from now.
-    if ([...workers, ...inline].every((r) => r === 0)) {
-      this.#trial = { startedAt: now, rows: [] };
+    // A phase of the workers answered nothing (the load paused, or came in bursts shorter than a phase): nothing
+    // to compare with. Measure again from now, a few times, then leave the runs on the workers. (A phase of the
+    // calling thread that answered nothing while the workers did is a result: it is too slow.)
+    if (workers.some((r) => r === 0) && ++trial.restarts <= MAX_RESTARTS) {
+      this.#trial = { startedAt: now, rows: [], restarts: trial.restarts };
       return;
     }
     this.#trial = undefined;
@@ -301,7 +310,9 @@ export class InlineBatches {
     // time from call to answer would also count the runs queued ahead of it.)
     const holdMs = inlineRowsPerSecond > 0 ? (this.#decidedRows * 1000) / inlineRowsPerSecond : Infinity;
     // Every pair: keeping runs off the event loop is the safer side of a close call.
-    const wins = inline.filter((r, i) => r >= INLINE_GAIN * (workers[i] as number)).length;
+    const wins = inline.filter(
+      (r, i) => (workers[i] as number) > 0 && r >= INLINE_GAIN * (workers[i] as number),
+    ).length;
     const figures = `${inlineRowsPerSecond} rows/s on the calling thread against ${workerRowsPerSecond} through the workers (medians of ${TRIAL_PAIRS} phases each, ${round1(this.#decidedRows)} rows a run)`;
     const measured = { inlineRowsPerSecond, workerRowsPerSecond, rowsPerRun: this.#decidedRows, trials: this.#trials };
     const wonHere = holdMs <= INLINE_BATCH_MAX_MS && wins === TRIAL_PAIRS;
@@ -317,9 +328,11 @@ export class InlineBatches {
     }
     const why = wonHere
       ? `measured again in ${this.#timing.secondTrialMs / 1000} s to confirm before runs move there`
-      : holdMs > INLINE_BATCH_MAX_MS
-        ? `a run would hold the calling thread ${holdMs.toFixed(2)} ms, over the ${INLINE_BATCH_MAX_MS} ms the event loop may be blocked`
-        : `the calling thread needs ${INLINE_GAIN}× in every pair to be worth it`;
+      : inlineRowsPerSecond === 0
+        ? `no run on the calling thread finished within a phase`
+        : holdMs > INLINE_BATCH_MAX_MS
+          ? `a run would hold the calling thread ${holdMs.toFixed(2)} ms, over the ${INLINE_BATCH_MAX_MS} ms the event loop may be blocked`
+          : `the calling thread needs ${INLINE_GAIN}× in every pair to be worth it`;
     this.#state = 'workers';
     this.#stats = {
       inline: false,

@@ -50,11 +50,11 @@ function standInSession(busyMs = 0): BackendSession & { runs: number; released: 
 }
 
 /** Workers that answer after a timer (about 1 ms): slower than the stand-in session unless that one blocks. */
-function standInWorkers(): { runs: number; run: (f: unknown) => Promise<Outputs> } {
+function standInWorkers(ms = 1): { runs: number; run: (f: unknown) => Promise<Outputs> } {
   const workers = {
     runs: 0,
     async run(): Promise<Outputs> {
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, ms));
       workers.runs++;
       return answer('workers');
     },
@@ -67,10 +67,16 @@ const QUICK_CONFIRM: RetrialTiming = { ...RETRIAL_TIMING, secondTrialMs: 200 };
 
 /** A stand-in session and workers, and the policy over them. */
 function standIns(
-  options: { busyMs?: number; threads?: number; othersBusy?: () => boolean; timing?: RetrialTiming } = {},
+  options: {
+    busyMs?: number;
+    workerMs?: number;
+    threads?: number;
+    othersBusy?: () => boolean;
+    timing?: RetrialTiming;
+  } = {},
 ): { session: ReturnType<typeof standInSession>; workers: ReturnType<typeof standInWorkers>; batches: InlineBatches } {
   const session = standInSession(options.busyMs);
-  const workers = standInWorkers();
+  const workers = standInWorkers(options.workerMs);
   const batches = new InlineBatches(options.othersBusy ?? (() => false), options.timing ?? QUICK_CONFIRM);
   batches.prepare(async () => session, options.threads ?? 1);
   return { session, workers, batches };
@@ -242,6 +248,26 @@ describe('overlapping runs on the calling thread', () => {
     expect(await on(4)).toBe('workers');
     othersBusy = false;
     expect(await on(4)).toBe('calling thread');
+  }, 30_000);
+
+  it('are not judged on phases in which the workers answered nothing: measured again, then left on the workers', async () => {
+    // Each worker run takes longer than a phase: no phase of the workers answers anything.
+    const { workers, batches } = standIns({ workerMs: 150 });
+    const seen = new Set<string>();
+    await load(
+      batches,
+      workers,
+      () => {
+        seen.add(batches.stats().reason.replace(/:.*/s, ''));
+        return decided(batches);
+      },
+      () => 4,
+      64,
+    );
+    expect(batches.stats()).toMatchObject({ inline: false, trials: 1, workerRowsPerSecond: 0 });
+    expect(batches.stats().inlineRowsPerSecond).toBeGreaterThan(0);
+    expect(batches.stats().reason).toMatch(/; the calling thread needs 1\.1× in every pair to be worth it\.$/);
+    expect([...seen]).toEqual(['Not measured yet', 'Being measured', 'Overlapping runs stay on the workers']);
   }, 30_000);
 
   it('are not measured while other models work: the trial starts over', async () => {
