@@ -178,7 +178,7 @@ export class InlineBatches {
     if (state === 'off') return onWorkers(feeds, options);
     const rows = rowsOf(feeds);
     const now = performance.now();
-    // The current stretch of overlapping runs: trials start only once it has gone on for SUSTAINED_MS.
+    // The current stretch of overlapping runs: the first trial starts only once it has gone on for SUSTAINED_MS.
     if (now - this.#lastSeen > PAUSE_MS) {
       this.#seen = 0;
       this.#since = now;
@@ -191,7 +191,9 @@ export class InlineBatches {
       const changed = this.#rowsAverage > 2 * this.#decidedRows || this.#rowsAverage < this.#decidedRows / 2;
       // A trial the calling thread won is confirmed soon; otherwise the choice stands for a while.
       const every = this.#lastWon && state === 'workers' ? this.#timing.secondTrialMs : this.#timing.retrialEveryMs;
-      if (this.#open && sustained && (since >= every || (changed && since >= this.#timing.retrialMinMs))) {
+      // Unlike the first, later trials need no long stretch of load: that was seen once, and an app whose load
+      // comes in bursts of a second or two would otherwise never be measured again.
+      if (this.#open && (since >= every || (changed && since >= this.#timing.retrialMinMs))) {
         void this.#startTrial(
           changed
             ? `the load changed: ${round1(this.#rowsAverage)} rows a run, against ${round1(this.#decidedRows)} when last measured`
