@@ -40,8 +40,6 @@ export const SUSTAINED_MS = 1000;
 export const PHASE_MS = 100;
 /** Start of each phase not counted (ms): runs of the other mode may still be finishing. */
 const SETTLE_MS = 10;
-/** Phases of each mode in a trial. */
-export const TRIAL_PAIRS = 3;
 /**
  * Which phases run on the calling thread: a first one not counted (the session's first runs, and the code that
  * sends runs there, are still cold: a tiny MLP's first phase there answered half the rows of its later ones),
@@ -57,6 +55,8 @@ const PAIRS: readonly (readonly [number, number])[] = [
   [4, 3],
   [5, 6],
 ];
+/** Phases of each mode compared in a trial. */
+export const TRIAL_PAIRS = PAIRS.length;
 /** What the calling thread must answer, relative to the workers, to keep the runs (rows per second). */
 export const INLINE_GAIN = 1.1;
 /** A pause between overlapping runs this long starts the count before a trial again (ms). */
@@ -94,7 +94,9 @@ interface Trial {
   restarts: number;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+/** The middle value of `xs` (the upper one of the two for an even count). */
+export const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 

@@ -8,7 +8,7 @@ import type {
   RunOptions,
 } from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
-import { InlineBatches } from './inline-batches.js';
+import { InlineBatches, median } from './inline-batches.js';
 import { loadOnnxRuntime } from './load-runtime.js';
 import { sessionOnThisThread } from './this-thread-session.js';
 
@@ -123,8 +123,6 @@ function othersBusy(self: () => boolean): boolean {
   return busy || now - lastSeenBusy < BUSY_HOLD_MS;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
 async function sourceBytes(source: ModelSource): Promise<number> {
   if ('bytes' in source) return source.bytes.byteLength;
   return (await stat(source.path)).size;
@@ -201,7 +199,7 @@ export class InlineExecution {
     }
     this.#feeds = first;
     const threads = availableParallelism();
-    this.batches.prepare(() => this.#openForBatches(first as Feeds, threads), threads);
+    this.batches.prepare(() => this.#openOnThisThread(first as Feeds, threads), threads);
     this.#state = 'candidate';
     this.#stats = {
       inline: false,
@@ -251,11 +249,12 @@ export class InlineExecution {
   }
 
   /**
-   * A session on the calling thread with `threads` onnxruntime threads, run once on `feeds` (for overlapping
-   * runs, see inline-batches.ts). The workers are idle while it runs, so it may use every core: the MNIST MLP's
-   * 32-row batches ran in 102 µs on two threads against 166 µs on one.
+   * A session on the calling thread with `threads` onnxruntime threads, run once on `feeds`: for lone calls (two
+   * are measured, see #open) and for overlapping runs (inline-batches.ts, with every core's thread: the workers
+   * are idle while it runs, and the MNIST MLP's 32-row batches ran in 102 µs on two threads against 166 µs on
+   * one). Released again if that run fails.
    */
-  async #openForBatches(feeds: Feeds, threads: number): Promise<BackendSession> {
+  async #openOnThisThread(feeds: Feeds, threads: number): Promise<BackendSession> {
     const { intraOpNumThreads: _threads, workers: _workers, ...rest } = this.#options;
     const ort = await loadOnnxRuntime();
     if (this.#closed) throw new Error('released');
@@ -274,19 +273,9 @@ export class InlineExecution {
     const feeds = this.#feeds as Feeds;
     const opened: Candidate[] = [];
     try {
-      const { intraOpNumThreads: _threads, workers: _workers, ...rest } = this.#options;
-      const ort = await loadOnnxRuntime();
       const cores = availableParallelism();
-      for (const threads of cores > 1 ? [cores, 1] : [1]) {
-        if (this.#closed) throw new Error('released');
-        const session = await sessionOnThisThread(ort, this.#source, {
-          ...rest,
-          workers: 0,
-          intraOpNumThreads: threads,
-        });
-        opened.push({ session, threads });
-        await session.run(feeds);
-      }
+      for (const threads of cores > 1 ? [cores, 1] : [1])
+        opened.push({ session: await this.#openOnThisThread(feeds, threads), threads });
       if (this.#closed) throw new Error('released');
     } catch {
       for (const o of opened) await o.session.release().catch(() => undefined);
