@@ -20,9 +20,11 @@ import type { TensorLike } from '../../spec/tensor.js';
  * {@link PHASE_MS}, {@link TRIAL_PAIRS} of each. The rows answered per second are compared phase by phase; the
  * runs move to the calling thread when it answered at least {@link INLINE_GAIN}× the rows in every pair of two
  * trials in a row (the second {@link RetrialTiming.secondTrialMs} after the first), and when
- * a run would hold it no longer than {@link INLINE_BATCH_MAX_MS}. The choice is measured again when the load
- * changes (the average rows per run halves or doubles) and every 30 s under load, since the machine may have
- * changed (a co-tenant starting would slow the multi-thread session). While other models' workers run or start,
+ * a run would hold it no longer than {@link INLINE_BATCH_MAX_MS}; a pair it lost ends the trial at once. The
+ * choice is measured again when the load changes (the average rows per run halves or doubles) and every 30 s
+ * under load, since the machine may have changed (a co-tenant starting would slow the multi-thread session);
+ * only every {@link SLOW_RETRIAL_FACTOR}× as long when runs of the current size would hold the calling thread
+ * too long at the rate last measured. While other models' workers run or start,
  * runs go to the workers: a multi-thread session's run waits for all of its threads.
  *
  * Lone calls are inline-runner.ts's business: this is only for runs that overlap others.
@@ -80,6 +82,11 @@ export interface RetrialTiming {
 export const RETRIAL_TIMING: RetrialTiming = { retrialMinMs: 10_000, retrialEveryMs: 30_000, secondTrialMs: 5_000 };
 /** The longest run the calling thread may take (ms): beyond it, runs go back to the workers. */
 export const INLINE_BATCH_MAX_MS = 2.5;
+/**
+ * When the last trial's rate says runs of the current size would hold the calling thread over
+ * {@link INLINE_BATCH_MAX_MS}, the next trial waits this many times {@link RetrialTiming.retrialEveryMs}.
+ */
+export const SLOW_RETRIAL_FACTOR = 10;
 
 type Feeds = Readonly<Record<string, TensorLike>>;
 type Outputs = Record<string, TensorLike>;
@@ -191,11 +198,19 @@ export class InlineBatches {
     if (state === 'inline' || state === 'workers') {
       const since = now - this.#decidedAt;
       const changed = this.#rowsAverage > 2 * this.#decidedRows || this.#rowsAverage < this.#decidedRows / 2;
-      // A trial the calling thread won is confirmed soon; otherwise the choice stands for a while.
-      const every = this.#lastWon && state === 'workers' ? this.#timing.secondTrialMs : this.#timing.retrialEveryMs;
+      // A trial the calling thread won is confirmed soon; otherwise the choice stands for a while, and for a
+      // long while when runs of today's size would hold the calling thread too long at the rate it answered:
+      // a trial would only block the event loop for nothing (unless the machine got much faster meanwhile).
+      const tooSlow = state === 'workers' && (this.#rowsAverage * 1000) / this.#inlineRate > INLINE_BATCH_MAX_MS;
+      const every =
+        this.#lastWon && state === 'workers'
+          ? this.#timing.secondTrialMs
+          : tooSlow
+            ? this.#timing.retrialEveryMs * SLOW_RETRIAL_FACTOR
+            : this.#timing.retrialEveryMs;
       // Unlike the first, later trials need no long stretch of load: that was seen once, and an app whose load
       // comes in bursts of a second or two would otherwise never be measured again.
-      if (this.#open && (since >= every || (changed && since >= this.#timing.retrialMinMs))) {
+      if (this.#open && (since >= every || (changed && !tooSlow && since >= this.#timing.retrialMinMs))) {
         void this.#startTrial(
           changed
             ? `the load changed: ${round1(this.#rowsAverage)} rows a run, against ${round1(this.#decidedRows)} when last measured`
@@ -263,8 +278,12 @@ export class InlineBatches {
     onWorkers: OnWorkers,
   ): Promise<Outputs> {
     const phase = Math.floor((now - trial.startedAt) / PHASE_MS);
-    if (phase >= ON_THIS_THREAD.length) {
-      this.#decide(trial, now);
+    // Pairs whose phases are over (their counts are final). The calling thread must win every pair, so a pair
+    // it lost decides the trial at once: a model too slow for it (a CNN whose 4-row runs held the event loop
+    // 3.75 ms) spends half as long there.
+    const over = PAIRS.filter(([w, i]) => Math.max(w, i) < phase).length;
+    if (phase >= ON_THIS_THREAD.length || (over > 0 && this.#lost(trial, over))) {
+      this.#decide(trial, now, over);
       return this.run(feeds, options, onWorkers);
     }
     // Other models' work would be counted against whichever mode ran beside it: the trial starts over.
@@ -294,10 +313,20 @@ export class InlineBatches {
     }
   }
 
-  #decide(trial: Trial, now: number): void {
+  /** True when the calling thread lost one of the first `pairs` pairs (the workers answered something, and it did not answer {@link INLINE_GAIN}× that). */
+  #lost(trial: Trial, pairs: number): boolean {
+    return PAIRS.slice(0, pairs).some(([w, i]) => {
+      const workers = trial.rows[w] ?? 0;
+      return workers > 0 && (trial.rows[i] ?? 0) < INLINE_GAIN * workers;
+    });
+  }
+
+  /** Decides on the first `pairs` pairs of phases (all of them, unless one was lost before the others ran). */
+  #decide(trial: Trial, now: number, pairs = TRIAL_PAIRS): void {
     const perSecond = (rows: number | undefined): number => ((rows ?? 0) * 1000) / (PHASE_MS - SETTLE_MS);
-    const workers = PAIRS.map(([w]) => perSecond(trial.rows[w]));
-    const inline = PAIRS.map(([, i]) => perSecond(trial.rows[i]));
+    const compared = PAIRS.slice(0, pairs);
+    const workers = compared.map(([w]) => perSecond(trial.rows[w]));
+    const inline = compared.map(([, i]) => perSecond(trial.rows[i]));
     // A phase of the workers answered nothing (the load paused, or came in bursts shorter than a phase): nothing
     // to compare with. Measure again from now, a few times, then leave the runs on the workers. (A phase of the
     // calling thread that answered nothing while the workers did is a result: it is too slow.)
@@ -317,15 +346,16 @@ export class InlineBatches {
     const wins = inline.filter(
       (r, i) => (workers[i] as number) > 0 && r >= INLINE_GAIN * (workers[i] as number),
     ).length;
-    const figures = `${inlineRowsPerSecond} rows/s on the calling thread against ${workerRowsPerSecond} through the workers (medians of ${TRIAL_PAIRS} phases each, ${round1(this.#decidedRows)} rows a run)`;
+    const phases = pairs === 1 ? '1 phase each' : `medians of ${pairs} phases each`;
+    const figures = `${inlineRowsPerSecond} rows/s on the calling thread against ${workerRowsPerSecond} through the workers (${phases}, ${round1(this.#decidedRows)} rows a run)`;
     const measured = { inlineRowsPerSecond, workerRowsPerSecond, rowsPerRun: this.#decidedRows, trials: this.#trials };
     const wonHere = holdMs <= INLINE_BATCH_MAX_MS && wins === TRIAL_PAIRS;
     // Two trials in a row must agree before runs move to the calling thread: one alone may fall in the
     // process's first seconds under load, when both ways are still warming up.
     const confirmed = wonHere && this.#lastWon;
     this.#lastWon = wonHere;
+    this.#inlineRate = inlineRowsPerSecond;
     if (confirmed) {
-      this.#inlineRate = inlineRowsPerSecond;
       this.#state = 'inline';
       this.#stats = { inline: true, ...measured, reason: `Overlapping runs run on the calling thread: ${figures}.` };
       return;

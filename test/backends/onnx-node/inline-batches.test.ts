@@ -78,7 +78,11 @@ function standIns(
   const session = standInSession(options.busyMs);
   const workers = standInWorkers(options.workerMs);
   const batches = new InlineBatches(options.othersBusy ?? (() => false), options.timing ?? QUICK_CONFIRM);
-  batches.prepare(async () => session, options.threads ?? 1);
+  // Opened again after a release (a later trial), it stands for a new session.
+  batches.prepare(async () => {
+    session.released = false;
+    return session;
+  }, options.threads ?? 1);
   return { session, workers, batches };
 }
 
@@ -150,19 +154,38 @@ describe('overlapping runs on the calling thread', () => {
   }, 30_000);
 
   it('stay on the workers when a run on the calling thread blocks it for too long, and the session is let go', async () => {
-    const { session, workers, batches } = standIns({ busyMs: INLINE_BATCH_MAX_MS + 1 });
-    await load(batches, workers, () => decided(batches));
+    const timing: RetrialTiming = { retrialMinMs: 0, retrialEveryMs: 300, secondTrialMs: 200 };
+    const { session, workers, batches } = standIns({ busyMs: INLINE_BATCH_MAX_MS + 1, timing });
+    let trialStarted = 0;
+    await load(batches, workers, () => {
+      if (!trialStarted && batches.stats().reason.startsWith('Being measured')) trialStarted = performance.now();
+      return decided(batches);
+    });
     const stats = batches.stats();
     expect(stats.inline).toBe(false);
+    // The first pair was lost, which decides the trial: it ends after 3 of its 7 phases of 100 ms.
+    expect(performance.now() - trialStarted).toBeLessThan(500);
     expect(stats.reason).toMatch(
       new RegExp(
-        `^Overlapping runs stay on the workers: .*over the ${INLINE_BATCH_MAX_MS} ms the event loop may be blocked`,
+        `^Overlapping runs stay on the workers: .*\\(1 phase each, 4 rows a run\\); a run would hold the calling thread [\\d.]+ ms, over the ${INLINE_BATCH_MAX_MS} ms the event loop may be blocked\\.$`,
       ),
     );
     expect(session.released).toBe(true);
     const before = session.runs;
     for (let i = 0; i < 10; i++) expect(fromOf(await batches.run(feedsOf(4), {}, workers.run))).toBe('workers');
     expect(session.runs).toBe(before);
+    // Runs of this size would still hold it too long: no trial every 0.3 s (the next waits ten times that)...
+    const quiet = performance.now() + 1000;
+    await load(batches, workers, () => performance.now() > quiet);
+    expect(batches.stats()).toMatchObject({ trials: 1, reason: stats.reason });
+    // ...but once runs are small enough to fit at the rate measured, it is measured again.
+    await load(
+      batches,
+      workers,
+      () => /^Being measured again/.test(batches.stats().reason),
+      () => 1,
+    );
+    expect(batches.stats().trials).toBe(2);
   }, 30_000);
 
   it('stay on the workers when they answer more rows, even with runs short enough for the calling thread', async () => {
