@@ -1,7 +1,7 @@
 /**
  * Bench server: modelship's own node:http server with default options. Prints "READY <port>".
- * BENCH_WORKERS, BENCH_DELAY (maxQueueDelayMs) and BENCH_INLINE=false override the defaults for experiments; the
- * bench sets none of them. On SIGTERM it prints "STATS <json>" (where runs went, and the batching chosen).
+ * BENCH_WORKERS, BENCH_DELAY (maxQueueDelayMs), BENCH_WORKER_NICE, BENCH_WORKER_SCHEDULING=normal and
+ * BENCH_INLINE=false override the defaults for experiments; the bench sets none of them. On SIGTERM it prints "STATS <json>" (where runs went, and the batching chosen).
  */
 import { readFile } from 'node:fs/promises';
 import { createHandler, loadModel } from 'modelship';
@@ -13,6 +13,8 @@ const model = await loadModel(await readFile(process.env.MODEL_PATH as string), 
   ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
   ...(process.env.BENCH_DELAY ? { batching: { maxQueueDelayMs: Number(process.env.BENCH_DELAY) } } : {}),
   ...(process.env.BENCH_INLINE === 'false' ? { inline: false as const } : {}),
+  ...(process.env.BENCH_WORKER_NICE ? { workerNice: Number(process.env.BENCH_WORKER_NICE) } : {}),
+  ...(process.env.BENCH_WORKER_SCHEDULING === 'normal' ? { workerScheduling: 'normal' as const } : {}),
 });
 await model.ready();
 const server = await serve(createHandler({ models: [model] }), { port: 0, host: '127.0.0.1' });

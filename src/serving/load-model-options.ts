@@ -62,6 +62,13 @@ export const loadModelOptionsSchema = z.strictObject({
    */
   workerNice: z.number().int().min(0).max(19).optional(),
   /**
+   * Linux scheduling policy of the worker threads. Default `'batch'` (`SCHED_BATCH`, set with the system's
+   * `chrt` when it has one): a worker woken up for a run waits for your event loop's turn on that core to end
+   * instead of preempting it, and keeps its fair share of the CPU, unlike a higher `workerNice`. `'normal'`
+   * leaves the default policy. Ignored elsewhere.
+   */
+  workerScheduling: z.enum(['batch', 'normal']).optional(),
+  /**
    * Lone calls of a small model on the calling thread. Default `'auto'`: once a model (16 MiB or less) has been
    * called alone 32 times in a row, modelship times one run on the calling thread (with onnxruntime's default
    * threads and with one, keeping the faster) against one through a worker, and when the first is faster and

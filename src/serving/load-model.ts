@@ -271,6 +271,7 @@ async function load(runtime: ServingRuntime, ref: ModelRef, opts: ParsedLoadMode
       ...opts.session,
       ...(opts.workers === undefined ? {} : { workers: opts.workers }),
       ...(opts.workerNice === undefined ? {} : { workerNice: opts.workerNice }),
+      ...(opts.workerScheduling === undefined ? {} : { workerScheduling: opts.workerScheduling }),
       ...(opts.inline === undefined ? {} : { inline: opts.inline }),
       onEvent: (event) => sink.model?.backendEvent(event),
     });

@@ -33,6 +33,14 @@ export interface BackendSessionOptions {
    */
   readonly workerNice?: number;
   /**
+   * Linux scheduling policy of the worker threads. `'batch'` (the default for onnxruntime-node pools):
+   * `SCHED_BATCH`, so a worker woken up never preempts the thread running on its core (your event loop, when it
+   * just handed the worker a run) and waits its turn instead, while keeping its fair share of the CPU; set with
+   * `chrt` when the system has it. `'normal'`: the default policy. Elsewhere, and for backends without threads,
+   * ignored.
+   */
+  readonly workerScheduling?: 'batch' | 'normal';
+  /**
    * `'auto'` (the default for onnxruntime-node pools): after a run of lone calls, measure whether they are
    * answered sooner by a session on the calling thread (small models, at most 2.5 ms a run) and use it for
    * lone calls; under a concurrent load, measure whether overlapping runs answer more rows per second on a

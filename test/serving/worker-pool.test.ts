@@ -2,6 +2,7 @@
  * The worker-thread pool with the real runtime: results bitwise equal to a direct onnxruntime session, a
  * worker killed mid-batch, close() under load.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
@@ -203,6 +204,58 @@ describe('worker pool', () => {
           code: 'INVALID_OPTIONS',
         });
       }
+    },
+  );
+
+  it.runIf(process.platform === 'linux' && spawnSync('chrt', ['--version']).status === 0)(
+    "runs the workers in Linux's SCHED_BATCH by default, in the normal policy when asked, and without chrt as they are",
+    async () => {
+      /** Scheduling policy of this process's threads (field 41 of /proc/<pid>/task/<tid>/stat; 3 is SCHED_BATCH). */
+      const policyOfThreads = (): Map<string, number> =>
+        new Map(
+          readdirSync('/proc/self/task').map((tid) => {
+            const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+            return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38])];
+          }),
+        );
+      const SCHED_OTHER = 0;
+      const SCHED_BATCH = 3;
+      const self = readlinkSync('/proc/thread-self').split('/').pop() as string;
+      const started = async (options: { workerScheduling?: 'batch' | 'normal' }): Promise<number[]> => {
+        await stopSpares(); // new threads, not ones kept from an earlier model
+        const before = new Set(policyOfThreads().keys());
+        const model = await loadModel(tinyMnist().onnx, {
+          name: 'policy',
+          version: '1',
+          workers: 2,
+          logger: silentLogger,
+          ...options,
+        });
+        await model.ready();
+        await model.predict(tinyMnist().test.images.subarray(0, IMAGE_SIZE));
+        const added = [...policyOfThreads()].filter(([tid]) => !before.has(tid)).map(([, policy]) => policy);
+        await model.close();
+        return added;
+      };
+      const byDefault = await started({});
+      expect(byDefault.filter((p) => p === SCHED_BATCH).length).toBeGreaterThanOrEqual(2);
+      expect(policyOfThreads().get(self)).toBe(SCHED_OTHER); // the loading thread keeps its own
+      const normal = await started({ workerScheduling: 'normal' });
+      expect(normal.length).toBeGreaterThanOrEqual(2);
+      expect(normal.every((p) => p === SCHED_OTHER)).toBe(true);
+      // No chrt to be found (a distroless image): the workers start and serve in the default policy.
+      const path = process.env.PATH;
+      process.env.PATH = '/nonexistent';
+      try {
+        const without = await started({});
+        expect(without.length).toBeGreaterThanOrEqual(2);
+        expect(without.every((p) => p === SCHED_OTHER)).toBe(true);
+      } finally {
+        process.env.PATH = path;
+      }
+      await expect(loadModel(tinyMnist().onnx, { workerScheduling: 'idle' as 'batch' })).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+      });
     },
   );
 

@@ -62,7 +62,7 @@ export async function startPoolWorkers(
   if (failed) {
     await Promise.all(
       started.map((r) =>
-        r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client, r.value.nice) : undefined,
+        r.status === 'fulfilled' ? stopWorker(r.value.worker, r.value.client, r.value.priority) : undefined,
       ),
     );
     throw failed.reason;

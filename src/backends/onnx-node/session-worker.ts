@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ModelshipError, toModelshipError } from '../../errors/index.js';
 import { serveChannel, type ChannelMessage } from '../../platform/node/worker-channel/channel.js';
-import { lowerThreadPriority } from '../../platform/node/thread-priority.js';
+import { batchScheduling, lowerThreadPriority } from '../../platform/node/thread-priority.js';
 import type { BackendSessionOptions } from '../../spec/backend.js';
 import type { TensorLike } from '../../spec/tensor.js';
 import { sessionOnThisThread } from './this-thread-session.js';
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   // Before any session exists, so that onnxruntime's own threads inherit the priority (the pool resolved the
   // default). Spares are only handed to pools that want the same level.
   lowerThreadPriority(data.options.workerNice ?? 0);
+  if (data.options.workerScheduling === 'batch') batchScheduling();
   let lease: WorkerLease = data;
   // A failed load ends the thread: the pool terminates it.
   while (await serve(lease)) lease = await nextLease();

@@ -10,7 +10,8 @@ import type { Worker } from 'node:worker_threads';
  * So a released pool hands its healthy threads here, and the next pool takes them and only opens its session.
  *
  * At most one spare per core is kept (a pool never starts more by default), only threads at the same nice
- * level are handed on (a thread may lower its priority but, unprivileged, not raise it again), and a spare
+ * level and scheduling policy are handed on (a thread may lower its priority but, unprivileged, not raise it
+ * again), and a spare
  * nobody took within {@link SPARE_IDLE_MS} exits. Spares never keep the process alive.
  */
 
@@ -19,7 +20,8 @@ export const SPARE_IDLE_MS = 30_000;
 
 interface Spare {
   readonly worker: Worker;
-  readonly nice: number;
+  /** Its nice level and scheduling policy (see `workerPriority`). */
+  readonly priority: string;
   readonly timer: ReturnType<typeof setTimeout>;
   readonly onExit: () => void;
 }
@@ -34,9 +36,9 @@ function unlist(i: number): Worker {
   return spare.worker;
 }
 
-/** A spare thread at `nice`, removed from the spares, or undefined. */
-export function takeSpare(nice: number): Worker | undefined {
-  const i = spares.findIndex((s) => s.nice === nice);
+/** A spare thread at `priority`, removed from the spares, or undefined. */
+export function takeSpare(priority: string): Worker | undefined {
+  const i = spares.findIndex((s) => s.priority === priority);
   return i < 0 ? undefined : unlist(i);
 }
 
@@ -44,7 +46,7 @@ export function takeSpare(nice: number): Worker | undefined {
  * Keeps `worker` (its session released, waiting for its next model) as a spare; false when there are enough
  * already, and the caller stops it.
  */
-export function keepSpare(worker: Worker, nice: number, max: number): boolean {
+export function keepSpare(worker: Worker, priority: string, max: number): boolean {
   if (spares.length >= max || worker.threadId === -1) return false;
   worker.unref();
   const drop = (): void => {
@@ -57,7 +59,7 @@ export function keepSpare(worker: Worker, nice: number, max: number): boolean {
   }, SPARE_IDLE_MS);
   timer.unref();
   worker.once('exit', drop);
-  spares.push({ worker, nice, timer, onExit: drop });
+  spares.push({ worker, priority, timer, onExit: drop });
   return true;
 }
 

@@ -120,7 +120,7 @@ export class WorkerPoolSession implements BackendSession {
   #attach(slot: Slot, started: StartedWorker): void {
     slot.worker = started.worker;
     slot.client = started.client;
-    slot.nice = started.nice;
+    slot.priority = started.priority;
     slot.crashes.started();
     slot.onExit = (code) => this.#onExit(slot, started.worker, code);
     started.worker.on('exit', slot.onExit);
@@ -345,7 +345,7 @@ export class WorkerPoolSession implements BackendSession {
         const feeds = this.#released ? [] : this.#warmup;
         await warmUpReplacement(s, slot.index, feeds, this.#inputIndex, this.#allOutputs);
         if (this.#released) {
-          await stopWorker(s.worker, s.client, s.nice);
+          await stopWorker(s.worker, s.client, s.priority);
           return;
         }
         this.#attach(slot, s);
@@ -405,7 +405,7 @@ export class WorkerPoolSession implements BackendSession {
       // A healthy thread goes on to the next model this process loads (spare-workers.ts); not one whose
       // pool a test made crash.
       return async (): Promise<void> => {
-        if (worker && client) await stopWorker(worker, client, this.#crashForTesting ? undefined : slot.nice);
+        if (worker && client) await stopWorker(worker, client, this.#crashForTesting ? undefined : slot.priority);
       };
     });
     // Releasing the sessions is work on those threads too: other models' lone calls count it as such.

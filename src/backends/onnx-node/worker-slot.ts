@@ -11,8 +11,8 @@ export interface Slot {
   state: 'starting' | 'idle' | 'busy' | 'waiting' | 'stopped';
   /** Runs sent to its worker and not yet answered: one running, perhaps one queued behind it. */
   inFlight: number;
-  /** Its worker's nice level, and the pool's listener for that worker's exit (removed when it is handed on). */
-  nice: number;
+  /** Its worker's priority (see `workerPriority`), and the pool's listener for that worker's exit (removed when it is handed on). */
+  priority: string;
   onExit: ((code: number) => void) | undefined;
   readonly crashes: CrashLoop;
 }
@@ -31,7 +31,7 @@ export function newSlot(index: number, policy: RespawnPolicy): Slot {
     client: undefined,
     state: 'starting',
     inFlight: 0,
-    nice: 0,
+    priority: '',
     onExit: undefined,
     crashes: new CrashLoop(policy),
   };

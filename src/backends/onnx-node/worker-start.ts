@@ -138,8 +138,8 @@ export interface StartedWorker {
   readonly worker: Worker;
   readonly client: ChannelClient;
   readonly signature: ModelSignature;
-  /** The thread's nice increment (a spare is handed on only at the same level). */
-  readonly nice: number;
+  /** The thread's nice increment and scheduling policy (a spare is handed on only at the same; see `workerPriority`). */
+  readonly priority: string;
 }
 
 /** Workers that have a listener for errors after start-up (a reused thread gets one only once). */
@@ -158,15 +158,17 @@ export function startWorker(
   const { port1, port2 } = new MessageChannel();
   const { onEvent: _onEvent, ...sessionOptions } = options;
   const nice = sessionOptions.workerNice ?? defaultWorkerNice();
+  const scheduling = sessionOptions.workerScheduling ?? 'batch';
+  const priority = workerPriority(nice, scheduling);
   // MODELSHIP_WORKER_SPIN_MS / MODELSHIP_CALLER_SPIN=0 exist for measuring the polling trade-offs (docs/performance.md).
   const spinEnv = process.env.MODELSHIP_WORKER_SPIN_MS;
   const lease: WorkerLease = {
     channel: { control, arenas, port: port2 },
     model,
-    options: { ...sessionOptions, workerNice: nice },
+    options: { ...sessionOptions, workerNice: nice, workerScheduling: scheduling },
     ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
   };
-  let worker: Worker | undefined = exitOnStartForTesting ? undefined : takeSpare(nice);
+  let worker: Worker | undefined = exitOnStartForTesting ? undefined : takeSpare(priority);
   if (worker) {
     worker.postMessage({ type: 'lease', lease } satisfies WorkerCommand, [port2]);
   } else {
@@ -208,7 +210,7 @@ export function startWorker(
           started.on('error', () => undefined);
         }
         const client = new ChannelClient({ control, arenas, port: port1 });
-        resolve({ worker: started, client, signature: status.signature, nice });
+        resolve({ worker: started, client, signature: status.signature, priority });
       } else {
         reject(fromChannelError(status.error, -1));
         void started.terminate();
@@ -217,11 +219,16 @@ export function startWorker(
   });
 }
 
+/** What a spare thread is matched on: its nice increment and its scheduling policy (both set once, at its start). */
+export function workerPriority(nice: number, scheduling: 'batch' | 'normal'): string {
+  return `nice +${nice}, ${scheduling}`;
+}
+
 /**
- * Stops a worker's session. With `spareAt` (its nice level), the thread is kept as a spare for the next model
+ * Stops a worker's session. With `spareAt` (its priority), the thread is kept as a spare for the next model
  * if it answered; otherwise it is terminated (within 5 s).
  */
-export async function stopWorker(worker: Worker, client: ChannelClient, spareAt?: number): Promise<void> {
+export async function stopWorker(worker: Worker, client: ChannelClient, spareAt?: string): Promise<void> {
   if (worker.threadId === -1) return; // already exited
   // A worker that does not answer within 5 s is terminated anyway.
   const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
@@ -247,7 +254,8 @@ export async function stopWorker(worker: Worker, client: ChannelClient, spareAt?
  * at 10, a fifth to a third of the nice-2 figure), while alone the three measured within noise (1.69–1.72×)
  * and the event loop's p99 delay was 3.2 ms at 0, 2.1–2.4 ms at 1 and 2 (docs/performance.md, `workerNice`).
  * With a single core there is no other core to take, and a lower priority would only let the event loop
- * accept requests faster than the workers can answer them: 0 there.
+ * accept requests faster than the workers can answer them: 0 there. One level still let a worker woken for a
+ * short run preempt the event loop; `SCHED_BATCH` (`workerScheduling`, thread-priority.ts) stops that.
  */
 export function defaultWorkerNice(): number {
   return availableParallelism() > 1 ? 1 : 0;

@@ -41,7 +41,7 @@ describe.runIf(process.platform === 'linux')('spare worker threads', () => {
     expect(spareCount()).toBe(2);
   });
 
-  it('hands a spare on only at the same nice level', async () => {
+  it('hands a spare on only at the same nice level and scheduling policy', async () => {
     await stopSpares();
     const atDefault = await loadModel(addOneModel(), { logger: silentLogger, workers: 2, inline: false });
     await atDefault.ready();
@@ -52,6 +52,20 @@ describe.runIf(process.platform === 'linux')('spare worker threads', () => {
     expect(spareCount()).toBe(2); // its threads are new ones, at nice 5
     await lower.close();
     expect(spareCount()).toBe(2); // one per core at most
+    await stopSpares();
+    const batch = await loadModel(addOneModel(), { logger: silentLogger, workers: 2, inline: false });
+    await batch.ready();
+    await batch.close();
+    expect(spareCount()).toBe(2);
+    const normal = await loadModel(addOneModel(), {
+      logger: silentLogger,
+      workers: 2,
+      workerScheduling: 'normal',
+      inline: false,
+    });
+    await normal.ready();
+    expect(spareCount()).toBe(2); // its threads are new ones, in the normal policy
+    await normal.close();
   });
 
   it('a spare that cannot open the next model is stopped, and the load fails with MODEL_LOAD_FAILED', async () => {
