@@ -47,13 +47,18 @@ export const LONE_CALLS_BEFORE_PROBE = 32;
 /** Lone calls timed on each candidate (each calling-thread session, and a worker). */
 export const PROBE_RUNS = 24;
 /**
- * Candidates take turns in blocks of this many calls, the first of each not counted. Strict turns (one call
- * each) timed every multi-thread run cold: onnxruntime's pool threads spin for a moment after a run and then
- * sleep, so a session called back to back answers sooner than one called after two others. Turn by turn, the
- * MNIST MLP's two-thread session measured slower than its one-thread session (0.16 against 0.10 ms) and was
- * dropped, although back to back it ran in 30-45 µs against 90-105.
+ * Candidates take turns in blocks of this many calls, the first {@link BLOCK_WARMUP} of each not counted.
+ * Strict turns (one call each) timed every multi-thread run cold: onnxruntime's pool threads spin for a moment
+ * after a run and then sleep, so a session called back to back answers sooner than one called after two
+ * others. Turn by turn, the MNIST MLP's two-thread session measured slower than its one-thread session (0.16
+ * against 0.10 ms) and was dropped, although back to back it ran in 30-45 µs against 90-105. Blocks of 9 with
+ * one call not counted still left the next calls warming up (each session holds its own copy of the weights,
+ * and the three copies of a 1.6 MB model do not fit one core's cache): the two-thread session's median ranged
+ * 0.040–0.066 ms over runs, and in two full bench runs of three it lost to the one-thread one (0.06 ms), at
+ * twice its steady latency. Half a block of warm-up: 0.038–0.042 ms.
  */
-const BLOCK = 9;
+const BLOCK = 16;
+const BLOCK_WARMUP = 8;
 
 type Feeds = Readonly<Record<string, TensorLike>>;
 
@@ -310,8 +315,8 @@ export class InlineExecution {
   ): Promise<Record<string, TensorLike>> {
     const trial = this.#trial as Trial;
     const k = Math.floor(trial.next / BLOCK) % trial.samples.length;
-    // The first call of a block follows another candidate's: its session's threads are not warm yet.
-    const counted = trial.next % BLOCK !== 0;
+    // The first calls of a block follow another candidate's: its session's threads and weights are not warm yet.
+    const counted = trial.next % BLOCK >= BLOCK_WARMUP;
     trial.next++;
     const candidate = trial.candidates[k];
     const overlaps = this.#overlaps;
@@ -337,7 +342,11 @@ export class InlineExecution {
       const best = tried.reduce((a, b) => (b.ms < a.ms ? b : a));
       const single = tried.find((t) => t.threads === 1) as (typeof tried)[number];
       const { ms: inlineMs, threads } = best;
-      const figures = `one run takes ${inlineMs.toFixed(3)} ms on the calling thread (${threads === 1 ? '1 onnxruntime thread' : `${threads} onnxruntime threads`}) and ${workerMs.toFixed(3)} ms through a worker`;
+      const others = tried
+        .filter((t) => t !== best)
+        .map((t) => `; ${t.ms.toFixed(3)} ms with ${t.threads}`)
+        .join('');
+      const figures = `one run takes ${inlineMs.toFixed(3)} ms on the calling thread (${threads === 1 ? '1 onnxruntime thread' : `${threads} onnxruntime threads`}${others}) and ${workerMs.toFixed(3)} ms through a worker`;
       const measured = { inlineMs, inlineThreads: threads, workerMs };
       if (inlineMs <= INLINE_MAX_MS && inlineMs < workerMs) {
         this.#session = best.session;
