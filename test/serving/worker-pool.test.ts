@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createModel, loadModel, silentLogger, type Model } from 'modelship';
+import { createModel, loadModel, silentLogger, type LoadModelOptions, type Model } from 'modelship';
 import { createOnnxNodeBackend } from '../../src/backends/onnx-node/index.js';
 import type { WorkerPoolSession } from '../../src/backends/onnx-node/worker-pool.js';
 import { defaultWorkerNice, withoutRefusedFlags, workerExecArgv } from '../../src/backends/onnx-node/worker-start.js';
@@ -162,33 +162,42 @@ describe('worker pool', () => {
     expect(model.state).toBe('closed');
   });
 
+  /**
+   * One field of /proc/self/task/<tid>/stat for each of this process's threads, by thread id: `index` counts
+   * from the field after the name (19, the nice value, is 16; 41, the scheduling policy, is 38).
+   */
+  const threadStat = (index: number): Map<string, number> =>
+    new Map(
+      readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index])];
+      }),
+    );
+  /** That field of the threads a model's pool starts (two workers, new threads), after one call. */
+  const ofNewWorkers = async (index: number, options: Partial<LoadModelOptions>): Promise<number[]> => {
+    await stopSpares(); // new threads, not ones kept from an earlier model
+    const before = new Set(threadStat(index).keys());
+    const model = await loadModel(tinyMnist().onnx, {
+      name: 'threads',
+      version: '1',
+      workers: 2,
+      logger: silentLogger,
+      ...options,
+    });
+    await model.ready();
+    await model.predict(tinyMnist().test.images.subarray(0, IMAGE_SIZE));
+    const added = [...threadStat(index)].filter(([tid]) => !before.has(tid)).map(([, value]) => value);
+    await model.close();
+    return added;
+  };
+  const thisThread = (): string => readlinkSync('/proc/thread-self').split('/').pop() as string;
+
   it.runIf(process.platform === 'linux')(
     'runs the workers (and their onnxruntime threads) nice levels below the loading thread: 1 by default (with several cores), as asked, or not at all',
     async () => {
-      /** Nice values of this process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
-      const niceOfThreads = (): Map<string, number> =>
-        new Map(
-          readdirSync('/proc/self/task').map((tid) => {
-            const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-            return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
-          }),
-        );
-      const mine = niceOfThreads().get(readlinkSync('/proc/thread-self').split('/').pop() as string) as number;
-      const started = async (options: { workerNice?: number }): Promise<number[]> => {
-        await stopSpares(); // new threads, not ones kept from an earlier model
-        const before = new Set(niceOfThreads().keys());
-        const model = await loadModel(tinyMnist().onnx, {
-          name: 'nice',
-          version: '1',
-          workers: 2,
-          logger: silentLogger,
-          ...options,
-        });
-        await model.ready();
-        const added = [...niceOfThreads()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
-        await model.close();
-        return added;
-      };
+      const NICE = 16;
+      const mine = threadStat(NICE).get(thisThread()) as number;
+      const started = (options: { workerNice?: number }): Promise<number[]> => ofNewWorkers(NICE, options);
       const byDefault = await started({});
       const defaultNice = defaultWorkerNice();
       expect(defaultNice).toBe(availableParallelism() > 1 ? 1 : 0); // nothing to gain on a single core
@@ -210,36 +219,14 @@ describe('worker pool', () => {
   it.runIf(process.platform === 'linux' && spawnSync('chrt', ['--version']).status === 0)(
     "runs the workers in Linux's SCHED_BATCH by default, in the normal policy when asked, and without chrt as they are",
     async () => {
-      /** Scheduling policy of this process's threads (field 41 of /proc/<pid>/task/<tid>/stat; 3 is SCHED_BATCH). */
-      const policyOfThreads = (): Map<string, number> =>
-        new Map(
-          readdirSync('/proc/self/task').map((tid) => {
-            const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-            return [tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38])];
-          }),
-        );
+      const POLICY = 38;
       const SCHED_OTHER = 0;
       const SCHED_BATCH = 3;
-      const self = readlinkSync('/proc/thread-self').split('/').pop() as string;
-      const started = async (options: { workerScheduling?: 'batch' | 'normal' }): Promise<number[]> => {
-        await stopSpares(); // new threads, not ones kept from an earlier model
-        const before = new Set(policyOfThreads().keys());
-        const model = await loadModel(tinyMnist().onnx, {
-          name: 'policy',
-          version: '1',
-          workers: 2,
-          logger: silentLogger,
-          ...options,
-        });
-        await model.ready();
-        await model.predict(tinyMnist().test.images.subarray(0, IMAGE_SIZE));
-        const added = [...policyOfThreads()].filter(([tid]) => !before.has(tid)).map(([, policy]) => policy);
-        await model.close();
-        return added;
-      };
+      const started = (options: { workerScheduling?: 'batch' | 'normal' }): Promise<number[]> =>
+        ofNewWorkers(POLICY, options);
       const byDefault = await started({});
       expect(byDefault.filter((p) => p === SCHED_BATCH).length).toBeGreaterThanOrEqual(2);
-      expect(policyOfThreads().get(self)).toBe(SCHED_OTHER); // the loading thread keeps its own
+      expect(threadStat(POLICY).get(thisThread())).toBe(SCHED_OTHER); // the loading thread keeps its own
       const normal = await started({ workerScheduling: 'normal' });
       expect(normal.length).toBeGreaterThanOrEqual(2);
       expect(normal.every((p) => p === SCHED_OTHER)).toBe(true);
