@@ -20,7 +20,8 @@ import type { TensorLike } from '../../spec/tensor.js';
  * {@link PHASE_MS}, {@link TRIAL_PAIRS} of each. The rows answered per second are compared phase by phase; the
  * runs move to the calling thread when it answered at least {@link INLINE_GAIN}× the rows in every pair of two
  * trials in a row (the second {@link RetrialTiming.secondTrialMs} after the first), and when
- * a run would hold it no longer than {@link INLINE_BATCH_MAX_MS}; a pair it lost ends the trial at once. The
+ * a run would hold it no longer than {@link INLINE_BATCH_MAX_MS}; a pair it lost ends the trial at once, and a
+ * first trial lost is measured again {@link RetrialTiming.secondTrialMs} later as well. The
  * choice is measured again when the load changes (the average rows per run halves or doubles) and every 30 s
  * under load, since the machine may have changed (a co-tenant starting would slow the multi-thread session);
  * only every {@link SLOW_RETRIAL_FACTOR}× as long when runs of the current size would hold the calling thread
@@ -198,16 +199,18 @@ export class InlineBatches {
     if (state === 'inline' || state === 'workers') {
       const since = now - this.#decidedAt;
       const changed = this.#rowsAverage > 2 * this.#decidedRows || this.#rowsAverage < this.#decidedRows / 2;
-      // A trial the calling thread won is confirmed soon; otherwise the choice stands for a while, and for a
-      // long while when runs of today's size would hold the calling thread too long at the rate it answered:
-      // a trial would only block the event loop for nothing (unless the machine got much faster meanwhile).
+      // Runs of today's size would hold the calling thread too long at the rate it answered: a trial would only
+      // block the event loop for nothing (unless the machine got much faster meanwhile), so it waits long.
+      // Otherwise a trial the calling thread won is confirmed soon, and so is the first trial it lost: both may
+      // fall in the process's first seconds under load (the MNIST MLP's first trial, a second into a 64-caller
+      // load, measured 79k rows/s on the calling thread against 75k through the workers, and lost; once warm,
+      // the calling thread answered 150k against 115k). Then the choice stands for a while.
       const tooSlow = state === 'workers' && (this.#rowsAverage * 1000) / this.#inlineRate > INLINE_BATCH_MAX_MS;
-      const every =
-        this.#lastWon && state === 'workers'
+      const every = tooSlow
+        ? this.#timing.retrialEveryMs * SLOW_RETRIAL_FACTOR
+        : state === 'workers' && (this.#lastWon || this.#trials === 1)
           ? this.#timing.secondTrialMs
-          : tooSlow
-            ? this.#timing.retrialEveryMs * SLOW_RETRIAL_FACTOR
-            : this.#timing.retrialEveryMs;
+          : this.#timing.retrialEveryMs;
       // Unlike the first, later trials need no long stretch of load: that was seen once, and an app whose load
       // comes in bursts of a second or two would otherwise never be measured again.
       if (this.#open && (since >= every || (changed && !tooSlow && since >= this.#timing.retrialMinMs))) {

@@ -190,13 +190,22 @@ describe('overlapping runs on the calling thread', () => {
 
   it('stay on the workers when they answer more rows, even with runs short enough for the calling thread', async () => {
     // 1.2 ms of blocking work a run: 4 rows at a time, about 3k rows/s; 8 callers' runs overlap on the workers.
-    const { session, workers, batches } = standIns({ busyMs: 1.2 });
+    const timing: RetrialTiming = { retrialMinMs: 60_000, retrialEveryMs: 60_000, secondTrialMs: 200 };
+    const { session, workers, batches } = standIns({ busyMs: 1.2, timing });
     await load(batches, workers, () => decided(batches));
     const stats = batches.stats();
     expect(stats.inline).toBe(false);
     expect(stats.workerRowsPerSecond).toBeGreaterThan(stats.inlineRowsPerSecond as number);
     expect(stats.reason).toMatch(/; the calling thread needs 1\.1× in every pair to be worth it\.$/);
     expect(session.released).toBe(true);
+    // The first trial may fall in the process's warm-up, whichever way it goes: a second one follows soon...
+    await load(batches, workers, () => /^Being measured again \(measured 0\.2 s after/.test(batches.stats().reason));
+    await load(batches, workers, () => decided(batches));
+    expect(batches.stats()).toMatchObject({ inline: false, trials: 2 });
+    // ...and after that the choice stands for retrialEveryMs.
+    const quiet = performance.now() + 1000;
+    await load(batches, workers, () => performance.now() > quiet);
+    expect(batches.stats().trials).toBe(2);
   }, 30_000);
 
   it('are measured again when the load changes, and again after a while under the same load', async () => {
