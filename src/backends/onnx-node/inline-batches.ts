@@ -108,6 +108,16 @@ export const median = (xs: readonly number[]): number =>
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
+/**
+ * How the calling thread did in one pair of phases: `'won'` when it answered at least {@link INLINE_GAIN}× the
+ * workers' rows, `'lost'` when it did not, `'empty'` when the workers' phase answered nothing (no comparison).
+ */
+function pairResult(rows: readonly number[], [w, i]: readonly [number, number]): 'won' | 'lost' | 'empty' {
+  const workers = rows[w] ?? 0;
+  if (workers === 0) return 'empty';
+  return (rows[i] ?? 0) >= INLINE_GAIN * workers ? 'won' : 'lost';
+}
+
 const rowsOf = (feeds: Feeds): number => {
   for (const name in feeds) return (feeds[name] as TensorLike).shape[0] ?? 1;
   return 1;
@@ -131,7 +141,7 @@ export class InlineBatches {
   #running = 0;
   /** Whether the calling thread won the last trial (runs move there when two in a row say so). */
   #lastWon = false;
-  /** Rows per second the calling thread answered when chosen. */
+  /** Rows per second the calling thread answered in the last trial (what a run there is expected to take). */
   #inlineRate = Infinity;
   /** onnxruntime threads of the session (from `prepare`). */
   #threads = 1;
@@ -285,7 +295,7 @@ export class InlineBatches {
     // it lost decides the trial at once: a model too slow for it (a CNN whose 4-row runs held the event loop
     // 3.75 ms) spends half as long there.
     const over = PAIRS.filter(([w, i]) => Math.max(w, i) < phase).length;
-    if (phase >= ON_THIS_THREAD.length || (over > 0 && this.#lost(trial, over))) {
+    if (phase >= ON_THIS_THREAD.length || PAIRS.slice(0, over).some((p) => pairResult(trial.rows, p) === 'lost')) {
       this.#decide(trial, now, over);
       return this.run(feeds, options, onWorkers);
     }
@@ -316,14 +326,6 @@ export class InlineBatches {
     }
   }
 
-  /** True when the calling thread lost one of the first `pairs` pairs (the workers answered something, and it did not answer {@link INLINE_GAIN}× that). */
-  #lost(trial: Trial, pairs: number): boolean {
-    return PAIRS.slice(0, pairs).some(([w, i]) => {
-      const workers = trial.rows[w] ?? 0;
-      return workers > 0 && (trial.rows[i] ?? 0) < INLINE_GAIN * workers;
-    });
-  }
-
   /** Decides on the first `pairs` pairs of phases (all of them, unless one was lost before the others ran). */
   #decide(trial: Trial, now: number, pairs = TRIAL_PAIRS): void {
     const perSecond = (rows: number | undefined): number => ((rows ?? 0) * 1000) / (PHASE_MS - SETTLE_MS);
@@ -346,9 +348,7 @@ export class InlineBatches {
     // time from call to answer would also count the runs queued ahead of it.)
     const holdMs = inlineRowsPerSecond > 0 ? (this.#decidedRows * 1000) / inlineRowsPerSecond : Infinity;
     // Every pair: keeping runs off the event loop is the safer side of a close call.
-    const wins = inline.filter(
-      (r, i) => (workers[i] as number) > 0 && r >= INLINE_GAIN * (workers[i] as number),
-    ).length;
+    const wins = compared.filter((p) => pairResult(trial.rows, p) === 'won').length;
     const phases = pairs === 1 ? '1 phase each' : `medians of ${pairs} phases each`;
     const figures = `${inlineRowsPerSecond} rows/s on the calling thread against ${workerRowsPerSecond} through the workers (${phases}, ${round1(this.#decidedRows)} rows a run)`;
     const measured = { inlineRowsPerSecond, workerRowsPerSecond, rowsPerRun: this.#decidedRows, trials: this.#trials };

@@ -11,8 +11,7 @@ import type { Worker } from 'node:worker_threads';
  *
  * At most one spare per core is kept (a pool never starts more by default), only threads at the same nice
  * level and scheduling policy are handed on (a thread may lower its priority but, unprivileged, not raise it
- * again), and a spare
- * nobody took within {@link SPARE_IDLE_MS} exits. Spares never keep the process alive.
+ * again), and a spare nobody took within {@link SPARE_IDLE_MS} exits. Spares never keep the process alive.
  */
 
 /** How long an unused spare thread lives. */
