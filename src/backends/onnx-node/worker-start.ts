@@ -13,6 +13,7 @@ import {
   ChannelClient,
   ChannelClosedError,
   createChannelMemory,
+  reuseChannelMemory,
   OP_STOP,
   type ChannelError,
 } from '../../platform/node/worker-channel/channel.js';
@@ -154,12 +155,13 @@ export function startWorker(
   options: BackendSessionOptions,
   exitOnStartForTesting = false,
 ): Promise<StartedWorker> {
-  const { control, arenas } = createChannelMemory();
-  const { port1, port2 } = new MessageChannel();
   const { onEvent: _onEvent, ...sessionOptions } = options;
   const nice = sessionOptions.workerNice ?? defaultWorkerNice();
   const scheduling = sessionOptions.workerScheduling ?? 'batch';
   const priority = workerPriority(nice, scheduling);
+  const spare = exitOnStartForTesting ? undefined : takeSpare(priority);
+  const { control, arenas } = spare?.memory ?? createChannelMemory();
+  const { port1, port2 } = new MessageChannel();
   // MODELSHIP_WORKER_SPIN_MS / MODELSHIP_CALLER_SPIN=0 exist for measuring the polling trade-offs (docs/performance.md).
   const spinEnv = process.env.MODELSHIP_WORKER_SPIN_MS;
   const lease: WorkerLease = {
@@ -168,7 +170,7 @@ export function startWorker(
     options: { ...sessionOptions, workerNice: nice, workerScheduling: scheduling },
     ...(spinEnv === undefined ? {} : { spinMs: Number(spinEnv) }),
   };
-  let worker: Worker | undefined = exitOnStartForTesting ? undefined : takeSpare(priority);
+  let worker: Worker | undefined = spare?.worker;
   if (worker) {
     worker.postMessage({ type: 'lease', lease } satisfies WorkerCommand, [port2]);
   } else {
@@ -238,7 +240,11 @@ export async function stopWorker(worker: Worker, client: ChannelClient, spareAt?
       () => false,
     );
     client.close(new ChannelClosedError('The session was released.'));
-    if (answered && spareAt !== undefined && keepSpare(worker, spareAt, availableParallelism())) return;
+    if (answered && spareAt !== undefined) {
+      // The worker has answered the stop: its end of the channel is done with the memory.
+      const memory = reuseChannelMemory(client.memory());
+      if (keepSpare(worker, spareAt, availableParallelism(), memory)) return;
+    }
     await worker.terminate();
   } finally {
     clearTimeout(timer);

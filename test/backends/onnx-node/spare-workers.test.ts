@@ -5,9 +5,21 @@
  */
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadModel, silentLogger } from 'modelship';
-import { spareCount, stopSpares } from '../../../src/backends/onnx-node/spare-workers.js';
+import { loadModel, silentLogger, type ServableModel } from 'modelship';
+import { spareCount, sparesWithMemory, stopSpares } from '../../../src/backends/onnx-node/spare-workers.js';
+import { writeOnnxModel } from '../../../examples/shared/onnx-writer.js';
 import { addOneModel, tinyMnist } from '../../helpers/models.js';
+
+/** y = x + 1 on float32 [batch, width]. */
+function wideAddOne(width: number): Uint8Array {
+  return writeOnnxModel({
+    name: 'wide_add_one',
+    inputs: [{ name: 'x', type: 'float32', shape: ['batch', width] }],
+    outputs: [{ name: 'y', type: 'float32', shape: ['batch', width] }],
+    initializers: [{ name: 'one', dims: [], data: new Float32Array([1]) }],
+    nodes: [{ op: 'Add', inputs: ['x', 'one'], outputs: ['y'] }],
+  });
+}
 
 const threads = (): Set<string> => new Set(readdirSync('/proc/self/task'));
 const newThreads = (before: Set<string>): string[] => [...threads()].filter((t) => !before.has(t));
@@ -39,6 +51,44 @@ describe.runIf(process.platform === 'linux')('spare worker threads', () => {
     expect(newThreads(before).length).toBeLessThanOrEqual(1);
     await next.close();
     expect(spareCount()).toBe(2);
+  });
+
+  it("keeps a spare's channel memory for its next model, grown arenas too, but not arenas over 1 MiB", async () => {
+    await stopSpares();
+    const call = async (model: ServableModel, width: number, n: number, from: number): Promise<void> => {
+      const rows = Float32Array.from({ length: n * width }, (_, i) => from + i);
+      const out = await model.predict({ x: { data: rows, shape: [n, width] } });
+      expect(out.y?.data).toEqual(rows.map((v) => v + 1));
+    };
+    const options = { logger: silentLogger, workers: 1, inline: false } as const;
+    // Warm-up measures batches of up to 64 rows: 256 KiB each way, so both lanes' arenas grow past 64 KiB.
+    const first = await loadModel(wideAddOne(1024), options);
+    await first.ready();
+    await call(first, 1024, 1, 0);
+    await call(first, 1024, 4, 3);
+    await first.close();
+    expect(sparesWithMemory()).toBe(1);
+
+    // The next model runs in the same memory, from its first call (the last channel's stamps must not pass
+    // for its own) to one larger than the arenas it was given: 40 rows of 32 KiB, more than a spare keeps.
+    const next = await loadModel(wideAddOne(8192), { ...options, batching: { maxBatchSize: 64, maxQueueDelayMs: 0 } });
+    await next.ready();
+    expect(spareCount()).toBe(0);
+    for (const [n, from] of [
+      [1, 7],
+      [2, 9],
+      [40, 11],
+      [3, 15],
+    ] as const)
+      await call(next, 8192, n, from);
+    await next.close();
+    expect(spareCount()).toBe(1);
+    expect(sparesWithMemory()).toBe(0);
+
+    const third = await loadModel(wideAddOne(1024), options);
+    await third.ready();
+    await call(third, 1024, 2, 17);
+    await third.close();
   });
 
   it('hands a spare on only at the same nice level and scheduling policy', async () => {
