@@ -134,7 +134,7 @@ async function contentOf(runtime: ServingRuntime, model: Located['model']): Prom
     }
     const file = await runtime.inspectFile(path, model.file.sha256);
     return {
-      source: { path: file.path, sha256: file.sha256 },
+      source: { path: file.path, sha256: file.sha256, size: file.size },
       head: file.head,
       size: file.size,
       sha256: file.sha256,

@@ -5,7 +5,9 @@ import type { ModelSignature, TensorLike } from './tensor.js';
  * opens the path, so nothing is copied per worker). `sha256`, when given, is the file's content digest, already
  * verified by the loader; the file does not change while the session holds it.
  */
-export type ModelSource = { readonly bytes: Uint8Array } | { readonly path: string; readonly sha256?: string };
+export type ModelSource =
+  | { readonly bytes: Uint8Array }
+  | { readonly path: string; readonly sha256?: string; /** Bytes, when the loader knows. */ readonly size?: number };
 
 /** Options every backend understands; backends ignore what does not apply to them. */
 export interface BackendSessionOptions {

@@ -130,7 +130,7 @@ function othersBusy(self: () => boolean): boolean {
 
 async function sourceBytes(source: ModelSource): Promise<number> {
   if ('bytes' in source) return source.bytes.byteLength;
-  return (await stat(source.path)).size;
+  return source.size ?? (await stat(source.path)).size;
 }
 
 /** One pool's inline state: not eligible, waiting for lone calls, being measured, or running lone calls. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lfs-pointer.js';
@@ -28,6 +29,12 @@ export interface RegularFile {
  */
 const SETTLED_MS = 3000;
 
+/** A file's {@link RegularFile.identity}, or undefined when it changed too recently to be identified by it. */
+function settledIdentity(info: BigIntStats): string | undefined {
+  const settled = Date.now() - Math.max(Number(info.mtimeMs), Number(info.ctimeMs)) > SETTLED_MS;
+  return settled ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : undefined;
+}
+
 /**
  * Opens `path` for reading and checks, on the opened descriptor, that it is a regular file: devices (`/dev/zero`),
  * FIFOs and sockets never end or block, and a symlink to one looks like any other path. Opened non-blocking so a
@@ -41,8 +48,7 @@ export async function openRegularFile(path: string, notRegular: () => ModelshipE
     if (info.isDirectory())
       throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' });
     if (!info.isFile()) throw notRegular();
-    const settled = Date.now() - Math.max(Number(info.mtimeMs), Number(info.ctimeMs)) > SETTLED_MS;
-    const identity = settled ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : undefined;
+    const identity = settledIdentity(info);
     return { handle, size: Number(info.size), ...(identity === undefined ? {} : { identity }) };
   } catch (error) {
     await handle.close();
@@ -160,11 +166,53 @@ export function readModelFile(pathOrUrl: string): Promise<Uint8Array> {
  * const { path, sha256, head } = await inspectModelFile('./model.onnx');
  * ```
  */
-export function inspectModelFile(pathOrUrl: string, sha256?: string): Promise<ModelFileInfo> {
-  return withModelFile(pathOrUrl, async (file, path) => {
+export async function inspectModelFile(pathOrUrl: string, sha256?: string): Promise<ModelFileInfo> {
+  // A file inspected before and unchanged since: one stat instead of opening, reading and hashing it again.
+  const path = localPath(pathOrUrl);
+  const info = path === undefined ? undefined : await stat(path, { bigint: true }).catch(() => undefined);
+  const identity = info?.isFile() ? settledIdentity(info) : undefined;
+  const known = identity === undefined ? undefined : recall(identity);
+  if (path !== undefined && known !== undefined && (sha256 === undefined || sha256 === known.sha256))
+    return { path: resolve(path), size: Number(info?.size), head: known.head.slice(), sha256: known.sha256 };
+  return withModelFile(pathOrUrl, async (file, opened) => {
     const head = await readAtMost(file, HEAD_BYTES);
-    return { path: resolve(path), size: file.size, head, sha256: sha256 ?? (await hashAtMost(file)) };
+    const seen = file.identity === undefined ? undefined : recall(file.identity);
+    const hash = sha256 ?? seen?.sha256 ?? (await hashAtMost(file));
+    if (file.identity !== undefined && sha256 === undefined) remember(file.identity, { head, sha256: hash });
+    return { path: resolve(opened), size: file.size, head, sha256: hash };
   });
+}
+
+/** The path a path or `file:` URL names; undefined for a URL that names none (withModelFile says why). */
+function localPath(pathOrUrl: string): string | undefined {
+  try {
+    return pathOrUrl.startsWith('file:') ? fileURLToPath(pathOrUrl) : pathOrUrl;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Model files inspected before, by {@link RegularFile.identity}, most recently used last: their first bytes and
+ * sha256. A model loaded again (a repository reloading one it evicted, a hot swap back) is not opened, read and
+ * hashed again while its file is unchanged. Hashing a 1.6 MB model takes 1.2 ms of the event loop in 13 slices,
+ * and each file operation wakes a thread-pool thread, which the models serving meanwhile wait through.
+ */
+const knownFiles = new Map<string, { readonly head: Uint8Array; readonly sha256: string }>();
+const MAX_KNOWN_FILES = 256;
+
+function recall(identity: string): { readonly head: Uint8Array; readonly sha256: string } | undefined {
+  const known = knownFiles.get(identity);
+  if (known !== undefined) {
+    knownFiles.delete(identity);
+    knownFiles.set(identity, known);
+  }
+  return known;
+}
+
+function remember(identity: string, file: { readonly head: Uint8Array; readonly sha256: string }): void {
+  knownFiles.set(identity, file);
+  if (knownFiles.size > MAX_KNOWN_FILES) knownFiles.delete(knownFiles.keys().next().value as string);
 }
 
 /**
@@ -175,31 +223,11 @@ const hashBuffers: Uint8Array[] = [];
 /** Buffers kept: loads hashing at once beyond this allocate their own. */
 const MAX_HASH_BUFFERS = 2;
 
-/**
- * The sha256 of files hashed before, by {@link RegularFile.identity}, most recently used last. A model that is
- * loaded again (a repository reloading one it evicted, a hot swap back) is not read and hashed again while its
- * file is unchanged: hashing a 1.6 MB model takes 1.2 ms of the event loop's time in 13 slices, and reading
- * it as long again, which the models serving meanwhile wait through.
- */
-const knownHashes = new Map<string, string>();
-const MAX_KNOWN_HASHES = 256;
-
 /** The sha256 of an opened file's first `file.size` bytes, read in chunks into one reused buffer. */
 async function hashAtMost(file: RegularFile): Promise<string> {
-  const known = file.identity === undefined ? undefined : knownHashes.get(file.identity);
-  if (known !== undefined && file.identity !== undefined) {
-    knownHashes.delete(file.identity);
-    knownHashes.set(file.identity, known);
-    return known;
-  }
   const buffer = hashBuffers.pop() ?? new Uint8Array(HASH_CHUNK);
   try {
-    const sha256 = await hashInto(file, buffer);
-    if (file.identity !== undefined) {
-      knownHashes.set(file.identity, sha256);
-      if (knownHashes.size > MAX_KNOWN_HASHES) knownHashes.delete(knownHashes.keys().next().value as string);
-    }
-    return sha256;
+    return await hashInto(file, buffer);
   } finally {
     if (hashBuffers.length < MAX_HASH_BUFFERS) hashBuffers.push(buffer);
   }

@@ -4,7 +4,7 @@
  * files, changed in place at the same size, the way a careless `cp` over a served model does.
  */
 import { createHash } from 'node:crypto';
-import { open, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectModelFile } from '../../../src/platform/node/read-model-file.js';
@@ -38,7 +38,24 @@ describe('the sha256 of a model file', () => {
 
     await overwriteInPlace(path, bytes(2), old);
     expect((await inspectModelFile(path)).sha256).toBe(sha(bytes(2)));
-  }, 10_000);
+
+    // Another file renamed over it, with the same size and times: another inode.
+    await new Promise((r) => setTimeout(r, 3_100));
+    expect((await inspectModelFile(path)).sha256).toBe(sha(bytes(2)));
+    const other = join(dir, 'other.onnx');
+    await writeFile(other, bytes(3));
+    await utimes(other, old, old);
+    await rename(other, path);
+    const renamed = await inspectModelFile(path);
+    expect(renamed.sha256).toBe(sha(bytes(3)));
+    expect(renamed.head).toEqual(bytes(3).subarray(0, renamed.head.byteLength));
+
+    // Gone, or a directory now: the errors of a file never seen.
+    await rm(path);
+    await expect(inspectModelFile(path)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await mkdir(path);
+    await expect(inspectModelFile(path)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  }, 15_000);
 
   it('is read afresh for a file that changed moments ago, however often it changes', async () => {
     const dir = await tempDir();
