@@ -78,7 +78,7 @@ describe('loading models by path', () => {
     cacheDir = await tempDir();
   });
 
-  it('gives the backend { path, sha256 } for a cached download, a registry file and a local path, never the bytes', async () => {
+  it('gives the backend { path, sha256, size } for a cached download, a registry file and a local path, never the bytes', async () => {
     const { runtime, sources, reads } = spied();
     const registry = createLocalRegistry({ root: await tempDir() });
     await registry.publish({ name: 'adder', bytes: addOneModel() });
@@ -90,9 +90,14 @@ describe('loading models by path', () => {
     ];
     expect(reads).toEqual([]);
     expect(sources.map((s) => Object.keys(s).sort())).toEqual([
-      ['path', 'sha256'],
-      ['path', 'sha256'],
-      ['path', 'sha256'],
+      ['path', 'sha256', 'size'],
+      ['path', 'sha256', 'size'],
+      ['path', 'sha256', 'size'],
+    ]);
+    expect(sources.map((s) => ('size' in s ? s.size : undefined))).toEqual([
+      mnist.byteLength,
+      addOneModel().byteLength,
+      addOneModel().byteLength,
     ]);
     expect(sources.map((s) => ('sha256' in s ? s.sha256 : undefined))).toEqual([
       sha(mnist),
