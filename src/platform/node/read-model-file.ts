@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import type { BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectUnresolvedPointer, unresolvedPointerError } from '../../core/lfs-pointer.js';
+import { fileIdentity } from './file-identity.js';
 import { ModelshipError } from '../../errors/index.js';
 
 // One read call stays well under the 2 GiB a single read may return.
@@ -32,7 +32,7 @@ const SETTLED_MS = 3000;
 /** A file's {@link RegularFile.identity}, or undefined when it changed too recently to be identified by it. */
 function settledIdentity(info: BigIntStats): string | undefined {
   const settled = Date.now() - Math.max(Number(info.mtimeMs), Number(info.ctimeMs)) > SETTLED_MS;
-  return settled ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : undefined;
+  return settled ? fileIdentity(info) : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { diskFullCode, fsyncDir, hasErrnoCode, readJsonFile, sha256File, writeFi
 import { defaultCacheDir } from './cache-dir.js';
 import { createLeases, type Leases } from './leases.js';
 import type { BlobDamage, OpenHooks, RefRecord } from '../../model-store.js';
+import { fileIdentity } from '../file-identity.js';
 
 /** A blob held in the cache and pinned against eviction until `release()`. */
 export interface CachedBlob {
@@ -84,14 +85,12 @@ interface Shared {
   leases: Leases;
   inflight: Map<string, Promise<{ sha256: string; size: number }>>;
   cleaned: boolean;
-  /** Blobs hashed and found intact, by sha256: the file identity they had then (see `identity`). */
+  /**
+   * Blobs hashed and found intact, by sha256: the file identity they had then (file-identity.ts). An unchanged
+   * identity means unchanged content, so a blob is hashed once per change rather than on every load.
+   */
   verified: Map<string, string>;
 }
-
-// Any write, truncate, rename over or utimes changes ctime, which no user can set back: an unchanged identity
-// means unchanged content, so a blob is hashed once per change rather than on every load.
-const identity = (info: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }): string =>
-  `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
 
 // Per cache root and shared by every cache object on that root in this process, so two registries configured
 // with the same directory still share downloads and leases.
@@ -125,7 +124,7 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
   /** Hashes the blob unless it is unchanged since it was last found intact; removes it when it does not match. */
   async function check(sha256: string, path: string, hooks: OpenHooks | undefined): Promise<boolean> {
     const before = await stat(path);
-    if (state.verified.get(sha256) === identity(before)) return true;
+    if (state.verified.get(sha256) === fileIdentity(before)) return true;
     const actual = await sha256File(path);
     if (actual.sha256 === sha256) return true;
     state.verified.delete(sha256);
@@ -148,7 +147,7 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
       const now = new Date();
       await utimes(path, now, now).catch(() => undefined);
       const info = await stat(path);
-      state.verified.set(sha256, identity(info));
+      state.verified.set(sha256, fileIdentity(info));
       return { path, sha256, size: info.size, release };
     } catch (error) {
       release();
@@ -183,7 +182,7 @@ export function createModelCache(options: ModelCacheOptions = {}): ModelCache {
       await rename(temp, blobPath(digest.sha256));
       await fsyncDir(blobsDir);
       // Just hashed while it was written: the read that follows need not hash it again.
-      state.verified.set(digest.sha256, identity(await stat(blobPath(digest.sha256))));
+      state.verified.set(digest.sha256, fileIdentity(await stat(blobPath(digest.sha256))));
       return digest;
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
