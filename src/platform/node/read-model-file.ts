@@ -110,7 +110,7 @@ const HASH_CHUNK = 128 * 1024;
  * calls `use` with it. Errors thrown by `use` that are not ModelshipErrors become MODEL_LOAD_FAILED too.
  */
 async function withModelFile<T>(pathOrUrl: string, use: (file: RegularFile, path: string) => Promise<T>): Promise<T> {
-  const path = pathOrUrl.startsWith('file:') ? fileURLToPath(pathOrUrl) : pathOrUrl;
+  const path = toPath(pathOrUrl);
   try {
     const file = await openRegularFile(
       path,
@@ -167,8 +167,9 @@ export function readModelFile(pathOrUrl: string): Promise<Uint8Array> {
  * ```
  */
 export async function inspectModelFile(pathOrUrl: string, sha256?: string): Promise<ModelFileInfo> {
-  // A file inspected before and unchanged since: one stat instead of opening, reading and hashing it again.
-  const path = localPath(pathOrUrl);
+  // A file inspected before and unchanged since: one stat instead of opening, reading and hashing it again
+  // (tried only when some file is remembered: a first load pays no extra stat).
+  const path = knownFiles.size > 0 ? localPath(pathOrUrl) : undefined;
   const info = path === undefined ? undefined : await stat(path, { bigint: true }).catch(() => undefined);
   const identity = info?.isFile() ? settledIdentity(info) : undefined;
   const known = identity === undefined ? undefined : recall(identity);
@@ -183,10 +184,15 @@ export async function inspectModelFile(pathOrUrl: string, sha256?: string): Prom
   });
 }
 
-/** The path a path or `file:` URL names; undefined for a URL that names none (withModelFile says why). */
+/** The path a path or `file:` URL names (throws for a `file:` URL that names none). */
+function toPath(pathOrUrl: string): string {
+  return pathOrUrl.startsWith('file:') ? fileURLToPath(pathOrUrl) : pathOrUrl;
+}
+
+/** {@link toPath}, or undefined where it throws (withModelFile then says why). */
 function localPath(pathOrUrl: string): string | undefined {
   try {
-    return pathOrUrl.startsWith('file:') ? fileURLToPath(pathOrUrl) : pathOrUrl;
+    return toPath(pathOrUrl);
   } catch {
     return undefined;
   }
