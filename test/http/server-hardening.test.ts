@@ -265,7 +265,10 @@ describe('node:http server hardening', () => {
     });
 
     it('a passed deadline (504) is counted and not logged as an error', async () => {
-      const big = JSON.stringify({ inputs: { x: Array.from({ length: 256 }, () => new Array(512).fill(1)) } });
+      // 1024 rows: a run long enough (about 0.1–0.5 s) that the late request arrives while it runs even on a loaded
+      // machine. With 256 rows, one full npm test saw the run end before the late request's HTTP round trip did;
+      // the late one then ran at once on the free worker and was answered (200) within its 1 ms.
+      const big = JSON.stringify({ inputs: { x: Array.from({ length: 1024 }, () => new Array(512).fill(1)) } });
       const post = (body: string, headers: Record<string, string> = {}) =>
         fetch(`${server.url}/models/slow/predict`, {
           method: 'POST',
