@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../../platform/node/cores.js';
 import type {
   BackendSession,
   BackendSessionOptions,
@@ -203,7 +203,7 @@ export class InlineExecution {
       return;
     }
     this.#feeds = first;
-    const threads = availableParallelism();
+    const threads = usableCores();
     this.batches.prepare(() => this.#openOnThisThread(first as Feeds, threads), threads);
     this.#state = 'candidate';
     this.#stats = {
@@ -278,7 +278,7 @@ export class InlineExecution {
     const feeds = this.#feeds as Feeds;
     const opened: Candidate[] = [];
     try {
-      const cores = availableParallelism();
+      const cores = usableCores();
       for (const threads of cores > 1 ? [cores, 1] : [1])
         opened.push({ session: await this.#openOnThisThread(feeds, threads), threads });
       if (this.#closed) throw new Error('released');

@@ -396,8 +396,11 @@ export class WorkerPoolSession implements BackendSession {
     this.#released = true;
     const inline = this.#inline.disable('The session was released.');
     this.#untrack();
-    const error = new ModelshipError('NOT_READY', 'The session was released while this call waited for a worker.');
-    for (const w of this.#waiters.splice(0)) w.reject(error);
+    const waiters = this.#waiters.splice(0);
+    if (waiters.length > 0) {
+      const error = new ModelshipError('NOT_READY', 'The session was released while this call waited for a worker.');
+      for (const w of waiters) w.reject(error);
+    }
     const stops = this.#slots.map((slot) => {
       const { worker, client } = slot;
       slot.state = 'stopped';

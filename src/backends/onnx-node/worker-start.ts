@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../../platform/node/cores.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -239,11 +239,11 @@ export async function stopWorker(worker: Worker, client: ChannelClient, spareAt?
       () => true,
       () => false,
     );
-    client.close(new ChannelClosedError('The session was released.'));
+    client.close(() => new ChannelClosedError('The session was released.'));
     if (answered && spareAt !== undefined) {
       // The worker has answered the stop: its end of the channel is done with the memory.
       const memory = reuseChannelMemory(client.memory());
-      if (keepSpare(worker, spareAt, availableParallelism(), memory)) return;
+      if (keepSpare(worker, spareAt, usableCores(), memory)) return;
     }
     await worker.terminate();
   } finally {
@@ -264,7 +264,7 @@ export async function stopWorker(worker: Worker, client: ChannelClient, spareAt?
  * short run preempt the event loop; `SCHED_BATCH` (`workerScheduling`, thread-priority.ts) stops that.
  */
 export function defaultWorkerNice(): number {
-  return availableParallelism() > 1 ? 1 : 0;
+  return usableCores() > 1 ? 1 : 0;
 }
 
 /**
@@ -272,11 +272,11 @@ export function defaultWorkerNice(): number {
  * session, as many workers as fit the cores with that many threads each (never more threads than cores).
  */
 export function defaultWorkerCount(intraOpThreads?: number): number {
-  const cores = availableParallelism();
+  const cores = usableCores();
   return intraOpThreads ? Math.max(1, Math.floor(cores / intraOpThreads)) : cores;
 }
 
 /** Threads per session when `count` workers share the machine and the caller did not choose. */
 export function defaultIntraOpThreads(count: number): number {
-  return Math.max(1, Math.floor(availableParallelism() / count));
+  return Math.max(1, Math.floor(usableCores() / count));
 }

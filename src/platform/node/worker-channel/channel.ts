@@ -185,7 +185,8 @@ export class ChannelClient {
   readonly #pending: { seq: number; resolve: (m: ChannelMessage) => void; reject: (e: unknown) => void }[] = [];
   /** True while an `Atomics.waitAsync` (or a retry) is pending for the oldest call. */
   #waiting = false;
-  #closed: Error | undefined;
+  /** Set once closed: makes the error a call gets from then on (built only if a call comes). */
+  #closed: (() => Error) | undefined;
   readonly #payloads = new Map<number, ChannelMessage>();
   readonly #errors = new Map<number, ChannelError>();
 
@@ -212,7 +213,7 @@ export class ChannelClient {
    * call may be made while one is in flight; the worker runs it next.
    */
   call(op: number, message: ChannelMessage, wait?: CallerWait): Promise<ChannelMessage> {
-    if (this.#closed) return Promise.reject(this.#closed);
+    if (this.#closed) return Promise.reject(this.#closed());
     if (this.#pending.length >= CHANNEL_LANES)
       return Promise.reject(new Error(`ChannelClient.call: ${CHANNEL_LANES} calls are already in flight.`));
     const seq = ++this.#seq;
@@ -307,12 +308,16 @@ export class ChannelClient {
   /**
    * Rejects the outstanding calls (if any) and refuses further calls. Used when the worker has died. The call
    * it was running gets `reason`; one queued behind it, which it never started, a {@link ChannelNotStartedError}.
+   * `reason` may be a function that makes the error: an ordinary stop with nothing outstanding then builds none
+   * (an error's stack trace costs the event loop tens of microseconds).
    */
-  close(reason: Error): void {
-    this.#closed ??= reason;
+  close(reason: Error | (() => Error)): void {
+    let error: Error | undefined = typeof reason === 'function' ? undefined : reason;
+    const make = (): Error => (error ??= (reason as () => Error)());
+    this.#closed ??= make;
     const running = Atomics.load(this.#control, RESP) + 1;
     for (const pending of this.#pending.splice(0))
-      pending.reject(pending.seq > running ? new ChannelNotStartedError(reason.message) : reason);
+      pending.reject(pending.seq > running ? new ChannelNotStartedError(make().message) : make());
     this.#port.close();
   }
 }
