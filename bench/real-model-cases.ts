@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import ort from 'onnxruntime-node';
 import { loadModel, type LoadModelOptions, type Model } from 'modelship';
 import { latency } from './measure.js';
+import { rawThreads } from './raw-threads.js';
 import { fastest, inRounds, type Contender } from './rounds.js';
 import { ocrClassifier, sileroVad, type RealModel } from './real-models.js';
 
@@ -74,11 +75,16 @@ async function cnnThroughput(ctx: CaseContext, m: RealModel): Promise<void> {
   const raw = await rawContenders(m);
   const defaults = await load(m);
   const batched = await load(m, { batching: { maxBatchSize: 8, maxQueueDelayMs: 1 } });
+  const threads = defaults.stats().concurrency;
+  const ceiling = await rawThreads(m.path, m.input, threads);
+  const CEILING = `raw, ${threads} threads free-running (ceiling)`;
   const ours: Contender[] = [
     { label: 'modelship defaults', call: () => defaults.predict(m.input) },
     { label: 'modelship maxBatchSize 8, maxQueueDelayMs 1', call: () => batched.predict(m.input) },
+    { label: CEILING, call: () => Promise.resolve(), measure: (s) => ceiling.measure(s) },
   ];
   const r = await inRounds([...raw.contenders, ...ours], rounds(ctx));
+  await ceiling.close();
   const [baseline, best] = fastest(
     r,
     RAW_VARIANTS.map(([l]) => l),
@@ -88,6 +94,10 @@ async function cnnThroughput(ctx: CaseContext, m: RealModel): Promise<void> {
   ctx.results.cnn_c8_throughput_ratio = d.perSecond / best.perSecond;
   ctx.results.cnn_c8_batched_throughput_ratio = b.perSecond / best.perSecond;
   ctx.results.cnn_event_loop_delay_p99_ms = d.loopDelayP99Ms;
+  // No target: what the threads could give at most, and how much of it modelship's defaults get.
+  const top = (r.get(CEILING) as { perSecond: number }).perSecond;
+  ctx.results.cnn_c8_ceiling_ratio = top / best.perSecond;
+  ctx.results.cnn_c8_vs_ceiling_ratio = d.perSecond / top;
   ctx.details.cnn_c8 = {
     model: m.origin,
     callers: CALLERS,
@@ -99,7 +109,7 @@ async function cnnThroughput(ctx: CaseContext, m: RealModel): Promise<void> {
     batching: { defaults: summary(defaults), batched: summary(batched) },
   };
   ctx.progress(
-    `${m.name}, ${CALLERS} callers: defaults ${ctx.results.cnn_c8_throughput_ratio.toFixed(2)}×, batched ${ctx.results.cnn_c8_batched_throughput_ratio.toFixed(2)}× ${baseline}; loop p99 ${d.loopDelayP99Ms.toFixed(2)} ms`,
+    `${m.name}, ${CALLERS} callers: defaults ${ctx.results.cnn_c8_throughput_ratio.toFixed(2)}×, batched ${ctx.results.cnn_c8_batched_throughput_ratio.toFixed(2)}× ${baseline}; loop p99 ${d.loopDelayP99Ms.toFixed(2)} ms; ceiling (${threads} free-running raw threads) ${ctx.results.cnn_c8_ceiling_ratio.toFixed(2)}×, defaults reach ${(100 * ctx.results.cnn_c8_vs_ceiling_ratio).toFixed(0)} % of it`,
   );
   ctx.progress(`adaptive choice: ${defaults.stats().batching.reason}`);
   await Promise.all([defaults.close(), batched.close(), raw.release()]);

@@ -9,6 +9,11 @@ import { loopDelayP99Ms, throughput, type Call } from './measure.js';
 export interface Contender {
   readonly label: string;
   readonly call: Call;
+  /**
+   * Measures the contender itself instead of `call` from the callers (a ceiling that needs no callers, such as
+   * bench/raw-threads.ts): resolves with calls per second over `seconds`.
+   */
+  readonly measure?: (seconds: number) => Promise<number>;
 }
 
 export interface RoundsResult {
@@ -32,11 +37,16 @@ export async function inRounds(
   const { callers, seconds, rounds, warmupSeconds } = options;
   const runs = new Map<string, number[]>(contenders.map((c) => [c.label, []]));
   const delays = new Map(contenders.map((c) => [c.label, monitorEventLoopDelay({ resolution: 1 })]));
-  for (const c of contenders) await throughput(c.call, callers, warmupSeconds, 0);
+  for (const c of contenders) {
+    if (c.measure) await c.measure(warmupSeconds);
+    else await throughput(c.call, callers, warmupSeconds, 0);
+  }
   for (let round = 0; round < rounds; round++) {
     for (const c of contenders) {
-      const r = await throughput(c.call, callers, seconds / rounds, 0, delays.get(c.label));
-      runs.get(c.label)?.push(r.perSecond);
+      const perSecond = c.measure
+        ? await c.measure(seconds / rounds)
+        : (await throughput(c.call, callers, seconds / rounds, 0, delays.get(c.label))).perSecond;
+      runs.get(c.label)?.push(perSecond);
     }
     options.progress?.(
       `round ${round + 1}/${rounds}: ${contenders.map((c) => `${c.label} ${Math.round(runs.get(c.label)?.at(-1) ?? 0)}`).join(', ')} calls/s`,

@@ -158,7 +158,7 @@ async function httpCases(m: BenchModel): Promise<void> {
   const modelPath = join(dir, `${m.name}.onnx`);
   await writeFile(modelPath, m.onnx);
   const body = JSON.stringify({ inputs: [Array.from(m.row)] });
-  const names = ['naive-express', 'bare-node', 'modelship-server'] as const;
+  const names = ['naive-express', 'bare-node', 'bare-node-onnxruntime', 'modelship-server'] as const;
   const rounds = quick ? 1 : 4;
   const servers = await Promise.all(names.map((name) => startServer(name, { MODEL_PATH: modelPath })));
   const runs: Record<string, Awaited<ReturnType<typeof load>>[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -210,6 +210,11 @@ async function httpCases(m: BenchModel): Promise<void> {
   const ours = measured['modelship-server'];
   results.http_vs_naive_express_ratio = ours.requestsPerSecond / measured['naive-express'].requestsPerSecond;
   results.http_vs_bare_node_ratio = ours.requestsPerSecond / measured['bare-node'].requestsPerSecond;
+  // No target: how far any server that runs the model gets against bare-node, and modelship against that.
+  results.http_bare_node_onnxruntime_vs_bare_node_ratio =
+    measured['bare-node-onnxruntime'].requestsPerSecond / measured['bare-node'].requestsPerSecond;
+  results.http_vs_bare_node_onnxruntime_ratio =
+    ours.requestsPerSecond / measured['bare-node-onnxruntime'].requestsPerSecond;
   details.http = {
     model: m.name,
     connections: CONNECTIONS,
@@ -257,6 +262,14 @@ const TARGETS: Record<string, { op: '>=' | '<='; value: number; what: string }> 
   grpc_vs_json_ratio: { op: '>=', value: 2, what: `OIP gRPC (raw) vs OIP JSON over HTTP, ${CONNECTIONS} connections` },
   v1_vs_predict_ratio: { op: '>=', value: 0.9, what: `TF Serving v1 :predict vs /predict, ${CONNECTIONS} connections` },
   multi_model_p99_during_load_ratio: { op: '<=', value: 1.5, what: 'MNIST MLP p99, others loading/evicted, vs alone' },
+};
+
+const REFERENCES: Record<string, string> = {
+  http_bare_node_onnxruntime_vs_bare_node_ratio:
+    'bare node:http running the model with raw onnxruntime, vs bare node:http',
+  http_vs_bare_node_onnxruntime_ratio: 'HTTP, modelship vs bare node:http running the model with raw onnxruntime',
+  cnn_c8_ceiling_ratio: 'CNN, free-running raw sessions on as many threads as modelship uses, vs raw',
+  cnn_c8_vs_ceiling_ratio: 'CNN, 8 callers, modelship defaults vs that ceiling',
 };
 
 async function main(): Promise<void> {
@@ -328,6 +341,13 @@ async function main(): Promise<void> {
     console.log(
       `| ${t.what} | \`${key}\` | ${v === undefined ? '—' : fmt(v, 2)} | ${t.op} ${t.value} | ${ok ? 'met' : 'MISSED'} |`,
     );
+  }
+  // Figures with no target: ceilings measured beside the baselines, to read the ratios against.
+  const references = Object.entries(REFERENCES).filter(([key]) => results[key] !== undefined);
+  if (references.length > 0) {
+    console.log('\n| reference (no target) | key | value |');
+    console.log('|---|---|---|');
+    for (const [key, what] of references) console.log(`| ${what} | \`${key}\` | ${fmt(results[key] as number, 2)} |`);
   }
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
