@@ -7,6 +7,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
 import { createModelRepository, loadModel, silentLogger, type ServableModel } from 'modelship';
 import { percentile } from './measure.js';
 import type { BenchModel } from './models.js';
@@ -80,5 +82,80 @@ export async function multiModelDuringLoad(
     };
   } finally {
     await repository.close();
+  }
+}
+
+/** The raw reference's figures: A's p99 (µs) alone and while another thread loads, and the loads per second. */
+export interface RawLoadReference {
+  readonly ratio: number;
+  readonly aloneP99Us: number;
+  readonly duringLoadP99Us: number;
+  readonly loadsPerSecond: number;
+}
+
+// Plain JavaScript, so the thread needs no TypeScript loader: while told to, it creates a session of the file
+// with onnxruntime's default options, runs it once and releases it, back to back.
+const LOADER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require('onnxruntime-node');
+let on = false;
+let loads = 0;
+parentPort.on('message', async (v) => {
+  if (v === 'count') return parentPort.postMessage(loads);
+  on = v;
+  while (on) {
+    const s = await ort.InferenceSession.create(workerData.path);
+    const x = new ort.Tensor('float32', new Float32Array(workerData.width), [1, workerData.width]);
+    await s.run({ [s.inputNames[0]]: x });
+    await s.release();
+    loads++;
+    await new Promise((r) => setImmediate(r));
+  }
+});`;
+
+/**
+ * A reference for `multi_model_p99_during_load_ratio`, without a target: model A as one raw onnxruntime
+ * session called by one sequential caller, alone and while a worker thread loads, runs and releases sessions
+ * of the same file back to back, in the same alternating rounds. What a load costs the models beside it when
+ * only onnxruntime and the OS take part; the rest of modelship's figure is modelship's own work per load.
+ */
+export async function rawLoadReference(
+  m: BenchModel,
+  dir: string,
+  options: { seconds: number; rounds: number },
+): Promise<RawLoadReference> {
+  const path = join(dir, 'raw-reference.onnx');
+  await writeFile(path, m.onnx);
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
+  const feeds = { [session.inputNames[0] as string]: new ort.Tensor('float32', m.row, [1, m.row.length]) };
+  const call = () => session.run(feeds);
+  const loader = new Worker(LOADER, { eval: true, workerData: { path, width: m.row.length } });
+  try {
+    for (let i = 0; i < 500; i++) await call();
+    const alone: number[] = [];
+    const during: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      await sample(call, options.seconds, alone);
+      loader.postMessage(true);
+      await sample(call, options.seconds, during);
+      loader.postMessage(false);
+    }
+    const loads = await new Promise<number>((resolve) => {
+      loader.once('message', resolve);
+      loader.postMessage('count');
+    });
+    alone.sort((x, y) => x - y);
+    during.sort((x, y) => x - y);
+    const aloneP99Us = percentile(alone, 99);
+    const duringLoadP99Us = percentile(during, 99);
+    return {
+      ratio: duringLoadP99Us / aloneP99Us,
+      aloneP99Us,
+      duringLoadP99Us,
+      loadsPerSecond: loads / (options.seconds * options.rounds),
+    };
+  } finally {
+    await loader.terminate();
+    await session.release();
   }
 }

@@ -29,7 +29,7 @@ import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 import { realModelCases } from './real-model-cases.js';
 import { monitoringOverhead } from './monitoring-overhead.js';
 import { protocolCases } from './protocols.js';
-import { multiModelDuringLoad } from './multi-model.js';
+import { multiModelDuringLoad, rawLoadReference } from './multi-model.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -270,6 +270,8 @@ const REFERENCES: Record<string, string> = {
   http_vs_bare_node_onnxruntime_ratio: 'HTTP, modelship vs bare node:http running the model with raw onnxruntime',
   cnn_c8_ceiling_ratio: 'CNN, free-running raw sessions on as many threads as modelship uses, vs raw',
   cnn_c8_vs_ceiling_ratio: 'CNN, 8 callers, modelship defaults vs that ceiling',
+  multi_model_raw_load_reference_ratio:
+    'raw session p99 while another thread loads raw sessions back to back, vs alone',
 };
 
 async function main(): Promise<void> {
@@ -316,7 +318,15 @@ async function main(): Promise<void> {
       progress,
     });
     results.multi_model_p99_during_load_ratio = r.ratio;
-    details.multi_model_p99_during_load_ratio = r;
+    const raw = await rawLoadReference(mnist, await mkdtemp(join(tmpdir(), 'modelship-bench-')), {
+      seconds: quick ? 0.5 : 3,
+      rounds: quick ? 1 : 4,
+    });
+    results.multi_model_raw_load_reference_ratio = raw.ratio;
+    details.multi_model_p99_during_load_ratio = { ...r, rawReference: raw };
+    progress(
+      `multi-model: A's p99 ${fmt(r.duringLoadP99Us)} µs during loads, ${fmt(r.aloneP99Us)} µs alone; raw reference ${fmt(raw.duringLoadP99Us)} / ${fmt(raw.aloneP99Us)} µs at ${fmt(raw.loadsPerSecond)} loads/s`,
+    );
   }
 
   const protocolKeys = ['oip_binary_vs_json_ratio', 'grpc_vs_json_ratio', 'v1_vs_predict_ratio'];
