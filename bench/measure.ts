@@ -7,18 +7,34 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-/** Sequential calls for `seconds` after a warm-up; per-call latencies in µs. */
-export async function latency(call: Call, seconds: number): Promise<{ p50: number; p99: number; calls: number }> {
-  for (let i = 0; i < 500; i++) await call();
-  const samples: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    const t0 = performance.now();
-    await call();
-    samples.push((performance.now() - t0) * 1000);
+/**
+ * One sequential caller per contender, the contenders taking turns in `rounds` after a warm-up of 500 calls
+ * each, so that the machine's drift lands on all of them alike; each one's percentiles are over all its turns.
+ */
+export async function latencyInRounds(
+  contenders: readonly { label: string; call: Call }[],
+  seconds: number,
+  rounds: number,
+): Promise<Map<string, { p50: number; p99: number; calls: number }>> {
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.label, []]));
+  for (const c of contenders) for (let i = 0; i < 500; i++) await c.call();
+  for (let round = 0; round < rounds; round++) {
+    for (const c of contenders) {
+      const into = samples.get(c.label) as number[];
+      const end = performance.now() + (seconds / rounds) * 1000;
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await c.call();
+        into.push((performance.now() - t0) * 1000);
+      }
+    }
   }
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), calls: samples.length };
+  return new Map(
+    [...samples].map(([label, xs]) => {
+      xs.sort((a, b) => a - b);
+      return [label, { p50: percentile(xs, 50), p99: percentile(xs, 99), calls: xs.length }];
+    }),
+  );
 }
 
 /** `callers` concurrent closed loops until `end` (performance.now()); resolves with the number of calls. */

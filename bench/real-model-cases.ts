@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import ort from 'onnxruntime-node';
 import { loadModel, type LoadModelOptions, type Model } from 'modelship';
-import { latency } from './measure.js';
+import { latencyInRounds } from './measure.js';
 import { rawThreads } from './raw-threads.js';
 import { fastest, inRounds, type Contender } from './rounds.js';
 import { ocrClassifier, sileroVad, type RealModel } from './real-models.js';
@@ -128,13 +128,18 @@ function summary(model: Model): unknown {
 
 async function cnnLatency(ctx: CaseContext, m: RealModel): Promise<void> {
   const raw = await rawContenders(m);
-  const p50s: Record<string, number> = {};
-  for (const c of raw.contenders) p50s[c.label] = (await latency(c.call, ctx.seconds)).p50;
-  await raw.release();
   const model = await load(m);
-  const ours = await latency(() => model.predict(m.input), ctx.seconds);
+  // Raw and modelship take turns, in rounds, like the throughput cases.
+  const measured = await latencyInRounds(
+    [...raw.contenders, { label: 'modelship defaults', call: () => model.predict(m.input) }],
+    2 * ctx.seconds,
+    ctx.quick ? 1 : 4,
+  );
   const execution = model.stats().execution;
-  await model.close();
+  await Promise.all([model.close(), raw.release()]);
+  const p50s: Record<string, number> = {};
+  for (const c of raw.contenders) p50s[c.label] = (measured.get(c.label) as { p50: number }).p50;
+  const ours = measured.get('modelship defaults') as { p50: number; p99: number };
   const [baseline, best] = Object.entries(p50s).sort((a, b) => a[1] - b[1])[0] as [string, number];
   ctx.results.cnn_c1_p50_latency_ratio = ours.p50 / best;
   ctx.details.cnn_c1 = {

@@ -13,8 +13,8 @@
  * HTTP cases run each server in a child process and load it with autocannon (64 connections) from this one.
  *
  * Flags: --quick (short runs, for CI smoke; targets are printed but not enforced); --only=<substring> runs
- * just the cases whose key contains it (e.g. --only=tiny, --only=http) and prints their table without writing
- * bench/results.json.
+ * just the cases whose key contains it (e.g. --only=tiny, --only=http; several, comma-separated, run in the
+ * usual order) and prints their table without writing bench/results.json.
  */
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
@@ -23,7 +23,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { loadModel } from 'modelship';
-import { loopDelayP99Ms, percentile, throughput, latency, type Call } from './measure.js';
+import { loopDelayP99Ms, percentile, throughput, latencyInRounds, type Call } from './measure.js';
 import { load, probe, startServer } from './http.js';
 import { mnistMlp, tinyMlp, type BenchModel } from './models.js';
 import { realModelCases } from './real-model-cases.js';
@@ -33,7 +33,7 @@ import { multiModelDuringLoad, rawLoadReference } from './multi-model.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const wanted = (key: string): boolean => only === undefined || key.includes(only);
+const wanted = (key: string): boolean => only === undefined || only.split(',').some((part) => key.includes(part));
 const seconds = quick ? 0.5 : 4;
 const httpSeconds = quick ? 2 : 8;
 const CALLERS = 64;
@@ -128,19 +128,24 @@ async function c64(m: BenchModel, key: string): Promise<{ modelshipLoopDelay: nu
 
 async function c1(m: BenchModel, key: string): Promise<void> {
   const raws = await rawSessions(m);
-  const raw: Record<string, { p50: number; p99: number }> = {};
-  for (const r of raws) {
-    raw[r.label] = await latency(r.call, seconds);
-    progress(`${m.name} raw (${r.label}), 1 caller: p50 ${fmt(raw[r.label]?.p50 ?? 0, 1)} µs`);
-  }
-  await Promise.all(raws.map((r) => r.release()));
-  const best = Object.entries(raw).sort((a, b) => a[1].p50 - b[1].p50)[0] as [string, { p50: number; p99: number }];
   const model = await loadModel(m.onnx, { name: m.name, version: '1', logger: silent });
   await model.ready();
-  const ours = await latency(() => model.predict(m.row), seconds);
+  // Raw and modelship take turns, in rounds, like the other cases: a block each would fold the drift in.
+  const measured = await latencyInRounds(
+    [...raws, { label: 'modelship', call: () => model.predict(m.row) }],
+    2 * seconds,
+    quick ? 1 : 4,
+  );
   // Whether lone calls ran on the calling thread, on which session, and the figures behind that choice.
   const execution = model.stats().execution;
-  await model.close();
+  await Promise.all([model.close(), ...raws.map((r) => r.release())]);
+  const raw: Record<string, { p50: number; p99: number }> = {};
+  for (const r of raws) {
+    raw[r.label] = measured.get(r.label) as { p50: number; p99: number };
+    progress(`${m.name} raw (${r.label}), 1 caller: p50 ${fmt(raw[r.label]?.p50 ?? 0, 1)} µs`);
+  }
+  const best = Object.entries(raw).sort((a, b) => a[1].p50 - b[1].p50)[0] as [string, { p50: number; p99: number }];
+  const ours = measured.get('modelship') as { p50: number; p99: number };
   progress(
     `${m.name} modelship, 1 caller: p50 ${fmt(ours.p50, 1)} µs (${fmt(ours.p50 / best[1].p50, 2)}× raw ${best[0]})`,
   );
