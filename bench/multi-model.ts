@@ -14,10 +14,7 @@ import { percentile } from './measure.js';
 import type { BenchModel } from './models.js';
 
 /** What the case reports: the ratio, the two p99s behind it (µs) and how many loads ran meanwhile. */
-export interface MultiModelDuringLoad {
-  readonly ratio: number;
-  readonly aloneP99Us: number;
-  readonly duringLoadP99Us: number;
+export interface MultiModelDuringLoad extends DuringLoad {
   readonly loadsDuringMeasure: number;
   readonly evictions: number;
 }
@@ -29,6 +26,39 @@ async function sample(call: () => Promise<unknown>, seconds: number, into: numbe
     await call();
     into.push((performance.now() - t0) * 1000);
   }
+}
+
+/** A's p99 (µs) alone and beside the loads, and their ratio. */
+interface DuringLoad {
+  readonly ratio: number;
+  readonly aloneP99Us: number;
+  readonly duringLoadP99Us: number;
+}
+
+/**
+ * After 500 warm-up calls, `call` sampled alone and then beside the loads (from `loads.start()` until
+ * `loads.stop()` has settled), in alternating rounds of `seconds` each.
+ */
+async function aloneAndDuringLoads(
+  call: () => Promise<unknown>,
+  loads: { start(): void; stop(): Promise<void> },
+  options: { seconds: number; rounds: number; afterRound?: (round: number) => void },
+): Promise<DuringLoad> {
+  for (let i = 0; i < 500; i++) await call();
+  const alone: number[] = [];
+  const during: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    await sample(call, options.seconds, alone);
+    loads.start();
+    await sample(call, options.seconds, during);
+    await loads.stop();
+    options.afterRound?.(round);
+  }
+  alone.sort((x, y) => x - y);
+  during.sort((x, y) => x - y);
+  const aloneP99Us = percentile(alone, 99);
+  const duringLoadP99Us = percentile(during, 99);
+  return { ratio: duringLoadP99Us / aloneP99Us, aloneP99Us, duringLoadP99Us };
 }
 
 /** Runs the case in `dir` (the model files go there). */
@@ -50,46 +80,41 @@ export async function multiModelDuringLoad(
   try {
     const [a, b, c] = repository.models as ServableModel[];
     const input = m.row;
-    const callA = () => (a as ServableModel).predict(input);
     await repository.load('a');
-    for (let i = 0; i < 500; i++) await callA();
-    const alone: number[] = [];
-    const during: number[] = [];
     const loadsBefore = repository.stats().loads;
-    for (let round = 0; round < options.rounds; round++) {
-      await sample(callA, options.seconds, alone);
-      let stop = false;
-      // B and C in turn: each first call loads its model, which evicts the other (A is always more recent).
-      const churn = (async () => {
-        for (let i = 0; !stop; i++) await (i % 2 === 0 ? (b as ServableModel) : (c as ServableModel)).predict(input);
-      })();
-      await sample(callA, options.seconds, during);
-      stop = true;
-      await churn;
-      options.progress(`multi-model round ${round + 1}: ${repository.stats().loads - loadsBefore} loads so far`);
-    }
-    alone.sort((x, y) => x - y);
-    during.sort((x, y) => x - y);
-    const aloneP99Us = percentile(alone, 99);
-    const duringLoadP99Us = percentile(during, 99);
+    let stop = false;
+    let churn: Promise<void> = Promise.resolve();
+    const measured = await aloneAndDuringLoads(
+      () => (a as ServableModel).predict(input),
+      {
+        // B and C in turn: each first call loads its model, which evicts the other (A is always more recent).
+        start() {
+          stop = false;
+          churn = (async () => {
+            for (let i = 0; !stop; i++)
+              await (i % 2 === 0 ? (b as ServableModel) : (c as ServableModel)).predict(input);
+          })();
+        },
+        stop() {
+          stop = true;
+          return churn;
+        },
+      },
+      {
+        ...options,
+        afterRound: (round) =>
+          options.progress(`multi-model round ${round + 1}: ${repository.stats().loads - loadsBefore} loads so far`),
+      },
+    );
     const stats = repository.stats();
-    return {
-      ratio: duringLoadP99Us / aloneP99Us,
-      aloneP99Us,
-      duringLoadP99Us,
-      loadsDuringMeasure: stats.loads - loadsBefore,
-      evictions: stats.evictions,
-    };
+    return { ...measured, loadsDuringMeasure: stats.loads - loadsBefore, evictions: stats.evictions };
   } finally {
     await repository.close();
   }
 }
 
 /** The raw reference's figures: A's p99 (µs) alone and while another thread loads, and the loads per second. */
-export interface RawLoadReference {
-  readonly ratio: number;
-  readonly aloneP99Us: number;
-  readonly duringLoadP99Us: number;
+export interface RawLoadReference extends DuringLoad {
   readonly loadsPerSecond: number;
 }
 
@@ -128,32 +153,21 @@ export async function rawLoadReference(
   await writeFile(path, m.onnx);
   const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
   const feeds = { [session.inputNames[0] as string]: new ort.Tensor('float32', m.row, [1, m.row.length]) };
-  const call = () => session.run(feeds);
   const loader = new Worker(LOADER, { eval: true, workerData: { path, width: m.row.length } });
   try {
-    for (let i = 0; i < 500; i++) await call();
-    const alone: number[] = [];
-    const during: number[] = [];
-    for (let round = 0; round < options.rounds; round++) {
-      await sample(call, options.seconds, alone);
-      loader.postMessage(true);
-      await sample(call, options.seconds, during);
-      loader.postMessage(false);
-    }
+    const measured = await aloneAndDuringLoads(
+      () => session.run(feeds),
+      {
+        start: () => loader.postMessage(true),
+        stop: async () => loader.postMessage(false),
+      },
+      options,
+    );
     const loads = await new Promise<number>((resolve) => {
       loader.once('message', resolve);
       loader.postMessage('count');
     });
-    alone.sort((x, y) => x - y);
-    during.sort((x, y) => x - y);
-    const aloneP99Us = percentile(alone, 99);
-    const duringLoadP99Us = percentile(during, 99);
-    return {
-      ratio: duringLoadP99Us / aloneP99Us,
-      aloneP99Us,
-      duringLoadP99Us,
-      loadsPerSecond: loads / (options.seconds * options.rounds),
-    };
+    return { ...measured, loadsPerSecond: loads / (options.seconds * options.rounds) };
   } finally {
     await loader.terminate();
     await session.release();
